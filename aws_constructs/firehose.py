@@ -1,0 +1,193 @@
+"""Kinesis Data Firehose: a delivery stream from a Kinesis stream to S3, with dynamic partitioning."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cdk_bindings import (
+    Construct,
+    KinesisFirehoseDeliveryStream,
+    KinesisFirehoseDeliveryStreamExtendedS3Configuration as S3Config,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptions as LoggingOptions,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationDynamicPartitioningConfiguration as PartitioningConfig,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration as ProcessingConfig,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessors as Processor,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters as Parameter,
+    KinesisFirehoseDeliveryStreamKinesisSourceConfiguration as KinesisSource,
+)
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.iam import ServiceRole, ServiceRoleProps
+from aws_constructs.kinesis import DataStream
+from aws_constructs.logs import LogGroup, LogGroupProps
+from aws_constructs.s3 import BucketRef
+from aws_constructs.validation import check_name, check_range
+
+PARTITION_KEY_IN_PREFIX = re.compile(r"!\{partitionKeyFromQuery:([^}]*)\}")
+JQ_OBJECT_KEYS = re.compile(r"^\{\s*(.*?)\s*\}$", re.S)
+MIN_BUFFER_MIB_WITH_PARTITIONING = 64
+
+
+@dataclass(frozen=True)
+class DynamicPartitioning:
+    """Partition keys extracted from each JSON record with a JQ query such as `{tableName:.tableName}`."""
+
+    jq_query: str
+
+    def keys(self) -> list[str]:
+        match = JQ_OBJECT_KEYS.match(self.jq_query.strip())
+        if not match or not match.group(1):
+            raise ConstructPropsError(
+                f"partition query {self.jq_query!r} must be a JQ object such as '{{tableName:.tableName}}'"
+            )
+        keys = []
+        for entry in _split_top_level(match.group(1)):
+            key, colon, _expression = entry.partition(":")
+            key = key.strip().strip('"')
+            if not colon or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ConstructPropsError(f"partition query {self.jq_query!r}: {entry.strip()!r} is not `key:.path`")
+            keys.append(key)
+        return keys
+
+
+@dataclass(frozen=True)
+class S3DeliveryStreamProps:
+    name: str
+    env: AwsEnvironment
+    source: DataStream
+    destination: BucketRef
+    role_name: str
+    prefix: str
+    error_output_prefix: str
+    buffering_size_mib: int = 64
+    buffering_interval_seconds: int = 300
+    dynamic_partitioning: DynamicPartitioning | None = None
+    log_retention_days: int = 30
+
+
+class KinesisToS3DeliveryStream(Construct):
+    """Firehose reading a Kinesis stream and writing to S3, with its own least-privilege role and error log."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: S3DeliveryStreamProps) -> None:
+        super().__init__(scope, construct_id)
+        _validate(props)
+        self.role = ServiceRole(self, "Role", ServiceRoleProps(
+            name=props.role_name,
+            service="firehose.amazonaws.com",
+            external_id=props.env.account_id,
+            description=f"Firehose delivery stream {props.name}",
+        ))
+        log_group = LogGroup(self, "Logs", LogGroupProps(
+            name=f"/aws/kinesisfirehose/{props.name}", retention_days=props.log_retention_days))
+        log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
+
+        props.source.grant_read(self.role)
+        props.destination.grant_write(self.role, delivery_key_prefix(props.prefix, props.error_output_prefix))
+        log_stream.grant_write(self.role)
+
+        partitioning = props.dynamic_partitioning
+        processors = None
+        if partitioning:
+            processors = ProcessingConfig(enabled=True, processors=[
+                Processor(type="MetadataExtraction", parameters=[
+                    Parameter(parameter_name="MetadataExtractionQuery", parameter_value=partitioning.jq_query),
+                    Parameter(parameter_name="JsonParsingEngine", parameter_value="JQ-1.6"),
+                ]),
+                # One JSON record per line, so the delivered files can be queried.
+                Processor(type="AppendDelimiterToRecord", parameters=[
+                    Parameter(parameter_name="Delimiter", parameter_value="\\n"),
+                ]),
+            ])
+        self._stream = KinesisFirehoseDeliveryStream(
+            self,
+            "Resource",
+            name=props.name,
+            destination="extended_s3",
+            kinesis_source_configuration=KinesisSource(kinesis_stream_arn=props.source.arn, role_arn=self.role.arn),
+            extended_s3_configuration=S3Config(
+                role_arn=self.role.arn,
+                bucket_arn=props.destination.arn,
+                prefix=props.prefix,
+                error_output_prefix=props.error_output_prefix,
+                buffering_size=props.buffering_size_mib,
+                buffering_interval=props.buffering_interval_seconds,
+                compression_format="UNCOMPRESSED" if partitioning else "GZIP",
+                dynamic_partitioning_configuration=PartitioningConfig(enabled=True) if partitioning else None,
+                processing_configuration=processors,
+                cloudwatch_logging_options=LoggingOptions(
+                    enabled=True, log_group_name=log_group.name, log_stream_name=log_stream.name),
+            ),
+        )
+
+    @property
+    def arn(self) -> str:
+        return self._stream.arn
+
+
+def _validate(props: S3DeliveryStreamProps) -> None:
+    check_name("Firehose delivery stream", props.name, 64, r"[a-zA-Z0-9_.-]+", "letters, digits and _.-")
+    check_range("Firehose buffering size", props.buffering_size_mib, 1, 128, "MiB")
+    check_range("Firehose buffering interval", props.buffering_interval_seconds, 0, 900, "seconds")
+    for what, prefix in (("prefix", props.prefix), ("error output prefix", props.error_output_prefix)):
+        if len(prefix.encode()) > 1024:
+            raise ConstructPropsError(f"Firehose {what} is over 1024 bytes")
+        if prefix.startswith("/"):
+            raise ConstructPropsError(f"Firehose {what} {prefix!r} must not start with '/'")
+    if PARTITION_KEY_IN_PREFIX.search(props.error_output_prefix):
+        raise ConstructPropsError(
+            f"Firehose error output prefix {props.error_output_prefix!r} uses !{{partitionKeyFromQuery:...}}; "
+            "AWS forbids partition keys there (failed records have none)")
+    used_keys = PARTITION_KEY_IN_PREFIX.findall(props.prefix)
+    partitioning = props.dynamic_partitioning
+    if partitioning is None:
+        if used_keys:
+            raise ConstructPropsError(
+                "the Firehose prefix uses !{partitionKeyFromQuery:...} but dynamic partitioning is off; "
+                "set a partition query or remove those expressions")
+        return
+    if props.buffering_size_mib < MIN_BUFFER_MIB_WITH_PARTITIONING:
+        raise ConstructPropsError(
+            f"Firehose buffering size is {props.buffering_size_mib} MiB; with dynamic partitioning AWS requires at "
+            f"least {MIN_BUFFER_MIB_WITH_PARTITIONING} MiB")
+    if not props.error_output_prefix:
+        raise ConstructPropsError("Firehose dynamic partitioning needs an error output prefix; set one")
+    produced = partitioning.keys()
+    missing = [key for key in used_keys if key not in produced]
+    if missing:
+        raise ConstructPropsError(
+            f"the Firehose prefix uses partition key(s) {', '.join(missing)} that the query "
+            f"{partitioning.jq_query!r} does not produce (it produces {', '.join(produced)})")
+    if not used_keys:
+        raise ConstructPropsError(
+            "dynamic partitioning is on but the Firehose prefix uses no !{partitionKeyFromQuery:...} key; "
+            "AWS rejects that")
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split `a:.x, b:(.y|f(1,2))` on the commas that are not nested."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part for part in parts if part.strip()]
+
+
+def delivery_key_prefix(*prefixes: str) -> str:
+    """The object-key prefix every delivered object shares, up to the last '/' before any expression.
+
+    Grants to the delivery role are limited to it (and bucket policies in other stacks use the same function).
+    """
+    statics = [prefix.split("!{", 1)[0] for prefix in prefixes]
+    common = statics[0]
+    for static in statics[1:]:
+        while not static.startswith(common):
+            common = common[:-1]
+    return common[: common.rfind("/") + 1]

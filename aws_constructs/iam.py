@@ -1,0 +1,166 @@
+"""IAM: policy statements, lazily assembled policy documents, and roles that services assume."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cdk_bindings import (
+    Construct,
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    IamRole,
+    IamRolePolicy,
+    IAnyProducer,
+    Lazy,
+)
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.validation import check_name
+
+import jsii
+
+
+@dataclass(frozen=True)
+class Condition:
+    test: str
+    variable: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    effect: str = "Allow"
+    principals: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (type, identifiers), for resource policies
+    conditions: tuple[Condition, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.actions or not self.resources:
+            raise ConstructPropsError(f"policy statement {self.sid!r} needs at least one action and one resource")
+        if self.effect == "Allow":
+            check_least_privilege(self)
+
+    def to_struct(self) -> DataAwsIamPolicyDocumentStatement:
+        return DataAwsIamPolicyDocumentStatement(
+            sid=self.sid,
+            effect=self.effect,
+            actions=list(self.actions),
+            resources=list(self.resources),
+            principals=[{"type": kind, "identifiers": list(ids)} for kind, ids in self.principals] or None,
+            condition=[{"test": c.test, "variable": c.variable, "values": list(c.values)} for c in self.conditions]
+            or None,
+        )
+
+
+def check_least_privilege(statement: PolicyStatement) -> None:
+    """No wildcard action; a resource wildcard only as the tail of a path inside one named resource."""
+    for action in statement.actions:
+        if "*" in action:
+            raise ConstructPropsError(f"policy statement {statement.sid!r} allows wildcard action {action!r}")
+    for resource in statement.resources:
+        head, star, tail = resource.partition("*")
+        if star and (tail or not head.endswith(("/", ":")) or _SERVICE_LEVEL.fullmatch(head)):
+            raise ConstructPropsError(
+                f"policy statement {statement.sid!r} allows wildcard resource {resource!r}; "
+                "grant on named resources (a trailing /* below one named bucket or log group is the only wildcard)"
+            )
+
+
+# An ARN with nothing after the account field names no resource: `arn:aws:s3:::`.
+_SERVICE_LEVEL = re.compile(r"(arn:[^:]*:[^:]*:[^:]*:[^:]*:)?")
+
+
+class Grantable(Protocol):
+    """Something that can be given permissions: the principal side of a grant."""
+
+    def add_to_principal_policy(self, statement: PolicyStatement) -> None: ...
+
+
+@jsii.implements(IAnyProducer)
+class _StatementsProducer:
+    def __init__(self, owner: str, statements: list[PolicyStatement]) -> None:
+        self._owner = owner
+        self._statements = statements
+
+    def produce(self, _context: object) -> list[DataAwsIamPolicyDocumentStatement]:
+        if not self._statements:
+            raise ConstructPropsError(f"{self._owner} has an empty policy; grant it something or remove it")
+        return [statement.to_struct() for statement in self._statements]
+
+
+class PolicyDocument(Construct):
+    """An IAM policy document whose statements may be added until synth (grants arrive after creation)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self._statements: list[PolicyStatement] = []
+        self._document = DataAwsIamPolicyDocument(
+            self, "Resource", statement=Lazy.any_value(_StatementsProducer(self.node.path, self._statements))
+        )
+
+    def add_statement(self, statement: PolicyStatement) -> None:
+        if any(existing.sid == statement.sid for existing in self._statements):
+            raise ConstructPropsError(f"{self.node.path} already has a statement {statement.sid!r}")
+        self._statements.append(statement)
+
+    @property
+    def json(self) -> str:
+        return self._document.json
+
+
+@dataclass(frozen=True)
+class ServiceRoleProps:
+    name: str
+    service: str  # e.g. "firehose.amazonaws.com"
+    # The confused-deputy guard: the service must present this external id (usually the account id).
+    external_id: str | None = None
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ServiceRole(Construct):
+    """A role only one AWS service can assume, with one inline policy built from grants."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: ServiceRoleProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("IAM role", props.name, 64, r"[\w+=,.@-]+", "letters, digits and +=,.@_-")
+        # A trust policy names no resource: the role itself is the resource.
+        conditions = (
+            [{"test": "StringEquals", "variable": "sts:ExternalId", "values": [props.external_id]}]
+            if props.external_id
+            else None
+        )
+        self._trust = DataAwsIamPolicyDocument(
+            self,
+            "AssumeRolePolicy",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AssumedByService",
+                    effect="Allow",
+                    actions=["sts:AssumeRole"],
+                    principals=[{"type": "Service", "identifiers": [props.service]}],
+                    condition=conditions,
+                )
+            ],
+        )
+        self._role = IamRole(
+            self,
+            "Resource",
+            name=props.name,
+            description=props.description or None,
+            assume_role_policy=self._trust.json,
+            tags=props.tags or None,
+        )
+        self._policy = PolicyDocument(self, "Policy")
+        IamRolePolicy(self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json)
+        self.name = props.name
+
+    @property
+    def arn(self) -> str:
+        return self._role.arn
+
+    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
+        self._policy.add_statement(statement)
+

@@ -1,0 +1,94 @@
+"""Kinesis Data Streams."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdk_bindings import Construct, KinesisStream, KinesisStreamStreamModeDetails
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.iam import Grantable, PolicyStatement
+from aws_constructs.kms import KmsKeyRef
+from aws_constructs.validation import check_name, check_range
+
+AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
+
+
+@dataclass(frozen=True)
+class DataStreamProps:
+    name: str
+    env: AwsEnvironment
+    # Customer-managed key; without one the stream is still encrypted, with the AWS-managed key.
+    encryption_key: KmsKeyRef | None = None
+    retention_hours: int = 24
+    on_demand: bool = True
+    shard_count: int = 1  # provisioned mode only
+
+
+class DataStream(Construct):
+    """An encrypted Kinesis data stream (on-demand by default)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: DataStreamProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("Kinesis stream", props.name, 128, r"[a-zA-Z0-9_.-]+", "letters, digits and _.-")
+        check_range("Kinesis retention", props.retention_hours, 24, 8760, "hours")
+        if not props.on_demand:
+            check_range("Kinesis shard count", props.shard_count, 1, 10_000, "shards")
+        self.props = props
+        self._stream = KinesisStream(
+            self,
+            "Resource",
+            name=props.name,
+            retention_period=props.retention_hours,
+            stream_mode_details=KinesisStreamStreamModeDetails(
+                stream_mode="ON_DEMAND" if props.on_demand else "PROVISIONED"
+            ),
+            shard_count=None if props.on_demand else props.shard_count,
+            encryption_type="KMS",
+            kms_key_id=props.encryption_key.arn if props.encryption_key else AWS_MANAGED_KINESIS_KEY,
+        )
+
+    @property
+    def arn(self) -> str:
+        return self._stream.arn
+
+    @property
+    def name(self) -> str:
+        return self.props.name
+
+    def grant_read(self, grantee: Grantable) -> None:
+        """What a consumer such as Firehose needs: read this stream and decrypt only its records."""
+        grantee.add_to_principal_policy(
+            PolicyStatement(
+                sid="ReadKinesisStream",
+                actions=(
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetRecords",
+                    "kinesis:GetShardIterator",
+                    "kinesis:ListShards",
+                ),
+                resources=(self.arn,),
+            )
+        )
+        if self.props.encryption_key:
+            self.props.encryption_key.grant_decrypt_via(
+                grantee,
+                "DecryptKinesisRecords",
+                f"kinesis.{self.props.env.region}.amazonaws.com",
+                ("aws:kinesis:arn", self.arn),
+            )
+
+    def grant_write(self, grantee: Grantable) -> None:
+        grantee.add_to_principal_policy(
+            PolicyStatement(
+                sid="WriteKinesisStream",
+                actions=("kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords"),
+                resources=(self.arn,),
+            )
+        )
+        if self.props.encryption_key:
+            self.props.encryption_key.grant_encrypt_decrypt_via(
+                grantee,
+                "EncryptKinesisRecords",
+                f"kinesis.{self.props.env.region}.amazonaws.com",
+                ("aws:kinesis:arn", self.arn),
+            )

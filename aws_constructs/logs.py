@@ -1,0 +1,48 @@
+"""CloudWatch Logs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdk_bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.iam import Grantable, PolicyStatement
+from aws_constructs.validation import check_name
+
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                  3288, 3653)
+
+
+@dataclass(frozen=True)
+class LogGroupProps:
+    name: str
+    retention_days: int = 30
+
+
+class LogGroup(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: LogGroupProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("CloudWatch log group", props.name, 512, r"[\w#./-]+", "letters, digits and _-./#")
+        if props.retention_days not in RETENTION_DAYS:
+            raise ConstructPropsError(
+                f"log retention {props.retention_days!r} days is not one CloudWatch offers; use one of "
+                + ", ".join(map(str, RETENTION_DAYS))
+            )
+        self.name = props.name
+        self._group = CloudwatchLogGroup(self, "Resource", name=props.name, retention_in_days=props.retention_days)
+
+    def add_stream(self, construct_id: str, name: str) -> LogStream:
+        return LogStream(self, construct_id, self, name)
+
+
+class LogStream(Construct):
+    def __init__(self, scope: Construct, construct_id: str, group: LogGroup, name: str) -> None:
+        super().__init__(scope, construct_id)
+        check_name("CloudWatch log stream", name, 512, r"[^:*]+", "any character but : and *")
+        self.group = group
+        self.name = name
+        self._stream = CloudwatchLogStream(self, "Resource", name=name, log_group_name=group._group.name)
+
+    def grant_write(self, grantee: Grantable) -> None:
+        grantee.add_to_principal_policy(
+            PolicyStatement(sid="WriteLogStream", actions=("logs:PutLogEvents",), resources=(self._stream.arn,))
+        )

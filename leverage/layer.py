@@ -1,0 +1,45 @@
+"""Where a layer lives in the Leverage tree and where its state lives in the account's backend."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from leverage.errors import UserError
+
+LAYER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+STATE_FILE = "terraform.tfstate"
+
+
+@dataclass(frozen=True, order=True)
+class LayerAddress:
+    account: str
+    region: str  # a region code, or "global"
+    layer: str
+
+    def __post_init__(self) -> None:
+        if not LAYER_NAME.match(self.layer):
+            raise UserError(
+                f"layer name {self.layer!r} is not a valid folder name",
+                fix="use lowercase letters, digits, '-' and '_'",
+            )
+
+    @property
+    def folder(self) -> str:
+        return f"{self.account}/{self.region}/{self.layer}"
+
+    @property
+    def backend_key(self) -> str:
+        return backend_key(self.account, self.layer)
+
+
+def backend_key(account: str, layer: str) -> str:
+    """The key `leverage tf validate-layout` expects: region folder and base-/tools- prefixes dropped."""
+    return f"{account}/{state_path_in_account(layer)}"
+
+
+def state_path_in_account(layer: str) -> str:
+    for prefix in ("base-", "tools-"):
+        if layer.startswith(prefix):
+            layer = layer[len(prefix):]
+            break
+    return f"{layer}/{STATE_FILE}"

@@ -1,0 +1,154 @@
+"""The Leverage project model, read from the project's own files."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leverage.errors import UserError
+from leverage.tfvars import display_path, read_env_file, read_hcl, required_string
+
+# The partitions' region names: commercial, China, GovCloud and the ISO partitions.
+AWS_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|eu-isoe)-"
+                        r"(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9]$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An account's Terraform state backend, from `<account>/config/backend.tfvars`."""
+
+    profile: str
+    bucket: str
+    region: str
+    dynamodb_table: str
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str  # the account folder, which Leverage requires to equal `environment`
+    id: str
+    backend: Backend
+
+    @property
+    def environment(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str  # the short name (`project` / PROJECT), prefix of every resource name
+    region_primary: str
+    accounts: dict[str, Account]
+    # Variables `config/common-variables.tf` declares; None when the project has no such file.
+    common_variables: frozenset[str] | None
+
+    @property
+    def common_variables_file(self) -> Path:
+        return self.root / "config" / "common-variables.tf"
+
+    def account(self, name: str, setting: str) -> Account:
+        if name not in self.accounts:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise UserError(
+                f"setting {setting}={name!r} names an account that {self.shown('config/common.tfvars')} "
+                f"does not list or that has no folder (accounts with a folder: {known})",
+                fix=f"use one of them, e.g. -c {setting}=<account>",
+            )
+        return self.accounts[name]
+
+    def shown(self, relative: str) -> str:
+        return display_path(self.root / relative, self.root)
+
+
+def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
+    """Read the project at `root`; `needed_accounts` are (account, setting) pairs the layers use.
+
+    Only the needed accounts are read in full: a broken account the layers never touch is not our business.
+    """
+    if not root.is_dir():
+        raise UserError(
+            f"Leverage project folder {root.as_posix()} does not exist",
+            fix="set leverageRoot in cdktf.json or pass -c leverageRoot=<path>",
+        )
+    env = read_env_file(root / "build.env", root)
+    common_path = root / "config" / "common.tfvars"
+    common = read_hcl(common_path, root)
+    name = common.get("project") or env.get("PROJECT")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise UserError(
+            f"no valid project short name (`project` in {display_path(common_path, root)} or PROJECT in build.env)",
+            fix='set project = "<lowercase short name>"',
+        )
+    region_primary = required_string(common, "region_primary", common_path, root)
+    check_region(region_primary, f"region_primary in {display_path(common_path, root)}")
+    ids = _account_ids(common, common_path, root)
+
+    accounts: dict[str, Account] = {}
+    for account_name, setting in needed_accounts:
+        if account_name in accounts:
+            continue
+        if account_name not in ids:
+            known = ", ".join(sorted(ids)) or "none"
+            raise UserError(
+                f"setting {setting}={account_name!r}: {display_path(common_path, root)} has no account "
+                f"{account_name!r} in `accounts` (it has: {known})",
+                fix=f"add it there or pass -c {setting}=<one of them>",
+            )
+        accounts[account_name] = _load_account(root, account_name, ids[account_name])
+
+    variables_file = root / "config" / "common-variables.tf"
+    common_variables = None
+    if variables_file.exists():
+        declared = read_hcl(variables_file, root).get("variable", [])
+        common_variables = frozenset(name for block in declared for name in block)
+    return Project(root, name, region_primary, accounts, common_variables)
+
+
+def check_region(region: str, where: str) -> None:
+    if not AWS_REGION.match(region):
+        raise UserError(f"{where}: {region!r} is not an AWS region", fix="use a region code such as us-east-1")
+
+
+def _account_ids(common: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
+    accounts = common.get("accounts")
+    shown = display_path(path, root)
+    if not isinstance(accounts, dict) or not accounts:
+        raise UserError(f"{shown} has no `accounts` map", fix='add accounts = { <name> = { email = "...", id = "..." } }')
+    ids: dict[str, str] = {}
+    for account_name, entry in accounts.items():
+        account_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+        if not ACCOUNT_ID.match(account_id):
+            raise UserError(
+                f"{shown}: accounts.{account_name}.id is {account_id!r}, not a 12-digit AWS account id",
+                fix=f'set accounts.{account_name}.id = "<12 digits>" (quoted, to keep leading zeros)',
+            )
+        ids[account_name] = account_id
+    return ids
+
+
+def _load_account(root: Path, name: str, account_id: str) -> Account:
+    folder = root / name
+    if not folder.is_dir():
+        raise UserError(
+            f"account folder {display_path(folder, root)} does not exist",
+            fix=f"create {name}/config/account.tfvars and backend.tfvars as Leverage does, or choose another account",
+        )
+    account_path = folder / "config" / "account.tfvars"
+    environment = required_string(read_hcl(account_path, root), "environment", account_path, root)
+    if environment != name:
+        raise UserError(
+            f"{display_path(account_path, root)} says environment = {environment!r} but its folder is {name!r}, "
+            "so remote-state keys would point at the wrong state",
+            fix=f'set environment = "{name}" (Leverage requires the two to match)',
+        )
+    backend_path = folder / "config" / "backend.tfvars"
+    backend_values = read_hcl(backend_path, root)
+    backend = Backend(
+        **{key: required_string(backend_values, key, backend_path, root)
+           for key in ("profile", "bucket", "region", "dynamodb_table")}
+    )
+    check_region(backend.region, f"region in {display_path(backend_path, root)}")
+    return Account(name, account_id, backend)

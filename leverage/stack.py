@@ -1,0 +1,102 @@
+"""A TerraformStack that is a Leverage layer: provider, partial S3 backend, variables, remote state."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cdk_bindings import (
+    AwsProvider,
+    AwsProviderDefaultTags,
+    Construct,
+    DataTerraformRemoteStateS3,
+    S3Backend,
+    TerraformOutput,
+    TerraformStack,
+    TerraformVariable,
+)
+from leverage.layer import LayerAddress, backend_key, state_path_in_account
+from leverage.project import Account, Project
+
+# OpenTofu starts at 1.6; the Leverage toolbox images ship Terraform or OpenTofu at 1.6 or later.
+REQUIRED_TERRAFORM_VERSION = ">= 1.6.0"
+
+# Types of the Leverage variables a layer may use, for projects without config/common-variables.tf.
+LEVERAGE_VARIABLE_TYPES = {
+    "region": "string",
+    "profile": "string",
+    "bucket": "string",
+    "dynamodb_table": "string",
+    "encrypt": "bool",
+    "project": "string",
+    "project_long": "string",
+    "environment": "string",
+}
+
+
+@dataclass(frozen=True)
+class RemoteLayer:
+    """Another layer whose state this layer reads."""
+
+    account: Account
+    layer: str
+
+
+class LeverageLayerStack(TerraformStack):
+    """Base of every layer stack. Subclasses add resources; this class keeps them Leverage-shaped."""
+
+    def __init__(self, scope: Construct, project: Project, address: LayerAddress) -> None:
+        super().__init__(scope, address.folder.replace("/", "--"))
+        self.project = project
+        self.address = address
+        self.account = project.accounts[address.account]
+        self._declared: dict[str, TerraformVariable] = {}
+        self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+        # Leverage passes bucket, region, profile and lock table with -backend-config at init;
+        # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
+        backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)
+        backend.add_override("bucket", None)
+        AwsProvider(
+            self,
+            "aws",
+            region=self.var("region"),
+            profile=self.var("profile"),
+            default_tags=[AwsProviderDefaultTags(tags={
+                "Terraform": "true",
+                "Environment": self.var("environment"),
+                "Layer": address.layer,
+            })],
+        )
+
+    def var(self, name: str) -> str:
+        """Reference a Leverage variable; declare it only when the project's common file does not."""
+        common = self.project.common_variables
+        if common is not None and name in common:
+            return "${var.%s}" % name
+        if name not in self._declared:
+            self._declared[name] = TerraformVariable(self, name, type=LEVERAGE_VARIABLE_TYPES[name])
+        return self._declared[name].string_value
+
+    def read_layer(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
+        """Remote state written the way the reference architecture writes it, named after the layer."""
+        construct_id = remote.layer.replace("-", "_")
+        if remote.account.name == self.account.name:
+            return DataTerraformRemoteStateS3(
+                self,
+                construct_id,
+                region=self.var("region"),
+                profile=self.var("profile"),
+                bucket=self.var("bucket"),
+                key=f"{self.var('environment')}/{state_path_in_account(remote.layer)}",
+            )
+        # Another account: its own profile and bucket, as literals the Leverage CLI can collect for SSO.
+        return DataTerraformRemoteStateS3(
+            self,
+            construct_id,
+            region=remote.account.backend.region,
+            profile=remote.account.backend.profile,
+            bucket=remote.account.backend.bucket,
+            key=backend_key(remote.account.name, remote.layer),
+        )
+
+    def output(self, name: str, value: Any, description: str) -> TerraformOutput:
+        return TerraformOutput(self, name, value=value, description=description)

@@ -1,0 +1,72 @@
+"""Reading Leverage's HCL var-files and env files with the parser the Leverage CLI uses."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import lark
+
+from leverage.errors import UserError
+
+
+def read_hcl(path: Path, root: Path) -> dict[str, Any]:
+    """Parse an HCL file (tfvars or tf) into python-hcl2's dict form."""
+    shown = display_path(path, root)
+    if not path.is_file():
+        raise UserError(f"missing file {shown}", fix="create it as in a Leverage project, or fix leverageRoot")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise UserError(f"{shown} is a binary file, not HCL", fix="restore it from version control")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{shown} is not UTF-8 text (byte {exc.start})", fix="save it as UTF-8") from None
+    try:
+        return hcl2.loads(text)
+    except lark.exceptions.UnexpectedInput as exc:
+        raise UserError(
+            f"cannot parse {shown} at line {exc.line}, column {exc.column}",
+            fix="fix the HCL syntax there (`terraform fmt` shows the problem)",
+        ) from None
+    except Exception as exc:  # python-hcl2 raises plain exceptions for some malformed input
+        raise UserError(f"cannot parse {shown}: {exc}", fix="fix the HCL syntax") from None
+
+
+def required_string(values: dict[str, Any], key: str, path: Path, root: Path) -> str:
+    value = values.get(key)
+    if not isinstance(value, str) or not value:
+        raise UserError(
+            f"{display_path(path, root)} has no `{key}`",
+            fix=f'add `{key} = "..."` as Leverage expects',
+        )
+    return value
+
+
+def read_env_file(path: Path, root: Path) -> dict[str, str]:
+    """`build.env` is a shell-style KEY=value file."""
+    shown = display_path(path, root)
+    if not path.is_file():
+        raise UserError(
+            f"{shown} not found: this is not a Leverage project",
+            fix="point leverageRoot at the folder holding build.env and config/",
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{shown} is not UTF-8 text", fix="save it as UTF-8") from None
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("\"'")
+    return values
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root.parent).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,155 @@
+"""The cdktf app: settings, command line, and which layer stacks to build.
+
+    python main.py [synth|list|check] [-c key=value ...] [--json] [--debug]
+
+`cdktf synth` runs `python3 main.py`, which is `synth`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+APP_ROOT = Path(__file__).resolve().parent
+EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="main.py", description="Generate Leverage layers from cdktf stacks.")
+    parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "check"),
+                        help="synth: write the layers (default); list: layers in apply order; check: drift, exit 1")
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting of cdktf.json's context for this run")
+    parser.add_argument("--json", action="store_true", help="check: print findings as JSON")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser.parse_args(argv)
+
+
+def build_stacks(app, settings, project, region: str) -> list:
+    """Which layers to generate, and the props each stack gets from the settings."""
+    from aws_constructs.dynamodb import KeyAttribute
+    from aws_constructs.errors import ConstructPropsError
+    from leverage.errors import UserError
+    from leverage.layer import LayerAddress
+    from leverage.stack import RemoteLayer
+    from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps
+    from stacks.datalake import DatalakeLayer, DatalakeLayerProps, FirehoseSettings
+    from stacks.datalake_demo import LakeLayerProps, LakeStorageLayer
+
+    source = project.accounts[settings.source_account]
+    lake = project.accounts[settings.lake_account]
+    keys = RemoteLayer(source, settings.keys_layer)
+    table = RemoteLayer(source, settings.dynamodb_layer)
+    lake_storage = RemoteLayer(lake, settings.lake_layer)
+
+    def key_attribute(setting: str, value: str) -> KeyAttribute:
+        name, _, kind = value.partition(":")
+        try:
+            return KeyAttribute(name, kind or "S")
+        except ConstructPropsError as exc:
+            raise UserError(f"setting {setting}={value!r}: {exc}", fix=f"write it as name:S, name:N or name:B") from None
+
+    layers = {
+        settings.dynamodb_layer: lambda address: DynamoDbLayer(app, project, address, DynamoDbLayerProps(
+            keys_layer=keys,
+            partition_key=key_attribute("dynamodbPartitionKey", settings.dynamodb_partition_key),
+            sort_key=key_attribute("dynamodbSortKey", settings.dynamodb_sort_key) if settings.dynamodb_sort_key else None,
+        )),
+        settings.lake_layer: lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
+            source_account=source,
+            firehose_prefix=settings.firehose_prefix,
+            firehose_error_prefix=settings.firehose_error_prefix,
+        )),
+        settings.datalake_layer: lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
+            keys_layer=keys,
+            table_layer=table,
+            lake_layer=lake_storage,
+            stream_retention_hours=settings.stream_retention_hours,
+            firehose=FirehoseSettings(
+                buffering_size_mib=settings.firehose_buffering_size_mib,
+                buffering_interval_seconds=settings.firehose_buffering_interval_seconds,
+                prefix=settings.firehose_prefix,
+                error_prefix=settings.firehose_error_prefix,
+                partition_query=settings.firehose_partition_query,
+                log_retention_days=settings.firehose_log_retention_days,
+            ),
+        )),
+    }
+    accounts = {settings.dynamodb_layer: source, settings.lake_layer: lake, settings.datalake_layer: source}
+    if len(layers) < 3:
+        raise UserError("dynamodbLayer, lakeLayer and datalakeLayer must be three different names",
+                        fix="rename one of them with -c")
+    unknown = [name for name in settings.skip_layers if name not in layers]
+    if unknown:
+        raise UserError(f"setting skipLayers names {unknown[0]!r}, which this app does not generate",
+                        fix="use any of: " + ", ".join(layers))
+    stacks = []
+    for name, build in layers.items():
+        if name in settings.skip_layers:
+            continue
+        address = LayerAddress(accounts[name].name, region, name)
+        try:
+            stacks.append(build(address))
+        except ConstructPropsError as exc:
+            raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
+    return stacks
+
+
+def run(args: argparse.Namespace) -> int:
+    from cdk_bindings import App
+    from leverage import drift, files
+    from leverage.generate import generate, synthesize
+    from leverage.project import check_region, load_project
+    from settings import load_settings
+
+    settings = load_settings(APP_ROOT / "cdktf.json", args.context)
+    root = (APP_ROOT / settings.leverage_root).resolve()
+    project = load_project(root, [(settings.source_account, "sourceAccount"), (settings.lake_account, "lakeAccount")])
+    region = settings.region or project.region_primary
+    check_region(region, "setting region")
+
+    with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
+        # `synth` leaves cdktf's own output where cdktf expects it; `list` and `check` touch nothing.
+        outdir = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out")) if args.command == "synth" else Path(scratch)
+        app = App(outdir=str(outdir))
+        stacks = build_stacks(app, settings, project, region)
+        generated = generate(synthesize(app, stacks, outdir, APP_ROOT), project)
+
+    if args.command == "list":
+        for address in generated.graph.order:
+            reads = ", ".join(read.key for read in generated.graph.reads[address]) or "-"
+            print(f"{address.folder}\t{address.backend_key}\treads: {reads}")
+        return EXIT_OK
+    plan = files.plan(root, generated.files)
+    if args.command == "check":
+        found = drift.findings(plan, generated.files)
+        sys.stdout.write(drift.as_json(found) if args.json else drift.as_text(found))
+        if plan.clean:
+            if not args.json:
+                print(f"no drift: {len(generated.files)} generated files match the stacks")
+            return EXIT_OK
+        return EXIT_DRIFT
+    written = files.apply(plan)
+    for relative in written:
+        print(f"{'removed' if relative in plan.stale else 'wrote'} {relative}")
+    print(f"{len(generated.graph.order)} layers in {root.name}: {len(written)} files changed")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from leverage.errors import UserError
+
+    try:
+        return run(args)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

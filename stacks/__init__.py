@@ -1,0 +1,1 @@
+"""One TerraformStack per Leverage layer, each composing constructs from aws_constructs."""

@@ -1,0 +1,38 @@
+"""`<source account>/<region>/databases-dynamodb`: the application table whose changes feed the lake."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_constructs.dynamodb import KeyAttribute, Table, TableProps
+from aws_constructs.kms import KmsKeyRef
+from cdk_bindings import Construct
+from leverage.layer import LayerAddress
+from leverage.project import Project
+from leverage.stack import LeverageLayerStack, RemoteLayer
+from stacks.naming import resource_prefix
+
+
+@dataclass(frozen=True)
+class DynamoDbLayerProps:
+    keys_layer: RemoteLayer
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+
+
+class DynamoDbLayer(LeverageLayerStack):
+    """The application's DynamoDB table, whose changes the datalake layer streams to the lake.
+
+    On-demand billing, point-in-time recovery, encryption with the account's customer-managed KMS key (from the
+    security-keys layer) and deletion protection.
+    """
+    def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DynamoDbLayerProps) -> None:
+        super().__init__(scope, project, address)
+        keys = self.read_layer(props.keys_layer)
+        table = Table(self, "Table", TableProps(
+            name=f"{resource_prefix(project.name, self.account.environment)}-app-data",
+            partition_key=props.partition_key,
+            sort_key=props.sort_key,
+            encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
+        ))
+        self.output("dynamodb_table_name", table.table_name, "Name of the application table streamed to the lake")
+        self.output("dynamodb_table_arn", table.arn, "ARN of the application table")

@@ -1,0 +1,66 @@
+"""`<lake account>/<region>/datalake-demo`: the lake's raw and processed buckets and their catalog."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.firehose import delivery_key_prefix
+from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
+from aws_constructs.s3 import SecureBucket, SecureBucketProps
+from cdk_bindings import Construct
+from leverage.layer import LayerAddress
+from leverage.project import Account, Project
+from leverage.stack import LeverageLayerStack
+from stacks.naming import firehose_role_name, processed_bucket_name, raw_bucket_name, resource_prefix
+
+
+@dataclass(frozen=True)
+class LakeLayerProps:
+    source_account: Account  # where the datalake layer's Firehose role lives
+    firehose_prefix: str
+    firehose_error_prefix: str
+
+
+class LakeStorageLayer(LeverageLayerStack):
+    """The data lake's storage: a raw bucket that receives the CDC records and a processed bucket.
+
+    Both are versioned, encrypted, private, TLS-only and owner-enforced (objects the source account's Firehose
+    writes belong to this account), with lifecycle rules to cheaper storage. The raw bucket's policy lets the
+    datalake layer's Firehose role write below the CDC prefix; it names the role by its fixed ARN, so this layer
+    does not read the datalake layer's state and can be applied first. A Glue database and an hourly crawler
+    over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
+    prefix and write only that database.
+    """
+    def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: LakeLayerProps) -> None:
+        super().__init__(scope, project, address)
+        env = AwsEnvironment(self.account.id, address.region)
+        environment = self.account.environment
+        raw = SecureBucket(self, "RawBucket", SecureBucketProps(name=raw_bucket_name(project.name, environment)))
+        processed = SecureBucket(
+            self, "ProcessedBucket", SecureBucketProps(name=processed_bucket_name(project.name, environment)))
+
+        # Built from names both stacks share, not read from the datalake layer's state: no cycle.
+        source = AwsEnvironment(props.source_account.id, address.region)
+        firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment))
+        cdc_prefix = delivery_key_prefix(props.firehose_prefix, props.firehose_error_prefix)
+        raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, cdc_prefix)
+
+        prefix = resource_prefix(project.name, environment)
+        database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
+        S3Crawler(self, "CdcCrawler", CrawlerProps(
+            name=f"{prefix}-cdc-crawler",
+            role_name=f"{prefix}-cdc-crawler-role",
+            env=env,
+            database=database,
+            bucket=raw.as_ref(),
+            bucket_name=raw.name,
+            key_prefix=cdc_prefix,
+            exclusions=(_relative(props.firehose_error_prefix, cdc_prefix) + "**",),
+        ))
+        self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
+        self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
+        self.output("glue_database_name", database.name, "Glue database the CDC crawler writes tables to")
+
+
+def _relative(prefix: str, parent: str) -> str:
+    return prefix[len(parent):] if prefix.startswith(parent) else prefix
