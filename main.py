@@ -98,9 +98,6 @@ def build_stacks(app, settings, project, region: str) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cdk_bindings import App
-    from leverage import drift, files
-    from leverage.generate import generate, synthesize
     from leverage.project import check_region, load_project
     from settings import load_settings
 
@@ -110,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
     region = settings.region or project.region_primary
     check_region(region, "setting region")
 
+    # Loading jsii and the bindings takes seconds: only once the input is known to be good.
+    from cdk_bindings import App
+    from leverage import drift, files
+    from leverage.generate import generate, synthesize
+
     with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
         # `synth` leaves cdktf's own output where cdktf expects it; `list` and `check` touch nothing.
         outdir = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out")) if args.command == "synth" else Path(scratch)
@@ -118,9 +120,11 @@ def run(args: argparse.Namespace) -> int:
         generated = generate(synthesize(app, stacks, outdir, APP_ROOT), project)
 
     if args.command == "list":
-        for address in generated.graph.order:
-            reads = ", ".join(read.key for read in generated.graph.reads[address]) or "-"
-            print(f"{address.folder}\t{address.backend_key}\treads: {reads}")
+        graph = generated.graph
+        for address in graph.order:
+            reads = [f"{read.account}/{read.layer_name}" + ("" if read.key in graph.generated_by_key else " (not generated)")
+                     for read in graph.reads[address]]
+            print(f"{address.folder}\t{address.backend_key}\treads: {', '.join(reads) or '-'}")
         return EXIT_OK
     plan = files.plan(root, generated.files)
     if args.command == "check":

@@ -50,15 +50,17 @@ class LeverageLayerStack(TerraformStack):
         self.address = address
         self.account = project.accounts[address.account]
         self._declared: dict[str, TerraformVariable] = {}
+        self._remote_states: dict[RemoteLayer, DataTerraformRemoteStateS3] = {}
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
         # Leverage passes bucket, region, profile and lock table with -backend-config at init;
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
         backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)
         backend.add_override("bucket", None)
+        # `var.region` is the account's backend region (backend.tfvars); a layer in another region names its own.
         AwsProvider(
             self,
             "aws",
-            region=self.var("region"),
+            region=self.var("region") if address.region == self.account.backend.region else address.region,
             profile=self.var("profile"),
             default_tags=[AwsProviderDefaultTags(tags={
                 "Terraform": "true",
@@ -78,6 +80,11 @@ class LeverageLayerStack(TerraformStack):
 
     def read_layer(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
         """Remote state written the way the reference architecture writes it, named after the layer."""
+        if remote not in self._remote_states:
+            self._remote_states[remote] = self._remote_state(remote)
+        return self._remote_states[remote]
+
+    def _remote_state(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
         construct_id = remote.layer.replace("-", "_")
         if remote.account.name == self.account.name:
             return DataTerraformRemoteStateS3(

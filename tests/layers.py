@@ -1,0 +1,70 @@
+"""Reading generated layer folders the way Leverage and Terraform read them."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+REGION_FOLDER = re.compile(r"^(global|[a-z]{2}(-gov)?-[a-z]+-\d)$")
+
+
+def layer_folders(root: Path) -> list[Path]:
+    return sorted(path.parent for path in root.glob("*/*/*/main.tf.json"))
+
+
+def config_tf(folder: Path) -> dict[str, Any]:
+    return hcl2.loads((folder / "config.tf").read_text())
+
+
+def main_json(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "main.tf.json").read_text())
+
+
+def backend_key(folder: Path) -> str:
+    return config_tf(folder)["terraform"][0]["backend"][0]["s3"]["key"]
+
+
+def leverage_expected_keys(root: Path, folder: Path) -> list[str]:
+    """What `leverage tf validate-layout` accepts: account, then the layer path with the region folder dropped
+    (or kept, for old layouts) and base-/tools- prefixes removed."""
+    account, *layer_path = folder.relative_to(root).parts
+    candidates = [layer_path[1:], layer_path] if REGION_FOLDER.match(layer_path[0]) else [layer_path]
+    keys = []
+    for parts in candidates:
+        cleaned = [part.removeprefix("base-").removeprefix("tools-") for part in parts]
+        keys.append("/".join([account, *cleaned, "terraform.tfstate"]))
+    return keys
+
+
+def profile_values(node: Any) -> list[str]:
+    """Every `profile` value in a parsed HCL file, as the Leverage CLI collects them for SSO."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "profile" and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(profile_values(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(profile_values(item))
+    return found
+
+
+def remote_states(folder: Path) -> dict[str, dict[str, Any]]:
+    states = {}
+    for block in config_tf(folder).get("data", []):
+        for name, body in block.get("terraform_remote_state", {}).items():
+            states[name] = body["config"]
+    return states
+
+
+def outputs_read(folder: Path) -> dict[str, set[str]]:
+    text = (folder / "main.tf.json").read_text()
+    used: dict[str, set[str]] = {}
+    for state, output in re.findall(r"data\.terraform_remote_state\.(\w+)\.outputs\.(\w+)", text):
+        used.setdefault(state, set()).add(output)
+    return used

