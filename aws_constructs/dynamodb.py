@@ -38,7 +38,7 @@ class TableProps:
     name: str
     partition_key: KeyAttribute
     sort_key: KeyAttribute | None = None
-    # Customer-managed key; without one DynamoDB encrypts with an AWS-owned key.
+    # Customer-managed key; without one the table is encrypted with the AWS-managed key aws/dynamodb.
     encryption_key: KmsKeyRef | None = None
     point_in_time_recovery: bool = True
     deletion_protection: bool = True

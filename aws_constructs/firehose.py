@@ -149,6 +149,10 @@ def _validate(props: S3DeliveryStreamProps) -> None:
         raise ConstructPropsError(
             f"Firehose buffering size is {props.buffering_size_mib} MiB; with dynamic partitioning AWS requires at "
             f"least {MIN_BUFFER_MIB_WITH_PARTITIONING} MiB")
+    if props.buffering_interval_seconds == 0:
+        raise ConstructPropsError(
+            "Firehose buffering interval is 0 s; zero buffering is not available with dynamic partitioning, "
+            "use 1 to 900 seconds")
     if not props.error_output_prefix:
         raise ConstructPropsError("Firehose dynamic partitioning needs an error output prefix; set one")
     produced = partitioning.keys()

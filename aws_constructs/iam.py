@@ -1,6 +1,7 @@
 """IAM: policy statements, lazily assembled policy documents, and roles that services assume."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -39,6 +40,10 @@ class PolicyStatement:
     def __post_init__(self) -> None:
         if not self.actions or not self.resources:
             raise ConstructPropsError(f"policy statement {self.sid!r} needs at least one action and one resource")
+        if self.effect not in ("Allow", "Deny"):
+            raise ConstructPropsError(f"policy statement {self.sid!r}: effect must be 'Allow' or 'Deny'")
+        if not re.fullmatch(r"[A-Za-z0-9]+", self.sid):
+            raise ConstructPropsError(f"policy statement id {self.sid!r} must be letters and digits only")
         if self.effect == "Allow":
             check_least_privilege(self)
 
@@ -55,21 +60,31 @@ class PolicyStatement:
 
 
 def check_least_privilege(statement: PolicyStatement) -> None:
-    """No wildcard action; a resource wildcard only as the tail of a path inside one named resource."""
+    """No wildcard action; a resource wildcard only as the tail of a path below one named resource."""
     for action in statement.actions:
-        if "*" in action:
+        if "*" in action or "?" in action:
             raise ConstructPropsError(f"policy statement {statement.sid!r} allows wildcard action {action!r}")
     for resource in statement.resources:
-        head, star, tail = resource.partition("*")
-        if star and (tail or not head.endswith(("/", ":")) or _SERVICE_LEVEL.fullmatch(head)):
+        if not _names_one_resource(resource):
             raise ConstructPropsError(
-                f"policy statement {statement.sid!r} allows wildcard resource {resource!r}; "
-                "grant on named resources (a trailing /* below one named bucket or log group is the only wildcard)"
-            )
+                f"policy statement {statement.sid!r} allows wildcard resource {resource!r}; grant on named "
+                "resources (a trailing /* below one named bucket, table or log group is the only wildcard)")
 
 
-# An ARN with nothing after the account field names no resource: `arn:aws:s3:::`.
-_SERVICE_LEVEL = re.compile(r"(arn:[^:]*:[^:]*:[^:]*:[^:]*:)?")
+def _names_one_resource(resource: str) -> bool:
+    head, star, tail = resource.replace("?", "*").partition("*")
+    if not star:
+        return True
+    if tail or not head.endswith(("/", ":")):
+        return False
+    if not head.startswith("arn:"):
+        return "${" in head  # a reference to a resource's ARN, then a path below it
+    fields = head.split(":", 5)
+    if len(fields) < 6:
+        return False
+    service, named = fields[2], [part for part in re.split(r"[/:]", fields[5]) if part]
+    # S3 object ARNs start with the bucket name; other services with a resource type, then its name.
+    return len(named) >= (1 if service == "s3" else 2)
 
 
 class Grantable(Protocol):
@@ -101,9 +116,12 @@ class PolicyDocument(Construct):
         )
 
     def add_statement(self, statement: PolicyStatement) -> None:
-        if any(existing.sid == statement.sid for existing in self._statements):
-            raise ConstructPropsError(f"{self.node.path} already has a statement {statement.sid!r}")
-        self._statements.append(statement)
+        """Add a statement; a second grant of the same kind gets a numbered sid (sids must be unique)."""
+        taken = {existing.sid for existing in self._statements}
+        sid, number = statement.sid, 2
+        while sid in taken:
+            sid, number = f"{statement.sid}{number}", number + 1
+        self._statements.append(dataclasses.replace(statement, sid=sid))
 
     @property
     def json(self) -> str:

@@ -40,7 +40,7 @@ def check_bucket_name(name: str) -> None:
         problem = "must be lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
     elif ".." in name or ".-" in name or "-." in name:
         problem = "must not contain '..', '.-' or '-.'"
-    elif name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", "--x-s3")):
+    elif name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", "--x-s3", ".mrap")):
         problem = "uses a prefix or suffix S3 reserves"
     else:
         try:
@@ -104,6 +104,11 @@ class SecureBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps) -> None:
         super().__init__(scope, construct_id)
         check_bucket_name(props.name)
+        for transition in props.transitions:
+            if transition.storage_class in ("STANDARD_IA", "ONEZONE_IA") and transition.days < 30:
+                raise ConstructPropsError(
+                    f"bucket {props.name}: S3 moves objects to {transition.storage_class} after 30 days at the "
+                    f"earliest, not {transition.days}")
         days = [t.days for t in props.transitions]
         if days != sorted(set(days)) or any(d < 1 for d in days):
             raise ConstructPropsError(f"bucket {props.name}: lifecycle transition days {days} must be increasing and positive")
@@ -173,7 +178,8 @@ class SecureBucket(Construct):
         S3 rejects a policy naming a role principal that does not exist yet, so the principal is the role's
         account and `aws:PrincipalArn` pins the role: the layers can be applied in any order.
         """
-        principal = (("AWS", (f"arn:aws:iam::{account_id}:root",)),)
+        partition = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
+        principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
         self._policy.add_statement(PolicyStatement(
             sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=(object_resource(self.arn, key_prefix),),

@@ -12,7 +12,7 @@ def check_name(kind: str, name: str, max_length: int, pattern: str, allowed: str
             f"{kind} name {name!r} has {len(name)} characters, AWS allows {min_length} to {max_length}; "
             "shorten the project, account or layer naming settings"
         )
-    if not re.fullmatch(pattern, name):
+    if not re.fullmatch(pattern, name, flags=re.ASCII):
         raise ConstructPropsError(f"{kind} name {name!r} is not valid; AWS allows only {allowed}")
 
 

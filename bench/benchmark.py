@@ -1,0 +1,125 @@
+"""Wall time and peak memory of the generator against the naive cdktf floor.
+
+    .venv/bin/python bench/benchmark.py [--runs N]
+
+Each command runs as its own process (every process pays for loading jsii); memory is the peak of the
+whole process tree (Python plus the jsii Node.js process), sampled every 10 ms from /proc.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TARGET_RATIO = 0.35  # full synth / naive floor
+TARGET_PEAK_MIB = 750
+TARGET_CHECK_OVER_SYNTH = 1.0
+TARGET_THREE_OVER_ONE = 1.10
+
+
+def tree_rss_kib(pid: int) -> int:
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            continue
+    return total
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_kib(process.pid))
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+    return elapsed, peak / 1024
+
+
+def interleaved(commands: dict[str, tuple[list[str], object]], runs: int, env: dict[str, str]) -> dict[str, dict]:
+    """Run every command once per round, so that a slower moment of the machine hits all of them alike."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (command, setup) in commands.items():
+            if setup:
+                setup()
+            samples[name].append(measure(command, env))
+    results = {}
+    for name, values in samples.items():
+        results[name] = {"wall_s": statistics.median(v[0] for v in values), "peak_mib": max(v[1] for v in values)}
+        print(f"{name:<44} {results[name]['wall_s']:6.2f} s  {results[name]['peak_mib']:6.0f} MiB"
+              f"  (median of {runs})", flush=True)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    import cdk_bindings  # noqa: F401  (sets JSII_NODE to the venv's Node, inherited by the children)
+
+    env = {**os.environ}
+    python = sys.executable
+    scratch = Path(tempfile.mkdtemp(prefix="leverage-bench-"))
+    project = scratch / "example"
+
+    def fresh_project() -> None:
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.copytree(REPO / "example", project, symlinks=True,
+                        ignore=lambda folder, names: [n for n in names if n not in ("config",)]
+                        if Path(folder).parent == REPO / "example" and Path(folder).name != "config" else [])
+
+    root = ["-c", f"leverageRoot={project}"]
+    only_datalake = ["-c", "skipLayers=databases-dynamodb,datalake-demo"]
+    checked = scratch / "checked"
+
+    def synthesized_copy() -> None:
+        if not checked.exists():
+            fresh_project()
+            subprocess.run([python, "main.py", "synth", *root], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+            shutil.copytree(project, checked, symlinks=True)
+
+    print(f"{'command':<44} {'wall':>8}  {'peak':>10}")
+    results = interleaved({
+        "naive floor (usual import, 1 trivial stack)": ([python, "bench/naive_floor.py"], None),
+        "synth, 3 layers": ([python, "main.py", "synth", *root], fresh_project),
+        "synth, datalake layer only": ([python, "main.py", "synth", *root, *only_datalake], fresh_project),
+        "check, 3 layers (no drift)": ([python, "main.py", "check", "-c", f"leverageRoot={checked}"], synthesized_copy),
+    }, args.runs, env)
+    naive, full, one, check = results.values()
+    shutil.rmtree(scratch)
+
+    ratio = full["wall_s"] / naive["wall_s"]
+    verdicts = [
+        (f"synth / naive floor = {ratio:.2f} (target <= {TARGET_RATIO})", ratio <= TARGET_RATIO),
+        (f"synth peak memory = {full['peak_mib']:.0f} MiB (target <= {TARGET_PEAK_MIB})",
+         full["peak_mib"] <= TARGET_PEAK_MIB),
+        (f"check / synth = {check['wall_s'] / full['wall_s']:.2f} (target <= {TARGET_CHECK_OVER_SYNTH})",
+         check["wall_s"] <= full["wall_s"] * TARGET_CHECK_OVER_SYNTH),
+        (f"3 layers / datalake only = {full['wall_s'] / one['wall_s']:.2f} (target <= {TARGET_THREE_OVER_ONE})",
+         full["wall_s"] <= one["wall_s"] * TARGET_THREE_OVER_ONE),
+    ]
+    for text, ok in verdicts:
+        print(("ok   " if ok else "MISS ") + text)
+    return 0 if all(ok for _, ok in verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,619 @@
+"""Unit tests of the reusable AWS constructs (aws_constructs/): synthesized Terraform JSON and validation.
+
+Every test builds its own stack in a fresh `Testing.app()`; jsii starts once per process and each synth
+takes a fraction of a second.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, however pytest is started
+
+# First of the project's imports: it registers the fast-import shim before any provider module loads.
+import cdk_bindings  # noqa: E402,F401
+# Aliased: pytest would otherwise try to collect a class whose name starts with `Test`.
+from cdk_bindings import TerraformStack, Testing as CdktfTesting  # noqa: E402
+
+from aws_constructs.dynamodb import (  # noqa: E402
+    ChangeStreamProps,
+    KeyAttribute,
+    KinesisChangeStream,
+    Table,
+    TableProps,
+)
+from aws_constructs.env import AwsEnvironment  # noqa: E402
+from aws_constructs.errors import ConstructPropsError  # noqa: E402
+from aws_constructs.firehose import (  # noqa: E402
+    DynamicPartitioning,
+    KinesisToS3DeliveryStream,
+    S3DeliveryStreamProps,
+    delivery_key_prefix,
+)
+from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler  # noqa: E402
+from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps  # noqa: E402
+from aws_constructs.kinesis import DataStream, DataStreamProps  # noqa: E402
+from aws_constructs.kms import KmsKeyRef  # noqa: E402
+from aws_constructs.logs import LogGroup, LogGroupProps  # noqa: E402
+from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, check_bucket_name  # noqa: E402
+
+ACCOUNT = "555555555555"
+REGION = "us-east-1"
+ENV = AwsEnvironment(ACCOUNT, REGION)
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY = KmsKeyRef(KEY_ARN)
+BUCKET_NAME = "bb-data-science-datalake-demo-data-raw"
+BUCKET = BucketRef(f"arn:aws:s3:::{BUCKET_NAME}")
+# The defaults of cdktf.json.
+PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
+          "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
+ERROR_PREFIX = "dynamodb_data/cdc_error/"
+QUERY = "{tableName:.tableName}"
+FIREHOSE_ROLE = "bb-apps-devstg-firehose-role"
+FIREHOSE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{FIREHOSE_ROLE}"
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+# `Testing.app()` makes a new temporary folder per app unless given one; `Testing.synth` writes nothing there,
+# so all apps share one folder, removed when the test process ends.
+_OUTDIR = tempfile.TemporaryDirectory(prefix="cdktf-test-constructs-")
+
+
+def new_stack() -> TerraformStack:
+    """A stack in a fresh test app, so no test sees another's constructs."""
+    return TerraformStack(CdktfTesting.app(outdir=_OUTDIR.name), "test")
+
+
+def synth(stack: TerraformStack) -> dict:
+    return json.loads(CdktfTesting.synth(stack))
+
+
+def only(synthesized: dict, kind: str, resource_type: str) -> dict:
+    """The one `resource`/`data` block of a type (fails if there are none or several)."""
+    blocks = synthesized[kind][resource_type]
+    assert len(blocks) == 1, f"expected one {resource_type}, got {sorted(blocks)}"
+    return next(iter(blocks.values()))
+
+
+def ref_name(reference: str) -> str:
+    """`${data.aws_iam_policy_document.NAME.json}` -> NAME."""
+    match = re.fullmatch(r"\$\{(?:data\.)?[a-z0-9_]+\.([A-Za-z0-9_]+)\.[a-z_]+\}", reference)
+    assert match, reference
+    return match.group(1)
+
+
+def policy_statements(synthesized: dict, reference: str) -> list[dict]:
+    return synthesized["data"]["aws_iam_policy_document"][ref_name(reference)]["statement"]
+
+
+def role_named(synthesized: dict, name: str) -> tuple[str, dict]:
+    [(logical_id, role)] = [(k, v) for k, v in synthesized["resource"]["aws_iam_role"].items() if v["name"] == name]
+    return logical_id, role
+
+
+def inline_policy_of(synthesized: dict, role_name: str) -> list[dict]:
+    """The statements of the inline policy attached to the role called `role_name`."""
+    logical_id, _ = role_named(synthesized, role_name)
+    [policy] = [p for p in synthesized["resource"]["aws_iam_role_policy"].values()
+                if p["role"] == f"${{aws_iam_role.{logical_id}.id}}"]
+    assert policy["name"] == f"{role_name}-policy"
+    return policy_statements(synthesized, policy["policy"])
+
+
+def by_sid(statements: list[dict]) -> dict[str, dict]:
+    return {statement["sid"]: statement for statement in statements}
+
+
+def stream(stack: TerraformStack, **overrides) -> DataStream:
+    props = dict(name="bb-apps-devstg-ddb-lakehouse-stream", env=ENV, encryption_key=KEY)
+    props.update(overrides)
+    return DataStream(stack, "Stream", DataStreamProps(**props))
+
+
+def role(stack: TerraformStack, **overrides) -> ServiceRole:
+    props = dict(name="bb-apps-devstg-consumer-role", service="firehose.amazonaws.com")
+    props.update(overrides)
+    return ServiceRole(stack, "Role", ServiceRoleProps(**props))
+
+
+def delivery_props(stack: TerraformStack, **overrides) -> S3DeliveryStreamProps:
+    props = dict(
+        name="bb-apps-devstg-ddb-lakehouse-firehose",
+        env=ENV,
+        source=stream(stack),
+        destination=BUCKET,
+        role_name=FIREHOSE_ROLE,
+        prefix=PREFIX,
+        error_output_prefix=ERROR_PREFIX,
+        buffering_size_mib=100,
+        buffering_interval_seconds=100,
+        dynamic_partitioning=DynamicPartitioning(QUERY),
+        log_retention_days=30,
+    )
+    props.update(overrides)
+    return S3DeliveryStreamProps(**props)
+
+
+def assert_least_privilege(statements: list[dict]) -> None:
+    for statement in statements:
+        assert statement["effect"] == "Allow"
+        assert not any("*" in action for action in statement["actions"]), statement
+        for resource in statement["resources"]:
+            assert resource != "*" and not resource.endswith(":::*"), statement
+            assert "*" not in resource or resource.endswith("/*") or resource.endswith(":log-stream:*"), statement
+
+
+# --- Kinesis data stream -----------------------------------------------------------------------------------------
+
+def test_data_stream_is_on_demand_and_encrypted_with_the_given_key():
+    stack = new_stack()
+    stream(stack, retention_hours=48)
+    synthesized = CdktfTesting.synth(stack)
+    assert CdktfTesting.to_have_resource_with_properties(synthesized, "aws_kinesis_stream", {
+        "name": "bb-apps-devstg-ddb-lakehouse-stream",
+        "stream_mode_details": {"stream_mode": "ON_DEMAND"},
+        "encryption_type": "KMS",
+        "kms_key_id": KEY_ARN,
+        "retention_period": 48,
+    })
+    resource = only(json.loads(synthesized), "resource", "aws_kinesis_stream")
+    assert "shard_count" not in resource  # on-demand streams must not set a shard count
+
+
+def test_data_stream_without_key_uses_the_aws_managed_kinesis_key():
+    stack = new_stack()
+    stream(stack, encryption_key=None)
+    resource = only(synth(stack), "resource", "aws_kinesis_stream")
+    assert resource["encryption_type"] == "KMS"
+    assert resource["kms_key_id"] == "alias/aws/kinesis"
+    assert resource["retention_period"] == 24
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"name": "s" * 129}, r"has 129 characters, AWS allows 1 to 128"),
+    ({"name": "lakehouse stream!"}, r"not valid; AWS allows only letters, digits and _\.-"),
+    ({"retention_hours": 23}, r"Kinesis retention is 23; .* from 24 to 8760"),
+    ({"retention_hours": 8761}, r"Kinesis retention is 8761; .* from 24 to 8760"),
+], ids=["name-129-chars", "name-bad-characters", "retention-23h", "retention-8761h"])
+def test_data_stream_rejects_invalid_props(overrides, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        stream(new_stack(), **overrides)
+
+
+# --- grants on a data stream -------------------------------------------------------------------------------------
+
+def test_grant_read_allows_reading_only_this_stream_and_decrypting_only_its_records():
+    stack = new_stack()
+    data_stream = stream(stack)
+    consumer = role(stack)
+    data_stream.grant_read(consumer)
+    synthesized = synth(stack)
+    stream_arn = "${aws_kinesis_stream.%s.arn}" % next(iter(synthesized["resource"]["aws_kinesis_stream"]))
+    assert inline_policy_of(synthesized, "bb-apps-devstg-consumer-role") == [
+        {
+            "sid": "ReadKinesisStream",
+            "effect": "Allow",
+            "actions": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                        "kinesis:GetShardIterator", "kinesis:ListShards"],
+            "resources": [stream_arn],
+        },
+        {
+            "sid": "DecryptKinesisRecords",
+            "effect": "Allow",
+            "actions": ["kms:Decrypt"],
+            "resources": [KEY_ARN],
+            "condition": [
+                {"test": "StringEquals", "variable": "kms:ViaService", "values": ["kinesis.us-east-1.amazonaws.com"]},
+                {"test": "StringEquals", "variable": "kms:EncryptionContext:aws:kinesis:arn", "values": [stream_arn]},
+            ],
+        },
+    ]
+
+
+def test_grant_write_allows_putting_records_and_encrypting_only_for_this_stream():
+    stack = new_stack()
+    data_stream = stream(stack)
+    producer = role(stack)
+    data_stream.grant_write(producer)
+    synthesized = synth(stack)
+    stream_arn = "${aws_kinesis_stream.%s.arn}" % next(iter(synthesized["resource"]["aws_kinesis_stream"]))
+    statements = by_sid(inline_policy_of(synthesized, "bb-apps-devstg-consumer-role"))
+    assert sorted(statements) == ["EncryptKinesisRecords", "WriteKinesisStream"]
+    assert statements["WriteKinesisStream"]["actions"] == [
+        "kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords"]
+    assert statements["WriteKinesisStream"]["resources"] == [stream_arn]
+    kms = statements["EncryptKinesisRecords"]
+    assert kms["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert kms["resources"] == [KEY_ARN]
+    assert {c["variable"]: c["values"] for c in kms["condition"]} == {
+        "kms:ViaService": ["kinesis.us-east-1.amazonaws.com"],
+        "kms:EncryptionContext:aws:kinesis:arn": [stream_arn],
+    }
+
+
+# --- IAM: service roles and policy statements --------------------------------------------------------------------
+
+def test_service_role_trusts_only_its_service_with_the_external_id():
+    stack = new_stack()
+    role(stack, external_id=ACCOUNT).add_to_principal_policy(
+        PolicyStatement(sid="ReadObjects", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/raw/*",)))
+    synthesized = synth(stack)
+    _, iam_role = role_named(synthesized, "bb-apps-devstg-consumer-role")
+    assert policy_statements(synthesized, iam_role["assume_role_policy"]) == [{
+        "sid": "AssumedByService",
+        "effect": "Allow",
+        "actions": ["sts:AssumeRole"],
+        "principals": [{"type": "Service", "identifiers": ["firehose.amazonaws.com"]}],
+        "condition": [{"test": "StringEquals", "variable": "sts:ExternalId", "values": [ACCOUNT]}],
+    }]
+
+
+def test_service_role_without_external_id_has_no_trust_condition():
+    stack = new_stack()
+    role(stack, service="glue.amazonaws.com").add_to_principal_policy(
+        PolicyStatement(sid="ReadObjects", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/raw/*",)))
+    synthesized = synth(stack)
+    _, iam_role = role_named(synthesized, "bb-apps-devstg-consumer-role")
+    [trust] = policy_statements(synthesized, iam_role["assume_role_policy"])
+    assert trust["principals"] == [{"type": "Service", "identifiers": ["glue.amazonaws.com"]}]
+    assert "condition" not in trust
+
+
+def test_service_role_rejects_a_name_over_64_characters():
+    with pytest.raises(ConstructPropsError, match=r"IAM role name .* has 65 characters, AWS allows 1 to 64; shorten"):
+        role(new_stack(), name="r" * 65)
+
+
+def test_service_role_inline_policy_holds_exactly_the_granted_statements():
+    stack = new_stack()
+    granted = [
+        PolicyStatement(sid="ReadObjects", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/raw/*",)),
+        PolicyStatement(sid="ListBucket", actions=("s3:ListBucket",), resources=(BUCKET.arn,)),
+    ]
+    service_role = role(stack)
+    for statement in granted:
+        service_role.add_to_principal_policy(statement)
+    synthesized = synth(stack)
+    assert inline_policy_of(synthesized, "bb-apps-devstg-consumer-role") == [
+        {"sid": "ReadObjects", "effect": "Allow", "actions": ["s3:GetObject"], "resources": [f"{BUCKET.arn}/raw/*"]},
+        {"sid": "ListBucket", "effect": "Allow", "actions": ["s3:ListBucket"], "resources": [BUCKET.arn]},
+    ]
+
+
+def test_service_role_with_no_grants_fails_at_synth():
+    stack = new_stack()
+    role(stack)
+    # The ConstructPropsError is raised in a Lazy producer, so it comes back through jsii as a RuntimeError.
+    with pytest.raises(RuntimeError, match="has an empty policy; grant it something or remove it"):
+        CdktfTesting.synth(stack)
+
+
+@pytest.mark.parametrize("actions, resources, message", [
+    (("s3:*",), (f"{BUCKET.arn}/raw/*",), r"wildcard action 's3:\*'"),
+    (("s3:GetObject",), ("*",), r"wildcard resource '\*'"),
+    (("s3:GetObject",), ("arn:aws:s3:::*",), r"wildcard resource 'arn:aws:s3:::\*'"),
+    (("iam:PassRole",), (f"arn:aws:iam::{ACCOUNT}:role/*",), r"wildcard resource .*role/\*"),
+    (("kms:Decrypt",), (f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",), r"wildcard resource .*key/\*"),
+    (("s3:Get?bject",), (f"{BUCKET.arn}/raw/*",), r"wildcard action 's3:Get\?bject'"),
+], ids=["action-s3-star", "resource-star", "resource-every-bucket", "every-role", "every-key", "action-question"])
+def test_allow_statement_rejects_wildcards(actions, resources, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        PolicyStatement(sid="TooBroad", actions=actions, resources=resources)
+
+
+def test_allow_statement_accepts_a_wildcard_below_a_named_prefix_and_deny_may_use_wildcards():
+    allowed = PolicyStatement(sid="Objects", actions=("s3:PutObject",), resources=(f"{BUCKET.arn}/prefix/*",))
+    assert allowed.resources == (f"{BUCKET.arn}/prefix/*",)
+    deny = PolicyStatement(sid="DenyAll", effect="Deny", actions=("s3:*",), resources=(BUCKET.arn, f"{BUCKET.arn}/*"))
+    assert deny.actions == ("s3:*",)
+
+
+# --- Firehose: Kinesis -> S3 -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def delivery() -> dict:
+    """One synthesized delivery stream with the defaults of cdktf.json, shared by the read-only tests below."""
+    stack = new_stack()
+    KinesisToS3DeliveryStream(stack, "Delivery", delivery_props(stack))
+    return synth(stack)
+
+
+def test_firehose_reads_the_kinesis_stream_and_writes_extended_s3_with_dynamic_partitioning(delivery):
+    firehose = only(delivery, "resource", "aws_kinesis_firehose_delivery_stream")
+    role_logical_id, _ = role_named(delivery, FIREHOSE_ROLE)
+    role_arn = f"${{aws_iam_role.{role_logical_id}.arn}}"
+    stream_arn = "${aws_kinesis_stream.%s.arn}" % next(iter(delivery["resource"]["aws_kinesis_stream"]))
+    assert firehose["name"] == "bb-apps-devstg-ddb-lakehouse-firehose"
+    assert firehose["destination"] == "extended_s3"
+    assert firehose["kinesis_source_configuration"] == {"kinesis_stream_arn": stream_arn, "role_arn": role_arn}
+    s3 = firehose["extended_s3_configuration"]
+    assert s3["role_arn"] == role_arn
+    assert s3["bucket_arn"] == BUCKET.arn
+    assert s3["prefix"] == PREFIX
+    assert s3["error_output_prefix"] == ERROR_PREFIX
+    assert (s3["buffering_size"], s3["buffering_interval"]) == (100, 100)
+    assert s3["dynamic_partitioning_configuration"] == {"enabled": True}
+    processing = s3["processing_configuration"]
+    assert processing["enabled"] is True
+    [extraction] = [p for p in processing["processors"] if p["type"] == "MetadataExtraction"]
+    assert extraction["parameters"] == [
+        {"parameter_name": "MetadataExtractionQuery", "parameter_value": QUERY},
+        {"parameter_name": "JsonParsingEngine", "parameter_value": "JQ-1.6"},
+    ]
+
+
+def test_firehose_logs_errors_to_its_own_log_group_and_stream(delivery):
+    s3 = only(delivery, "resource", "aws_kinesis_firehose_delivery_stream")["extended_s3_configuration"]
+    group = only(delivery, "resource", "aws_cloudwatch_log_group")
+    log_stream = only(delivery, "resource", "aws_cloudwatch_log_stream")
+    assert group == {"name": "/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose", "retention_in_days": 30}
+    group_id = next(iter(delivery["resource"]["aws_cloudwatch_log_group"]))
+    assert log_stream["log_group_name"] == f"${{aws_cloudwatch_log_group.{group_id}.name}}"
+    assert s3["cloudwatch_logging_options"] == {
+        "enabled": True, "log_group_name": group["name"], "log_stream_name": log_stream["name"]}
+
+
+def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefix(delivery):
+    statements = inline_policy_of(delivery, FIREHOSE_ROLE)
+    assert_least_privilege(statements)
+    statements = by_sid(statements)
+    assert sorted(statements) == ["DecryptKinesisRecords", "LocateBucket", "ReadKinesisStream",
+                                  "WriteBucketObjects", "WriteLogStream"]
+    assert statements["WriteBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
+    assert statements["WriteBucketObjects"]["actions"] == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    assert statements["LocateBucket"]["resources"] == [BUCKET.arn]
+    log_stream_id = next(iter(delivery["resource"]["aws_cloudwatch_log_stream"]))
+    assert statements["WriteLogStream"] == {
+        "sid": "WriteLogStream", "effect": "Allow", "actions": ["logs:PutLogEvents"],
+        "resources": [f"${{aws_cloudwatch_log_stream.{log_stream_id}.arn}}"]}
+    _, iam_role = role_named(delivery, FIREHOSE_ROLE)
+    [trust] = policy_statements(delivery, iam_role["assume_role_policy"])
+    assert trust["principals"] == [{"type": "Service", "identifiers": ["firehose.amazonaws.com"]}]
+    # Firehose presents the account id as external id (confused-deputy guard).
+    assert trust["condition"] == [{"test": "StringEquals", "variable": "sts:ExternalId", "values": [ACCOUNT]}]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"buffering_size_mib": 0}, r"buffering size is 0; .* from 1 to 128"),
+    ({"buffering_size_mib": 129}, r"buffering size is 129; .* from 1 to 128"),
+    ({"buffering_size_mib": 32}, r"buffering size is 32 MiB; with dynamic partitioning AWS requires at least 64"),
+    ({"buffering_interval_seconds": 901}, r"buffering interval is 901; .* from 0 to 900"),
+    ({"buffering_interval_seconds": -1}, r"buffering interval is -1; .* from 0 to 900"),
+    ({"prefix": "dynamodb_data/!{partitionKeyFromQuery:other}/"},
+     r"uses partition key\(s\) other that the query '\{tableName:\.tableName\}' does not produce "
+     r"\(it produces tableName\)"),
+    ({"error_output_prefix": ""}, r"dynamic partitioning needs an error output prefix"),
+    ({"error_output_prefix": "errors/!{partitionKeyFromQuery:tableName}/"},
+     r"error output prefix .* AWS forbids partition keys there"),
+    ({"name": "f" * 65}, r"Firehose delivery stream name .* has 65 characters, AWS allows 1 to 64"),
+    ({"buffering_interval_seconds": 0}, r"zero buffering is not available with dynamic partitioning"),
+    ({"dynamic_partitioning": DynamicPartitioning(".tableName")},
+     r"partition query '\.tableName' must be a JQ object such as '\{tableName:\.tableName\}'"),
+], ids=["buffer-0", "buffer-129", "buffer-32-with-partitioning", "interval-901", "interval-negative",
+        "unknown-partition-key", "empty-error-prefix", "partition-key-in-error-prefix", "name-65-chars",
+        "zero-buffering-with-partitioning",
+        "query-not-jq-object"])
+def test_firehose_rejects_invalid_props(overrides, message):
+    stack = new_stack()
+    with pytest.raises(ConstructPropsError, match=message):
+        KinesisToS3DeliveryStream(stack, "Delivery", delivery_props(stack, **overrides))
+
+
+def test_delivery_key_prefix_of_the_default_prefixes_is_the_shared_static_folder():
+    assert delivery_key_prefix(PREFIX, ERROR_PREFIX) == "dynamodb_data/"
+    # Cut back to the last '/' before the first expression, so grants name a folder, not a partial key.
+    assert delivery_key_prefix("raw/year=!{timestamp:yyyy}/") == "raw/"
+    assert delivery_key_prefix("raw/cdc/!{timestamp:yyyy}/", "raw/errors/") == "raw/"
+
+
+# --- S3: secure bucket -------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bucket() -> dict:
+    stack = new_stack()
+    secure = SecureBucket(stack, "Raw", SecureBucketProps(name=BUCKET_NAME))
+    secure.grant_write_to_role("FirehoseWrite", ACCOUNT, FIREHOSE_ROLE_ARN, "dynamodb_data/")
+    return synth(stack)
+
+
+def test_secure_bucket_is_versioned_encrypted_private_owner_enforced_with_lifecycle(bucket):
+    bucket_id = next(iter(bucket["resource"]["aws_s3_bucket"]))
+    bucket_ref = f"${{aws_s3_bucket.{bucket_id}.id}}"
+    assert only(bucket, "resource", "aws_s3_bucket")["bucket"] == BUCKET_NAME
+    versioning = only(bucket, "resource", "aws_s3_bucket_versioning")
+    assert versioning == {"bucket": bucket_ref, "versioning_configuration": {"status": "Enabled"}}
+    encryption = only(bucket, "resource", "aws_s3_bucket_server_side_encryption_configuration")
+    assert encryption["rule"] == [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]
+    assert only(bucket, "resource", "aws_s3_bucket_public_access_block") == {
+        "bucket": bucket_ref, "block_public_acls": True, "block_public_policy": True,
+        "ignore_public_acls": True, "restrict_public_buckets": True}
+    ownership = only(bucket, "resource", "aws_s3_bucket_ownership_controls")
+    assert ownership["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+    [rule] = only(bucket, "resource", "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["status"] == "Enabled"
+    assert rule["transition"] == [{"days": 90, "storage_class": "STANDARD_IA"},
+                                  {"days": 365, "storage_class": "GLACIER"}]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 365}]
+
+
+def test_secure_bucket_policy_denies_insecure_transport(bucket):
+    bucket_id = next(iter(bucket["resource"]["aws_s3_bucket"]))
+    bucket_arn = f"${{aws_s3_bucket.{bucket_id}.arn}}"
+    policy = only(bucket, "resource", "aws_s3_bucket_policy")
+    assert policy["depends_on"] == [
+        f"aws_s3_bucket_public_access_block.{next(iter(bucket['resource']['aws_s3_bucket_public_access_block']))}"]
+    deny = by_sid(policy_statements(bucket, policy["policy"]))["DenyInsecureTransport"]
+    assert deny == {
+        "sid": "DenyInsecureTransport",
+        "effect": "Deny",
+        "actions": ["s3:*"],
+        "resources": [bucket_arn, f"{bucket_arn}/*"],
+        "principals": [{"type": "*", "identifiers": ["*"]}],
+        "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+    }
+
+
+def test_grant_write_to_role_trusts_the_account_and_pins_the_role_by_arn(bucket):
+    bucket_id = next(iter(bucket["resource"]["aws_s3_bucket"]))
+    bucket_arn = f"${{aws_s3_bucket.{bucket_id}.arn}}"
+    policy = only(bucket, "resource", "aws_s3_bucket_policy")
+    statements = by_sid(policy_statements(bucket, policy["policy"]))
+    assert sorted(statements) == ["DenyInsecureTransport", "FirehoseWriteBucket", "FirehoseWriteObjects"]
+    for sid, resources in (("FirehoseWriteObjects", [f"{bucket_arn}/dynamodb_data/*"]),
+                           ("FirehoseWriteBucket", [bucket_arn])):
+        statement = statements[sid]
+        assert statement["effect"] == "Allow"
+        assert statement["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]
+        assert statement["condition"] == [
+            {"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [FIREHOSE_ROLE_ARN]}]
+        assert statement["resources"] == resources
+    assert statements["FirehoseWriteObjects"]["actions"] == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("b" * 64, r"has 64 characters, S3 allows 3 to 63"),
+    ("Datalake-raw", r"must be lowercase letters"),
+    ("datalake_raw", r"must be lowercase letters"),
+    ("192.168.5.4", r"must not look like an IP address"),
+    ("xn--datalake-raw", r"uses a prefix or suffix S3 reserves"),
+    ("datalake..raw", r"must not contain '\.\.'"),
+    ("lake.mrap", r"uses a prefix or suffix S3 reserves"),
+], ids=["64-chars", "uppercase", "underscore", "ip-address", "xn-prefix", "double-dot", "mrap-suffix"])
+def test_check_bucket_name_rejects_names_s3_would_refuse(name, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        check_bucket_name(name)
+
+
+def test_check_bucket_name_accepts_a_dns_compliant_name():
+    check_bucket_name(BUCKET_NAME)
+    check_bucket_name("logs.example-2024")
+
+
+# --- DynamoDB ----------------------------------------------------------------------------------------------------
+
+def test_table_is_on_demand_recoverable_encrypted_and_protected():
+    stack = new_stack()
+    Table(stack, "Table", TableProps(name="bb-apps-devstg-lakehouse", partition_key=KeyAttribute("pk"),
+                                     sort_key=KeyAttribute("sk", "N"), encryption_key=KEY))
+    synthesized = CdktfTesting.synth(stack)
+    assert CdktfTesting.to_have_resource_with_properties(synthesized, "aws_dynamodb_table", {
+        "name": "bb-apps-devstg-lakehouse",
+        "billing_mode": "PAY_PER_REQUEST",
+        "hash_key": "pk",
+        "range_key": "sk",
+        "attribute": [{"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}],
+        "point_in_time_recovery": {"enabled": True},
+        "server_side_encryption": {"enabled": True, "kms_key_arn": KEY_ARN},
+        "deletion_protection_enabled": True,
+    })
+    table = only(json.loads(synthesized), "resource", "aws_dynamodb_table")
+    assert "read_capacity" not in table and "write_capacity" not in table
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: KeyAttribute("pk", "X"), r"has type 'X'; key attributes must be S \(string\), N \(number\) or B"),
+    (lambda: TableProps(name="orders", partition_key=KeyAttribute("id"), sort_key=KeyAttribute("id")),
+     r"the sort key must differ from the partition key \('id'\)"),
+    (lambda: TableProps(name="ab", partition_key=KeyAttribute("id")), r"has 2 characters, AWS allows 3 to 255"),
+], ids=["key-type-X", "sort-equals-partition", "name-2-chars"])
+def test_table_rejects_invalid_keys_and_names(build, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        props = build()
+        Table(new_stack(), "Table", props)
+
+
+def test_change_stream_defaults_to_microsecond_precision():
+    stack = new_stack()
+    KinesisChangeStream(stack, "Changes", ChangeStreamProps(table_name="bb-apps-devstg-lakehouse", stream=stream(stack)))
+    synthesized = synth(stack)
+    stream_id = next(iter(synthesized["resource"]["aws_kinesis_stream"]))
+    assert only(synthesized, "resource", "aws_dynamodb_kinesis_streaming_destination") == {
+        "table_name": "bb-apps-devstg-lakehouse",
+        "stream_arn": f"${{aws_kinesis_stream.{stream_id}.arn}}",
+        "approximate_creation_date_time_precision": "MICROSECOND",
+    }
+
+
+def test_change_stream_rejects_an_unknown_precision():
+    stack = new_stack()
+    with pytest.raises(ConstructPropsError, match=r"'SECOND' must be MILLISECOND or MICROSECOND"):
+        KinesisChangeStream(stack, "Changes", ChangeStreamProps(
+            table_name="bb-apps-devstg-lakehouse", stream=stream(stack), creation_time_precision="SECOND"))
+
+
+# --- Glue --------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def crawler() -> dict:
+    stack = new_stack()
+    database = CatalogDatabase(stack, "Database", "lakehouse_raw", ENV)
+    S3Crawler(stack, "Crawler", CrawlerProps(
+        name="bb-data-science-lakehouse-raw", role_name="bb-data-science-crawler-role", env=ENV,
+        database=database, bucket=BUCKET, bucket_name=BUCKET_NAME, key_prefix="dynamodb_data/",
+        exclusions=("cdc_error/**",)))
+    return synth(stack)
+
+
+def test_crawler_targets_its_prefix_with_exclusions(crawler):
+    assert CdktfTesting.to_have_data_source_with_properties(json.dumps(crawler), "aws_iam_policy_document", {
+        "statement": [{"sid": "AssumedByService", "principals": [
+            {"type": "Service", "identifiers": ["glue.amazonaws.com"]}]}]})
+    glue_crawler = only(crawler, "resource", "aws_glue_crawler")
+    assert glue_crawler["database_name"] == "lakehouse_raw"
+    assert only(crawler, "resource", "aws_glue_catalog_database")["name"] == "lakehouse_raw"
+    assert glue_crawler["s3_target"] == [
+        {"path": f"s3://{BUCKET_NAME}/dynamodb_data/", "exclusions": ["cdc_error/**"]}]
+    role_logical_id, _ = role_named(crawler, "bb-data-science-crawler-role")
+    assert glue_crawler["role"] == f"${{aws_iam_role.{role_logical_id}.arn}}"
+
+
+def test_crawler_role_may_write_only_its_database_and_read_only_its_prefix(crawler):
+    statements = inline_policy_of(crawler, "bb-data-science-crawler-role")
+    assert_least_privilege(statements)
+    statements = by_sid(statements)
+    glue = statements["CrawlIntoDatabase"]
+    assert all(action.startswith("glue:") for action in glue["actions"])
+    assert glue["resources"] == [
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:database/lakehouse_raw",
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:table/lakehouse_raw/*",
+    ]
+    assert statements["ReadBucketObjects"]["actions"] == ["s3:GetObject"]
+    assert statements["ReadBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
+    assert statements["ListBucket"]["resources"] == [BUCKET.arn]
+    assert not any(action.startswith("s3:Put") for statement in statements.values()
+                   for action in statement["actions"])
+
+
+# --- CloudWatch Logs ---------------------------------------------------------------------------------------------
+
+def test_log_group_rejects_a_retention_cloudwatch_does_not_offer():
+    with pytest.raises(ConstructPropsError, match=r"log retention 2 days is not one CloudWatch offers; use one of 1, 3, 5"):
+        LogGroup(new_stack(), "Logs", LogGroupProps(name="/aws/kinesisfirehose/lakehouse", retention_days=2))
+
+
+def test_two_grants_of_the_same_kind_get_distinct_statement_ids():
+    stack = new_stack()
+    consumer = role(stack)
+    stream(stack).grant_read(consumer)
+    DataStream(stack, "Other", DataStreamProps(name="other-stream", env=ENV)).grant_read(consumer)
+    sids = [statement["sid"] for statement in inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role")]
+    assert sids == ["ReadKinesisStream", "DecryptKinesisRecords", "ReadKinesisStream2"]
+
+
+def test_names_must_be_ascii():
+    with pytest.raises(ConstructPropsError, match="IAM role name"):
+        role(new_stack(), name="r\u00f4le-\u00f1")
+
+
+def test_infrequent_access_transition_needs_30_days():
+    from aws_constructs.s3 import Transition
+
+    with pytest.raises(ConstructPropsError, match="after 30 days at the earliest"):
+        SecureBucket(new_stack(), "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(Transition(10, "STANDARD_IA"),)))
