@@ -168,3 +168,11 @@ def test_bucket_name_over_63_characters_is_refused(capsys: pytest.CaptureFixture
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeAccount=data-science-lake")
     assert result.code == 2 and "S3 bucket name" in result.err and "63" in result.err
     assert tree_digest(root) == before
+
+
+def test_bucket_name_that_is_not_dns_compliant_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec(accounts={"apps-devstg": "555555555555", "data_lake": "777777777777"}).write(tmp_path / "p")
+    before = tree_digest(root)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeAccount=data_lake")
+    assert result.code == 2 and "not DNS-compliant" in result.err and "bb-data_lake-data-lake-demo" in result.err
+    assert tree_digest(root) == before
