@@ -10,6 +10,9 @@ from aws_constructs.kms import KmsKeyRef
 from aws_constructs.validation import check_name, check_range
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
+READ_ACTIONS = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                "kinesis:GetShardIterator", "kinesis:ListShards")
+WRITE_ACTIONS = ("kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords")
 
 
 @dataclass(frozen=True)
@@ -56,39 +59,15 @@ class DataStream(Construct):
 
     def grant_read(self, grantee: Grantable) -> None:
         """What a consumer such as Firehose needs: read this stream and decrypt only its records."""
-        grantee.add_to_principal_policy(
-            PolicyStatement(
-                sid="ReadKinesisStream",
-                actions=(
-                    "kinesis:DescribeStream",
-                    "kinesis:DescribeStreamSummary",
-                    "kinesis:GetRecords",
-                    "kinesis:GetShardIterator",
-                    "kinesis:ListShards",
-                ),
-                resources=(self.arn,),
-            )
-        )
-        if self.props.encryption_key:
-            self.props.encryption_key.grant_decrypt_via(
-                grantee,
-                "DecryptKinesisRecords",
-                f"kinesis.{self.props.env.region}.amazonaws.com",
-                ("aws:kinesis:arn", self.arn),
-            )
+        self._grant(grantee, "ReadKinesisStream", READ_ACTIONS, "DecryptKinesisRecords", KmsKeyRef.grant_decrypt_via)
 
     def grant_write(self, grantee: Grantable) -> None:
-        grantee.add_to_principal_policy(
-            PolicyStatement(
-                sid="WriteKinesisStream",
-                actions=("kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords"),
-                resources=(self.arn,),
-            )
-        )
+        self._grant(grantee, "WriteKinesisStream", WRITE_ACTIONS, "EncryptKinesisRecords",
+                    KmsKeyRef.grant_encrypt_decrypt_via)
+
+    def _grant(self, grantee: Grantable, sid: str, actions: tuple[str, ...], key_sid: str, key_grant) -> None:
+        grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=(self.arn,)))
         if self.props.encryption_key:
-            self.props.encryption_key.grant_encrypt_decrypt_via(
-                grantee,
-                "EncryptKinesisRecords",
-                f"kinesis.{self.props.env.region}.amazonaws.com",
-                ("aws:kinesis:arn", self.arn),
-            )
+            # Only through Kinesis, and only for this stream's records (the encryption context).
+            key_grant(self.props.encryption_key, grantee, key_sid, f"kinesis.{self.props.env.region}.amazonaws.com",
+                      ("aws:kinesis:arn", self.arn))

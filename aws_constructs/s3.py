@@ -64,22 +64,17 @@ class BucketRef:
 
     def grant_write(self, grantee: Grantable, key_prefix: str = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
-        grantee.add_to_principal_policy(
-            PolicyStatement(sid="WriteBucketObjects", actions=WRITE_OBJECT_ACTIONS,
-                            resources=(object_resource(self.arn, key_prefix),))
-        )
-        grantee.add_to_principal_policy(
-            PolicyStatement(sid="LocateBucket", actions=WRITE_BUCKET_ACTIONS, resources=(self.arn,))
-        )
+        self._grant(grantee, key_prefix, ("WriteBucketObjects", WRITE_OBJECT_ACTIONS),
+                    ("LocateBucket", WRITE_BUCKET_ACTIONS))
 
     def grant_read(self, grantee: Grantable, key_prefix: str = "") -> None:
-        grantee.add_to_principal_policy(
-            PolicyStatement(sid="ReadBucketObjects", actions=("s3:GetObject",),
-                            resources=(object_resource(self.arn, key_prefix),))
-        )
-        grantee.add_to_principal_policy(
-            PolicyStatement(sid="ListBucket", actions=("s3:GetBucketLocation", "s3:ListBucket"), resources=(self.arn,))
-        )
+        self._grant(grantee, key_prefix, ("ReadBucketObjects", ("s3:GetObject",)),
+                    ("ListBucket", ("s3:GetBucketLocation", "s3:ListBucket")))
+
+    def _grant(self, grantee: Grantable, key_prefix: str, on_objects: tuple[str, tuple[str, ...]],
+               on_bucket: tuple[str, tuple[str, ...]]) -> None:
+        for (sid, actions), resource in ((on_objects, object_resource(self.arn, key_prefix)), (on_bucket, self.arn)):
+            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=(resource,)))
 
 
 @dataclass(frozen=True)

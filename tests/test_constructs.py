@@ -188,14 +188,19 @@ def test_data_stream_rejects_invalid_props(overrides, message):
 
 # --- grants on a data stream -------------------------------------------------------------------------------------
 
-def test_grant_read_allows_reading_only_this_stream_and_decrypting_only_its_records():
+def granted_on_stream(grant: str) -> tuple[list[dict], str]:
+    """The inline policy of a role after `stream.<grant>(role)`, and the stream's ARN reference."""
     stack = new_stack()
     data_stream = stream(stack)
-    consumer = role(stack)
-    data_stream.grant_read(consumer)
+    getattr(data_stream, grant)(role(stack))
     synthesized = synth(stack)
     stream_arn = "${aws_kinesis_stream.%s.arn}" % next(iter(synthesized["resource"]["aws_kinesis_stream"]))
-    assert inline_policy_of(synthesized, "bb-apps-devstg-consumer-role") == [
+    return inline_policy_of(synthesized, "bb-apps-devstg-consumer-role"), stream_arn
+
+
+def test_grant_read_allows_reading_only_this_stream_and_decrypting_only_its_records():
+    policy, stream_arn = granted_on_stream("grant_read")
+    assert policy == [
         {
             "sid": "ReadKinesisStream",
             "effect": "Allow",
@@ -217,13 +222,8 @@ def test_grant_read_allows_reading_only_this_stream_and_decrypting_only_its_reco
 
 
 def test_grant_write_allows_putting_records_and_encrypting_only_for_this_stream():
-    stack = new_stack()
-    data_stream = stream(stack)
-    producer = role(stack)
-    data_stream.grant_write(producer)
-    synthesized = synth(stack)
-    stream_arn = "${aws_kinesis_stream.%s.arn}" % next(iter(synthesized["resource"]["aws_kinesis_stream"]))
-    statements = by_sid(inline_policy_of(synthesized, "bb-apps-devstg-consumer-role"))
+    policy, stream_arn = granted_on_stream("grant_write")
+    statements = by_sid(policy)
     assert sorted(statements) == ["EncryptKinesisRecords", "WriteKinesisStream"]
     assert statements["WriteKinesisStream"]["actions"] == [
         "kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords"]
