@@ -67,7 +67,6 @@ if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
 from cdktf import (  # noqa: F401
     App,
     DataTerraformRemoteStateS3,
-    Fn,
     IAnyProducer,
     Lazy,
     S3Backend,
@@ -75,7 +74,6 @@ from cdktf import (  # noqa: F401
     TerraformStack,
     TerraformVariable,
     Testing,
-    Token,
 )
 from constructs import Construct  # noqa: F401
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401

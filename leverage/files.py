@@ -38,7 +38,6 @@ class Plan:
     missing: dict[str, FileContent] = field(default_factory=dict)  # not on disk
     stale: list[str] = field(default_factory=list)  # generated files no stack produces any more
     conflicts: list[str] = field(default_factory=list)  # someone else's file where a generated one goes
-    old: dict[str, FileContent] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -59,7 +58,6 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
             ours = is_generated(path) if isinstance(content, bytes) else False
             if ours:
                 result.changed[relative] = content
-                result.old[relative] = current
             else:
                 result.conflicts.append(relative)
     for path in _generated_files(root):

@@ -49,19 +49,6 @@ class Project:
     def common_variables_file(self) -> Path:
         return self.root / "config" / "common-variables.tf"
 
-    def account(self, name: str, setting: str) -> Account:
-        if name not in self.accounts:
-            known = ", ".join(sorted(self.accounts)) or "none"
-            raise UserError(
-                f"setting {setting}={name!r} names an account that {self.shown('config/common.tfvars')} "
-                f"does not list or that has no folder (accounts with a folder: {known})",
-                fix=f"use one of them, e.g. -c {setting}=<account>",
-            )
-        return self.accounts[name]
-
-    def shown(self, relative: str) -> str:
-        return display_path(self.root / relative, self.root)
-
 
 def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     """Read the project at `root`; `needed_accounts` are (account, setting) pairs the layers use.
