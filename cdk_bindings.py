@@ -7,7 +7,7 @@ The prebuilt provider package's ``__init__`` imports all of its ~1,500 service s
 while a layer needs a dozen. Importing ``cdktf_cdktf_provider_aws.<service>`` runs that ``__init__``
 first, so before the first such import we register a bare package object with the same search path:
 submodules then load on their own, each pulling in only the jsii assembly and what it uses. The
-synthesized JSON is byte-identical to the usual import (tests/test_fast_import.py proves it).
+synthesized JSON is byte-identical to the usual import (tests/test_process_boundaries.py proves it).
 Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the benchmark's baseline).
 """
 from __future__ import annotations

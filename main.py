@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -32,37 +33,37 @@ def build_stacks(app, settings, project, region: str) -> list:
     from aws_constructs.dynamodb import KeyAttribute
     from aws_constructs.errors import ConstructPropsError
     from leverage.errors import UserError
-    from leverage.layer import LayerAddress
     from leverage.stack import RemoteLayer
+    from settings import key_attribute
     from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps
     from stacks.datalake import DatalakeLayer, DatalakeLayerProps, FirehoseSettings
     from stacks.datalake_demo import LakeLayerProps, LakeStorageLayer
 
     source = project.accounts[settings.source_account]
     lake = project.accounts[settings.lake_account]
-    keys = RemoteLayer(source, settings.keys_layer)
-    table = RemoteLayer(source, settings.dynamodb_layer)
-    lake_storage = RemoteLayer(lake, settings.lake_layer)
+    keys = RemoteLayer(source, settings.keys_layer, region)
+    table = RemoteLayer(source, settings.dynamodb_layer, region)
+    lake_storage = RemoteLayer(lake, settings.lake_layer, region)
 
-    def key_attribute(setting: str, value: str) -> KeyAttribute:
-        name, _, kind = value.partition(":")
+    def key(setting: str, value: str) -> KeyAttribute:
         try:
-            return KeyAttribute(name, kind or "S")
+            return KeyAttribute(*key_attribute(setting, value))
         except ConstructPropsError as exc:
-            raise UserError(f"setting {setting}={value!r}: {exc}", fix=f"write it as name:S, name:N or name:B") from None
+            raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
 
+    sort_key = settings.dynamodb_sort_key
     layers = {
-        settings.dynamodb_layer: lambda address: DynamoDbLayer(app, project, address, DynamoDbLayerProps(
+        settings.dynamodb_layer: (source, lambda address: DynamoDbLayer(app, project, address, DynamoDbLayerProps(
             keys_layer=keys,
-            partition_key=key_attribute("dynamodbPartitionKey", settings.dynamodb_partition_key),
-            sort_key=key_attribute("dynamodbSortKey", settings.dynamodb_sort_key) if settings.dynamodb_sort_key else None,
-        )),
-        settings.lake_layer: lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
+            partition_key=key("dynamodbPartitionKey", settings.dynamodb_partition_key),
+            sort_key=key("dynamodbSortKey", sort_key) if sort_key else None,
+        ))),
+        settings.lake_layer: (lake, lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
             source_account=source,
             firehose_prefix=settings.firehose_prefix,
             firehose_error_prefix=settings.firehose_error_prefix,
-        )),
-        settings.datalake_layer: lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
+        ))),
+        settings.datalake_layer: (source, lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
             keys_layer=keys,
             table_layer=table,
             lake_layer=lake_storage,
@@ -75,21 +76,13 @@ def build_stacks(app, settings, project, region: str) -> list:
                 partition_query=settings.firehose_partition_query,
                 log_retention_days=settings.firehose_log_retention_days,
             ),
-        )),
+        ))),
     }
-    accounts = {settings.dynamodb_layer: source, settings.lake_layer: lake, settings.datalake_layer: source}
-    if len(layers) < 3:
-        raise UserError("dynamodbLayer, lakeLayer and datalakeLayer must be three different names",
-                        fix="rename one of them with -c")
-    unknown = [name for name in settings.skip_layers if name not in layers]
-    if unknown:
-        raise UserError(f"setting skipLayers names {unknown[0]!r}, which this app does not generate",
-                        fix="use any of: " + ", ".join(layers))
     stacks = []
-    for name, build in layers.items():
+    for name, (account, build) in layers.items():
         if name in settings.skip_layers:
             continue
-        address = LayerAddress(accounts[name].name, region, name)
+        address = project.address(account.name, region, name)
         try:
             stacks.append(build(address))
         except ConstructPropsError as exc:
@@ -109,37 +102,53 @@ def run(args: argparse.Namespace) -> int:
 
     # Loading jsii and the bindings takes seconds: only once the input is known to be good.
     from cdk_bindings import App
-    from leverage import drift, files
     from leverage.generate import generate, synthesize
 
     with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
-        # `synth` leaves cdktf's own output where cdktf expects it; `list` and `check` touch nothing.
-        outdir = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out")) if args.command == "synth" else Path(scratch)
+        outdir = Path(scratch)
         app = App(outdir=str(outdir))
-        stacks = build_stacks(app, settings, project, region)
-        generated = generate(synthesize(app, stacks, outdir, APP_ROOT), project)
-
+        generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
+        if args.command == "synth":
+            return write_layers(root, generated, outdir)
     if args.command == "list":
-        graph = generated.graph
-        for address in graph.order:
-            reads = [f"{read.account}/{read.layer_name}" + ("" if read.key in graph.generated_by_key else " (not generated)")
-                     for read in graph.reads[address]]
-            print(f"{address.folder}\t{address.backend_key}\treads: {', '.join(reads) or '-'}")
-        return EXIT_OK
-    plan = files.plan(root, generated.files)
-    if args.command == "check":
-        found = drift.findings(plan, generated.files)
-        sys.stdout.write(drift.as_json(found) if args.json else drift.as_text(found))
-        if plan.clean:
-            if not args.json:
-                print(f"no drift: {len(generated.files)} generated files match the stacks")
-            return EXIT_OK
-        return EXIT_DRIFT
-    written = files.apply(plan)
-    for relative in written:
-        print(f"{'removed' if relative in plan.stale else 'wrote'} {relative}")
-    print(f"{len(generated.graph.order)} layers in {root.name}: {len(written)} files changed")
+        return print_apply_order(generated.graph)
+    return report_drift(root, generated, args.json)
+
+
+def write_layers(root: Path, generated, outdir: Path) -> int:
+    from leverage import files
+
+    applied = files.apply(files.plan(root, generated.files))
+    # cdktf's own output goes where the cdktf CLI expects it, once the layers are written.
+    cdktf_out = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out"))
+    shutil.rmtree(cdktf_out, ignore_errors=True)
+    shutil.copytree(outdir, cdktf_out)
+    for relative in applied.written:
+        print(f"wrote {relative}")
+    for relative in applied.removed:
+        print(f"removed {relative}")
+    changed = len(applied.written) + len(applied.removed)
+    print(f"{len(generated.graph.order)} layers in {root.name}: {changed} files changed")
     return EXIT_OK
+
+
+def print_apply_order(graph) -> int:
+    for address in graph.order:
+        reads = [f"{read.account}/{read.layer_name}" + ("" if read.key in graph.generated_by_key else " (not generated)")
+                 for read in graph.reads[address]]
+        print(f"{address.folder}\t{address.backend_key}\treads: {', '.join(reads) or '-'}")
+    return EXIT_OK
+
+
+def report_drift(root: Path, generated, as_json: bool) -> int:
+    from leverage import drift, files
+
+    plan = files.plan(root, generated.files)
+    found = drift.findings(plan, generated.files)
+    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found))
+    if plan.clean and not as_json:
+        print(f"no drift: {len(generated.files)} generated files match the stacks")
+    return EXIT_OK if plan.clean else EXIT_DRIFT
 
 
 def main(argv: list[str] | None = None) -> int:

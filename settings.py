@@ -64,7 +64,28 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     if unknown:
         raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
     typed = {CONTEXT_KEYS[key].name: _typed(key, value) for key, value in values.items()}
-    return Settings(**typed)
+    settings = Settings(**typed)
+    generated = (settings.dynamodb_layer, settings.lake_layer, settings.datalake_layer)
+    if len(set(generated)) < len(generated):
+        raise UserError("settings dynamodbLayer, lakeLayer and datalakeLayer must be three different names",
+                        fix="rename one of them with -c")
+    unknown = [name for name in settings.skip_layers if name not in generated]
+    if unknown:
+        raise UserError(f"setting skipLayers names {unknown[0]!r}, which this app does not generate",
+                        fix="use any of: " + ", ".join(generated))
+    for key, value in (("dynamodbPartitionKey", settings.dynamodb_partition_key),
+                       ("dynamodbSortKey", settings.dynamodb_sort_key)):
+        if value or key == "dynamodbPartitionKey":
+            key_attribute(key, value)
+    return settings
+
+
+def key_attribute(setting: str, value: str) -> tuple[str, str]:
+    """A DynamoDB key setting `name:type` (type S, N or B; S when left out) as (name, type)."""
+    name, _, kind = value.partition(":")
+    if not name:
+        raise UserError(f"setting {setting}={value!r} has no attribute name", fix="write it as name:S, name:N or name:B")
+    return name, kind or "S"
 
 
 def _typed(key: str, value: Any) -> Any:

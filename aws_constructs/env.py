@@ -21,6 +21,11 @@ class AwsEnvironment:
         region = self.region if regional else ""
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
 
+    def service_host(self, service: str) -> str:
+        """The regional endpoint name, as `kms:ViaService` expects it."""
+        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+        return f"{service}.{self.region}.{suffix}"
+
     def role_arn(self, role_name: str) -> str:
         return self.arn("iam", f"role/{role_name}", regional=False)
 

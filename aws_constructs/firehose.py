@@ -115,8 +115,10 @@ class KinesisToS3DeliveryStream(Construct):
                 dynamic_partitioning_configuration=PartitioningConfig(enabled=True) if partitioning else None,
                 processing_configuration=processors,
                 cloudwatch_logging_options=LoggingOptions(
-                    enabled=True, log_group_name=log_group.name, log_stream_name=log_stream.name),
+                    enabled=True, log_group_name=log_group.group_name, log_stream_name=log_stream.stream_name),
             ),
+            # Firehose checks that its role may read the source when the stream is created.
+            depends_on=[self.role.policy],
         )
 
     @property

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from cdk_bindings import Construct, GlueCatalogDatabase, GlueCrawler, GlueCrawlerS3Target
 from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement, ServiceRole, ServiceRoleProps
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name
@@ -19,6 +20,11 @@ class CatalogDatabase(Construct):
         self.name = name
         self.env = env
         self._database = GlueCatalogDatabase(self, "Resource", name=name)
+
+    @property
+    def database_name(self) -> str:
+        """The name as a reference, so that what uses the database is created after it."""
+        return self._database.name
 
     def grant_crawl(self, grantee: Grantable) -> None:
         """Create and update this database's tables and partitions, nothing else in the catalog."""
@@ -43,8 +49,7 @@ class CrawlerProps:
     role_name: str
     env: AwsEnvironment
     database: CatalogDatabase
-    bucket: BucketRef
-    bucket_name: str
+    bucket: BucketRef  # with its name
     key_prefix: str
     exclusions: tuple[str, ...] = ()  # glob patterns relative to the prefix, e.g. "errors/**"
     schedule: str | None = "cron(15 * * * ? *)"  # hourly, after Firehose's hourly partitions fill
@@ -56,6 +61,8 @@ class S3Crawler(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: CrawlerProps) -> None:
         super().__init__(scope, construct_id)
         check_name("Glue crawler", props.name, 255, r"[^\x00-\x1f]+", "printable characters")
+        if props.bucket.name is None:
+            raise ConstructPropsError("the crawler's bucket reference needs the bucket's name")
         self.role = ServiceRole(self, "Role", ServiceRoleProps(
             name=props.role_name, service="glue.amazonaws.com", description=f"Glue crawler {props.name}"))
         props.bucket.grant_read(self.role, props.key_prefix)
@@ -65,7 +72,7 @@ class S3Crawler(Construct):
             actions=("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
             resources=(
                 props.env.arn("logs", f"log-group:{CRAWLER_LOG_GROUP}"),
-                props.env.arn("logs", f"log-group:{CRAWLER_LOG_GROUP}:log-stream:*"),
+                props.env.arn("logs", f"log-group:{CRAWLER_LOG_GROUP}:log-stream:{props.name}"),
             ),
         ))
         GlueCrawler(
@@ -73,8 +80,10 @@ class S3Crawler(Construct):
             "Resource",
             name=props.name,
             role=self.role.arn,
-            database_name=props.database.name,
+            database_name=props.database.database_name,
             s3_target=[GlueCrawlerS3Target(
-                path=f"s3://{props.bucket_name}/{props.key_prefix}", exclusions=list(props.exclusions) or None)],
+                path=f"s3://{props.bucket.name}/{props.key_prefix}", exclusions=list(props.exclusions) or None)],
             schedule=props.schedule,
+            # Glue checks the role's permissions and the target when it creates the crawler.
+            depends_on=[self.role.policy],
         )

@@ -172,7 +172,9 @@ class ServiceRole(Construct):
             tags=props.tags or None,
         )
         self._policy = PolicyDocument(self, "Policy")
-        IamRolePolicy(self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json)
+        # What uses the role should depend on this, not only on the role: AWS checks permissions at creation.
+        self.policy = IamRolePolicy(
+            self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json)
         self.name = props.name
 
     @property

@@ -69,5 +69,5 @@ class DataStream(Construct):
         grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=(self.arn,)))
         if self.props.encryption_key:
             # Only through Kinesis, and only for this stream's records (the encryption context).
-            key_grant(self.props.encryption_key, grantee, key_sid, f"kinesis.{self.props.env.region}.amazonaws.com",
+            key_grant(self.props.encryption_key, grantee, key_sid, self.props.env.service_host("kinesis"),
                       ("aws:kinesis:arn", self.arn))

@@ -30,6 +30,11 @@ class LogGroup(Construct):
         self.name = props.name
         self._group = CloudwatchLogGroup(self, "Resource", name=props.name, retention_in_days=props.retention_days)
 
+    @property
+    def group_name(self) -> str:
+        """The name as a reference, so that what writes to the group is created after it."""
+        return self._group.name
+
     def add_stream(self, construct_id: str, name: str) -> LogStream:
         return LogStream(self, construct_id, self, name)
 
@@ -40,7 +45,11 @@ class LogStream(Construct):
         check_name("CloudWatch log stream", name, 512, r"[^:*]+", "any character but : and *")
         self.group = group
         self.name = name
-        self._stream = CloudwatchLogStream(self, "Resource", name=name, log_group_name=group._group.name)
+        self._stream = CloudwatchLogStream(self, "Resource", name=name, log_group_name=group.group_name)
+
+    @property
+    def stream_name(self) -> str:
+        return self._stream.name
 
     def grant_write(self, grantee: Grantable) -> None:
         grantee.add_to_principal_policy(

@@ -58,9 +58,10 @@ def object_resource(bucket_arn: str, key_prefix: str) -> str:
 
 @dataclass(frozen=True)
 class BucketRef:
-    """A bucket created elsewhere (possibly in another account), known by ARN."""
+    """A bucket created elsewhere (possibly in another account), known by ARN (and by name, where known)."""
 
     arn: str
+    name: str | None = None
 
     def grant_write(self, grantee: Grantable, key_prefix: str = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
@@ -165,7 +166,7 @@ class SecureBucket(Construct):
         return self._bucket.arn
 
     def as_ref(self) -> BucketRef:
-        return BucketRef(self.arn)
+        return BucketRef(self.arn, self._bucket.bucket)
 
     def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: str = "") -> None:
         """Let one role write below `key_prefix`, by ARN, before that role exists.

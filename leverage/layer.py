@@ -15,6 +15,8 @@ class LayerAddress:
     account: str
     region: str  # a region code, or "global"
     layer: str
+    # A layer outside the primary region keeps its state under `<layer>-dr`, as the reference does.
+    disaster_recovery: bool = False
 
     def __post_init__(self) -> None:
         if not LAYER_NAME.match(self.layer):
@@ -29,17 +31,14 @@ class LayerAddress:
 
     @property
     def backend_key(self) -> str:
-        return backend_key(self.account, self.layer)
+        """The key `leverage tf validate-layout` expects: the account, then the layer path without the region."""
+        return f"{self.account}/{self.state_path_in_account}"
 
-
-def backend_key(account: str, layer: str) -> str:
-    """The key `leverage tf validate-layout` expects: region folder and base-/tools- prefixes dropped."""
-    return f"{account}/{state_path_in_account(layer)}"
-
-
-def state_path_in_account(layer: str) -> str:
-    for prefix in ("base-", "tools-"):
-        if layer.startswith(prefix):
-            layer = layer[len(prefix):]
-            break
-    return f"{layer}/{STATE_FILE}"
+    @property
+    def state_path_in_account(self) -> str:
+        layer = self.layer
+        for prefix in ("base-", "tools-"):
+            if layer.startswith(prefix):
+                layer = layer[len(prefix):]
+                break
+        return f"{layer}{'-dr' if self.disaster_recovery else ''}/{STATE_FILE}"

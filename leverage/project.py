@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
+from leverage.layer import LayerAddress
 from leverage.tfvars import display_path, read_env_file, read_hcl, required_string
 
 # The partitions' region names: commercial, China, GovCloud and the ISO partitions.
@@ -41,6 +42,7 @@ class Project:
     root: Path
     name: str  # the short name (`project` / PROJECT), prefix of every resource name
     region_primary: str
+    region_secondary: str | None
     accounts: dict[str, Account]
     # Variables `config/common-variables.tf` declares; None when the project has no such file.
     common_variables: frozenset[str] | None
@@ -48,6 +50,9 @@ class Project:
     @property
     def common_variables_file(self) -> Path:
         return self.root / "config" / "common-variables.tf"
+
+    def address(self, account: str, region: str, layer: str) -> LayerAddress:
+        return LayerAddress(account, region, layer, disaster_recovery=region not in (self.region_primary, "global"))
 
 
 def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
@@ -63,14 +68,12 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     env = read_env_file(root / "build.env", root)
     common_path = root / "config" / "common.tfvars"
     common = read_hcl(common_path, root)
-    name = common.get("project") or env.get("PROJECT")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
-        raise UserError(
-            f"no valid project short name (`project` in {display_path(common_path, root)} or PROJECT in build.env)",
-            fix='set project = "<lowercase short name>"',
-        )
+    name = _project_name(common, env, display_path(common_path, root))
     region_primary = required_string(common, "region_primary", common_path, root)
     check_region(region_primary, f"region_primary in {display_path(common_path, root)}")
+    region_secondary = common.get("region_secondary")
+    if region_secondary is not None:
+        check_region(str(region_secondary), f"region_secondary in {display_path(common_path, root)}")
     ids = _account_ids(common, common_path, root)
 
     accounts: dict[str, Account] = {}
@@ -84,14 +87,29 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
                 f"{account_name!r} in `accounts` (it has: {known})",
                 fix=f"add it there or pass -c {setting}=<one of them>",
             )
-        accounts[account_name] = _load_account(root, account_name, ids[account_name])
+        accounts[account_name] = _load_account(root, name, account_name, ids[account_name])
 
     variables_file = root / "config" / "common-variables.tf"
     common_variables = None
     if variables_file.exists():
         declared = read_hcl(variables_file, root).get("variable", [])
         common_variables = frozenset(name for block in declared for name in block)
-    return Project(root, name, region_primary, accounts, common_variables)
+    return Project(root, name, region_primary, region_secondary, accounts, common_variables)
+
+
+def _project_name(common: dict[str, Any], env: dict[str, str], common_shown: str) -> str:
+    """Leverage takes the short name from common.tfvars, else build.env; SSO splits profiles on '-'."""
+    from_tfvars, from_env = common.get("project"), env.get("PROJECT")
+    if from_tfvars and from_env and from_tfvars != from_env:
+        raise UserError(
+            f"project = {from_tfvars!r} in {common_shown} but PROJECT={from_env} in build.env",
+            fix="make them the same short name")
+    name = from_tfvars or from_env
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]+", name):
+        raise UserError(
+            f"no valid project short name (`project` in {common_shown} or PROJECT in build.env): {name!r}",
+            fix='set project = "<lowercase letters and digits>" (Leverage splits profile names on "-")')
+    return name
 
 
 def check_region(region: str, where: str) -> None:
@@ -116,7 +134,7 @@ def _account_ids(common: dict[str, Any], path: Path, root: Path) -> dict[str, st
     return ids
 
 
-def _load_account(root: Path, name: str, account_id: str) -> Account:
+def _load_account(root: Path, project: str, name: str, account_id: str) -> Account:
     folder = root / name
     if not folder.is_dir():
         raise UserError(
@@ -138,4 +156,12 @@ def _load_account(root: Path, name: str, account_id: str) -> Account:
            for key in ("profile", "bucket", "region", "dynamodb_table")}
     )
     check_region(backend.region, f"region in {display_path(backend_path, root)}")
+    # What `leverage tf validate-layout` checks: the backend names belong to this project and account.
+    prefix = f"{project}-{name}"
+    for field, value in (("profile", backend.profile), ("bucket", backend.bucket),
+                         ("dynamodb_table", backend.dynamodb_table)):
+        if not value.startswith(prefix) and not (field == "profile" and value.startswith(f"{project}-bootstrap")):
+            raise UserError(
+                f"{display_path(backend_path, root)}: {field} = {value!r} does not start with {prefix!r}",
+                fix=f'name it "{prefix}-..." as Leverage expects (leverage tf validate-layout checks it)')
     return Account(name, account_id, backend)

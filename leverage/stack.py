@@ -14,7 +14,7 @@ from cdk_bindings import (
     TerraformStack,
     TerraformVariable,
 )
-from leverage.layer import LayerAddress, backend_key, state_path_in_account
+from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 
 # OpenTofu starts at 1.6; the Leverage toolbox images ship Terraform or OpenTofu at 1.6 or later.
@@ -30,6 +30,7 @@ LEVERAGE_VARIABLE_TYPES = {
     "project": "string",
     "project_long": "string",
     "environment": "string",
+    "region_secondary": "string",
 }
 
 
@@ -39,6 +40,7 @@ class RemoteLayer:
 
     account: Account
     layer: str
+    region: str
 
 
 class LeverageLayerStack(TerraformStack):
@@ -56,11 +58,10 @@ class LeverageLayerStack(TerraformStack):
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
         backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)
         backend.add_override("bucket", None)
-        # `var.region` is the account's backend region (backend.tfvars); a layer in another region names its own.
         AwsProvider(
             self,
             "aws",
-            region=self.var("region") if address.region == self.account.backend.region else address.region,
+            region=self._provider_region(),
             profile=self.var("profile"),
             default_tags=[AwsProviderDefaultTags(tags={
                 "Terraform": "true",
@@ -68,6 +69,14 @@ class LeverageLayerStack(TerraformStack):
                 "Layer": address.layer,
             })],
         )
+
+    def _provider_region(self) -> str:
+        """`var.region` is the account's backend region (backend.tfvars); DR layers use `var.region_secondary`."""
+        if self.address.region == self.account.backend.region:
+            return self.var("region")
+        if self.address.region == self.project.region_secondary:
+            return self.var("region_secondary")
+        return self.address.region
 
     def var(self, name: str) -> str:
         """Reference a Leverage variable; declare it only when the project's common file does not."""
@@ -86,6 +95,9 @@ class LeverageLayerStack(TerraformStack):
 
     def _remote_state(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
         construct_id = remote.layer.replace("-", "_")
+        if self.node.try_find_child(construct_id) is not None:  # same layer name in two accounts
+            construct_id = f"{remote.account.name}_{remote.layer}".replace("-", "_")
+        state = self.project.address(remote.account.name, remote.region, remote.layer)
         if remote.account.name == self.account.name:
             return DataTerraformRemoteStateS3(
                 self,
@@ -93,7 +105,7 @@ class LeverageLayerStack(TerraformStack):
                 region=self.var("region"),
                 profile=self.var("profile"),
                 bucket=self.var("bucket"),
-                key=f"{self.var('environment')}/{state_path_in_account(remote.layer)}",
+                key=f"{self.var('environment')}/{state.state_path_in_account}",
             )
         # Another account: its own profile and bucket, as literals the Leverage CLI can collect for SSO.
         return DataTerraformRemoteStateS3(
@@ -102,7 +114,7 @@ class LeverageLayerStack(TerraformStack):
             region=remote.account.backend.region,
             profile=remote.account.backend.profile,
             bucket=remote.account.backend.bucket,
-            key=backend_key(remote.account.name, remote.layer),
+            key=state.backend_key,
         )
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:

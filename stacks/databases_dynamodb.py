@@ -25,11 +25,12 @@ class DynamoDbLayer(LeverageLayerStack):
     On-demand billing, point-in-time recovery, encryption with the account's customer-managed KMS key (from the
     security-keys layer) and deletion protection.
     """
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DynamoDbLayerProps) -> None:
         super().__init__(scope, project, address)
         keys = self.read_layer(props.keys_layer)
         table = Table(self, "Table", TableProps(
-            name=f"{resource_prefix(project.name, self.account.environment)}-app-data",
+            name=f"{resource_prefix(project.name, self.account.environment, address.disaster_recovery)}-app-data",
             partition_key=props.partition_key,
             sort_key=props.sort_key,
             encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),

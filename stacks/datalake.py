@@ -50,10 +50,11 @@ class DatalakeLayer(LeverageLayerStack):
     below the CDC prefix of the raw bucket, and write only its own log stream. The lake bucket's policy trusts
     that role by name, so the role name is fixed.
     """
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
-        prefix = resource_prefix(project.name, self.account.environment)
+        prefix = resource_prefix(project.name, self.account.environment, address.disaster_recovery)
         keys = self.read_layer(props.keys_layer)
         table = self.read_layer(props.table_layer)
         lake = self.read_layer(props.lake_layer)
@@ -72,7 +73,7 @@ class DatalakeLayer(LeverageLayerStack):
             env=env,
             source=stream,
             destination=BucketRef(lake.get_string("s3_bucket_data_raw_arn")),
-            role_name=firehose_role_name(project.name, self.account.environment),
+            role_name=firehose_role_name(project.name, self.account.environment, address.disaster_recovery),
             prefix=firehose.prefix,
             error_output_prefix=firehose.error_prefix,
             buffering_size_mib=firehose.buffering_size_mib,

@@ -31,21 +31,22 @@ class LakeStorageLayer(LeverageLayerStack):
     over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
     prefix and write only that database.
     """
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: LakeLayerProps) -> None:
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
-        environment = self.account.environment
-        raw = SecureBucket(self, "RawBucket", SecureBucketProps(name=raw_bucket_name(project.name, environment)))
+        environment, dr = self.account.environment, address.disaster_recovery
+        raw = SecureBucket(self, "RawBucket", SecureBucketProps(name=raw_bucket_name(project.name, environment, dr)))
         processed = SecureBucket(
-            self, "ProcessedBucket", SecureBucketProps(name=processed_bucket_name(project.name, environment)))
+            self, "ProcessedBucket", SecureBucketProps(name=processed_bucket_name(project.name, environment, dr)))
 
         # Built from names both stacks share, not read from the datalake layer's state: no cycle.
         source = AwsEnvironment(props.source_account.id, address.region)
-        firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment))
+        firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment, dr))
         cdc_prefix = delivery_key_prefix(props.firehose_prefix, props.firehose_error_prefix)
         raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, cdc_prefix)
 
-        prefix = resource_prefix(project.name, environment)
+        prefix = resource_prefix(project.name, environment, dr)
         database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
         S3Crawler(self, "CdcCrawler", CrawlerProps(
             name=f"{prefix}-cdc-crawler",
@@ -53,13 +54,12 @@ class LakeStorageLayer(LeverageLayerStack):
             env=env,
             database=database,
             bucket=raw.as_ref(),
-            bucket_name=raw.name,
             key_prefix=cdc_prefix,
             exclusions=(_relative(props.firehose_error_prefix, cdc_prefix) + "**",),
         ))
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
-        self.output("glue_database_name", database.name, "Glue database the CDC crawler writes tables to")
+        self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
 
 
 def _relative(prefix: str, parent: str) -> str:

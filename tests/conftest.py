@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example"
 sys.path.insert(0, str(REPO))
+# `synth` also leaves cdktf's own output for the cdktf CLI: in tests, not in the checkout.
+os.environ["CDKTF_OUTDIR"] = tempfile.mkdtemp(prefix="leverage-cdktf-test-out-")
 
 import cdk_bindings  # noqa: E402,F401  (before anything else imports the provider package)
 import main as app_main  # noqa: E402

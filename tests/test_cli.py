@@ -123,16 +123,52 @@ def test_layers_without_common_variables_declare_their_own(
         assert not diagnostics
 
 
-def test_region_setting_places_layers_and_sets_the_provider(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    root = ProjectSpec().write(tmp_path / "west")
+def test_secondary_region_layers_are_dr_layers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "west")  # region_secondary = "us-west-2"
     assert synth(capsys, root, "-c", "region=us-west-2").code == 0
-    config = (root / "apps-devstg/us-west-2/datalake/config.tf").read_text()
-    assert 'region  = "us-west-2"' in config  # not var.region: that is the backend's region
-    assert "region  = var.region" in config  # the remote state still lives in the backend region
+    folder = root / "apps-devstg/us-west-2/datalake"
+    config = (folder / "config.tf").read_text()
+    assert "region  = var.region_secondary" in config
+    assert 'key = "apps-devstg/datalake-dr/terraform.tfstate"' in config  # as the reference names DR state
+    assert "${var.environment}/security-keys-dr/terraform.tfstate" in config
+    assert "region  = var.region\n" in config  # remote state still lives in the backend's region
+    main_tf = (folder / "main.tf.json").read_text()
+    assert '"bb-apps-devstg-dr-ddb-lakehouse-stream"' in main_tf  # IAM and S3 names are global
+    assert '"bb-apps-devstg-dr-ddb-lakehouse-firehose-role"' in main_tf
+    lake = (root / "data-science/us-west-2/datalake-demo/main.tf.json").read_text()
+    assert "arn:aws:iam::555555555555:role/bb-apps-devstg-dr-ddb-lakehouse-firehose-role" in lake
+
+
+def test_other_region_gets_a_literal_provider_region(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "central")
+    assert synth(capsys, root, "-c", "region=eu-central-1").code == 0
+    config = (root / "apps-devstg/eu-central-1/datalake/config.tf").read_text()
+    assert 'region  = "eu-central-1"' in config
+
+
+def test_synth_with_other_settings_keeps_layers_it_does_not_address(
+        capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
+    assert synth(capsys, project_copy).code == 0
+    primary = tree_digest(project_copy / "apps-devstg/us-east-1")
+    assert synth(capsys, project_copy, "-c", "region=us-east-2").code == 0
+    assert tree_digest(project_copy / "apps-devstg/us-east-1") == primary
+    assert (project_copy / "apps-devstg/us-east-2/datalake/config.tf").is_file()
+    table_layer = project_copy / "apps-devstg/us-east-1/databases-dynamodb"
+    kept = tree_digest(table_layer)
+    result = synth(capsys, project_copy, "-c", "skipLayers=databases-dynamodb")
+    assert result.code == 0 and "removed" not in result.out
+    assert tree_digest(table_layer) == kept
 
 
 def write_bad(root: Path, relative: str, content: bytes) -> None:
     (root / relative).write_bytes(content)
+
+
+def rename_project(root: Path, name: str) -> None:
+    """A consistent project with another short name (common.tfvars, build.env, backend names)."""
+    for path in [root / "build.env", root / "config/common.tfvars", *root.glob("*/config/backend.tfvars")]:
+        text = path.read_text().replace("PROJECT=bb", f"PROJECT={name}").replace('"bb"', f'"{name}"')
+        path.write_text(text.replace('"bb-', f'"{name}-'))
 
 
 BAD_PROJECTS = {
@@ -170,10 +206,14 @@ BAD_PROJECTS = {
         lambda r: None, ("-c", "firehosePrefix=data/!{partitionKeyFromQuery:table}/"), "partition key(s) table"),
     "no error prefix": (lambda r: None, ("-c", "firehoseErrorPrefix="), "needs an error output prefix"),
     "stream retention out of range": (lambda r: None, ("-c", "streamRetentionHours=1"), "from 24 to 8760"),
-    "delivery stream name over 64": (
-        lambda r: write_bad(r, "config/common.tfvars", (REPO / "example/config/common.tfvars").read_bytes()
-                            .replace(b'project      = "bb"', b'project      = "' + b"p" * 30 + b'"')),
-        ("-c", "skipLayers=datalake-demo"), "Firehose delivery stream name"),
+    "delivery stream name over 64": (lambda r: rename_project(r, "p" * 30), ("-c", "skipLayers=datalake-demo"),
+                                     "Firehose delivery stream name"),
+    "project names disagree": (lambda r: write_bad(r, "build.env", b"PROJECT=xx\n"), (),
+                               "project = 'bb' in example/config/common.tfvars but PROJECT=xx in build.env"),
+    "backend not named after project and account": (
+        lambda r: write_bad(r, "apps-devstg/config/backend.tfvars", (r / "apps-devstg/config/backend.tfvars")
+                            .read_bytes().replace(b'bucket = "bb-apps-devstg-', b'bucket = "other-')),
+        (), "bucket = 'other-terraform-backend' does not start with 'bb-apps-devstg'"),
 }
 
 

@@ -355,8 +355,13 @@ def test_firehose_logs_errors_to_its_own_log_group_and_stream(delivery):
     assert group == {"name": "/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose", "retention_in_days": 30}
     group_id = next(iter(delivery["resource"]["aws_cloudwatch_log_group"]))
     assert log_stream["log_group_name"] == f"${{aws_cloudwatch_log_group.{group_id}.name}}"
+    stream_id = next(iter(delivery["resource"]["aws_cloudwatch_log_stream"]))
+    # References, not copies of the names: Firehose is created after the group and stream it logs to.
     assert s3["cloudwatch_logging_options"] == {
-        "enabled": True, "log_group_name": group["name"], "log_stream_name": log_stream["name"]}
+        "enabled": True, "log_group_name": f"${{aws_cloudwatch_log_group.{group_id}.name}}",
+        "log_stream_name": f"${{aws_cloudwatch_log_stream.{stream_id}.name}}"}
+    firehose = only(delivery, "resource", "aws_kinesis_firehose_delivery_stream")
+    assert firehose["depends_on"] == [f"aws_iam_role_policy.{next(iter(delivery['resource']['aws_iam_role_policy']))}"]
 
 
 def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefix(delivery):
@@ -555,7 +560,7 @@ def crawler() -> dict:
     database = CatalogDatabase(stack, "Database", "lakehouse_raw", ENV)
     S3Crawler(stack, "Crawler", CrawlerProps(
         name="bb-data-science-lakehouse-raw", role_name="bb-data-science-crawler-role", env=ENV,
-        database=database, bucket=BUCKET, bucket_name=BUCKET_NAME, key_prefix="dynamodb_data/",
+        database=database, bucket=BucketRef(BUCKET.arn, BUCKET_NAME), key_prefix="dynamodb_data/",
         exclusions=("cdc_error/**",)))
     return synth(stack)
 
@@ -565,7 +570,10 @@ def test_crawler_targets_its_prefix_with_exclusions(crawler):
         "statement": [{"sid": "AssumedByService", "principals": [
             {"type": "Service", "identifiers": ["glue.amazonaws.com"]}]}]})
     glue_crawler = only(crawler, "resource", "aws_glue_crawler")
-    assert glue_crawler["database_name"] == "lakehouse_raw"
+    database_id = next(iter(crawler["resource"]["aws_glue_catalog_database"]))
+    # A reference, so the crawler is created after its database; and after its role's permissions.
+    assert glue_crawler["database_name"] == f"${{aws_glue_catalog_database.{database_id}.name}}"
+    assert glue_crawler["depends_on"] == [f"aws_iam_role_policy.{next(iter(crawler['resource']['aws_iam_role_policy']))}"]
     assert only(crawler, "resource", "aws_glue_catalog_database")["name"] == "lakehouse_raw"
     assert glue_crawler["s3_target"] == [
         {"path": f"s3://{BUCKET_NAME}/dynamodb_data/", "exclusions": ["cdc_error/**"]}]

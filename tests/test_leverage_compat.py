@@ -48,11 +48,19 @@ def test_provider_is_fully_qualified_with_a_range(synthesized_example: Path, lay
 def test_sso_profiles_are_visible_to_leverage(synthesized_example: Path) -> None:
     datalake = config_tf(synthesized_example / "apps-devstg/us-east-1/datalake")
     profiles = set(profile_values(datalake))
-    # The layer's own account, and the lake account's profile as a literal Leverage can resolve:
-    # it takes the account name from between the project prefix and the role suffix.
+    # The layer's own account, and the lake account's profile as a literal Leverage can resolve.
     assert profiles == {"${var.profile}", "bb-data-science-devops"}
-    _project, *account, _role = "bb-data-science-devops".split("-")
-    assert "-".join(account) == "data-science"
+    project = (synthesized_example / "build.env").read_text().split("PROJECT=")[1].split()[0]
+    for profile in profiles - {"${var.profile}"}:
+        assert sso_account_of(profile, project) == "data-science"
+
+
+def sso_account_of(raw_profile: str, project: str) -> str:
+    """How the Leverage CLI turns a profile into the account it fetches SSO credentials for: project and role
+    are the first and last `-` parts, the account is what lies between (it then looks up `<project>-sso-<account>`)."""
+    first, *account, _role = raw_profile.replace("${var.project}", project).split("-")
+    assert first == project
+    return "-".join(account)
 
 
 def test_remote_state_is_written_leverage_style(synthesized_example: Path) -> None:

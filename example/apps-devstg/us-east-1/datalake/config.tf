@@ -35,9 +35,9 @@ terraform {
   }
 }
 
-#=============================#
+#==============================#
 # Remote state of other layers #
-#=============================#
+#==============================#
 
 data "terraform_remote_state" "databases_dynamodb" {
   backend = "s3"
