@@ -12,6 +12,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the input is known to be good
+    from cdk_bindings import App
+    from leverage.generate import GeneratedLayers
+    from leverage.graph import LayerGraph
+    from leverage.project import Project
+    from leverage.stack import LeverageLayerStack
+    from settings import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -28,7 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_stacks(app, settings, project, region: str) -> list:
+def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
     """Which layers to generate, and the props each stack gets from the settings."""
     from aws_constructs.dynamodb import KeyAttribute
     from aws_constructs.errors import ConstructPropsError
@@ -115,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     return report_drift(root, generated, args.json)
 
 
-def write_layers(root: Path, generated, outdir: Path) -> int:
+def write_layers(root: Path, generated: GeneratedLayers, outdir: Path) -> int:
     from leverage import files
 
     applied = files.apply(files.plan(root, generated.files))
@@ -132,7 +141,7 @@ def write_layers(root: Path, generated, outdir: Path) -> int:
     return EXIT_OK
 
 
-def print_apply_order(graph) -> int:
+def print_apply_order(graph: LayerGraph) -> int:
     for address in graph.order:
         reads = [f"{read.account}/{read.layer_name}" + ("" if read.key in graph.generated_by_key else " (not generated)")
                  for read in graph.reads[address]]
@@ -140,7 +149,7 @@ def print_apply_order(graph) -> int:
     return EXIT_OK
 
 
-def report_drift(root: Path, generated, as_json: bool) -> int:
+def report_drift(root: Path, generated: GeneratedLayers, as_json: bool) -> int:
     from leverage import drift, files
 
     plan = files.plan(root, generated.files)
