@@ -26,8 +26,15 @@ APP_ROOT = Path(__file__).resolve().parent
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, like every other error
+        from leverage.errors import UserError
+
+        raise UserError(message, fix="see `python main.py --help`")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="main.py", description="Generate Leverage layers from cdktf stacks.")
+    parser = _Parser(prog="main.py", description="Generate Leverage layers from cdktf stacks.")
     parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "check"),
                         help="synth: write the layers (default); list: layers in apply order; check: drift, exit 1")
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
@@ -126,12 +133,28 @@ def run(args: argparse.Namespace) -> int:
 
 def write_layers(root: Path, generated: GeneratedLayers, outdir: Path) -> int:
     from leverage import files
+    from leverage.errors import UserError
 
-    applied = files.apply(files.plan(root, generated.files))
-    # cdktf's own output goes where the cdktf CLI expects it, once the layers are written.
-    cdktf_out = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out"))
+    # cdktf's own output also goes where the cdktf CLI expects it: staged first, swapped in after the layers.
+    cdktf_out = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out")).resolve()
+    staged = cdktf_out.with_name(f".{cdktf_out.name}.new")
+    try:
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(outdir, staged)
+    except OSError as exc:
+        raise UserError(f"cannot write cdktf's output folder {cdktf_out}: {exc.strerror}",
+                        fix="set CDKTF_OUTDIR to a writable folder; nothing was written") from None
+    try:
+        applied = files.apply(files.plan(root, generated.files))
+    except UserError:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
     shutil.rmtree(cdktf_out, ignore_errors=True)
-    shutil.copytree(outdir, cdktf_out)
+    try:
+        staged.rename(cdktf_out)
+    except OSError as exc:
+        raise UserError(f"the layers were written, but {cdktf_out} could not be replaced: {exc.strerror}",
+                        fix=f"remove {cdktf_out} and run synth again") from None
     for relative in applied.written:
         print(f"wrote {relative}")
     for relative in applied.removed:
@@ -143,9 +166,8 @@ def write_layers(root: Path, generated: GeneratedLayers, outdir: Path) -> int:
 
 def print_apply_order(graph: LayerGraph) -> int:
     for address in graph.order:
-        reads = [f"{read.account}/{read.layer_name}" + ("" if read.key in graph.generated_by_key else " (not generated)")
-                 for read in graph.reads[address]]
-        print(f"{address.folder}\t{address.backend_key}\treads: {', '.join(reads) or '-'}")
+        reads = ", ".join(graph.describe(read) for read in graph.reads[address])
+        print(f"{address.folder}\t{address.backend_key}\treads: {reads or '-'}")
     return EXIT_OK
 
 
@@ -161,13 +183,13 @@ def report_drift(root: Path, generated: GeneratedLayers, as_json: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     from leverage.errors import UserError
 
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        return run(args)
+        return run(parse_args(argv))
     except UserError as exc:
-        if args.debug:
+        if "--debug" in argv:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

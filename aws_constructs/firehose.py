@@ -24,6 +24,10 @@ from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name, check_range
 
 PARTITION_KEY_IN_PREFIX = re.compile(r"!\{partitionKeyFromQuery:([^}]*)\}")
+EXPRESSION = re.compile(r"!\{([^}:]*):([^}]*)\}")
+NAMESPACES = ("firehose", "timestamp", "partitionKeyFromQuery", "partitionKeyFromLambda")
+FIREHOSE_VALUES = ("error-output-type", "random-string")
+ERROR_OUTPUT_TYPE = "!{firehose:error-output-type}"
 JQ_OBJECT_KEYS = re.compile(r"^\{\s*(.*?)\s*\}$", re.S)
 MIN_BUFFER_MIB_WITH_PARTITIONING = 64
 
@@ -135,18 +139,29 @@ def _validate(props: S3DeliveryStreamProps) -> None:
             raise ConstructPropsError(f"Firehose {what} is over 1024 bytes")
         if prefix.startswith("/"):
             raise ConstructPropsError(f"Firehose {what} {prefix!r} must not start with '/'")
+        _check_expressions(what, prefix)
+    if ERROR_OUTPUT_TYPE in props.prefix:
+        raise ConstructPropsError(f"the Firehose prefix may not use {ERROR_OUTPUT_TYPE}; only the error prefix may")
     if PARTITION_KEY_IN_PREFIX.search(props.error_output_prefix):
         raise ConstructPropsError(
             f"Firehose error output prefix {props.error_output_prefix!r} uses !{{partitionKeyFromQuery:...}}; "
             "AWS forbids partition keys there (failed records have none)")
+    if props.dynamic_partitioning:
+        _validate_partitioning(props, props.dynamic_partitioning)
+    elif PARTITION_KEY_IN_PREFIX.search(props.prefix):
+        raise ConstructPropsError(
+            "the Firehose prefix uses !{partitionKeyFromQuery:...} but dynamic partitioning is off; "
+            "set a partition query or remove those expressions")
+    # The remaining rules of Firehose's custom prefixes.
+    if EXPRESSION.search(props.prefix) and not props.error_output_prefix:
+        raise ConstructPropsError("the Firehose prefix uses expressions, so AWS requires an error output prefix; set one")
+    if EXPRESSION.search(props.error_output_prefix) and ERROR_OUTPUT_TYPE not in props.error_output_prefix:
+        raise ConstructPropsError(
+            f"the Firehose error output prefix uses expressions, so it must include {ERROR_OUTPUT_TYPE}")
+
+
+def _validate_partitioning(props: S3DeliveryStreamProps, partitioning: DynamicPartitioning) -> None:
     used_keys = PARTITION_KEY_IN_PREFIX.findall(props.prefix)
-    partitioning = props.dynamic_partitioning
-    if partitioning is None:
-        if used_keys:
-            raise ConstructPropsError(
-                "the Firehose prefix uses !{partitionKeyFromQuery:...} but dynamic partitioning is off; "
-                "set a partition query or remove those expressions")
-        return
     if props.buffering_size_mib < MIN_BUFFER_MIB_WITH_PARTITIONING:
         raise ConstructPropsError(
             f"Firehose buffering size is {props.buffering_size_mib} MiB; with dynamic partitioning AWS requires at "
@@ -167,6 +182,19 @@ def _validate(props: S3DeliveryStreamProps) -> None:
         raise ConstructPropsError(
             "dynamic partitioning is on but the Firehose prefix uses no !{partitionKeyFromQuery:...} key; "
             "AWS rejects that")
+
+
+def _check_expressions(what: str, prefix: str) -> None:
+    """`!{namespace:value}` expressions: closed, and in a namespace Firehose knows."""
+    if prefix.count("!{") != len(EXPRESSION.findall(prefix)):
+        raise ConstructPropsError(f"Firehose {what} {prefix!r} has an unterminated or malformed !{{...}} expression")
+    for namespace, value in EXPRESSION.findall(prefix):
+        if namespace not in NAMESPACES:
+            raise ConstructPropsError(
+                f"Firehose {what} uses !{{{namespace}:{value}}}; the namespaces are {', '.join(NAMESPACES)}")
+        if namespace == "firehose" and value not in FIREHOSE_VALUES:
+            raise ConstructPropsError(
+                f"Firehose {what} uses !{{firehose:{value}}}; its values are {', '.join(FIREHOSE_VALUES)}")
 
 
 def _split_top_level(text: str) -> list[str]:

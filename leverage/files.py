@@ -67,9 +67,15 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
     for folder in sorted({(root / relative).parent for relative in desired}):
         for path in sorted(folder.iterdir()) if folder.is_dir() else ():
             relative = path.relative_to(root).as_posix()
-            if relative not in desired and is_generated(path):
+            if relative not in desired and (is_generated(path) or _is_common_variables_link(root, path)):
                 result.stale.append(relative)
     return result
+
+
+def _is_common_variables_link(root: Path, path: Path) -> bool:
+    """The link to config/common-variables.tf that synth writes (a link cannot carry the marker)."""
+    target = os.path.relpath(root / "config" / "common-variables.tf", path.parent)
+    return path.name == "common-variables.tf" and path.is_symlink() and os.readlink(path) == target
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,8 @@ def apply(result: Plan) -> Applied:
             temporary.unlink(missing_ok=True)
         for folder in reversed(created_dirs):
             folder.rmdir()
-        raise UserError(f"cannot write into {result.root}: {exc.strerror}", fix="check permissions; nothing was written") from None
+        raise UserError(f"cannot write {exc.filename or result.root}: {exc.strerror}",
+                        fix="check the folder and its permissions; nothing was written") from None
     done: list[tuple[Path, FileContent | None]] = []
     try:
         for temporary, target in staged:

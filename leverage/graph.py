@@ -20,10 +20,6 @@ class RemoteRead:
     outputs: tuple[str, ...]  # the outputs the reading layer uses
 
     @property
-    def layer_name(self) -> str:
-        return "/".join(self.key.split("/")[1:-1])
-
-    @property
     def account(self) -> str:
         return self.key.split("/")[0]
 
@@ -52,6 +48,12 @@ class LayerGraph:
 
     def dependencies(self, address: LayerAddress) -> list[LayerAddress]:
         return [self.generated_by_key[read.key] for read in self.reads[address] if read.key in self.generated_by_key]
+
+    def describe(self, read: RemoteRead) -> str:
+        """A generated layer by its folder; another by its state key (its folder is not known here)."""
+        if read.key in self.generated_by_key:
+            return self.generated_by_key[read.key].folder
+        return f"state {read.key} (not generated)"
 
     def external_reads(self, address: LayerAddress) -> list[RemoteRead]:
         return [read for read in self.reads[address] if read.key not in self.generated_by_key]
@@ -89,7 +91,21 @@ def build_graph(configs: dict[LayerAddress, dict[str, Any]]) -> LayerGraph:
             f"the generated layers read each other's state in a cycle ({cycle}), so no apply order exists",
             fix="change the layer settings (e.g. keysLayer, lakeLayer) so that no layer reads one that reads it",
         ) from None
+    _check_outputs_exist(configs, reads, by_key)
     return LayerGraph(order, reads, by_key)
+
+
+def _check_outputs_exist(configs: dict[LayerAddress, dict[str, Any]], reads: dict[LayerAddress, tuple[RemoteRead, ...]],
+                         by_key: dict[str, LayerAddress]) -> None:
+    """A generated layer asked for an output it does not have would fail only at plan time."""
+    for address, layer_reads in reads.items():
+        for read in (read for read in layer_reads if read.key in by_key):
+            target = by_key[read.key]
+            missing = sorted(set(read.outputs) - set(configs[target].get("output", {})))
+            if missing:
+                raise UserError(
+                    f"layer {address.folder} reads output {missing[0]!r} of {target.folder}, which does not have it",
+                    fix="check the layer settings (keysLayer, dynamodbLayer, lakeLayer): they name the wrong layer")
 
 
 def _stable_order(sorter: TopologicalSorter[LayerAddress]) -> list[LayerAddress]:

@@ -94,7 +94,8 @@ class LeverageLayerStack(TerraformStack):
         return self._remote_states[remote]
 
     def _remote_state(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
-        construct_id = remote.layer.replace("-", "_")
+        # Terraform names start with a letter or underscore.
+        construct_id = remote.layer.replace("-", "_") if remote.layer[0].isalpha() else f"layer_{remote.layer}".replace("-", "_")
         if self.node.try_find_child(construct_id) is not None:  # same layer name in two accounts
             construct_id = f"{remote.account.name}_{remote.layer}".replace("-", "_")
         state = self.project.address(remote.account.name, remote.region, remote.layer)

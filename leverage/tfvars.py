@@ -30,7 +30,8 @@ def read_hcl(path: Path, root: Path) -> dict[str, Any]:
             fix="fix the HCL syntax there (`terraform fmt` shows the problem)",
         ) from None
     except Exception as exc:  # python-hcl2 raises plain exceptions for some malformed input
-        raise UserError(f"cannot parse {shown}: {exc}", fix="fix the HCL syntax") from None
+        reason = " ".join(str(exc).split())  # one line, whatever python-hcl2 says
+        raise UserError(f"cannot parse {shown}: {reason}", fix="fix the HCL syntax") from None
 
 
 def required_string(values: dict[str, Any], key: str, path: Path, root: Path) -> str:

@@ -55,7 +55,8 @@ class LakeStorageLayer(LeverageLayerStack):
             database=database,
             bucket=raw.as_ref(),
             key_prefix=cdc_prefix,
-            exclusions=(_relative(props.firehose_error_prefix, cdc_prefix) + "**",),
+            # The folder failed records go to, up to the first expression, relative to the crawled prefix.
+            exclusions=(_relative(delivery_key_prefix(props.firehose_error_prefix), cdc_prefix) + "**",),
         ))
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")

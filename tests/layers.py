@@ -36,6 +36,10 @@ def leverage_expected_keys(root: Path, folder: Path) -> list[str]:
     for parts in candidates:
         cleaned = [part.removeprefix("base-").removeprefix("tools-") for part in parts]
         keys.append("/".join([account, *cleaned, "terraform.tfstate"]))
+        # The disaster-recovery variant: "-dr" on the first part that is not a region.
+        first = next(index for index, part in enumerate(cleaned) if not REGION_FOLDER.match(part))
+        keys.append("/".join([account, *cleaned[:first], cleaned[first] + "-dr", *cleaned[first + 1:],
+                              "terraform.tfstate"]))
     return keys
 
 

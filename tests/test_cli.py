@@ -208,6 +208,11 @@ BAD_PROJECTS = {
     "stream retention out of range": (lambda r: None, ("-c", "streamRetentionHours=1"), "from 24 to 8760"),
     "delivery stream name over 64": (lambda r: rename_project(r, "p" * 30), ("-c", "skipLayers=datalake-demo"),
                                      "Firehose delivery stream name"),
+    "IAM role name over 64": (lambda r: rename_project(r, "p" * 25), ("-c", "skipLayers=datalake-demo"),
+                              "IAM role name"),
+    "duplicate key in tfvars": (lambda r: write_bad(r, "config/common.tfvars", (r / "config/common.tfvars")
+                                                    .read_bytes() + b'project = "bb"\n'), (), "cannot parse"),
+    "bad command line": (lambda r: None, ("--nope",), "unrecognized arguments"),
     "project names disagree": (lambda r: write_bad(r, "build.env", b"PROJECT=xx\n"), (),
                                "project = 'bb' in example/config/common.tfvars but PROJECT=xx in build.env"),
     "backend not named after project and account": (
@@ -229,6 +234,17 @@ def test_bad_input_is_one_error_line_and_writes_nothing(
     assert message in result.err, result.err
     assert ";" in result.err  # ... and how to fix it
     assert tree_digest(project_copy) == before
+
+
+def test_common_variables_link_goes_when_the_project_file_goes(
+        capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
+    assert synth(capsys, project_copy).code == 0
+    (project_copy / "config/common-variables.tf").unlink()
+    drift = check(capsys, project_copy)
+    assert drift.code == 1 and f"stale: {DATALAKE}/common-variables.tf" in drift.out
+    assert synth(capsys, project_copy).code == 0
+    assert not (project_copy / DATALAKE / "common-variables.tf").is_symlink()
+    assert check(capsys, project_copy).code == 0
 
 
 def test_missing_project_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

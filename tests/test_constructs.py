@@ -398,11 +398,16 @@ def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefi
      r"error output prefix .* AWS forbids partition keys there"),
     ({"name": "f" * 65}, r"Firehose delivery stream name .* has 65 characters, AWS allows 1 to 64"),
     ({"buffering_interval_seconds": 0}, r"zero buffering is not available with dynamic partitioning"),
+    ({"prefix": "dynamodb_data/!{partitionKeyFromQuery:tableName}/!{timestamp:yyyy"}, r"unterminated or malformed"),
+    ({"prefix": "dynamodb_data/!{partitionKeyFromQuery:tableName}/!{foo:bar}/"}, r"the namespaces are firehose"),
+    ({"error_output_prefix": "errors/!{timestamp:yyyy}/"}, r"must include !\{firehose:error-output-type\}"),
+    ({"prefix": "d/!{partitionKeyFromQuery:tableName}/!{firehose:error-output-type}/"}, r"only the error prefix"),
     ({"dynamic_partitioning": DynamicPartitioning(".tableName")},
      r"partition query '\.tableName' must be a JQ object such as '\{tableName:\.tableName\}'"),
 ], ids=["buffer-0", "buffer-129", "buffer-32-with-partitioning", "interval-901", "interval-negative",
         "unknown-partition-key", "empty-error-prefix", "partition-key-in-error-prefix", "name-65-chars",
-        "zero-buffering-with-partitioning",
+        "zero-buffering-with-partitioning", "unterminated-expression", "unknown-namespace",
+        "error-prefix-without-error-output-type", "error-output-type-in-prefix",
         "query-not-jq-object"])
 def test_firehose_rejects_invalid_props(overrides, message):
     stack = new_stack()

@@ -33,29 +33,31 @@ def generated_by_key(root: Path) -> dict[str, Path]:
     return {backend_key(folder): folder for folder in layer_folders(root)}
 
 
-def check_pipeline(root: Path, source: str, source_id: str, lake: str) -> None:
-    folders = layer_folders(root)
+def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: str, dr: str = "") -> None:
+    """Every layer loads; every read of a generated layer is its backend key and uses outputs it has; the lake
+    trusts exactly the datalake layer's role. `dr` is "-dr" for layers outside the primary region."""
+    folders = [folder for folder in layer_folders(root) if folder.parent.name == region]
     assert len(folders) == 3
     by_key = generated_by_key(root)
     for folder in folders:
         module, diagnostics = TerraformConfig.load_config_dir(str(folder))
         assert not diagnostics, (folder, diagnostics)
         used = outputs_read(folder)
-        generated_names = {path.name for path in folders}
+        generated_names = {path.name + dr for path in folders}
         for state, config in remote_states(folder).items():
             key = resolved_key(folder, root, config["key"])
             if key.split("/")[1] in generated_names:  # it names a generated layer: exactly its backend key
                 assert key in by_key, (folder, key)
                 assert used[state] <= set(main_json(by_key[key])["output"]), (folder, state)
-    datalake = root / source / SECOND_OR_FIRST_REGION[root.name] / "datalake"
+    datalake = root / source / region / "datalake"
     reads = {resolved_key(datalake, root, c["key"]) for c in remote_states(datalake).values()}
-    assert f"{source}/databases-dynamodb/terraform.tfstate" in reads
-    assert f"{lake}/datalake-demo/terraform.tfstate" in reads
+    assert f"{source}/databases-dynamodb{dr}/terraform.tfstate" in reads
+    assert f"{lake}/datalake-demo{dr}/terraform.tfstate" in reads
 
     # The lake's bucket policy trusts exactly the role the datalake layer creates, by ARN.
     role_name = next(iter(main_json(datalake)["resource"]["aws_iam_role"].values()))["name"]
     role_arn = f"arn:aws:iam::{source_id}:role/{role_name}"
-    lake_folder = root / lake / SECOND_OR_FIRST_REGION[root.name] / "datalake-demo"
+    lake_folder = root / lake / region / "datalake-demo"
     documents = main_json(lake_folder)["data"]["aws_iam_policy_document"]
     grants = [statement for document in documents.values() for statement in document["statement"]
               if statement.get("sid", "").startswith("FirehoseDelivery")]
@@ -66,15 +68,12 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str) -> None:
     assert "terraform_remote_state" not in json.dumps(main_json(lake_folder))
 
 
-SECOND_OR_FIRST_REGION = {"example": "us-east-1", "acme": "eu-west-1"}
-
-
 def test_example_pipeline_agrees_by_construction(synthesized_example: Path) -> None:
-    check_pipeline(synthesized_example, "apps-devstg", "555555555555", "data-science")
+    check_pipeline(synthesized_example, "apps-devstg", "555555555555", "data-science", "us-east-1")
 
 
 def test_second_project_pipeline_agrees_by_construction(second_project: Path) -> None:
-    check_pipeline(second_project, "prod-apps", "123456789012", "analytics")
+    check_pipeline(second_project, "prod-apps", "123456789012", "analytics", "eu-west-1")
     stream = main_json(second_project / "prod-apps/eu-west-1/datalake")["resource"]["aws_kinesis_stream"]
     assert next(iter(stream.values()))["name"] == "acme-prod-apps-ddb-lakehouse-stream"
 
@@ -112,16 +111,36 @@ def test_one_account_setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     lake_state = remote_states(datalake)["datalake_demo"]
     assert lake_state == {"bucket": "${var.bucket}", "key": "${var.environment}/datalake-demo/terraform.tfstate",
                           "profile": "${var.profile}", "region": "${var.region}"}
-    check_pipeline_one_account(root)
+    check_pipeline(root, "apps-devstg", "555555555555", "apps-devstg", "us-east-1")
 
 
-def check_pipeline_one_account(root: Path) -> None:
-    lake = main_json(root / "apps-devstg/us-east-1/datalake-demo")
-    statements = [s for d in lake["data"]["aws_iam_policy_document"].values() for s in d["statement"]
-                  if s.get("sid", "").startswith("FirehoseDelivery")]
-    assert statements[0]["principals"][0]["identifiers"] == ["arn:aws:iam::555555555555:root"]
-    assert statements[0]["condition"][0]["values"] == [
-        "arn:aws:iam::555555555555:role/bb-apps-devstg-ddb-lakehouse-firehose-role"]
+def test_dr_region_pipeline_agrees_and_passes_validate_layout(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    from tests.layers import leverage_expected_keys
+
+    root = ProjectSpec(common_variables=False).write(tmp_path / "dr")  # region_secondary = "us-west-2"
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=us-west-2").code == 0
+    check_pipeline(root, "apps-devstg", "555555555555", "data-science", "us-west-2", dr="-dr")
+    for folder in layer_folders(root):
+        assert backend_key(folder).endswith("-dr/terraform.tfstate")
+        assert backend_key(folder) in leverage_expected_keys(root, folder)
+
+
+def test_crawler_skips_the_error_folder_whatever_its_expressions(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "errors")
+    error_prefix = "dynamodb_data/cdc_error/!{firehose:error-output-type}/!{timestamp:yyyy}/"
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"firehoseErrorPrefix={error_prefix}").code == 0
+    crawler = next(iter(main_json(root / "data-science/us-east-1/datalake-demo")["resource"]["aws_glue_crawler"].values()))
+    assert crawler["s3_target"][0]["exclusions"] == ["cdc_error/**"]
+
+
+def test_layer_names_that_start_with_a_digit_still_load(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "digits")
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "keysLayer=1keys").code == 0
+    folder = root / "apps-devstg/us-east-1/datalake"
+    assert "layer_1keys" in remote_states(folder)
+    assert not TerraformConfig.load_config_dir(str(folder))[1]
 
 
 def test_skipped_layer_is_read_as_before(capsys: pytest.CaptureFixture[str], synthesized_example: Path,
@@ -133,7 +152,8 @@ def test_skipped_layer_is_read_as_before(capsys: pytest.CaptureFixture[str], syn
     datalake = "apps-devstg/us-east-1/datalake"
     assert (root / datalake / "config.tf").read_text() == (synthesized_example / datalake / "config.tf").read_text()
     readme = (root / datalake / "README.md").read_text()
-    assert "`data-science` layer `datalake-demo`" in readme and "`apps-devstg` layer `security-keys`" in readme
+    assert "the `data-science` layer whose state is `data-science/datalake-demo/terraform.tfstate`" in readme
+    assert "the `apps-devstg` layer whose state is `apps-devstg/security-keys/terraform.tfstate`" in readme
 
 
 def test_datalake_readme_states_prerequisites_in_apply_order(synthesized_example: Path) -> None:
@@ -141,7 +161,7 @@ def test_datalake_readme_states_prerequisites_in_apply_order(synthesized_example
     prerequisites = readme.split("Generated layers to apply first, in this order:")[1].split("\n\n")[0]
     assert prerequisites.strip().splitlines() == [
         "1. `apps-devstg/us-east-1/databases-dynamodb`", "2. `data-science/us-east-1/datalake-demo`"]
-    assert "`apps-devstg` layer `security-keys` (state `apps-devstg/security-keys/terraform.tfstate`)" in readme
+    assert "the `apps-devstg` layer whose state is `apps-devstg/security-keys/terraform.tfstate`" in readme
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -152,6 +172,7 @@ def test_datalake_readme_states_prerequisites_in_apply_order(synthesized_example
     (("-c", "dynamodbSortKey=id:S"), "sort key must differ"),
     (("-c", "skipLayers=security-keys"), "skipLayers"),
     (("-c", "lakeLayer=datalake"), "three different names"),
+    (("-c", "lakeAccount=apps-devstg", "-c", "keysLayer=datalake-demo"), "reads output 'aws_kms_key_arn'"),
 ])
 def test_bad_layer_settings_write_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                           settings: tuple[str, ...], message: str) -> None:
