@@ -52,7 +52,7 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
         path = root / relative
         current = current_content(path)
         if current is None:
-            if path.exists() or path.is_symlink():  # a folder, or a dangling link
+            if path.exists():  # a folder stands where the file goes
                 result.conflicts.append(relative)
             else:
                 result.missing[relative] = content
