@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leverage.errors import UserError
-from leverage.render import TOOL, FileContent, Symlink, marker_prefix
+from leverage.render import COMMON_VARIABLES, TOOL, FileContent, Symlink, common_variables_link, marker_prefix
 
 # The marker opens every generated file: line 1 of config.tf and README.md, the first key of main.tf.json.
 MARKER_LINE = re.compile(rf'^(# |<!-- |  "//": "){re.escape(marker_prefix())}')
@@ -73,9 +73,9 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
 
 
 def _is_common_variables_link(root: Path, path: Path) -> bool:
-    """The link to config/common-variables.tf that synth writes (a link cannot carry the marker)."""
-    target = os.path.relpath(root / "config" / "common-variables.tf", path.parent)
-    return path.name == "common-variables.tf" and path.is_symlink() and os.readlink(path) == target
+    """The link synth writes (a link cannot carry the marker)."""
+    return (path.name == COMMON_VARIABLES and path.is_symlink()
+            and Symlink(os.readlink(path)) == common_variables_link(root, path.parent))
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,6 @@ class Project:
     # Variables `config/common-variables.tf` declares; None when the project has no such file.
     common_variables: frozenset[str] | None
 
-    @property
-    def common_variables_file(self) -> Path:
-        return self.root / "config" / "common-variables.tf"
-
     def address(self, account: str, region: str, layer: str) -> LayerAddress:
         return LayerAddress(account, region, layer, disaster_recovery=region not in (self.region_primary, "global"))
 

@@ -94,10 +94,9 @@ class LeverageLayerStack(TerraformStack):
         return self._remote_states[remote]
 
     def _remote_state(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
-        # Terraform names start with a letter or underscore.
-        construct_id = remote.layer.replace("-", "_") if remote.layer[0].isalpha() else f"layer_{remote.layer}".replace("-", "_")
+        construct_id = _terraform_name(remote.layer)
         if self.node.try_find_child(construct_id) is not None:  # same layer name in two accounts
-            construct_id = f"{remote.account.name}_{remote.layer}".replace("-", "_")
+            construct_id = _terraform_name(f"{remote.account.name}_{remote.layer}")
         state = self.project.address(remote.account.name, remote.region, remote.layer)
         if remote.account.name == self.account.name:
             return DataTerraformRemoteStateS3(
@@ -120,3 +119,9 @@ class LeverageLayerStack(TerraformStack):
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         return TerraformOutput(self, name, value=value, description=description)
+
+
+def _terraform_name(text: str) -> str:
+    """Terraform names start with a letter or underscore and hold no '-' here, as the reference names them."""
+    name = text.replace("-", "_")
+    return name if name[0].isalpha() else f"layer_{name}"
