@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the i
     from settings import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
+CDKTF_JSON = APP_ROOT / "cdktf.json"
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 
@@ -107,14 +108,14 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from leverage.project import check_region, load_project
+    from leverage.project import load_project
     from settings import load_settings
 
-    settings = load_settings(APP_ROOT / "cdktf.json", args.context)
+    settings = load_settings(CDKTF_JSON, args.context)
     root = (APP_ROOT / settings.leverage_root).resolve()
     project = load_project(root, [(settings.source_account, "sourceAccount"), (settings.lake_account, "lakeAccount")])
     region = settings.region or project.region_primary
-    check_region(region, "setting region")
+    project.check_layer_region(region, "setting region")
 
     # Loading jsii and the bindings takes seconds: only once the input is known to be good.
     from cdk_bindings import App

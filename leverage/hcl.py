@@ -5,9 +5,9 @@ import json
 import re
 from typing import Any
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # fullmatch, as every pattern here
 # A string that is one whole interpolation of a plain reference, such as "${var.region}".
-SINGLE_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_.\[\]\"-]*)\}$")
+SINGLE_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\[\]\"-]*)\}")
 
 
 def value(data: Any, indent: int = 0) -> str:
@@ -18,7 +18,7 @@ def value(data: Any, indent: int = 0) -> str:
     if isinstance(data, (int, float)):
         return json.dumps(data)
     if isinstance(data, str):
-        reference = SINGLE_REFERENCE.match(data)
+        reference = SINGLE_REFERENCE.fullmatch(data)
         return reference.group(1) if reference else string(data)
     if isinstance(data, list):
         return "[" + ", ".join(value(item, indent) for item in data) + "]"
@@ -37,7 +37,7 @@ def string(text: str) -> str:
 
 
 def key(name: str) -> str:
-    return name if IDENTIFIER.match(name) else string(name)
+    return name if IDENTIFIER.fullmatch(name) else string(name)
 
 
 def body(data: dict[str, Any], indent: int) -> list[str]:

@@ -18,7 +18,7 @@ from leverage.project import Project
 
 TOOL = "leverage-cdktf"
 CONFIG_SECTIONS = ("terraform", "provider")
-EXACT_VERSION = re.compile(r"^(\d+)\.(\d+)\.\d+$")
+EXACT_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.[0-9]+")
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -100,7 +100,7 @@ def _registry_requirement(requirement: dict[str, Any]) -> dict[str, Any]:
     if source and "/" not in source:
         source = f"hashicorp/{source}"
     version = requirement.get("version", "")
-    exact = EXACT_VERSION.match(version)
+    exact = EXACT_VERSION.fullmatch(version)
     if exact:
         version = f"~> {exact.group(1)}.{exact.group(2)}"
     return {"source": source, "version": version}

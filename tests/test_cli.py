@@ -140,7 +140,7 @@ def test_secondary_region_layers_are_dr_layers(capsys: pytest.CaptureFixture[str
 
 
 def test_other_region_gets_a_literal_provider_region(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    root = ProjectSpec().write(tmp_path / "central")
+    root = ProjectSpec(regions_allowed=("us-east-1", "eu-central-1")).write(tmp_path / "central")
     assert synth(capsys, root, "-c", "region=eu-central-1").code == 0
     config = (root / "apps-devstg/eu-central-1/datalake/config.tf").read_text()
     assert 'region  = "eu-central-1"' in config
