@@ -2,25 +2,37 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from leverage.errors import UserError
-from leverage.render import COMMON_VARIABLES, TOOL, FileContent, Symlink, common_variables_link, marker_prefix
-
-# The marker opens every generated file: line 1 of config.tf and README.md, the first key of main.tf.json.
-MARKER_LINE = re.compile(rf'^(# |<!-- |  "//": "){re.escape(marker_prefix())}')
+from leverage.render import (COMMON_VARIABLES, GENERATED_FILE_NAMES, MARKED_FILES, TOOL, FileContent, Symlink,
+                             common_variables_link, marker_prefix)
 
 
 def is_generated(path: Path) -> bool:
-    if path.is_symlink() or not path.is_file():
+    """A file the generator wrote: a name it writes, and the marker where that name carries it.
+
+    The marker opens the file: the first line of config.tf (`# `) and README.md (`<!-- `), the first key (`//`)
+    of main.tf.json. A marker anywhere else, or in a file of another name (a user's `config.tf.orig`, an
+    `extra.tf.json` copied from a generated file), does not count: such files are the user's.
+    """
+    opener = MARKED_FILES.get(path.name)
+    if opener is None or path.is_symlink() or not path.is_file():
         return False
-    with path.open("rb") as handle:
-        head = handle.read(1024).decode("utf-8", errors="replace").splitlines()[:2]
-    return any(MARKER_LINE.match(line) for line in head)
+    data = path.read_bytes()
+    if opener == '"//"':
+        try:
+            document = json.loads(data)
+        except ValueError:
+            return False
+        first = next(iter(document.items()), None) if isinstance(document, dict) else None
+        return first is not None and first[0] == "//" and str(first[1]).startswith(marker_prefix())
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return first_line.startswith(opener + marker_prefix())
 
 
 def current_content(path: Path) -> FileContent | None:
@@ -67,7 +79,9 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
     for folder in sorted({(root / relative).parent for relative in desired}):
         for path in sorted(folder.iterdir()) if folder.is_dir() else ():
             relative = path.relative_to(root).as_posix()
-            if relative not in desired and (is_generated(path) or _is_common_variables_link(root, path)):
+            if relative in desired or path.name not in GENERATED_FILE_NAMES:
+                continue
+            if is_generated(path) or _is_common_variables_link(root, path):
                 result.stale.append(relative)
     return result
 

@@ -48,6 +48,10 @@ FileContent = bytes | Symlink
 
 
 COMMON_VARIABLES = "common-variables.tf"
+# Every name the generator writes in a layer folder (with how each carries the marker: see files.is_generated).
+# Only a file with one of these names, and the marker where that name carries it, is ever replaced or removed.
+MARKED_FILES = {"config.tf": "# ", "README.md": "<!-- ", "main.tf.json": '"//"'}
+GENERATED_FILE_NAMES = frozenset({*MARKED_FILES, COMMON_VARIABLES})
 
 
 def common_variables_link(root: Path, folder: Path) -> Symlink:
