@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -108,54 +107,63 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from leverage.project import load_project
+    from leverage import lock
+    from leverage.cdktf_out import output_folder
+    from leverage.project import load_project, require_project_folder
     from settings import load_settings
 
     settings = load_settings(CDKTF_JSON, args.context)
     root = (APP_ROOT / settings.leverage_root).resolve()
-    project = load_project(root, [(settings.source_account, "sourceAccount"), (settings.lake_account, "lakeAccount")])
-    region = settings.region or project.region_primary
-    project.check_layer_region(region, "setting region")
+    require_project_folder(root)
+    writes = args.command == "synth"
+    # Checked before anything is written: an error leaves everything as it was.
+    cdktf_out = output_folder(os.environ, APP_ROOT, root) if writes else None
+    with lock.exclusive(root) if writes else lock.shared(root):
+        if writes:
+            recover_interrupted_run(root)
+        project = load_project(root, [(settings.source_account, "sourceAccount"),
+                                      (settings.lake_account, "lakeAccount")])
+        region = settings.region or project.region_primary
+        project.check_layer_region(region, "setting region")
 
-    # Loading jsii and the bindings takes seconds: only once the input is known to be good.
-    from cdk_bindings import App
-    from leverage.generate import generate, synthesize
+        # Loading jsii and the bindings takes seconds: only once the input is known to be good.
+        from cdk_bindings import App
+        from leverage.generate import generate, synthesize
 
-    with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
-        outdir = Path(scratch)
-        app = App(outdir=str(outdir))
-        generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
-        if args.command == "synth":
-            return write_layers(root, generated, outdir)
-    if args.command == "list":
-        return print_apply_order(generated.graph)
-    return report_drift(root, generated, args.json)
+        with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
+            outdir = Path(scratch)
+            app = App(outdir=str(outdir))
+            generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
+            if cdktf_out is not None:
+                return write_layers(root, generated, outdir, cdktf_out)
+        if args.command == "list":
+            return print_apply_order(generated.graph)
+        return report_drift(root, generated, args.json)
 
 
-def write_layers(root: Path, generated: GeneratedLayers, outdir: Path) -> int:
+def recover_interrupted_run(root: Path) -> None:
+    from leverage import journal
+
+    record = journal.recover(root)
+    if record is not None:
+        print(f"warning: an earlier synth was interrupted; rolled back its run {record.run} "
+              f"({len(record.steps)} files as they were before it)", file=sys.stderr)
+
+
+def write_layers(root: Path, generated: GeneratedLayers, outdir: Path, cdktf_out: Path) -> int:
     from leverage import files
-    from leverage.errors import UserError
+    from leverage.cdktf_out import Swap
 
-    # cdktf's own output also goes where the cdktf CLI expects it: staged first, swapped in after the layers.
-    cdktf_out = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out")).resolve()
-    staged = cdktf_out.with_name(f".{cdktf_out.name}.new")
+    plan = files.plan(root, generated.files)
+    # cdktf's own output also goes where the cdktf CLI expects it: swapped in first, swapped back on any failure.
+    swap = Swap(cdktf_out)
+    swap.stage(outdir)
     try:
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(outdir, staged)
-    except OSError as exc:
-        raise UserError(f"cannot write cdktf's output folder {cdktf_out}: {exc.strerror}",
-                        fix="set CDKTF_OUTDIR to a writable folder; nothing was written") from None
-    try:
-        applied = files.apply(files.plan(root, generated.files))
-    except UserError:
-        shutil.rmtree(staged, ignore_errors=True)
+        applied = files.apply(plan)
+    except BaseException:
+        swap.undo()
         raise
-    shutil.rmtree(cdktf_out, ignore_errors=True)
-    try:
-        staged.rename(cdktf_out)
-    except OSError as exc:
-        raise UserError(f"the layers were written, but {cdktf_out} could not be replaced: {exc.strerror}",
-                        fix=f"remove {cdktf_out} and run synth again") from None
+    swap.commit()
     for relative in applied.written:
         print(f"wrote {relative}")
     for relative in applied.removed:

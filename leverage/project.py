@@ -72,11 +72,7 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
 
     Only the needed accounts are read in full: a broken account the layers never touch is not our business.
     """
-    if not root.is_dir():
-        raise UserError(
-            f"Leverage project folder {root.as_posix()} does not exist",
-            fix="set leverageRoot in cdktf.json or pass -c leverageRoot=<path>",
-        )
+    require_project_folder(root)
     env = read_env_file(root / "build.env", root)
     common_path = root / "config" / "common.tfvars"
     common = read_hcl(common_path, root)
@@ -113,6 +109,14 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
         declared = read_hcl(variables_file, root).get("variable", [])
         common_variables = frozenset(name for block in declared for name in block)
     return Project(root, name, region_primary, region_secondary, tuple(regions_allowed), accounts, common_variables)
+
+
+def require_project_folder(root: Path) -> None:
+    if not root.is_dir():
+        raise UserError(
+            f"Leverage project folder {root.as_posix()} does not exist",
+            fix="set leverageRoot in cdktf.json or pass -c leverageRoot=<path>",
+        )
 
 
 def _project_name(common: dict[str, Any], env: dict[str, str], common_shown: str) -> str:
