@@ -142,6 +142,7 @@ def apply(result: Plan) -> Applied:
                 os.replace(root / step.temporary, root / step.path)
             else:
                 os.unlink(root / step.path)
+        journal.finish(root)
     except OSError as exc:
         try:
             journal.roll_back(root, record)
@@ -150,7 +151,6 @@ def apply(result: Plan) -> Applied:
                             fix=f"run synth again: it finishes the roll back recorded in {journal.JOURNAL_NAME}") from None
         raise UserError(f"writing the layers failed ({exc}); every file was restored",
                         fix="check the disk and retry") from None
-    journal.finish(root)
     return Applied(sorted(writes), removals)
 
 
