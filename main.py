@@ -45,10 +45,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
-    """Which layers to generate, and the props each stack gets from the settings."""
+    """Which layers to generate, and the props each stack gets from the settings.
+
+    Free text from the settings enters the stacks here, escaped (`hcl.literal`): Terraform takes it literally.
+    Names (accounts, layers, project, regions) are checked to hold no template syntax at all.
+    """
     from aws_constructs.dynamodb import KeyAttribute
     from aws_constructs.errors import ConstructPropsError
     from leverage.errors import UserError
+    from leverage.hcl import literal
     from leverage.stack import RemoteLayer
     from settings import key_attribute
     from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps
@@ -63,7 +68,8 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
 
     def key(setting: str, value: str) -> KeyAttribute:
         try:
-            return KeyAttribute(*key_attribute(setting, value))
+            name, kind = key_attribute(setting, value)
+            return KeyAttribute(literal(name), kind)
         except ConstructPropsError as exc:
             raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
 
@@ -76,8 +82,8 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
         ))),
         settings.lake_layer: (lake, lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
             source_account=source,
-            firehose_prefix=settings.firehose_prefix,
-            firehose_error_prefix=settings.firehose_error_prefix,
+            firehose_prefix=literal(settings.firehose_prefix),
+            firehose_error_prefix=literal(settings.firehose_error_prefix),
         ))),
         settings.datalake_layer: (source, lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
             keys_layer=keys,
@@ -87,9 +93,9 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
             firehose=FirehoseSettings(
                 buffering_size_mib=settings.firehose_buffering_size_mib,
                 buffering_interval_seconds=settings.firehose_buffering_interval_seconds,
-                prefix=settings.firehose_prefix,
-                error_prefix=settings.firehose_error_prefix,
-                partition_query=settings.firehose_partition_query,
+                prefix=literal(settings.firehose_prefix),
+                error_prefix=literal(settings.firehose_error_prefix),
+                partition_query=literal(settings.firehose_partition_query),
                 log_retention_days=settings.firehose_log_retention_days,
             ),
         ))),

@@ -31,6 +31,12 @@ def value(data: Any, indent: int = 0) -> str:
     raise TypeError(f"cannot write {type(data).__name__} as HCL")
 
 
+def literal(text: str) -> str:
+    """User text as a Terraform string that means exactly that text: every string in Terraform (HCL or JSON)
+    is a template, so `${` and `%{` would start an interpolation or a directive."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
 def string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'

