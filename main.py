@@ -140,11 +140,27 @@ def run(args: argparse.Namespace) -> int:
             outdir = Path(scratch)
             app = App(outdir=str(outdir))
             generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
+            warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
-                return write_layers(root, generated, outdir, cdktf_out)
+                code = write_layers(root, generated, outdir, cdktf_out)
         if args.command == "list":
-            return print_apply_order(generated.graph)
-        return report_drift(root, generated, args.json)
+            code = print_apply_order(generated.graph)
+        elif args.command == "check":
+            code = report_drift(root, generated, args.json)
+    for warning in warnings:  # only when there was no error: an error is one line
+        print(f"warning: {warning}", file=sys.stderr)
+    return code
+
+
+def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) -> list[str]:
+    """The generated layers against every layer folder of the project: no shared state key; every output
+    read from a layer that is not generated is declared there. Returns warnings."""
+    from leverage.scan import check_reads, check_state_keys
+
+    check_state_keys(project.layers, graph.generated_by_key, {settings.datalake_layer: "datalakeLayer",
+                                                              settings.dynamodb_layer: "dynamodbLayer",
+                                                              settings.lake_layer: "lakeLayer"})
+    return check_reads(project.root, project.layers, graph.external_states())
 
 
 def recover_interrupted_run(root: Path) -> None:

@@ -36,9 +36,12 @@ class LayerAddress:
 
     @property
     def state_path_in_account(self) -> str:
-        layer = self.layer
-        for prefix in ("base-", "tools-"):
-            if layer.startswith(prefix):
-                layer = layer[len(prefix):]
-                break
-        return f"{layer}{'-dr' if self.disaster_recovery else ''}/{STATE_FILE}"
+        return f"{state_name(self.layer)}{'-dr' if self.disaster_recovery else ''}/{STATE_FILE}"
+
+
+def state_name(layer: str) -> str:
+    """A layer's name in its backend key: Leverage drops a `base-` or `tools-` prefix."""
+    for prefix in ("base-", "tools-"):
+        if layer.startswith(prefix):
+            return layer[len(prefix):]
+    return layer

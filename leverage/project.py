@@ -8,6 +8,7 @@ from typing import Any
 
 from leverage.errors import UserError
 from leverage.layer import LayerAddress
+from leverage.scan import LayerFolder, scan_layers
 from leverage.tfvars import display_path, read_env_file, read_hcl, required_string
 
 # The partitions' region names: commercial, China, GovCloud and the ISO partitions.
@@ -49,6 +50,17 @@ class Project:
     accounts: dict[str, Account]
     # Variables `config/common-variables.tf` declares; None when the project has no such file.
     common_variables: frozenset[str] | None
+    layers: tuple[LayerFolder, ...] = ()  # every layer folder in the tree, with its backend key
+
+    def state_key(self, account: str, region: str, layer: str) -> str:
+        """Where a layer's state is: the key its folder's config.tf declares, when the folder is in the tree
+        (a `--` folder keeps the real name's key); else the key Leverage expects for that folder."""
+        folder = f"{account}/{region}/{layer}"
+        found = next((item for item in self.layers if item.folder == folder and item.declared), None)
+        return found.key if found is not None else self.address(account, region, layer).backend_key
+
+    def folders_with_key(self, key: str) -> list[LayerFolder]:
+        return [item for item in self.layers if item.key == key]
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -109,7 +121,8 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     if variables_file.exists():
         declared = read_hcl(variables_file, root).get("variable", [])
         common_variables = frozenset(name for block in declared for name in block)
-    return Project(root, name, region_primary, region_secondary, tuple(regions_allowed), accounts, common_variables)
+    return Project(root, name, region_primary, region_secondary, tuple(regions_allowed), accounts, common_variables,
+                   scan_layers(root))
 
 
 def require_project_folder(root: Path) -> None:

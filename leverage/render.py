@@ -74,7 +74,7 @@ def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project) -
     files: dict[str, FileContent] = {
         "config.tf": _render_config(config, note).encode(),
         "main.tf.json": _render_json(config, note).encode(),
-        "README.md": _render_readme(layer, graph, note, symlink=project.common_variables is not None).encode(),
+        "README.md": _render_readme(layer, graph, project, note).encode(),
     }
     if project.common_variables is not None:
         folder = project.root / layer.address.folder
@@ -123,7 +123,7 @@ def _render_json(config: dict[str, Any], note: str) -> str:
     return json.dumps(rest, indent=2, ensure_ascii=False) + "\n"
 
 
-def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, note: str, symlink: bool) -> str:
+def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project, note: str) -> str:
     config = layer.config
     resources = [
         {"address": f"{kind}.{name}", "name": _literal_name(body)}
@@ -142,10 +142,11 @@ def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, note: str, symlin
         resources=resources,
         outputs=outputs,
         reads=reads,
-        external=graph.external_reads(layer.address),
+        external=[{"account": read.account, "key": read.key, "folders": [item.folder for item in project.folders_with_key(read.key)]}
+                  for read in graph.external_reads(layer.address)],
         prerequisites=graph.prerequisites(layer.address),
         order=graph.order,
-        symlink=symlink,
+        symlink=project.common_variables is not None,
     )
 
 

@@ -125,13 +125,18 @@ def test_bad_input_is_one_error_line_exit_2_and_changes_nothing(
 def test_declared_regions_are_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from tests.conftest import ProjectSpec
 
-    root = ProjectSpec(regions_allowed=("us-east-1", "us-west-2", "eu-west-1")).write(tmp_path / "p")
+    spec = ProjectSpec(regions_allowed=("us-east-1", "us-west-2", "eu-west-1"))
     for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        root = spec.write(tmp_path / region)
         result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"region={region}")
         assert result.code == 0, result.err
         assert (root / "apps-devstg" / region / "datalake" / "config.tf").is_file()
     refused = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=eu-central-1")
     assert refused.code == 2 and "'eu-central-1' is not a region the project declares" in refused.err
+    # Both non-primary regions keep their state under `<layer>-dr`: the second is refused, not written over.
+    second = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=us-west-2")
+    assert second.code == 2 and "would keep its state at apps-devstg/databases-dynamodb-dr/terraform.tfstate, " \
+        "which apps-devstg/eu-west-1/databases-dynamodb already uses" in second.err
 
 
 def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest.CaptureFixture[str],
