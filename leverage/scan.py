@@ -12,7 +12,6 @@ from leverage.layer import STATE_FILE, LayerAddress, state_name
 from leverage.tfvars import read_hcl
 
 CONFIG = "config.tf"
-SKIPPED_FOLDERS = {".terraform", ".git", "config"}
 
 
 @dataclass(frozen=True)
@@ -26,10 +25,10 @@ def scan_layers(root: Path) -> tuple[LayerFolder, ...]:
     """Every folder below `<account>/<region>/` that holds a config.tf, in every account folder."""
     found = []
     for account in sorted(path for path in root.iterdir() if (path / "config").is_dir()):
-        for config in sorted(account.glob(f"*/**/{CONFIG}")):
+        for config in sorted(account.glob(f"*/*/**/{CONFIG}")):
             relative = config.parent.relative_to(root)
-            if SKIPPED_FOLDERS.isdisjoint(relative.parts) and not any(
-                    part.startswith(".") for part in relative.parts):
+            # Not the account's config/ folder, nor Terraform's or git's own (.terraform/modules/...).
+            if relative.parts[1] != "config" and not any(part.startswith(".") for part in relative.parts):
                 found.append(_read_layer(root, config))
     return tuple(found)
 

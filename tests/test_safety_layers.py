@@ -134,3 +134,10 @@ def test_an_unreadable_config_tf_elsewhere_stops_the_run(capsys: pytest.CaptureF
     result = synth(capsys, reference, *RENAMED)
     assert result.code == 2 and "cannot parse reference/apps-devstg/us-east-1/security-keys/config.tf" in result.err
     assert tree_digest(reference) == before
+
+
+def test_terraform_caches_and_stray_files_are_not_layers(capsys: pytest.CaptureFixture[str], reference: Path) -> None:
+    (reference / "apps-devstg/us-east-1/config.tf").write_text("not a layer {\n")
+    hand_written_layer(reference, "apps-devstg/us-east-1/security-keys/.terraform/modules/x",
+                       "apps-devstg/datalake-cdc/terraform.tfstate", ())
+    assert synth(capsys, reference, *RENAMED).code == 0
