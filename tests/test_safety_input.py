@@ -167,3 +167,14 @@ def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest
     assert '"hash_key": "$${path.cwd}"' in texts["databases-dynamodb"]
     for folder in layer_folders(root):
         assert not TerraformConfig.load_config_dir(str(folder))[1]
+
+
+@pytest.mark.parametrize("layer", ["", "Datalake", "data lake", "datalake\n", "-datalake", "data/lake", "datalake--\n"])
+def test_a_layer_address_refuses_names_that_are_not_folder_names(layer: str) -> None:
+    """The last line of defence, for names that do not come from the settings (scanned folders, stacks)."""
+    from leverage.errors import UserError
+    from leverage.layer import LayerAddress
+
+    with pytest.raises(UserError, match="is not a valid folder name"):
+        LayerAddress("apps-devstg", "us-east-1", layer)
+    assert LayerAddress("apps-devstg", "us-east-1", "datalake--").folder == "apps-devstg/us-east-1/datalake--"
