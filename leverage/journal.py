@@ -12,7 +12,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from leverage.errors import UserError
 from leverage.render import FileContent, Symlink
@@ -89,10 +89,20 @@ def read(root: Path) -> Record | None:
     try:
         document = json.loads(path.read_bytes())
         steps = tuple(Step(item["path"], item["temporary"], _decode(item["previous"])) for item in document["steps"])
-        return Record(document["run"], steps, tuple(document["created_folders"]))
+        record = Record(document["run"], steps, tuple(document["created_folders"]))
+        recorded = [*record.created_folders, *(step.path for step in steps),
+                    *(step.temporary for step in steps if step.temporary is not None)]
+        if not all(_inside(relative) for relative in recorded):
+            raise ValueError("a path outside the project")
+        return record
     except (ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{path} records an interrupted synth but cannot be read ({type(exc).__name__})",
                         fix="restore the layer folders from version control, then delete that file") from None
+
+
+def _inside(relative: str) -> bool:
+    path = PurePosixPath(relative)
+    return bool(relative) and not path.is_absolute() and ".." not in path.parts
 
 
 def roll_back(root: Path, record: Record) -> None:

@@ -323,3 +323,17 @@ def test_cdktf_output_is_replaced_only_with_the_layers(capsys: pytest.CaptureFix
     assert synth(capsys, project).code == 0
     assert (out / "manifest.json").read_text() != "old" and not (out / "stacks/old").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cdktf.out", "example"]  # nothing staged is left
+
+
+@pytest.mark.parametrize("journal_text", ["{", '{"run": "x", "created_folders": [], "steps": [{"path": "../outside", '
+                                          '"temporary": null, "previous": null}]}'])
+def test_a_journal_that_cannot_be_trusted_stops_synth(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      synthesized_example: Path, journal_text: str) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    (tmp_path / "outside").write_text("kept")
+    (root / journal.JOURNAL_NAME).write_text(journal_text)
+    before = tree_digest(tmp_path)
+    result = synth(capsys, root)
+    assert result.code == 2 and "records an interrupted synth but cannot be read" in result.err
+    assert tree_digest(tmp_path) == before
