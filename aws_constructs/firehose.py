@@ -20,6 +20,7 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.kinesis import DataStream
 from aws_constructs.logs import LogGroup, LogGroupProps
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name, check_range
 
@@ -69,7 +70,7 @@ class S3DeliveryStreamProps:
     log_retention_days: int = 30
 
 
-class KinesisToS3DeliveryStream(Construct):
+class KinesisToS3DeliveryStream(NamedConstruct):
     """Firehose reading a Kinesis stream and writing to S3, with its own least-privilege role and error log."""
 
     def __init__(self, scope: Construct, construct_id: str, props: S3DeliveryStreamProps) -> None:
@@ -102,7 +103,7 @@ class KinesisToS3DeliveryStream(Construct):
                     Parameter(parameter_name="Delimiter", parameter_value="\\n"),
                 ]),
             ])
-        self._stream = KinesisFirehoseDeliveryStream(
+        self._stream = self._name(KinesisFirehoseDeliveryStream(
             self,
             "Resource",
             name=props.name,
@@ -123,7 +124,7 @@ class KinesisToS3DeliveryStream(Construct):
             ),
             # Firehose checks that its role may read the source when the stream is created.
             depends_on=[self.role.policy],
-        )
+        ))
 
     @property
     def arn(self) -> str:

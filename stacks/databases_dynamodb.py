@@ -9,6 +9,7 @@ from cdk_bindings import Construct
 from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
+from stacks import legacy_addresses as legacy
 from stacks.naming import resource_prefix
 
 
@@ -26,10 +27,12 @@ class DynamoDbLayer(LeverageLayerStack):
     security-keys layer) and deletion protection.
     """
 
+    legacy_addresses = legacy.DYNAMODB_LAYER
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DynamoDbLayerProps) -> None:
         super().__init__(scope, project, address)
         keys = self.read_layer(props.keys_layer)
-        table = Table(self, "Table", TableProps(
+        table = Table(self, "AppData", TableProps(
             name=f"{resource_prefix(project.name, self.account.environment, address.disaster_recovery)}-app-data",
             partition_key=props.partition_key,
             sort_key=props.sort_key,

@@ -13,6 +13,7 @@ from cdk_bindings import Construct
 from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
+from stacks import legacy_addresses as legacy
 from stacks.naming import firehose_role_name, resource_prefix
 
 
@@ -50,6 +51,8 @@ class DatalakeLayer(LeverageLayerStack):
     below the CDC prefix of the raw bucket, and write only its own log stream. The lake bucket's policy trusts
     that role by name, so the role name is fixed.
     """
+
+    legacy_addresses = legacy.DATALAKE_LAYER
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)

@@ -11,6 +11,7 @@ from cdk_bindings import Construct
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 from leverage.stack import LeverageLayerStack
+from stacks import legacy_addresses as legacy
 from stacks.naming import firehose_role_name, processed_bucket_name, raw_bucket_name, resource_prefix
 
 
@@ -31,6 +32,8 @@ class LakeStorageLayer(LeverageLayerStack):
     over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
     prefix and write only that database.
     """
+
+    legacy_addresses = legacy.LAKE_LAYER
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: LakeLayerProps) -> None:
         super().__init__(scope, project, address)
