@@ -40,6 +40,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting of cdktf.json's context for this run")
     parser.add_argument("--json", action="store_true", help="check: print findings as JSON")
+    parser.add_argument("--allow-destroy", action="store_true",
+                        help="synth: write layers even if applying them would destroy or replace a stateful resource")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
 
@@ -125,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         app = App(outdir=str(outdir))
         generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
         if args.command == "synth":
+            if not args.allow_destroy:
+                from leverage import addresses
+
+                addresses.refuse_destruction(addresses.compare(root, generated.files))
             return write_layers(root, generated, outdir)
     if args.command == "list":
         return print_apply_order(generated.graph)
@@ -172,11 +178,13 @@ def print_apply_order(graph: LayerGraph) -> int:
 
 
 def report_drift(root: Path, generated: GeneratedLayers, as_json: bool) -> int:
-    from leverage import drift, files
+    from leverage import addresses, drift, files
 
     plan = files.plan(root, generated.files)
     found = drift.findings(plan, generated.files)
-    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found))
+    changes = addresses.compare(root, generated.files)
+    found["resources"] = addresses.as_json(changes)  # what applying the new layers would do, by consequence
+    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found) + addresses.as_text(changes))
     if plan.clean and not as_json:
         print(f"no drift: {len(generated.files)} generated files match the stacks")
     return EXIT_OK if plan.clean else EXIT_DRIFT
