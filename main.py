@@ -70,16 +70,19 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
             raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
 
     sort_key = settings.dynamodb_sort_key
+    adopt = settings.adopt_existing
     layers = {
         settings.dynamodb_layer: (source, lambda address: DynamoDbLayer(app, project, address, DynamoDbLayerProps(
             keys_layer=keys,
             partition_key=key("dynamodbPartitionKey", settings.dynamodb_partition_key),
             sort_key=key("dynamodbSortKey", sort_key) if sort_key else None,
+            adopt_existing=settings.dynamodb_layer in adopt,
         ))),
         settings.lake_layer: (lake, lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
             source_account=source,
             firehose_prefix=settings.firehose_prefix,
             firehose_error_prefix=settings.firehose_error_prefix,
+            adopt_existing=settings.lake_layer in adopt,
         ))),
         settings.datalake_layer: (source, lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
             keys_layer=keys,
@@ -94,6 +97,7 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
                 partition_query=settings.firehose_partition_query,
                 log_retention_days=settings.firehose_log_retention_days,
             ),
+            adopt_existing=settings.datalake_layer in adopt,
         ))),
     }
     stacks = []

@@ -79,6 +79,10 @@ class Table(NamedConstruct):
     def table_name(self) -> str:
         return self._table.name
 
+    def adopt_existing(self) -> None:
+        """Take over a live table of this name instead of creating it (an `import` block)."""
+        self._adopt(self._table, self.name)
+
 
 @dataclass(frozen=True)
 class ChangeStreamProps:
@@ -96,10 +100,15 @@ class KinesisChangeStream(NamedConstruct):
         if props.creation_time_precision not in ("MILLISECOND", "MICROSECOND"):
             raise ConstructPropsError(
                 f"creation time precision {props.creation_time_precision!r} must be MILLISECOND or MICROSECOND")
-        self._name(DynamodbKinesisStreamingDestination(
+        self.props = props
+        self._destination = self._name(DynamodbKinesisStreamingDestination(
             self,
             "Resource",
             table_name=props.table_name,
             stream_arn=props.stream.arn,
             approximate_creation_date_time_precision=props.creation_time_precision,
         ))
+
+    def adopt_existing(self) -> None:
+        """Take over the table's live streaming destination to this stream (enabling it again would fail)."""
+        self._adopt(self._destination, f"{self.props.table_name},{self.props.stream.known_arn}")

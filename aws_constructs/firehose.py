@@ -82,9 +82,10 @@ class KinesisToS3DeliveryStream(NamedConstruct):
             external_id=props.env.account_id,
             description=f"Firehose delivery stream {props.name}",
         ))
-        log_group = LogGroup(self, "Logs", LogGroupProps(
+        self.props = props
+        self.log_group = log_group = LogGroup(self, "Logs", LogGroupProps(
             name=f"/aws/kinesisfirehose/{props.name}", retention_days=props.log_retention_days))
-        log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
+        self.log_stream = log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
 
         props.source.grant_read(self.role)
         props.destination.grant_write(self.role, delivery_key_prefix(props.prefix, props.error_output_prefix))
@@ -129,6 +130,15 @@ class KinesisToS3DeliveryStream(NamedConstruct):
     @property
     def arn(self) -> str:
         return self._stream.arn
+
+    def adopt_existing(self) -> None:
+        """Take over a live delivery stream of this name and its error log group and stream (`import` blocks).
+
+        Its role is not adopted: it is created with this construct's least-privilege policy.
+        """
+        self._adopt(self._stream, self.props.env.arn("firehose", f"deliverystream/{self.props.name}"))
+        self.log_group.adopt_existing()
+        self.log_stream.adopt_existing()
 
 
 def _validate(props: S3DeliveryStreamProps) -> None:

@@ -55,6 +55,15 @@ class DataStream(NamedConstruct):
         return self._stream.arn
 
     @property
+    def known_arn(self) -> str:
+        """The ARN built from the name: known before the stream exists (import ids need that)."""
+        return self.props.env.arn("kinesis", f"stream/{self.props.name}")
+
+    def adopt_existing(self) -> None:
+        """Take over a live stream of this name instead of creating it (an `import` block)."""
+        self._adopt(self._stream, self.props.name)
+
+    @property
     def name(self) -> str:
         return self.props.name
 

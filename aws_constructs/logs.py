@@ -37,6 +37,9 @@ class LogGroup(NamedConstruct):
         """The name as a reference, so that what writes to the group is created after it."""
         return self._group.name
 
+    def adopt_existing(self) -> None:
+        self._adopt(self._group, self.name)
+
     def add_stream(self, construct_id: str, name: str) -> LogStream:
         return LogStream(self, construct_id, self, name)
 
@@ -52,6 +55,9 @@ class LogStream(NamedConstruct):
     @property
     def stream_name(self) -> str:
         return self._stream.name
+
+    def adopt_existing(self) -> None:
+        self._adopt(self._stream, f"{self.group.name}:{self.name}")
 
     def grant_write(self, grantee: Grantable) -> None:
         grantee.add_to_principal_policy(

@@ -28,6 +28,7 @@ class TerraformElement(Protocol):
     """What a resource or data source of the provider bindings offers for naming."""
 
     terraform_resource_type: str
+    friendly_unique_id: str
 
     def override_logical_id(self, new_logical_id: str) -> None: ...
 
@@ -66,6 +67,10 @@ class NamedConstruct(Construct):
             self._named_resources.append((element, tail))
         return element
 
+    def _adopt(self, element: TerraformElement, import_id: str) -> None:
+        """An `import` block: Terraform takes over the live resource `import_id` at this element's address."""
+        ImportBlocks.of(self).add(f"{element.terraform_resource_type}.{element.friendly_unique_id}", import_id)
+
     def renamed_from(self, old_name: str) -> None:
         """Declare that this construct used to be named `old_name` (its snake_case Terraform name).
 
@@ -89,21 +94,34 @@ class NamedConstruct(Construct):
         return named
 
 
-class MovedBlocks(Construct):
-    """The `moved` blocks of one stack, written into its Terraform JSON as `"moved": [{"from", "to"}]`."""
+class _StackBlocks(Construct):
+    """Top-level blocks of one stack collected from its constructs, written once per change as an override."""
 
-    ID = "MovedBlocks"
+    ID = ""
+    KEY = ""
 
     def __init__(self, stack: TerraformStack) -> None:
         super().__init__(stack, self.ID)
         self._stack = stack
-        self.moves: dict[str, str] = {}
+        self.blocks: dict[str, str] = {}
 
     @classmethod
-    def of(cls, scope: Construct) -> MovedBlocks:
+    def of(cls, scope: Construct):  # -> the same class
         stack = TerraformStack.of(scope)
         existing = stack.node.try_find_child(cls.ID)
-        return existing if isinstance(existing, MovedBlocks) else cls(stack)
+        return existing if isinstance(existing, cls) else cls(stack)
+
+    def _write(self) -> None:
+        self._stack.add_override(self.KEY, [self._block(key, value) for key, value in sorted(self.blocks.items())])
+
+    def _block(self, key: str, value: str) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class MovedBlocks(_StackBlocks):
+    """The `moved` blocks of one stack, written into its Terraform JSON as `"moved": [{"from", "to"}]`."""
+
+    ID, KEY = "MovedBlocks", "moved"
 
     def add(self, from_address: str, to_address: str) -> None:
         for address in (from_address, to_address):
@@ -116,11 +134,30 @@ class MovedBlocks(Construct):
             raise ConstructPropsError(
                 f"moved block {from_address} -> {to_address}: Terraform moves state only between addresses "
                 "of the same resource type")
-        if self.moves.get(from_address, to_address) != to_address:
+        if self.blocks.get(from_address, to_address) != to_address:
             raise ConstructPropsError(
-                f"{from_address} is moved twice, to {self.moves[from_address]} and to {to_address}; keep one")
-        self.moves[from_address] = to_address
-        self._stack.add_override("moved", [{"from": old, "to": new} for old, new in sorted(self.moves.items())])
+                f"{from_address} is moved twice, to {self.blocks[from_address]} and to {to_address}; keep one")
+        self.blocks[from_address] = to_address
+        self._write()
+
+    def _block(self, key: str, value: str) -> dict[str, str]:
+        return {"from": key, "to": value}
+
+
+class ImportBlocks(_StackBlocks):
+    """The `import` blocks of one stack (Terraform 1.5 and later): `"import": [{"to", "id"}]`.
+
+    Written directly rather than with cdktf's `importFrom`, which runs `terraform version` during synth.
+    """
+
+    ID, KEY = "ImportBlocks", "import"
+
+    def add(self, address: str, import_id: str) -> None:
+        self.blocks[address] = import_id
+        self._write()
+
+    def _block(self, key: str, value: str) -> dict[str, str]:
+        return {"to": key, "id": value}
 
 
 def declare_move(scope: Construct, from_address: str, to_address: str) -> None:

@@ -168,6 +168,14 @@ class SecureBucket(NamedConstruct):
     def arn(self) -> str:
         return self._bucket.arn
 
+    def adopt_existing(self) -> None:
+        """Take over a live bucket of this name (an `import` block).
+
+        Its configuration resources (versioning, encryption, public access block, ownership, lifecycle, policy)
+        are created over whatever the bucket had: S3 replaces each on write, so this construct's settings win.
+        """
+        self._adopt(self._bucket, self.name)
+
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 

@@ -18,6 +18,7 @@ class DynamoDbLayerProps:
     keys_layer: RemoteLayer
     partition_key: KeyAttribute
     sort_key: KeyAttribute | None = None
+    adopt_existing: bool = False  # import the live table of the same name instead of creating it
 
 
 class DynamoDbLayer(LeverageLayerStack):
@@ -38,5 +39,7 @@ class DynamoDbLayer(LeverageLayerStack):
             sort_key=props.sort_key,
             encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
         ))
+        if props.adopt_existing:
+            table.adopt_existing()
         self.output("dynamodb_table_name", table.table_name, "Name of the application table streamed to the lake")
         self.output("dynamodb_table_arn", table.arn, "ARN of the application table")

@@ -34,6 +34,9 @@ class DatalakeLayerProps:
     lake_layer: RemoteLayer
     stream_retention_hours: int
     firehose: FirehoseSettings
+    # Import the live stream, Firehose (with its log group and stream) and streaming destination of the same
+    # names, as the reference architecture's datalake layer creates them.
+    adopt_existing: bool = False
 
 
 class DatalakeLayer(LeverageLayerStack):
@@ -68,7 +71,7 @@ class DatalakeLayer(LeverageLayerStack):
             encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
             retention_hours=props.stream_retention_hours,
         ))
-        KinesisChangeStream(self, "TableChanges", ChangeStreamProps(
+        changes = KinesisChangeStream(self, "TableChanges", ChangeStreamProps(
             table_name=table.get_string("dynamodb_table_name"), stream=stream))
         firehose = props.firehose
         delivery = KinesisToS3DeliveryStream(self, "Delivery", S3DeliveryStreamProps(
@@ -84,6 +87,9 @@ class DatalakeLayer(LeverageLayerStack):
             dynamic_partitioning=DynamicPartitioning(firehose.partition_query),
             log_retention_days=firehose.log_retention_days,
         ))
+        if props.adopt_existing:
+            for adopted in (stream, changes, delivery):
+                adopted.adopt_existing()
         self.output("kinesis_stream_arn", stream.arn, "ARN of the Kinesis stream that carries the table's changes")
         self.output("kinesis_firehose_role_arn", delivery.role.arn, "ARN of the Firehose role the lake bucket trusts")
         self.output("kinesis_firehose_arn", delivery.arn, "ARN of the Firehose delivery stream")

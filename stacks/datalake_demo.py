@@ -20,6 +20,7 @@ class LakeLayerProps:
     source_account: Account  # where the datalake layer's Firehose role lives
     firehose_prefix: str
     firehose_error_prefix: str
+    adopt_existing: bool = False  # import the live raw and processed buckets of the same names
 
 
 class LakeStorageLayer(LeverageLayerStack):
@@ -61,6 +62,9 @@ class LakeStorageLayer(LeverageLayerStack):
             # The folder failed records go to, up to the first expression, relative to the crawled prefix.
             exclusions=(_relative(delivery_key_prefix(props.firehose_error_prefix), cdc_prefix) + "**",),
         ))
+        if props.adopt_existing:
+            raw.adopt_existing()
+            processed.adopt_existing()
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
