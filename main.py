@@ -40,6 +40,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting of cdktf.json's context for this run")
     parser.add_argument("--json", action="store_true", help="check: print findings as JSON")
+    parser.add_argument("--allow-destroy", action="store_true",
+                        help="synth: write layers even if applying them would destroy or replace a stateful resource")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
 
@@ -74,16 +76,19 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
             raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
 
     sort_key = settings.dynamodb_sort_key
+    adopt = settings.adopt_existing
     layers = {
         settings.dynamodb_layer: (source, lambda address: DynamoDbLayer(app, project, address, DynamoDbLayerProps(
             keys_layer=keys,
             partition_key=key("dynamodbPartitionKey", settings.dynamodb_partition_key),
             sort_key=key("dynamodbSortKey", sort_key) if sort_key else None,
+            adopt_existing=settings.dynamodb_layer in adopt,
         ))),
         settings.lake_layer: (lake, lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
             source_account=source,
             firehose_prefix=literal(settings.firehose_prefix),
             firehose_error_prefix=literal(settings.firehose_error_prefix),
+            adopt_existing=settings.lake_layer in adopt,
         ))),
         settings.datalake_layer: (source, lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
             keys_layer=keys,
@@ -98,6 +103,7 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
                 partition_query=literal(settings.firehose_partition_query),
                 log_retention_days=settings.firehose_log_retention_days,
             ),
+            adopt_existing=settings.datalake_layer in adopt,
         ))),
     }
     stacks = []
@@ -142,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
             generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
             warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
+                if not args.allow_destroy:
+                    from leverage import addresses
+
+                    addresses.refuse_destruction(addresses.compare(root, generated.files))
                 code = write_layers(root, generated, outdir, cdktf_out)
         if args.command == "list":
             code = print_apply_order(generated.graph)
@@ -203,11 +213,13 @@ def print_apply_order(graph: LayerGraph) -> int:
 
 
 def report_drift(root: Path, generated: GeneratedLayers, as_json: bool) -> int:
-    from leverage import drift, files
+    from leverage import addresses, drift, files
 
     plan = files.plan(root, generated.files)
     found = drift.findings(plan, generated.files)
-    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found))
+    changes = addresses.compare(root, generated.files)
+    found["resources"] = addresses.as_json(changes)  # what applying the new layers would do, by consequence
+    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found) + addresses.as_text(changes))
     if plan.clean and not as_json:
         print(f"no drift: {len(generated.files)} generated files match the stacks")
     return EXIT_OK if plan.clean else EXIT_DRIFT

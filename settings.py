@@ -28,6 +28,8 @@ class Settings:
     lake_layer: str = "datalake-demo"
     keys_layer: str = "security-keys"
     skip_layers: tuple[str, ...] = ()  # generated layers to leave out (the team keeps its own)
+    # Generated layers whose named resources already exist in AWS: `import` blocks take them over.
+    adopt_existing: tuple[str, ...] = ()
     dynamodb_partition_key: str = "id:S"
     dynamodb_sort_key: str = ""
     stream_retention_hours: int = 24
@@ -71,10 +73,11 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     if len(set(generated)) < len(generated):
         raise UserError("settings dynamodbLayer, lakeLayer and datalakeLayer must be three different names",
                         fix="rename one of them with -c")
-    unknown = [name for name in settings.skip_layers if name not in generated]
-    if unknown:
-        raise UserError(f"setting skipLayers names {unknown[0]!r}, which this app does not generate",
-                        fix="use any of: " + ", ".join(generated))
+    for key, names in (("skipLayers", settings.skip_layers), ("adoptExisting", settings.adopt_existing)):
+        unknown = [name for name in names if name not in generated]
+        if unknown:
+            raise UserError(f"setting {key} names {unknown[0]!r}, which this app does not generate",
+                            fix="use any of: " + ", ".join(generated))
     for key, value in (("dynamodbPartitionKey", settings.dynamodb_partition_key),
                        ("dynamodbSortKey", settings.dynamodb_sort_key)):
         if value or key == "dynamodbPartitionKey":

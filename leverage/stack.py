@@ -1,8 +1,9 @@
 """A TerraformStack that is a Leverage layer: provider, partial S3 backend, variables, remote state."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cdk_bindings import (
     AwsProvider,
@@ -14,6 +15,9 @@ from cdk_bindings import (
     TerraformStack,
     TerraformVariable,
 )
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.naming import check_unique_addresses, declare_move
+from leverage.errors import UserError
 from leverage.hcl import literal
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
@@ -47,6 +51,9 @@ class RemoteLayer:
 class LeverageLayerStack(TerraformStack):
     """Base of every layer stack. Subclasses add resources; this class keeps them Leverage-shaped."""
 
+    # Old address -> current address of resources this layer created before, shipped as `moved` blocks.
+    legacy_addresses: ClassVar[Mapping[str, str]] = {}
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress) -> None:
         super().__init__(scope, address.folder.replace("/", "--"))
         self.project = project
@@ -54,6 +61,8 @@ class LeverageLayerStack(TerraformStack):
         self.account = project.accounts[address.account]
         self._declared: dict[str, TerraformVariable] = {}
         self._remote_states: dict[RemoteLayer, DataTerraformRemoteStateS3] = {}
+        for old, new in self.legacy_addresses.items():
+            self.moved(old, new)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
         # Leverage passes bucket, region, profile and lock table with -backend-config at init;
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
@@ -118,6 +127,20 @@ class LeverageLayerStack(TerraformStack):
             bucket=remote.account.backend.bucket,
             key=key,
         )
+
+    def moved(self, from_address: str, to_address: str) -> None:
+        """A `moved` block: the state at `from_address` belongs to `to_address` now (no destroy, no create)."""
+        try:
+            declare_move(self, from_address, to_address)
+        except ConstructPropsError as exc:
+            raise UserError(f"layer {self.address.folder}: {exc}", fix="see 'Addresses' in README.md") from None
+
+    def check_addresses(self) -> None:
+        """Before synth: one element per address, none with cdktf's hashed default name."""
+        try:
+            check_unique_addresses(self, self.address.folder)
+        except ConstructPropsError as exc:
+            raise UserError(str(exc), fix="see 'Addresses' in README.md") from None
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         return TerraformOutput(self, name, value=value, description=description)

@@ -11,6 +11,7 @@ from cdk_bindings import Construct
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 from leverage.stack import LeverageLayerStack
+from stacks import legacy_addresses as legacy
 from stacks.naming import firehose_role_name, processed_bucket_name, raw_bucket_name, resource_prefix
 
 
@@ -19,6 +20,7 @@ class LakeLayerProps:
     source_account: Account  # where the datalake layer's Firehose role lives
     firehose_prefix: str
     firehose_error_prefix: str
+    adopt_existing: bool = False  # import the live raw and processed buckets of the same names
 
 
 class LakeStorageLayer(LeverageLayerStack):
@@ -31,6 +33,8 @@ class LakeStorageLayer(LeverageLayerStack):
     over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
     prefix and write only that database.
     """
+
+    legacy_addresses = legacy.LAKE_LAYER
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: LakeLayerProps) -> None:
         super().__init__(scope, project, address)
@@ -59,6 +63,9 @@ class LakeStorageLayer(LeverageLayerStack):
             key_prefix=crawled,
             exclusions=skipped,
         ))
+        if props.adopt_existing:
+            raw.adopt_existing()
+            processed.adopt_existing()
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
