@@ -67,6 +67,7 @@ if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
 from cdktf import (  # noqa: F401
     App,
     DataTerraformRemoteStateS3,
+    Fn,
     IAnyProducer,
     Lazy,
     S3Backend,
@@ -81,6 +82,7 @@ from constructs import Construct  # noqa: F401
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream  # noqa: F401
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm  # noqa: F401
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (  # noqa: F401
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -108,6 +110,7 @@ from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (  # noqa:
     KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters,
     KinesisFirehoseDeliveryStreamKinesisSourceConfiguration,
 )
+from cdktf_cdktf_provider_aws.kms_key import KmsKey  # noqa: F401
 from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream, KinesisStreamStreamModeDetails  # noqa: F401
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket  # noqa: F401
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (  # noqa: F401
@@ -133,3 +136,5 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (  # noqa: F401
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: F401
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: F401

@@ -1,6 +1,6 @@
-"""The cdktf app: settings, command line, and which layer stacks to build.
+"""The cdktf app: the command line. Which layers to build is data: stacks/pipelines.py plans them from the settings.
 
-    python main.py [synth|list|check] [-c key=value ...] [--json] [--debug]
+    python main.py [synth|list|graph|check] [-c key=value ...] [--format mermaid|dot] [--json] [--debug]
 
 `cdktf synth` runs `python3 main.py`, which is `synth`.
 """
@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the input is known to be good
-    from cdk_bindings import App
     from leverage.generate import GeneratedLayers
     from leverage.graph import LayerGraph
     from leverage.project import Project
-    from leverage.stack import LeverageLayerStack
     from settings import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
@@ -35,8 +33,11 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = _Parser(prog="main.py", description="Generate Leverage layers from cdktf stacks.")
-    parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "check"),
-                        help="synth: write the layers (default); list: layers in apply order; check: drift, exit 1")
+    parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "graph", "check"),
+                        help="synth: write the layers (default); list: layers in apply order; graph: the layers "
+                             "and what each reads, as a diagram; check: drift, exit 1")
+    parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid",
+                        help="graph: Mermaid (GitHub renders it) or Graphviz DOT")
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting of cdktf.json's context for this run")
     parser.add_argument("--json", action="store_true", help="check: print findings as JSON")
@@ -44,78 +45,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="synth: write layers even if applying them would destroy or replace a stateful resource")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
-
-
-def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
-    """Which layers to generate, and the props each stack gets from the settings.
-
-    Free text from the settings enters the stacks here, escaped (`hcl.literal`): Terraform takes it literally.
-    Names (accounts, layers, project, regions) are checked to hold no template syntax at all.
-    """
-    from aws_constructs.dynamodb import KeyAttribute
-    from aws_constructs.errors import ConstructPropsError
-    from leverage.errors import UserError
-    from leverage.hcl import literal
-    from leverage.stack import RemoteLayer
-    from settings import key_attribute
-    from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps
-    from stacks.datalake import DatalakeLayer, DatalakeLayerProps, FirehoseSettings
-    from stacks.datalake_demo import LakeLayerProps, LakeStorageLayer
-
-    source = project.accounts[settings.source_account]
-    lake = project.accounts[settings.lake_account]
-    keys = RemoteLayer(source, settings.keys_layer, region)
-    table = RemoteLayer(source, settings.dynamodb_layer, region)
-    lake_storage = RemoteLayer(lake, settings.lake_layer, region)
-
-    def key(setting: str, value: str) -> KeyAttribute:
-        try:
-            name, kind = key_attribute(setting, value)
-            return KeyAttribute(literal(name), kind)
-        except ConstructPropsError as exc:
-            raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
-
-    sort_key = settings.dynamodb_sort_key
-    adopt = settings.adopt_existing
-    layers = {
-        settings.dynamodb_layer: (source, lambda address: DynamoDbLayer(app, project, address, DynamoDbLayerProps(
-            keys_layer=keys,
-            partition_key=key("dynamodbPartitionKey", settings.dynamodb_partition_key),
-            sort_key=key("dynamodbSortKey", sort_key) if sort_key else None,
-            adopt_existing=settings.dynamodb_layer in adopt,
-        ))),
-        settings.lake_layer: (lake, lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
-            source_account=source,
-            firehose_prefix=literal(settings.firehose_prefix),
-            firehose_error_prefix=literal(settings.firehose_error_prefix),
-            adopt_existing=settings.lake_layer in adopt,
-        ))),
-        settings.datalake_layer: (source, lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
-            keys_layer=keys,
-            table_layer=table,
-            lake_layer=lake_storage,
-            stream_retention_hours=settings.stream_retention_hours,
-            firehose=FirehoseSettings(
-                buffering_size_mib=settings.firehose_buffering_size_mib,
-                buffering_interval_seconds=settings.firehose_buffering_interval_seconds,
-                prefix=literal(settings.firehose_prefix),
-                error_prefix=literal(settings.firehose_error_prefix),
-                partition_query=literal(settings.firehose_partition_query),
-                log_retention_days=settings.firehose_log_retention_days,
-            ),
-            adopt_existing=settings.datalake_layer in adopt,
-        ))),
-    }
-    stacks = []
-    for name, (account, build) in layers.items():
-        if name in settings.skip_layers:
-            continue
-        address = project.address(account.name, region, name)
-        try:
-            stacks.append(build(address))
-        except ConstructPropsError as exc:
-            raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
-    return stacks
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     with lock.exclusive(root) if writes else lock.shared(root):
         if writes:
             recover_interrupted_run(root)
-        project = load_project(root, [(settings.source_account, "sourceAccount"),
+        project = load_project(root, [*((pipeline.source_account, f"{pipeline.where}.sourceAccount"
+                                         if settings.pipelines else "sourceAccount")
+                                        for pipeline in settings.pipeline_list),
                                       (settings.lake_account, "lakeAccount")])
         region = settings.region or project.region_primary
         project.check_layer_region(region, "setting region")
@@ -141,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         # Loading jsii and the bindings takes seconds: only once the input is known to be good.
         from cdk_bindings import App
         from leverage.generate import generate, synthesize
+        from stacks.pipelines import build_stacks
 
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
@@ -155,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
                 code = write_layers(root, generated, outdir, cdktf_out)
         if args.command == "list":
             code = print_apply_order(generated.graph)
+        elif args.command == "graph":
+            code = print_graph(generated.graph, args.format)
         elif args.command == "check":
             code = report_drift(root, generated, args.json)
     for warning in warnings:  # only when there was no error: an error is one line
@@ -209,6 +143,13 @@ def print_apply_order(graph: LayerGraph) -> int:
     for address in graph.order:
         reads = ", ".join(graph.describe(read) for read in graph.reads[address])
         print(f"{address.folder}\t{address.backend_key}\treads: {reads or '-'}")
+    return EXIT_OK
+
+
+def print_graph(graph: LayerGraph, diagram_format: str) -> int:
+    from leverage.diagram import dot, mermaid
+
+    sys.stdout.write(mermaid(graph) if diagram_format == "mermaid" else dot(graph))
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from leverage.errors import UserError
 from leverage.layer import LAYER_NAME
+from pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, check_alarm_settings, parse_pipelines
 
 DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
@@ -39,6 +40,23 @@ class Settings:
     firehose_error_prefix: str = "dynamodb_data/cdc_error/"
     firehose_partition_query: str = "{tableName:.tableName}"
     firehose_log_retention_days: int = 30
+    # Many pipelines (see pipelines.py); empty: the single-pipeline shorthand of the settings above.
+    pipelines: tuple[Pipeline, ...] = ()
+    # Alarms of every pipeline (thresholds checked in pipelines.check_alarm_settings).
+    alarm_email: str = ""
+    alarm_freshness_margin_seconds: int = 600
+    alarm_iterator_age_seconds: int = 900
+    alarm_write_throttled_records: int = 0
+    alarm_replication_age_seconds: int = 300
+    alarm_replication_failed_records: int = 0
+
+    @property
+    def pipeline_list(self) -> tuple[Pipeline, ...]:
+        """The pipelines to generate: the `pipelines` setting, or the shorthand of one pipeline with one table."""
+        if self.pipelines:
+            return self.pipelines
+        table = GeneratedTable(DEFAULT_TABLE, self.dynamodb_partition_key, self.dynamodb_sort_key, "dynamodbPartitionKey")
+        return (Pipeline(self.source_account, (table,), self.alarm_email, "sourceAccount"),)
 
 
 MAX_DIGITS = 9  # every numeric setting is far below a billion
@@ -66,7 +84,14 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     unknown = sorted(set(values) - set(CONTEXT_KEYS))
     if unknown:
         raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
+    raw_pipelines = values.pop("pipelines", None)
     typed = {CONTEXT_KEYS[key].name: _typed(key, value) for key, value in values.items()}
+    if raw_pipelines is not None:
+        shorthand = sorted(set(values) & {"sourceAccount", "dynamodbPartitionKey", "dynamodbSortKey"})
+        if shorthand:
+            raise UserError(f"setting {shorthand[0]} is the single-pipeline shorthand, and `pipelines` is set too",
+                            fix="give each pipeline its sourceAccount and each table its keys, and remove " + shorthand[0])
+        typed["pipelines"] = parse_pipelines(raw_pipelines)
     settings = Settings(**typed)
     _check_names(settings)
     generated = (settings.dynamodb_layer, settings.lake_layer, settings.datalake_layer)
@@ -82,6 +107,7 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
                        ("dynamodbSortKey", settings.dynamodb_sort_key)):
         if value or key == "dynamodbPartitionKey":
             key_attribute(key, value)
+    check_alarm_settings(settings)
     return settings
 
 
@@ -124,12 +150,15 @@ def _check_names(settings: Settings) -> None:
     if settings.region is not None and not re.fullmatch(r"[a-z0-9-]+", settings.region):
         raise UserError(f"setting region={_shown(settings.region)} is not an AWS region", fix="use a region code such as us-east-1")
     for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
-                "dynamodbPartitionKey", "dynamodbSortKey"):
-        value = getattr(settings, CONTEXT_KEYS[key].name)
-        bad = next((char for char in value if unicodedata.category(char).startswith("C")), None)
-        if bad is not None:
-            raise UserError(f"setting {key}={_shown(value)} contains the control character {bad!r}",
-                            fix="remove it (a pasted line break?)")
+                "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail"):
+        check_free_text(key, getattr(settings, CONTEXT_KEYS[key].name))
+
+
+def check_free_text(key: str, value: str) -> None:
+    bad = next((char for char in value if unicodedata.category(char).startswith("C")), None)
+    if bad is not None:
+        raise UserError(f"setting {key}={_shown(value)} contains the control character {bad!r}",
+                        fix="remove it (a pasted line break?)")
 
 
 def key_attribute(setting: str, value: str) -> tuple[str, str]:

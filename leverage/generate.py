@@ -29,7 +29,7 @@ def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_roo
         config = json.loads((outdir / "stacks" / stack.node.id / "cdk.tf.json").read_text(encoding="utf-8"))
         module = Path(inspect.getfile(type(stack))).resolve()
         source = module.relative_to(app_root).as_posix() if app_root in module.parents else module.name
-        layers.append(SynthesizedLayer(stack.address, config, inspect.getdoc(type(stack)) or "", source))
+        layers.append(SynthesizedLayer(stack.address, config, inspect.getdoc(type(stack)) or "", source, stack.diagram))
     return layers
 
 

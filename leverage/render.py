@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from leverage import hcl
+from leverage.diagram import mermaid
 from leverage.graph import LayerGraph
 from leverage.layer import LayerAddress
 from leverage.project import Project
@@ -37,6 +38,7 @@ class SynthesizedLayer:
     config: dict[str, Any]  # the stack's cdk.tf.json
     summary: str  # what the layer is for, in Markdown (the stack's docstring)
     source: str  # the stack's module, relative to the app, for the generated-file marker
+    diagram: str = ""  # a Mermaid flowchart of what the layer carries (the stack's `diagram`)
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project,
                   for read in graph.external_reads(layer.address)],
         prerequisites=graph.prerequisites(layer.address),
         order=graph.order,
+        diagram=layer.diagram.strip(),
+        order_diagram=mermaid(graph, layer.address).strip(),
         symlink=project.common_variables is not None,
     )
 

@@ -53,6 +53,8 @@ class LeverageLayerStack(TerraformStack):
 
     # Old address -> current address of resources this layer created before, shipped as `moved` blocks.
     legacy_addresses: ClassVar[Mapping[str, str]] = {}
+    # A Mermaid flowchart of what flows through this layer, shown in its README; set by the stack.
+    diagram: str = ""
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress) -> None:
         super().__init__(scope, address.folder.replace("/", "--"))

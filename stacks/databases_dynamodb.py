@@ -1,9 +1,10 @@
-"""`<source account>/<region>/databases-dynamodb`: the application table whose changes feed the lake."""
+"""`<source account>/<region>/databases-dynamodb`: the application tables whose changes feed the lake."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from aws_constructs.dynamodb import KeyAttribute, Table, TableProps
+from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kms import KmsKeyRef
 from cdk_bindings import Construct
 from leverage.layer import LayerAddress
@@ -14,32 +15,51 @@ from stacks.naming import resource_prefix
 
 
 @dataclass(frozen=True)
-class DynamoDbLayerProps:
-    keys_layer: RemoteLayer
+class TableSpec:
+    name: str  # the table is `<project>-<account>-<name>`; its address is the name in snake_case
     partition_key: KeyAttribute
     sort_key: KeyAttribute | None = None
-    adopt_existing: bool = False  # import the live table of the same name instead of creating it
+
+
+@dataclass(frozen=True)
+class DynamoDbLayerProps:
+    keys_layer: RemoteLayer
+    tables: tuple[TableSpec, ...]
+    adopt_existing: bool = False  # import the live tables of the same names instead of creating them
 
 
 class DynamoDbLayer(LeverageLayerStack):
-    """The application's DynamoDB table, whose changes the datalake layer streams to the lake.
+    """The application's DynamoDB tables, whose changes the datalake layer streams to the lake.
 
     On-demand billing, point-in-time recovery, encryption with the account's customer-managed KMS key (from the
-    security-keys layer) and deletion protection.
+    security-keys layer) and deletion protection. `dynamodb_table_name` and `dynamodb_table_arn` name the first
+    table (what a layer that reads one table uses); `dynamodb_table_names` and `dynamodb_table_arns` name every
+    table, by its name in the settings.
     """
 
     legacy_addresses = legacy.DYNAMODB_LAYER
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DynamoDbLayerProps) -> None:
         super().__init__(scope, project, address)
+        if not props.tables:
+            raise ConstructPropsError("a table layer needs at least one table")
         keys = self.read_layer(props.keys_layer)
-        table = Table(self, "AppData", TableProps(
-            name=f"{resource_prefix(project.name, self.account.environment, address.disaster_recovery)}-app-data",
-            partition_key=props.partition_key,
-            sort_key=props.sort_key,
-            encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
-        ))
-        if props.adopt_existing:
-            table.adopt_existing()
-        self.output("dynamodb_table_name", table.table_name, "Name of the application table streamed to the lake")
-        self.output("dynamodb_table_arn", table.arn, "ARN of the application table")
+        prefix = resource_prefix(project.name, self.account.environment, address.disaster_recovery)
+        tables = []
+        for spec in props.tables:
+            table = Table(self, spec.name, TableProps(
+                name=f"{prefix}-{spec.name}",
+                partition_key=spec.partition_key,
+                sort_key=spec.sort_key,
+                encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
+            ))
+            if props.adopt_existing:
+                table.adopt_existing()
+            tables.append((spec.name, table))
+        first = tables[0][1]
+        self.output("dynamodb_table_name", first.table_name, "Name of the application table streamed to the lake")
+        self.output("dynamodb_table_arn", first.arn, "ARN of the application table")
+        self.output("dynamodb_table_names", {name: table.table_name for name, table in tables},
+                    "Name of every table of this layer, by its name in the settings")
+        self.output("dynamodb_table_arns", {name: table.arn for name, table in tables},
+                    "ARN of every table of this layer, by its name in the settings")

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_constructs.alarms import (
+    AlarmTopic,
+    AlarmTopicProps,
+    MetricAlarm,
+    MetricAlarmProps,
+    dynamodb_stream_metric,
+    firehose_metric,
+    kinesis_metric,
+)
 from aws_constructs.dynamodb import ChangeStreamProps, KinesisChangeStream
+from aws_constructs.errors import ConstructPropsError
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.firehose import DynamicPartitioning, KinesisToS3DeliveryStream, S3DeliveryStreamProps
 from aws_constructs.kinesis import DataStream, DataStreamProps
 from aws_constructs.kms import KmsKeyRef
 from aws_constructs.s3 import BucketRef
-from cdk_bindings import Construct
+from cdk_bindings import Construct, Fn
 from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
@@ -28,23 +38,45 @@ class FirehoseSettings:
 
 
 @dataclass(frozen=True)
+class StreamedTable:
+    """A table whose changes this layer streams, read from another layer's state: output `output` of `layer`,
+    or entry `entry` of that output when it is a map (a table layer's `dynamodb_table_names`)."""
+
+    key: str  # what its streaming destination and alarms are named after
+    layer: RemoteLayer
+    output: str
+    entry: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    email: str
+    freshness_margin_seconds: int
+    iterator_age_seconds: int
+    write_throttled_records: int
+    replication_age_seconds: int
+    replication_failed_records: int
+
+
+@dataclass(frozen=True)
 class DatalakeLayerProps:
     keys_layer: RemoteLayer
-    table_layer: RemoteLayer
+    tables: tuple[StreamedTable, ...]
     lake_layer: RemoteLayer
     stream_retention_hours: int
     firehose: FirehoseSettings
+    alarms: AlarmSettings
     # Import the live stream, Firehose (with its log group and stream) and streaming destination of the same
     # names, as the reference architecture's datalake layer creates them.
     adopt_existing: bool = False
 
 
 class DatalakeLayer(LeverageLayerStack):
-    """Real-time change data capture from DynamoDB into the data lake's raw bucket.
+    """Real-time change data capture from DynamoDB into the data lake's raw bucket, watched by alarms.
 
     ```
-    DynamoDB table (this account, layer databases-dynamodb)
-       -> DynamoDB Kinesis streaming destination (creation-time precision MICROSECOND)
+    DynamoDB tables of this account (generated in databases-dynamodb, or read from hand-written layers)
+       -> one DynamoDB Kinesis streaming destination per table (creation-time precision MICROSECOND)
     Kinesis data stream (on-demand, encrypted with the account's KMS key from security-keys)
        -> Firehose delivery stream (dynamic partitioning by table, errors to CloudWatch Logs)
     S3 raw bucket (lake account, layer datalake-demo)
@@ -53,6 +85,11 @@ class DatalakeLayer(LeverageLayerStack):
     Firehose assumes its own role, which can read only this stream (and decrypt only its records), write only
     below the CDC prefix of the raw bucket, and write only its own log stream. The lake bucket's policy trusts
     that role by name, so the role name is fixed.
+
+    CloudWatch alarms watch every stage: Firehose delivery freshness and success, the stream's iterator age and
+    write throttling, and for each table the age and failures of its replication to the stream. They notify an
+    SNS topic encrypted with its own KMS key (whose policy lets CloudWatch publish); subscribe to it, or set
+    `alarmEmail`.
     """
 
     legacy_addresses = legacy.DATALAKE_LAYER
@@ -62,8 +99,9 @@ class DatalakeLayer(LeverageLayerStack):
         env = AwsEnvironment(self.account.id, address.region)
         prefix = resource_prefix(project.name, self.account.environment, address.disaster_recovery)
         keys = self.read_layer(props.keys_layer)
-        table = self.read_layer(props.table_layer)
         lake = self.read_layer(props.lake_layer)
+        if not props.tables:
+            raise ConstructPropsError("a pipeline needs at least one table")
 
         stream = DataStream(self, "ChangeStream", DataStreamProps(
             name=f"{prefix}-ddb-lakehouse-stream",
@@ -71,8 +109,16 @@ class DatalakeLayer(LeverageLayerStack):
             encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
             retention_hours=props.stream_retention_hours,
         ))
-        changes = KinesisChangeStream(self, "TableChanges", ChangeStreamProps(
-            table_name=table.get_string("dynamodb_table_name"), stream=stream))
+        changes = []
+        for table in props.tables:
+            state = self.read_layer(table.layer)
+            name = state.get_string(table.output) if table.entry is None else \
+                Fn.lookup(state.get(table.output), table.entry)
+            changes.append(KinesisChangeStream(self, f"{table.key}-changes", ChangeStreamProps(
+                table_name=name, stream=stream)))
+        # Up to one table per layer, its destination was `table_changes`: it is the first table's now.
+        self.moved("aws_dynamodb_kinesis_streaming_destination.table_changes",
+                   f"aws_dynamodb_kinesis_streaming_destination.{changes[0].terraform_name}")
         firehose = props.firehose
         delivery = KinesisToS3DeliveryStream(self, "Delivery", S3DeliveryStreamProps(
             name=f"{prefix}-ddb-lakehouse-firehose",
@@ -88,8 +134,74 @@ class DatalakeLayer(LeverageLayerStack):
             log_retention_days=firehose.log_retention_days,
         ))
         if props.adopt_existing:
-            for adopted in (stream, changes, delivery):
+            for adopted in (stream, *changes, delivery):
                 adopted.adopt_existing()
+        self._alarms(prefix, env, props, stream, delivery, changes)
+        self.diagram = _pipeline_diagram(props, stream.name, delivery.props.name)
         self.output("kinesis_stream_arn", stream.arn, "ARN of the Kinesis stream that carries the table's changes")
         self.output("kinesis_firehose_role_arn", delivery.role.arn, "ARN of the Firehose role the lake bucket trusts")
         self.output("kinesis_firehose_arn", delivery.arn, "ARN of the Firehose delivery stream")
+
+    def _alarms(self, prefix: str, env: AwsEnvironment, props: DatalakeLayerProps, stream: DataStream,
+                delivery: KinesisToS3DeliveryStream, changes: list[KinesisChangeStream]) -> None:
+        """The pipeline's alarms, each notifying the layer's topic when it fires and when it recovers."""
+        settings = props.alarms
+        topic = AlarmTopic(self, "Alarms", AlarmTopicProps(
+            name=f"{prefix}-ddb-lakehouse-alarms", env=env, email=settings.email))
+        firehose_name, stream_name = delivery.props.name, stream.name
+        interval = props.firehose.buffering_interval_seconds
+        alarms = [
+            ("DeliveryFreshness", f"{firehose_name}-freshness",
+             f"Oldest record in Firehose {firehose_name} older than its buffering interval ({interval} s) plus "
+             f"{settings.freshness_margin_seconds} s: delivery to the lake is stalled or behind",
+             firehose_metric("DeliveryToS3.DataFreshness", firehose_name, "Maximum"),
+             "GreaterThanThreshold", interval + settings.freshness_margin_seconds, 1),
+            ("DeliverySuccess", f"{firehose_name}-delivery-failing",
+             f"Firehose {firehose_name} failed S3 deliveries for 15 minutes (it retries, then writes to the "
+             "error prefix)",
+             firehose_metric("DeliveryToS3.Success", firehose_name, "Average"), "LessThanThreshold", 1, 3),
+            ("StreamIteratorAge", f"{stream_name}-iterator-age",
+             f"Firehose reads stream {stream_name} more than {settings.iterator_age_seconds} s behind its newest "
+             "record: records may expire before delivery",
+             kinesis_metric("GetRecords.IteratorAgeMilliseconds", stream_name, "Maximum"),
+             "GreaterThanThreshold", settings.iterator_age_seconds * 1000, 1),
+            ("StreamWriteThrottled", f"{stream_name}-write-throttled",
+             f"Writes to stream {stream_name} throttled for 15 minutes (more than "
+             f"{settings.write_throttled_records} records each 5 minutes): change data capture falls behind",
+             kinesis_metric("WriteProvisionedThroughputExceeded", stream_name, "Sum"),
+             "GreaterThanThreshold", settings.write_throttled_records, 3),
+        ]
+        for change in changes:
+            table, key = change.props.table_name, change.terraform_name.removesuffix("_changes")
+            alarms += [
+                (f"{key}-replication-age", f"{prefix}-{key.replace('_', '-')}-cdc-age",
+                 f"Changes of table {key} wait more than {settings.replication_age_seconds} s to reach stream "
+                 f"{stream_name} for 15 minutes (throttling, or DynamoDB lost access to the stream)",
+                 dynamodb_stream_metric("AgeOfOldestUnreplicatedRecord", table, "Maximum"),
+                 "GreaterThanThreshold", settings.replication_age_seconds * 1000, 3),
+                (f"{key}-replication-failed", f"{prefix}-{key.replace('_', '-')}-cdc-failed",
+                 f"DynamoDB failed to replicate more than {settings.replication_failed_records} changes of table "
+                 f"{key} to stream {stream_name} in a minute: those changes never reach the lake",
+                 dynamodb_stream_metric("FailedToReplicateRecordCount", table, "Sum", period_seconds=60),
+                 "GreaterThanThreshold", settings.replication_failed_records, 1),
+            ]
+        for construct_id, name, description, metric, comparison, threshold, periods in alarms:
+            MetricAlarm(self, f"{construct_id}-alarm", MetricAlarmProps(
+                name=name, description=description, metric=metric, comparison=comparison, threshold=threshold,
+                topic=topic, evaluation_periods=periods))
+        self.output("alarm_topic_arn", topic.arn, "ARN of the SNS topic the pipeline's alarms notify")
+
+
+def _pipeline_diagram(props: DatalakeLayerProps, stream: str, firehose: str) -> str:
+    lines = ["flowchart LR"]
+    for index, table in enumerate(props.tables):
+        source = f"{table.output}[{table.entry}]" if table.entry else table.output
+        lines.append(f'  table{index}[("table {table.key}<br/>{table.layer.layer}: {source}")] --> stream')
+    lake = props.lake_layer
+    lines += [
+        f'  stream["Kinesis stream<br/>{stream}"] --> firehose["Firehose<br/>{firehose}"]',
+        f'  firehose -- "partitioned by table" --> raw[("raw bucket<br/>{lake.account.name}/{lake.layer}")]',
+        '  stream -.-> alarms(["CloudWatch alarms -> SNS topic"])',
+        "  firehose -.-> alarms",
+    ]
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
 from aws_constructs.firehose import crawl_scope, delivery_key_prefixes
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.s3 import SecureBucket, SecureBucketProps
@@ -17,7 +18,7 @@ from stacks.naming import firehose_role_name, processed_bucket_name, raw_bucket_
 
 @dataclass(frozen=True)
 class LakeLayerProps:
-    source_account: Account  # where the datalake layer's Firehose role lives
+    source_accounts: tuple[Account, ...]  # where the datalake layers' Firehose roles live, one per pipeline
     firehose_prefix: str
     firehose_error_prefix: str
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
@@ -28,8 +29,8 @@ class LakeStorageLayer(LeverageLayerStack):
 
     Both are versioned, encrypted, private, TLS-only and owner-enforced (objects the source account's Firehose
     writes belong to this account), with lifecycle rules to cheaper storage. The raw bucket's policy lets the
-    datalake layer's Firehose role write below the CDC prefix; it names the role by its fixed ARN, so this layer
-    does not read the datalake layer's state and can be applied first. A Glue database and an hourly crawler
+    datalake layer's Firehose role of every source account write below the CDC prefix; it names each role by its
+    fixed ARN, so this layer does not read the datalake layers' state and can be applied first. A Glue database and an hourly crawler
     over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
     prefix and write only that database.
     """
@@ -44,11 +45,14 @@ class LakeStorageLayer(LeverageLayerStack):
         processed = SecureBucket(
             self, "ProcessedBucket", SecureBucketProps(name=processed_bucket_name(project.name, environment, dr)))
 
-        # Built from names both stacks share, not read from the datalake layer's state: no cycle.
-        source = AwsEnvironment(props.source_account.id, address.region)
-        firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment, dr))
+        # Built from names both stacks share, not read from the datalake layers' state: no cycle.
         delivered = delivery_key_prefixes(props.firehose_prefix, props.firehose_error_prefix)
-        raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, delivered)
+        if not props.source_accounts:
+            raise ConstructPropsError("the lake needs at least one source account")
+        for source_account in props.source_accounts:
+            source = AwsEnvironment(source_account.id, address.region)
+            firehose_role_arn = source.role_arn(firehose_role_name(project.name, source_account.environment, dr))
+            raw.grant_write_to_role("FirehoseDelivery", source_account.id, firehose_role_arn, delivered)
         # The crawler reads the data's folder and skips the failed records' folder where it lies inside it.
         crawled, skipped = crawl_scope(props.firehose_prefix, props.firehose_error_prefix)
 

@@ -36,7 +36,7 @@ def test_adopted_layers_import_every_resource_the_reference_creates_under_the_sa
         "aws_cloudwatch_log_group.delivery_logs": "/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose",
         "aws_cloudwatch_log_stream.delivery_logs_destination_errors":
             "/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose:DestinationDelivery",
-        "aws_dynamodb_kinesis_streaming_destination.table_changes":
+        "aws_dynamodb_kinesis_streaming_destination.app_data_changes":
             "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_name}," + stream_arn,
     }
     assert imports(root / LAKE) == {

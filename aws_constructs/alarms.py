@@ -1,0 +1,168 @@
+"""CloudWatch alarms and the encrypted SNS topic they notify.
+
+Metric names and dimensions are those AWS documents: Firehose `DeliveryToS3.*` (namespace `AWS/Firehose`,
+dimension `DeliveryStreamName`), Kinesis `GetRecords.IteratorAgeMilliseconds` and
+`WriteProvisionedThroughputExceeded` (`AWS/Kinesis`, `StreamName`), and DynamoDB's Kinesis streaming destination
+`AgeOfOldestUnreplicatedRecord` and `FailedToReplicateRecordCount` (`AWS/DynamoDB`, `TableName` and
+`DelegatedOperation`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from cdk_bindings import CloudwatchMetricAlarm, Construct, KmsKey, SnsTopic, SnsTopicSubscription
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.naming import NamedConstruct
+from aws_constructs.validation import check_name, check_range
+
+COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
+               "LessThanOrEqualToThreshold")
+STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+# The DelegatedOperation of the records DynamoDB writes to a Kinesis streaming destination on the table's behalf.
+STREAM_RECORDS = "StreamRecords"
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
+    statistic: str
+    period_seconds: int = 300
+
+
+def firehose_metric(name: str, delivery_stream: str, statistic: str, period_seconds: int = 300) -> Metric:
+    return Metric("AWS/Firehose", name, {"DeliveryStreamName": delivery_stream}, statistic, period_seconds)
+
+
+def kinesis_metric(name: str, stream: str, statistic: str, period_seconds: int = 300) -> Metric:
+    return Metric("AWS/Kinesis", name, {"StreamName": stream}, statistic, period_seconds)
+
+
+def dynamodb_stream_metric(name: str, table: str, statistic: str, period_seconds: int = 300) -> Metric:
+    """A metric of a table's Kinesis streaming destination (change data capture)."""
+    return Metric("AWS/DynamoDB", name, {"TableName": table, "DelegatedOperation": STREAM_RECORDS}, statistic,
+                  period_seconds)
+
+
+@dataclass(frozen=True)
+class AlarmTopicProps:
+    name: str
+    env: AwsEnvironment
+    email: str = ""  # subscribed when set; AWS e-mails a confirmation link first
+    key_deletion_window_days: int = 30
+
+
+class AlarmTopic(NamedConstruct):
+    """An SNS topic for alarm notifications, encrypted with a customer-managed KMS key of its own.
+
+    The key is the topic's own because CloudWatch can publish to an encrypted topic only when the key policy
+    lets `cloudwatch.amazonaws.com` use the key: the AWS-managed `alias/aws/sns` key's policy cannot be changed
+    (alarms would go silent), and a key managed in another layer would need that layer's policy edited.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: AlarmTopicProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("SNS topic", props.name, 256, r"[A-Za-z0-9_-]+", "letters, digits, _ and -")
+        check_range("KMS key deletion window", props.key_deletion_window_days, 7, 30, "days")
+        self.key = self._name(KmsKey(
+            self,
+            "Key",
+            description=f"SNS topic {props.name}: alarm notifications",
+            enable_key_rotation=True,
+            deletion_window_in_days=props.key_deletion_window_days,
+            policy=json.dumps(_key_policy(props.env), indent=2),
+        ), "key")
+        self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
+        if props.email:
+            self._name(SnsTopicSubscription(
+                self, "Email", topic_arn=self._topic.arn, protocol="email", endpoint=props.email), "email")
+
+    @property
+    def arn(self) -> str:
+        return self._topic.arn
+
+
+def _key_policy(env: AwsEnvironment) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {   # the account's IAM policies decide who administers and uses the key, as for a default key policy
+                "Sid": "AccountAdministersKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": env.account_root_arn()},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {   # what CloudWatch needs to publish alarm notifications to a topic encrypted with this key
+                "Sid": "CloudWatchPublishesAlarms",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class MetricAlarmProps:
+    name: str
+    description: str
+    metric: Metric
+    comparison: str
+    threshold: float
+    topic: AlarmTopic
+    evaluation_periods: int = 1
+    datapoints_to_alarm: int | None = None  # all evaluation periods when None
+    # No data points means nothing flowed, not that something broke.
+    treat_missing_data: str = "notBreaching"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class MetricAlarm(NamedConstruct):
+    """A CloudWatch alarm on one metric that notifies a topic when it fires and when it recovers."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: MetricAlarmProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("CloudWatch alarm", props.name, 255, r"[^\x00-\x1f]+", "printable characters")
+        metric = props.metric
+        for what, value, allowed in (("comparison", props.comparison, COMPARISONS),
+                                     ("statistic", metric.statistic, STATISTICS),
+                                     ("missing-data treatment", props.treat_missing_data, MISSING_DATA)):
+            if value not in allowed:
+                raise ConstructPropsError(f"alarm {props.name}: {what} {value!r} is not one of {', '.join(allowed)}")
+        if metric.period_seconds not in (10, 20, 30) and metric.period_seconds % 60:
+            raise ConstructPropsError(f"alarm {props.name}: period {metric.period_seconds} s must be 10, 20, 30 or a "
+                                      "multiple of 60")
+        check_range(f"alarm {props.name} evaluation periods", props.evaluation_periods, 1, 100, "periods")
+        datapoints = props.datapoints_to_alarm or props.evaluation_periods
+        check_range(f"alarm {props.name} datapoints", datapoints, 1, props.evaluation_periods, "data points")
+        if props.threshold < 0:
+            raise ConstructPropsError(f"alarm {props.name}: threshold {props.threshold} must not be negative")
+        self._alarm = self._name(CloudwatchMetricAlarm(
+            self,
+            "Resource",
+            alarm_name=props.name,
+            alarm_description=props.description,
+            namespace=metric.namespace,
+            metric_name=metric.name,
+            dimensions=metric.dimensions,
+            statistic=metric.statistic,
+            period=metric.period_seconds,
+            evaluation_periods=props.evaluation_periods,
+            datapoints_to_alarm=datapoints,
+            comparison_operator=props.comparison,
+            threshold=props.threshold,
+            treat_missing_data=props.treat_missing_data,
+            alarm_actions=[props.topic.arn],
+            ok_actions=[props.topic.arn],
+            tags=props.tags or None,
+        ))
+
+    @property
+    def arn(self) -> str:
+        return self._alarm.arn

@@ -1,0 +1,235 @@
+"""The pipeline model: which source accounts stream which DynamoDB tables into the one lake.
+
+Settings describe pipelines as data (`pipelines` in cdktf.json's context); this module turns that data into
+typed, checked pipelines, and stacks/pipelines.py turns those into layer stacks. Adding a table or a source
+account is a settings change: nothing here or there names a particular pipeline.
+
+```json
+"pipelines": [
+  {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N"},
+                                             {"name": "customers", "partitionKey": "customerId:S"}]},
+  {"sourceAccount": "apps-prd", "alarmEmail": "data-oncall@example.com",
+   "tables": [{"layer": "databases-dynamodb--", "output": "dynamodb_table_name"}]}
+]
+```
+
+A table is either generated (in the source account's table layer, with its key schema) or read: an output of a
+hand-written layer of the source account that holds the table's name.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+from leverage.errors import UserError
+from leverage.layer import LAYER_NAME
+
+if TYPE_CHECKING:
+    from settings import Settings
+
+DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
+TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
+OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+GENERATED_KEYS = {"name", "partitionKey", "sortKey"}
+READ_KEYS = {"layer", "output", "name"}
+PIPELINE_KEYS = {"sourceAccount", "tables", "alarmEmail"}
+
+
+@dataclass(frozen=True)
+class GeneratedTable:
+    """A table the source account's table layer creates, named `<project>-<account>-<name>`."""
+
+    name: str
+    partition_key: str = "id:S"  # `name:S`, `name:N` or `name:B`
+    sort_key: str = ""
+    where: str = ""  # the setting it came from, for messages
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    def describe(self) -> str:
+        return f"table {self.name!r}"
+
+
+@dataclass(frozen=True)
+class ReadTable:
+    """A table that exists already: its name is output `output` of the hand-written layer `layer`."""
+
+    layer: str
+    output: str
+    name: str = ""  # what the addresses of its streaming destination and alarms are named after
+    where: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name or f"{self.layer}-{self.output}"
+
+    def describe(self) -> str:
+        return f"table read from output {self.output!r} of layer {self.layer!r}"
+
+
+Table = Union[GeneratedTable, ReadTable]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    source_account: str
+    tables: tuple[Table, ...]
+    alarm_email: str = ""
+    where: str = ""
+
+    @property
+    def generated_tables(self) -> tuple[GeneratedTable, ...]:
+        return tuple(table for table in self.tables if isinstance(table, GeneratedTable))
+
+
+def address_key(text: str) -> str:
+    """What a Terraform address makes of a table's key: `app-data`, `app_data` and `App.Data` are one."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def parse_pipelines(raw: Any) -> tuple[Pipeline, ...]:
+    """The `pipelines` setting (a JSON list in cdktf.json, or JSON text after `-c pipelines=`), checked."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise UserError("setting pipelines is not JSON", fix='write -c \'pipelines=[{"sourceAccount": ...}]\'') from None
+    if not isinstance(raw, list) or not raw:
+        raise UserError(f"setting pipelines must be a non-empty list of pipelines, not {_shown(raw)}",
+                        fix='write "pipelines": [{"sourceAccount": "<account>", "tables": [...]}]')
+    pipelines = tuple(_pipeline(item, f"pipelines[{index}]") for index, item in enumerate(raw))
+    _check_across_pipelines(pipelines)
+    return pipelines
+
+
+def _pipeline(item: Any, where: str) -> Pipeline:
+    _object(item, where, PIPELINE_KEYS, required={"sourceAccount", "tables"})
+    account = _name(item["sourceAccount"], f"{where}.sourceAccount", LAYER_NAME, "an account folder name")
+    tables_raw = item["tables"]
+    if not isinstance(tables_raw, list) or not tables_raw:
+        raise UserError(f"setting {where}.tables is {_shown(tables_raw)}: a pipeline streams at least one table",
+                        fix='list its tables, e.g. "tables": [{"name": "orders", "partitionKey": "id:S"}]')
+    tables = tuple(_table(table, f"{where}.tables[{index}]") for index, table in enumerate(tables_raw))
+    seen: dict[str, Table] = {}
+    for table in tables:
+        for identity in _identities(table):
+            if identity in seen:
+                raise UserError(f"setting {table.where}: {table.describe()} is listed twice in {where} "
+                                f"(also {seen[identity].where})", fix="remove one, or give them different names")
+            seen[identity] = table
+    email = item.get("alarmEmail", "")
+    if email:
+        _email(email, f"{where}.alarmEmail")
+    return Pipeline(account, tables, email, where)
+
+
+def _table(item: Any, where: str) -> Table:
+    if isinstance(item, dict) and "layer" in item:
+        _object(item, where, READ_KEYS, required={"layer", "output"},
+                hint="a table read from a layer has `layer`, `output` and optionally `name`")
+        name = _name(item.get("name", ""), f"{where}.name", TABLE_NAME, "a table name") if item.get("name") else ""
+        return ReadTable(_name(item["layer"], f"{where}.layer", LAYER_NAME, "a layer folder name"),
+                         _name(item["output"], f"{where}.output", OUTPUT_NAME, "a Terraform output name"), name, where)
+    _object(item, where, GENERATED_KEYS, required=set(),
+            hint="a generated table has `name`, `partitionKey` and `sortKey`; a read one `layer` and `output`")
+    name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,
+                 "a table name (letters, digits and _.-, up to 200)")
+    from settings import check_free_text, key_attribute
+
+    keys = {}
+    for key, default in (("partitionKey", "id:S"), ("sortKey", "")):
+        value = item.get(key, default)
+        if not isinstance(value, str):
+            raise UserError(f"setting {where}.{key} is {_shown(value)}, not text", fix="write it as name:S, name:N or name:B")
+        check_free_text(f"{where}.{key}", value)
+        if value or key == "partitionKey":
+            key_attribute(f"{where}.{key}", value)
+        keys[key] = value
+    return GeneratedTable(name, keys["partitionKey"], keys["sortKey"], where)
+
+
+def _identities(table: Table) -> list[str]:
+    """What makes two entries the same table (or give them one Terraform address)."""
+    found = [f"key:{address_key(table.key)}"]
+    if isinstance(table, ReadTable):
+        found.append(f"read:{table.layer}:{table.output}")
+    return found
+
+
+def _check_across_pipelines(pipelines: tuple[Pipeline, ...]) -> None:
+    """One pipeline per source account: a second would generate the same layers, stream and Firehose names."""
+    by_account: dict[str, Pipeline] = {}
+    for pipeline in pipelines:
+        other = by_account.get(pipeline.source_account)
+        if other is None:
+            by_account[pipeline.source_account] = pipeline
+            continue
+        shared = {identity: table for table in other.tables for identity in _identities(table)}
+        for table in pipeline.tables:
+            twin = next((shared[identity] for identity in _identities(table) if identity in shared), None)
+            if twin is not None:
+                raise UserError(
+                    f"setting {table.where}: {table.describe()} of account {pipeline.source_account!r} is in two "
+                    f"pipelines (also {twin.where}); its changes would reach the lake twice",
+                    fix="keep it in one pipeline")
+        raise UserError(
+            f"settings {other.where} and {pipeline.where} are two pipelines of account {pipeline.source_account!r}: "
+            "they would generate the same layers and the same stream, Firehose and role names",
+            fix=f"merge their tables into {other.where}")
+
+
+def check_alarm_settings(settings: Settings) -> None:
+    """Thresholds the alarms can use; each bad one is the user's to fix."""
+    limits = {
+        # setting: (value, lowest, highest, why)
+        "alarmFreshnessMarginSeconds": (settings.alarm_freshness_margin_seconds, 60, 86_400,
+                                        "seconds beyond the buffering interval, 60 to 86400"),
+        "alarmIteratorAgeSeconds": (settings.alarm_iterator_age_seconds, 60, settings.stream_retention_hours * 3600 - 1,
+                                    "seconds, from 60 to below the stream's retention (streamRetentionHours)"),
+        "alarmWriteThrottledRecords": (settings.alarm_write_throttled_records, 0, 10**9, "records, 0 or more"),
+        "alarmReplicationAgeSeconds": (settings.alarm_replication_age_seconds, 60, 86_400, "seconds, 60 to 86400"),
+        "alarmReplicationFailedRecords": (settings.alarm_replication_failed_records, 0, 10**9, "records, 0 or more"),
+    }
+    for key, (value, low, high, unit) in limits.items():
+        if not low <= value <= high:
+            raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
+    if settings.alarm_email:
+        _email(settings.alarm_email, "alarmEmail")
+
+
+def _email(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not EMAIL.fullmatch(value):
+        raise UserError(f"setting {where}={_shown(value)} is not an e-mail address",
+                        fix="write one address such as data-oncall@example.com, or leave it out for no subscription")
+
+
+def _object(item: Any, where: str, allowed: set[str], required: set[str], hint: str = "") -> None:
+    if not isinstance(item, dict):
+        raise UserError(f"setting {where} is {_shown(item)}, not an object", fix=hint or "write it as {\"key\": value}")
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise UserError(f"setting {where} has the unknown key {unknown[0]!r}",
+                        fix=hint or "known keys: " + ", ".join(sorted(allowed)))
+    missing = sorted(required - set(item))
+    if missing:
+        raise UserError(f"setting {where} has no {missing[0]!r}", fix=hint or "add it")
+
+
+def _name(value: Any, where: str, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise UserError(f"setting {where}={_shown(value)} is not {what}",
+                        fix="use letters, digits, '-' and '_', starting with a letter or digit")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    if any(unicodedata.category(char).startswith("C") for char in text):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,130 @@
+"""The pipelines of the settings -> the layer stacks that carry them; nothing here names one pipeline.
+
+Per source account: a table layer with every table the pipeline generates (none when it only reads tables) and a
+datalake layer with the stream, Firehose, a streaming destination per table and the alarms. Once: the lake layer,
+which grants every source's Firehose role.
+
+Free text from the settings enters the stacks here, escaped (`hcl.literal`): Terraform takes it literally.
+Names (accounts, layers, project, regions, tables) are checked to hold no template syntax at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_constructs.dynamodb import KeyAttribute
+from aws_constructs.errors import ConstructPropsError
+from cdk_bindings import App
+from leverage.errors import UserError
+from leverage.hcl import literal
+from leverage.layer import LayerAddress
+from leverage.project import Account, Project
+from leverage.stack import LeverageLayerStack, RemoteLayer
+from pipelines import GeneratedTable, Pipeline, ReadTable, address_key
+from settings import Settings, key_attribute
+from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
+from stacks.datalake import AlarmSettings, DatalakeLayer, DatalakeLayerProps, FirehoseSettings, StreamedTable
+from stacks.datalake_demo import LakeLayerProps, LakeStorageLayer
+
+
+@dataclass(frozen=True)
+class PlannedLayer:
+    """One layer to generate: where, and how to build its stack once its address is known."""
+
+    account: Account
+    layer: str
+    build: Callable[[LayerAddress], LeverageLayerStack]
+
+
+def plan_layers(app: App, settings: Settings, project: Project, region: str) -> list[PlannedLayer]:
+    pipelines = settings.pipeline_list
+    lake = project.accounts[settings.lake_account]
+    adopt = settings.adopt_existing
+    planned: list[PlannedLayer] = []
+    for pipeline in pipelines:
+        source = project.accounts[pipeline.source_account]
+        keys = RemoteLayer(source, settings.keys_layer, region)
+        if pipeline.generated_tables:
+            props = DynamoDbLayerProps(keys, tuple(_table_spec(table) for table in pipeline.generated_tables),
+                                       adopt_existing=settings.dynamodb_layer in adopt)
+            planned.append(PlannedLayer(source, settings.dynamodb_layer,
+                                        lambda address, props=props: DynamoDbLayer(app, project, address, props)))
+    lake_props = LakeLayerProps(
+        source_accounts=tuple(project.accounts[pipeline.source_account] for pipeline in pipelines),
+        firehose_prefix=literal(settings.firehose_prefix),
+        firehose_error_prefix=literal(settings.firehose_error_prefix),
+        adopt_existing=settings.lake_layer in adopt,
+    )
+    planned.append(PlannedLayer(lake, settings.lake_layer,
+                                lambda address: LakeStorageLayer(app, project, address, lake_props)))
+    for pipeline in pipelines:
+        source = project.accounts[pipeline.source_account]
+        props = _datalake_props(settings, pipeline, source, lake, region)
+        planned.append(PlannedLayer(source, settings.datalake_layer,
+                                    lambda address, props=props: DatalakeLayer(app, project, address, props)))
+    return planned
+
+
+def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
+    """Every planned layer not left out with skipLayers, as a stack."""
+    stacks = []
+    for planned in plan_layers(app, settings, project, region):
+        if planned.layer in settings.skip_layers:
+            continue
+        address = project.address(planned.account.name, region, planned.layer)
+        try:
+            stacks.append(planned.build(address))
+        except ConstructPropsError as exc:
+            raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
+    return stacks
+
+
+def _table_spec(table: GeneratedTable) -> TableSpec:
+    return TableSpec(table.name, _key(f"{table.where}.partitionKey", table.partition_key),
+                     _key(f"{table.where}.sortKey", table.sort_key) if table.sort_key else None)
+
+
+def _key(setting: str, value: str) -> KeyAttribute:
+    try:
+        name, kind = key_attribute(setting, value)
+        return KeyAttribute(literal(name), kind)
+    except ConstructPropsError as exc:
+        raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
+
+
+def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
+                    region: str) -> DatalakeLayerProps:
+    table_layer = RemoteLayer(source, settings.dynamodb_layer, region)
+    first_generated = pipeline.generated_tables[0] if pipeline.generated_tables else None
+    tables = []
+    for table in pipeline.tables:
+        key = address_key(table.key)
+        if isinstance(table, ReadTable):
+            tables.append(StreamedTable(key, RemoteLayer(source, table.layer, region), table.output))
+        elif table is first_generated:  # the table layer's `dynamodb_table_name`, as one-table layers read it
+            tables.append(StreamedTable(key, table_layer, "dynamodb_table_name"))
+        else:
+            tables.append(StreamedTable(key, table_layer, "dynamodb_table_names", table.name))
+    return DatalakeLayerProps(
+        keys_layer=RemoteLayer(source, settings.keys_layer, region),
+        tables=tuple(tables),
+        lake_layer=RemoteLayer(lake, settings.lake_layer, region),
+        stream_retention_hours=settings.stream_retention_hours,
+        firehose=FirehoseSettings(
+            buffering_size_mib=settings.firehose_buffering_size_mib,
+            buffering_interval_seconds=settings.firehose_buffering_interval_seconds,
+            prefix=literal(settings.firehose_prefix),
+            error_prefix=literal(settings.firehose_error_prefix),
+            partition_query=literal(settings.firehose_partition_query),
+            log_retention_days=settings.firehose_log_retention_days,
+        ),
+        alarms=AlarmSettings(
+            email=literal(pipeline.alarm_email or settings.alarm_email),
+            freshness_margin_seconds=settings.alarm_freshness_margin_seconds,
+            iterator_age_seconds=settings.alarm_iterator_age_seconds,
+            write_throttled_records=settings.alarm_write_throttled_records,
+            replication_age_seconds=settings.alarm_replication_age_seconds,
+            replication_failed_records=settings.alarm_replication_failed_records,
+        ),
+        adopt_existing=settings.datalake_layer in settings.adopt_existing,
+    )
