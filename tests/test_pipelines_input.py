@@ -1,0 +1,115 @@
+"""Pipeline settings that are almost right: one `error:` line, exit 2, nothing written (issue 10)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+import main as app_main
+from tests.conftest import run_cli, tree_digest
+
+
+def pipelines(*items: dict[str, Any]) -> str:
+    return "pipelines=" + json.dumps(list(items))
+
+
+def devstg(*tables: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"sourceAccount": "apps-devstg", "tables": list(tables), **extra}
+
+
+def unchanged(root: Path) -> None:
+    pass
+
+
+def hand_written_layer_without_output(root: Path) -> None:
+    folder = root / "apps-devstg/us-east-1/databases-legacy"
+    folder.mkdir(parents=True)
+    (folder / "config.tf").write_text(
+        'terraform {\n  backend "s3" {\n    key = "apps-devstg/databases-legacy/terraform.tfstate"\n  }\n}\n')
+    (folder / "outputs.tf").write_text('output "table_arn" {\n  value = "x"\n}\n')
+
+
+ORDERS = {"name": "orders", "partitionKey": "orderId:S"}
+READ = {"layer": "databases-legacy", "output": "table_name"}
+
+# case -> (how to break the project, -c settings, what the message names)
+BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
+    "a table listed twice": (unchanged, (pipelines(devstg(ORDERS, {"name": "orders"})),),
+                             "pipelines[0].tables[1]: table 'orders' is listed twice in pipelines[0] "
+                             "(also pipelines[0].tables[0])"),
+    "two names with one address": (unchanged, (pipelines(devstg({"name": "app-data"}, {"name": "app_data"})),),
+                                   "table 'app_data' is listed twice"),
+    "a read table listed twice": (unchanged, (pipelines(devstg(READ, {**READ, "name": "other"})),),
+                                  "table read from output 'table_name' of layer 'databases-legacy' is listed twice"),
+    "the same table in two pipelines": (
+        unchanged, (pipelines(devstg(ORDERS), devstg({"name": "customers"}, ORDERS)),),
+        "pipelines[1].tables[1]: table 'orders' of account 'apps-devstg' is in two pipelines (also pipelines[0]"),
+    "two pipelines whose names collide": (
+        unchanged, (pipelines(devstg(ORDERS), devstg({"name": "customers"})),),
+        "pipelines[0] and pipelines[1] are two pipelines of account 'apps-devstg': they would generate the same "
+        "layers and the same stream, Firehose and role names"),
+    "an unknown account": (unchanged, (pipelines({"sourceAccount": "apps-prd", "tables": [ORDERS]}),),
+                           "setting pipelines[0].sourceAccount='apps-prd': example/config/common.tfvars has no "
+                           "account 'apps-prd'"),
+    "an empty list of tables": (unchanged, (pipelines(devstg()),),
+                                "pipelines[0].tables is []: a pipeline streams at least one table"),
+    "no tables at all": (unchanged, (pipelines({"sourceAccount": "apps-devstg"}),), "pipelines[0] has no 'tables'"),
+    "an empty list of pipelines": (unchanged, ("pipelines=[]",), "pipelines must be a non-empty list"),
+    "pipelines not JSON": (unchanged, ('pipelines=[{"sourceAccount": ',), "setting pipelines is not JSON"),
+    "a misspelt table key": (unchanged, (pipelines(devstg({"name": "orders", "partitionkey": "id:S"})),),
+                             "pipelines[0].tables[0] has the unknown key 'partitionkey'"),
+    "a table name with a space": (unchanged, (pipelines(devstg({"name": "my orders"})),),
+                                  "pipelines[0].tables[0].name='my orders' is not a table name"),
+    "a table name with template syntax": (unchanged, (pipelines(devstg({"name": "${var.x}"})),), "is not a table name"),
+    "a key type DynamoDB lacks": (unchanged, (pipelines(devstg({"name": "orders", "partitionKey": "id:X"})),),
+                                  "setting pipelines[0].tables[0].partitionKey='id:X'"),
+    "a key with a line break": (unchanged, (pipelines(devstg({"name": "orders", "sortKey": "at\n:N"})),),
+                                "contains the control character '\\n'"),
+    "a read table without its output": (unchanged, (pipelines(devstg({"layer": "databases-legacy"})),),
+                                        "pipelines[0].tables[0] has no 'output'"),
+    "an output the hand-written layer lacks": (
+        hand_written_layer_without_output, (pipelines(devstg(READ)),), "table_name"),
+    "the shorthand and pipelines together": (unchanged, (pipelines(devstg(ORDERS)), "sourceAccount=apps-devstg"),
+                                             "setting sourceAccount is the single-pipeline shorthand"),
+    "a negative throttling threshold": (unchanged, ("alarmWriteThrottledRecords=-1",),
+                                        "setting alarmWriteThrottledRecords=-1 is out of range"),
+    "an iterator age past the retention": (unchanged, ("alarmIteratorAgeSeconds=86400",),
+                                           "setting alarmIteratorAgeSeconds=86400 is out of range; use seconds, "
+                                           "from 60 to below the stream's retention"),
+    "a freshness margin of no time": (unchanged, ("alarmFreshnessMarginSeconds=0",), "alarmFreshnessMarginSeconds=0"),
+    "a threshold that is no number": (unchanged, ("alarmReplicationAgeSeconds=5m",), "is not a whole number"),
+    "an e-mail that is no address": (unchanged, ("alarmEmail=oncall",), "setting alarmEmail='oncall' is not an e-mail"),
+    "a pipeline's e-mail that is no address": (unchanged, (pipelines(devstg(ORDERS, alarmEmail="a@b")),),
+                                               "pipelines[0].alarmEmail='a@b' is not an e-mail address"),
+}
+
+
+@pytest.mark.parametrize("command", ["synth", "check"])
+@pytest.mark.parametrize("case", sorted(BAD_PIPELINES))
+def test_bad_pipeline_settings_are_one_error_line_exit_2_and_change_nothing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, project_copy: Path,
+        case: str, command: str) -> None:
+    break_input, settings, message = BAD_PIPELINES[case]
+    monkeypatch.setattr(app_main, "CDKTF_JSON", project_copy.parent / "cdktf.json")  # none: only these settings
+    break_input(project_copy)
+    before = tree_digest(project_copy.parent)
+    options = [part for setting in settings for part in ("-c", setting)]
+    result = run_cli(capsys, command, "-c", f"leverageRoot={project_copy}", *options)
+    assert result.code == 2, result.out + result.err
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err, result.err
+    assert "Traceback" not in result.err and result.out == ""
+    assert tree_digest(project_copy.parent) == before
+
+
+def test_pipelines_in_cdktf_json_are_read_like_any_setting(capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch, project_copy: Path) -> None:
+    cdktf_json = project_copy.parent / "cdktf.json"
+    cdktf_json.write_text(json.dumps({"context": {"pipelines": [devstg(ORDERS, {"name": "customers"})]}}))
+    monkeypatch.setattr(app_main, "CDKTF_JSON", cdktf_json)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}")
+    assert result.code == 0, result.err
+    text = (project_copy / "apps-devstg/us-east-1/databases-dynamodb/main.tf.json").read_text()
+    assert '"bb-apps-devstg-orders"' in text and '"bb-apps-devstg-customers"' in text
