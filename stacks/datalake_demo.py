@@ -27,12 +27,12 @@ class LakeLayerProps:
 class LakeStorageLayer(LeverageLayerStack):
     """The data lake's storage: a raw bucket that receives the CDC records and a processed bucket.
 
-    Both are versioned, encrypted, private, TLS-only and owner-enforced (objects the source account's Firehose
-    writes belong to this account), with lifecycle rules to cheaper storage. The raw bucket's policy lets the
-    datalake layer's Firehose role of every source account write below the CDC prefix; it names each role by its
-    fixed ARN, so this layer does not read the datalake layers' state and can be applied first. A Glue database and an hourly crawler
-    over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
-    prefix and write only that database.
+    Both are versioned, encrypted, private, TLS-only and owner-enforced (objects the source accounts' Firehoses
+    write belong to this account), with lifecycle rules to cheaper storage. The raw bucket's policy lets the
+    Firehose role of every source account's datalake layer write below the CDC prefix; it names each role by
+    its fixed ARN, so this layer does not read the datalake layers' state and can be applied first. A Glue
+    database and an hourly crawler over the CDC prefix, where every source writes, make the delivered changes
+    queryable (Athena); the crawler's role can read only that prefix and write only that database.
     """
 
     legacy_addresses = legacy.LAKE_LAYER
@@ -70,7 +70,15 @@ class LakeStorageLayer(LeverageLayerStack):
         if props.adopt_existing:
             raw.adopt_existing()
             processed.adopt_existing()
+        self.diagram = _lake_diagram(props, raw.name, crawled)
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
 
+
+def _lake_diagram(props: LakeLayerProps, raw_bucket: str, crawled: str) -> str:
+    lines = ["flowchart LR"]
+    for index, account in enumerate(props.source_accounts):
+        lines.append(f'  source{index}(["Firehose role of {account.name}"]) -- "writes below {crawled}" --> raw')
+    lines += [f'  raw[("raw bucket<br/>{raw_bucket}")] --> crawler["Glue crawler, hourly"] --> catalog[("Glue database")]']
+    return "\n".join(lines)
