@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     with lock.exclusive(root) if writes else lock.shared(root):
         if writes:
             recover_interrupted_run(root)
-        project = load_project(root, [*((pipeline.source_account, f"{pipeline.where}.sourceAccount"
-                                         if settings.pipelines else "sourceAccount")
+        project = load_project(root, [*((pipeline.source_account, pipeline.source_setting)
                                         for pipeline in settings.pipeline_list),
                                       (settings.lake_account, "lakeAccount")])
         region = settings.region or project.region_primary

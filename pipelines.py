@@ -84,6 +84,11 @@ class Pipeline:
     where: str = ""
 
     @property
+    def source_setting(self) -> str:
+        """The setting that names the source account: `pipelines[1].sourceAccount`, or the shorthand's."""
+        return f"{self.where}.sourceAccount" if self.where.startswith("pipelines[") else self.where
+
+    @property
     def generated_tables(self) -> tuple[GeneratedTable, ...]:
         return tuple(table for table in self.tables if isinstance(table, GeneratedTable))
 
@@ -182,6 +187,20 @@ def _check_across_pipelines(pipelines: tuple[Pipeline, ...]) -> None:
             f"settings {other.where} and {pipeline.where} are two pipelines of account {pipeline.source_account!r}: "
             "they would generate the same layers and the same stream, Firehose and role names",
             fix=f"merge their tables into {other.where}")
+
+
+def check_lake_account_names(settings: Settings) -> None:
+    """The lake layer may share a name with a source account's layers, as long as no source is the lake account:
+    there both would be one folder with one state key."""
+    for pipeline in settings.pipeline_list:
+        if pipeline.source_account != settings.lake_account:
+            continue
+        for key, layer in (("datalakeLayer", settings.datalake_layer), ("dynamodbLayer", settings.dynamodb_layer)):
+            if layer == settings.lake_layer:
+                raise UserError(
+                    f"setting {pipeline.source_setting}={pipeline.source_account!r} is the lake account, and lakeLayer and "
+                    f"{key} are both {layer!r}: the lake layer and the pipeline's layer would be one folder",
+                    fix=f"give lakeLayer or {key} another name")
 
 
 def check_alarm_settings(settings: Settings) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 from leverage.errors import UserError
 from leverage.layer import LAYER_NAME
-from pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, check_alarm_settings, parse_pipelines
+from pipelines import (DEFAULT_TABLE, GeneratedTable, Pipeline, check_alarm_settings, check_lake_account_names,
+                       parse_pipelines)
 
 DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
@@ -95,9 +96,10 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     settings = Settings(**typed)
     _check_names(settings)
     generated = (settings.dynamodb_layer, settings.lake_layer, settings.datalake_layer)
-    if len(set(generated)) < len(generated):
-        raise UserError("settings dynamodbLayer, lakeLayer and datalakeLayer must be three different names",
-                        fix="rename one of them with -c")
+    if settings.dynamodb_layer == settings.datalake_layer:
+        raise UserError("settings dynamodbLayer and datalakeLayer must be two different names: every source "
+                        "account gets both layers", fix="rename one of them with -c")
+    check_lake_account_names(settings)
     for key, names in (("skipLayers", settings.skip_layers), ("adoptExisting", settings.adopt_existing)):
         unknown = [name for name in names if name not in generated]
         if unknown:

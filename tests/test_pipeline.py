@@ -171,7 +171,7 @@ def test_datalake_readme_states_prerequisites_in_apply_order(synthesized_example
     (("-c", "dynamodbPartitionKey=:S"), "dynamodbPartitionKey"),
     (("-c", "dynamodbSortKey=id:S"), "sort key must differ"),
     (("-c", "skipLayers=security-keys"), "skipLayers"),
-    (("-c", "lakeLayer=datalake"), "three different names"),
+    (("-c", "dynamodbLayer=datalake"), "dynamodbLayer and datalakeLayer must be two different names"),
     (("-c", "lakeAccount=apps-devstg", "-c", "keysLayer=datalake-demo"), "reads output 'aws_kms_key_arn'"),
 ])
 def test_bad_layer_settings_write_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,

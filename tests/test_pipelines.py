@@ -237,6 +237,18 @@ def test_a_pipeline_in_the_lake_account_and_one_reading_a_skipped_table_layer(ca
                                       "-c", "skipLayers=databases-dynamodb").out
 
 
+def test_the_lake_layer_may_share_a_name_with_the_sources_layers_in_another_account(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeLayer=datalake")
+    assert result.code == 0, result.err
+    keys = sorted(backend_key(folder) for folder in layer_folders(root))
+    assert keys == ["apps-devstg/databases-dynamodb/terraform.tfstate", "apps-devstg/datalake/terraform.tfstate",
+                    "data-science/datalake/terraform.tfstate"]
+    reads = remote_states(root / "apps-devstg/us-east-1/datalake")
+    assert reads["datalake"]["key"] == "data-science/datalake/terraform.tfstate"
+
+
 def test_alarm_thresholds_are_settings(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     root = ProjectSpec().write(tmp_path / "bb")
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "alarmFreshnessMarginSeconds=300",

@@ -73,6 +73,13 @@ BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = 
         hand_written_layer_without_output, (pipelines(devstg(READ)),), "table_name"),
     "the shorthand and pipelines together": (unchanged, (pipelines(devstg(ORDERS)), "sourceAccount=apps-devstg"),
                                              "setting sourceAccount is the single-pipeline shorthand"),
+    "the lake account as a source, where layer names collide": (
+        unchanged, ("lakeAccount=apps-devstg", "lakeLayer=datalake"),
+        "setting sourceAccount='apps-devstg' is the lake account, and lakeLayer and datalakeLayer are both "
+        "'datalake'"),
+    "a pipeline in the lake account, where layer names collide": (
+        unchanged, (pipelines({"sourceAccount": "data-science", "tables": [ORDERS]}), "lakeLayer=databases-dynamodb"),
+        "setting pipelines[0].sourceAccount='data-science' is the lake account, and lakeLayer and dynamodbLayer are both"),
     "a negative throttling threshold": (unchanged, ("alarmWriteThrottledRecords=-1",),
                                         "setting alarmWriteThrottledRecords=-1 is out of range"),
     "an iterator age past the retention": (unchanged, ("alarmIteratorAgeSeconds=86400",),
