@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import boto3
-import hcl2
 
+from leverage.tfvars import read_hcl
 from tests.e2e.toolchain import OVERRIDE_FILE, Toolchain
 
 EMULATOR = Path(__file__).with_name("emulator.py")
@@ -34,7 +34,8 @@ SERVICES = ("DYNAMODB", "STS", "IAM", "KMS", "KINESIS", "FIREHOSE", "CLOUDWATCH_
 # So S3 gets a made-up host under the reserved `.test` domain and the emulator doubles as the HTTP proxy that reaches
 # it: nothing is resolved, and moto reads the bucket from the Host header.
 S3_ENDPOINT = "http://s3.e2e.test"
-BASE_PROFILE = "e2e-base"
+BASE_PROFILE = "e2e-base"  # static keys; every account profile assumes its role from it
+BASE_KEYS = {"aws_access_key_id": "AKIAE2EBASE000000000", "aws_secret_access_key": "e2e-secret"}
 
 
 class TerraformFailed(AssertionError):
@@ -92,13 +93,6 @@ class Account:
     @property
     def role_arn(self) -> str:
         return f"arn:aws:iam::{self.id}:role/{self.role}"
-
-
-def read_tfvars(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        values = hcl2.load(handle)
-    # python-hcl2 keeps the quotes of strings inside maps ('"555555555555"')
-    return json.loads(json.dumps(values).replace('\\"', ""))
 
 
 @dataclass
@@ -159,14 +153,16 @@ class LeverageProject:
     _plans: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        common = read_tfvars(self.root / "config" / "common.tfvars")
+        self.root = self.root.resolve()  # terraform runs in each layer's folder
+        common = read_hcl(self.root / "config" / "common.tfvars", self.root)
         self.accounts = {}
         for name, entry in common["accounts"].items():
             config = self.root / name / "config"
             if not (config / "backend.tfvars").is_file():
                 continue
-            backend = read_tfvars(config / "backend.tfvars")
-            account_vars = read_tfvars(config / "account.tfvars") if (config / "account.tfvars").is_file() else {}
+            backend = read_hcl(config / "backend.tfvars", self.root)
+            account_file = config / "account.tfvars"
+            account_vars = read_hcl(account_file, self.root) if account_file.is_file() else {}
             self.accounts[name] = Account(name, str(entry["id"]), backend["profile"], backend["region"],
                                           backend["bucket"], backend["dynamodb_table"],
                                           account_vars.get("sso_role", "DevOps"))
@@ -177,8 +173,8 @@ class LeverageProject:
     # -- the machine the layers run on ------------------------------------------------------------------------
     def _write_aws_config(self) -> None:
         """Static keys for a base profile; every account profile assumes its account's role from it."""
-        lines = [f"[profile {BASE_PROFILE}]", "aws_access_key_id = AKIAE2EBASE000000000",
-                 "aws_secret_access_key = e2e-secret", "region = us-east-1", ""]
+        lines = [f"[profile {BASE_PROFILE}]", *(f"{key} = {value}" for key, value in BASE_KEYS.items()),
+                 "region = us-east-1", ""]
         for account in self.accounts.values():
             lines += [f"[profile {account.profile}]", f"role_arn = {account.role_arn}",
                       f"source_profile = {BASE_PROFILE}", f"role_session_name = e2e-{account.name}",
@@ -207,8 +203,7 @@ class LeverageProject:
     def client(self, account: str, service: str) -> Any:
         """A boto3 client acting in the account, through the same role its profile assumes."""
         target = self.accounts[account]
-        sts = boto3.client("sts", endpoint_url=self.emulator.endpoint, region_name=target.region,
-                           aws_access_key_id="AKIAE2EBASE000000000", aws_secret_access_key="e2e-secret")
+        sts = boto3.client("sts", endpoint_url=self.emulator.endpoint, region_name=target.region, **BASE_KEYS)
         credentials = sts.assume_role(RoleArn=target.role_arn, RoleSessionName=f"e2e-{account}")["Credentials"]
         return boto3.client(service, endpoint_url=self.emulator.endpoint, region_name=target.region,
                             aws_access_key_id=credentials["AccessKeyId"],
