@@ -13,8 +13,11 @@ profile (named in its backend.tfvars) assumes a role in that account's id, so mo
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -40,6 +43,33 @@ BASE_KEYS = {"aws_access_key_id": "AKIAE2EBASE000000000", "aws_secret_access_key
 
 class TerraformFailed(AssertionError):
     pass
+
+
+def run_app(*argv: str) -> str:
+    """`main.py <argv>` in-process (jsii loads once per process), its standard output. From the main thread only."""
+    import main as app_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = app_main.main(list(argv))
+    assert code == 0, f"main.py {' '.join(argv)} exited {code}: {err.getvalue()}"
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """`main.py list` of a project: generated layers in apply order, and what they read that is not generated."""
+
+    layers: list[str]  # <account>/<region>/<layer>
+    security_keys_accounts: list[str]  # accounts whose layers read their `security-keys` state
+
+
+def synthesize(root: Path, *context: str) -> Listed:
+    """Generate the project's layers (`synth`), then `list` them; context: extra `-c key=value` arguments."""
+    run_app("synth", "-c", f"leverageRoot={root}", *context)
+    lines = run_app("list", "-c", f"leverageRoot={root}", *context).splitlines()
+    keys = re.findall(r"state ([^/\s]+)/security-keys/terraform\.tfstate", "\n".join(lines))
+    return Listed([line.split("\t")[0] for line in lines], sorted(set(keys)))
 
 
 @dataclass

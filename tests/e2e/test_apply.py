@@ -6,10 +6,7 @@ waiting (S3 lifecycle and Kinesis stream waiters), not CPU.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +14,9 @@ from typing import Any
 
 import pytest
 
-import main as app_main
 from tests.conftest import ProjectSpec, copy_example
-from tests.e2e.harness import Emulator, LeverageProject, PlanResult, TerraformRun, write_security_keys_layer
+from tests.e2e.harness import (Emulator, LeverageProject, Listed, PlanResult, TerraformRun, synthesize,
+                               write_security_keys_layer)
 from tests.e2e.toolchain import Toolchain
 
 pytestmark = pytest.mark.e2e
@@ -31,15 +28,13 @@ SSO_SETTINGS = 'sso_enabled = true\nsso_start_url = "https://acme.awsapps.com/st
 
 @dataclass
 class Source:
-    """A project on disk, synthesized, with the settings it was synthesized with."""
+    """A project on disk, synthesized."""
 
     root: Path
-    context: list[str]
     source_account: str
     lake_account: str
     region: str
-    generated: list[str] = field(default_factory=list)  # `list` order
-    keys_accounts: list[str] = field(default_factory=list)  # accounts whose layers read a security-keys state
+    listed: Listed
 
 
 @dataclass
@@ -64,21 +59,6 @@ class Lifecycle:
                 from self.error
 
 
-def cli(*argv: str) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert app_main.main(list(argv)) == 0
-    return out.getvalue()
-
-
-def synthesize(root: Path, context: list[str], source_account: str, lake_account: str, region: str) -> Source:
-    """Synthesized, then listed (in the main thread: jsii and redirect_stdout are not for threads)."""
-    cli("synth", "-c", f"leverageRoot={root}", *context)
-    lines = cli("list", "-c", f"leverageRoot={root}", *context).splitlines()
-    keys = sorted(set(re.findall(r"state ([^/\s]+)/security-keys/terraform\.tfstate", "\n".join(lines))))
-    return Source(root, context, source_account, lake_account, region, [line.split("\t")[0] for line in lines], keys)
-
-
 def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecycle:
     lifecycle = Lifecycle(source)
     with Emulator.start() as emulator:
@@ -87,8 +67,9 @@ def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecy
         lifecycle.ids = {name: account.id for name, account in project.accounts.items()}
         try:
             project.bootstrap()
-            own = [write_security_keys_layer(source.root, account, source.region) for account in source.keys_accounts]
-            lifecycle.layers = own + source.generated
+            own = [write_security_keys_layer(source.root, account, source.region)
+                   for account in source.listed.security_keys_accounts]
+            lifecycle.layers = own + source.listed.layers
             for layer in lifecycle.layers:
                 project.init(layer)
                 project.apply(layer)
@@ -103,7 +84,7 @@ def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecy
                 lifecycle.left[layer] = [address for address in project.state_addresses(layer)
                                          if not address.startswith("data.")]
             lifecycle.seen["after destroy"] = observe(project, source)
-        except BaseException as exc:  # recorded; the tests report it
+        except Exception as exc:  # recorded; the tests report it
             lifecycle.error = exc
     return lifecycle
 
@@ -135,10 +116,11 @@ def lifecycles(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -
     second_root = SECOND.write(tmp_path_factory.mktemp("e2e-second") / "acme")
     with (second_root / "config" / "common.tfvars").open("a", encoding="utf-8") as common:
         common.write(SSO_SETTINGS)
-    sources = {
-        "example": synthesize(example, [], "apps-devstg", "data-science", "us-east-1"),
-        "second": synthesize(second_root, ["-c", "sourceAccount=core-prd", "-c", "lakeAccount=lake-prd"],
-                             "core-prd", "lake-prd", SECOND.region),
+    second_context = ["-c", "sourceAccount=core-prd", "-c", "lakeAccount=lake-prd"]
+    sources = {  # synthesized here, in the main thread
+        "example": Source(example, "apps-devstg", "data-science", "us-east-1", synthesize(example)),
+        "second": Source(second_root, "core-prd", "lake-prd", SECOND.region,
+                         synthesize(second_root, *second_context)),
     }
     with ThreadPoolExecutor(max_workers=len(sources)) as pool:
         futures = {name: pool.submit(run_lifecycle, source, toolchain, tmp_path_factory.mktemp(f"e2e-{name}-aws"))
