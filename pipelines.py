@@ -145,7 +145,7 @@ def _table(item: Any, where: str) -> Table:
             hint="a generated table has `name`, `partitionKey` and `sortKey`; a read one `layer` and `output`")
     name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,
                  "a table name (letters, digits and _.-, up to 200)")
-    from settings import check_free_text, key_attribute
+    from settings import check_free_text, key_attribute  # here: settings imports this module
 
     keys = {}
     for key, default in (("partitionKey", "id:S"), ("sortKey", "")):

@@ -116,7 +116,7 @@ class DatalakeLayer(LeverageLayerStack):
                 Fn.lookup(state.get(table.output), table.entry)
             changes.append(KinesisChangeStream(self, f"{table.key}-changes", ChangeStreamProps(
                 table_name=name, stream=stream)))
-        # Up to one table per layer, its destination was `table_changes`: it is the first table's now.
+        # Before a pipeline could stream many tables, its one destination was `table_changes`: the first table's.
         self.moved("aws_dynamodb_kinesis_streaming_destination.table_changes",
                    f"aws_dynamodb_kinesis_streaming_destination.{changes[0].terraform_name}")
         firehose = props.firehose
