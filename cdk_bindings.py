@@ -1,13 +1,17 @@
 """The one place that imports the CDK for Terraform libraries.
 
-Everything else imports cdktf, constructs and the AWS provider bindings from here, so that moving
+Everything else imports cdktf, constructs, jsii and the AWS provider bindings from here, so that moving
 to CDK Terrain (``cdktn``) or to locally generated bindings changes this file only.
 
-The prebuilt provider package's ``__init__`` imports all of its ~1,500 service submodules (about 6 s)
-while a layer needs a dozen. Importing ``cdktf_cdktf_provider_aws.<service>`` runs that ``__init__``
-first, so before the first such import we register a bare package object with the same search path:
-submodules then load on their own, each pulling in only the jsii assembly and what it uses. The
-synthesized JSON is byte-identical to the usual import (tests/test_process_boundaries.py proves it).
+The prebuilt provider package is one jsii assembly of ~2,200 service submodules: its Python ``__init__``
+imports all of them, and jsii's Node.js process loads all of their JavaScript and types as soon as one is
+used (seconds, ~600 MiB). The layers need about twenty. So before the first provider import below:
+- the package is registered as a bare package object with the same search path, so importing
+  ``cdktf_cdktf_provider_aws.<service>`` does not run its ``__init__``;
+- ``provider_cache.py`` loads a trimmed copy of the provider's jsii assembly holding just the submodules
+  this file imports (read from this file's own imports: adding a binding below is all it takes), built
+  once into the user's cache folder.
+The synthesized JSON is byte-identical to the usual import (tests/test_provider_cache.py proves it).
 Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the benchmark's baseline).
 """
 from __future__ import annotations
@@ -45,7 +49,7 @@ def _small_young_generation() -> None:
 
 
 def _register_bare_provider_package() -> None:
-    if _PROVIDER_PACKAGE in sys.modules or os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
+    if _PROVIDER_PACKAGE in sys.modules:
         return
     spec = importlib.util.find_spec(_PROVIDER_PACKAGE)
     if spec is None or spec.submodule_search_locations is None:
@@ -57,11 +61,23 @@ def _register_bare_provider_package() -> None:
     sys.modules[_PROVIDER_PACKAGE] = package
 
 
+def _load_provider() -> None:
+    if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
+        import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
+        return
+    if _PROVIDER_PACKAGE in sys.modules:
+        return
+    import provider_cache
+
+    _register_bare_provider_package()
+    # When the trimmed assembly cannot be used (one line on stderr says why), the first provider import
+    # below loads the full one: the same output, at the full cost.
+    provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__)))
+
+
 _use_bundled_node()
 _small_young_generation()
-_register_bare_provider_package()
-if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
-    import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
+_load_provider()
 
 # ruff: noqa: E402
 from cdktf import (  # noqa: F401
@@ -76,6 +92,7 @@ from cdktf import (  # noqa: F401
     Testing,
 )
 from constructs import Construct  # noqa: F401
+from jsii import implements  # noqa: F401
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream  # noqa: F401
