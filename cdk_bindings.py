@@ -6,11 +6,12 @@ to CDK Terrain (``cdktn``) or to locally generated bindings changes this file on
 The prebuilt provider package is one jsii assembly of ~2,200 service submodules: its Python ``__init__``
 imports all of them, and jsii's Node.js process loads all of their JavaScript and types as soon as one is
 used (seconds, ~600 MiB). The layers need about twenty. So before the first provider import below:
-- the package is registered as a bare package object with the same search path, so importing
-  ``cdktf_cdktf_provider_aws.<service>`` does not run its ``__init__``;
 - ``provider_cache.py`` loads a trimmed copy of the provider's jsii assembly holding just the submodules
   this file imports (read from this file's own imports: adding a binding below is all it takes), built
-  once into the user's cache folder.
+  once into the user's cache folder;
+- the package is registered as a bare package object with the same search path, so importing
+  ``cdktf_cdktf_provider_aws.<service>`` does not run its ``__init__`` (which imports every submodule).
+If the trimmed assembly cannot be used, one line on stderr says why and the package is imported the usual way.
 The synthesized JSON is byte-identical to the usual import (tests/test_provider_cache.py proves it).
 Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the benchmark's baseline).
 """
@@ -49,8 +50,8 @@ def _small_young_generation() -> None:
 
 
 def _register_bare_provider_package() -> None:
-    if _PROVIDER_PACKAGE in sys.modules:
-        return
+    """Importing ``cdktf_cdktf_provider_aws.<service>`` runs the package's ``__init__`` first, which imports
+    every service submodule; a bare package object with the same search path lets each load on its own."""
     spec = importlib.util.find_spec(_PROVIDER_PACKAGE)
     if spec is None or spec.submodule_search_locations is None:
         return  # not installed: the import below fails with Python's own message
@@ -62,17 +63,16 @@ def _register_bare_provider_package() -> None:
 
 
 def _load_provider() -> None:
-    if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
-        import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
-        return
     if _PROVIDER_PACKAGE in sys.modules:
         return
-    import provider_cache
+    if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
+        import provider_cache
 
-    _register_bare_provider_package()
-    # When the trimmed assembly cannot be used (one line on stderr says why), the first provider import
-    # below loads the full one: the same output, at the full cost.
-    provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__)))
+        if provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__))):
+            _register_bare_provider_package()
+            return
+        # It said why on stderr; the usual import gives the same output at the usual cost.
+    import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
 
 
 _use_bundled_node()

@@ -23,6 +23,7 @@ package is imported the usual way (same output, usual cost) and one line on stde
 from __future__ import annotations
 
 import ast
+import atexit
 import gzip
 import hashlib
 import importlib.abc
@@ -41,6 +42,7 @@ from typing import Iterable, Iterator
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
+loaded: Path | None = None  # the trimmed tarball jsii loaded in this process, if it did
 _JSII_LOAD_CALL = re.compile(
     r'jsii\.JSIIAssembly\.load\(\s*"(?P<name>[^"]+)",\s*"(?P<version>[^"]+)",\s*__name__\[0:-6\],\s*"(?P<file>[^"]+)"\s*,?\s*\)')
 _JSII_TYPE = re.compile(r'jsii_type="([^"]+)"')
@@ -287,9 +289,9 @@ def build_trimmed_tarball(provider: InstalledProvider, submodules: Iterable[str]
 
 
 class _TarStream:
-    """The members of a .tgz, read once front to back (what `tarfile`'s stream mode does, at a third of its cost
-    on this 400 MB archive). Iterating yields (name, size); a member's bytes are read with `read(size)` before
-    the next step, or skipped."""
+    """The members of a .tgz, read once front to back, as `tarfile`'s stream mode does but without its per-block
+    copying (most of the build's time on this 400 MB archive is inflating it). Iterating yields (name, size); a
+    member's bytes are read with `read(size)` before the next step, or skipped."""
 
     CHUNK = 1 << 18
 
@@ -511,15 +513,14 @@ class _RefuseUntrimmedSubmodules(importlib.abc.MetaPathFinder):
         return None
 
 
-def trimmed_tarball(submodules: frozenset[str], root: Path | None = None) -> Path:
+def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], root: Path) -> Path:
     """The cached trimmed tarball for these submodules, built (or rebuilt, with one line on stderr) if needed.
-    If the cache folder cannot be written, the tarball goes to a temporary file for this run."""
-    provider = InstalledProvider.find()
-    entry = CacheEntry.for_(provider, submodules, root or cache_dir())
+    If the cache folder cannot be written, the tarball goes to a temporary file, removed at exit."""
+    entry = CacheEntry.for_(provider, submodules, root)
     try:
         found = entry.read()
     except TrimError as damage:
-        print(f"note: rebuilding the trimmed provider assembly cache {entry.tarball}: {damage}", file=sys.stderr)
+        print(f"note: rebuilding the cached trimmed provider assembly {entry.tarball}: {damage}", file=sys.stderr)
         found = None
     if found is not None:
         return found
@@ -530,23 +531,25 @@ def trimmed_tarball(submodules: frozenset[str], root: Path | None = None) -> Pat
         handle, temporary = tempfile.mkstemp(prefix="leverage-provider-", suffix=".jsii.tgz")
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        atexit.register(os.unlink, temporary)
         return Path(temporary)
 
 
 def load_trimmed_provider(submodules: frozenset[str]) -> bool:
     """Load the trimmed assembly into jsii before any provider submodule is imported. False (after one line on
     stderr) when it cannot be: the caller then imports the full package."""
+    root = cache_dir()
     try:
-        tarball = trimmed_tarball(submodules)
         provider = InstalledProvider.find()
-    except (TrimError, OSError, ValueError, tarfile.TarError, EOFError, gzip.BadGzipFile) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        tarball = trimmed_tarball(provider, submodules, root)
+    except Exception as exc:  # noqa: BLE001  (whatever went wrong, the full package still works)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)
         return False
     try:
-        launcher = _single_process_runtime(cache_dir())
+        launcher = _single_process_runtime(root)
     except OSError:
-        launcher = None
+        launcher = None  # jsii's own two-process launcher
     with _jsii_process_environment(launcher):
         import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
     import cdktf._jsii  # noqa: F401  (the provider's dependencies, loaded first as its own _jsii does)
@@ -554,4 +557,6 @@ def load_trimmed_provider(submodules: frozenset[str]) -> bool:
 
     kernel.load(provider.assembly_name, provider.version, os.fspath(tarball))
     sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules))
+    global loaded
+    loaded = tarball
     return True
