@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import concurrent.futures
 import gzip
 import hashlib
 import importlib.abc
@@ -38,7 +39,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
@@ -513,9 +514,11 @@ class _RefuseUntrimmedSubmodules(importlib.abc.MetaPathFinder):
         return None
 
 
-def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], root: Path) -> Path:
+def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], root: Path,
+                    while_building: Callable[[], object] = lambda: None) -> Path:
     """The cached trimmed tarball for these submodules, built (or rebuilt, with one line on stderr) if needed.
-    If the cache folder cannot be written, the tarball goes to a temporary file, removed at exit."""
+    If the cache folder cannot be written, the tarball goes to a temporary file, removed at exit.
+    `while_building` runs meanwhile on this thread (the build mostly inflates, which releases the GIL)."""
     entry = CacheEntry.for_(provider, submodules, root)
     try:
         found = entry.read()
@@ -524,7 +527,10 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
         found = None
     if found is not None:
         return found
-    data = build_trimmed_tarball(provider, submodules)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        building = pool.submit(build_trimmed_tarball, provider, submodules)
+        while_building()
+        data = building.result()
     try:
         return entry.write(data)
     except OSError:
@@ -535,24 +541,30 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
         return Path(temporary)
 
 
+def _start_jsii(launcher: Path | None) -> None:
+    """jsii's Node.js process with the provider's dependencies loaded (as the provider's own _jsii does first)."""
+    with _jsii_process_environment(launcher):
+        import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
+    import cdktf._jsii  # noqa: F401
+
+
 def load_trimmed_provider(submodules: frozenset[str]) -> bool:
     """Load the trimmed assembly into jsii before any provider submodule is imported. False (after one line on
     stderr) when it cannot be: the caller then imports the full package."""
     root = cache_dir()
     try:
+        launcher = _single_process_runtime(root)
+    except OSError:
+        launcher = None  # jsii's own two-process launcher
+    try:
         provider = InstalledProvider.find()
-        tarball = trimmed_tarball(provider, submodules, root)
+        # On a first run, jsii starts while the tarball is built: two cores, half the wait.
+        tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher))
     except Exception as exc:  # noqa: BLE001  (whatever went wrong, the full package still works)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)
         return False
-    try:
-        launcher = _single_process_runtime(root)
-    except OSError:
-        launcher = None  # jsii's own two-process launcher
-    with _jsii_process_environment(launcher):
-        import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
-    import cdktf._jsii  # noqa: F401  (the provider's dependencies, loaded first as its own _jsii does)
+    _start_jsii(launcher)
     from jsii._runtime import kernel
 
     kernel.load(provider.assembly_name, provider.version, os.fspath(tarball))
