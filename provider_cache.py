@@ -12,7 +12,8 @@ are the provider's own, byte for byte, so the synthesized output is the same as 
 (tests/test_provider_cache.py proves it).
 
 Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``cdk_bindings.py`` imports (read from its
-source), plus the submodules their types refer to. A binding imported anywhere else is refused with a message.
+source, so adding a binding there is all it takes); a provider submodule imported anywhere else is refused with
+a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
 
 This module is the one place (with ``cdk_bindings.py``) that relies on jsii and provider-package internals:
 the tarball's layout, the pretty-printed ``.jsii`` (one type per 4-space-indented key), the provider's
@@ -171,8 +172,7 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple[dict, dict[str, dict]]:
-    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces (plus those
-    they refer to). The 120 MB `types` object is not parsed as a whole: jsii writes the assembly with
+    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces. The 120 MB `types` object is not parsed as a whole: jsii writes the assembly with
     `JSON.stringify(assembly, null, 2)`, so `types` opens on a line `  "types": {`, closes on the next line `  }`,
     and each type's key starts a line indented by 4 spaces. Each kept type is then parsed on its own (as a
     one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
@@ -202,10 +202,7 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
 
     types: dict[str, dict] = {}
     reference = re.compile(re.escape(f'"{name}.'.encode()) + rb"([A-Za-z0-9_]+)\.")
-    pending, seen = set(wanted_namespaces), set()
-    while pending:
-        namespace = pending.pop()
-        seen.add(namespace)
+    for namespace in sorted(wanted_namespaces):
         if namespace not in by_namespace:
             raise TrimError(f"no types of {name}.{namespace} in the assembly")
         for row in by_namespace[namespace]:
@@ -217,8 +214,11 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
             if not isinstance(definition, dict) or definition.get("fqn") != fqn:
                 raise TrimError(f"unexpected definition of {fqn}")
             types[fqn] = definition
-            # Types it refers to in other submodules (a base class, a shared struct) come along.
-            pending.update({ref.decode() for ref in reference.findall(chunk)} - seen)
+            # jsii could hand Python an object of a type from elsewhere in the provider; its bindings would then
+            # have to be imported, and be in the assembly: so they must be imported in cdk_bindings.py too.
+            for other in {ref.decode() for ref in reference.findall(chunk)} - wanted_namespaces:
+                raise TrimError(f"{fqn} refers to types of {name}.{other}: "
+                                f"import a binding of its submodule in cdk_bindings.py")
     return header, types
 
 

@@ -222,3 +222,29 @@ def test_trimmed_tarball_holds_exactly_the_bound_types_and_their_javascript(sess
                                                                 if name.startswith("package/lib/") and
                                                                 name.count("/") >= 3})
     assert len(assembly["types"]) < 1000  # of ~25,000
+
+
+def assembly_text(types: dict[str, dict], indent: int | None = 2) -> bytes:
+    assembly = {"name": "@p/q", "version": "1.0.0", "submodules": {"@p/q.a": {}, "@p/q.b": {}}, "types": types}
+    return json.dumps(assembly, indent=indent).encode()
+
+
+def a_type(fqn: str, base: str = "cdktf.TerraformResource") -> dict:
+    return {"assembly": "@p/q", "fqn": fqn, "kind": "class", "base": base}
+
+
+def test_reading_the_assembly_keeps_the_wanted_types_and_parses_each() -> None:
+    types = {"@p/q.a.One": a_type("@p/q.a.One"), "@p/q.a.Two": a_type("@p/q.a.Two", "@p/q.a.One"),
+             "@p/q.b.Three": a_type("@p/q.b.Three")}
+    header, kept = provider_cache._read_assembly(assembly_text(types), "@p/q", {"a"})
+    assert kept == {fqn: types[fqn] for fqn in ("@p/q.a.One", "@p/q.a.Two")}
+    assert header == {"name": "@p/q", "version": "1.0.0", "submodules": {"@p/q.a": {}, "@p/q.b": {}}, "types": {}}
+
+
+@pytest.mark.parametrize("case", ["refers elsewhere", "not pretty-printed", "missing namespace"])
+def test_reading_an_unexpected_assembly_refuses_to_trim(case: str) -> None:
+    types = {"@p/q.a.One": a_type("@p/q.a.One", "@p/q.b.Three" if case == "refers elsewhere" else "cdktf.X"),
+             "@p/q.b.Three": a_type("@p/q.b.Three")}
+    text = assembly_text(types, indent=None if case == "not pretty-printed" else 2)
+    with pytest.raises(TrimError):
+        provider_cache._read_assembly(text, "@p/q", {"a", "c"} if case == "missing namespace" else {"a"})
