@@ -17,13 +17,76 @@ Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the b
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
 import importlib.util
+import marshal
 import os
 import sys
 import types
 from pathlib import Path
 
 _PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+_APP_ROOT = Path(__file__).resolve().parent
+
+
+def user_cache_dir() -> Path:
+    """This app's folder in the user's cache folder (XDG_CACHE_HOME, else ~/.cache); never the checkout, which
+    may be read-only."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
+
+
+class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
+    """Loads a module of this app from bytecode kept in the user's cache folder, validated like Python's own
+    __pycache__ (source modification time and size); compiles and stores it on a miss."""
+
+    folder = user_cache_dir() / f"bytecode-{sys.implementation.cache_tag}"
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        source = self.get_filename(fullname)
+        stat = os.stat(source)
+        header = importlib.util.MAGIC_NUMBER + b"\0\0\0\0" + \
+            (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+        cached = self.folder / f"{Path(source).stem}-{hashlib.sha256(source.encode()).hexdigest()[:24]}.pyc"
+        try:
+            data = cached.read_bytes()
+            if data[:16] == header:
+                return marshal.loads(memoryview(data)[16:])
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # missing or damaged: compiled again below
+        code = self.source_to_code(self.get_data(source), source)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+            partial.write_bytes(header + marshal.dumps(code))
+            os.replace(partial, cached)  # whole or not at all
+        except OSError:
+            pass  # the cache is an optimization only
+        return code
+
+
+def _cache_app_bytecode() -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as on these machines), Python compiles the app's ~3,000 lines on every
+    run; keep their bytecode in the user's cache folder instead. The standard library and site-packages keep
+    their own __pycache__. Modules imported from now on are covered (main.py imports this file once the input is read)."""
+    if not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return  # Python caches bytecode itself
+
+    environment = Path(sys.prefix).resolve()  # the venv may live inside the checkout
+
+    def is_app_folder(path: str) -> bool:
+        folder = Path(path).resolve() if path else None
+        return bool(folder) and folder.is_relative_to(_APP_ROOT) and not folder.is_relative_to(environment)
+
+    def app_finder(path: str) -> importlib.machinery.FileFinder:
+        if not is_app_folder(path):
+            raise ImportError("not this app's folder")
+        return importlib.machinery.FileFinder(path, (_CachedBytecodeLoader, importlib.machinery.SOURCE_SUFFIXES))
+
+    sys.path_hooks.insert(0, app_finder)
+    for path in [path for path in sys.path_importer_cache if is_app_folder(path)]:
+        del sys.path_importer_cache[path]  # made before the hook: made again through it
 
 
 def _use_bundled_node() -> None:
@@ -42,8 +105,8 @@ def _use_bundled_node() -> None:
 
 
 def _small_young_generation() -> None:
-    """The jsii Node process holds the whole AWS provider assembly; V8's default young generation adds ~100 MiB
-    of peak memory on top for no gain here (measured by bench/benchmark.py). Users' own choice wins."""
+    """V8's default young generation adds ~20 MiB to the jsii Node process (~100 MiB with the full provider
+    assembly) for no gain in time here (measured). Users' own choice wins."""
     options = os.environ.get("NODE_OPTIONS", "")
     if "--max-semi-space-size" not in options:
         os.environ["NODE_OPTIONS"] = f"{options} --max-semi-space-size=1".strip()
@@ -68,13 +131,14 @@ def _load_provider() -> None:
     if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
         import provider_cache
 
-        if provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__))):
+        if provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__)), user_cache_dir()):
             _register_bare_provider_package()
             return
         # It said why on stderr; the usual import gives the same output at the usual cost.
     import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
 
 
+_cache_app_bytecode()
 _use_bundled_node()
 _small_young_generation()
 _load_provider()

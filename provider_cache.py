@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import ast
 import atexit
-import concurrent.futures
-import gzip
 import hashlib
-import importlib.abc
 import importlib.util
-import io
 import json
 import os
 import re
 import sys
-import tarfile
 import tempfile
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,13 +100,6 @@ def imported_submodules(source_file: Path) -> frozenset[str]:
             if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE:
                 found.add(parts[1])
     return frozenset(found)
-
-
-def cache_dir() -> Path:
-    """The user's cache folder (XDG_CACHE_HOME, else ~/.cache), never the checkout: works when it is read-only."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    return root / "leverage-cdktf"
 
 
 @dataclass(frozen=True)
@@ -390,6 +379,10 @@ def _complete(files: dict[str, bytes], folders: set[str]) -> bool:
 
 def _deterministic_tgz(contents: dict[str, bytes]) -> bytes:
     """Same input, same bytes: no timestamps, owners or ordering from the machine."""
+    import gzip
+    import io
+    import tarfile
+
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name in sorted(contents):
@@ -499,7 +492,7 @@ class _jsii_process_environment:
 # Loading it
 
 
-class _RefuseUntrimmedSubmodules(importlib.abc.MetaPathFinder):
+class _RefuseUntrimmedSubmodules:
     """With the trimmed assembly loaded, a provider submodule outside it would fail deep inside jsii at synth
     time; refuse it at import time instead, with what to do."""
 
@@ -527,10 +520,23 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
         found = None
     if found is not None:
         return found
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        building = pool.submit(build_trimmed_tarball, provider, submodules)
+    built: list[bytes | BaseException] = []
+
+    def build() -> None:
+        try:
+            built.append(build_trimmed_tarball(provider, submodules))
+        except BaseException as exc:  # noqa: BLE001  (re-raised on this thread below)
+            built.append(exc)
+
+    builder = threading.Thread(target=build, name="trim-provider-assembly")
+    builder.start()
+    try:
         while_building()
-        data = building.result()
+    finally:
+        builder.join()
+    if isinstance(built[0], BaseException):
+        raise built[0]
+    data = built[0]
     try:
         return entry.write(data)
     except OSError:
@@ -548,10 +554,9 @@ def _start_jsii(launcher: Path | None) -> None:
     import cdktf._jsii  # noqa: F401
 
 
-def load_trimmed_provider(submodules: frozenset[str]) -> bool:
-    """Load the trimmed assembly into jsii before any provider submodule is imported. False (after one line on
-    stderr) when it cannot be: the caller then imports the full package."""
-    root = cache_dir()
+def load_trimmed_provider(submodules: frozenset[str], root: Path) -> bool:
+    """Load the trimmed assembly (cached in the folder `root`) into jsii before any provider submodule is
+    imported. False (after one line on stderr) when it cannot be: the caller then imports the full package."""
     try:
         launcher = _single_process_runtime(root)
     except OSError:

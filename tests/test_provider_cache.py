@@ -1,5 +1,6 @@
-"""The trimmed provider assembly (provider_cache.py): same layers as the usual import, a cache that is keyed,
-atomic and repaired, a fallback that still gives the same layers, and the jsii internals it relies on."""
+"""Loading fast (provider_cache.py, cdk_bindings.py): the trimmed provider assembly gives the usual import's
+layers; its cache is keyed, atomic and repaired; the fallback is the usual import; the jsii internals it relies
+on are checked; one Node.js process; the app's bytecode cached in the user's cache folder."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,10 +9,12 @@ import os
 import subprocess
 import sys
 import tarfile
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
 import pytest
 
+import cdk_bindings
 import provider_cache
 from provider_cache import CacheEntry, InstalledProvider, TrimError
 from tests.conftest import REPO, copy_example, tree_digest
@@ -30,13 +33,14 @@ print(json.dumps({{"code": code, "trimmed": str(cache.loaded) if cache and cache
                   "every_submodule": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}}))
 """
 BUILD_ONLY = """
-import sys
+import os, sys
 sys.path.insert(0, {repo!r})
 import provider_cache
 from pathlib import Path
 provider = provider_cache.InstalledProvider.find()
 submodules = provider_cache.imported_submodules(Path({bindings!r}))
-print(provider_cache.trimmed_tarball(provider, submodules, provider_cache.cache_dir()))
+root = Path(os.environ["XDG_CACHE_HOME"]) / "leverage-cdktf"
+print(provider_cache.trimmed_tarball(provider, submodules, root))
 """
 
 
@@ -86,10 +90,9 @@ def test_when_trimming_fails_one_line_says_so_and_the_usual_import_follows(
     def new_layout(*args: object) -> bytes:
         raise TrimError("simulated: the assembly has a new layout")
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(provider_cache, "build_trimmed_tarball", new_layout)
     capsys.readouterr()
-    assert provider_cache.load_trimmed_provider(SUBMODULES) is False
+    assert provider_cache.load_trimmed_provider(SUBMODULES, tmp_path / "leverage-cdktf") is False
     assert capsys.readouterr().err == \
         "note: loading the full AWS provider package (slower): simulated: the assembly has a new layout\n"
 
@@ -136,10 +139,10 @@ def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> No
 
 def test_cache_lives_in_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert provider_cache.cache_dir() == tmp_path / "leverage-cdktf"
+    assert cdk_bindings.user_cache_dir() == tmp_path / "leverage-cdktf"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert provider_cache.cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
+    assert cdk_bindings.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +251,36 @@ def test_reading_an_unexpected_assembly_refuses_to_trim(case: str) -> None:
     text = assembly_text(types, indent=None if case == "not pretty-printed" else 2)
     with pytest.raises(TrimError):
         provider_cache._read_assembly(text, "@p/q", {"a", "c"} if case == "missing namespace" else {"a"})
+
+
+def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cdk_bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
+    module = tmp_path / "app_module.py"
+    module.write_text("ANSWER = 42\n")
+    loader = cdk_bindings._CachedBytecodeLoader("app_module", str(module))
+    namespace: dict = {}
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 42 and len(list((tmp_path / "bytecode").glob("app_module-*.pyc"))) == 1
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("compiled again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(loader, "source_to_code", no_compiling)
+        exec(loader.get_code("app_module"), namespace)  # from the cache
+    module.write_text("ANSWER = 43  # changed\n")
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 43
+    next((tmp_path / "bytecode").glob("app_module-*.pyc")).write_bytes(b"damaged")
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 43
+
+
+def test_app_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
+    import leverage.generate
+    import stacks.datalake
+
+    expected = cdk_bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
+    assert type(stacks.datalake.__loader__) is expected and type(leverage.generate.__loader__) is expected
+    assert type(sys.modules["jsii"].__loader__) is not cdk_bindings._CachedBytecodeLoader
