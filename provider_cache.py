@@ -161,9 +161,10 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple[dict, dict[str, dict]]:
-    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces. The 120 MB `types` object is not parsed as a whole: jsii writes the assembly with
-    `JSON.stringify(assembly, null, 2)`, so `types` opens on a line `  "types": {`, closes on the next line `  }`,
-    and each type's key starts a line indented by 4 spaces. Each kept type is then parsed on its own (as a
+    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces. The 120 MB
+    `types` object is not parsed as a whole: jsii writes the assembly with `JSON.stringify(assembly, null, 2)`,
+    so `types` opens on a line `  "types": {`, closes on the next line `  }`, and each type's key starts a line
+    indented by 4 spaces. Each kept type is then parsed on its own (as a
     one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
     opening = data.find(b'\n  "types": {')
     if opening < 0:
@@ -216,7 +217,8 @@ def _namespace_of(fqn: str, assembly_name: str) -> str:
 
 
 def build_trimmed_tarball(provider: InstalledProvider, submodules: Iterable[str]) -> bytes:
-    """The provider's tarball cut down to the given Python submodules (and the submodules their types use)."""
+    """The provider's tarball cut down to the given Python submodules: their types, their JavaScript, an index
+    that requires only them, and the provider's own package.json."""
     bound: dict[str, set[str]] = {}  # jsii namespace -> the type names its Python bindings use
     for submodule in sorted(submodules):
         fqns = provider.python_types(submodule)
@@ -459,7 +461,9 @@ def _single_process_runtime(root: Path) -> Path | None:
     digest = hashlib.sha256(_LAUNCHER.encode()).hexdigest()[:12]
     runtime = root / f"jsii-runtime-{version}-{digest}"
     launcher = runtime / "bin" / "jsii-runtime.js"
-    if not launcher.is_file():
+    if not launcher.is_file() or any(not (runtime / relative).is_file() or
+                                     (runtime / relative).stat().st_size != (source / name).stat().st_size
+                                     for relative, name in wanted.items()):
         files = {relative: (source / name).read_bytes() for relative, name in wanted.items()}
         files["bin/jsii-runtime.js"] = _LAUNCHER.encode()  # last: its presence means the folder is complete
         for relative, content in files.items():

@@ -284,3 +284,16 @@ def test_app_modules_load_through_the_bytecode_cache_when_python_writes_none() -
     expected = cdk_bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
     assert type(stacks.datalake.__loader__) is expected and type(leverage.generate.__loader__) is expected
     assert type(sys.modules["jsii"].__loader__) is not cdk_bindings._CachedBytecodeLoader
+
+
+def test_one_process_launcher_forwards_what_javascript_writes_to_stderr(tmp_path: Path) -> None:
+    """jsii's debug output is written by the kernel to its stderr; the launcher wraps it as jsii's own launcher
+    does, and the Python side prints it as plain lines."""
+    script = f"import sys; sys.path.insert(0, {str(REPO)!r}); import cdk_bindings, provider_cache; " \
+             "assert provider_cache.loaded"
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "JSII_DEBUG": "1"}, cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    lines = process.stderr.splitlines()
+    assert any(line.startswith("[@jsii/kernel] load") for line in lines)
+    assert not any(line.startswith(("b'", '{"stderr"', '{"stdout"')) for line in lines)
