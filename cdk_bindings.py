@@ -69,15 +69,18 @@ class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
 def _cache_app_bytecode() -> None:
     """With PYTHONDONTWRITEBYTECODE set (as on these machines), Python compiles the app's ~3,000 lines on every
     run; keep their bytecode in the user's cache folder instead. The standard library and site-packages keep
-    their own __pycache__. Modules imported from now on are covered (main.py imports this file once the input is read)."""
+    their own __pycache__. Covers the modules imported from here on (main.py imports this file once the input
+    is known to be good, so most of the app)."""
     if not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
         return  # Python caches bytecode itself
 
     environment = Path(sys.prefix).resolve()  # the venv may live inside the checkout
 
     def is_app_folder(path: str) -> bool:
-        folder = Path(path).resolve() if path else None
-        return bool(folder) and folder.is_relative_to(_APP_ROOT) and not folder.is_relative_to(environment)
+        if not path:
+            return False  # the working directory, whatever it is
+        folder = Path(path).resolve()
+        return folder.is_relative_to(_APP_ROOT) and not folder.is_relative_to(environment)
 
     def app_finder(path: str) -> importlib.machinery.FileFinder:
         if not is_app_folder(path):
