@@ -32,9 +32,18 @@ _APP_ROOT = Path(__file__).resolve().parent
 
 def user_cache_dir() -> Path:
     """This app's folder in the user's cache folder (XDG_CACHE_HOME, else ~/.cache); never the checkout, which
-    may be read-only."""
+    may be read-only. Without a home folder, a private temporary folder for this run."""
     base = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
+    try:
+        return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
+    except RuntimeError:  # no HOME and no password entry
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return Path(folder)
 
 
 class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
