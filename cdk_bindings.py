@@ -169,6 +169,7 @@ from cdktf import (  # noqa: F401
     TerraformStack,
     TerraformVariable,
     Testing,
+    Token,
 )
 from constructs import Construct  # noqa: F401
 from jsii import implements  # noqa: F401

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from aws_constructs.dynamodb import KeyAttribute, Table, TableProps
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kms import KmsKeyRef
-from cdk_bindings import Construct
+from cdk_bindings import Construct, Token
 from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
@@ -59,7 +59,8 @@ class DynamoDbLayer(LeverageLayerStack):
         first = tables[0][1]
         self.output("dynamodb_table_name", first.table_name, "Name of the application table streamed to the lake")
         self.output("dynamodb_table_arn", first.arn, "ARN of the application table")
-        self.output("dynamodb_table_names", {name: table.table_name for name, table in tables},
+        # Maps as tokens: cdktf inspects a plain map with Node's deprecated util.isArray, which warns on stderr.
+        self.output("dynamodb_table_names", Token.as_any({name: table.table_name for name, table in tables}),
                     "Name of every table of this layer, by its name in the settings")
-        self.output("dynamodb_table_arns", {name: table.arn for name, table in tables},
+        self.output("dynamodb_table_arns", Token.as_any({name: table.arn for name, table in tables}),
                     "ARN of every table of this layer, by its name in the settings")
