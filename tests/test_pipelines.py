@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +263,15 @@ def test_alarm_thresholds_are_settings(capsys: pytest.CaptureFixture[str], tmp_p
                           "stream_iterator_age_alarm": 3_600_000, "stream_write_throttled_alarm": 50,
                           "app_data_replication_age_alarm": 120_000, "app_data_replication_failed_alarm": 5}
     assert resources(folder, "aws_sns_topic_subscription")["alarms_email"]["protocol"] == "email"
+
+
+def test_the_drift_check_covers_every_pipeline_layer(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                     two_sources: Path) -> None:
+    root = Path(shutil.copytree(two_sources, tmp_path / "bb", symlinks=True))
+    common = ["-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES)]
+    clean = run_cli(capsys, "check", *common)
+    assert clean.code == 0 and "no drift: " in clean.out, clean.out + clean.err
+    edited = root / "apps-prd/us-east-1/datalake/main.tf.json"
+    edited.write_text(edited.read_text().replace("-cdc-failed", "-cdc-broken"))
+    drift = run_cli(capsys, "check", *common)
+    assert drift.code == 1 and "apps-prd/us-east-1/datalake/main.tf.json" in drift.out
