@@ -5,43 +5,57 @@ grouped by account; states read but not generated here are dashed.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from leverage.graph import LayerGraph
 from leverage.layer import LayerAddress
 
 
+@dataclass(frozen=True)
+class _Syntax:
+    """How one diagram language writes the parts of the graph ({id}, {label}, {source}, {reader} filled in)."""
+
+    header: tuple[str, ...]
+    group: tuple[str, ...]  # opening lines of an account's group; {number}, {label}
+    group_end: str
+    node: str
+    external: str
+    edge: str
+    footer: tuple[str, ...]
+
+
+MERMAID = _Syntax(header=("flowchart LR",), group=('  subgraph account{number}["{label}"]',), group_end="  end",
+                  node='    {id}["{label}"]', external='  {id}["{label}"]:::external', edge="  {source} --> {reader}",
+                  footer=("  classDef external stroke-dasharray: 5 5",))
+DOT = _Syntax(header=("digraph layers {", "  rankdir=LR;", "  node [shape=box];"),
+              group=("  subgraph cluster{number} {{", '    label="{label}";'), group_end="  }}",
+              node='    {id} [label="{label}"];', external='  {id} [label="{label}", style=dashed];',
+              edge="  {source} -> {reader};", footer=("}}",))
+
+
 def mermaid(graph: LayerGraph, current: LayerAddress | None = None) -> str:
     """A Mermaid flowchart; `current` (a layer's own README) is highlighted."""
-    ids = _ids(graph)
-    lines = ["flowchart LR"]
-    for number, (account, layers) in enumerate(_by_account(graph).items()):
-        lines.append(f"  subgraph account{number}[\"{account}\"]")
-        lines += [f"    {ids[layer.backend_key]}[\"{layer.region}/{layer.layer}\"]" for layer in layers]
-        lines.append("  end")
-    for key, label in _external(graph).items():
-        lines.append(f"  {ids[key]}[\"{label}\"]:::external")
-    for source, reader in _edges(graph):
-        lines.append(f"  {ids[source]} --> {ids[reader]}")
-    lines.append("  classDef external stroke-dasharray: 5 5")
-    if current is not None:
-        lines.append("  classDef current stroke-width:3px")
-        lines.append(f"  class {ids[current.backend_key]} current")
-    return "\n".join(lines) + "\n"
+    highlight = () if current is None else (
+        "  classDef current stroke-width:3px", f"  class {_ids(graph)[current.backend_key]} current")
+    return _render(graph, MERMAID) + "".join(line + "\n" for line in highlight)
 
 
 def dot(graph: LayerGraph) -> str:
     """A Graphviz digraph (`dot -Tsvg`)."""
+    return _render(graph, DOT)
+
+
+def _render(graph: LayerGraph, syntax: _Syntax) -> str:
     ids = _ids(graph)
-    lines = ["digraph layers {", "  rankdir=LR;", "  node [shape=box];"]
+    lines = list(syntax.header)
     for number, (account, layers) in enumerate(_by_account(graph).items()):
-        lines.append(f"  subgraph cluster{number} {{")
-        lines.append(f"    label=\"{account}\";")
-        lines += [f"    {ids[layer.backend_key]} [label=\"{layer.region}/{layer.layer}\"];" for layer in layers]
-        lines.append("  }")
-    for key, label in _external(graph).items():
-        lines.append(f"  {ids[key]} [label=\"{label}\", style=dashed];")
-    for source, reader in _edges(graph):
-        lines.append(f"  {ids[source]} -> {ids[reader]};")
-    lines.append("}")
+        lines += [line.format(number=number, label=account) for line in syntax.group]
+        lines += [syntax.node.format(id=ids[layer.backend_key], label=f"{layer.region}/{layer.layer}")
+                  for layer in layers]
+        lines.append(syntax.group_end.format())
+    lines += [syntax.external.format(id=ids[key], label=label) for key, label in _external(graph).items()]
+    lines += [syntax.edge.format(source=ids[source], reader=ids[reader]) for source, reader in _edges(graph)]
+    lines += [line.format() for line in syntax.footer]
     return "\n".join(lines) + "\n"
 
 

@@ -47,6 +47,19 @@ def copy_example(destination: Path) -> Path:
     return destination
 
 
+def assert_refused(capsys: pytest.CaptureFixture[str], command: str, root: Path, settings: tuple[str, ...],
+                   message: str) -> None:
+    """Bad input: one `error:` line naming `message`, exit 2, nothing on stdout, the tree beside `root` unchanged."""
+    before = tree_digest(root.parent)
+    options = [part for setting in settings for part in ("-c", setting)]
+    result = run_cli(capsys, command, "-c", f"leverageRoot={root}", *options)
+    assert result.code == 2, result.out + result.err
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err, result.err
+    assert "Traceback" not in result.err and result.out == ""
+    assert tree_digest(root.parent) == before
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """Every path below root with its content hash (symlinks by target), to prove nothing changed."""
     digest = {}

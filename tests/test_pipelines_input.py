@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 
 import main as app_main
-from tests.conftest import run_cli, tree_digest
+from tests.conftest import assert_refused, run_cli
 
 
 def pipelines(*items: dict[str, Any]) -> str:
@@ -101,14 +101,7 @@ def test_bad_pipeline_settings_are_one_error_line_exit_2_and_change_nothing(
     break_input, settings, message = BAD_PIPELINES[case]
     monkeypatch.setattr(app_main, "CDKTF_JSON", project_copy.parent / "cdktf.json")  # none: only these settings
     break_input(project_copy)
-    before = tree_digest(project_copy.parent)
-    options = [part for setting in settings for part in ("-c", setting)]
-    result = run_cli(capsys, command, "-c", f"leverageRoot={project_copy}", *options)
-    assert result.code == 2, result.out + result.err
-    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
-    assert message in result.err, result.err
-    assert "Traceback" not in result.err and result.out == ""
-    assert tree_digest(project_copy.parent) == before
+    assert_refused(capsys, command, project_copy, settings, message)
 
 
 def test_pipelines_in_cdktf_json_are_read_like_any_setting(capsys: pytest.CaptureFixture[str],

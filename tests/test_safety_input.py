@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 
 import main as app_main
-from tests.conftest import run_cli, tree_digest
+from tests.conftest import assert_refused, run_cli
 
 
 def replace_in(relative: str, old: str, new: str) -> Callable[[Path], None]:
@@ -112,14 +112,7 @@ def test_bad_input_is_one_error_line_exit_2_and_changes_nothing(
     break_input, settings, message = BAD_INPUT[case]
     monkeypatch.setattr(app_main, "CDKTF_JSON", project_copy.parent / "cdktf.json")  # absent unless the case writes it
     break_input(project_copy)
-    before = tree_digest(project_copy.parent)
-    options = [part for setting in settings for part in ("-c", setting)]
-    result = run_cli(capsys, command, "-c", f"leverageRoot={project_copy}", *options)
-    assert result.code == 2, result.out + result.err
-    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
-    assert message in result.err, result.err
-    assert "Traceback" not in result.err and result.out == ""
-    assert tree_digest(project_copy.parent) == before
+    assert_refused(capsys, command, project_copy, settings, message)
 
 
 def test_declared_regions_are_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
