@@ -9,7 +9,9 @@ import json
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -40,7 +42,7 @@ from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps  #
 from aws_constructs.kinesis import DataStream, DataStreamProps  # noqa: E402
 from aws_constructs.kms import KmsKeyRef  # noqa: E402
 from aws_constructs.logs import LogGroup, LogGroupProps  # noqa: E402
-from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, check_bucket_name  # noqa: E402
+from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, Transition, check_bucket_name  # noqa: E402
 
 ACCOUNT = "555555555555"
 REGION = "us-east-1"
@@ -626,7 +628,144 @@ def test_names_must_be_ascii():
 
 
 def test_infrequent_access_transition_needs_30_days():
-    from aws_constructs.s3 import Transition
-
     with pytest.raises(ConstructPropsError, match="after 30 days at the earliest"):
         SecureBucket(new_stack(), "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(Transition(10, "STANDARD_IA"),)))
+
+
+# --- limits: the smallest and largest value AWS accepts, and the first it rejects on each side --------------------
+
+def firehose_with(stack: TerraformStack, **overrides) -> None:
+    KinesisToS3DeliveryStream(stack, "Delivery", delivery_props(stack, **overrides))
+
+
+def unpartitioned_firehose_with(stack: TerraformStack, **overrides) -> None:
+    firehose_with(stack, **{"dynamic_partitioning": None, "prefix": "raw/", "error_output_prefix": "errors/",
+                            **overrides})
+
+
+def log_group_with(stack: TerraformStack, **overrides) -> None:
+    LogGroup(stack, "Logs", LogGroupProps(**{"name": "/aws/kinesisfirehose/lakehouse", **overrides}))
+
+
+def crawler_with(stack: TerraformStack, name: str) -> None:
+    database = CatalogDatabase(stack, "Database", "lakehouse_raw", ENV)
+    S3Crawler(stack, "Crawler", CrawlerProps(name=name, role_name="crawler-role", env=ENV, database=database,
+                                             bucket=BucketRef(BUCKET.arn, BUCKET_NAME), key_prefix="raw/"))
+
+
+def padded_prefix(length: int) -> str:
+    """A valid partitioned prefix of exactly `length` characters."""
+    return "p" * (length - len(PREFIX)) + PREFIX
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One AWS limit: `build(stack, value)` builds a construct; `where` is (resource type, attribute path) whose
+    synthesized value must be the accepted value itself, or None when nothing is synthesized."""
+
+    build: Callable[[TerraformStack, object], None]
+    accepted: tuple
+    rejected: tuple
+    message: str
+    where: tuple[str, str] | None = None
+
+
+LIMITS = {
+    "kinesis-retention-hours": Limit(lambda s, v: stream(s, retention_hours=v), (24, 8760), (23, 8761),
+                                     r"Kinesis retention is -?\d+; .* from 24 to 8760", ("aws_kinesis_stream", "retention_period")),
+    "kinesis-shard-count": Limit(lambda s, v: stream(s, on_demand=False, shard_count=v), (1, 100_000), (0, 100_001),
+                                 r"Kinesis shard count .* from 1 to 100000", ("aws_kinesis_stream", "shard_count")),
+    "kinesis-name-length": Limit(lambda s, v: stream(s, name="k" * v), (1, 128), (0, 129),
+                                 r"Kinesis stream name .* AWS allows 1 to 128", ("aws_kinesis_stream", "name")),
+    "firehose-buffer-mib-partitioned": Limit(
+        lambda s, v: firehose_with(s, buffering_size_mib=v), (64, 128), (63, 129), r"buffering size is \d+",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_size")),
+    "firehose-buffer-mib": Limit(
+        lambda s, v: unpartitioned_firehose_with(s, buffering_size_mib=v), (1, 128), (0, 129),
+        r"buffering size is \d+; AWS accepts a whole number of MiB from 1 to 128",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_size")),
+    "firehose-interval-partitioned": Limit(
+        lambda s, v: firehose_with(s, buffering_interval_seconds=v), (1, 900), (0, 901), r"buffering interval is \d+",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_interval")),
+    "firehose-interval": Limit(
+        lambda s, v: unpartitioned_firehose_with(s, buffering_interval_seconds=v), (0, 900), (-1, 901),
+        r"buffering interval is -?\d+; AWS accepts a whole number of seconds from 0 to 900",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_interval")),
+    "firehose-name-length": Limit(lambda s, v: firehose_with(s, name="f" * v), (1, 64), (0, 65),
+                                  r"Firehose delivery stream name .* AWS allows 1 to 64",
+                                  ("aws_kinesis_firehose_delivery_stream", "name")),
+    "firehose-prefix-length": Limit(lambda s, v: firehose_with(s, prefix=padded_prefix(v)), (len(PREFIX), 1024),
+                                    (1025,), r"Firehose prefix is over 1024 bytes",
+                                    ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.prefix")),
+    "firehose-error-prefix-length": Limit(
+        lambda s, v: firehose_with(s, error_output_prefix="e" * v), (1, 1024), (1025,),
+        r"Firehose error output prefix is over 1024 bytes",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.error_output_prefix")),
+    "iam-role-name-length": Limit(lambda s, v: role(s, name="r" * v).add_to_principal_policy(PolicyStatement(
+        sid="Read", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/raw/*",))), (1, 64), (0, 65),
+        r"IAM role name .* AWS allows 1 to 64", ("aws_iam_role", "name")),
+    "s3-bucket-name-length": Limit(lambda s, v: check_bucket_name("b" * v), (3, 63), (2, 64),
+                                   r"has \d+ characters, S3 allows 3 to 63"),
+    "s3-infrequent-access-days": Limit(
+        lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
+            Transition(v, "STANDARD_IA"),))), (30,), (29,), r"after 30 days at the earliest",
+        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
+    "dynamodb-table-name-length": Limit(
+        lambda s, v: Table(s, "Table", TableProps(name="t" * v, partition_key=KeyAttribute("pk"))), (3, 255), (2, 256),
+        r"DynamoDB table name .* AWS allows 3 to 255", ("aws_dynamodb_table", "name")),
+    "dynamodb-key-name-bytes": Limit(
+        lambda s, v: Table(s, "Table", TableProps(name="orders", partition_key=KeyAttribute("\u00e9" * (v // 2) + "k" * (v % 2)))),
+        (1, 255), (0, 256), r"DynamoDB key attribute name .* must be 1 to 255 bytes", ("aws_dynamodb_table", "hash_key")),
+    "log-retention-days": Limit(lambda s, v: log_group_with(s, retention_days=v), (1, 3653), (0, 2, 3654),
+                                r"log retention \d+ days is not one CloudWatch offers",
+                                ("aws_cloudwatch_log_group", "retention_in_days")),
+    "log-group-name-length": Limit(lambda s, v: log_group_with(s, name="g" * v), (1, 512), (0, 513),
+                                   r"CloudWatch log group name .* AWS allows 1 to 512", ("aws_cloudwatch_log_group", "name")),
+    "log-stream-name-length": Limit(lambda s, v: LogGroup(s, "Logs", LogGroupProps(name="group")).add_stream(
+        "Stream", "s" * v), (1, 512), (0, 513), r"CloudWatch log stream name .* AWS allows 1 to 512",
+        ("aws_cloudwatch_log_stream", "name")),
+    "glue-database-name-length": Limit(lambda s, v: CatalogDatabase(s, "Database", "d" * v, ENV), (1, 255), (0, 256),
+                                       r"Glue database name .* AWS allows 1 to 255", ("aws_glue_catalog_database", "name")),
+    "glue-crawler-name-length": Limit(lambda s, v: crawler_with(s, "c" * v), (1, 255), (0, 256),
+                                      r"Glue crawler name .* AWS allows 1 to 255", ("aws_glue_crawler", "name")),
+}
+
+
+def expected_in_output(limit_id: str, value: object) -> object:
+    """What the synthesized attribute holds for an accepted value (names are built from the value)."""
+    expected = {"kinesis-name-length": "k", "firehose-name-length": "f", "iam-role-name-length": "r",
+                "firehose-error-prefix-length": "e",
+                "dynamodb-table-name-length": "t", "log-group-name-length": "g", "log-stream-name-length": "s",
+                "glue-database-name-length": "d", "glue-crawler-name-length": "c"}
+    if limit_id in expected:
+        return expected[limit_id] * value
+    if limit_id == "firehose-prefix-length":
+        return padded_prefix(value)
+    if limit_id == "dynamodb-key-name-bytes":
+        return "\u00e9" * (value // 2) + "k" * (value % 2)
+    return value
+
+
+def attribute(resource: dict, path: str) -> object:
+    for step in path.split("."):
+        resource = resource[int(step)] if step.isdigit() else resource[step]
+    return resource
+
+
+@pytest.mark.parametrize("limit_id, value", [(limit_id, value) for limit_id, limit in LIMITS.items()
+                                             for value in limit.accepted])
+def test_limits_accept_the_smallest_and_largest_value_aws_accepts(limit_id, value):
+    limit = LIMITS[limit_id]
+    stack = new_stack()
+    limit.build(stack, value)
+    if limit.where:
+        resource_type, path = limit.where
+        assert attribute(only(synth(stack), "resource", resource_type), path) == expected_in_output(limit_id, value)
+
+
+@pytest.mark.parametrize("limit_id, value", [(limit_id, value) for limit_id, limit in LIMITS.items()
+                                             for value in limit.rejected])
+def test_limits_reject_the_first_value_past_each_end(limit_id, value):
+    limit = LIMITS[limit_id]
+    with pytest.raises(ConstructPropsError, match=limit.message):
+        limit.build(new_stack(), value)
