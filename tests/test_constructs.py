@@ -769,3 +769,18 @@ def test_limits_reject_the_first_value_past_each_end(limit_id, value):
     limit = LIMITS[limit_id]
     with pytest.raises(ConstructPropsError, match=limit.message):
         limit.build(new_stack(), value)
+
+
+# --- environment: ARNs and endpoints per partition ---------------------------------------------------------------
+
+@pytest.mark.parametrize("region, partition, host_suffix", [
+    ("us-east-1", "aws", "amazonaws.com"), ("eu-west-1", "aws", "amazonaws.com"),
+    ("cn-north-1", "aws-cn", "amazonaws.com.cn"), ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
+])
+def test_environment_builds_arns_and_endpoints_of_its_partition(region, partition, host_suffix):
+    env = AwsEnvironment(ACCOUNT, region)
+    assert env.partition == partition
+    assert env.arn("glue", "catalog") == f"arn:{partition}:glue:{region}:{ACCOUNT}:catalog"
+    assert env.role_arn("reader") == f"arn:{partition}:iam::{ACCOUNT}:role/reader"
+    assert env.account_root_arn() == f"arn:{partition}:iam::{ACCOUNT}:root"
+    assert env.service_host("kinesis") == f"kinesis.{region}.{host_suffix}"
