@@ -63,37 +63,27 @@ def test_numeric_setting_refuses_the_first_value_past_each_limit(capsys: pytest.
     assert tree_digest(synthesized_example) == before
 
 
-# Names are global and built from the project and account names: "bb-" + account + a fixed suffix.
-BUCKET_SUFFIX = "-data-lake-demo-data-processed-bucket"  # the longer of the two lake buckets
-ROLE_SUFFIX = "-ddb-lakehouse-firehose-role"
+# Global names are built from the project and account names: "bb-" + account + a fixed suffix. For each account
+# setting: the suffix of its longest such name, the longest name AWS accepts, and the layer that creates it.
+GLOBAL_NAMES = {
+    "lakeAccount": ("-data-lake-demo-data-processed-bucket", 63, "S3 bucket name", "datalake-demo"),
+    "sourceAccount": ("-ddb-lakehouse-firehose-role", 64, "IAM role name", "datalake"),
+}
 
 
-@pytest.mark.parametrize("account_length, refused", [(63 - len("bb-" + BUCKET_SUFFIX), False),
-                                                     (64 - len("bb-" + BUCKET_SUFFIX), True)], ids=["63", "64"])
-def test_lake_bucket_name_of_63_characters_is_accepted_and_64_refused(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, account_length: int, refused: bool) -> None:
-    lake = "l" * account_length
-    root = ProjectSpec(accounts={"apps-devstg": "555555555555", lake: "777777777777"}).write(tmp_path / "p")
-    result = run_cli(capsys, "list", "-c", f"leverageRoot={root}", "-c", f"lakeAccount={lake}")
-    bucket = f"bb-{lake}{BUCKET_SUFFIX}"
-    if refused:
-        assert result.code == 2 and f"S3 bucket name {bucket!r} has 64 characters" in result.err
+@pytest.mark.parametrize("setting, longer", [(setting, longer) for setting in GLOBAL_NAMES for longer in (0, 1)],
+                         ids=["bucket-63", "bucket-64", "role-64", "role-65"])
+def test_global_name_of_the_longest_length_aws_accepts_is_written_and_one_longer_refused(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, setting: str, longer: int) -> None:
+    suffix, limit, kind, layer = GLOBAL_NAMES[setting]
+    account = "a" * (limit + longer - len("bb-" + suffix))
+    accounts = ({account: "555555555555", "data-science": "777777777777"} if setting == "sourceAccount" else
+                {"apps-devstg": "555555555555", account: "777777777777"})
+    root = ProjectSpec(accounts=accounts).write(tmp_path / "p")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"{setting}={account}")
+    name = f"bb-{account}{suffix}"
+    if longer:
+        assert result.code == 2 and f"{kind} {name!r} has {limit + 1} characters" in result.err, result.err
     else:
         assert result.code == 0, result.err
-        assert len(bucket) == 63
-
-
-@pytest.mark.parametrize("account_length, refused", [(64 - len("bb-" + ROLE_SUFFIX), False),
-                                                     (65 - len("bb-" + ROLE_SUFFIX), True)], ids=["64", "65"])
-def test_firehose_role_name_of_64_characters_is_accepted_and_65_refused(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, account_length: int, refused: bool) -> None:
-    source = "s" * account_length
-    root = ProjectSpec(accounts={source: "555555555555", "data-science": "777777777777"}).write(tmp_path / "p")
-    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"sourceAccount={source}")
-    role = f"bb-{source}{ROLE_SUFFIX}"
-    if refused:
-        assert result.code == 2 and f"IAM role name {role!r} has 65 characters" in result.err
-    else:
-        assert result.code == 0, result.err
-        assert f'"name": "{role}"' in (root / source / "us-east-1/datalake/main.tf.json").read_text()
-        assert len(role) == 64
+        assert len(name) == limit and f'"{name}"' in (root / account / "us-east-1" / layer / "main.tf.json").read_text()
