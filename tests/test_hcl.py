@@ -1,0 +1,79 @@
+"""Terraform JSON values written as HCL (leverage/hcl.py), read back with python-hcl2, the parser the Leverage CLI
+uses, and laid out as `terraform fmt` lays them out."""
+from __future__ import annotations
+
+import hcl2
+import pytest
+
+from leverage import hcl
+
+VALUES = {
+    "reference": "${var.region}",
+    "indexed_reference": '${data.terraform_remote_state.keys.outputs["arn"]}',
+    "template": "prefix-${var.project}",
+    "escapes": 'a "quoted" \\ back\nslash\rreturn',
+    "whole": 3,
+    "fraction": 1.5,
+    "yes": True,
+    "no": False,
+    "nothing": None,
+    "list": ["x", 2, True, None],
+    "map": {"plain_key": "v", "dashed-key": 1, "spaced key": "w", "1digit": "d"},
+    "empty_map": {},
+    "nested": {"outer": {"inner": ["a", "b"]}},
+}
+
+
+@pytest.mark.parametrize("name", VALUES)
+def test_values_read_back_as_written(name: str) -> None:
+    assert hcl2.loads("\n".join(hcl.body({name: VALUES[name]}, 0)) + "\n") == {name: VALUES[name]}
+
+
+def test_a_body_is_laid_out_like_terraform_fmt() -> None:
+    data = {"region": "${var.region}", "profile": "${var.profile}",
+            "tags": {"Project": "bb", "Layer-Name": "datalake"},
+            "max_retries": 3,
+            "default_tags": [{"tags": {"a": "1"}}],
+            "assume_role": [{"role_arn": "arn"}, {"role_arn": "other"}]}
+    assert "\n".join(hcl.body(data, 1)) + "\n" == """\
+  region  = var.region
+  profile = var.profile
+  tags = {
+    Project    = "bb"
+    Layer-Name = "datalake"
+  }
+  max_retries = 3
+  default_tags {
+    tags = {
+      a = "1"
+    }
+  }
+  assume_role {
+    role_arn = "arn"
+  }
+  assume_role {
+    role_arn = "other"
+  }
+"""
+
+
+@pytest.mark.parametrize("data, written", [
+    ("${var.region}", "var.region"),
+    ("${var.region}-x", '"${var.region}-x"'),
+    ("x${var.region}", '"x${var.region}"'),
+    ("${a} ${b}", '"${a} ${b}"'),
+    ([], "[]"),
+    ([{"a": 1}], "[{\n  a = 1\n}]"),
+])
+def test_only_a_whole_single_reference_is_written_bare(data: object, written: str) -> None:
+    assert hcl.value(data) == written
+
+
+def test_keys_that_are_not_identifiers_are_quoted() -> None:
+    assert [hcl.key(name) for name in ("a", "_a", "a-b", "a_1", "1a", "a b", "a.b", "")] == [
+        "a", "_a", "a-b", "a_1", '"1a"', '"a b"', '"a.b"', '""']
+
+
+def test_values_terraform_cannot_hold_are_refused() -> None:
+    with pytest.raises(TypeError, match="cannot write set as HCL"):
+        hcl.value({1, 2})
