@@ -784,3 +784,50 @@ def test_environment_builds_arns_and_endpoints_of_its_partition(region, partitio
     assert env.role_arn("reader") == f"arn:{partition}:iam::{ACCOUNT}:role/reader"
     assert env.account_root_arn() == f"arn:{partition}:iam::{ACCOUNT}:root"
     assert env.service_host("kinesis") == f"kinesis.{region}.{host_suffix}"
+
+
+# --- IAM statements: what an Allow may name ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("resource", [
+    f"{BUCKET.arn}/*", f"{BUCKET.arn}/raw/*", BUCKET.arn, "${aws_s3_bucket.raw.arn}/*",
+    f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/glue:*", f"arn:aws:glue:{REGION}:{ACCOUNT}:table/lake/*",
+    f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/stream/*",
+], ids=["bucket-objects", "prefix-objects", "bucket", "reference-path", "log-group-streams", "tables-of-db",
+        "table-streams"])
+def test_allow_accepts_a_trailing_wildcard_below_one_named_resource(resource):
+    assert PolicyStatement(sid="Named", actions=("s3:GetObject",), resources=(resource,)).resources == (resource,)
+
+
+@pytest.mark.parametrize("resource", [
+    f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*",
+    f"{BUCKET.arn}/*/raw", f"{BUCKET.arn}/raw*", "${aws_s3_bucket.raw.arn}*", "raw/*", "arn:aws:s3/*",
+    f"{BUCKET.arn}/ra?",
+], ids=["every-table", "every-log-group", "wildcard-mid-path", "partial-name", "reference-partial",
+        "not-an-arn", "short-arn", "question-mark"])
+def test_allow_refuses_any_other_wildcard_resource(resource):
+    with pytest.raises(ConstructPropsError, match=r"allows wildcard resource"):
+        PolicyStatement(sid="Broad", actions=("s3:GetObject",), resources=(resource,))
+
+
+@pytest.mark.parametrize("props, message", [
+    ({"actions": ()}, r"policy statement 'Sid' needs at least one action and one resource"),
+    ({"resources": ()}, r"policy statement 'Sid' needs at least one action and one resource"),
+    ({"effect": "allow"}, r"policy statement 'Sid': effect must be 'Allow' or 'Deny'"),
+    ({"sid": "Read-Objects"}, r"policy statement id 'Read-Objects' must be letters and digits only"),
+    ({"sid": ""}, r"policy statement id '' must be letters and digits only"),
+], ids=["no-actions", "no-resources", "lowercase-effect", "sid-dash", "sid-empty"])
+def test_policy_statement_refuses_malformed_statements(props, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        PolicyStatement(**{"sid": "Sid", "actions": ("s3:GetObject",), "resources": (f"{BUCKET.arn}/*",), **props})
+
+
+def test_repeated_grants_get_numbered_statement_ids():
+    stack = new_stack()
+    consumer = role(stack)
+    for _ in range(3):
+        consumer.add_to_principal_policy(
+            PolicyStatement(sid="Read", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/*",)))
+    consumer.add_to_principal_policy(
+        PolicyStatement(sid="Read2", actions=("s3:ListBucket",), resources=(BUCKET.arn,)))
+    sids = [statement["sid"] for statement in inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role")]
+    assert sids == ["Read", "Read2", "Read3", "Read22"]
