@@ -831,3 +831,41 @@ def test_repeated_grants_get_numbered_statement_ids():
         PolicyStatement(sid="Read2", actions=("s3:ListBucket",), resources=(BUCKET.arn,)))
     sids = [statement["sid"] for statement in inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role")]
     assert sids == ["Read", "Read2", "Read3", "Read22"]
+
+
+# --- Firehose: partition queries and the shared key prefix -------------------------------------------------------
+
+@pytest.mark.parametrize("query, keys", [
+    ("{tableName:.tableName}", ["tableName"]),
+    ('  { "tableName" : .tableName , op:(.a|split(",")|first), nested:{x:.y,z:.w}, _k1:.k }  ',
+     ["tableName", "op", "nested", "_k1"]),
+    ("{a:.x,,b:.y,}", ["a", "b"]),
+])
+def test_partition_query_keys_are_the_top_level_keys_of_the_jq_object(query, keys):
+    assert DynamicPartitioning(query).keys() == keys
+
+
+@pytest.mark.parametrize("query, message", [
+    ("{}", r"must be a JQ object"),
+    ("tableName:.tableName", r"must be a JQ object"),
+    ("{1table:.t}", r"'1table:\.t' is not `key:\.path`"),
+    ("{tableName}", r"'tableName' is not `key:\.path`"),
+    ("{table-name:.t}", r"'table-name:\.t' is not `key:\.path`"),
+])
+def test_partition_query_that_is_not_a_jq_object_of_keys_is_refused(query, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        DynamicPartitioning(query).keys()
+
+
+@pytest.mark.parametrize("prefixes, shared", [
+    (("raw/cdc/",), "raw/cdc/"),
+    (("raw/cdc/!{timestamp:yyyy}/",), "raw/cdc/"),
+    (("raw/cdc-!{timestamp:yyyy}/",), "raw/"),
+    (("raw/a/b/", "raw/a/c/"), "raw/a/"),
+    (("raw/ab/", "raw/ac/"), "raw/"),
+    (("raw/x/", "raw/x/y/", "raw/x/!{firehose:error-output-type}/"), "raw/x/"),
+    (("one/", "two/"), ""),
+    (("raw",), ""),
+])
+def test_delivery_key_prefix_is_the_longest_shared_folder_before_any_expression(prefixes, shared):
+    assert delivery_key_prefix(*prefixes) == shared
