@@ -869,3 +869,115 @@ def test_partition_query_that_is_not_a_jq_object_of_keys_is_refused(query, messa
 ])
 def test_delivery_key_prefix_is_the_longest_shared_folder_before_any_expression(prefixes, shared):
     assert delivery_key_prefix(*prefixes) == shared
+
+
+# --- options each construct passes through, and the rest of the naming rules -------------------------------------
+
+@pytest.mark.parametrize("name, message", [
+    ("sthree-lake", r"uses a prefix or suffix S3 reserves"),
+    ("amzn-s3-demo-lake", r"uses a prefix or suffix S3 reserves"),
+    ("lake-s3alias", r"uses a prefix or suffix S3 reserves"),
+    ("lake--ol-s3", r"uses a prefix or suffix S3 reserves"),
+    ("lake--x-s3", r"uses a prefix or suffix S3 reserves"),
+    ("lake.-raw", r"must not contain '\.\.', '\.-' or '-\.'"),
+    ("lake-.raw", r"must not contain '\.\.', '\.-' or '-\.'"),
+    ("-lake", r"must be lowercase letters, digits"),
+    ("lake-", r"must be lowercase letters, digits"),
+], ids=["sthree", "amzn-s3-demo", "s3alias", "ol-s3", "x-s3", "dot-dash", "dash-dot", "leading-dash",
+        "trailing-dash"])
+def test_check_bucket_name_refuses_the_other_names_s3_reserves_or_forbids(name, message):
+    with pytest.raises(ConstructPropsError, match=rf"^S3 bucket name {re.escape(repr(name))} {message}"):
+        check_bucket_name(name)
+
+
+def test_check_bucket_name_accepts_names_near_the_reserved_ones():
+    for name in ("lake.s3alias-x", "xn-lake", "my-sthree-lake", "192.168.5", "lake.raw-2"):
+        check_bucket_name(name)
+
+
+def test_secure_bucket_passes_its_options_through():
+    stack = new_stack()
+    SecureBucket(stack, "Bucket", SecureBucketProps(
+        name=BUCKET_NAME, transitions=(Transition(30, "STANDARD_IA"), Transition(60, "GLACIER_IR")),
+        noncurrent_version_expiration_days=7,
+        force_destroy=True, tags={"team": "data"}))
+    synthesized = synth(stack)
+    assert only(synthesized, "resource", "aws_s3_bucket") == {"bucket": BUCKET_NAME, "force_destroy": True,
+                                                              "tags": {"team": "data"}}
+    [rule] = only(synthesized, "resource", "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"}, {"days": 60, "storage_class": "GLACIER_IR"}]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 7}]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    assert rule["filter"] == [{"prefix": ""}] and rule["id"] == "age-out"
+
+
+@pytest.mark.parametrize("days", [(90, 90), (365, 90), (0,)], ids=["repeated", "decreasing", "zero"])
+def test_secure_bucket_refuses_transitions_that_are_not_increasing_and_positive(days):
+    transitions = tuple(Transition(day, "GLACIER") for day in days)
+    with pytest.raises(ConstructPropsError, match=r"lifecycle transition days .* must be increasing and positive"):
+        SecureBucket(new_stack(), "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=transitions))
+
+
+def test_bucket_grant_to_a_role_of_another_partition_names_that_partition_root():
+    stack = new_stack()
+    bucket_in_china = SecureBucket(stack, "Raw", SecureBucketProps(name=BUCKET_NAME))
+    bucket_in_china.grant_write_to_role("Writer", ACCOUNT, f"arn:aws-cn:iam::{ACCOUNT}:role/writer")
+    synthesized = synth(stack)
+    statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
+    assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws-cn:iam::{ACCOUNT}:root"]}]
+    assert statements["WriterBucket"]["actions"] == ["s3:GetBucketLocation", "s3:ListBucket",
+                                                     "s3:ListBucketMultipartUploads"]
+
+
+def test_table_options_and_the_aws_managed_key():
+    stack = new_stack()
+    Table(stack, "Table", TableProps(name="orders", partition_key=KeyAttribute("id", "B"),
+                                     point_in_time_recovery=False, deletion_protection=False))
+    table = only(synth(stack), "resource", "aws_dynamodb_table")
+    assert table["attribute"] == [{"name": "id", "type": "B"}] and "range_key" not in table
+    assert table["point_in_time_recovery"] == {"enabled": False}
+    assert table["deletion_protection_enabled"] is False
+    assert table["server_side_encryption"] == {"enabled": True}  # the AWS-managed key aws/dynamodb
+
+
+def test_provisioned_data_stream_sets_its_shard_count():
+    stack = new_stack()
+    stream(stack, on_demand=False, shard_count=4)
+    resource = only(synth(stack), "resource", "aws_kinesis_stream")
+    assert resource["stream_mode_details"] == {"stream_mode": "PROVISIONED"} and resource["shard_count"] == 4
+
+
+def test_on_demand_data_stream_ignores_the_shard_count():
+    stack = new_stack()
+    stream(stack, shard_count=0)  # not checked: on-demand streams have no shard count
+    assert "shard_count" not in only(synth(stack), "resource", "aws_kinesis_stream")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda stack: CatalogDatabase(stack, "Database", "Lake-Raw", ENV),
+     r"Glue database name 'Lake-Raw' is not valid; AWS allows only lowercase letters, digits and _"),
+    (lambda stack: S3Crawler(stack, "Crawler", CrawlerProps(
+        name="crawler", role_name="crawler-role", env=ENV, database=CatalogDatabase(stack, "Database", "lake", ENV),
+        bucket=BUCKET, key_prefix="raw/")), r"the crawler's bucket reference needs the bucket's name"),
+], ids=["database-uppercase", "bucket-without-name"])
+def test_glue_refuses_invalid_props(build, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        build(new_stack())
+
+
+def test_crawler_without_exclusions_or_schedule_writes_neither():
+    stack = new_stack()
+    S3Crawler(stack, "Crawler", CrawlerProps(
+        name="crawler", role_name="crawler-role", env=ENV, database=CatalogDatabase(stack, "Database", "lake", ENV),
+        bucket=BucketRef(BUCKET.arn, BUCKET_NAME), key_prefix="raw/", schedule=None))
+    crawler = only(synth(stack), "resource", "aws_glue_crawler")
+    assert crawler["s3_target"] == [{"path": f"s3://{BUCKET_NAME}/raw/"}] and "schedule" not in crawler
+
+
+def test_crawler_runs_hourly_by_default_and_logs_only_to_its_own_stream(crawler):
+    assert only(crawler, "resource", "aws_glue_crawler")["schedule"] == "cron(15 * * * ? *)"
+    logs = by_sid(inline_policy_of(crawler, "bb-data-science-crawler-role"))["WriteCrawlerLogs"]
+    assert logs["actions"] == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["resources"] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers",
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers:log-stream:bb-data-science-lakehouse-raw"]
