@@ -658,6 +658,11 @@ def padded_prefix(length: int) -> str:
     return "p" * (length - len(PREFIX)) + PREFIX
 
 
+def length_message(kind: str, low: int, high: int) -> str:
+    return (rf"^{kind} name '[^']*' has \d+ characters, AWS allows {low} to {high}; shorten the project, account or "
+            r"layer naming settings$")
+
+
 @dataclass(frozen=True)
 class Limit:
     """One AWS limit: `build(stack, value)` builds a construct; `where` is (resource type, attribute path) whose
@@ -672,62 +677,71 @@ class Limit:
 
 LIMITS = {
     "kinesis-retention-hours": Limit(lambda s, v: stream(s, retention_hours=v), (24, 8760), (23, 8761),
-                                     r"Kinesis retention is -?\d+; .* from 24 to 8760", ("aws_kinesis_stream", "retention_period")),
+                                     r"^Kinesis retention is \d+; AWS accepts a whole number of hours from 24 to 8760$",
+                                     ("aws_kinesis_stream", "retention_period")),
     "kinesis-shard-count": Limit(lambda s, v: stream(s, on_demand=False, shard_count=v), (1, 100_000), (0, 100_001),
-                                 r"Kinesis shard count .* from 1 to 100000", ("aws_kinesis_stream", "shard_count")),
+                                 r"^Kinesis shard count is \d+; AWS accepts a whole number of shards from 1 to 100000$",
+                                 ("aws_kinesis_stream", "shard_count")),
     "kinesis-name-length": Limit(lambda s, v: stream(s, name="k" * v), (1, 128), (0, 129),
-                                 r"Kinesis stream name .* AWS allows 1 to 128", ("aws_kinesis_stream", "name")),
+                                 length_message("Kinesis stream", 1, 128), ("aws_kinesis_stream", "name")),
     "firehose-buffer-mib-partitioned": Limit(
-        lambda s, v: firehose_with(s, buffering_size_mib=v), (64, 128), (63, 129), r"buffering size is \d+",
+        lambda s, v: firehose_with(s, buffering_size_mib=v), (64, 128), (63, 129),
+        r"^Firehose buffering size is (63 MiB; with dynamic partitioning AWS requires at least 64 MiB"
+        r"|129; AWS accepts a whole number of MiB from 1 to 128)$",
         ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_size")),
     "firehose-buffer-mib": Limit(
         lambda s, v: unpartitioned_firehose_with(s, buffering_size_mib=v), (1, 128), (0, 129),
-        r"buffering size is \d+; AWS accepts a whole number of MiB from 1 to 128",
+        r"^Firehose buffering size is \d+; AWS accepts a whole number of MiB from 1 to 128$",
         ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_size")),
     "firehose-interval-partitioned": Limit(
-        lambda s, v: firehose_with(s, buffering_interval_seconds=v), (1, 900), (0, 901), r"buffering interval is \d+",
+        lambda s, v: firehose_with(s, buffering_interval_seconds=v), (1, 900), (0, 901),
+        r"^Firehose buffering interval is (0 s; zero buffering is not available with dynamic partitioning, use 1 to "
+        r"900 seconds|901; AWS accepts a whole number of seconds from 0 to 900)$",
         ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_interval")),
     "firehose-interval": Limit(
         lambda s, v: unpartitioned_firehose_with(s, buffering_interval_seconds=v), (0, 900), (-1, 901),
-        r"buffering interval is -?\d+; AWS accepts a whole number of seconds from 0 to 900",
+        r"^Firehose buffering interval is -?\d+; AWS accepts a whole number of seconds from 0 to 900$",
         ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_interval")),
     "firehose-name-length": Limit(lambda s, v: firehose_with(s, name="f" * v), (1, 64), (0, 65),
-                                  r"Firehose delivery stream name .* AWS allows 1 to 64",
+                                  length_message("Firehose delivery stream", 1, 64),
                                   ("aws_kinesis_firehose_delivery_stream", "name")),
     "firehose-prefix-length": Limit(lambda s, v: firehose_with(s, prefix=padded_prefix(v)), (len(PREFIX), 1024),
-                                    (1025,), r"Firehose prefix is over 1024 bytes",
+                                    (1025,), r"^Firehose prefix is over 1024 bytes$",
                                     ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.prefix")),
     "firehose-error-prefix-length": Limit(
         lambda s, v: firehose_with(s, error_output_prefix="e" * v), (1, 1024), (1025,),
-        r"Firehose error output prefix is over 1024 bytes",
+        r"^Firehose error output prefix is over 1024 bytes$",
         ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.error_output_prefix")),
     "iam-role-name-length": Limit(lambda s, v: role(s, name="r" * v).add_to_principal_policy(PolicyStatement(
         sid="Read", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/raw/*",))), (1, 64), (0, 65),
-        r"IAM role name .* AWS allows 1 to 64", ("aws_iam_role", "name")),
+        length_message("IAM role", 1, 64), ("aws_iam_role", "name")),
     "s3-bucket-name-length": Limit(lambda s, v: check_bucket_name("b" * v), (3, 63), (2, 64),
-                                   r"has \d+ characters, S3 allows 3 to 63"),
+                                   r"^S3 bucket name 'b*' has \d+ characters, S3 allows 3 to 63 \(not DNS-compliant\)$"),
     "s3-infrequent-access-days": Limit(
         lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
-            Transition(v, "STANDARD_IA"),))), (30,), (29,), r"after 30 days at the earliest",
+            Transition(v, "STANDARD_IA"),))), (30,), (29,),
+        rf"^bucket {BUCKET_NAME}: S3 moves objects to STANDARD_IA after 30 days at the earliest, not 29$",
         ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
     "dynamodb-table-name-length": Limit(
         lambda s, v: Table(s, "Table", TableProps(name="t" * v, partition_key=KeyAttribute("pk"))), (3, 255), (2, 256),
-        r"DynamoDB table name .* AWS allows 3 to 255", ("aws_dynamodb_table", "name")),
+        length_message("DynamoDB table", 3, 255), ("aws_dynamodb_table", "name")),
     "dynamodb-key-name-bytes": Limit(
         lambda s, v: Table(s, "Table", TableProps(name="orders", partition_key=KeyAttribute("\u00e9" * (v // 2) + "k" * (v % 2)))),
-        (1, 255), (0, 256), r"DynamoDB key attribute name .* must be 1 to 255 bytes", ("aws_dynamodb_table", "hash_key")),
+        (1, 255), (0, 256), r"^DynamoDB key attribute name '[^']*' must be 1 to 255 bytes$",
+        ("aws_dynamodb_table", "hash_key")),
     "log-retention-days": Limit(lambda s, v: log_group_with(s, retention_days=v), (1, 3653), (0, 2, 3654),
-                                r"log retention \d+ days is not one CloudWatch offers",
+                                r"^log retention \d+ days is not one CloudWatch offers; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
+                                r"180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653$",
                                 ("aws_cloudwatch_log_group", "retention_in_days")),
     "log-group-name-length": Limit(lambda s, v: log_group_with(s, name="g" * v), (1, 512), (0, 513),
-                                   r"CloudWatch log group name .* AWS allows 1 to 512", ("aws_cloudwatch_log_group", "name")),
+                                   length_message("CloudWatch log group", 1, 512), ("aws_cloudwatch_log_group", "name")),
     "log-stream-name-length": Limit(lambda s, v: LogGroup(s, "Logs", LogGroupProps(name="group")).add_stream(
-        "Stream", "s" * v), (1, 512), (0, 513), r"CloudWatch log stream name .* AWS allows 1 to 512",
+        "Stream", "s" * v), (1, 512), (0, 513), length_message("CloudWatch log stream", 1, 512),
         ("aws_cloudwatch_log_stream", "name")),
     "glue-database-name-length": Limit(lambda s, v: CatalogDatabase(s, "Database", "d" * v, ENV), (1, 255), (0, 256),
-                                       r"Glue database name .* AWS allows 1 to 255", ("aws_glue_catalog_database", "name")),
+                                       length_message("Glue database", 1, 255), ("aws_glue_catalog_database", "name")),
     "glue-crawler-name-length": Limit(lambda s, v: crawler_with(s, "c" * v), (1, 255), (0, 256),
-                                      r"Glue crawler name .* AWS allows 1 to 255", ("aws_glue_crawler", "name")),
+                                      length_message("Glue crawler", 1, 255), ("aws_glue_crawler", "name")),
 }
 
 
@@ -840,6 +854,7 @@ def test_repeated_grants_get_numbered_statement_ids():
     ('  { "tableName" : .tableName , op:(.a|split(",")|first), nested:{x:.y,z:.w}, _k1:.k }  ',
      ["tableName", "op", "nested", "_k1"]),
     ("{a:.x,,b:.y,}", ["a", "b"]),
+    ("{tableX:.X, op:.Y}", ["tableX", "op"]),
 ])
 def test_partition_query_keys_are_the_top_level_keys_of_the_jq_object(query, keys):
     assert DynamicPartitioning(query).keys() == keys
@@ -981,3 +996,48 @@ def test_crawler_runs_hourly_by_default_and_logs_only_to_its_own_stream(crawler)
     assert logs["resources"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers",
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers:log-stream:bb-data-science-lakehouse-raw"]
+
+
+@pytest.mark.parametrize("build", [
+    lambda stack: stream(stack, name="Lakehouse-Stream.v2_1"),
+    lambda stack: firehose_with(stack, name="Lakehouse-Firehose.v2_1"),
+    lambda stack: Table(stack, "Table", TableProps(name="Orders-Table.v2_1", partition_key=KeyAttribute("Id"))),
+    lambda stack: log_group_with(stack, name="/Aws/Lake_1#x.y-z"),
+], ids=["kinesis", "firehose", "dynamodb", "log-group"])
+def test_names_may_use_uppercase_letters_and_the_punctuation_aws_allows(build):
+    build(new_stack())
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda stack: stream(stack, name="lake stream"), r"^Kinesis stream name 'lake stream' is not valid; AWS allows only "
+                                                      r"letters, digits and _\.-$"),
+    (lambda stack: firehose_with(stack, name="lake/firehose"), r"^Firehose delivery stream name 'lake/firehose' is not "
+                                                               r"valid; AWS allows only letters, digits and _\.-$"),
+    (lambda stack: Table(stack, "Table", TableProps(name="orders!", partition_key=KeyAttribute("id"))),
+     r"^DynamoDB table name 'orders!' is not valid; AWS allows only letters, digits and _\.-$"),
+    (lambda stack: log_group_with(stack, name="group name"),
+     r"^CloudWatch log group name 'group name' is not valid; AWS allows only letters, digits and _-\./#$"),
+    (lambda stack: LogGroup(stack, "Logs", LogGroupProps(name="group")).add_stream("Stream", "a:b"),
+     r"^CloudWatch log stream name 'a:b' is not valid; AWS allows only any character but : and \*$"),
+    (lambda stack: crawler_with(stack, "crawler\x01"),
+     r"^Glue crawler name 'crawler\\x01' is not valid; AWS allows only printable characters$"),
+    (lambda stack: role(stack, name="role name"),
+     r"^IAM role name 'role name' is not valid; AWS allows only letters, digits and \+=,\.@_-$"),
+], ids=["kinesis", "firehose", "dynamodb", "log-group", "log-stream", "crawler", "role"])
+def test_names_with_characters_aws_refuses_are_refused(build, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        build(new_stack())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"dynamic_partitioning": None},
+     r"^the Firehose prefix uses !\{partitionKeyFromQuery:\.\.\.\} but dynamic partitioning is off; set a partition "
+     r"query or remove those expressions$"),
+    ({"dynamic_partitioning": None, "prefix": "raw/!{timestamp:yyyy}/", "error_output_prefix": ""},
+     r"^the Firehose prefix uses expressions, so AWS requires an error output prefix; set one$"),
+    ({"error_output_prefix": ""}, r"^Firehose dynamic partitioning needs an error output prefix; set one$"),
+], ids=["partition-key-without-partitioning", "expressions-without-error-prefix", "partitioning-without-error-prefix"])
+def test_firehose_prefix_rules_give_their_whole_message(overrides, message):
+    stack = new_stack()
+    with pytest.raises(ConstructPropsError, match=message):
+        firehose_with(stack, **overrides)

@@ -69,6 +69,10 @@ def test_only_a_whole_single_reference_is_written_bare(data: object, written: st
     assert hcl.value(data) == written
 
 
+def test_strings_escape_backslashes_quotes_and_line_breaks() -> None:
+    assert hcl.string('C:\\dir "x"\r\n') == '"C:\\\\dir \\"x\\"\\r\\n"'
+
+
 def test_keys_that_are_not_identifiers_are_quoted() -> None:
     assert [hcl.key(name) for name in ("a", "_a", "a-b", "a_1", "1a", "a b", "a.b", "")] == [
         "a", "_a", "a-b", "a_1", '"1a"', '"a b"', '"a.b"', '""']

@@ -2,6 +2,8 @@
 cycles, shared keys), checked without synthesizing anything."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from leverage.errors import UserError
@@ -20,7 +22,8 @@ def test_layer_names_that_are_folder_names_are_accepted(layer: str) -> None:
 
 @pytest.mark.parametrize("layer", ["", "-x", "_x", "Datalake", "data/lake", "data lake"])
 def test_layer_names_that_are_not_folder_names_are_refused(layer: str) -> None:
-    with pytest.raises(UserError, match=r"layer name .* is not a valid folder name; use lowercase letters"):
+    with pytest.raises(UserError, match=rf"^layer name {re.escape(repr(layer))} is not a valid folder name; use lowercase "
+                                        r"letters, digits, '-' and '_'$"):
         address(layer)
 
 
@@ -84,19 +87,23 @@ def test_order_puts_a_chain_after_what_it_reads_and_prerequisites_are_transitive
 
 def test_a_cycle_is_refused_naming_its_layers() -> None:
     a, b = address("a"), address("b")
-    with pytest.raises(UserError, match=r"read each other's state in a cycle \(apps-devstg/us-east-1/[ab] -> "
-                                        r"apps-devstg/us-east-1/[ab] -> apps-devstg/us-east-1/[ab]\)"):
+    with pytest.raises(UserError, match=r"^the generated layers read each other's state in a cycle "
+                                        r"\(apps-devstg/us-east-1/[ab] -> apps-devstg/us-east-1/[ab] -> "
+                                        r"apps-devstg/us-east-1/[ab]\), so no apply order exists; change the layer "
+                                        r"settings \(e\.g\. keysLayer, lakeLayer\) so that no layer reads one that reads it$"):
         build_graph({a: reading(b.backend_key, outputs={"out": "x"}), b: reading(a.backend_key, outputs={"out": "x"})})
 
 
 def test_two_layers_with_one_state_key_are_refused() -> None:
-    with pytest.raises(UserError, match=r"layers apps-devstg/us-east-1/base-network and apps-devstg/us-east-1/network "
-                                        r"would share the state key apps-devstg/network/terraform.tfstate"):
+    with pytest.raises(UserError, match=r"^layers apps-devstg/us-east-1/base-network and apps-devstg/us-east-1/network "
+                                        r"would share the state key apps-devstg/network/terraform\.tfstate; give them "
+                                        r"different layer names in the settings$"):
         build_graph({address("base-network"): reading(), address("network"): reading()})
 
 
 def test_reading_an_output_a_generated_layer_lacks_is_refused() -> None:
     a, b = address("a"), address("b")
-    with pytest.raises(UserError, match=r"layer apps-devstg/us-east-1/b reads output 'out' of "
-                                        r"apps-devstg/us-east-1/a, which does not have it"):
+    with pytest.raises(UserError, match=r"^layer apps-devstg/us-east-1/b reads output 'out' of apps-devstg/us-east-1/a, "
+                                        r"which does not have it; check the layer settings \(keysLayer, dynamodbLayer, "
+                                        r"lakeLayer\): they name the wrong layer$"):
         build_graph({a: reading(outputs={"other": "x"}), b: reading(a.backend_key)})

@@ -27,6 +27,8 @@ def test_var_file_values_are_python_hcl2_values(root: Path) -> None:
     (b'project = "bb"\x00', r"^project/config/common\.tfvars is a binary file, not HCL; restore it from version"),
     (b'project = "b\xe9b"\n', r"^project/config/common\.tfvars is not UTF-8 text \(byte 12\); save it as UTF-8$"),
     (b'project = "bb"\naccounts = {\n', r"^cannot parse project/config/common\.tfvars at line \d+, column \d+; fix the HCL"),
+    (b'project = "a"\nproject = "b"\n',  # python-hcl2 raises a plain exception here, not a parse error
+     r"^cannot parse project/config/common\.tfvars: .*project already defined; fix the HCL syntax$"),
 ])
 def test_unreadable_var_files_are_one_actionable_error(root: Path, content: bytes | None, message: str) -> None:
     path = root / "config" / "common.tfvars"
@@ -48,9 +50,9 @@ def test_required_string_returns_the_value(root: Path) -> None:
 
 def test_build_env_is_read_like_a_shell_env_file(root: Path) -> None:
     (root / "build.env").write_text(
-        "# comment\n\n  PROJECT = bb  \nTERRAFORM_IMAGE_TAG='1.6.0-0.2.0'\nMFA_ENABLED=\"false\"\nnot a pair\nA=b=c\n")
+        "# comment\n\n  PROJECT = bb  \nTERRAFORM_IMAGE_TAG='1.6.0-0.2.0'\nMFA_ENABLED=\"false\"\nnot a pair\nA=b=c\nX=XyX\n")
     assert read_env_file(root / "build.env", root) == {
-        "PROJECT": "bb", "TERRAFORM_IMAGE_TAG": "1.6.0-0.2.0", "MFA_ENABLED": "false", "A": "b=c"}
+        "PROJECT": "bb", "TERRAFORM_IMAGE_TAG": "1.6.0-0.2.0", "MFA_ENABLED": "false", "A": "b=c", "X": "XyX"}
 
 
 def test_missing_or_unreadable_build_env_is_one_actionable_error(root: Path) -> None:
