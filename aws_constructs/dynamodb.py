@@ -14,6 +14,7 @@ from cdk_bindings import (
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kinesis import DataStream
 from aws_constructs.kms import KmsKeyRef
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name
 
 KEY_TYPES = {"S": "string", "N": "number", "B": "binary"}
@@ -44,7 +45,7 @@ class TableProps:
     deletion_protection: bool = True
 
 
-class Table(Construct):
+class Table(NamedConstruct):
     """An on-demand table, encrypted, with point-in-time recovery and deletion protection by default."""
 
     def __init__(self, scope: Construct, construct_id: str, props: TableProps) -> None:
@@ -56,7 +57,7 @@ class Table(Construct):
                 f"({props.partition_key.name!r})")
         keys = [props.partition_key] + ([props.sort_key] if props.sort_key else [])
         self.name = props.name
-        self._table = DynamodbTable(
+        self._table = self._name(DynamodbTable(
             self,
             "Resource",
             name=props.name,
@@ -68,7 +69,7 @@ class Table(Construct):
             server_side_encryption=DynamodbTableServerSideEncryption(
                 enabled=True, kms_key_arn=props.encryption_key.arn if props.encryption_key else None),
             deletion_protection_enabled=props.deletion_protection,
-        )
+        ))
 
     @property
     def arn(self) -> str:
@@ -77,6 +78,10 @@ class Table(Construct):
     @property
     def table_name(self) -> str:
         return self._table.name
+
+    def adopt_existing(self) -> None:
+        """Take over a live table of this name instead of creating it (an `import` block)."""
+        self._adopt(self._table, self.name)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ class ChangeStreamProps:
     creation_time_precision: str = "MICROSECOND"
 
 
-class KinesisChangeStream(Construct):
+class KinesisChangeStream(NamedConstruct):
     """Streams every change of a DynamoDB table into a Kinesis data stream (CDC)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ChangeStreamProps) -> None:
@@ -95,10 +100,15 @@ class KinesisChangeStream(Construct):
         if props.creation_time_precision not in ("MILLISECOND", "MICROSECOND"):
             raise ConstructPropsError(
                 f"creation time precision {props.creation_time_precision!r} must be MILLISECOND or MICROSECOND")
-        DynamodbKinesisStreamingDestination(
+        self.props = props
+        self._destination = self._name(DynamodbKinesisStreamingDestination(
             self,
             "Resource",
             table_name=props.table_name,
             stream_arn=props.stream.arn,
             approximate_creation_date_time_precision=props.creation_time_precision,
-        )
+        ))
+
+    def adopt_existing(self) -> None:
+        """Take over the table's live streaming destination to this stream (enabling it again would fail)."""
+        self._adopt(self._destination, f"{self.props.table_name},{self.props.stream.known_arn}")

@@ -20,6 +20,7 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.kinesis import DataStream
 from aws_constructs.logs import LogGroup, LogGroupProps
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name, check_range
 
@@ -69,7 +70,7 @@ class S3DeliveryStreamProps:
     log_retention_days: int = 30
 
 
-class KinesisToS3DeliveryStream(Construct):
+class KinesisToS3DeliveryStream(NamedConstruct):
     """Firehose reading a Kinesis stream and writing to S3, with its own least-privilege role and error log."""
 
     def __init__(self, scope: Construct, construct_id: str, props: S3DeliveryStreamProps) -> None:
@@ -81,12 +82,13 @@ class KinesisToS3DeliveryStream(Construct):
             external_id=props.env.account_id,
             description=f"Firehose delivery stream {props.name}",
         ))
-        log_group = LogGroup(self, "Logs", LogGroupProps(
+        self.props = props
+        self.log_group = log_group = LogGroup(self, "Logs", LogGroupProps(
             name=f"/aws/kinesisfirehose/{props.name}", retention_days=props.log_retention_days))
-        log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
+        self.log_stream = log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
 
         props.source.grant_read(self.role)
-        props.destination.grant_write(self.role, delivery_key_prefix(props.prefix, props.error_output_prefix))
+        props.destination.grant_write(self.role, delivery_key_prefixes(props.prefix, props.error_output_prefix))
         log_stream.grant_write(self.role)
 
         partitioning = props.dynamic_partitioning
@@ -102,7 +104,7 @@ class KinesisToS3DeliveryStream(Construct):
                     Parameter(parameter_name="Delimiter", parameter_value="\\n"),
                 ]),
             ])
-        self._stream = KinesisFirehoseDeliveryStream(
+        self._stream = self._name(KinesisFirehoseDeliveryStream(
             self,
             "Resource",
             name=props.name,
@@ -123,11 +125,20 @@ class KinesisToS3DeliveryStream(Construct):
             ),
             # Firehose checks that its role may read the source when the stream is created.
             depends_on=[self.role.policy],
-        )
+        ))
 
     @property
     def arn(self) -> str:
         return self._stream.arn
+
+    def adopt_existing(self) -> None:
+        """Take over a live delivery stream of this name and its error log group and stream (`import` blocks).
+
+        Its role is not adopted: it is created with this construct's least-privilege policy.
+        """
+        self._adopt(self._stream, self.props.env.arn("firehose", f"deliverystream/{self.props.name}"))
+        self.log_group.adopt_existing()
+        self.log_stream.adopt_existing()
 
 
 def _validate(props: S3DeliveryStreamProps) -> None:
@@ -225,3 +236,29 @@ def delivery_key_prefix(*prefixes: str) -> str:
         while not static.startswith(common):
             common = common[:-1]
     return common[: common.rfind("/") + 1]
+
+
+def delivery_key_prefixes(*prefixes: str) -> tuple[str, ...]:
+    """The fewest folder prefixes that hold every delivered object: each prefix's static folder, without those
+    inside another. Grants use these rather than one common prefix, which can be the whole bucket."""
+    folders = sorted({delivery_key_prefix(prefix) for prefix in prefixes})
+    kept: list[str] = []
+    for folder in folders:  # sorted: a folder comes after every folder it is inside of
+        if not any(folder.startswith(outer) for outer in kept):
+            kept.append(folder)
+    return tuple(kept)
+
+
+def crawl_scope(prefix: str, error_output_prefix: str) -> tuple[str, tuple[str, ...]]:
+    """Where a crawler over delivered records looks (the data prefix's static folder) and what it skips (the
+    error output's folder, relative to it, when that lies inside it)."""
+    data, errors = delivery_key_prefix(prefix), delivery_key_prefix(error_output_prefix)
+    if errors == data:
+        raise ConstructPropsError(
+            f"the Firehose prefix {prefix!r} and error output prefix {error_output_prefix!r} share their whole "
+            f"static folder {data!r}, so failed records cannot be told from data by their keys; give the error "
+            "output a folder of its own (e.g. errors/!{firehose:error-output-type}/ or "
+            f"{data}errors/!{{firehose:error-output-type}}/)")
+    if errors.startswith(data):
+        return data, (errors[len(data):] + "**",)
+    return data, ()

@@ -7,19 +7,20 @@ from cdk_bindings import Construct, GlueCatalogDatabase, GlueCrawler, GlueCrawle
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement, ServiceRole, ServiceRoleProps
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name
 
 CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
 
 
-class CatalogDatabase(Construct):
+class CatalogDatabase(NamedConstruct):
     def __init__(self, scope: Construct, construct_id: str, name: str, env: AwsEnvironment) -> None:
         super().__init__(scope, construct_id)
         check_name("Glue database", name, 255, r"[a-z0-9_]+", "lowercase letters, digits and _")
         self.name = name
         self.env = env
-        self._database = GlueCatalogDatabase(self, "Resource", name=name)
+        self._database = self._name(GlueCatalogDatabase(self, "Resource", name=name))
 
     @property
     def database_name(self) -> str:
@@ -55,7 +56,7 @@ class CrawlerProps:
     schedule: str | None = "cron(15 * * * ? *)"  # hourly, after Firehose's hourly partitions fill
 
 
-class S3Crawler(Construct):
+class S3Crawler(NamedConstruct):
     """A crawler over one prefix of one bucket, with a role that can read only that and write only its tables."""
 
     def __init__(self, scope: Construct, construct_id: str, props: CrawlerProps) -> None:
@@ -75,7 +76,7 @@ class S3Crawler(Construct):
                 props.env.arn("logs", f"log-group:{CRAWLER_LOG_GROUP}:log-stream:{props.name}"),
             ),
         ))
-        GlueCrawler(
+        self._name(GlueCrawler(
             self,
             "Resource",
             name=props.name,
@@ -86,4 +87,4 @@ class S3Crawler(Construct):
             schedule=props.schedule,
             # Glue checks the role's permissions and the target when it creates the crawler.
             depends_on=[self.role.policy],
-        )
+        ))

@@ -16,6 +16,7 @@ from cdk_bindings import (
     Lazy,
 )
 from aws_constructs.errors import ConstructPropsError
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name
 
 import jsii
@@ -105,15 +106,15 @@ class _StatementsProducer:
         return [statement.to_struct() for statement in self._statements]
 
 
-class PolicyDocument(Construct):
+class PolicyDocument(NamedConstruct):
     """An IAM policy document whose statements may be added until synth (grants arrive after creation)."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._statements: list[PolicyStatement] = []
-        self._document = DataAwsIamPolicyDocument(
+        self._document = self._name(DataAwsIamPolicyDocument(
             self, "Resource", statement=Lazy.any_value(_StatementsProducer(self.node.path, self._statements))
-        )
+        ), resource=False)
 
     def add_statement(self, statement: PolicyStatement) -> None:
         """Add a statement; a second grant of the same kind gets a numbered sid (sids must be unique)."""
@@ -138,7 +139,7 @@ class ServiceRoleProps:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class ServiceRole(Construct):
+class ServiceRole(NamedConstruct):
     """A role only one AWS service can assume, with one inline policy built from grants."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ServiceRoleProps) -> None:
@@ -150,7 +151,7 @@ class ServiceRole(Construct):
             if props.external_id
             else None
         )
-        self._trust = DataAwsIamPolicyDocument(
+        self._trust = self._name(DataAwsIamPolicyDocument(
             self,
             "AssumeRolePolicy",
             statement=[
@@ -162,19 +163,19 @@ class ServiceRole(Construct):
                     condition=conditions,
                 )
             ],
-        )
-        self._role = IamRole(
+        ), "trust", resource=False)
+        self._role = self._name(IamRole(
             self,
             "Resource",
             name=props.name,
             description=props.description or None,
             assume_role_policy=self._trust.json,
             tags=props.tags or None,
-        )
+        ))
         self._policy = PolicyDocument(self, "Policy")
         # What uses the role should depend on this, not only on the role: AWS checks permissions at creation.
-        self.policy = IamRolePolicy(
-            self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json)
+        self.policy = self._name(IamRolePolicy(
+            self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json))
         self.name = props.name
 
     @property

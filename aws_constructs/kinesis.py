@@ -7,6 +7,7 @@ from cdk_bindings import Construct, KinesisStream, KinesisStreamStreamModeDetail
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.iam import Grantable, PolicyStatement
 from aws_constructs.kms import KmsKeyRef
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name, check_range
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
@@ -26,7 +27,7 @@ class DataStreamProps:
     shard_count: int = 1  # provisioned mode only
 
 
-class DataStream(Construct):
+class DataStream(NamedConstruct):
     """An encrypted Kinesis data stream (on-demand by default)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: DataStreamProps) -> None:
@@ -36,7 +37,7 @@ class DataStream(Construct):
         if not props.on_demand:
             check_range("Kinesis shard count", props.shard_count, 1, 100_000, "shards")
         self.props = props
-        self._stream = KinesisStream(
+        self._stream = self._name(KinesisStream(
             self,
             "Resource",
             name=props.name,
@@ -47,11 +48,20 @@ class DataStream(Construct):
             shard_count=None if props.on_demand else props.shard_count,
             encryption_type="KMS",
             kms_key_id=props.encryption_key.arn if props.encryption_key else AWS_MANAGED_KINESIS_KEY,
-        )
+        ))
 
     @property
     def arn(self) -> str:
         return self._stream.arn
+
+    @property
+    def known_arn(self) -> str:
+        """The ARN built from the name: known before the stream exists (import ids need that)."""
+        return self.props.env.arn("kinesis", f"stream/{self.props.name}")
+
+    def adopt_existing(self) -> None:
+        """Take over a live stream of this name instead of creating it (an `import` block)."""
+        self._adopt(self._stream, self.props.name)
 
     @property
     def name(self) -> str:

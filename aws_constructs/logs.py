@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from cdk_bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement
+from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -18,7 +19,7 @@ class LogGroupProps:
     retention_days: int = 30
 
 
-class LogGroup(Construct):
+class LogGroup(NamedConstruct):
     def __init__(self, scope: Construct, construct_id: str, props: LogGroupProps) -> None:
         super().__init__(scope, construct_id)
         check_name("CloudWatch log group", props.name, 512, r"[\w#./-]+", "letters, digits and _-./#")
@@ -28,28 +29,35 @@ class LogGroup(Construct):
                 + ", ".join(map(str, RETENTION_DAYS))
             )
         self.name = props.name
-        self._group = CloudwatchLogGroup(self, "Resource", name=props.name, retention_in_days=props.retention_days)
+        self._group = self._name(
+            CloudwatchLogGroup(self, "Resource", name=props.name, retention_in_days=props.retention_days))
 
     @property
     def group_name(self) -> str:
         """The name as a reference, so that what writes to the group is created after it."""
         return self._group.name
 
+    def adopt_existing(self) -> None:
+        self._adopt(self._group, self.name)
+
     def add_stream(self, construct_id: str, name: str) -> LogStream:
         return LogStream(self, construct_id, self, name)
 
 
-class LogStream(Construct):
+class LogStream(NamedConstruct):
     def __init__(self, scope: Construct, construct_id: str, group: LogGroup, name: str) -> None:
         super().__init__(scope, construct_id)
         check_name("CloudWatch log stream", name, 512, r"[^:*]+", "any character but : and *")
         self.group = group
         self.name = name
-        self._stream = CloudwatchLogStream(self, "Resource", name=name, log_group_name=group.group_name)
+        self._stream = self._name(CloudwatchLogStream(self, "Resource", name=name, log_group_name=group.group_name))
 
     @property
     def stream_name(self) -> str:
         return self._stream.name
+
+    def adopt_existing(self) -> None:
+        self._adopt(self._stream, f"{self.group.name}:{self.name}")
 
     def grant_write(self, grantee: Grantable) -> None:
         grantee.add_to_principal_policy(

@@ -26,6 +26,7 @@ from cdk_bindings import (
 )
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
+from aws_constructs.naming import NamedConstruct
 
 WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
 WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
@@ -56,6 +57,14 @@ def object_resource(bucket_arn: str, key_prefix: str) -> str:
     return f"{bucket_arn}/{key_prefix}*"
 
 
+KeyPrefixes = str | tuple[str, ...]  # one prefix, or several (objects below any of them)
+
+
+def object_resources(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
+    prefixes = (key_prefixes,) if isinstance(key_prefixes, str) else key_prefixes
+    return tuple(object_resource(bucket_arn, prefix) for prefix in prefixes)
+
+
 @dataclass(frozen=True)
 class BucketRef:
     """A bucket created elsewhere (possibly in another account), known by ARN (and by name, where known)."""
@@ -63,19 +72,19 @@ class BucketRef:
     arn: str
     name: str | None = None
 
-    def grant_write(self, grantee: Grantable, key_prefix: str = "") -> None:
+    def grant_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
         self._grant(grantee, key_prefix, ("WriteBucketObjects", WRITE_OBJECT_ACTIONS),
                     ("LocateBucket", WRITE_BUCKET_ACTIONS))
 
-    def grant_read(self, grantee: Grantable, key_prefix: str = "") -> None:
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         self._grant(grantee, key_prefix, ("ReadBucketObjects", ("s3:GetObject",)),
                     ("ListBucket", ("s3:GetBucketLocation", "s3:ListBucket")))
 
-    def _grant(self, grantee: Grantable, key_prefix: str, on_objects: tuple[str, tuple[str, ...]],
+    def _grant(self, grantee: Grantable, key_prefix: KeyPrefixes, on_objects: tuple[str, tuple[str, ...]],
                on_bucket: tuple[str, tuple[str, ...]]) -> None:
-        for (sid, actions), resource in ((on_objects, object_resource(self.arn, key_prefix)), (on_bucket, self.arn)):
-            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=(resource,)))
+        for (sid, actions), resources in ((on_objects, object_resources(self.arn, key_prefix)), (on_bucket, (self.arn,))):
+            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=resources))
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class SecureBucketProps:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class SecureBucket(Construct):
+class SecureBucket(NamedConstruct):
     """Versioned, encrypted, private, owner-enforced, TLS-only bucket with lifecycle rules."""
 
     def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps) -> None:
@@ -109,12 +118,13 @@ class SecureBucket(Construct):
         if days != sorted(set(days)) or any(d < 1 for d in days):
             raise ConstructPropsError(f"bucket {props.name}: lifecycle transition days {days} must be increasing and positive")
         self.name = props.name
-        self._bucket = S3Bucket(self, "Resource", bucket=props.name, force_destroy=props.force_destroy,
-                                tags=props.tags or None)
+        # The bucket and each of its configuration resources share the construct's name, as in HCL.
+        self._bucket = self._name(S3Bucket(self, "Resource", bucket=props.name, force_destroy=props.force_destroy,
+                                           tags=props.tags or None))
         bucket_id = self._bucket.id
-        S3BucketVersioningA(self, "Versioning", bucket=bucket_id,
-                            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
-        S3BucketServerSideEncryptionConfigurationA(
+        self._name(S3BucketVersioningA(self, "Versioning", bucket=bucket_id,
+                   versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled")))
+        self._name(S3BucketServerSideEncryptionConfigurationA(
             self,
             "Encryption",
             bucket=bucket_id,
@@ -125,15 +135,15 @@ class SecureBucket(Construct):
                     )
                 ),
             )],
-        )
-        self._public_access = S3BucketPublicAccessBlock(
+        ))
+        self._public_access = self._name(S3BucketPublicAccessBlock(
             self, "PublicAccessBlock", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True,
-        )
+        ))
         # Objects another account writes belong to this bucket's account; ACLs are disabled.
-        S3BucketOwnershipControls(self, "Ownership", bucket=bucket_id,
-                                  rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
-        S3BucketLifecycleConfiguration(
+        self._name(S3BucketOwnershipControls(self, "Ownership", bucket=bucket_id,
+                   rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced")))
+        self._name(S3BucketLifecycleConfiguration(
             self,
             "Lifecycle",
             bucket=bucket_id,
@@ -148,7 +158,7 @@ class SecureBucket(Construct):
                 abort_incomplete_multipart_upload=[
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)],
             )],
-        )
+        ))
         self._policy = PolicyDocument(self, "PolicyDocument")
         self._policy.add_statement(PolicyStatement(
             sid="DenyInsecureTransport",
@@ -159,16 +169,25 @@ class SecureBucket(Construct):
             conditions=(Condition("Bool", "aws:SecureTransport", ("false",)),),
         ))
         # The policy waits for the public access block, or S3 may reject it as public while the block is created.
-        S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json, depends_on=[self._public_access])
+        self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
+                                  depends_on=[self._public_access]))
 
     @property
     def arn(self) -> str:
         return self._bucket.arn
 
+    def adopt_existing(self) -> None:
+        """Take over a live bucket of this name (an `import` block).
+
+        Its configuration resources (versioning, encryption, public access block, ownership, lifecycle, policy)
+        are created over whatever the bucket had: S3 replaces each on write, so this construct's settings win.
+        """
+        self._adopt(self._bucket, self.name)
+
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 
-    def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: str = "") -> None:
+    def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: KeyPrefixes = "") -> None:
         """Let one role write below `key_prefix`, by ARN, before that role exists.
 
         S3 rejects a policy naming a role principal that does not exist yet, so the principal is the role's
@@ -178,7 +197,7 @@ class SecureBucket(Construct):
         principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
         self._policy.add_statement(PolicyStatement(
-            sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=(object_resource(self.arn, key_prefix),),
+            sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=object_resources(self.arn, key_prefix),
             principals=principal, conditions=pinned,
         ))
         self._policy.add_statement(PolicyStatement(

@@ -21,6 +21,8 @@ class GeneratedLayers:
 
 
 def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_root: Path) -> list[SynthesizedLayer]:
+    for stack in stacks:
+        stack.check_addresses()
     app.synth()
     layers = []
     for stack in stacks:

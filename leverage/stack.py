@@ -1,8 +1,9 @@
 """A TerraformStack that is a Leverage layer: provider, partial S3 backend, variables, remote state."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cdk_bindings import (
     AwsProvider,
@@ -14,6 +15,10 @@ from cdk_bindings import (
     TerraformStack,
     TerraformVariable,
 )
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.naming import check_unique_addresses, declare_move
+from leverage.errors import UserError
+from leverage.hcl import literal
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 
@@ -46,6 +51,9 @@ class RemoteLayer:
 class LeverageLayerStack(TerraformStack):
     """Base of every layer stack. Subclasses add resources; this class keeps them Leverage-shaped."""
 
+    # Old address -> current address of resources this layer created before, shipped as `moved` blocks.
+    legacy_addresses: ClassVar[Mapping[str, str]] = {}
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress) -> None:
         super().__init__(scope, address.folder.replace("/", "--"))
         self.project = project
@@ -53,6 +61,8 @@ class LeverageLayerStack(TerraformStack):
         self.account = project.accounts[address.account]
         self._declared: dict[str, TerraformVariable] = {}
         self._remote_states: dict[RemoteLayer, DataTerraformRemoteStateS3] = {}
+        for old, new in self.legacy_addresses.items():
+            self.moved(old, new)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
         # Leverage passes bucket, region, profile and lock table with -backend-config at init;
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
@@ -97,7 +107,8 @@ class LeverageLayerStack(TerraformStack):
         construct_id = _terraform_name(remote.layer)
         if self.node.try_find_child(construct_id) is not None:  # same layer name in two accounts
             construct_id = _terraform_name(f"{remote.account.name}_{remote.layer}")
-        state = self.project.address(remote.account.name, remote.region, remote.layer)
+        key = literal(self.project.state_key(remote.account.name, remote.region, remote.layer))
+        in_account = key.removeprefix(f"{remote.account.name}/")
         if remote.account.name == self.account.name:
             return DataTerraformRemoteStateS3(
                 self,
@@ -105,7 +116,7 @@ class LeverageLayerStack(TerraformStack):
                 region=self.var("region"),
                 profile=self.var("profile"),
                 bucket=self.var("bucket"),
-                key=f"{self.var('environment')}/{state.state_path_in_account}",
+                key=f"{self.var('environment')}/{in_account}" if in_account != key else key,
             )
         # Another account: its own profile and bucket, as literals the Leverage CLI can collect for SSO.
         return DataTerraformRemoteStateS3(
@@ -114,8 +125,22 @@ class LeverageLayerStack(TerraformStack):
             region=remote.account.backend.region,
             profile=remote.account.backend.profile,
             bucket=remote.account.backend.bucket,
-            key=state.backend_key,
+            key=key,
         )
+
+    def moved(self, from_address: str, to_address: str) -> None:
+        """A `moved` block: the state at `from_address` belongs to `to_address` now (no destroy, no create)."""
+        try:
+            declare_move(self, from_address, to_address)
+        except ConstructPropsError as exc:
+            raise UserError(f"layer {self.address.folder}: {exc}", fix="see 'Addresses' in README.md") from None
+
+    def check_addresses(self) -> None:
+        """Before synth: one element per address, none with cdktf's hashed default name."""
+        try:
+            check_unique_addresses(self, self.address.folder)
+        except ConstructPropsError as exc:
+            raise UserError(str(exc), fix="see 'Addresses' in README.md") from None
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         return TerraformOutput(self, name, value=value, description=description)

@@ -13,6 +13,7 @@ from cdk_bindings import Construct
 from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
+from stacks import legacy_addresses as legacy
 from stacks.naming import firehose_role_name, resource_prefix
 
 
@@ -33,6 +34,9 @@ class DatalakeLayerProps:
     lake_layer: RemoteLayer
     stream_retention_hours: int
     firehose: FirehoseSettings
+    # Import the live stream, Firehose (with its log group and stream) and streaming destination of the same
+    # names, as the reference architecture's datalake layer creates them.
+    adopt_existing: bool = False
 
 
 class DatalakeLayer(LeverageLayerStack):
@@ -51,6 +55,8 @@ class DatalakeLayer(LeverageLayerStack):
     that role by name, so the role name is fixed.
     """
 
+    legacy_addresses = legacy.DATALAKE_LAYER
+
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
@@ -65,7 +71,7 @@ class DatalakeLayer(LeverageLayerStack):
             encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
             retention_hours=props.stream_retention_hours,
         ))
-        KinesisChangeStream(self, "TableChanges", ChangeStreamProps(
+        changes = KinesisChangeStream(self, "TableChanges", ChangeStreamProps(
             table_name=table.get_string("dynamodb_table_name"), stream=stream))
         firehose = props.firehose
         delivery = KinesisToS3DeliveryStream(self, "Delivery", S3DeliveryStreamProps(
@@ -81,6 +87,9 @@ class DatalakeLayer(LeverageLayerStack):
             dynamic_partitioning=DynamicPartitioning(firehose.partition_query),
             log_retention_days=firehose.log_retention_days,
         ))
+        if props.adopt_existing:
+            for adopted in (stream, changes, delivery):
+                adopted.adopt_existing()
         self.output("kinesis_stream_arn", stream.arn, "ARN of the Kinesis stream that carries the table's changes")
         self.output("kinesis_firehose_role_arn", delivery.role.arn, "ARN of the Firehose role the lake bucket trusts")
         self.output("kinesis_firehose_arn", delivery.arn, "ARN of the Firehose delivery stream")

@@ -1,0 +1,197 @@
+"""Terraform addresses chosen by the constructs: `aws_kinesis_stream.change_stream`, not a hash of the tree.
+
+A Terraform address (`<type>.<name>`) is the identity of a live resource: state is keyed by it, so a changed
+address is a destroy and a create unless a `moved` block says otherwise. cdktf's default name is the construct
+path plus a hash of it (`ChangeStream_FBB59D54`), which changes whenever a construct is wrapped or renamed.
+
+Here every L2 construct derives a name from its own id in snake_case (`ChangeStream` -> `change_stream`) and
+gives it to the resources it creates; resources of different types may share it, as hand-written HCL does
+(`aws_s3_bucket.raw_bucket`, `aws_s3_bucket_policy.raw_bucket`). A construct created inside another L2
+construct is prefixed with that construct's name (`delivery_role` is the role of `delivery`); plain grouping
+constructs in between do not count, so reorganising the tree does not rename anything. `renamed_from` and
+`declare_move` record `moved` blocks when an address must change after all.
+"""
+from __future__ import annotations
+
+import re
+from typing import Protocol, TypeVar
+
+from cdk_bindings import Construct, TerraformDataSource, TerraformResource, TerraformStack
+from aws_constructs.errors import ConstructPropsError
+
+TERRAFORM_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# cdktf's default names end in `_` and eight upper-case hex digits of an MD5 of the construct path.
+HASH_SUFFIX = re.compile(r"_[0-9A-F]{8}$")
+
+
+class TerraformElement(Protocol):
+    """What a resource or data source of the provider bindings offers for naming."""
+
+    terraform_resource_type: str
+    friendly_unique_id: str
+
+    def override_logical_id(self, new_logical_id: str) -> None: ...
+
+
+Element = TypeVar("Element", bound=TerraformElement)
+
+
+def snake_case(construct_id: str) -> str:
+    """`ChangeStream` -> `change_stream`, `CdcCrawler` -> `cdc_crawler`, `KMSKey` -> `kms_key`."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", construct_id)
+    name = re.sub(r"[^A-Za-z0-9]+", "_", words).strip("_").lower()
+    if not name:
+        raise ConstructPropsError(f"construct id {construct_id!r} gives no Terraform name; use letters or digits")
+    return name if not name[0].isdigit() else f"_{name}"
+
+
+class NamedConstruct(Construct):
+    """Base of the L2 constructs: names every Terraform resource it creates (see the module docstring)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        owner = _enclosing_named_construct(scope)
+        own = snake_case(construct_id)
+        self.terraform_name = f"{owner.terraform_name}_{own}" if owner else own
+        # Resources only (data sources hold no state), each with what follows this construct's name.
+        self._named_resources: list[tuple[TerraformElement, str]] = []
+        self._children: list[NamedConstruct] = []
+        if owner:
+            owner._children.append(self)
+
+    def _name(self, element: Element, suffix: str = "", *, resource: bool = True) -> Element:
+        """Give `element` this construct's name (plus `_suffix` when one type occurs twice here)."""
+        tail = f"_{suffix}" if suffix else ""
+        element.override_logical_id(self.terraform_name + tail)
+        if resource:
+            self._named_resources.append((element, tail))
+        return element
+
+    def _adopt(self, element: TerraformElement, import_id: str) -> None:
+        """An `import` block: Terraform takes over the live resource `import_id` at this element's address."""
+        ImportBlocks.of(self).add(f"{element.terraform_resource_type}.{element.friendly_unique_id}", import_id)
+
+    def renamed_from(self, old_name: str) -> None:
+        """Declare that this construct used to be named `old_name` (its snake_case Terraform name).
+
+        Every resource it and its inner constructs created moves: `aws_s3_bucket.<old_name>` ->
+        `aws_s3_bucket.<new name>`, `aws_iam_role.<old_name>_role` -> ..., as `moved` blocks, so Terraform
+        renames state instead of destroying and recreating the resources.
+        """
+        if not TERRAFORM_NAME.match(old_name):
+            raise ConstructPropsError(
+                f"{self.node.path}: renamed_from({old_name!r}) needs the old Terraform name, in snake_case")
+        for element, suffix in self._resource_names():
+            kind = element.terraform_resource_type
+            declare_move(self, f"{kind}.{old_name}{suffix}", f"{kind}.{self.terraform_name}{suffix}")
+
+    def _resource_names(self) -> list[tuple[TerraformElement, str]]:
+        """Each resource with the part of its name after this construct's name."""
+        named = list(self._named_resources)
+        for child in self._children:
+            named += [(element, child.terraform_name[len(self.terraform_name):] + suffix)
+                      for element, suffix in child._resource_names()]
+        return named
+
+
+class _StackBlocks(Construct):
+    """Top-level blocks of one stack collected from its constructs, written once per change as an override."""
+
+    ID = ""
+    KEY = ""
+
+    def __init__(self, stack: TerraformStack) -> None:
+        super().__init__(stack, self.ID)
+        self._stack = stack
+        self.blocks: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, scope: Construct):  # -> the same class
+        stack = TerraformStack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        return existing if isinstance(existing, cls) else cls(stack)
+
+    def _write(self) -> None:
+        self._stack.add_override(self.KEY, [self._block(key, value) for key, value in sorted(self.blocks.items())])
+
+    def _block(self, key: str, value: str) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class MovedBlocks(_StackBlocks):
+    """The `moved` blocks of one stack, written into its Terraform JSON as `"moved": [{"from", "to"}]`."""
+
+    ID, KEY = "MovedBlocks", "moved"
+
+    def add(self, from_address: str, to_address: str) -> None:
+        for address in (from_address, to_address):
+            kind, dot, name = address.partition(".")
+            if not dot or kind == "data" or not TERRAFORM_NAME.match(kind) or not re.fullmatch(r"[A-Za-z_][\w-]*", name):
+                raise ConstructPropsError(
+                    f"moved block {from_address} -> {to_address}: {address!r} is not a resource address "
+                    "`<type>.<name>` (data sources hold no state and never need a move)")
+        if from_address.split(".")[0] != to_address.split(".")[0]:
+            raise ConstructPropsError(
+                f"moved block {from_address} -> {to_address}: Terraform moves state only between addresses "
+                "of the same resource type")
+        if self.blocks.get(from_address, to_address) != to_address:
+            raise ConstructPropsError(
+                f"{from_address} is moved twice, to {self.blocks[from_address]} and to {to_address}; keep one")
+        self.blocks[from_address] = to_address
+        self._write()
+
+    def _block(self, key: str, value: str) -> dict[str, str]:
+        return {"from": key, "to": value}
+
+
+class ImportBlocks(_StackBlocks):
+    """The `import` blocks of one stack (Terraform 1.5 and later): `"import": [{"to", "id"}]`.
+
+    Written directly rather than with cdktf's `importFrom`, which runs `terraform version` during synth.
+    """
+
+    ID, KEY = "ImportBlocks", "import"
+
+    def add(self, address: str, import_id: str) -> None:
+        self.blocks[address] = import_id
+        self._write()
+
+    def _block(self, key: str, value: str) -> dict[str, str]:
+        return {"to": key, "id": value}
+
+
+def declare_move(scope: Construct, from_address: str, to_address: str) -> None:
+    """Record a `moved` block in the stack of `scope`: state at `from_address` now belongs to `to_address`."""
+    if from_address != to_address:
+        MovedBlocks.of(scope).add(from_address, to_address)
+
+
+def _enclosing_named_construct(scope: Construct) -> NamedConstruct | None:
+    for ancestor in reversed(scope.node.scopes):
+        if isinstance(ancestor, NamedConstruct):
+            return ancestor
+        if isinstance(ancestor, TerraformStack):
+            return None
+    return None
+
+
+def check_unique_addresses(stack: TerraformStack, layer: str) -> None:
+    """Refuse two elements with one address (cdktf would merge them silently) and hashed default names."""
+    seen: dict[str, str] = {}
+    for construct in stack.node.find_all():
+        if isinstance(construct, TerraformResource):
+            address = f"{construct.terraform_resource_type}.{construct.friendly_unique_id}"
+        elif isinstance(construct, TerraformDataSource):
+            address = f"data.{construct.terraform_resource_type}.{construct.friendly_unique_id}"
+        else:
+            continue
+        path = construct.node.path
+        if address in seen:
+            raise ConstructPropsError(
+                f"layer {layer}: {seen[address]} and {path} both get the Terraform address {address}; "
+                "give one of the constructs another id")
+        if HASH_SUFFIX.search(address):
+            raise ConstructPropsError(
+                f"layer {layer}: {path} has cdktf's hashed address {address}; create the resource inside an L2 "
+                "construct (aws_constructs.naming.NamedConstruct) or call override_logical_id on it")
+        seen[address] = path

@@ -1,0 +1,300 @@
+"""Drift by consequence: what `terraform apply` would do to live resources when fresh layers replace the committed ones.
+
+The committed `main.tf.json` of each generated layer is compared with a fresh synth address by address, the way
+Terraform compares configuration with state (assuming the committed layers are what was applied):
+
+- an address only in the fresh synth is a **create** (an **import** when an `import` block adopts it);
+- an address in both whose arguments differ is an **update in place**, or a **replace** (destroy, then create)
+  when an argument the provider cannot change in place differs (`REPLACING_ARGUMENTS`, from the AWS provider's
+  ForceNew arguments of the types these layers use);
+- an address that a `moved` block of the fresh synth maps to another is a **move**: state only;
+- an address only in the committed layers is a **destroy**.
+
+Undeclared moves. A stateful resource (`STATEFUL_TYPES`: its data lives in it) that leaves one address and
+appears at another without a `moved` block would be destroyed and recreated empty. The heuristic that spots
+it: the same resource type with the same identifying argument (the AWS name: `name`, `bucket`; `description`
+for KMS keys) disappears at one address and appears at another, in the same layer or in another (a move between
+layers is a move between state files, which a `moved` block cannot express). References are compared after the
+renames are applied, so renaming a resource does not make everything that references it look changed.
+
+`synth` refuses any destroy or replace of a stateful resource unless `--allow-destroy` is given; `check`
+reports every change with its consequence.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from leverage.errors import UserError
+from leverage.render import marker_prefix
+
+LAYER_FILE = "main.tf.json"
+
+# Resource type -> the argument that names the live resource in AWS (None: nothing unique to match by).
+STATEFUL_TYPES: dict[str, str | None] = {
+    "aws_dynamodb_table": "name",
+    "aws_kinesis_stream": "name",
+    "aws_s3_bucket": "bucket",
+    "aws_kms_key": "description",
+    "aws_glue_catalog_database": "name",
+    "aws_cloudwatch_log_group": "name",
+    "aws_kinesis_firehose_delivery_stream": "name",
+}
+
+# Top-level arguments whose change makes the AWS provider replace the resource (ForceNew).
+_BUCKET_CHILD = {"bucket", "expected_bucket_owner"}
+REPLACING_ARGUMENTS: dict[str, set[str]] = {
+    "aws_dynamodb_table": {"name", "hash_key", "range_key"},
+    "aws_kinesis_stream": {"name"},
+    "aws_s3_bucket": {"bucket", "bucket_prefix", "object_lock_enabled"},
+    "aws_kms_key": {"customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"},
+    "aws_glue_catalog_database": {"name", "catalog_id"},
+    "aws_glue_crawler": {"name"},
+    "aws_cloudwatch_log_group": {"name", "name_prefix", "log_group_class"},
+    "aws_cloudwatch_log_stream": {"name", "log_group_name"},
+    "aws_kinesis_firehose_delivery_stream": {"name", "destination", "kinesis_source_configuration",
+                                             "msk_source_configuration"},
+    "aws_iam_role": {"name", "name_prefix", "path"},
+    "aws_iam_role_policy": {"name", "name_prefix", "role"},
+    "aws_dynamodb_kinesis_streaming_destination": {"stream_arn", "table_name"},
+    "aws_s3_bucket_versioning": _BUCKET_CHILD,
+    "aws_s3_bucket_server_side_encryption_configuration": _BUCKET_CHILD,
+    "aws_s3_bucket_public_access_block": _BUCKET_CHILD,
+    "aws_s3_bucket_ownership_controls": _BUCKET_CHILD,
+    "aws_s3_bucket_lifecycle_configuration": _BUCKET_CHILD,
+    "aws_s3_bucket_policy": _BUCKET_CHILD,
+}
+
+CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE = "create", "import", "update", "replace", "destroy", "move"
+CONSEQUENCE = {CREATE: "create", IMPORT: "create (import)", UPDATE: "update in place", REPLACE: "destroy/replace",
+               DESTROY: "destroy/replace", MOVE: "none, state only"}
+REFERENCE = re.compile(r"\b(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    layer: str  # folder relative to the Leverage root
+    action: str  # create, import, update, replace, destroy or move
+    address: str  # where the resource is after the change (before it, for destroy)
+    stateful: bool
+    detail: str = ""
+    from_address: str | None = None  # for moves, and for destroys that are undeclared moves
+    undeclared_move: bool = False
+
+    @property
+    def consequence(self) -> str:
+        return CONSEQUENCE[self.action]
+
+    @property
+    def destructive(self) -> bool:
+        """Data would be lost: a stateful resource is destroyed or replaced."""
+        return self.stateful and self.action in (REPLACE, DESTROY)
+
+
+@dataclass(frozen=True)
+class _Resource:
+    layer: str
+    address: str
+    body: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return self.address.split(".")[0]
+
+    @property
+    def identity(self) -> tuple[str, str] | None:
+        argument = STATEFUL_TYPES.get(self.type)
+        value = self.body.get(argument) if argument else None
+        return (self.type, value) if isinstance(value, str) and value else None
+
+
+def compare(root: Path, desired: dict[str, Any]) -> list[ResourceChange]:
+    """Every resource change between the layers in `root` and the `desired` files (path -> content)."""
+    layers = {}
+    for relative, content in sorted(desired.items()):
+        if Path(relative).name == LAYER_FILE and isinstance(content, bytes):
+            folder = Path(relative).parent.as_posix()
+            layers[folder] = (_committed(root / relative), json.loads(content))
+    return compare_configs(layers)
+
+
+def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> list[ResourceChange]:
+    """layer folder -> (committed config, new config): the changes, undeclared moves paired across layers."""
+    changes: list[ResourceChange] = []
+    removed: list[_Resource] = []
+    added: list[_Resource] = []
+    for layer, (old, new) in layers.items():
+        layer_changes, layer_removed, layer_added = _compare_layer(layer, old, new)
+        changes += layer_changes
+        removed += layer_removed
+        added += layer_added
+    appearing = {resource.identity: resource for resource in added if resource.identity}
+    paired: set[tuple[str, str]] = set()
+    for resource in removed:
+        twin = appearing.get(resource.identity) if resource.identity else None
+        if twin is None:
+            changes.append(ResourceChange(resource.layer, DESTROY, resource.address, resource.type in STATEFUL_TYPES,
+                                          "no longer in the layer"))
+            continue
+        paired.add((twin.layer, twin.address))
+        where = (f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}")
+        kind, name = resource.identity
+        how = ("a moved block cannot cross layers (state files): move the state by hand or adopt it there, "
+               "see 'Addresses' in README.md" if twin.layer != resource.layer else
+               f"declare the move (`renamed_from(...)` on the construct, or the stack's `moved({resource.address!r}, "
+               f"{twin.address!r})`)")
+        changes.append(ResourceChange(
+            resource.layer, DESTROY, resource.address, True,
+            f"would destroy and recreate {kind} {name}: it leaves {resource.address} and appears {where} "
+            f"without a moved block; {how}", from_address=resource.address, undeclared_move=True))
+    for resource in added:
+        if (resource.layer, resource.address) in paired:
+            changes.append(ResourceChange(resource.layer, CREATE, resource.address, True,
+                                          f"recreated empty: the undeclared move from the resource above",
+                                          undeclared_move=True))
+        else:
+            changes.append(ResourceChange(resource.layer, CREATE, resource.address, resource.type in STATEFUL_TYPES))
+    order = {layer: index for index, layer in enumerate(layers)}
+    return sorted(changes, key=lambda change: (order[change.layer], change.address, change.action))
+
+
+def _compare_layer(layer: str, old: dict[str, Any], new: dict[str, Any]
+                   ) -> tuple[list[ResourceChange], list[_Resource], list[_Resource]]:
+    old_resources, new_resources = _resources(old), _resources(new)
+    moves = _resolved_moves(new)
+    imported = {block.get("to") for block in new.get("import", [])}
+    renames = {source: target for source, target in moves.items() if source in old_resources}
+    renames.update(_renamed_data_sources(old, new, renames))
+    changes, removed, added = [], [], []
+    targets = set()
+    for address, body in old_resources.items():
+        target = moves.get(address, address)
+        if target not in new_resources:
+            removed.append(_Resource(layer, address, body))
+            continue
+        targets.add(target)
+        stateful = target.split(".")[0] in STATEFUL_TYPES
+        if target != address:
+            changes.append(ResourceChange(layer, MOVE, target, stateful, from_address=address))
+        change = _argument_change(layer, target, _renamed(body, renames), new_resources[target])
+        if change:
+            changes.append(change)
+    for address, body in new_resources.items():
+        if address in targets:
+            continue
+        if address in imported:
+            changes.append(ResourceChange(layer, IMPORT, address, address.split(".")[0] in STATEFUL_TYPES,
+                                          "adopts the live resource (import block)"))
+        else:
+            added.append(_Resource(layer, address, body))
+    return changes, removed, added
+
+
+def _argument_change(layer: str, address: str, old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
+    differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    if not differing:
+        return None
+    kind = address.split(".")[0]
+    replacing = [key for key in differing if key in REPLACING_ARGUMENTS.get(kind, ())]
+    stateful = kind in STATEFUL_TYPES
+    if replacing:
+        return ResourceChange(layer, REPLACE, address, stateful,
+                              f"{', '.join(replacing)} changes, which the provider cannot change in place")
+    return ResourceChange(layer, UPDATE, address, stateful, f"changes {', '.join(differing)}")
+
+
+def _resources(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{kind}.{name}": body for kind, items in config.get("resource", {}).items() for name, body in items.items()}
+
+
+def _resolved_moves(config: dict[str, Any]) -> dict[str, str]:
+    """from -> final to, following chains (a -> b, b -> c)."""
+    direct = {block["from"]: block["to"] for block in config.get("moved", [])}
+    resolved = {}
+    for source in direct:
+        target, seen = direct[source], {source}
+        while target in direct and target not in seen:
+            seen.add(target)
+            target = direct[target]
+        resolved[source] = target
+    return resolved
+
+
+def _renamed_data_sources(old: dict[str, Any], new: dict[str, Any], renames: dict[str, str]) -> dict[str, str]:
+    """Data sources hold no state; a renamed one is recognised by its unchanged arguments."""
+    old_data = {f"data.{kind}.{name}": body for kind, items in old.get("data", {}).items() for name, body in items.items()}
+    new_data = {f"data.{kind}.{name}": body for kind, items in new.get("data", {}).items() for name, body in items.items()}
+    found: dict[str, str] = {}
+    for _ in range(3):  # data sources may reference renamed data sources
+        mapping = {**renames, **found}
+        unmatched = {address: body for address, body in new_data.items() if address not in old_data}
+        for address, body in old_data.items():
+            if address in new_data or address in found:
+                continue
+            normalized = _renamed(body, mapping)
+            for candidate, candidate_body in unmatched.items():
+                if candidate.split(".")[1] == address.split(".")[1] and candidate_body == normalized \
+                        and candidate not in found.values():
+                    found[address] = candidate
+                    break
+    return found
+
+
+def _renamed(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, str):
+        return REFERENCE.sub(lambda match: renames.get(match.group(0), match.group(0)), node)
+    if isinstance(node, dict):
+        return {key: _renamed(value, renames) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_renamed(value, renames) for value in node]
+    return node
+
+
+def _committed(path: Path) -> dict[str, Any]:
+    """The layer as generated before, or nothing when there is none (a new layer: everything is created)."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    marker = config.get("//") if isinstance(config, dict) else None
+    return config if isinstance(marker, str) and marker.startswith(marker_prefix()) else {}
+
+
+def refuse_destruction(changes: list[ResourceChange]) -> None:
+    """`synth` stops before writing anything when the new layers would lose data."""
+    destructive = sorted((change for change in changes if change.destructive), key=lambda c: not c.undeclared_move)
+    if not destructive:
+        return
+    first = destructive[0]
+    more = f" (and {len(destructive) - 1} more; `main.py check` lists them)" if len(destructive) > 1 else ""
+    what = first.detail if first.undeclared_move else (
+        f"{first.action} of {first.address}: {first.detail}, and it holds data")
+    raise UserError(f"layer {first.layer}: {what}{more}; nothing was written",
+                    fix="declare the move in the stack, or pass --allow-destroy if losing the data is intended")
+
+
+def as_text(changes: list[ResourceChange]) -> str:
+    if not changes:
+        return ""
+    out = ["resources (what `leverage tf apply` of the new layers would do):\n"]
+    layer = None
+    for change in changes:
+        if change.layer != layer:
+            layer = change.layer
+            out.append(f"  {layer}\n")
+        subject = f"{change.from_address} -> {change.address}" if change.action == MOVE else change.address
+        flag = "  DESTRUCTIVE" if change.destructive else ""
+        detail = f": {change.detail}" if change.detail else ""
+        out.append(f"    {change.action:<8} {subject} [{change.consequence}]{detail}{flag}\n")
+    destructive = sum(change.destructive for change in changes)
+    if destructive:
+        out.append(f"{destructive} destructive change(s): a stateful resource would be destroyed and recreated\n")
+    return "".join(out)
+
+
+def as_json(changes: list[ResourceChange]) -> list[dict[str, Any]]:
+    return [{**asdict(change), "consequence": change.consequence, "destructive": change.destructive}
+            for change in changes]

@@ -1,0 +1,196 @@
+"""Terraform addresses: readable, chosen by the constructs, unique, and moved (never lost) when they change."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ProjectSpec, run_cli
+from tests.layers import layer_folders, main_json
+
+import cdk_bindings  # noqa: F401  (registers the fast provider import first)
+from cdk_bindings import S3Bucket, TerraformStack, Testing as CdktfTesting
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.naming import HASH_SUFFIX, NamedConstruct, check_unique_addresses, snake_case
+from aws_constructs.s3 import SecureBucket, SecureBucketProps
+from stacks import legacy_addresses
+
+LEGACY_LAYERS = Path(__file__).parent / "fixtures" / "legacy_layers"
+LEGACY_BY_LAYER = {"databases-dynamodb": legacy_addresses.DYNAMODB_LAYER, "datalake": legacy_addresses.DATALAKE_LAYER,
+                   "datalake-demo": legacy_addresses.LAKE_LAYER}
+SNAKE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def addresses(config: dict) -> list[str]:
+    found = [f"{kind}.{name}" for kind, items in config.get("resource", {}).items() for name in items]
+    found += [f"data.{kind}.{name}" for kind, items in config.get("data", {}).items() for name in items]
+    return found
+
+
+def all_addresses(folder: Path) -> list[str]:
+    """Resources and data sources of main.tf.json, and the remote-state data sources of config.tf."""
+    found = addresses(main_json(folder))
+    found += [f"data.terraform_remote_state.{name}"
+              for name in re.findall(r'^data "terraform_remote_state" "([^"]+)"', (folder / "config.tf").read_text(), re.M)]
+    return found
+
+
+def moves(config: dict) -> dict[str, str]:
+    return {block["from"]: block["to"] for block in config.get("moved", [])}
+
+
+def test_every_address_in_every_generated_layer_is_snake_case_without_a_hash(synthesized_example: Path) -> None:
+    folders = layer_folders(synthesized_example)
+    assert len(folders) == 3
+    for folder in folders:
+        found = all_addresses(folder)
+        assert found
+        for address in found:
+            name = address.split(".")[-1]
+            assert not HASH_SUFFIX.search(name), f"{folder.name}: {address} carries a hash suffix"
+            assert SNAKE.match(name), f"{folder.name}: {address} is not snake_case"
+
+
+def test_addresses_read_like_the_reference_hcl(synthesized_example: Path) -> None:
+    datalake = main_json(synthesized_example / "apps-devstg/us-east-1/datalake")
+    assert {"aws_kinesis_stream.change_stream", "aws_kinesis_firehose_delivery_stream.delivery",
+            "aws_iam_role.delivery_role", "aws_iam_role_policy.delivery_role",
+            "aws_cloudwatch_log_group.delivery_logs",
+            "aws_dynamodb_kinesis_streaming_destination.table_changes"} <= set(addresses(datalake))
+    assert "data.terraform_remote_state.security_keys" in all_addresses(synthesized_example / "apps-devstg/us-east-1/datalake")
+    lake = main_json(synthesized_example / "data-science/us-east-1/datalake-demo")
+    # A bucket and its configuration resources share one name, as hand-written HCL does.
+    assert {kind for kind, items in lake["resource"].items() if "raw_bucket" in items} >= {
+        "aws_s3_bucket", "aws_s3_bucket_policy", "aws_s3_bucket_versioning", "aws_s3_bucket_public_access_block"}
+
+
+def test_the_legacy_moves_cover_every_resource_the_layers_had_before(synthesized_example: Path) -> None:
+    """Each stack ships a `moved` block for every hashed address of the layers committed before the renaming,
+    and each lands on a resource of the same type that the layer has now (following chained moves)."""
+    legacy_folders = layer_folders(LEGACY_LAYERS)
+    assert len(legacy_folders) == 3
+    for legacy_folder in legacy_folders:
+        folder = synthesized_example / legacy_folder.relative_to(LEGACY_LAYERS)
+        old, new = main_json(legacy_folder), main_json(folder)
+        old_resources = {a for a in addresses(old) if not a.startswith("data.")}
+        assert old_resources == set(LEGACY_BY_LAYER[folder.name])
+        declared, current = moves(new), set(addresses(new))
+        for address in old_resources:
+            target = address
+            while target in declared:
+                target = declared[target]
+            assert target in current, f"{folder.name}: {address} moves to {target}, which the layer lacks"
+            assert target.split(".")[0] == address.split(".")[0]
+        # Every current resource is the target of exactly one legacy address: nothing is created anew.
+        assert sorted(declared[address] for address in old_resources) == sorted(
+            a for a in current if not a.startswith("data."))
+
+
+def test_moved_blocks_are_plain_terraform_json(synthesized_example: Path) -> None:
+    config = main_json(synthesized_example / "apps-devstg/us-east-1/datalake")
+    assert {"from": "aws_kinesis_stream.ChangeStream_FBB59D54", "to": "aws_kinesis_stream.change_stream"} in config["moved"]
+    assert {"from": "aws_iam_role.Delivery_Role_959799AB", "to": "aws_iam_role.delivery_role"} in config["moved"]
+    assert all(set(block) == {"from", "to"} for block in config["moved"])
+
+
+# --- the naming mechanism, on constructs in a plain stack ------------------------------------------------------
+
+def new_stack() -> TerraformStack:
+    return TerraformStack(CdktfTesting.app(), "test")
+
+
+@pytest.mark.parametrize("construct_id, name", [
+    ("ChangeStream", "change_stream"), ("CdcCrawler", "cdc_crawler"), ("KMSKey", "kms_key"),
+    ("raw-bucket", "raw_bucket"), ("Bucket2", "bucket2"), ("2Buckets", "_2_buckets"),
+])
+def test_snake_case(construct_id: str, name: str) -> None:
+    assert snake_case(construct_id) == name
+
+
+def test_grouping_constructs_do_not_change_a_name_but_an_owning_construct_prefixes_it() -> None:
+    from cdk_bindings import Construct
+
+    stack = new_stack()
+    group = Construct(stack, "Storage")  # a plain grouping construct: not part of any name
+    SecureBucket(group, "RawBucket", SecureBucketProps(name="bb-raw-bucket-for-tests"))
+    config = json.loads(CdktfTesting.synth(stack))
+    assert "raw_bucket" in config["resource"]["aws_s3_bucket"]
+    assert "raw_bucket_policy_document" in config["data"]["aws_iam_policy_document"]
+
+
+def test_two_constructs_with_one_address_are_refused_with_both_paths() -> None:
+    stack = new_stack()
+    SecureBucket(stack, "RawBucket", SecureBucketProps(name="bb-raw-bucket-one"))
+    SecureBucket(stack, "raw_bucket", SecureBucketProps(name="bb-raw-bucket-two"))
+    with pytest.raises(ConstructPropsError, match=r"test/RawBucket.* and test/raw_bucket.* both get the "
+                                                  r"Terraform address aws_s3_bucket\.raw_bucket; give one"):
+        check_unique_addresses(stack, "layer")
+
+
+def test_a_resource_left_with_cdktfs_hashed_name_is_refused() -> None:
+    from cdk_bindings import Construct
+
+    stack = new_stack()
+    S3Bucket(Construct(stack, "Group"), "Bucket", bucket="bb-plain-bucket")
+    with pytest.raises(ConstructPropsError, match=r"test/Group/Bucket has cdktf's hashed address "
+                                                  r"aws_s3_bucket\.Group_Bucket_[0-9A-F]{8}; create the resource inside"):
+        check_unique_addresses(stack, "layer")
+
+
+def test_renamed_from_moves_every_resource_of_the_construct_and_its_inner_constructs() -> None:
+    from aws_constructs.iam import ServiceRole, ServiceRoleProps, PolicyStatement
+
+    stack = new_stack()
+    bucket = SecureBucket(stack, "Landing", SecureBucketProps(name="bb-landing-bucket"))
+    bucket.renamed_from("raw_bucket")
+
+    class Pipeline(NamedConstruct):
+        def __init__(self, scope, construct_id):
+            super().__init__(scope, construct_id)
+            self.role = ServiceRole(self, "Role", ServiceRoleProps(name="bb-role", service="glue.amazonaws.com"))
+            self.role.add_to_principal_policy(PolicyStatement(sid="Read", actions=("s3:GetObject",),
+                                                              resources=("arn:aws:s3:::bb-landing-bucket/*",)))
+
+    Pipeline(stack, "Ingest").renamed_from("delivery")
+    config = json.loads(CdktfTesting.synth(stack))
+    declared = moves(config)
+    assert declared["aws_s3_bucket.raw_bucket"] == "aws_s3_bucket.landing"
+    assert declared["aws_s3_bucket_policy.raw_bucket"] == "aws_s3_bucket_policy.landing"
+    assert declared["aws_iam_role.delivery_role"] == "aws_iam_role.ingest_role"
+    assert declared["aws_iam_role_policy.delivery_role"] == "aws_iam_role_policy.ingest_role"
+    assert not any(address.startswith("data.") for address in declared)  # data sources hold no state
+    assert len(declared) == 7 + 2
+
+
+def test_a_move_between_types_or_twice_is_refused() -> None:
+    from aws_constructs.naming import declare_move
+
+    stack = new_stack()
+    with pytest.raises(ConstructPropsError, match="only between addresses of the same resource type"):
+        declare_move(stack, "aws_s3_bucket.a", "aws_dynamodb_table.a")
+    declare_move(stack, "aws_s3_bucket.a", "aws_s3_bucket.b")
+    with pytest.raises(ConstructPropsError, match="moved twice"):
+        declare_move(stack, "aws_s3_bucket.a", "aws_s3_bucket.c")
+    with pytest.raises(ConstructPropsError, match="data sources hold no state"):
+        declare_move(stack, "data.aws_iam_policy_document.a", "data.aws_iam_policy_document.b")
+
+
+def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest.CaptureFixture[str],
+                                                                   tmp_path: Path, monkeypatch) -> None:
+    from stacks import datalake_demo
+
+    original = datalake_demo.SecureBucket
+
+    def both_named_raw(scope, construct_id, props):
+        return original(scope, "RawBucket" if construct_id == "ProcessedBucket" else "raw_bucket", props)
+
+    monkeypatch.setattr(datalake_demo, "SecureBucket", both_named_raw)
+    root = ProjectSpec().write(tmp_path / "project")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}")
+    assert result.code == 2
+    assert result.err.startswith("error: layer data-science/us-east-1/datalake-demo: ")
+    assert "both get the Terraform address aws_s3_bucket.raw_bucket" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not list(root.glob("*/*/*/main.tf.json"))

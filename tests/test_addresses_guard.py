@@ -1,0 +1,180 @@
+"""The refactor guard: `check` classifies every resource change by consequence; `synth` refuses to lose data."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli, tree_digest
+from leverage.addresses import compare_configs
+
+DATALAKE = "apps-devstg/us-east-1/datalake"
+STREAM_NAME = "bb-apps-devstg-ddb-lakehouse-stream"
+
+
+def layer(resources: dict[str, dict], moved: dict[str, str] | None = None, imports: tuple[str, ...] = ()) -> dict:
+    config: dict = {"resource": {}}
+    for address, body in resources.items():
+        kind, name = address.split(".")
+        config["resource"].setdefault(kind, {})[name] = body
+    if moved:
+        config["moved"] = [{"from": old, "to": new} for old, new in moved.items()]
+    if imports:
+        config["import"] = [{"to": address, "id": "x"} for address in imports]
+    return config
+
+
+def actions(old: dict, new: dict) -> dict[str, tuple[str, bool]]:
+    return {f"{change.action} {change.address}": (change.consequence, change.destructive)
+            for change in compare_configs({"a/r/l": (old, new)})}
+
+
+STREAM = {"name": STREAM_NAME, "retention_period": 24}
+ROLE = {"name": "bb-role", "assume_role_policy": "{}"}
+
+
+def test_an_undeclared_move_of_a_stateful_resource_is_destroy_and_recreate() -> None:
+    old = layer({"aws_kinesis_stream.change_stream": STREAM})
+    new = layer({"aws_kinesis_stream.stream": STREAM})
+    [destroy, create] = compare_configs({"a/r/l": (old, new)})
+    assert (destroy.action, destroy.address, destroy.destructive, destroy.undeclared_move) == (
+        "destroy", "aws_kinesis_stream.change_stream", True, True)
+    assert destroy.detail.startswith(f"would destroy and recreate aws_kinesis_stream {STREAM_NAME}: it leaves "
+                                     "aws_kinesis_stream.change_stream and appears at aws_kinesis_stream.stream "
+                                     "without a moved block; declare the move")
+    assert (create.action, create.address, create.consequence) == ("create", "aws_kinesis_stream.stream", "create")
+
+
+def test_a_declared_move_is_state_only_and_references_follow_it() -> None:
+    old = layer({"aws_kinesis_stream.change_stream": STREAM,
+                 "aws_iam_role_policy.reader": {"policy": "${aws_kinesis_stream.change_stream.arn}"}})
+    new = layer({"aws_kinesis_stream.stream": STREAM,
+                 "aws_iam_role_policy.reader": {"policy": "${aws_kinesis_stream.stream.arn}"}},
+                moved={"aws_kinesis_stream.change_stream": "aws_kinesis_stream.stream"})
+    assert actions(old, new) == {"move aws_kinesis_stream.stream": ("none, state only", False)}
+
+
+def test_chained_moves_are_followed() -> None:
+    old = layer({"aws_kinesis_stream.a": STREAM})
+    new = layer({"aws_kinesis_stream.c": STREAM}, moved={"aws_kinesis_stream.a": "aws_kinesis_stream.b",
+                                                       "aws_kinesis_stream.b": "aws_kinesis_stream.c"})
+    assert actions(old, new) == {"move aws_kinesis_stream.c": ("none, state only", False)}
+
+
+def test_arguments_decide_between_update_in_place_and_replace() -> None:
+    old = layer({"aws_kinesis_stream.s": STREAM, "aws_iam_role.r": ROLE})
+    new = layer({"aws_kinesis_stream.s": {**STREAM, "retention_period": 48},
+                 "aws_iam_role.r": {**ROLE, "name": "bb-other-role"}})
+    assert actions(old, new) == {"update aws_kinesis_stream.s": ("update in place", False),
+                                 "replace aws_iam_role.r": ("destroy/replace", False)}
+    renamed = layer({"aws_kinesis_stream.s": {**STREAM, "name": "bb-other-stream"}})
+    [change] = compare_configs({"a/r/l": (layer({"aws_kinesis_stream.s": STREAM}), renamed)})
+    assert (change.action, change.destructive) == ("replace", True)
+    assert change.detail == "name changes, which the provider cannot change in place"
+
+
+def test_stateless_renames_and_removals_are_reported_but_not_destructive() -> None:
+    old = layer({"aws_iam_role.old": ROLE, "aws_kinesis_stream.gone": STREAM})
+    new = layer({"aws_iam_role.new": ROLE})
+    assert actions(old, new) == {"destroy aws_iam_role.old": ("destroy/replace", False),
+                                 "create aws_iam_role.new": ("create", False),
+                                 "destroy aws_kinesis_stream.gone": ("destroy/replace", True)}
+
+
+def test_a_stateful_resource_moving_to_another_layer_is_an_undeclared_move_across_state_files() -> None:
+    changes = compare_configs({
+        "acct/r/one": (layer({"aws_s3_bucket.raw": {"bucket": "bb-raw"}}), layer({})),
+        "acct/r/two": (layer({}), layer({"aws_s3_bucket.raw": {"bucket": "bb-raw"}})),
+    })
+    [destroy, create] = changes
+    assert destroy.undeclared_move and destroy.destructive and destroy.layer == "acct/r/one"
+    assert "appears in layer acct/r/two at aws_s3_bucket.raw" in destroy.detail
+    assert "a moved block cannot cross layers" in destroy.detail
+    assert (create.layer, create.action) == ("acct/r/two", "create")
+
+
+def test_an_imported_resource_is_adopted_not_created() -> None:
+    new = layer({"aws_kinesis_stream.s": STREAM}, imports=("aws_kinesis_stream.s",))
+    assert actions({}, new) == {"import aws_kinesis_stream.s": ("create (import)", False)}
+
+
+# --- through the command line, on a synthesized copy of the example -------------------------------------------
+
+@pytest.fixture
+def applied(synthesized_example: Path, tmp_path: Path) -> Path:
+    """A copy of the synthesized example: the layers as last generated (and applied)."""
+    return Path(shutil.copytree(synthesized_example, tmp_path / "example", symlinks=True))
+
+
+@pytest.fixture
+def stream_renamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refactor of the datalake stack: the stream construct gets another id, so another address."""
+    from stacks import datalake
+
+    original = datalake.DataStream
+    monkeypatch.setattr(datalake, "DataStream", lambda scope, _id, props: original(scope, "Stream", props))
+
+
+def test_check_reports_an_undeclared_move_as_destructive_drift(
+        capsys: pytest.CaptureFixture[str], applied: Path, stream_renamed: None) -> None:
+    result = run_cli(capsys, "check", "-c", f"leverageRoot={applied}")
+    assert result.code == 1
+    assert f"    destroy  aws_kinesis_stream.change_stream [destroy/replace]: would destroy and recreate " \
+           f"aws_kinesis_stream {STREAM_NAME}: it leaves aws_kinesis_stream.change_stream and appears at " \
+           f"aws_kinesis_stream.stream without a moved block" in result.out
+    assert "DESTRUCTIVE" in result.out
+    # What references the stream is updated in place (its policy names the stream's ARN by the new address).
+    assert "update   aws_kinesis_firehose_delivery_stream.delivery [update in place]" not in result.out
+    found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={applied}").out)
+    by_action = {(item["action"], item["address"]): item for item in found["resources"]}
+    destroy = by_action[("destroy", "aws_kinesis_stream.change_stream")]
+    assert destroy["destructive"] and destroy["undeclared_move"] and destroy["layer"] == DATALAKE
+    assert by_action[("create", "aws_kinesis_stream.stream")]["consequence"] == "create"
+    assert {item["consequence"] for item in found["resources"]} <= {
+        "create", "create (import)", "update in place", "destroy/replace", "none, state only"}
+
+
+def test_synth_refuses_an_undeclared_move_and_writes_nothing(
+        capsys: pytest.CaptureFixture[str], applied: Path, stream_renamed: None) -> None:
+    before = tree_digest(applied)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}")
+    assert result.code == 2
+    assert result.err.startswith(f"error: layer {DATALAKE}: would destroy and recreate aws_kinesis_stream "
+                                 f"{STREAM_NAME}: ")
+    assert result.err.rstrip().endswith("pass --allow-destroy if losing the data is intended")
+    assert len(result.err.strip().splitlines()) == 1
+    assert tree_digest(applied) == before
+    assert run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}").code == 0
+    assert '"change_stream"' not in (applied / DATALAKE / "main.tf.json").read_text()
+
+
+def test_a_declared_move_passes_synth_and_check_shows_only_the_move(
+        capsys: pytest.CaptureFixture[str], applied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stacks import datalake
+
+    original = datalake.DataStream
+
+    def renamed_with_move(scope, _id, props):
+        stream = original(scope, "Stream", props)
+        stream.renamed_from("change_stream")
+        return stream
+
+    monkeypatch.setattr(datalake, "DataStream", renamed_with_move)
+    result = run_cli(capsys, "check", "-c", f"leverageRoot={applied}")
+    assert result.code == 1  # the layer file changes: drift, but not destructive
+    assert "    move     aws_kinesis_stream.change_stream -> aws_kinesis_stream.stream [none, state only]" in result.out
+    assert "DESTRUCTIVE" not in result.out and "destroy" not in result.out.split("resources (")[1]
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={applied}").code == 0
+    config = json.loads((applied / DATALAKE / "main.tf.json").read_text())
+    assert {"from": "aws_kinesis_stream.change_stream", "to": "aws_kinesis_stream.stream"} in config["moved"]
+
+
+def test_changing_a_setting_that_replaces_the_table_needs_allow_destroy(
+        capsys: pytest.CaptureFixture[str], applied: Path) -> None:
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}", "-c", "dynamodbPartitionKey=pk:S")
+    assert result.code == 2
+    assert "replace of aws_dynamodb_table.app_data: hash_key changes" in result.err
+    assert run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}",
+                   "-c", "dynamodbPartitionKey=pk:S").code == 0
