@@ -1,5 +1,6 @@
 """Terraform JSON values written as HCL (leverage/hcl.py), read back with python-hcl2, the parser the Leverage CLI
-uses, and laid out as `terraform fmt` lays them out."""
+uses, and laid out as `terraform fmt` lays them out; and the small rules of rendering a layer (leverage/render.py)
+that the example's layers do not exercise."""
 from __future__ import annotations
 
 import hcl2
@@ -81,3 +82,32 @@ def test_keys_that_are_not_identifiers_are_quoted() -> None:
 def test_values_terraform_cannot_hold_are_refused() -> None:
     with pytest.raises(TypeError, match="cannot write set as HCL"):
         hcl.value({1, 2})
+
+
+def test_maps_nest_with_two_spaces_per_level() -> None:
+    assert hcl.value({"a": {"b": {"c": 1}, "d": [{"e": 2}]}}, 1) == (
+        "{\n    a = {\n      b = {\n        c = 1\n      }\n      d = [{\n        e = 2\n      }]\n    }\n  }")
+
+
+@pytest.mark.parametrize("requirement, written", [
+    ({"source": "aws", "version": "6.25.0"}, {"source": "hashicorp/aws", "version": "~> 6.25"}),
+    ({"source": "hashicorp/aws", "version": "6.25.1"}, {"source": "hashicorp/aws", "version": "~> 6.25"}),
+    ({"source": "example/thing", "version": ">= 1.2"}, {"source": "example/thing", "version": ">= 1.2"}),
+    ({}, {"source": "", "version": ""}),
+])
+def test_provider_requirements_are_written_as_layers_pin_them(requirement: dict, written: dict) -> None:
+    from leverage.render import _registry_requirement
+
+    assert _registry_requirement(requirement) == written
+
+
+@pytest.mark.parametrize("resource, name", [
+    ({"name": "bb-apps-devstg-stream"}, "bb-apps-devstg-stream"),
+    ({"name": "${aws_iam_role.firehose.name}-policy"}, ""),
+    ({"name": ["not", "a", "string"]}, ""),
+    ({"bucket": "named-otherwise"}, ""),
+])
+def test_readme_lists_a_resource_name_only_when_it_is_literal(resource: dict, name: str) -> None:
+    from leverage.render import _literal_name
+
+    assert _literal_name(resource) == name
