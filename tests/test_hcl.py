@@ -111,3 +111,7 @@ def test_readme_lists_a_resource_name_only_when_it_is_literal(resource: dict, na
     from leverage.render import _literal_name
 
     assert _literal_name(resource) == name
+
+
+def test_literal_text_escapes_terraform_template_sequences() -> None:
+    assert hcl.literal("a ${b} %{c} $d %e {f}") == "a $${b} %%{c} $d %e {f}"

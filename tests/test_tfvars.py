@@ -56,7 +56,8 @@ def test_build_env_is_read_like_a_shell_env_file(root: Path) -> None:
 
 
 def test_missing_or_unreadable_build_env_is_one_actionable_error(root: Path) -> None:
-    with pytest.raises(UserError, match=r"^project/build\.env not found: this is not a Leverage project; point "):
+    with pytest.raises(UserError, match=r"^project/build\.env not found: this is not a Leverage project; point "
+                                        r"leverageRoot at the folder holding build\.env and config/$"):
         read_env_file(root / "build.env", root)
     (root / "build.env").write_bytes(b"PROJECT=b\xe9b\n")
     with pytest.raises(UserError, match=r"^project/build\.env is not UTF-8 text; save it as UTF-8$"):
