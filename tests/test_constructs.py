@@ -722,6 +722,16 @@ LIMITS = {
             Transition(v, "STANDARD_IA"),))), (30,), (29,),
         rf"^bucket {BUCKET_NAME}: S3 moves objects to STANDARD_IA after 30 days at the earliest, not 29$",
         ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
+    "s3-one-zone-infrequent-access-days": Limit(
+        lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
+            Transition(v, "ONEZONE_IA"),))), (30,), (29,),
+        rf"^bucket {BUCKET_NAME}: S3 moves objects to ONEZONE_IA after 30 days at the earliest, not 29$",
+        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
+    "s3-transition-days": Limit(
+        lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
+            Transition(v, "GLACIER"),))), (1,), (0,),
+        rf"^bucket {BUCKET_NAME}: lifecycle transition days \[0\] must be increasing and positive$",
+        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
     "dynamodb-table-name-length": Limit(
         lambda s, v: Table(s, "Table", TableProps(name="t" * v, partition_key=KeyAttribute("pk"))), (3, 255), (2, 256),
         length_message("DynamoDB table", 3, 255), ("aws_dynamodb_table", "name")),
@@ -1041,3 +1051,22 @@ def test_firehose_prefix_rules_give_their_whole_message(overrides, message):
     stack = new_stack()
     with pytest.raises(ConstructPropsError, match=message):
         firehose_with(stack, **overrides)
+
+
+def test_bucket_grants_without_a_prefix_cover_the_whole_bucket():
+    stack = new_stack()
+    consumer = role(stack)
+    BucketRef(BUCKET.arn).grant_write(consumer)
+    BucketRef(f"arn:aws:s3:::{BUCKET_NAME}-2").grant_read(consumer)
+    statements = by_sid(inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role"))
+    assert statements["WriteBucketObjects"]["resources"] == [f"{BUCKET.arn}/*"]
+    assert statements["ReadBucketObjects"]["resources"] == [f"arn:aws:s3:::{BUCKET_NAME}-2/*"]
+
+
+def test_bucket_grant_to_a_role_known_by_reference_names_the_aws_partition_root():
+    stack = new_stack()
+    bucket = SecureBucket(stack, "Raw", SecureBucketProps(name=BUCKET_NAME))
+    bucket.grant_write_to_role("Writer", ACCOUNT, "${aws_iam_role.writer.arn}")
+    synthesized = synth(stack)
+    statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
+    assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]
