@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/benchmark.py
 
 # Mutation testing (mutmut, pinned in requirements-mutate.txt; settings in setup.cfg): not part of `make test`.
-# Starts from scratch each time; about 80 minutes on one core. Per-module scores and survivors at the end.
+# Starts from scratch each time and takes hours (one mutant at a time). Per-module scores and survivors at the end.
 mutate: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
 	rm -rf mutants && mkdir mutants && cp -a example mutants/example
