@@ -658,6 +658,13 @@ def padded_prefix(length: int) -> str:
     return "p" * (length - len(PREFIX)) + PREFIX
 
 
+def transition_limit(storage_class: str, earliest: int, message: str) -> "Limit":
+    """A lifecycle transition to `storage_class`: `earliest` days accepted, one day fewer refused."""
+    return Limit(lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
+        Transition(v, storage_class),))), (earliest,), (earliest - 1,), rf"^bucket {BUCKET_NAME}: {message}$",
+        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days"))
+
+
 def length_message(kind: str, low: int, high: int) -> str:
     return (rf"^{kind} name '[^']*' has \d+ characters, AWS allows {low} to {high}; shorten the project, account or "
             r"layer naming settings$")
@@ -717,21 +724,12 @@ LIMITS = {
         length_message("IAM role", 1, 64), ("aws_iam_role", "name")),
     "s3-bucket-name-length": Limit(lambda s, v: check_bucket_name("b" * v), (3, 63), (2, 64),
                                    r"^S3 bucket name 'b*' has \d+ characters, S3 allows 3 to 63 \(not DNS-compliant\)$"),
-    "s3-infrequent-access-days": Limit(
-        lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
-            Transition(v, "STANDARD_IA"),))), (30,), (29,),
-        rf"^bucket {BUCKET_NAME}: S3 moves objects to STANDARD_IA after 30 days at the earliest, not 29$",
-        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
-    "s3-one-zone-infrequent-access-days": Limit(
-        lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
-            Transition(v, "ONEZONE_IA"),))), (30,), (29,),
-        rf"^bucket {BUCKET_NAME}: S3 moves objects to ONEZONE_IA after 30 days at the earliest, not 29$",
-        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
-    "s3-transition-days": Limit(
-        lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
-            Transition(v, "GLACIER"),))), (1,), (0,),
-        rf"^bucket {BUCKET_NAME}: lifecycle transition days \[0\] must be increasing and positive$",
-        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days")),
+    "s3-infrequent-access-days": transition_limit("STANDARD_IA", 30, "S3 moves objects to STANDARD_IA after 30 days "
+                                                                    "at the earliest, not 29"),
+    "s3-one-zone-infrequent-access-days": transition_limit("ONEZONE_IA", 30, "S3 moves objects to ONEZONE_IA after 30 "
+                                                                           "days at the earliest, not 29"),
+    "s3-transition-days": transition_limit("GLACIER", 1, r"lifecycle transition days \[0\] must be increasing and "
+                                                         "positive"),
     "dynamodb-table-name-length": Limit(
         lambda s, v: Table(s, "Table", TableProps(name="t" * v, partition_key=KeyAttribute("pk"))), (3, 255), (2, 256),
         length_message("DynamoDB table", 3, 255), ("aws_dynamodb_table", "name")),
