@@ -57,6 +57,14 @@ def object_resource(bucket_arn: str, key_prefix: str) -> str:
     return f"{bucket_arn}/{key_prefix}*"
 
 
+KeyPrefixes = str | tuple[str, ...]  # one prefix, or several (objects below any of them)
+
+
+def object_resources(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
+    prefixes = (key_prefixes,) if isinstance(key_prefixes, str) else key_prefixes
+    return tuple(object_resource(bucket_arn, prefix) for prefix in prefixes)
+
+
 @dataclass(frozen=True)
 class BucketRef:
     """A bucket created elsewhere (possibly in another account), known by ARN (and by name, where known)."""
@@ -64,19 +72,19 @@ class BucketRef:
     arn: str
     name: str | None = None
 
-    def grant_write(self, grantee: Grantable, key_prefix: str = "") -> None:
+    def grant_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
         self._grant(grantee, key_prefix, ("WriteBucketObjects", WRITE_OBJECT_ACTIONS),
                     ("LocateBucket", WRITE_BUCKET_ACTIONS))
 
-    def grant_read(self, grantee: Grantable, key_prefix: str = "") -> None:
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         self._grant(grantee, key_prefix, ("ReadBucketObjects", ("s3:GetObject",)),
                     ("ListBucket", ("s3:GetBucketLocation", "s3:ListBucket")))
 
-    def _grant(self, grantee: Grantable, key_prefix: str, on_objects: tuple[str, tuple[str, ...]],
+    def _grant(self, grantee: Grantable, key_prefix: KeyPrefixes, on_objects: tuple[str, tuple[str, ...]],
                on_bucket: tuple[str, tuple[str, ...]]) -> None:
-        for (sid, actions), resource in ((on_objects, object_resource(self.arn, key_prefix)), (on_bucket, self.arn)):
-            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=(resource,)))
+        for (sid, actions), resources in ((on_objects, object_resources(self.arn, key_prefix)), (on_bucket, (self.arn,))):
+            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=resources))
 
 
 @dataclass(frozen=True)
@@ -179,7 +187,7 @@ class SecureBucket(NamedConstruct):
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 
-    def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: str = "") -> None:
+    def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: KeyPrefixes = "") -> None:
         """Let one role write below `key_prefix`, by ARN, before that role exists.
 
         S3 rejects a policy naming a role principal that does not exist yet, so the principal is the role's
@@ -189,7 +197,7 @@ class SecureBucket(NamedConstruct):
         principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
         self._policy.add_statement(PolicyStatement(
-            sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=(object_resource(self.arn, key_prefix),),
+            sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=object_resources(self.arn, key_prefix),
             principals=principal, conditions=pinned,
         ))
         self._policy.add_statement(PolicyStatement(

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_constructs.env import AwsEnvironment
-from aws_constructs.firehose import delivery_key_prefix
+from aws_constructs.firehose import crawl_scope, delivery_key_prefixes
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.s3 import SecureBucket, SecureBucketProps
 from cdk_bindings import Construct
@@ -47,8 +47,10 @@ class LakeStorageLayer(LeverageLayerStack):
         # Built from names both stacks share, not read from the datalake layer's state: no cycle.
         source = AwsEnvironment(props.source_account.id, address.region)
         firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment, dr))
-        cdc_prefix = delivery_key_prefix(props.firehose_prefix, props.firehose_error_prefix)
-        raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, cdc_prefix)
+        delivered = delivery_key_prefixes(props.firehose_prefix, props.firehose_error_prefix)
+        raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, delivered)
+        # The crawler reads the data's folder and skips the failed records' folder where it lies inside it.
+        crawled, skipped = crawl_scope(props.firehose_prefix, props.firehose_error_prefix)
 
         prefix = resource_prefix(project.name, environment, dr)
         database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
@@ -58,9 +60,8 @@ class LakeStorageLayer(LeverageLayerStack):
             env=env,
             database=database,
             bucket=raw.as_ref(),
-            key_prefix=cdc_prefix,
-            # The folder failed records go to, up to the first expression, relative to the crawled prefix.
-            exclusions=(_relative(delivery_key_prefix(props.firehose_error_prefix), cdc_prefix) + "**",),
+            key_prefix=crawled,
+            exclusions=skipped,
         ))
         if props.adopt_existing:
             raw.adopt_existing()
@@ -69,6 +70,3 @@ class LakeStorageLayer(LeverageLayerStack):
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
 
-
-def _relative(prefix: str, parent: str) -> str:
-    return prefix[len(parent):] if prefix.startswith(parent) else prefix
