@@ -152,7 +152,7 @@ class DatalakeLayer(LeverageLayerStack):
         interval = props.firehose.buffering_interval_seconds
         alarms = [
             ("DeliveryFreshness", f"{firehose_name}-freshness",
-             f"Oldest record in Firehose {firehose_name} older than its buffering interval ({interval} s) plus "
+             f"Oldest record in Firehose {firehose_name} older than its buffering interval plus "
              f"{settings.freshness_margin_seconds} s: delivery to the lake is stalled or behind",
              firehose_metric("DeliveryToS3.DataFreshness", firehose_name, "Maximum"),
              "GreaterThanThreshold", interval + settings.freshness_margin_seconds, 1),

@@ -47,6 +47,8 @@ def test_numeric_setting_accepts_the_limits(capsys: pytest.CaptureFixture[str], 
                      *DATALAKE_ONLY)
     assert result.code == 1 and "error:" not in result.err, result.err
     expected = set() if value == DEFAULTS[setting] else {f'"{ATTRIBUTE[setting]}": {value}'}
+    if expected and setting == "firehoseBufferingIntervalSeconds":  # the freshness alarm: interval + margin
+        expected.add(f'"threshold": {value + 600}')
     assert added_lines(result.out, "main.tf.json") == expected, result.out
 
 
