@@ -35,7 +35,7 @@ class Settings:
     firehose_prefix: str = DEFAULT_PREFIX
     firehose_error_prefix: str = "dynamodb_data/cdc_error/"
     firehose_partition_query: str = "{tableName:.tableName}"
-    firehose_log_retention_days: int = 30
+    firehose_log_retention_days: int = 365  # a year: what reviewers (and checkov) expect of logs
 
 
 def _camel(name: str) -> str:

@@ -11,9 +11,12 @@ from cdk_bindings import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
+    S3BucketLoggingA,
+    S3BucketNotification,
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
     S3BucketPolicy,
@@ -26,10 +29,14 @@ from cdk_bindings import (
 )
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
+from aws_constructs.kms import KmsKeyRef
 from aws_constructs.naming import NamedConstruct
 
 WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
-WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+# Bucket-level actions that take no key prefix (s3:prefix applies to s3:ListBucket only).
+WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
+LIST_ACTIONS = ("s3:ListBucket",)
 
 
 def check_bucket_name(name: str) -> None:
@@ -57,6 +64,25 @@ def object_resource(bucket_arn: str, key_prefix: str) -> str:
     return f"{bucket_arn}/{key_prefix}*"
 
 
+KeyPrefixes = str | tuple[str, ...]  # one prefix, or several (objects below any of them)
+
+
+def _prefixes(key_prefixes: KeyPrefixes) -> tuple[str, ...]:
+    return (key_prefixes,) if isinstance(key_prefixes, str) else key_prefixes
+
+
+def object_resources(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
+    return tuple(object_resource(bucket_arn, prefix) for prefix in _prefixes(key_prefixes))
+
+
+def listing_conditions(key_prefixes: KeyPrefixes) -> tuple[Condition, ...]:
+    """Listing limited to the keys below the prefixes (`s3:prefix`); none when a prefix is the whole bucket."""
+    prefixes = _prefixes(key_prefixes)
+    if not all(prefixes):
+        return ()
+    return (Condition("StringLike", "s3:prefix", tuple(f"{prefix}*" for prefix in prefixes)),)
+
+
 @dataclass(frozen=True)
 class BucketRef:
     """A bucket created elsewhere (possibly in another account), known by ARN (and by name, where known)."""
@@ -64,19 +90,29 @@ class BucketRef:
     arn: str
     name: str | None = None
 
-    def grant_write(self, grantee: Grantable, key_prefix: str = "") -> None:
+    def grant_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
-        self._grant(grantee, key_prefix, ("WriteBucketObjects", WRITE_OBJECT_ACTIONS),
-                    ("LocateBucket", WRITE_BUCKET_ACTIONS))
+        for statement in bucket_statements("Write", WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix):
+            grantee.add_to_principal_policy(statement)
 
-    def grant_read(self, grantee: Grantable, key_prefix: str = "") -> None:
-        self._grant(grantee, key_prefix, ("ReadBucketObjects", ("s3:GetObject",)),
-                    ("ListBucket", ("s3:GetBucketLocation", "s3:ListBucket")))
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
+        for statement in bucket_statements("Read", ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix):
+            grantee.add_to_principal_policy(statement)
 
-    def _grant(self, grantee: Grantable, key_prefix: str, on_objects: tuple[str, tuple[str, ...]],
-               on_bucket: tuple[str, tuple[str, ...]]) -> None:
-        for (sid, actions), resource in ((on_objects, object_resource(self.arn, key_prefix)), (on_bucket, self.arn)):
-            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=(resource,)))
+
+def bucket_statements(verb: str, object_actions: tuple[str, ...], bucket_actions: tuple[str, ...], bucket_arn: str,
+                      key_prefix: KeyPrefixes, principals: tuple = (), conditions: tuple[Condition, ...] = (),
+                      sid_prefix: str = "") -> list[PolicyStatement]:
+    """Objects below the prefixes, the bucket actions that need the bucket, and listing below the prefixes."""
+    def statement(sid: str, actions: tuple[str, ...], resources: tuple[str, ...],
+                  extra: tuple[Condition, ...] = ()) -> PolicyStatement:
+        return PolicyStatement(sid=sid_prefix + sid, actions=actions, resources=resources, principals=principals,
+                               conditions=conditions + extra)
+    return [
+        statement(f"{verb}BucketObjects", object_actions, object_resources(bucket_arn, key_prefix)),
+        statement("LocateBucket", bucket_actions, (bucket_arn,)),
+        statement("ListBucketPrefixes", LIST_ACTIONS, (bucket_arn,), listing_conditions(key_prefix)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -91,6 +127,11 @@ class SecureBucketProps:
     # Objects move to cheaper classes as they age; old versions expire.
     transitions: tuple[Transition, ...] = (Transition(90, "STANDARD_IA"), Transition(365, "GLACIER"))
     noncurrent_version_expiration_days: int = 365
+    expiration_days: int | None = None  # objects are deleted this long after creation
+    # A customer-managed key (SSE-KMS, with S3 Bucket Keys to cut KMS calls); without one, SSE-S3.
+    encryption_key: KmsKeyRef | None = None
+    # Object events to the account's default EventBridge bus (free; rules there can start processing).
+    event_bridge_notifications: bool = True
     force_destroy: bool = False
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -107,6 +148,10 @@ class SecureBucket(NamedConstruct):
                     f"bucket {props.name}: S3 moves objects to {transition.storage_class} after 30 days at the "
                     f"earliest, not {transition.days}")
         days = [t.days for t in props.transitions]
+        if props.expiration_days is not None and (props.expiration_days < 1 or any(d >= props.expiration_days for d in days)):
+            raise ConstructPropsError(
+                f"bucket {props.name}: objects expire after {props.expiration_days} days, which must be positive "
+                "and after every transition")
         if days != sorted(set(days)) or any(d < 1 for d in days):
             raise ConstructPropsError(f"bucket {props.name}: lifecycle transition days {days} must be increasing and positive")
         self.name = props.name
@@ -123,9 +168,11 @@ class SecureBucket(NamedConstruct):
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=(
                     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
+                        sse_algorithm="aws:kms" if props.encryption_key else "AES256",
+                        kms_master_key_id=props.encryption_key.arn if props.encryption_key else None,
                     )
                 ),
+                bucket_key_enabled=True if props.encryption_key else None,
             )],
         ))
         self._public_access = self._name(S3BucketPublicAccessBlock(
@@ -145,12 +192,16 @@ class SecureBucket(NamedConstruct):
                 filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 transition=[S3BucketLifecycleConfigurationRuleTransition(days=t.days, storage_class=t.storage_class)
                             for t in props.transitions] or None,
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expiration_days)]
+                if props.expiration_days else None,
                 noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                     noncurrent_days=props.noncurrent_version_expiration_days)],
                 abort_incomplete_multipart_upload=[
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)],
             )],
         ))
+        if props.event_bridge_notifications:
+            self._name(S3BucketNotification(self, "Notification", bucket=bucket_id, eventbridge=True))
         self._policy = PolicyDocument(self, "PolicyDocument")
         self._policy.add_statement(PolicyStatement(
             sid="DenyInsecureTransport",
@@ -168,6 +219,10 @@ class SecureBucket(NamedConstruct):
     def arn(self) -> str:
         return self._bucket.arn
 
+    @property
+    def bucket_id(self) -> str:
+        return self._bucket.id
+
     def adopt_existing(self) -> None:
         """Take over a live bucket of this name (an `import` block).
 
@@ -179,7 +234,7 @@ class SecureBucket(NamedConstruct):
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 
-    def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: str = "") -> None:
+    def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: KeyPrefixes = "") -> None:
         """Let one role write below `key_prefix`, by ARN, before that role exists.
 
         S3 rejects a policy naming a role principal that does not exist yet, so the principal is the role's
@@ -188,11 +243,40 @@ class SecureBucket(NamedConstruct):
         partition = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
         principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
-        self._policy.add_statement(PolicyStatement(
-            sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=(object_resource(self.arn, key_prefix),),
-            principals=principal, conditions=pinned,
+        for statement in bucket_statements("Write", WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
+                                           principal, pinned, sid):
+            self._policy.add_statement(statement)
+
+    def add_to_resource_policy(self, statement: PolicyStatement) -> None:
+        self._policy.add_statement(statement)
+
+    def _log_access_to(self, log_bucket: ServerAccessLogBucket) -> None:
+        self._name(S3BucketLoggingA(self, "Logging", bucket=self.bucket_id, target_bucket=log_bucket.bucket_id,
+                                    target_prefix=f"{self.name}/"))
+
+
+class ServerAccessLogBucket(SecureBucket):
+    """The target of S3 server access logs: SSE-S3 (S3 log delivery cannot use SSE-KMS on its target), private,
+    owner-enforced, and deleting logs after `expiration_days`. It does not log its own access: logs about
+    writing logs would loop back into it."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps, account_id: str) -> None:
+        if props.encryption_key:
+            raise ConstructPropsError(
+                f"bucket {props.name}: S3 server access log delivery supports only SSE-S3 on its target bucket; "
+                "leave encryption_key unset")
+        if props.expiration_days is None:
+            raise ConstructPropsError(f"bucket {props.name}: set expiration_days, logs must not be kept forever")
+        super().__init__(scope, construct_id, props)
+        self.account_id = account_id
+
+    def log_access_of(self, *sources: SecureBucket) -> None:
+        """Server access logging of `sources` (buckets of this account) into this bucket, one prefix each."""
+        self.add_to_resource_policy(PolicyStatement(
+            sid="S3ServerAccessLogDelivery", actions=("s3:PutObject",), resources=(f"{self.arn}/*",),
+            principals=(("Service", ("logging.s3.amazonaws.com",)),),
+            conditions=(Condition("StringEquals", "aws:SourceAccount", (self.account_id,)),
+                        Condition("ArnLike", "aws:SourceArn", tuple(source.arn for source in sources))),
         ))
-        self._policy.add_statement(PolicyStatement(
-            sid=f"{sid}Bucket", actions=WRITE_BUCKET_ACTIONS, resources=(self.arn,),
-            principals=principal, conditions=pinned,
-        ))
+        for source in sources:
+            source._log_access_to(self)

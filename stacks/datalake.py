@@ -86,6 +86,7 @@ class DatalakeLayer(LeverageLayerStack):
             buffering_interval_seconds=firehose.buffering_interval_seconds,
             dynamic_partitioning=DynamicPartitioning(firehose.partition_query),
             log_retention_days=firehose.log_retention_days,
+            destination_key=KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn")),
         ))
         if props.adopt_existing:
             for adopted in (stream, changes, delivery):

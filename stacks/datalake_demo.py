@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.firehose import delivery_key_prefix
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
-from aws_constructs.s3 import SecureBucket, SecureBucketProps
+from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
+from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
 from cdk_bindings import Construct
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
@@ -21,6 +22,7 @@ class LakeLayerProps:
     firehose_prefix: str
     firehose_error_prefix: str
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
+    access_log_retention_days: int = 365
 
 
 class LakeStorageLayer(LeverageLayerStack):
@@ -40,17 +42,28 @@ class LakeStorageLayer(LeverageLayerStack):
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
         environment, dr = self.account.environment, address.disaster_recovery
-        raw = SecureBucket(self, "RawBucket", SecureBucketProps(name=raw_bucket_name(project.name, environment, dr)))
-        processed = SecureBucket(
-            self, "ProcessedBucket", SecureBucketProps(name=processed_bucket_name(project.name, environment, dr)))
+        prefix = resource_prefix(project.name, environment, dr)
+        key = Key(self, "DataKey", KeyProps(description=f"Data lake {prefix}: raw and processed buckets", env=env))
+        raw = SecureBucket(self, "RawBucket", SecureBucketProps(
+            name=raw_bucket_name(project.name, environment, dr), encryption_key=key.as_ref()))
+        processed = SecureBucket(self, "ProcessedBucket", SecureBucketProps(
+            name=processed_bucket_name(project.name, environment, dr), encryption_key=key.as_ref()))
+        access_logs = ServerAccessLogBucket(self, "AccessLogBucket", SecureBucketProps(
+            name=f"{prefix}-data-lake-demo-access-logs", transitions=(),
+            expiration_days=props.access_log_retention_days), self.account.id)
+        access_logs.log_access_of(raw, processed)
+        # Whoever the account lets read or write the lake buckets (IAM) may use the key for them, through S3.
+        key.allow_via_service("AccountUsesKeyThroughS3", self.account.id, DATA_KEY_ACTIONS, "s3", ("aws:s3:arn", tuple(
+            arn for bucket in (raw, processed) for arn in (bucket.arn, f"{bucket.arn}/*"))))
 
         # Built from names both stacks share, not read from the datalake layer's state: no cycle.
         source = AwsEnvironment(props.source_account.id, address.region)
         firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment, dr))
         cdc_prefix = delivery_key_prefix(props.firehose_prefix, props.firehose_error_prefix)
         raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, cdc_prefix)
+        key.allow_via_service("FirehoseWritesRawBucket", props.source_account.id, DATA_KEY_ACTIONS, "s3",
+                              ("aws:s3:arn", (raw.arn, f"{raw.arn}/{cdc_prefix}*")), principal_arn=firehose_role_arn)
 
-        prefix = resource_prefix(project.name, environment, dr)
         database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
         S3Crawler(self, "CdcCrawler", CrawlerProps(
             name=f"{prefix}-cdc-crawler",
@@ -61,6 +74,7 @@ class LakeStorageLayer(LeverageLayerStack):
             key_prefix=cdc_prefix,
             # The folder failed records go to, up to the first expression, relative to the crawled prefix.
             exclusions=(_relative(delivery_key_prefix(props.firehose_error_prefix), cdc_prefix) + "**",),
+            encryption_key=key,
         ))
         if props.adopt_existing:
             raw.adopt_existing()
@@ -68,6 +82,8 @@ class LakeStorageLayer(LeverageLayerStack):
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
+        self.output("s3_bucket_data_kms_key_arn", key.arn,
+                    "ARN of the KMS key of the raw and processed buckets, which Firehose writes with")
 
 
 def _relative(prefix: str, parent: str) -> str:
