@@ -130,7 +130,7 @@ class S3Crawler(NamedConstruct):
             sid="CreateCrawlerLogGroup",
             # Glue creates the group if it is missing and associates the security configuration's key with it.
             actions=("logs:AssociateKmsKey", "logs:CreateLogGroup") if key else ("logs:CreateLogGroup",),
-            resources=(group_arn, f"{group_arn}:*"),
+            resources=(group_arn,),
         ))
         self.role.add_to_principal_policy(PolicyStatement(
             sid="WriteCrawlerLogs",

@@ -51,15 +51,15 @@ class PolicyStatement:
             check_least_privilege(self)
 
     def to_json(self) -> dict:
-        """The statement as IAM's JSON grammar has it (what the AWS provider renders a policy document to)."""
+        """The statement in IAM's JSON grammar, as the AWS provider renders a policy document (one value: a string)."""
         rendered: dict = {"Sid": self.sid, "Effect": self.effect}
         if self.principals:
-            rendered["Principal"] = {kind: list(ids) for kind, ids in self.principals}
-        rendered["Action"] = list(self.actions)
-        rendered["Resource"] = list(self.resources)
-        conditions: dict[str, dict[str, list[str]]] = {}
+            rendered["Principal"] = {kind: _one_or_list(ids) for kind, ids in self.principals}
+        rendered["Action"] = _one_or_list(self.actions)
+        rendered["Resource"] = _one_or_list(self.resources)
+        conditions: dict[str, dict[str, str | list[str]]] = {}
         for condition in self.conditions:
-            conditions.setdefault(condition.test, {})[condition.variable] = list(condition.values)
+            conditions.setdefault(condition.test, {})[condition.variable] = _one_or_list(condition.values)
         if conditions:
             rendered["Condition"] = conditions
         return rendered
@@ -74,6 +74,10 @@ class PolicyStatement:
             condition=[{"test": c.test, "variable": c.variable, "values": list(c.values)} for c in self.conditions]
             or None,
         )
+
+
+def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
 
 
 def check_least_privilege(statement: PolicyStatement) -> None:
