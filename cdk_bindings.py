@@ -73,6 +73,7 @@ from cdktf import (  # noqa: F401
     S3Backend,
     TerraformDataSource,
     TerraformOutput,
+    TerraformProvider,
     TerraformResource,
     TerraformStack,
     TerraformVariable,
@@ -136,6 +137,16 @@ from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (  # noqa: F40
 )
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock  # noqa: F401
+from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (  # noqa: F401
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
+    S3BucketReplicationConfigurationRuleFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (  # noqa: F401
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import Construct, KmsKey
+from cdk_bindings import Construct, KmsKey, TerraformProvider
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
 from aws_constructs.naming import NamedConstruct
@@ -38,14 +38,15 @@ class KmsKeyRef:
     def grant_decrypt_via(self, grantee: Grantable, sid: str, service: str,
                           context: EncryptionContext | tuple[str, str] | None = None) -> None:
         """Decrypt only through one service (`kms:ViaService`), optionally for one encryption context."""
-        self._grant(grantee, sid, ("kms:Decrypt",), service, context)
+        self.grant_via(grantee, sid, ("kms:Decrypt",), service, context)
 
     def grant_encrypt_decrypt_via(self, grantee: Grantable, sid: str, service: str,
                                   context: EncryptionContext | tuple[str, str] | None = None) -> None:
-        self._grant(grantee, sid, DATA_KEY_ACTIONS, service, context)
+        self.grant_via(grantee, sid, DATA_KEY_ACTIONS, service, context)
 
-    def _grant(self, grantee: Grantable, sid: str, actions: tuple[str, ...], service: str,
-               context: EncryptionContext | tuple[str, str] | None) -> None:
+    def grant_via(self, grantee: Grantable, sid: str, actions: tuple[str, ...], service: str,
+                  context: EncryptionContext | tuple[str, str] | None) -> None:
+        """`actions` on this key, only through `service` (its regional host name), for one encryption context."""
         conditions = [Condition("StringEquals", "kms:ViaService", (service,))]
         if context:
             key, values = context
@@ -60,6 +61,7 @@ class KeyProps:
     description: str
     env: AwsEnvironment
     deletion_window_days: int = 30  # the longest KMS allows: time to notice before the data is unreadable
+    provider: TerraformProvider | None = None  # another region's provider
 
 
 class Key(NamedConstruct):
@@ -79,7 +81,7 @@ class Key(NamedConstruct):
         ))
         self._key = self._name(KmsKey(
             self, "Resource", description=props.description, enable_key_rotation=True,
-            deletion_window_in_days=props.deletion_window_days, policy=self._policy.json,
+            deletion_window_in_days=props.deletion_window_days, policy=self._policy.json, provider=props.provider,
         ))
 
     @property

@@ -21,11 +21,20 @@ from cdk_bindings import (
     S3BucketOwnershipControlsRule,
     S3BucketPolicy,
     S3BucketPublicAccessBlock,
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule as ReplicationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication as DeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination as ReplicationDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration as ReplicaEncryption,
+    S3BucketReplicationConfigurationRuleFilter as ReplicationFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria as SourceSelection,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects as KmsEncryptedObjects,
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
+    TerraformProvider,
 )
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
@@ -134,6 +143,7 @@ class SecureBucketProps:
     event_bridge_notifications: bool = True
     force_destroy: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    provider: TerraformProvider | None = None  # another region's provider, for a replica
 
 
 class SecureBucket(NamedConstruct):
@@ -155,15 +165,17 @@ class SecureBucket(NamedConstruct):
         if days != sorted(set(days)) or any(d < 1 for d in days):
             raise ConstructPropsError(f"bucket {props.name}: lifecycle transition days {days} must be increasing and positive")
         self.name = props.name
+        self.props = props
         # The bucket and each of its configuration resources share the construct's name, as in HCL.
-        self._bucket = self._name(S3Bucket(self, "Resource", bucket=props.name, force_destroy=props.force_destroy,
+        self._bucket = self._name(S3Bucket(self, "Resource", provider=props.provider, bucket=props.name, force_destroy=props.force_destroy,
                                            tags=props.tags or None))
         bucket_id = self._bucket.id
-        self._name(S3BucketVersioningA(self, "Versioning", bucket=bucket_id,
+        self.versioning = self._name(S3BucketVersioningA(self, "Versioning", provider=props.provider, bucket=bucket_id,
                    versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled")))
         self._name(S3BucketServerSideEncryptionConfigurationA(
             self,
             "Encryption",
+            provider=props.provider,
             bucket=bucket_id,
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=(
@@ -176,15 +188,16 @@ class SecureBucket(NamedConstruct):
             )],
         ))
         self._public_access = self._name(S3BucketPublicAccessBlock(
-            self, "PublicAccessBlock", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
+            self, "PublicAccessBlock", bucket=bucket_id, provider=props.provider, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True,
         ))
         # Objects another account writes belong to this bucket's account; ACLs are disabled.
-        self._name(S3BucketOwnershipControls(self, "Ownership", bucket=bucket_id,
+        self._name(S3BucketOwnershipControls(self, "Ownership", provider=props.provider, bucket=bucket_id,
                    rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced")))
         self._name(S3BucketLifecycleConfiguration(
             self,
             "Lifecycle",
+            provider=props.provider,
             bucket=bucket_id,
             rule=[S3BucketLifecycleConfigurationRule(
                 id="age-out",
@@ -201,7 +214,7 @@ class SecureBucket(NamedConstruct):
             )],
         ))
         if props.event_bridge_notifications:
-            self._name(S3BucketNotification(self, "Notification", bucket=bucket_id, eventbridge=True))
+            self._name(S3BucketNotification(self, "Notification", provider=props.provider, bucket=bucket_id, eventbridge=True))
         self._policy = PolicyDocument(self, "PolicyDocument")
         self._policy.add_statement(PolicyStatement(
             sid="DenyInsecureTransport",
@@ -212,7 +225,7 @@ class SecureBucket(NamedConstruct):
             conditions=(Condition("Bool", "aws:SecureTransport", ("false",)),),
         ))
         # The policy waits for the public access block, or S3 may reject it as public while the block is created.
-        self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
+        self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json, provider=props.provider,
                                   depends_on=[self._public_access]))
 
     @property
@@ -252,7 +265,47 @@ class SecureBucket(NamedConstruct):
 
     def _log_access_to(self, log_bucket: ServerAccessLogBucket) -> None:
         self._name(S3BucketLoggingA(self, "Logging", bucket=self.bucket_id, target_bucket=log_bucket.bucket_id,
-                                    target_prefix=f"{self.name}/"))
+                                    target_prefix=f"{self.name}/", provider=self.props.provider))
+
+    def replicate_to(self, replica: SecureBucket, role: Grantable, role_arn: str, source_region: str,
+                     replica_region: str, partition: str = "aws") -> None:
+        """Replicate every object (and delete markers) into `replica`, re-encrypted with the replica's key.
+
+        `role` is a role S3 assumes (service `s3.amazonaws.com`); it gets what replication needs, no more.
+        """
+        source_key, replica_key = self.props.encryption_key, replica.props.encryption_key
+        if bool(source_key) != bool(replica_key):
+            raise ConstructPropsError(
+                f"bucket {self.name} replicates to {replica.name}: give both a KMS key, or neither (SSE-S3)")
+        for statement in (
+            PolicyStatement(sid="ReadReplicationConfiguration", resources=(self.arn,),
+                            actions=("s3:GetReplicationConfiguration", "s3:ListBucket")),
+            PolicyStatement(sid="ReadObjectVersions", resources=(f"{self.arn}/*",), actions=(
+                "s3:GetObjectVersionAcl", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTagging")),
+            PolicyStatement(sid="WriteReplicas", resources=(f"{replica.arn}/*",),
+                            actions=("s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags")),
+        ):
+            role.add_to_principal_policy(statement)
+        encrypted_only = encryption = None
+        if source_key and replica_key:
+            host = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+            source_key.grant_decrypt_via(role, "DecryptSourceObjects", f"s3.{source_region}.{host}",
+                                         ("aws:s3:arn", (self.arn, f"{self.arn}/*")))
+            replica_key.grant_via(role, "EncryptReplicas", ("kms:Encrypt", "kms:GenerateDataKey"),
+                                  f"s3.{replica_region}.{host}", ("aws:s3:arn", (replica.arn, f"{replica.arn}/*")))
+            encrypted_only = SourceSelection(sse_kms_encrypted_objects=KmsEncryptedObjects(status="Enabled"))
+            encryption = ReplicaEncryption(replica_kms_key_id=replica_key.arn)
+        self._name(S3BucketReplicationConfigurationA(
+            self, "Replication", bucket=self.bucket_id, role=role_arn, provider=self.props.provider,
+            rule=[ReplicationRule(
+                id="everything", status="Enabled", filter=ReplicationFilter(prefix=""),
+                delete_marker_replication=DeleteMarkerReplication(status="Enabled"),
+                source_selection_criteria=encrypted_only,
+                destination=ReplicationDestination(bucket=replica.arn, encryption_configuration=encryption),
+            )],
+            # S3 accepts a replication configuration only once both buckets are versioned.
+            depends_on=[self.versioning, replica.versioning],
+        ))
 
 
 class ServerAccessLogBucket(SecureBucket):

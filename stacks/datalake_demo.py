@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_constructs.env import AwsEnvironment
+from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.firehose import delivery_key_prefix
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
-from cdk_bindings import Construct
+from cdk_bindings import Construct, TerraformProvider
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 from leverage.stack import LeverageLayerStack
@@ -23,6 +24,37 @@ class LakeLayerProps:
     firehose_error_prefix: str
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
     access_log_retention_days: int = 365
+    # Region the raw and processed buckets replicate to (buckets, key and access logs of their own there);
+    # None: no replication.
+    replica_region: str | None = None
+
+
+@dataclass(frozen=True)
+class LakeBuckets:
+    """The lake's storage in one region: its key, the raw and processed buckets, their access-log bucket."""
+
+    key: Key
+    raw: SecureBucket
+    processed: SecureBucket
+    access_logs: ServerAccessLogBucket
+
+
+def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[str, str, str], retention_days: int,
+                 suffix: str = "", provider: TerraformProvider | None = None) -> LakeBuckets:
+    raw_name, processed_name, logs_name = names
+    key = Key(stack, f"DataKey{suffix}", KeyProps(
+        description=f"Data lake buckets {raw_name} and {processed_name}", env=env, provider=provider))
+    raw = SecureBucket(stack, f"RawBucket{suffix}", SecureBucketProps(
+        name=raw_name, encryption_key=key.as_ref(), provider=provider))
+    processed = SecureBucket(stack, f"ProcessedBucket{suffix}", SecureBucketProps(
+        name=processed_name, encryption_key=key.as_ref(), provider=provider))
+    access_logs = ServerAccessLogBucket(stack, f"AccessLogBucket{suffix}", SecureBucketProps(
+        name=logs_name, transitions=(), expiration_days=retention_days, provider=provider), env.account_id)
+    access_logs.log_access_of(raw, processed)
+    # Whoever the account lets read or write the lake buckets (IAM) may use the key for them, through S3.
+    key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
+        "aws:s3:arn", tuple(arn for bucket in (raw, processed) for arn in (bucket.arn, f"{bucket.arn}/*"))))
+    return LakeBuckets(key, raw, processed, access_logs)
 
 
 class LakeStorageLayer(LeverageLayerStack):
@@ -43,18 +75,13 @@ class LakeStorageLayer(LeverageLayerStack):
         env = AwsEnvironment(self.account.id, address.region)
         environment, dr = self.account.environment, address.disaster_recovery
         prefix = resource_prefix(project.name, environment, dr)
-        key = Key(self, "DataKey", KeyProps(description=f"Data lake {prefix}: raw and processed buckets", env=env))
-        raw = SecureBucket(self, "RawBucket", SecureBucketProps(
-            name=raw_bucket_name(project.name, environment, dr), encryption_key=key.as_ref()))
-        processed = SecureBucket(self, "ProcessedBucket", SecureBucketProps(
-            name=processed_bucket_name(project.name, environment, dr), encryption_key=key.as_ref()))
-        access_logs = ServerAccessLogBucket(self, "AccessLogBucket", SecureBucketProps(
-            name=f"{prefix}-data-lake-demo-access-logs", transitions=(),
-            expiration_days=props.access_log_retention_days), self.account.id)
-        access_logs.log_access_of(raw, processed)
-        # Whoever the account lets read or write the lake buckets (IAM) may use the key for them, through S3.
-        key.allow_via_service("AccountUsesKeyThroughS3", self.account.id, DATA_KEY_ACTIONS, "s3", ("aws:s3:arn", tuple(
-            arn for bucket in (raw, processed) for arn in (bucket.arn, f"{bucket.arn}/*"))))
+        names = (raw_bucket_name(project.name, environment, dr), processed_bucket_name(project.name, environment, dr),
+                 f"{prefix}-data-lake-demo-access-logs")
+        lake = lake_buckets(self, env, names, props.access_log_retention_days)
+        key, raw, processed = lake.key, lake.raw, lake.processed
+        if props.replica_region:
+            self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names, prefix,
+                            props.access_log_retention_days)
 
         # Built from names both stacks share, not read from the datalake layer's state: no cycle.
         source = AwsEnvironment(props.source_account.id, address.region)
@@ -84,6 +111,22 @@ class LakeStorageLayer(LeverageLayerStack):
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
         self.output("s3_bucket_data_kms_key_arn", key.arn,
                     "ARN of the KMS key of the raw and processed buckets, which Firehose writes with")
+
+
+    def _replicate(self, lake: LakeBuckets, replica_env: AwsEnvironment, names: tuple[str, str, str], prefix: str,
+                   retention_days: int) -> None:
+        """Raw and processed buckets copied to buckets of the same account in `replica_env`'s region."""
+        provider = self.aws_provider("replica", replica_env.region, alias="replica")
+        replica = lake_buckets(self, replica_env, tuple(f"{name}-replica" for name in names), retention_days,
+                               "Replica", provider)
+        role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
+            name=f"{prefix}-data-lake-replication-role", service="s3.amazonaws.com",
+            source_account=self.account.id, description="S3 replication of the data lake buckets"))
+        # The access logs too: the record of who read the lake outlives a region as the data does.
+        for source, target in ((lake.raw, replica.raw), (lake.processed, replica.processed),
+                               (lake.access_logs, replica.access_logs)):
+            source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
+                                replica_env.partition)
 
 
 def _relative(prefix: str, parent: str) -> str:
