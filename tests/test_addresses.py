@@ -184,7 +184,8 @@ def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest
     original = datalake_demo.SecureBucket
 
     def both_named_raw(scope, construct_id, props):
-        return original(scope, "RawBucket" if construct_id == "ProcessedBucket" else "raw_bucket", props)
+        renamed = {"ProcessedBucket": "RawBucket", "RawBucket": "raw_bucket"}
+        return original(scope, renamed.get(construct_id, construct_id), props)
 
     monkeypatch.setattr(datalake_demo, "SecureBucket", both_named_raw)
     root = ProjectSpec().write(tmp_path / "project")
