@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the i
     from settings import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
+CDKTF_JSON = APP_ROOT / "cdktf.json"
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 
@@ -47,10 +47,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
-    """Which layers to generate, and the props each stack gets from the settings."""
+    """Which layers to generate, and the props each stack gets from the settings.
+
+    Free text from the settings enters the stacks here, escaped (`hcl.literal`): Terraform takes it literally.
+    Names (accounts, layers, project, regions) are checked to hold no template syntax at all.
+    """
     from aws_constructs.dynamodb import KeyAttribute
     from aws_constructs.errors import ConstructPropsError
     from leverage.errors import UserError
+    from leverage.hcl import literal
     from leverage.stack import RemoteLayer
     from settings import key_attribute
     from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps
@@ -65,7 +70,8 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
 
     def key(setting: str, value: str) -> KeyAttribute:
         try:
-            return KeyAttribute(*key_attribute(setting, value))
+            name, kind = key_attribute(setting, value)
+            return KeyAttribute(literal(name), kind)
         except ConstructPropsError as exc:
             raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
 
@@ -80,8 +86,8 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
         ))),
         settings.lake_layer: (lake, lambda address: LakeStorageLayer(app, project, address, LakeLayerProps(
             source_account=source,
-            firehose_prefix=settings.firehose_prefix,
-            firehose_error_prefix=settings.firehose_error_prefix,
+            firehose_prefix=literal(settings.firehose_prefix),
+            firehose_error_prefix=literal(settings.firehose_error_prefix),
             adopt_existing=settings.lake_layer in adopt,
             replica_region=replica_region(settings, project, region),
         ))),
@@ -93,9 +99,9 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
             firehose=FirehoseSettings(
                 buffering_size_mib=settings.firehose_buffering_size_mib,
                 buffering_interval_seconds=settings.firehose_buffering_interval_seconds,
-                prefix=settings.firehose_prefix,
-                error_prefix=settings.firehose_error_prefix,
-                partition_query=settings.firehose_partition_query,
+                prefix=literal(settings.firehose_prefix),
+                error_prefix=literal(settings.firehose_error_prefix),
+                partition_query=literal(settings.firehose_partition_query),
                 log_retention_days=settings.firehose_log_retention_days,
             ),
             adopt_existing=settings.datalake_layer in adopt,
@@ -132,58 +138,83 @@ def replica_region(settings: Settings, project: Project, region: str) -> str | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from leverage.project import check_region, load_project
+    from leverage import lock
+    from leverage.cdktf_out import output_folder
+    from leverage.project import load_project, require_project_folder
     from settings import load_settings
 
-    settings = load_settings(APP_ROOT / "cdktf.json", args.context)
+    settings = load_settings(CDKTF_JSON, args.context)
     root = (APP_ROOT / settings.leverage_root).resolve()
-    project = load_project(root, [(settings.source_account, "sourceAccount"), (settings.lake_account, "lakeAccount")])
-    region = settings.region or project.region_primary
-    check_region(region, "setting region")
+    require_project_folder(root)
+    writes = args.command == "synth"
+    # Checked before anything is written: an error leaves everything as it was.
+    cdktf_out = output_folder(os.environ, APP_ROOT, root) if writes else None
+    with lock.exclusive(root) if writes else lock.shared(root):
+        if writes:
+            recover_interrupted_run(root)
+        project = load_project(root, [(settings.source_account, "sourceAccount"),
+                                      (settings.lake_account, "lakeAccount")])
+        region = settings.region or project.region_primary
+        project.check_layer_region(region, "setting region")
 
-    # Loading jsii and the bindings takes seconds: only once the input is known to be good.
-    from cdk_bindings import App
-    from leverage.generate import generate, synthesize
+        # Loading jsii and the bindings takes seconds: only once the input is known to be good.
+        from cdk_bindings import App
+        from leverage.generate import generate, synthesize
 
-    with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
-        outdir = Path(scratch)
-        app = App(outdir=str(outdir))
-        generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
-        if args.command == "synth":
-            if not args.allow_destroy:
-                from leverage import addresses
+        with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
+            outdir = Path(scratch)
+            app = App(outdir=str(outdir))
+            generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
+            warnings = check_other_layers(project, generated.graph, settings)
+            if cdktf_out is not None:
+                if not args.allow_destroy:
+                    from leverage import addresses
 
-                addresses.refuse_destruction(addresses.compare(root, generated.files))
-            return write_layers(root, generated, outdir)
-    if args.command == "list":
-        return print_apply_order(generated.graph)
-    return report_drift(root, generated, args.json)
+                    addresses.refuse_destruction(addresses.compare(root, generated.files))
+                code = write_layers(root, generated, outdir, cdktf_out)
+        if args.command == "list":
+            code = print_apply_order(generated.graph)
+        elif args.command == "check":
+            code = report_drift(root, generated, args.json)
+    for warning in warnings:  # only when there was no error: an error is one line
+        print(f"warning: {warning}", file=sys.stderr)
+    return code
 
 
-def write_layers(root: Path, generated: GeneratedLayers, outdir: Path) -> int:
+def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) -> list[str]:
+    """The generated layers against every layer folder of the project: no shared state key; every output
+    read from a layer that is not generated is declared there. Returns warnings."""
+    from leverage.scan import check_reads, check_state_keys
+
+    check_state_keys(project.layers, graph.generated_by_key, {settings.datalake_layer: "datalakeLayer",
+                                                              settings.dynamodb_layer: "dynamodbLayer",
+                                                              settings.lake_layer: "lakeLayer"})
+    return check_reads(project.root, project.layers, graph.external_states())
+
+
+def recover_interrupted_run(root: Path) -> None:
+    from leverage import journal
+
+    record = journal.recover(root)
+    if record is not None:
+        print(f"warning: an earlier synth was interrupted; rolled back its run {record.run} "
+              f"({len(record.steps)} files as they were before it)", file=sys.stderr)
+
+
+def write_layers(root: Path, generated: GeneratedLayers, outdir: Path, cdktf_out: Path) -> int:
     from leverage import files
-    from leverage.errors import UserError
+    from leverage.cdktf_out import Swap
 
-    # cdktf's own output also goes where the cdktf CLI expects it: staged first, swapped in after the layers.
-    cdktf_out = Path(os.environ.get("CDKTF_OUTDIR", APP_ROOT / "cdktf.out")).resolve()
-    staged = cdktf_out.with_name(f".{cdktf_out.name}.new")
+    plan = files.plan(root, generated.files)
+    # cdktf's own output also goes where the cdktf CLI expects it: swapped in first, swapped back on any failure.
+    swap = Swap(cdktf_out)
+    swap.stage(outdir)
     try:
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(outdir, staged)
-    except OSError as exc:
-        raise UserError(f"cannot write cdktf's output folder {cdktf_out}: {exc.strerror}",
-                        fix="set CDKTF_OUTDIR to a writable folder; nothing was written") from None
-    try:
-        applied = files.apply(files.plan(root, generated.files))
-    except UserError:
-        shutil.rmtree(staged, ignore_errors=True)
+        applied = files.apply(plan)
+    except BaseException:
+        swap.undo()
         raise
-    shutil.rmtree(cdktf_out, ignore_errors=True)
-    try:
-        staged.rename(cdktf_out)
-    except OSError as exc:
-        raise UserError(f"the layers were written, but {cdktf_out} could not be replaced: {exc.strerror}",
-                        fix=f"remove {cdktf_out} and run synth again") from None
+    swap.commit()
     for relative in applied.written:
         print(f"wrote {relative}")
     for relative in applied.removed:

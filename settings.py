@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
+from leverage.layer import LAYER_NAME
 
 DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
@@ -41,6 +44,9 @@ class Settings:
     firehose_log_retention_days: int = 365  # a year: what reviewers (and checkov) expect of logs
 
 
+MAX_DIGITS = 9  # every numeric setting is far below a billion
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
@@ -52,12 +58,7 @@ CONTEXT_KEYS = {_camel(f.name): f for f in dataclasses.fields(Settings)}
 
 def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     """Settings from cdktf.json's context, then each `-c key=value`, checked and typed."""
-    context: dict[str, Any] = {}
-    if cdktf_json.is_file():
-        try:
-            context = json.loads(cdktf_json.read_text(encoding="utf-8")).get("context", {})
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{cdktf_json.name} is not valid JSON (line {exc.lineno})", fix="fix its syntax") from None
+    context = _read_context(cdktf_json)
     # cdktf's own flags live in the same context; only our keys are settings.
     values = {key: value for key, value in context.items() if key in CONTEXT_KEYS}
     for item in overrides:
@@ -70,6 +71,7 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
         raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
     typed = {CONTEXT_KEYS[key].name: _typed(key, value) for key, value in values.items()}
     settings = Settings(**typed)
+    _check_names(settings)
     generated = (settings.dynamodb_layer, settings.lake_layer, settings.datalake_layer)
     if len(set(generated)) < len(generated):
         raise UserError("settings dynamodbLayer, lakeLayer and datalakeLayer must be three different names",
@@ -84,6 +86,53 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
         if value or key == "dynamodbPartitionKey":
             key_attribute(key, value)
     return settings
+
+
+def _read_context(cdktf_json: Path) -> dict[str, Any]:
+    """cdktf.json's `context` object ({} without the file or the key)."""
+    if not cdktf_json.is_file():
+        return {}
+    try:
+        document = json.loads(cdktf_json.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{cdktf_json.name} is not UTF-8 text", fix="save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{cdktf_json.name} is not valid JSON (line {exc.lineno})", fix="fix its syntax") from None
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise UserError(f"{cdktf_json.name} cannot be read: {exc}", fix="fix the value it names") from None
+    if not isinstance(document, dict):
+        raise UserError(f"{cdktf_json.name} is a JSON {type(document).__name__}, not an object",
+                        fix='write it as {"app": ..., "context": {...}} as cdktf does')
+    context = document.get("context", {})
+    if not isinstance(context, dict):
+        raise UserError(f"{cdktf_json.name}: `context` is {json.dumps(context)[:40]}, not an object",
+                        fix='write it as "context": {"key": value, ...}')
+    return context
+
+
+LAYER_SETTINGS = ("datalakeLayer", "dynamodbLayer", "lakeLayer", "keysLayer")
+
+
+def _check_names(settings: Settings) -> None:
+    names = {
+        "sourceAccount": settings.source_account,
+        "lakeAccount": settings.lake_account,
+        **{key: getattr(settings, CONTEXT_KEYS[key].name) for key in LAYER_SETTINGS},
+        **{f"skipLayers[{index}]": name for index, name in enumerate(settings.skip_layers)},
+    }
+    for key, name in names.items():
+        if not LAYER_NAME.fullmatch(name):  # no whitespace, path separators or template syntax
+            raise UserError(f"setting {key}={_shown(name)} is not a valid folder name",
+                            fix="use lowercase letters, digits, '-' and '_', starting with a letter or digit")
+    if settings.region is not None and not re.fullmatch(r"[a-z0-9-]+", settings.region):
+        raise UserError(f"setting region={_shown(settings.region)} is not an AWS region", fix="use a region code such as us-east-1")
+    for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
+                "dynamodbPartitionKey", "dynamodbSortKey"):
+        value = getattr(settings, CONTEXT_KEYS[key].name)
+        bad = next((char for char in value if unicodedata.category(char).startswith("C")), None)
+        if bad is not None:
+            raise UserError(f"setting {key}={_shown(value)} contains the control character {bad!r}",
+                            fix="remove it (a pasted line break?)")
 
 
 def key_attribute(setting: str, value: str) -> tuple[str, str]:
@@ -102,11 +151,12 @@ def _typed(key: str, value: Any) -> Any:
         if isinstance(value, bool):
             return value
     elif isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
+        # ASCII digits only ("²".isdigit() is true), and few of them: a limit, not a bignum.
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**MAX_DIGITS:
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and re.fullmatch(rf"-?[0-9]{{1,{MAX_DIGITS}}}", value.strip()):
             return int(value)
-        raise UserError(f"setting {key}={value!r} is not a whole number", fix=f"e.g. -c {key}={default}")
+        raise UserError(f"setting {key}={_shown(value)} is not a whole number", fix=f"e.g. -c {key}={default}")
     elif isinstance(default, tuple):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -119,4 +169,10 @@ def _typed(key: str, value: Any) -> Any:
         return value
     elif value is None and default is None:
         return None
-    raise UserError(f"setting {key} has the wrong type ({value!r})", fix=f"give it like its default, {default!r}")
+    raise UserError(f"setting {key} has the wrong type ({_shown(value)})", fix=f"give it like its default, {default!r}")
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it, cut short: an error stays one readable line."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else "<a very large number>"
+    return text if len(text) <= 60 else text[:57] + "..."

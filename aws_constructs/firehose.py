@@ -95,15 +95,15 @@ class KinesisToS3DeliveryStream(NamedConstruct):
         self.log_stream = log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
 
         props.source.grant_read(self.role)
-        key_prefix = delivery_key_prefix(props.prefix, props.error_output_prefix)
-        props.destination.grant_write(self.role, key_prefix)
+        key_prefixes = delivery_key_prefixes(props.prefix, props.error_output_prefix)
+        props.destination.grant_write(self.role, key_prefixes)
         if props.destination_key:
             # Only through S3 in the bucket's region, only for that bucket (its ARN is the encryption context
             # with S3 Bucket Keys, the object's ARN without).
             bucket = props.destination.arn
             props.destination_key.grant_encrypt_decrypt_via(
                 self.role, "EncryptDeliveredObjects", props.env.service_host("s3"),
-                ("aws:s3:arn", (bucket, f"{bucket}/{key_prefix}*")))
+                ("aws:s3:arn", (bucket, *(f"{bucket}/{prefix}*" for prefix in key_prefixes))))
         log_stream.grant_write(self.role)
 
         partitioning = props.dynamic_partitioning
@@ -252,3 +252,29 @@ def delivery_key_prefix(*prefixes: str) -> str:
         while not static.startswith(common):
             common = common[:-1]
     return common[: common.rfind("/") + 1]
+
+
+def delivery_key_prefixes(*prefixes: str) -> tuple[str, ...]:
+    """The fewest folder prefixes that hold every delivered object: each prefix's static folder, without those
+    inside another. Grants use these rather than one common prefix, which can be the whole bucket."""
+    folders = sorted({delivery_key_prefix(prefix) for prefix in prefixes})
+    kept: list[str] = []
+    for folder in folders:  # sorted: a folder comes after every folder it is inside of
+        if not any(folder.startswith(outer) for outer in kept):
+            kept.append(folder)
+    return tuple(kept)
+
+
+def crawl_scope(prefix: str, error_output_prefix: str) -> tuple[str, tuple[str, ...]]:
+    """Where a crawler over delivered records looks (the data prefix's static folder) and what it skips (the
+    error output's folder, relative to it, when that lies inside it)."""
+    data, errors = delivery_key_prefix(prefix), delivery_key_prefix(error_output_prefix)
+    if errors == data:
+        raise ConstructPropsError(
+            f"the Firehose prefix {prefix!r} and error output prefix {error_output_prefix!r} share their whole "
+            f"static folder {data!r}, so failed records cannot be told from data by their keys; give the error "
+            "output a folder of its own (e.g. errors/!{firehose:error-output-type}/ or "
+            f"{data}errors/!{{firehose:error-output-type}}/)")
+    if errors.startswith(data):
+        return data, (errors[len(data):] + "**",)
+    return data, ()

@@ -101,26 +101,29 @@ class BucketRef:
 
     def grant_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
-        for statement in bucket_statements("Write", WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix):
+        sids = ("WriteBucketObjects", "LocateBucket", "ListBucketPrefixes")
+        for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix):
             grantee.add_to_principal_policy(statement)
 
     def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
-        for statement in bucket_statements("Read", ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix):
+        sids = ("ReadBucketObjects", "LocateBucket", "ListBucket")
+        for statement in bucket_statements(sids, ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix):
             grantee.add_to_principal_policy(statement)
 
 
-def bucket_statements(verb: str, object_actions: tuple[str, ...], bucket_actions: tuple[str, ...], bucket_arn: str,
-                      key_prefix: KeyPrefixes, principals: tuple = (), conditions: tuple[Condition, ...] = (),
-                      sid_prefix: str = "") -> list[PolicyStatement]:
-    """Objects below the prefixes, the bucket actions that need the bucket, and listing below the prefixes."""
-    def statement(sid: str, actions: tuple[str, ...], resources: tuple[str, ...],
-                  extra: tuple[Condition, ...] = ()) -> PolicyStatement:
-        return PolicyStatement(sid=sid_prefix + sid, actions=actions, resources=resources, principals=principals,
-                               conditions=conditions + extra)
+def bucket_statements(sids: tuple[str, str, str], object_actions: tuple[str, ...], bucket_actions: tuple[str, ...],
+                      bucket_arn: str, key_prefix: KeyPrefixes, principals: tuple = (),
+                      conditions: tuple[Condition, ...] = ()) -> list[PolicyStatement]:
+    """Objects below the prefixes, the bucket actions that need the bucket, and listing below the prefixes
+    (with the statement ids `sids`, in that order)."""
+    on_objects, on_bucket, listing = sids
     return [
-        statement(f"{verb}BucketObjects", object_actions, object_resources(bucket_arn, key_prefix)),
-        statement("LocateBucket", bucket_actions, (bucket_arn,)),
-        statement("ListBucketPrefixes", LIST_ACTIONS, (bucket_arn,), listing_conditions(key_prefix)),
+        PolicyStatement(sid=on_objects, actions=object_actions, resources=object_resources(bucket_arn, key_prefix),
+                        principals=principals, conditions=conditions),
+        PolicyStatement(sid=on_bucket, actions=bucket_actions, resources=(bucket_arn,), principals=principals,
+                        conditions=conditions),
+        PolicyStatement(sid=listing, actions=LIST_ACTIONS, resources=(bucket_arn,), principals=principals,
+                        conditions=conditions + listing_conditions(key_prefix)),
     ]
 
 
@@ -256,8 +259,9 @@ class SecureBucket(NamedConstruct):
         partition = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
         principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
-        for statement in bucket_statements("Write", WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
-                                           principal, pinned, sid):
+        sids = (f"{sid}Objects", f"{sid}Bucket", f"{sid}Listing")
+        for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
+                                           principal, pinned):
             self._policy.add_statement(statement)
 
     def add_to_resource_policy(self, statement: PolicyStatement) -> None:

@@ -16,6 +16,7 @@ def findings(result: Plan, desired: dict) -> dict[str, list]:
         "modified": modified,
         "missing": sorted(result.missing),
         "stale": sorted(result.stale),
+        "leftover": sorted(result.leftovers),
     }
 
 
@@ -26,8 +27,10 @@ def as_text(found: dict[str, list]) -> str:
         out.append(f"modified: {item['path']}{note}\n{item['diff']}")
     out += [f"missing: {path} (the stacks generate it; run `make synth`)\n" for path in found["missing"]]
     out += [f"stale: {path} (generated earlier; no stack produces it now)\n" for path in found["stale"]]
+    out += [f"leftover: {path} (an interrupted synth left it; `make synth` rolls that run back and removes it)\n"
+            for path in found["leftover"]]
     return "".join(out)
 
 
 def as_json(found: dict[str, list]) -> str:
-    return json.dumps({"drift": bool(found["modified"] or found["missing"] or found["stale"]), **found}, indent=2) + "\n"
+    return json.dumps({"drift": any(found.values()), **found}, indent=2) + "\n"

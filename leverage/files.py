@@ -2,33 +2,39 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
-import re
-import tempfile
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leverage import journal
 from leverage.errors import UserError
-from leverage.render import COMMON_VARIABLES, TOOL, FileContent, Symlink, common_variables_link, marker_prefix
-
-# The marker opens every generated file: line 1 of config.tf and README.md, the first key of main.tf.json.
-MARKER_LINE = re.compile(rf'^(# |<!-- |  "//": "){re.escape(marker_prefix())}')
+from leverage.journal import current_content
+from leverage.render import (COMMON_VARIABLES, GENERATED_FILE_NAMES, MARKED_FILES, TOOL, FileContent, Symlink,
+                             common_variables_link, marker_prefix)
 
 
 def is_generated(path: Path) -> bool:
-    if path.is_symlink() or not path.is_file():
+    """A file the generator wrote: a name it writes, and the marker where that name carries it.
+
+    The marker opens the file: the first line of config.tf (`# `) and README.md (`<!-- `), the first key (`//`)
+    of main.tf.json. A marker anywhere else, or in a file of another name (a user's `config.tf.orig`, an
+    `extra.tf.json` copied from a generated file), does not count: such files are the user's.
+    """
+    opener = MARKED_FILES.get(path.name)
+    if opener is None or path.is_symlink() or not path.is_file():
         return False
-    with path.open("rb") as handle:
-        head = handle.read(1024).decode("utf-8", errors="replace").splitlines()[:2]
-    return any(MARKER_LINE.match(line) for line in head)
-
-
-def current_content(path: Path) -> FileContent | None:
-    if path.is_symlink():
-        return Symlink(os.readlink(path))
-    if path.is_file():
-        return path.read_bytes()
-    return None
+    data = path.read_bytes()
+    if opener == '"//"':
+        try:
+            document = json.loads(data)
+        except ValueError:
+            return False
+        first = next(iter(document.items()), None) if isinstance(document, dict) else None
+        return first is not None and first[0] == "//" and str(first[1]).startswith(marker_prefix())
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return first_line.startswith(opener + marker_prefix())
 
 
 @dataclass
@@ -40,10 +46,11 @@ class Plan:
     missing: dict[str, FileContent] = field(default_factory=dict)  # not on disk
     stale: list[str] = field(default_factory=list)  # generated files no stack produces any more
     conflicts: list[str] = field(default_factory=list)  # someone else's file where a generated one goes
+    leftovers: list[str] = field(default_factory=list)  # what an interrupted synth left (journal, temporaries)
 
     @property
     def clean(self) -> bool:
-        return not (self.changed or self.missing or self.stale or self.conflicts)
+        return not (self.changed or self.missing or self.stale or self.conflicts or self.leftovers)
 
 
 def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
@@ -67,8 +74,14 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
     for folder in sorted({(root / relative).parent for relative in desired}):
         for path in sorted(folder.iterdir()) if folder.is_dir() else ():
             relative = path.relative_to(root).as_posix()
-            if relative not in desired and (is_generated(path) or _is_common_variables_link(root, path)):
+            if journal.is_temporary(path):
+                result.leftovers.append(relative)
+                continue
+            if relative in desired or path.name not in GENERATED_FILE_NAMES:
+                continue
+            if is_generated(path) or _is_common_variables_link(root, path):
                 result.stale.append(relative)
+    result.leftovers = journal.leftovers(root) + result.leftovers
     return result
 
 
@@ -85,7 +98,10 @@ class Applied:
 
 
 def apply(result: Plan) -> Applied:
-    """Write every change or none: stage all new contents beside their targets, then swap them in."""
+    """Write every change or none, also when the process dies: journal, stage beside the targets, rename.
+
+    Call `journal.recover` first (under the project lock): a recorded run that did not finish is undone.
+    """
     if result.conflicts:
         first = result.conflicts[0]
         raise UserError(
@@ -93,64 +109,49 @@ def apply(result: Plan) -> Applied:
             fix="move it out of the way or rename the generated layer; nothing was written",
         )
     writes = {**result.missing, **result.changed}
-    staged: list[tuple[Path, Path]] = []
-    created_dirs: list[Path] = []
+    # Temporaries an older run left beside the layers' files are ours by name: removed with the stale files.
+    removals = sorted(result.stale) + [item for item in result.leftovers if "/" in item]
+    if not writes and not removals:
+        return Applied([], [])
+    root = result.root
+    run = f"{os.getpid()}-{secrets.token_hex(4)}"
+    created: list[str] = []
+    for relative in sorted(writes):
+        for parent in reversed((root / relative).parents):
+            folder = parent.relative_to(root).as_posix() if root in parent.parents else None
+            if folder is not None and not parent.exists() and folder not in created:
+                created.append(folder)
+    steps = [journal.Step(relative, journal.temporary_for(root / relative, run).relative_to(root).as_posix(),
+                          current_content(root / relative)) for relative in sorted(writes)]
+    steps += [journal.Step(relative, None, current_content(root / relative)) for relative in removals]
+    record = journal.Record(run, tuple(steps), tuple(created))
     try:
-        for relative, content in sorted(writes.items()):
-            target = result.root / relative
-            for parent in reversed(target.parents):
-                if not parent.exists() and result.root in parent.parents:
-                    parent.mkdir()
-                    created_dirs.append(parent)
-            staged.append((_stage(target, content), target))
+        journal.begin(root, record)
     except OSError as exc:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        for folder in reversed(created_dirs):
-            folder.rmdir()
-        raise UserError(f"cannot write {exc.filename or result.root}: {exc.strerror}",
+        journal.recover(root)
+        raise UserError(f"cannot write in {root}: {exc.strerror}",
                         fix="check the folder and its permissions; nothing was written") from None
-    done: list[tuple[Path, FileContent | None]] = []
     try:
-        for temporary, target in staged:
-            previous = current_content(target)
-            os.replace(temporary, target)
-            done.append((target, previous))
-        for relative in result.stale:
-            target = result.root / relative
-            previous = current_content(target)
-            target.unlink()
-            done.append((target, previous))
+        for folder in created:
+            os.mkdir(root / folder)
+        for step in steps:
+            if step.temporary is not None:
+                journal.write_new(root / step.temporary, writes[step.path])
+        for step in steps:
+            if step.temporary is not None:
+                os.replace(root / step.temporary, root / step.path)
+            else:
+                os.unlink(root / step.path)
+        journal.finish(root)
     except OSError as exc:
-        _roll_back(done, staged)
-        raise UserError(f"writing the layers failed ({exc}); every file was restored", fix="check the disk and retry") from None
-    return Applied(sorted(writes), list(result.stale))
-
-
-def _stage(target: Path, content: FileContent) -> Path:
-    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    temporary = Path(name)
-    if isinstance(content, Symlink):
-        os.close(descriptor)
-        temporary.unlink()
-        os.symlink(content.target, temporary)
-    else:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.chmod(temporary, 0o644)
-    return temporary
-
-
-def _roll_back(done: list[tuple[Path, FileContent | None]], staged: list[tuple[Path, Path]]) -> None:
-    for target, previous in reversed(done):
-        target.unlink(missing_ok=True)
-        if isinstance(previous, Symlink):
-            os.symlink(previous.target, target)
-        elif previous is not None:
-            target.write_bytes(previous)
-    for temporary, _ in staged:
-        if temporary.is_symlink() or temporary.exists():
-            temporary.unlink()
+        try:
+            journal.roll_back(root, record)
+        except OSError as again:
+            raise UserError(f"writing the layers failed ({exc}) and so did restoring them ({again})",
+                            fix=f"run synth again: it finishes the roll back recorded in {journal.JOURNAL_NAME}") from None
+        raise UserError(f"writing the layers failed ({exc}); every file was restored",
+                        fix="check the disk and retry") from None
+    return Applied(sorted(writes), removals)
 
 
 def unified_diff(relative: str, old: FileContent, new: FileContent) -> str:

@@ -58,6 +58,16 @@ class LayerGraph:
     def external_reads(self, address: LayerAddress) -> list[RemoteRead]:
         return [read for read in self.reads[address] if read.key not in self.generated_by_key]
 
+    def external_states(self) -> dict[str, tuple[list[str], set[str]]]:
+        """State keys read but not generated -> (folders of the layers reading it, outputs they read)."""
+        found: dict[str, tuple[list[str], set[str]]] = {}
+        for address in self.order:
+            for read in self.external_reads(address):
+                readers, outputs = found.setdefault(read.key, ([], set()))
+                readers.append(address.folder)
+                outputs.update(read.outputs)
+        return found
+
     def prerequisites(self, address: LayerAddress) -> list[LayerAddress]:
         """Every generated layer that must be applied before this one, in apply order."""
         needed: set[LayerAddress] = set()

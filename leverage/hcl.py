@@ -5,9 +5,9 @@ import json
 import re
 from typing import Any
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # fullmatch, as every pattern here
 # A string that is one whole interpolation of a plain reference, such as "${var.region}".
-SINGLE_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_.\[\]\"-]*)\}$")
+SINGLE_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\[\]\"-]*)\}")
 
 
 def value(data: Any, indent: int = 0) -> str:
@@ -18,7 +18,7 @@ def value(data: Any, indent: int = 0) -> str:
     if isinstance(data, (int, float)):
         return json.dumps(data)
     if isinstance(data, str):
-        reference = SINGLE_REFERENCE.match(data)
+        reference = SINGLE_REFERENCE.fullmatch(data)
         return reference.group(1) if reference else string(data)
     if isinstance(data, list):
         return "[" + ", ".join(value(item, indent) for item in data) + "]"
@@ -31,13 +31,19 @@ def value(data: Any, indent: int = 0) -> str:
     raise TypeError(f"cannot write {type(data).__name__} as HCL")
 
 
+def literal(text: str) -> str:
+    """User text as a Terraform string that means exactly that text: every string in Terraform (HCL or JSON)
+    is a template, so `${` and `%{` would start an interpolation or a directive."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
 def string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'
 
 
 def key(name: str) -> str:
-    return name if IDENTIFIER.match(name) else string(name)
+    return name if IDENTIFIER.fullmatch(name) else string(name)
 
 
 def body(data: dict[str, Any], indent: int) -> list[str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from leverage.errors import UserError
 
-LAYER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+LAYER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # used with fullmatch: "$" would let a trailing newline in
 STATE_FILE = "terraform.tfstate"
 
 
@@ -19,7 +19,7 @@ class LayerAddress:
     disaster_recovery: bool = False
 
     def __post_init__(self) -> None:
-        if not LAYER_NAME.match(self.layer):
+        if not LAYER_NAME.fullmatch(self.layer):
             raise UserError(
                 f"layer name {self.layer!r} is not a valid folder name",
                 fix="use lowercase letters, digits, '-' and '_'",
@@ -36,9 +36,12 @@ class LayerAddress:
 
     @property
     def state_path_in_account(self) -> str:
-        layer = self.layer
-        for prefix in ("base-", "tools-"):
-            if layer.startswith(prefix):
-                layer = layer[len(prefix):]
-                break
-        return f"{layer}{'-dr' if self.disaster_recovery else ''}/{STATE_FILE}"
+        return f"{state_name(self.layer)}{'-dr' if self.disaster_recovery else ''}/{STATE_FILE}"
+
+
+def state_name(layer: str) -> str:
+    """A layer's name in its backend key: Leverage drops a `base-` or `tools-` prefix."""
+    for prefix in ("base-", "tools-"):
+        if layer.startswith(prefix):
+            return layer[len(prefix):]
+    return layer

@@ -8,12 +8,15 @@ from typing import Any
 
 from leverage.errors import UserError
 from leverage.layer import LayerAddress
+from leverage.scan import LayerFolder, scan_layers
 from leverage.tfvars import display_path, read_env_file, read_hcl, required_string
 
 # The partitions' region names: commercial, China, GovCloud and the ISO partitions.
-AWS_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|eu-isoe)-"
-                        r"(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9]$")
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# Both used with fullmatch: a pattern ending in "$" accepts a trailing newline.
+AWS_REGION = re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|eu-isoe)-"
+                        r"(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9]")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+NAME_TOKEN = re.compile(r"[A-Za-z0-9_.-]+")  # profiles, buckets and lock tables of backend.tfvars
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,35 @@ class Project:
     name: str  # the short name (`project` / PROJECT), prefix of every resource name
     region_primary: str
     region_secondary: str | None
+    regions_allowed: tuple[str, ...]  # `regions_allowed` of common.tfvars, where the project has it
     accounts: dict[str, Account]
     # Variables `config/common-variables.tf` declares; None when the project has no such file.
     common_variables: frozenset[str] | None
+    layers: tuple[LayerFolder, ...] = ()  # every layer folder in the tree, with its backend key
+
+    def state_key(self, account: str, region: str, layer: str) -> str:
+        """Where a layer's state is: the key its folder's config.tf declares, when the folder is in the tree
+        (a `--` folder keeps the real name's key); else the key Leverage expects for that folder."""
+        folder = f"{account}/{region}/{layer}"
+        found = next((item for item in self.layers if item.folder == folder and item.declared), None)
+        return found.key if found is not None else self.address(account, region, layer).backend_key
+
+    def folders_with_key(self, key: str) -> list[LayerFolder]:
+        return [item for item in self.layers if item.key == key]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions the project declares: only these can be a layer's region folder."""
+        declared = (self.region_primary, self.region_secondary, *self.regions_allowed)
+        return tuple(dict.fromkeys(region for region in declared if region))
+
+    def check_layer_region(self, region: str, where: str) -> None:
+        check_region(region, where)
+        if region not in self.regions:
+            raise UserError(
+                f"{where}: {region!r} is not a region the project declares ({', '.join(self.regions)}); the reference's "
+                "common-variables.tf looks the layer's region up among them and would fail at plan",
+                fix="use one of them, or declare it in config/common.tfvars (region_secondary or regions_allowed)")
 
     def address(self, account: str, region: str, layer: str) -> LayerAddress:
         return LayerAddress(account, region, layer, disaster_recovery=region not in (self.region_primary, "global"))
@@ -56,11 +85,7 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
 
     Only the needed accounts are read in full: a broken account the layers never touch is not our business.
     """
-    if not root.is_dir():
-        raise UserError(
-            f"Leverage project folder {root.as_posix()} does not exist",
-            fix="set leverageRoot in cdktf.json or pass -c leverageRoot=<path>",
-        )
+    require_project_folder(root)
     env = read_env_file(root / "build.env", root)
     common_path = root / "config" / "common.tfvars"
     common = read_hcl(common_path, root)
@@ -70,6 +95,12 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     region_secondary = common.get("region_secondary")
     if region_secondary is not None:
         check_region(str(region_secondary), f"region_secondary in {display_path(common_path, root)}")
+    regions_allowed = common.get("regions_allowed", [])
+    if not isinstance(regions_allowed, list):
+        raise UserError(f"regions_allowed in {display_path(common_path, root)} is not a list",
+                        fix='write it as regions_allowed = ["us-east-1", ...]')
+    for allowed in regions_allowed:
+        check_region(allowed, f"regions_allowed in {display_path(common_path, root)}")
     ids = _account_ids(common, common_path, root)
 
     accounts: dict[str, Account] = {}
@@ -90,7 +121,16 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     if variables_file.exists():
         declared = read_hcl(variables_file, root).get("variable", [])
         common_variables = frozenset(name for block in declared for name in block)
-    return Project(root, name, region_primary, region_secondary, accounts, common_variables)
+    return Project(root, name, region_primary, region_secondary, tuple(regions_allowed), accounts, common_variables,
+                   scan_layers(root))
+
+
+def require_project_folder(root: Path) -> None:
+    if not root.is_dir():
+        raise UserError(
+            f"Leverage project folder {root.as_posix()} does not exist",
+            fix="set leverageRoot in cdktf.json or pass -c leverageRoot=<path>",
+        )
 
 
 def _project_name(common: dict[str, Any], env: dict[str, str], common_shown: str) -> str:
@@ -109,8 +149,8 @@ def _project_name(common: dict[str, Any], env: dict[str, str], common_shown: str
 
 
 def check_region(region: str, where: str) -> None:
-    if not AWS_REGION.match(region):
-        raise UserError(f"{where}: {region!r} is not an AWS region", fix="use a region code such as us-east-1")
+    if not isinstance(region, str) or not AWS_REGION.fullmatch(region):
+        raise UserError(f"{where}: {str(region)[:60]!r} is not an AWS region", fix="use a region code such as us-east-1")
 
 
 def _account_ids(common: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
@@ -121,7 +161,7 @@ def _account_ids(common: dict[str, Any], path: Path, root: Path) -> dict[str, st
     ids: dict[str, str] = {}
     for account_name, entry in accounts.items():
         account_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
-        if not ACCOUNT_ID.match(account_id):
+        if not ACCOUNT_ID.fullmatch(account_id):
             raise UserError(
                 f"{shown}: accounts.{account_name}.id is {account_id!r}, not a 12-digit AWS account id",
                 fix=f'set accounts.{account_name}.id = "<12 digits>" (quoted, to keep leading zeros)',
@@ -152,6 +192,13 @@ def _load_account(root: Path, project: str, name: str, account_id: str) -> Accou
            for key in ("profile", "bucket", "region", "dynamodb_table")}
     )
     check_region(backend.region, f"region in {display_path(backend_path, root)}")
+    for field, value in (("profile", backend.profile), ("bucket", backend.bucket),
+                         ("dynamodb_table", backend.dynamodb_table)):
+        # Written into config.tf as literals: no whitespace, and no template syntax Terraform would evaluate.
+        if not NAME_TOKEN.fullmatch(value):
+            raise UserError(
+                f"{display_path(backend_path, root)}: {field} = {value[:60]!r} is not a plain name",
+                fix="use letters, digits, '-', '_' and '.' only, as AWS names do")
     # What `leverage tf validate-layout` checks: the backend names belong to this project and account.
     prefix = f"{project}-{name}"
     for field, value in (("profile", backend.profile), ("bucket", backend.bucket),

@@ -18,7 +18,7 @@ from leverage.project import Project
 
 TOOL = "leverage-cdktf"
 CONFIG_SECTIONS = ("terraform", "provider")
-EXACT_VERSION = re.compile(r"^(\d+)\.(\d+)\.\d+$")
+EXACT_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.[0-9]+")
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -48,6 +48,10 @@ FileContent = bytes | Symlink
 
 
 COMMON_VARIABLES = "common-variables.tf"
+# Every name the generator writes in a layer folder (with how each carries the marker: see files.is_generated).
+# Only a file with one of these names, and the marker where that name carries it, is ever replaced or removed.
+MARKED_FILES = {"config.tf": "# ", "README.md": "<!-- ", "main.tf.json": '"//"'}
+GENERATED_FILE_NAMES = frozenset({*MARKED_FILES, COMMON_VARIABLES})
 
 
 def common_variables_link(root: Path, folder: Path) -> Symlink:
@@ -70,7 +74,7 @@ def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project) -
     files: dict[str, FileContent] = {
         "config.tf": _render_config(config, note).encode(),
         "main.tf.json": _render_json(config, note).encode(),
-        "README.md": _render_readme(layer, graph, note, symlink=project.common_variables is not None).encode(),
+        "README.md": _render_readme(layer, graph, project, note).encode(),
     }
     if project.common_variables is not None:
         folder = project.root / layer.address.folder
@@ -100,7 +104,7 @@ def _registry_requirement(requirement: dict[str, Any]) -> dict[str, Any]:
     if source and "/" not in source:
         source = f"hashicorp/{source}"
     version = requirement.get("version", "")
-    exact = EXACT_VERSION.match(version)
+    exact = EXACT_VERSION.fullmatch(version)
     if exact:
         version = f"~> {exact.group(1)}.{exact.group(2)}"
     return {"source": source, "version": version}
@@ -119,7 +123,7 @@ def _render_json(config: dict[str, Any], note: str) -> str:
     return json.dumps(rest, indent=2, ensure_ascii=False) + "\n"
 
 
-def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, note: str, symlink: bool) -> str:
+def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project, note: str) -> str:
     config = layer.config
     resources = [
         {"address": f"{kind}.{name}", "name": _literal_name(body)}
@@ -138,10 +142,11 @@ def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, note: str, symlin
         resources=resources,
         outputs=outputs,
         reads=reads,
-        external=graph.external_reads(layer.address),
+        external=[{"account": read.account, "key": read.key, "folders": [item.folder for item in project.folders_with_key(read.key)]}
+                  for read in graph.external_reads(layer.address)],
         prerequisites=graph.prerequisites(layer.address),
         order=graph.order,
-        symlink=symlink,
+        symlink=project.common_variables is not None,
     )
 
 

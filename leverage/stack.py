@@ -18,6 +18,7 @@ from cdk_bindings import (
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.naming import check_unique_addresses, declare_move
 from leverage.errors import UserError
+from leverage.hcl import literal
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 
@@ -111,7 +112,8 @@ class LeverageLayerStack(TerraformStack):
         construct_id = _terraform_name(remote.layer)
         if self.node.try_find_child(construct_id) is not None:  # same layer name in two accounts
             construct_id = _terraform_name(f"{remote.account.name}_{remote.layer}")
-        state = self.project.address(remote.account.name, remote.region, remote.layer)
+        key = literal(self.project.state_key(remote.account.name, remote.region, remote.layer))
+        in_account = key.removeprefix(f"{remote.account.name}/")
         if remote.account.name == self.account.name:
             return DataTerraformRemoteStateS3(
                 self,
@@ -119,7 +121,7 @@ class LeverageLayerStack(TerraformStack):
                 region=self.var("region"),
                 profile=self.var("profile"),
                 bucket=self.var("bucket"),
-                key=f"{self.var('environment')}/{state.state_path_in_account}",
+                key=f"{self.var('environment')}/{in_account}" if in_account != key else key,
             )
         # Another account: its own profile and bucket, as literals the Leverage CLI can collect for SSO.
         return DataTerraformRemoteStateS3(
@@ -128,7 +130,7 @@ class LeverageLayerStack(TerraformStack):
             region=remote.account.backend.region,
             profile=remote.account.backend.profile,
             bucket=remote.account.backend.bucket,
-            key=state.backend_key,
+            key=key,
         )
 
     def moved(self, from_address: str, to_address: str) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
-from aws_constructs.firehose import delivery_key_prefix
+from aws_constructs.firehose import crawl_scope, delivery_key_prefixes
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
@@ -86,10 +86,12 @@ class LakeStorageLayer(LeverageLayerStack):
         # Built from names both stacks share, not read from the datalake layer's state: no cycle.
         source = AwsEnvironment(props.source_account.id, address.region)
         firehose_role_arn = source.role_arn(firehose_role_name(project.name, props.source_account.environment, dr))
-        cdc_prefix = delivery_key_prefix(props.firehose_prefix, props.firehose_error_prefix)
-        raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, cdc_prefix)
-        key.allow_via_service("FirehoseWritesRawBucket", props.source_account.id, DATA_KEY_ACTIONS, "s3",
-                              ("aws:s3:arn", (raw.arn, f"{raw.arn}/{cdc_prefix}*")), principal_arn=firehose_role_arn)
+        delivered = delivery_key_prefixes(props.firehose_prefix, props.firehose_error_prefix)
+        raw.grant_write_to_role("FirehoseDelivery", props.source_account.id, firehose_role_arn, delivered)
+        key.allow_via_service("FirehoseWritesRawBucket", props.source_account.id, DATA_KEY_ACTIONS, "s3", (
+            "aws:s3:arn", (raw.arn, *(f"{raw.arn}/{folder}*" for folder in delivered))), principal_arn=firehose_role_arn)
+        # The crawler reads the data's folder and skips the failed records' folder where it lies inside it.
+        crawled, skipped = crawl_scope(props.firehose_prefix, props.firehose_error_prefix)
 
         database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
         S3Crawler(self, "CdcCrawler", CrawlerProps(
@@ -98,9 +100,8 @@ class LakeStorageLayer(LeverageLayerStack):
             env=env,
             database=database,
             bucket=raw.as_ref(),
-            key_prefix=cdc_prefix,
-            # The folder failed records go to, up to the first expression, relative to the crawled prefix.
-            exclusions=(_relative(delivery_key_prefix(props.firehose_error_prefix), cdc_prefix) + "**",),
+            key_prefix=crawled,
+            exclusions=skipped,
             encryption_key=key,
         ))
         if props.adopt_existing:
@@ -128,6 +129,3 @@ class LakeStorageLayer(LeverageLayerStack):
             source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
                                 replica_env.partition)
 
-
-def _relative(prefix: str, parent: str) -> str:
-    return prefix[len(parent):] if prefix.startswith(parent) else prefix

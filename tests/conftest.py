@@ -3,6 +3,7 @@ driven in-process through `main.main` (subprocesses only where the process bound
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -69,6 +70,7 @@ class ProjectSpec:
     accounts: dict[str, str] = field(default_factory=lambda: {"apps-devstg": "555555555555",
                                                                "data-science": "777777777777"})
     common_variables: bool = True
+    regions_allowed: tuple[str, ...] = ()
 
     def write(self, root: Path) -> Path:
         (root / "config").mkdir(parents=True)
@@ -77,7 +79,8 @@ class ProjectSpec:
                             for account, account_id in self.accounts.items())
         (root / "config" / "common.tfvars").write_text(
             f'project = "{self.name}"\nproject_long = "{self.name}-long"\nregion_primary = "{self.region}"\n'
-            f'region_secondary = "us-west-2"\naccounts = {{\n{entries}\n}}\n')
+            f'region_secondary = "us-west-2"\naccounts = {{\n{entries}\n}}\n'
+            + (f'regions_allowed = {json.dumps(list(self.regions_allowed))}\n' if self.regions_allowed else ""))
         if self.common_variables:
             shutil.copy(EXAMPLE / "config" / "common-variables.tf", root / "config" / "common-variables.tf")
         for account in self.accounts:

@@ -478,21 +478,20 @@ def test_grant_write_to_role_trusts_the_account_and_pins_the_role_by_arn(bucket)
     bucket_arn = f"${{aws_s3_bucket.{bucket_id}.arn}}"
     policy = only(bucket, "resource", "aws_s3_bucket_policy")
     statements = by_sid(policy_statements(bucket, policy["policy"]))
-    assert sorted(statements) == ["DenyInsecureTransport", "FirehoseWriteListBucketPrefixes", "FirehoseWriteLocateBucket",
-                                  "FirehoseWriteWriteBucketObjects"]
-    for sid, resources in (("FirehoseWriteWriteBucketObjects", [f"{bucket_arn}/dynamodb_data/*"]),
-                           ("FirehoseWriteLocateBucket", [bucket_arn]), ("FirehoseWriteListBucketPrefixes", [bucket_arn])):
+    assert sorted(statements) == ["DenyInsecureTransport", "FirehoseWriteBucket", "FirehoseWriteListing",
+                                  "FirehoseWriteObjects"]
+    for sid, resources in (("FirehoseWriteObjects", [f"{bucket_arn}/dynamodb_data/*"]),
+                           ("FirehoseWriteBucket", [bucket_arn]), ("FirehoseWriteListing", [bucket_arn])):
         statement = statements[sid]
         assert statement["effect"] == "Allow"
         assert statement["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]
         assert statement["condition"][0] == {
             "test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [FIREHOSE_ROLE_ARN]}
         assert statement["resources"] == resources
-    assert statements["FirehoseWriteWriteBucketObjects"]["actions"] == [
-        "s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    assert statements["FirehoseWriteObjects"]["actions"] == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
     # Listing only below the prefix the role writes to.
-    assert statements["FirehoseWriteListBucketPrefixes"]["actions"] == ["s3:ListBucket"]
-    assert statements["FirehoseWriteListBucketPrefixes"]["condition"][1] == {
+    assert statements["FirehoseWriteListing"]["actions"] == ["s3:ListBucket"]
+    assert statements["FirehoseWriteListing"]["condition"][1] == {
         "test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}
 
 
@@ -609,8 +608,8 @@ def test_crawler_role_may_write_only_its_database_and_read_only_its_prefix(crawl
     ]
     assert statements["ReadBucketObjects"]["actions"] == ["s3:GetObject"]
     assert statements["ReadBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
-    assert statements["ListBucketPrefixes"]["resources"] == [BUCKET.arn]
-    assert statements["ListBucketPrefixes"]["condition"] == [
+    assert statements["ListBucket"]["resources"] == [BUCKET.arn]
+    assert statements["ListBucket"]["condition"] == [
         {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}]
     assert not any(action.startswith("s3:Put") for statement in statements.values()
                    for action in statement["actions"])

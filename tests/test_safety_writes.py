@@ -1,0 +1,339 @@
+"""Writes: all-or-nothing when a step fails, recovered when the process dies, one writer per project, and cdktf's
+output folder replaced only when it is cdktf's."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+import main as app_main
+from leverage import files, journal, lock
+from leverage.cdktf_out import output_folder
+from leverage.errors import UserError
+from leverage.render import GENERATED_FILE_NAMES, Symlink
+from tests.conftest import REPO, copy_example, run_cli, tree_digest
+
+
+def synth(capsys: pytest.CaptureFixture[str], root: Path, *settings: str):
+    return run_cli(capsys, "synth", "-c", f"leverageRoot={root}", *settings)
+
+
+def check(capsys: pytest.CaptureFixture[str], root: Path, *settings: str):
+    return run_cli(capsys, "check", "-c", f"leverageRoot={root}", *settings)
+
+
+class SimulatedCrash(BaseException):
+    """The process dies here: no except clause of the app runs (only `finally`, as for a signal)."""
+
+
+MUTATIONS = ("open", "replace", "unlink", "mkdir", "symlink", "rename", "rmdir")
+
+
+class Injector:
+    """Counts every file-system change the app makes and fails the `fail_at`-th one (once)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None,
+                 error: Callable[[], BaseException] = lambda: OSError(28, "No space left on device")) -> None:
+        self.calls = 0
+        self.fail_at = fail_at
+        self.error = error
+        for name in MUTATIONS:
+            monkeypatch.setattr(os, name, self._wrap(getattr(os, name), name))
+
+    def _wrap(self, real: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def changing(*args: Any, **kwargs: Any) -> Any:
+            if name == "open" and not (args[1] if len(args) > 1 else kwargs["flags"]) & os.O_CREAT:
+                return real(*args, **kwargs)  # reading is not a change
+            self.calls += 1
+            if self.calls == self.fail_at:
+                raise self.error()
+            return real(*args, **kwargs)
+        return changing
+
+
+def layer_files(root: Path) -> dict[str, files.FileContent]:
+    """The generated files of a synthesized tree, as `synth` would write them."""
+    found: dict[str, files.FileContent] = {}
+    for config in root.glob("*/*/*/config.tf"):
+        for path in config.parent.iterdir():
+            if path.name in GENERATED_FILE_NAMES:
+                relative = path.relative_to(root).as_posix()
+                found[relative] = Symlink(os.readlink(path)) if path.is_symlink() else path.read_bytes()
+    return found
+
+
+@pytest.fixture(scope="module")
+def old_and_new(tmp_path_factory: pytest.TempPathFactory, synthesized_example: Path) -> tuple[Path, dict, dict]:
+    """A project synthesized with one configuration, and the files another writes in it: changed files, a new
+    layer folder, and stale links (the project's common-variables.tf is gone)."""
+    base = tmp_path_factory.mktemp("writes")
+    old = base / "old"
+    shutil.copytree(synthesized_example, old, symlinks=True)
+    (old / "config/common-variables.tf").unlink()
+    new = copy_example(base / "new")
+    (new / "config/common-variables.tf").unlink()
+    assert app_main.main(["synth", "-c", f"leverageRoot={new}", "-c", "lakeLayer=lake-storage",
+                          "-c", "firehoseBufferingIntervalSeconds=300"]) == 0
+    desired = layer_files(new)
+    done = base / "done"
+    shutil.copytree(old, done, symlinks=True)
+    files.apply(files.plan(done, desired))
+    return old, desired, tree_digest(done)
+
+
+def test_the_scenario_changes_removes_and_creates(old_and_new: tuple[Path, dict, dict]) -> None:
+    old, desired, _ = old_and_new
+    plan = files.plan(old, desired)
+    assert plan.changed and plan.missing and len(plan.stale) == 2 and not plan.conflicts
+
+
+def test_a_failure_at_any_step_restores_every_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   old_and_new: tuple[Path, dict, dict]) -> None:
+    old, desired, _ = old_and_new
+    before = tree_digest(old)
+    counting = tmp_path / "count"
+    shutil.copytree(old, counting, symlinks=True)
+    with monkeypatch.context() as patch:
+        counter = Injector(patch)
+        files.apply(files.plan(counting, desired))
+    assert counter.calls > 20
+    for step in range(1, counter.calls + 1):
+        root = tmp_path / f"fail-{step}"
+        shutil.copytree(old, root, symlinks=True)
+        with monkeypatch.context() as patch:
+            Injector(patch, fail_at=step)
+            with pytest.raises(UserError, match="every file was restored|nothing was written"):
+                files.apply(files.plan(root, desired))
+        assert tree_digest(root) == before, f"step {step} of {counter.calls}"  # no staged temporary left either
+
+
+def test_a_crash_at_any_step_shows_as_drift_and_is_rolled_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              old_and_new: tuple[Path, dict, dict]) -> None:
+    old, desired, after = old_and_new
+    before = tree_digest(old)
+    step, crashed_with_changes = 0, 0
+    while True:
+        step += 1
+        root = tmp_path / f"crash-{step}"
+        shutil.copytree(old, root, symlinks=True)
+        with monkeypatch.context() as patch:
+            Injector(patch, fail_at=step, error=SimulatedCrash)
+            try:
+                files.apply(files.plan(root, desired))
+                finished = True
+            except SimulatedCrash:
+                finished = False
+        if finished:
+            break
+        if tree_digest(root) != before:
+            crashed_with_changes += 1
+            assert files.plan(root, desired).leftovers, f"step {step}: a change that check does not report"
+        journal.recover(root)
+        assert tree_digest(root) == before, f"step {step}"
+        files.apply(files.plan(root, desired))
+        assert tree_digest(root) == after, f"step {step}"
+    assert step > 20 and crashed_with_changes == step - 2  # all but a crash before the very first change
+
+
+def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        synthesized_example: Path) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    before = tree_digest(root)
+    real_replace = os.replace
+
+    def die_at_first_layer_file(source: Any, target: Any) -> None:
+        if not str(target).endswith(journal.JOURNAL_NAME):
+            raise SimulatedCrash()
+        real_replace(source, target)
+
+    # Another region: new folders whose common-variables.tf links are staged as temporary symlinks.
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", die_at_first_layer_file)
+        with pytest.raises(SimulatedCrash):
+            synth(capsys, root, "-c", "region=us-east-2")
+    staged_link = next((root / "apps-devstg/us-east-2/datalake").glob(".common-variables.tf.*.leverage-cdktf.tmp"))
+    assert staged_link.is_symlink()
+
+    drift = check(capsys, root, "-c", "region=us-east-2")
+    assert drift.code == 1
+    assert f"leftover: {journal.JOURNAL_NAME} (an interrupted synth left it" in drift.out
+    assert f"leftover: {staged_link.relative_to(root).as_posix()} " in drift.out
+    assert check(capsys, root).code == 1  # whatever the settings: the journal is at the root
+
+    result = synth(capsys, root)
+    assert result.code == 0 and result.err.startswith("warning: an earlier synth was interrupted; rolled back")
+    assert "0 files changed" in result.out
+    assert tree_digest(root) == before
+    assert check(capsys, root).code == 0
+
+
+def test_a_killed_process_is_rolled_back_by_the_next_synth(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                           synthesized_example: Path) -> None:
+    """A real process that dies (os._exit: no clean-up of any kind) half-way through renaming the layer files."""
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    before = tree_digest(root)
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(REPO)!r})
+        import main
+        real_replace, calls = os.replace, []
+        def dying(source, target):
+            calls.append(target)
+            if len(calls) == 3:  # the journal, one layer file, then death
+                os._exit(9)
+            real_replace(source, target)
+        os.replace = dying
+        sys.exit(main.main(sys.argv[1:]))
+    """)
+    process = subprocess.run([sys.executable, "-c", script, "synth", "-c", f"leverageRoot={root}",
+                              "-c", "lakeLayer=lake-storage"],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                             env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out")})
+    assert process.returncode == 9, process.stderr
+    assert (root / lock.LOCK_NAME).exists()  # left by the dead process; its flock died with it
+    assert tree_digest(root) != before and (root / journal.JOURNAL_NAME).is_file()
+    assert check(capsys, root).code == 1
+    result = synth(capsys, root)
+    assert result.code == 0 and "rolled back" in result.err
+    assert tree_digest(root) == before
+
+
+# One writer per project.
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from leverage import lock
+    with lock.exclusive(Path(sys.argv[2])):
+        print("held", flush=True)
+        time.sleep(float(sys.argv[3]))
+""")
+
+
+def hold_lock(root: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(REPO), str(root), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_second_synth_is_refused_naming_the_holder(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                                     project_copy: Path) -> None:
+    assert synth(capsys, project_copy).code == 0
+    before = tree_digest(project_copy)
+    holder = hold_lock(project_copy, 60)
+    try:
+        refused = synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300")
+        assert refused.code == 2 and refused.err.count("\n") == 1
+        assert f"error: another synth is writing layers in example right now (pid {holder.pid} on " in refused.err
+        monkeypatch.setattr(lock, "CHECK_WAIT_SECONDS", 0.3)
+        waited = check(capsys, project_copy)
+        assert waited.code == 2 and "for more than 0.3 s" in waited.err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert tree_digest(project_copy) == before | {lock.LOCK_NAME: tree_digest(project_copy)[lock.LOCK_NAME]}
+    # The holder died without removing its file: the next synth takes the lock over, and removes it after.
+    assert synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300").code == 0
+    assert not (project_copy / lock.LOCK_NAME).exists()
+
+
+def test_check_waits_for_a_running_synth(capsys: pytest.CaptureFixture[str], synthesized_example: Path,
+                                         tmp_path: Path) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    holder = hold_lock(root, 1.0)
+    try:
+        result = check(capsys, root)
+        assert holder.poll() is not None  # it returned only once the holder had finished
+        assert result.code == 0, result.out + result.err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# cdktf's output folder.
+
+def test_cdktf_output_folder_rules(tmp_path: Path) -> None:
+    app, project = tmp_path / "app", tmp_path / "projects/acme"
+    (project / "apps-devstg").mkdir(parents=True)
+    app.mkdir()
+    (app / "main.py").write_text("")
+    owned = tmp_path / "out"
+    (owned / "stacks/a").mkdir(parents=True)
+    (owned / "manifest.json").write_text("{}")
+    users = tmp_path / "mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    (tmp_path / "file").write_text("x")
+    refused = {
+        "": "is set but empty", "  ": "is set but empty",
+        str(app): "the app's folder or one above it", str(tmp_path): "the app's folder or one above it",
+        "/": "the app's folder or one above it",
+        str(project): "the Leverage project", str(project / "apps-devstg"): "the Leverage project",
+        str(project / "new"): "the Leverage project", str(project.parent): "the Leverage project",
+        str(users): "holds files a synth does not write", str(tmp_path / "file"): "is not a folder",
+    }
+    for setting, message in refused.items():
+        with pytest.raises(UserError, match=message):
+            output_folder({"CDKTF_OUTDIR": setting}, app, project)
+    assert output_folder({"CDKTF_OUTDIR": str(owned)}, app, project) == owned
+    assert output_folder({"CDKTF_OUTDIR": str(tmp_path / "absent")}, app, project) == tmp_path / "absent"
+    assert output_folder({}, app, project) == app / "cdktf.out"
+
+
+@pytest.mark.parametrize("where", ["empty", "cwd file", "project", "account", "user folder"])
+def test_synth_refuses_a_cdktf_output_folder_that_is_not_cdktfs(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str) -> None:
+    project = copy_example(tmp_path / "example")
+    (tmp_path / "mine.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    value = {"empty": "", "cwd file": str(tmp_path / "mine.txt"), "project": str(project),
+             "account": str(project / "apps-devstg"), "user folder": str(tmp_path)}[where]
+    monkeypatch.setenv("CDKTF_OUTDIR", value)
+    before = tree_digest(tmp_path)
+    result = synth(capsys, project)
+    assert result.code == 2 and result.err.startswith("error: CDKTF_OUTDIR") and result.err.count("\n") == 1
+    assert tree_digest(tmp_path) == before
+
+
+def test_cdktf_output_is_replaced_only_with_the_layers(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "example")
+    out = tmp_path / "cdktf.out"
+    (out / "stacks/old").mkdir(parents=True)
+    (out / "manifest.json").write_text("old")
+    monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+    (project / "apps-devstg/us-east-1/datalake").mkdir(parents=True)
+    (project / "apps-devstg/us-east-1/datalake/config.tf").write_text("# mine\n")
+    before = tree_digest(tmp_path)
+    assert synth(capsys, project).code == 2  # the layers fail: cdktf's folder stays as it was
+    assert tree_digest(tmp_path) == before
+    (project / "apps-devstg/us-east-1/datalake/config.tf").unlink()
+    assert synth(capsys, project).code == 0
+    assert (out / "manifest.json").read_text() != "old" and not (out / "stacks/old").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cdktf.out", "example"]  # nothing staged is left
+
+
+@pytest.mark.parametrize("journal_text", ["{", '{"run": "x", "created_folders": [], "steps": [{"path": "../outside", '
+                                          '"temporary": null, "previous": null}]}'])
+def test_a_journal_that_cannot_be_trusted_stops_synth(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      synthesized_example: Path, journal_text: str) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    (tmp_path / "outside").write_text("kept")
+    (root / journal.JOURNAL_NAME).write_text(journal_text)
+    before = tree_digest(tmp_path)
+    result = synth(capsys, root)
+    assert result.code == 2 and "records an interrupted synth but cannot be read" in result.err
+    assert tree_digest(tmp_path) == before
