@@ -60,12 +60,15 @@ def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[st
 class LakeStorageLayer(LeverageLayerStack):
     """The data lake's storage: a raw bucket that receives the CDC records and a processed bucket.
 
-    Both are versioned, encrypted, private, TLS-only and owner-enforced (objects the source account's Firehose
-    writes belong to this account), with lifecycle rules to cheaper storage. The raw bucket's policy lets the
-    datalake layer's Firehose role write below the CDC prefix; it names the role by its fixed ARN, so this layer
-    does not read the datalake layer's state and can be applied first. A Glue database and an hourly crawler
-    over the CDC prefix make the delivered changes queryable (Athena); the crawler's role can read only that
-    prefix and write only that database.
+    Both are versioned, private, TLS-only and owner-enforced (objects the source account's Firehose writes
+    belong to this account), encrypted with this layer's KMS key (rotated yearly, S3 Bucket Keys on), with
+    server access logs to a log bucket of their own, events to EventBridge and lifecycle rules to cheaper
+    storage. The raw bucket's policy and the key's policy let the datalake layer's Firehose role write below
+    the CDC prefix; they name the role by its fixed ARN, so this layer does not read the datalake layer's state
+    and can be applied first. A Glue database and an hourly crawler over the CDC prefix make the delivered
+    changes queryable (Athena); the crawler's role can read only that prefix and write only that database, and
+    its logs are encrypted (Glue security configuration). Unless `lakeReplicaRegion` is `off`, the buckets
+    replicate to copies in a second region, with their own key and access logs.
     """
 
     legacy_addresses = legacy.LAKE_LAYER
