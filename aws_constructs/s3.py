@@ -228,8 +228,8 @@ class SecureBucket(NamedConstruct):
             conditions=(Condition("Bool", "aws:SecureTransport", ("false",)),),
         ))
         # The policy waits for the public access block, or S3 may reject it as public while the block is created.
-        self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json, provider=props.provider,
-                                  depends_on=[self._public_access]))
+        self.policy = self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
+                                                provider=props.provider, depends_on=[self._public_access]))
 
     @property
     def arn(self) -> str:
@@ -269,7 +269,9 @@ class SecureBucket(NamedConstruct):
 
     def _log_access_to(self, log_bucket: ServerAccessLogBucket) -> None:
         self._name(S3BucketLoggingA(self, "Logging", bucket=self.bucket_id, target_bucket=log_bucket.bucket_id,
-                                    target_prefix=f"{self.name}/", provider=self.props.provider))
+                                    target_prefix=f"{self.name}/", provider=self.props.provider,
+                                    # S3 checks that the target's policy admits log delivery.
+                                    depends_on=[log_bucket.policy]))
 
     def replicate_to(self, replica: SecureBucket, role: Grantable, role_arn: str, source_region: str,
                      replica_region: str, partition: str = "aws") -> None:
