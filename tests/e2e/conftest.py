@@ -1,0 +1,15 @@
+"""Fixtures of the end-to-end suite (`make e2e`): every module here is marked `e2e`."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.toolchain import Toolchain, require_toolchain
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: applies generated layers for real against moto (make e2e)")
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Toolchain:
+    return require_toolchain()

@@ -1,0 +1,107 @@
+"""moto's server with the few AWS calls the layers need and moto 5.2 lacks, as bookkeeping.
+
+Run as a program (`python tests/e2e/emulator.py`): it serves on a free loopback port, prints `port <n>` once ready
+and stops when its standard input closes, so it never outlives the test process that started it.
+
+Gaps filled here, never in the layers:
+- DynamoDB's Kinesis streaming destination calls (Enable/Describe/Update/Disable) are missing: they are recorded per
+  table and reported ACTIVE (or DISABLED) at once. Nothing is streamed.
+- Kinesis CreateStream drops its `Tags`: they are added to the new stream, as AWS does, so a plan after apply does
+  not show a tag change forever.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import ResourceNotFoundException
+from moto.dynamodb.responses import DynamoHandler
+from moto.kinesis.responses import KinesisResponse
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+# (account, region, table name) -> {stream ARN -> destination description}
+_STREAMING_DESTINATIONS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+
+
+def _destinations(handler: DynamoHandler) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The table's name and its destinations; the table must exist, as in AWS."""
+    table = handler.dynamodb_backend.get_table(handler.body["TableName"])
+    if table is None:
+        raise ResourceNotFoundException(table_name=handler.body["TableName"])
+    key = (handler.current_account, handler.region, table.name)
+    return table.name, _STREAMING_DESTINATIONS.setdefault(key, {})
+
+
+def _set_destination(handler: DynamoHandler, status: str) -> ActionResult:
+    table_name, destinations = _destinations(handler)
+    stream_arn = handler.body["StreamArn"]
+    destination = destinations.setdefault(stream_arn, {"StreamArn": stream_arn})
+    destination["DestinationStatus"] = status
+    configuration = handler.body.get("EnableKinesisStreamingConfiguration") or {}
+    if "ApproximateCreationDateTimePrecision" in configuration:
+        destination["ApproximateCreationDateTimePrecision"] = configuration["ApproximateCreationDateTimePrecision"]
+    result = {"TableName": table_name, "StreamArn": stream_arn, "DestinationStatus": status}
+    if configuration:
+        result["EnableKinesisStreamingConfiguration"] = configuration
+    return ActionResult(result)
+
+
+def enable_kinesis_streaming_destination(self: DynamoHandler) -> ActionResult:
+    return _set_destination(self, "ACTIVE")
+
+
+def disable_kinesis_streaming_destination(self: DynamoHandler) -> ActionResult:
+    return _set_destination(self, "DISABLED")
+
+
+def update_kinesis_streaming_destination(self: DynamoHandler) -> ActionResult:
+    table_name, destinations = _destinations(self)
+    stream_arn = self.body["StreamArn"]
+    if stream_arn not in destinations:
+        raise ResourceNotFoundException(table_name=table_name)
+    configuration = self.body.get("UpdateKinesisStreamingConfiguration") or {}
+    destinations[stream_arn].update(configuration)
+    return ActionResult({"TableName": table_name, "StreamArn": stream_arn, "DestinationStatus": "ACTIVE",
+                         "UpdateKinesisStreamingConfiguration": configuration})
+
+
+def describe_kinesis_streaming_destination(self: DynamoHandler) -> ActionResult:
+    table_name, destinations = _destinations(self)
+    return ActionResult({"TableName": table_name,
+                         "KinesisDataStreamDestinations": [dict(each) for each in destinations.values()]})
+
+
+_create_stream_without_tags = KinesisResponse.create_stream
+
+
+def create_stream_with_tags(self: KinesisResponse) -> ActionResult:
+    result = _create_stream_without_tags(self)
+    tags = self._get_param("Tags")
+    if tags:
+        self.kinesis_backend.add_tags_to_stream(stream_arn=None, stream_name=self._get_param("StreamName"), tags=tags)
+    return result
+
+
+def install_shims() -> None:
+    DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
+    DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
+    DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
+    DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
+    KinesisResponse.create_stream = create_stream_with_tags
+
+
+def main() -> int:
+    install_shims()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    print(f"port {server.get_host_and_port()[1]}", flush=True)
+    sys.stdin.read()  # until the parent closes the pipe (or dies)
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""Apply a Leverage project's layers for real: Terraform and hashicorp/aws against moto's server, offline.
+
+    with Emulator.start() as emulator:
+        project = LeverageProject(root, toolchain, emulator, scratch)   # root: a temporary copy, never a checkout
+        project.bootstrap()                                              # state bucket and lock table per account
+        project.apply("apps-devstg/us-east-1/databases-dynamodb")
+        plan = project.plan("apps-devstg/us-east-1/databases-dynamodb")  # PlanResult, parsed `show -json`
+        project.destroy(...)
+
+Layers run as the Leverage CLI runs them: in the layer's folder, `init -backend-config=<account>/config/backend.tfvars`,
+then every other command with one `-var-file` for each `*.tfvars` of `config/` and `<account>/config/`. Each account's
+profile (named in its backend.tfvars) assumes a role in that account's id, so moto keeps the accounts apart.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+
+from leverage.tfvars import read_hcl
+from tests.e2e.toolchain import OVERRIDE_FILE, Toolchain
+
+EMULATOR = Path(__file__).with_name("emulator.py")
+# Every service the layers and the S3 backend call, pointed at the emulator (the SDKs' standard variables).
+SERVICES = ("DYNAMODB", "STS", "IAM", "KMS", "KINESIS", "FIREHOSE", "CLOUDWATCH_LOGS", "GLUE")
+# S3 is the exception. The AWS SDK for Go addresses a bucket by virtual host (`<bucket>.<endpoint host>`), and neither
+# the S3 backend nor the provider takes path style from the environment (only from the layer, which must not change).
+# So S3 gets a made-up host under the reserved `.test` domain and the emulator doubles as the HTTP proxy that reaches
+# it: nothing is resolved, and moto reads the bucket from the Host header.
+S3_ENDPOINT = "http://s3.e2e.test"
+BASE_PROFILE = "e2e-base"  # static keys; every account profile assumes its role from it
+BASE_KEYS = {"aws_access_key_id": "AKIAE2EBASE000000000", "aws_secret_access_key": "e2e-secret"}
+
+
+class TerraformFailed(AssertionError):
+    pass
+
+
+def run_app(*argv: str) -> str:
+    """`main.py <argv>` in-process (jsii loads once per process), its standard output. From the main thread only."""
+    import main as app_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = app_main.main(list(argv))
+    assert code == 0, f"main.py {' '.join(argv)} exited {code}: {err.getvalue()}"
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """`main.py list` of a project: generated layers in apply order, and what they read that is not generated."""
+
+    layers: list[str]  # <account>/<region>/<layer>
+    security_keys_accounts: list[str]  # accounts whose layers read their `security-keys` state
+
+
+def synthesize(root: Path, *context: str) -> Listed:
+    """Generate the project's layers (`synth`), then `list` them; context: extra `-c key=value` arguments."""
+    run_app("synth", "-c", f"leverageRoot={root}", *context)
+    lines = run_app("list", "-c", f"leverageRoot={root}", *context).splitlines()
+    keys = re.findall(r"state ([^/\s]+)/security-keys/terraform\.tfstate", "\n".join(lines))
+    return Listed([line.split("\t")[0] for line in lines], sorted(set(keys)))
+
+
+@dataclass
+class Emulator:
+    """moto's server (with the harness's shims) in a child process on a free loopback port."""
+
+    process: subprocess.Popen[str]
+    port: int
+
+    @classmethod
+    def start(cls) -> Emulator:
+        process = subprocess.Popen([sys.executable, str(EMULATOR)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   text=True, cwd=EMULATOR.parent)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("port "):
+            process.kill()
+            raise RuntimeError(f"the emulator did not start (exit {process.wait()}): {line!r}")
+        return cls(process, int(line.split()[1]))
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()  # the emulator stops when its standard input closes
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Account:
+    name: str
+    id: str
+    profile: str  # from <account>/config/backend.tfvars
+    region: str
+    bucket: str
+    lock_table: str
+    role: str  # assumed in the account, like the SSO role Leverage would use
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.id}:role/{self.role}"
+
+
+@dataclass
+class TerraformRun:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@dataclass
+class PlanResult:
+    """`plan -detailed-exitcode` (code 0: no change, 2: changes) and, on demand, `show -json` of the saved plan."""
+
+    code: int
+    text: str
+    show: Callable[[], dict[str, Any]] = field(repr=False)
+    _json: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def json(self) -> dict[str, Any]:
+        if self._json is None:
+            self._json = self.show()
+        return self._json
+
+    @property
+    def changes(self) -> dict[str, list[str]]:
+        """address -> actions, for every resource the plan does more to than read or leave alone."""
+        return {change["address"]: change["change"]["actions"] for change in self.json.get("resource_changes", [])
+                if change["change"]["actions"] not in (["no-op"], ["read"])}
+
+    @property
+    def moves(self) -> dict[str, str]:
+        """address -> previous address, for every resource the plan moves."""
+        return {change["address"]: change["previous_address"] for change in self.json.get("resource_changes", [])
+                if change.get("previous_address")}
+
+    @property
+    def imports(self) -> list[str]:
+        return [change["address"] for change in self.json.get("resource_changes", [])
+                if change["change"].get("importing")]
+
+
+@dataclass
+class LeverageProject:
+    """A Leverage project (a temporary copy) whose layers Terraform applies against the emulator."""
+
+    root: Path
+    toolchain: Toolchain
+    emulator: Emulator
+    scratch: Path  # the AWS and Terraform CLI configuration of these runs
+    accounts: dict[str, Account] = field(init=False)
+    env: dict[str, str] = field(init=False)
+    log: list[str] = field(default_factory=list)  # every command run, for failure messages
+    _plans: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root = self.root.resolve()  # terraform runs in each layer's folder
+        common = read_hcl(self.root / "config" / "common.tfvars", self.root)
+        self.accounts = {}
+        for name, entry in common["accounts"].items():
+            config = self.root / name / "config"
+            if not (config / "backend.tfvars").is_file():
+                continue
+            backend = read_hcl(config / "backend.tfvars", self.root)
+            account_file = config / "account.tfvars"
+            account_vars = read_hcl(account_file, self.root) if account_file.is_file() else {}
+            self.accounts[name] = Account(name, str(entry["id"]), backend["profile"], backend["region"],
+                                          backend["bucket"], backend["dynamodb_table"],
+                                          account_vars.get("sso_role", "DevOps"))
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        self._write_aws_config()
+        self.env = self._environment()
+
+    # -- the machine the layers run on ------------------------------------------------------------------------
+    def _write_aws_config(self) -> None:
+        """Static keys for a base profile; every account profile assumes its account's role from it."""
+        lines = [f"[profile {BASE_PROFILE}]", *(f"{key} = {value}" for key, value in BASE_KEYS.items()),
+                 "region = us-east-1", ""]
+        for account in self.accounts.values():
+            lines += [f"[profile {account.profile}]", f"role_arn = {account.role_arn}",
+                      f"source_profile = {BASE_PROFILE}", f"role_session_name = e2e-{account.name}",
+                      f"region = {account.region}", ""]
+        (self.scratch / "aws-config").write_text("\n".join(lines), encoding="utf-8")
+        (self.scratch / "aws-credentials").write_text("", encoding="utf-8")
+        (self.scratch / "terraformrc").write_text(self.toolchain.cli_config(), encoding="utf-8")
+
+    def _environment(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TF_"))}
+        env.update({"AWS_CONFIG_FILE": str(self.scratch / "aws-config"),
+                    "AWS_SHARED_CREDENTIALS_FILE": str(self.scratch / "aws-credentials"),
+                    "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": self.emulator.endpoint,
+                    "TF_CLI_CONFIG_FILE": str(self.scratch / "terraformrc"), "TF_IN_AUTOMATION": "1",
+                    "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
+        env.update({f"AWS_ENDPOINT_URL_{service}": self.emulator.endpoint for service in SERVICES})
+        env.update({"AWS_ENDPOINT_URL_S3": S3_ENDPOINT, "HTTP_PROXY": self.emulator.endpoint,
+                    "http_proxy": self.emulator.endpoint, "NO_PROXY": "127.0.0.1,localhost",
+                    "no_proxy": "127.0.0.1,localhost"})
+        if self.toolchain.mirror is None:  # from the registry: download once per run
+            cache = self.scratch.parent / "plugin-cache"
+            cache.mkdir(exist_ok=True)
+            env["TF_PLUGIN_CACHE_DIR"] = str(cache)
+        return env
+
+    def client(self, account: str, service: str) -> Any:
+        """A boto3 client acting in the account, through the same role its profile assumes."""
+        target = self.accounts[account]
+        sts = boto3.client("sts", endpoint_url=self.emulator.endpoint, region_name=target.region, **BASE_KEYS)
+        credentials = sts.assume_role(RoleArn=target.role_arn, RoleSessionName=f"e2e-{account}")["Credentials"]
+        return boto3.client(service, endpoint_url=self.emulator.endpoint, region_name=target.region,
+                            aws_access_key_id=credentials["AccessKeyId"],
+                            aws_secret_access_key=credentials["SecretAccessKey"],
+                            aws_session_token=credentials["SessionToken"])
+
+    def bootstrap(self) -> None:
+        """Each account's state bucket and lock table, as Leverage's base-tf-backend layer creates them."""
+        for account in self.accounts.values():
+            s3 = self.client(account.name, "s3")
+            location = {} if account.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": account.region}}
+            s3.create_bucket(Bucket=account.bucket, **location)
+            s3.put_bucket_versioning(Bucket=account.bucket, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_encryption(Bucket=account.bucket, ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+            s3.put_public_access_block(Bucket=account.bucket, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True})
+            self.client(account.name, "dynamodb").create_table(
+                TableName=account.lock_table, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+
+    # -- Terraform, the way Leverage runs it --------------------------------------------------------------------
+    def account_of(self, layer: str) -> str:
+        return layer.split("/")[0]
+
+    def var_files(self, layer: str) -> list[str]:
+        folders = (self.root / "config", self.root / self.account_of(layer) / "config")
+        return [f"-var-file={path}" for folder in folders for path in sorted(folder.glob("*.tfvars"))]
+
+    def terraform(self, layer: str, *args: str, check: bool = True) -> TerraformRun:
+        folder = self.root / layer
+        command = [*self.toolchain.command, *args]
+        done = subprocess.run(command, cwd=folder, env=self.env, capture_output=True, text=True)
+        run = TerraformRun(done.returncode, done.stdout, done.stderr)
+        self.log.append(f"{layer}: terraform {' '.join(args)} -> {run.code}")
+        if check and run.code != 0:
+            raise TerraformFailed(f"{layer}: terraform {args[0]} exited {run.code}\n{run.text[-6000:]}")
+        return run
+
+    def relax_provider_constraint(self, layer: str) -> None:
+        """The only change a layer gets: the aws provider version the mirror holds, in an override file."""
+        override = self.toolchain.provider_override()
+        if override is not None:
+            (self.root / layer / OVERRIDE_FILE).write_text(json.dumps(override, indent=2) + "\n", encoding="utf-8")
+
+    def init(self, layer: str) -> TerraformRun:
+        self.relax_provider_constraint(layer)
+        backend = self.root / self.account_of(layer) / "config" / "backend.tfvars"
+        return self.terraform(layer, "init", "-input=false", "-no-color", f"-backend-config={backend}")
+
+    def apply(self, layer: str) -> TerraformRun:
+        if not (self.root / layer / ".terraform").is_dir():
+            self.init(layer)
+        return self.terraform(layer, "apply", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer))
+
+    def plan(self, layer: str) -> PlanResult:
+        self._plans += 1
+        plan_file = f"e2e-{self._plans}.tfplan"  # kept, so each result's `show -json` reads its own plan
+        run = self.terraform(layer, "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}",
+                             *self.var_files(layer), check=False)
+        if run.code not in (0, 2):
+            raise TerraformFailed(f"{layer}: terraform plan exited {run.code}\n{run.text[-6000:]}")
+        return PlanResult(run.code, run.text, lambda: json.loads(self.terraform(layer, "show", "-json", plan_file).out))
+
+    def destroy(self, layer: str) -> TerraformRun:
+        """Runs `destroy` and returns its result, failed or not (deletion protection makes it fail on purpose)."""
+        return self.terraform(layer, "destroy", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer),
+                              check=False)
+
+    def outputs(self, layer: str) -> dict[str, Any]:
+        shown = self.terraform(layer, "output", "-json")
+        return {name: entry["value"] for name, entry in json.loads(shown.out).items()}
+
+    def state_addresses(self, layer: str) -> list[str]:
+        return self.terraform(layer, "state", "list", check=False).out.split()
+
+
+def write_security_keys_layer(root: Path, account: str, region: str) -> str:
+    """The project's own `security-keys` layer (not generated): a KMS key and its `aws_kms_key_arn` output."""
+    layer = f"{account}/{region}/security-keys"
+    folder = root / layer
+    folder.mkdir(parents=True)
+    (folder / "config.tf").write_text(f'''provider "aws" {{
+  profile = var.profile
+  region  = var.region
+}}
+
+terraform {{
+  required_version = ">= 1.6.0"
+  required_providers {{
+    aws = {{
+      source  = "hashicorp/aws"
+      version = "~> 6.25"
+    }}
+  }}
+  backend "s3" {{
+    key = "{account}/security-keys/terraform.tfstate"
+  }}
+}}
+''', encoding="utf-8")
+    (folder / "main.tf").write_text('''resource "aws_kms_key" "main" {
+  description             = "${var.project}-${var.environment} default key"
+  deletion_window_in_days = 7
+  enable_key_rotation     = true
+}
+
+output "aws_kms_key_arn" {
+  value = aws_kms_key.main.arn
+}
+''', encoding="utf-8")
+    (folder / "common-variables.tf").symlink_to("../../../config/common-variables.tf")
+    return layer

@@ -1,0 +1,92 @@
+"""The emulator's shims (tests/e2e/emulator.py) and the S3 proxy route the harness relies on."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.e2e.harness import S3_ENDPOINT, Emulator
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator.start() as running:
+        yield running
+
+
+def client(emulator: Emulator, service: str, account: str = "111111111111", **config: Any) -> Any:
+    """A client acting in `account`, through a role assumed there (as the harness's profiles do)."""
+    sts = boto3.client("sts", endpoint_url=emulator.endpoint, region_name="us-east-1",
+                       aws_access_key_id="AKIAE2ETEST000000000", aws_secret_access_key="secret")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/DevOps", RoleSessionName="test")["Credentials"]
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"],
+                        **({"endpoint_url": emulator.endpoint} | config))
+
+
+def test_kinesis_create_stream_keeps_its_tags(emulator: Emulator) -> None:
+    kinesis = client(emulator, "kinesis")
+    kinesis.create_stream(StreamName="tagged", StreamModeDetails={"StreamMode": "ON_DEMAND"},
+                          Tags={"Layer": "datalake", "Terraform": "true"})
+    tags = kinesis.list_tags_for_stream(StreamName="tagged")["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == {"Layer": "datalake", "Terraform": "true"}
+
+
+def test_dynamodb_kinesis_streaming_destination_is_recorded(emulator: Emulator) -> None:
+    dynamodb, kinesis = client(emulator, "dynamodb"), client(emulator, "kinesis")
+    dynamodb.create_table(TableName="cdc", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    kinesis.create_stream(StreamName="changes", StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    stream = kinesis.describe_stream_summary(StreamName="changes")["StreamDescriptionSummary"]["StreamARN"]
+    assert dynamodb.describe_kinesis_streaming_destination(TableName="cdc")["KinesisDataStreamDestinations"] == []
+
+    enabled = dynamodb.enable_kinesis_streaming_destination(
+        TableName="cdc", StreamArn=stream,
+        EnableKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MICROSECOND"})
+    assert enabled["DestinationStatus"] == "ACTIVE"
+    described = dynamodb.describe_kinesis_streaming_destination(TableName="cdc")
+    assert described["KinesisDataStreamDestinations"] == [
+        {"StreamArn": stream, "DestinationStatus": "ACTIVE", "ApproximateCreationDateTimePrecision": "MICROSECOND"}]
+
+    dynamodb.update_kinesis_streaming_destination(
+        TableName="cdc", StreamArn=stream,
+        UpdateKinesisStreamingConfiguration={"ApproximateCreationDateTimePrecision": "MILLISECOND"})
+    described = dynamodb.describe_kinesis_streaming_destination(TableName="cdc")
+    assert described["KinesisDataStreamDestinations"][0]["ApproximateCreationDateTimePrecision"] == "MILLISECOND"
+
+    dynamodb.disable_kinesis_streaming_destination(TableName="cdc", StreamArn=stream)
+    described = dynamodb.describe_kinesis_streaming_destination(TableName="cdc")
+    assert [each["DestinationStatus"] for each in described["KinesisDataStreamDestinations"]] == ["DISABLED"]
+    # Another account's table of the same name has none.
+    other = client(emulator, "dynamodb", account="222222222222")
+    other.create_table(TableName="cdc", BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                       KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    assert other.describe_kinesis_streaming_destination(TableName="cdc")["KinesisDataStreamDestinations"] == []
+
+
+def test_streaming_destination_of_a_missing_table_is_not_found(emulator: Emulator) -> None:
+    with pytest.raises(ClientError) as raised:
+        client(emulator, "dynamodb").enable_kinesis_streaming_destination(
+            TableName="no-such-table", StreamArn="arn:aws:kinesis:us-east-1:111111111111:stream/x")
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_buckets_addressed_by_virtual_host_reach_the_emulator_as_a_proxy(emulator: Emulator) -> None:
+    """The route Terraform's S3 calls take: `<bucket>.s3.e2e.test`, never resolved, through the emulator as proxy."""
+    proxied = client(emulator, "s3", account="333333333333", endpoint_url=S3_ENDPOINT,
+                     config=Config(proxies={"http": emulator.endpoint}, s3={"addressing_style": "virtual"}))
+    proxied.create_bucket(Bucket="e2e-proxied-bucket")
+    proxied.put_object(Bucket="e2e-proxied-bucket", Key="state", Body=b"{}")
+    direct = client(emulator, "s3", account="333333333333")
+    assert direct.get_object(Bucket="e2e-proxied-bucket", Key="state")["Body"].read() == b"{}"
+    assert "e2e-proxied-bucket" not in [bucket["Name"] for bucket in
+                                        client(emulator, "s3", account="444444444444").list_buckets()["Buckets"]]

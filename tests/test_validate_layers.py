@@ -1,0 +1,73 @@
+"""`terraform validate` of every generated layer against the real hashicorp/aws schema (init without a backend), in
+the fast suite: a wrong attribute or a dangling reference fails in seconds, not at the first apply.
+
+Runs on a copy of the session's synthesized example; the only file added is the provider-version override
+(tests/e2e/toolchain.py). Skips with the reason when no terraform or provider can be had; fails under CI=true.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.toolchain import OVERRIDE_FILE, Toolchain, require_toolchain
+
+DANGLING = "aws_kinesis_firehose_delivery_stream.no_such.arn"
+
+
+def validate(toolchain: Toolchain, layer: Path, cli_config: Path) -> dict[str, Any]:
+    override = toolchain.provider_override()
+    if override is not None:
+        (layer / OVERRIDE_FILE).write_text(json.dumps(override), encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    env.update({"TF_CLI_CONFIG_FILE": str(cli_config), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"})
+    init = subprocess.run([*toolchain.command, "init", "-backend=false", "-input=false", "-no-color"], cwd=layer,
+                          env=env, capture_output=True, text=True)
+    assert init.returncode == 0, f"{layer}: terraform init failed:\n{init.stdout}{init.stderr}"
+    done = subprocess.run([*toolchain.command, "validate", "-json", "-no-color"], cwd=layer, env=env,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def validated(synthesized_example: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every generated layer of a copy, validated, plus the datalake layer with a dangling output added."""
+    toolchain = require_toolchain()
+    tmp_path = tmp_path_factory.mktemp("validate")
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    layers = {path.parent.relative_to(root).as_posix(): path.parent for path in sorted(root.glob("*/*/*/main.tf.json"))}
+    datalake = next(folder for name, folder in layers.items() if name.endswith("/datalake"))
+    broken = datalake.with_name("datalake-broken")
+    shutil.copytree(datalake, broken, symlinks=True)
+    main = json.loads((broken / "main.tf.json").read_text(encoding="utf-8"))
+    main["output"]["dangling"] = {"value": "${" + DANGLING + "}"}
+    (broken / "main.tf.json").write_text(json.dumps(main), encoding="utf-8")
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text(toolchain.cli_config(), encoding="utf-8")
+    targets = {**layers, "dangling": broken}
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each validate waits mostly on the provider's schema
+        results = pool.map(lambda folder: validate(toolchain, folder, cli_config), targets.values())
+        return dict(zip(targets, results))
+
+
+def test_every_generated_layer_validates_against_the_provider_schema(validated: dict[str, dict[str, Any]]) -> None:
+    layers = {name: result for name, result in validated.items() if name != "dangling"}
+    assert sorted(layers) == ["apps-devstg/us-east-1/databases-dynamodb", "apps-devstg/us-east-1/datalake",
+                              "data-science/us-east-1/datalake-demo"]
+    problems = {name: result["diagnostics"] for name, result in layers.items()
+                if not result["valid"] or result["warning_count"]}
+    assert problems == {}
+
+
+def test_a_dangling_reference_fails_validation(validated: dict[str, dict[str, Any]]) -> None:
+    result = validated["dangling"]
+    assert not result["valid"]
+    assert any("undeclared resource" in diagnostic["summary"] and '"no_such"' in diagnostic["detail"]
+               for diagnostic in result["diagnostics"]), result["diagnostics"]
