@@ -8,9 +8,13 @@ Gaps filled here, never in the layers:
   table and reported ACTIVE (or DISABLED) at once. Nothing is streamed.
 - Kinesis CreateStream drops its `Tags`: they are added to the new stream, as AWS does, so a plan after apply does
   not show a tag change forever.
+- S3 PutBucketLogging reads every statement of the target bucket's policy as if its `Principal` were a map and fails
+  (HTTP 500, retried for minutes) on `"Principal": "*"`, which a TLS-only `Deny` has: the same check, reading the
+  policy grammar as AWS does (a principal, action or resource may be one value or a list).
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
@@ -20,6 +24,7 @@ from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.responses import KinesisResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.s3.models import FakeBucket
 
 # (account, region, table name) -> {stream ARN -> destination description}
 _STREAMING_DESTINATIONS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
@@ -84,12 +89,33 @@ def create_stream_with_tags(self: KinesisResponse) -> ActionResult:
     return result
 
 
+def _values(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def log_permissions_enabled_policy(target_bucket: FakeBucket, target_prefix: str | None) -> bool:
+    """Whether the target bucket's policy lets S3's log delivery put objects below the prefix (moto's rule)."""
+    if not target_bucket.policy:
+        return False
+    bucket_arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+    accepted = {f"{bucket_arn}/{target_prefix or ''}*", f"{bucket_arn}/*", bucket_arn}
+    for statement in _values(json.loads(target_bucket.policy.decode())["Statement"]):
+        principal = statement.get("Principal")
+        services = _values(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if ("logging.s3.amazonaws.com" in services and statement.get("Effect") == "Allow"
+                and "s3:PutObject" in _values(statement.get("Action", []))
+                and accepted & set(_values(statement.get("Resource", [])))):
+            return True
+    return False
+
+
 def install_shims() -> None:
     DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
     KinesisResponse.create_stream = create_stream_with_tags
+    FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
 
 
 def main() -> int:
