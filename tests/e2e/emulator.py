@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.responses import KinesisResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 
 # (account, region, table name) -> {stream ARN -> destination description}
 _STREAMING_DESTINATIONS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
@@ -109,6 +112,38 @@ def log_permissions_enabled_policy(target_bucket: FakeBucket, target_prefix: str
     return False
 
 
+_get_bucket_notification_without_event_bridge = S3Response.get_bucket_notification
+
+
+def get_bucket_notification(self: S3Response) -> Any:
+    status, headers, body = _get_bucket_notification_without_event_bridge(self)
+    configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if configuration is not None and configuration.event_bridge is not None:
+        text = body.decode() if isinstance(body, bytes) else body
+        text = re.sub(r"<NotificationConfiguration([^>]*)/>",
+                      r"<NotificationConfiguration\1></NotificationConfiguration>", text)
+        text = text.replace("</NotificationConfiguration>",
+                            "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>")
+        body = text.encode() if isinstance(body, bytes) else text
+    return status, headers, body
+
+
+def get_bucket_replication(self: S3Response) -> Any:
+    self.data["Action"] = "GetBucketReplication"
+    replication = self.backend.get_bucket_replication(self.bucket_name)
+    if not replication:
+        raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+    rules = []
+    for rule in replication["Rule"]:
+        returned = {"ID": rule["ID"], "Priority": rule["Priority"], "Status": rule["Status"],
+                    "DeleteMarkerReplication": rule.get("DeleteMarkerReplication") or {"Status": "Disabled"},
+                    "Filter": {"Prefix": ""}, "Destination": rule["Destination"]}
+        if rule.get("SourceSelectionCriteria"):
+            returned["SourceSelectionCriteria"] = rule["SourceSelectionCriteria"]
+        rules.append(returned)
+    return self.serialized(ActionResult({"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}))
+
+
 def install_shims() -> None:
     DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
@@ -116,6 +151,8 @@ def install_shims() -> None:
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
     KinesisResponse.create_stream = create_stream_with_tags
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
+    S3Response.get_bucket_notification = get_bucket_notification
+    S3Response.get_bucket_replication = get_bucket_replication
 
 
 def main() -> int:

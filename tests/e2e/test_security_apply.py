@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import copy_example
@@ -22,11 +23,14 @@ SOURCE, LAKE, REGION = "apps-devstg", "data-science", "us-east-1"
 PROBE = "dynamodb_data/e2e_probe/record.json"
 
 
-def empty_bucket(s3: Any, bucket: str) -> None:
-    """Versioned: every version and delete marker, so that the layer can destroy the bucket."""
-    listed = s3.list_object_versions(Bucket=bucket)
-    for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
-        s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+def as_role(project: LeverageProject, emulator: Emulator, account: str, role_arn: str, service: str) -> Any:
+    """A client acting as `role_arn`, assumed from the account's own role (moto does not check trust policies)."""
+    credentials = project.client(account, "sts").assume_role(
+        RoleArn=role_arn, RoleSessionName="e2e-security")["Credentials"]
+    return boto3.client(service, endpoint_url=emulator.endpoint, region_name=REGION,
+                        aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"])
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +70,14 @@ def applied(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> d
             Name=crawler["CrawlerSecurityConfiguration"])["SecurityConfiguration"]
         seen["crawler logs"] = project.client(LAKE, "logs").describe_log_groups(
             logGroupNamePrefix="/aws-glue/crawlers-role/")["logGroups"]
-        # Cross-account key use, as Firehose writes: the source account puts an object into the lake's raw bucket,
-        # encrypted with the lake account's key.
-        project.client(SOURCE, "s3").put_object(Bucket=raw, Key=PROBE, Body=b'{"tableName": "probe"}',
-                                                ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+        # Cross-account key use, as Firehose writes: its role in the source account puts an object into the lake's
+        # raw bucket, encrypted with the lake account's key.
+        firehose_s3 = as_role(project, emulator, SOURCE, seen["firehose role"], "s3")
+        firehose_s3.put_object(Bucket=raw, Key=PROBE, Body=b'{"tableName": "probe"}',
+                               ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
         seen["probe"] = lake_s3.head_object(Bucket=raw, Key=PROBE)
-        empty_bucket(lake_s3, raw)
         seen["plans"] = {layer: project.plan(layer).code for layer in layers}
+        project.empty_buckets(LAKE)  # the probe, and the access logs moto writes as AWS does
         seen["destroyed"] = {layer: project.destroy(layer).code for layer in reversed(layers)}
         seen["left"] = {layer: [a for a in project.state_addresses(layer) if not a.startswith("data.")]
                         for layer in layers}
@@ -114,3 +119,57 @@ def test_plans_are_empty_and_everything_but_the_protected_table_destroys(applied
     failed = [layer for layer, code in applied["destroyed"].items() if code != 0]
     assert [layer.split("/")[-1] for layer in failed] == ["databases-dynamodb"]  # deletion protection, on purpose
     assert {layer for layer, left in applied["left"].items() if left} == set(failed)
+
+
+def test_emulator_accepts_log_delivery_beside_a_tls_only_deny() -> None:
+    """The emulator shim: moto 5.2 fails PutBucketLogging (HTTP 500) when the target's policy has a statement with
+    `"Principal": "*"`; with the shim the check reads the policy as AWS does and still refuses a target without a
+    log-delivery grant."""
+    from botocore.exceptions import ClientError
+
+    from tests.e2e.test_emulator import client
+
+    with Emulator.start() as emulator:
+        s3 = client(emulator, "s3")
+        for bucket in ("e2e-source", "e2e-logs", "e2e-no-grant"):
+            s3.create_bucket(Bucket=bucket)
+        deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::e2e-logs", "arn:aws:s3:::e2e-logs/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        delivery = {"Sid": "Delivery", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject", "Resource": "arn:aws:s3:::e2e-logs/*"}
+        s3.put_bucket_policy(Bucket="e2e-logs", Policy=json.dumps({"Version": "2012-10-17",
+                                                                   "Statement": [deny, delivery]}))
+        s3.put_bucket_policy(Bucket="e2e-no-grant", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {**deny, "Resource": "arn:aws:s3:::e2e-no-grant/*"}]}))
+        s3.put_bucket_logging(Bucket="e2e-source", BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": "e2e-logs", "TargetPrefix": "e2e-source/"}})
+        assert s3.get_bucket_logging(Bucket="e2e-source")["LoggingEnabled"]["TargetBucket"] == "e2e-logs"
+        with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
+            s3.put_bucket_logging(Bucket="e2e-source", BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": "e2e-no-grant", "TargetPrefix": "e2e-source/"}})
+
+
+def test_emulator_returns_what_notification_and_replication_stored() -> None:
+    """The emulator shims: moto 5.2 drops EventBridgeConfiguration from GetBucketNotificationConfiguration, and
+    reports delete-marker replication Disabled and no SourceSelectionCriteria from GetBucketReplication."""
+    from tests.e2e.test_emulator import client
+
+    with Emulator.start() as emulator:
+        s3 = client(emulator, "s3")
+        for bucket in ("e2e-replicated", "e2e-replica"):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_notification_configuration(Bucket="e2e-replicated",
+                                                 NotificationConfiguration={"EventBridgeConfiguration": {}})
+        assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="e2e-replicated")
+        assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="e2e-replica")
+        rule = {"ID": "everything", "Priority": 0, "Status": "Enabled", "Filter": {"Prefix": ""},
+                "DeleteMarkerReplication": {"Status": "Enabled"},
+                "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+                "Destination": {"Bucket": "arn:aws:s3:::e2e-replica"}}
+        s3.put_bucket_replication(Bucket="e2e-replicated", ReplicationConfiguration={
+            "Role": "arn:aws:iam::111111111111:role/replication", "Rules": [rule]})
+        [returned] = s3.get_bucket_replication(Bucket="e2e-replicated")["ReplicationConfiguration"]["Rules"]
+        assert returned["DeleteMarkerReplication"] == {"Status": "Enabled"}
+        assert returned["SourceSelectionCriteria"] == rule["SourceSelectionCriteria"]
