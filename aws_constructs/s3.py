@@ -161,7 +161,8 @@ class SecureBucket(NamedConstruct):
                     f"bucket {props.name}: S3 moves objects to {transition.storage_class} after 30 days at the "
                     f"earliest, not {transition.days}")
         days = [t.days for t in props.transitions]
-        if props.expiration_days is not None and (props.expiration_days < 1 or any(d >= props.expiration_days for d in days)):
+        expiry = props.expiration_days
+        if expiry is not None and (expiry < 1 or any(day >= expiry for day in days)):
             raise ConstructPropsError(
                 f"bucket {props.name}: objects expire after {props.expiration_days} days, which must be positive "
                 "and after every transition")
@@ -170,7 +171,8 @@ class SecureBucket(NamedConstruct):
         self.name = props.name
         self.props = props
         # The bucket and each of its configuration resources share the construct's name, as in HCL.
-        self._bucket = self._name(S3Bucket(self, "Resource", provider=props.provider, bucket=props.name, force_destroy=props.force_destroy,
+        self._bucket = self._name(S3Bucket(self, "Resource", provider=props.provider, bucket=props.name,
+                                           force_destroy=props.force_destroy,
                                            tags=props.tags or None))
         bucket_id = self._bucket.id
         self.versioning = self._name(S3BucketVersioningA(self, "Versioning", provider=props.provider, bucket=bucket_id,
@@ -191,7 +193,8 @@ class SecureBucket(NamedConstruct):
             )],
         ))
         self._public_access = self._name(S3BucketPublicAccessBlock(
-            self, "PublicAccessBlock", bucket=bucket_id, provider=props.provider, block_public_acls=True, block_public_policy=True,
+            self, "PublicAccessBlock", bucket=bucket_id, provider=props.provider, block_public_acls=True,
+            block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True,
         ))
         # Objects another account writes belong to this bucket's account; ACLs are disabled.
@@ -217,7 +220,8 @@ class SecureBucket(NamedConstruct):
             )],
         ))
         if props.event_bridge_notifications:
-            self._name(S3BucketNotification(self, "Notification", provider=props.provider, bucket=bucket_id, eventbridge=True))
+            self._name(S3BucketNotification(self, "Notification", provider=props.provider, bucket=bucket_id,
+                                            eventbridge=True))
         self._policy = PolicyDocument(self, "PolicyDocument")
         self._policy.add_statement(PolicyStatement(
             sid="DenyInsecureTransport",

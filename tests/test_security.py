@@ -217,3 +217,5 @@ def test_an_access_log_bucket_refuses_a_kms_key_and_keeping_logs_forever() -> No
             name="bb-logs", expiration_days=365, encryption_key=KmsKeyRef("arn:aws:kms:us-east-1:1:key/x")), "1")
     with pytest.raises(ConstructPropsError, match="set expiration_days"):
         ServerAccessLogBucket(stack, "Logs2", SecureBucketProps(name="bb-logs-2"), "1")
+    with pytest.raises(ConstructPropsError, match="expire after 90 days, which must be positive and after every"):
+        ServerAccessLogBucket(stack, "Logs3", SecureBucketProps(name="bb-logs-3", expiration_days=90), "1")

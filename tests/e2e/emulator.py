@@ -144,6 +144,25 @@ def get_bucket_replication(self: S3Response) -> Any:
     return self.serialized(ActionResult({"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}))
 
 
+_get_permission_with_every_statement = FakeBucket.get_permission
+
+
+def _denies_plain_http(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition", {})
+    return statement.get("Effect") == "Deny" and list(condition) == ["Bool"] and \
+        {key: _values(value) for key, value in condition["Bool"].items()} == {"aws:SecureTransport": ["false"]}
+
+
+def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return _get_permission_with_every_statement(self, action, resource)
+    from moto.iam.access_control import IAMPolicy
+
+    policy = json.loads(self.policy.decode())
+    kept = [statement for statement in _values(policy["Statement"]) if not _denies_plain_http(statement)]
+    return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(action, resource)
+
+
 def install_shims() -> None:
     DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
@@ -153,6 +172,7 @@ def install_shims() -> None:
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
     S3Response.get_bucket_notification = get_bucket_notification
     S3Response.get_bucket_replication = get_bucket_replication
+    FakeBucket.get_permission = get_permission
 
 
 def main() -> int:

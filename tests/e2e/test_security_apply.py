@@ -173,3 +173,25 @@ def test_emulator_returns_what_notification_and_replication_stored() -> None:
         [returned] = s3.get_bucket_replication(Bucket="e2e-replicated")["ReplicationConfiguration"]["Rules"]
         assert returned["DeleteMarkerReplication"] == {"Status": "Enabled"}
         assert returned["SourceSelectionCriteria"] == rule["SourceSelectionCriteria"]
+
+
+def test_emulator_lets_object_calls_through_a_tls_only_deny_and_no_other() -> None:
+    """The emulator shim: moto checks object calls against the bucket policy without its conditions, so a TLS-only
+    `Deny` would deny them all; every emulator call stands for a TLS call, so only that statement is left out."""
+    from botocore.exceptions import ClientError
+
+    from tests.e2e.test_emulator import client
+
+    with Emulator.start() as emulator:
+        s3 = client(emulator, "s3")
+        s3.create_bucket(Bucket="e2e-tls-only")
+        deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::e2e-tls-only", "arn:aws:s3:::e2e-tls-only/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        s3.put_bucket_policy(Bucket="e2e-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+        s3.put_object(Bucket="e2e-tls-only", Key="object", Body=b"{}")
+        s3.delete_object(Bucket="e2e-tls-only", Key="object")
+        other = {**deny, "Sid": "DenyAll", "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}}}
+        s3.put_bucket_policy(Bucket="e2e-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [other]}))
+        with pytest.raises(ClientError):
+            s3.put_object(Bucket="e2e-tls-only", Key="object", Body=b"{}")
