@@ -1,24 +1,104 @@
 """The one place that imports the CDK for Terraform libraries.
 
-Everything else imports cdktf, constructs and the AWS provider bindings from here, so that moving
+Everything else imports cdktf, constructs, jsii and the AWS provider bindings from here, so that moving
 to CDK Terrain (``cdktn``) or to locally generated bindings changes this file only.
 
-The prebuilt provider package's ``__init__`` imports all of its ~1,500 service submodules (about 6 s)
-while a layer needs a dozen. Importing ``cdktf_cdktf_provider_aws.<service>`` runs that ``__init__``
-first, so before the first such import we register a bare package object with the same search path:
-submodules then load on their own, each pulling in only the jsii assembly and what it uses. The
-synthesized JSON is byte-identical to the usual import (tests/test_process_boundaries.py proves it).
+The prebuilt provider package is one jsii assembly of ~2,200 service submodules: its Python ``__init__``
+imports all of them, and jsii's Node.js process loads all of their JavaScript and types as soon as one is
+used (seconds, ~600 MiB). The layers need about twenty. So before the first provider import below:
+- ``provider_cache.py`` loads a trimmed copy of the provider's jsii assembly holding just the submodules
+  this file imports (read from this file's own imports: adding a binding below is all it takes), built
+  once into the user's cache folder;
+- the package is registered as a bare package object with the same search path, so importing
+  ``cdktf_cdktf_provider_aws.<service>`` does not run its ``__init__`` (which imports every submodule).
+If the trimmed assembly cannot be used, one line on stderr says why and the package is imported the usual way.
+The synthesized JSON is byte-identical to the usual import (tests/test_provider_cache.py proves it).
 Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the benchmark's baseline).
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
 import importlib.util
+import marshal
 import os
 import sys
 import types
 from pathlib import Path
 
 _PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+_APP_ROOT = Path(__file__).resolve().parent
+
+
+def user_cache_dir() -> Path:
+    """This app's folder in the user's cache folder (XDG_CACHE_HOME, else ~/.cache); never the checkout, which
+    may be read-only. Without a home folder, a private temporary folder for this run."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    try:
+        return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
+    except RuntimeError:  # no HOME and no password entry
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return Path(folder)
+
+
+class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
+    """Loads a module of this app from bytecode kept in the user's cache folder, validated like Python's own
+    __pycache__ (source modification time and size); compiles and stores it on a miss."""
+
+    folder = user_cache_dir() / f"bytecode-{sys.implementation.cache_tag}"
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        source = self.get_filename(fullname)
+        stat = os.stat(source)
+        header = importlib.util.MAGIC_NUMBER + b"\0\0\0\0" + \
+            (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+        cached = self.folder / f"{Path(source).stem}-{hashlib.sha256(source.encode()).hexdigest()[:24]}.pyc"
+        try:
+            data = cached.read_bytes()
+            if data[:16] == header:
+                return marshal.loads(memoryview(data)[16:])
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # missing or damaged: compiled again below
+        code = self.source_to_code(self.get_data(source), source)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+            partial.write_bytes(header + marshal.dumps(code))
+            os.replace(partial, cached)  # whole or not at all
+        except OSError:
+            pass  # the cache is an optimization only
+        return code
+
+
+def _cache_app_bytecode() -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as on these machines), Python compiles the app's ~3,000 lines on every
+    run; keep their bytecode in the user's cache folder instead. The standard library and site-packages keep
+    their own __pycache__. Covers the modules imported from here on (main.py imports this file once the input
+    is known to be good, so most of the app)."""
+    if not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return  # Python caches bytecode itself
+
+    environment = Path(sys.prefix).resolve()  # the venv may live inside the checkout
+
+    def is_app_folder(path: str) -> bool:
+        if not path:
+            return False  # the working directory, whatever it is
+        folder = Path(path).resolve()
+        return folder.is_relative_to(_APP_ROOT) and not folder.is_relative_to(environment)
+
+    def app_finder(path: str) -> importlib.machinery.FileFinder:
+        if not is_app_folder(path):
+            raise ImportError("not this app's folder")
+        return importlib.machinery.FileFinder(path, (_CachedBytecodeLoader, importlib.machinery.SOURCE_SUFFIXES))
+
+    sys.path_hooks.insert(0, app_finder)
+    for path in [path for path in sys.path_importer_cache if is_app_folder(path)]:
+        del sys.path_importer_cache[path]  # made before the hook: made again through it
 
 
 def _use_bundled_node() -> None:
@@ -37,16 +117,16 @@ def _use_bundled_node() -> None:
 
 
 def _small_young_generation() -> None:
-    """The jsii Node process holds the whole AWS provider assembly; V8's default young generation adds ~100 MiB
-    of peak memory on top for no gain here (measured by bench/benchmark.py). Users' own choice wins."""
+    """V8's default young generation adds ~20 MiB to the jsii Node process (~100 MiB with the full provider
+    assembly) for no gain in time here (measured). Users' own choice wins."""
     options = os.environ.get("NODE_OPTIONS", "")
     if "--max-semi-space-size" not in options:
         os.environ["NODE_OPTIONS"] = f"{options} --max-semi-space-size=1".strip()
 
 
 def _register_bare_provider_package() -> None:
-    if _PROVIDER_PACKAGE in sys.modules or os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
-        return
+    """Importing ``cdktf_cdktf_provider_aws.<service>`` runs the package's ``__init__`` first, which imports
+    every service submodule; a bare package object with the same search path lets each load on its own."""
     spec = importlib.util.find_spec(_PROVIDER_PACKAGE)
     if spec is None or spec.submodule_search_locations is None:
         return  # not installed: the import below fails with Python's own message
@@ -57,11 +137,23 @@ def _register_bare_provider_package() -> None:
     sys.modules[_PROVIDER_PACKAGE] = package
 
 
+def _load_provider() -> None:
+    if _PROVIDER_PACKAGE in sys.modules:
+        return
+    if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
+        import provider_cache
+
+        if provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__)), user_cache_dir()):
+            _register_bare_provider_package()
+            return
+        # It said why on stderr; the usual import gives the same output at the usual cost.
+    import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
+
+
+_cache_app_bytecode()
 _use_bundled_node()
 _small_young_generation()
-_register_bare_provider_package()
-if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") == "1":
-    import cdktf_cdktf_provider_aws  # noqa: F401  (the usual, slow import)
+_load_provider()
 
 # ruff: noqa: E402
 from cdktf import (  # noqa: F401
@@ -80,6 +172,7 @@ from cdktf import (  # noqa: F401
     Testing,
 )
 from constructs import Construct  # noqa: F401
+from jsii import implements  # noqa: F401
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream  # noqa: F401

@@ -16,12 +16,11 @@ from cdk_bindings import (
     IAnyProducer,
     IStringProducer,
     Lazy,
+    implements,
 )
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name
-
-import jsii
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ class Grantable(Protocol):
     def add_to_principal_policy(self, statement: PolicyStatement) -> None: ...
 
 
-@jsii.implements(IAnyProducer)
+@implements(IAnyProducer)
 class _StatementsProducer:
     def __init__(self, owner: str, statements: list[PolicyStatement]) -> None:
         self._owner = owner

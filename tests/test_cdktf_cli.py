@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO, copy_example, tree_digest
 
 CDKTF = REPO / "node_modules" / ".bin" / "cdktf"
-APP_FILES = ("main.py", "settings.py", "cdk_bindings.py", "cdktf.json")
+APP_FILES = ("main.py", "settings.py", "cdk_bindings.py", "provider_cache.py", "cdktf.json")
 APP_PACKAGES = ("aws_constructs", "leverage", "stacks")
 
 

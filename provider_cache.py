@@ -1,0 +1,583 @@
+"""A trimmed jsii assembly of the AWS provider: only the submodules the stacks import.
+
+The prebuilt provider package ships one jsii assembly (``_jsii/provider-aws@<version>.jsii.tgz``) whose
+JavaScript index ``require``s all ~2,200 service modules and whose ``.jsii`` type system is 130 MB of JSON.
+jsii's Node.js process loads all of it as soon as any provider submodule is imported: most of synth time and
+~600 MiB of memory, for the ~20 submodules a layer uses. So, once per provider version and set of submodules,
+this module writes a copy of that tarball holding only those submodules (their types in ``.jsii``, their
+JavaScript, an index that requires only them) into the user's cache folder, and loads it into jsii under the
+provider's own name and version before the provider's Python submodules are imported. Their own load of the
+full tarball then finds the package loaded and does nothing. The Python bindings and the JavaScript that runs
+are the provider's own, byte for byte, so the synthesized output is the same as with the usual import
+(tests/test_provider_cache.py proves it).
+
+Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``cdk_bindings.py`` imports (read from its
+source, so adding a binding there is all it takes); a provider submodule imported anywhere else is refused with
+a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
+
+This module is the one place (with ``cdk_bindings.py``) that relies on jsii and provider-package internals:
+the tarball's layout, the pretty-printed ``.jsii`` (one type per 4-space-indented key), the provider's
+``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt pins them; tests/test_provider_cache.py
+fails loudly when a bump breaks any of it. Whenever the trimmed assembly cannot be built or used, the full
+package is imported the usual way (same output, usual cost) and one line on stderr says why.
+"""
+from __future__ import annotations
+
+import ast
+import atexit
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
+loaded: Path | None = None  # the trimmed tarball jsii loaded in this process, if it did
+_JSII_LOAD_CALL = re.compile(
+    r'jsii\.JSIIAssembly\.load\(\s*"(?P<name>[^"]+)",\s*"(?P<version>[^"]+)",\s*__name__\[0:-6\],\s*"(?P<file>[^"]+)"\s*,?\s*\)')
+_JSII_TYPE = re.compile(r'jsii_type="([^"]+)"')
+_INDEX_EXPORT = re.compile(r'^exports\.(?P<namespace>\w+) = require\("\./(?P<folder>[\w.-]+)"\);$', re.M)
+_RELATIVE_REQUIRE = re.compile(r'require\("(\./[^"]+)"\)')
+
+
+class TrimError(Exception):
+    """The trimmed assembly cannot be built from what is installed; the full package is used instead."""
+
+
+@dataclass(frozen=True)
+class InstalledProvider:
+    """The provider package as installed: where its Python submodules and its jsii tarball are."""
+
+    package_dir: Path
+    assembly_name: str  # "@cdktf/provider-aws"
+    version: str
+    tarball: Path
+
+    @classmethod
+    def find(cls) -> InstalledProvider:
+        spec = importlib.util.find_spec(PROVIDER_PACKAGE)
+        if spec is None or not spec.submodule_search_locations:
+            raise TrimError(f"{PROVIDER_PACKAGE} is not installed")
+        package_dir = Path(list(spec.submodule_search_locations)[0])
+        try:
+            loader_source = (package_dir / "_jsii" / "__init__.py").read_text()
+        except OSError as exc:
+            raise TrimError(f"cannot read {PROVIDER_PACKAGE}._jsii: {exc.strerror}") from None
+        call = _JSII_LOAD_CALL.search(loader_source)
+        if call is None:
+            raise TrimError(f"{PROVIDER_PACKAGE}._jsii loads its assembly in an unknown way")
+        tarball = package_dir / "_jsii" / call["file"]
+        if not tarball.is_file():
+            raise TrimError(f"{tarball} is missing")
+        return cls(package_dir, call["name"], call["version"], tarball)
+
+    def python_types(self, submodule: str) -> set[str]:
+        """The jsii type names a Python submodule binds (each must exist in the trimmed assembly)."""
+        try:
+            source = (self.package_dir / submodule / "__init__.py").read_text()
+        except OSError:
+            raise TrimError(f"{PROVIDER_PACKAGE}.{submodule} is not installed") from None
+        return set(_JSII_TYPE.findall(source))
+
+
+def imported_submodules(source_file: Path) -> frozenset[str]:
+    """The provider submodules a file imports (`from cdktf_cdktf_provider_aws.<name> import ...`)."""
+    tree = ast.parse(source_file.read_text(), str(source_file))
+    found = set()
+    for node in ast.walk(tree):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+            [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        for name in names:
+            parts = name.split(".")
+            if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE:
+                found.add(parts[1])
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One trimmed tarball and its manifest, named by provider version and a digest of what is in it."""
+
+    tarball: Path
+    manifest: Path
+    key: dict
+
+    @classmethod
+    def for_(cls, provider: InstalledProvider, submodules: Iterable[str], root: Path) -> CacheEntry:
+        key = {"format": CACHE_FORMAT, "assembly": provider.assembly_name, "version": provider.version,
+               "source_size": provider.tarball.stat().st_size, "submodules": sorted(submodules)}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        stem = f"{provider.tarball.name.split('@')[0]}-{provider.version}-{digest}"
+        return cls(root / f"{stem}.jsii.tgz", root / f"{stem}.json", key)
+
+    def read(self) -> Path | None:
+        """The tarball if the entry is complete and intact; None if there is none; TrimError if it is damaged."""
+        if not self.manifest.exists() and not self.tarball.exists():
+            return None
+        try:
+            manifest = json.loads(self.manifest.read_text())
+            data = self.tarball.read_bytes()
+        except (OSError, ValueError) as exc:
+            raise TrimError(f"incomplete ({exc.__class__.__name__})") from None
+        if not isinstance(manifest, dict) or manifest.get("key") != self.key:
+            raise TrimError("its manifest does not match")
+        if manifest.get("sha256") != hashlib.sha256(data).hexdigest():
+            raise TrimError("its tarball does not match its checksum")
+        return self.tarball
+
+    def write(self, data: bytes) -> Path:
+        """Tarball first, manifest last, each by atomic rename: a reader sees a whole entry or none, and runs
+        building at once write the same bytes (the build is deterministic)."""
+        manifest = json.dumps({"key": self.key, "sha256": hashlib.sha256(data).hexdigest()}, indent=1).encode()
+        _write_atomically(self.tarball, data)
+        _write_atomically(self.manifest, manifest)
+        return self.tarball
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """A temporary file beside it, renamed over it: readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Building the trimmed tarball
+
+
+def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple[dict, dict[str, dict]]:
+    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces. The 120 MB
+    `types` object is not parsed as a whole: jsii writes the assembly with `JSON.stringify(assembly, null, 2)`,
+    so `types` opens on a line `  "types": {`, closes on the next line `  }`, and each type's key starts a line
+    indented by 4 spaces. Each kept type is then parsed on its own (as a
+    one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
+    opening = data.find(b'\n  "types": {')
+    if opening < 0:
+        raise TrimError("unexpected layout of the assembly's types")
+    start = opening + len(b'\n  "types": ')
+    key_start = f'\n    "{name}.'.encode()
+    keys: list[tuple[int, str]] = []  # (offset of the line, namespace), in file order
+    found = data.find(key_start, start)
+    while found >= 0:
+        namespace_start = found + len(key_start)
+        dot = data.find(b".", namespace_start, namespace_start + 200)
+        keys.append((found, data[namespace_start:dot].decode() if dot > 0 else ""))
+        found = data.find(key_start, namespace_start)
+    end = data.find(b"\n  }", keys[-1][0]) if keys else -1
+    if end < 0:
+        raise TrimError("unexpected layout of the assembly's types")
+    # Cut out at the wrong place, the rest would not parse.
+    header = json.loads(data[:start] + b"{}" + data[end + 4:])
+    if not isinstance(header, dict) or header.get("name") != name or header.get("types") != {} \
+            or not isinstance(header.get("submodules"), dict):
+        raise TrimError("unexpected layout of the assembly")
+    by_namespace: dict[str, list[int]] = {}
+    for row, (_, namespace) in enumerate(keys):
+        by_namespace.setdefault(namespace, []).append(row)
+
+    types: dict[str, dict] = {}
+    reference = re.compile(re.escape(f'"{name}.'.encode()) + rb"([A-Za-z0-9_]+)\.")
+    for namespace in sorted(wanted_namespaces):
+        if namespace not in by_namespace:
+            raise TrimError(f"no types of {name}.{namespace} in the assembly")
+        for row in by_namespace[namespace]:
+            chunk = data[keys[row][0]:keys[row + 1][0] if row + 1 < len(keys) else end].rstrip().rstrip(b",")
+            try:
+                (fqn, definition), = json.loads(b"{" + chunk + b"}").items()
+            except ValueError:
+                raise TrimError(f"unexpected layout of the assembly near {chunk[:80]!r}") from None
+            if not isinstance(definition, dict) or definition.get("fqn") != fqn:
+                raise TrimError(f"unexpected definition of {fqn}")
+            types[fqn] = definition
+            # jsii could hand Python an object of a type from elsewhere in the provider; its bindings would then
+            # have to be imported, and be in the assembly: so they must be imported in cdk_bindings.py too.
+            for other in {ref.decode() for ref in reference.findall(chunk)} - wanted_namespaces:
+                raise TrimError(f"{fqn} refers to types of {name}.{other}: "
+                                f"import a binding of its submodule in cdk_bindings.py")
+    return header, types
+
+
+def _namespace_of(fqn: str, assembly_name: str) -> str:
+    return fqn[len(assembly_name) + 1:].split(".")[0]
+
+
+def build_trimmed_tarball(provider: InstalledProvider, submodules: Iterable[str]) -> bytes:
+    """The provider's tarball cut down to the given Python submodules: their types, their JavaScript, an index
+    that requires only them, and the provider's own package.json."""
+    bound: dict[str, set[str]] = {}  # jsii namespace -> the type names its Python bindings use
+    for submodule in sorted(submodules):
+        fqns = provider.python_types(submodule)
+        namespaces = {_namespace_of(fqn, provider.assembly_name) for fqn in fqns}
+        if len(namespaces) != 1 or not all(fqn.startswith(provider.assembly_name + ".") for fqn in fqns):
+            raise TrimError(f"{PROVIDER_PACKAGE}.{submodule} does not bind one submodule of the assembly")
+        bound.setdefault(namespaces.pop(), set()).update(fqns)
+
+    header: dict | None = None
+    types: dict[str, dict] = {}
+    folders: set[str] = set()
+    index_exports: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    package_json = None
+    with _TarStream(provider.tarball) as source:
+        for name, size in source:
+            if name == "package/.jsii":
+                header, types = _read_assembly(source.read(size), provider.assembly_name, set(bound))
+                folders = set()
+                for namespace in {_namespace_of(fqn, provider.assembly_name) for fqn in types}:
+                    symbol = header["submodules"].get(f"{provider.assembly_name}.{namespace}", {}).get("symbolId", "")
+                    match = re.fullmatch(r"src/([\w.-]+)/index:", str(symbol))
+                    if match is None:
+                        raise TrimError(f"unknown source folder of {namespace}")
+                    folders.add(match[1])
+            elif name == "package/package.json":
+                package_json = source.read(size)
+            elif name == "package/lib/index.js":
+                index_exports = {m["namespace"]: m["folder"] for m in _INDEX_EXPORT.finditer(source.read(size).decode())}
+            elif header is not None and name.endswith(".js") and _folder_of(name) in folders:
+                files[name] = source.read(size)
+            if header is not None and package_json is not None and index_exports and _complete(files, folders):
+                break  # the rest of the tarball is TypeScript declarations and docs
+    if header is None or package_json is None or not index_exports:
+        raise TrimError("the provider tarball lacks .jsii, package.json or lib/index.js")
+    if not _complete(files, folders):
+        raise TrimError("the provider tarball lacks JavaScript of a submodule")
+
+    for namespace, fqns in bound.items():
+        missing = fqns - types.keys()
+        if missing:
+            raise TrimError(f"the assembly lacks {sorted(missing)[0]}")
+    namespaces = sorted({_namespace_of(fqn, provider.assembly_name) for fqn in types})
+    lines = ['"use strict";', 'Object.defineProperty(exports, "__esModule", { value: true });']
+    for namespace in namespaces:
+        folder = index_exports.get(namespace)
+        if folder is None or folder not in folders:
+            raise TrimError(f"lib/index.js does not export {namespace}")
+        lines.append(f'exports.{namespace} = require("./{folder}");')
+    kept = {f"{provider.assembly_name}.{namespace}" for namespace in namespaces}
+    assembly = {**header, "submodules": {k: v for k, v in header["submodules"].items() if k in kept},
+                "types": dict(sorted(types.items()))}
+    contents = {
+        "package/package.json": package_json,
+        "package/.jsii": json.dumps(assembly, separators=(",", ":"), sort_keys=True).encode(),
+        "package/lib/index.js": ("\n".join(lines) + "\n").encode(),
+        **files,
+    }
+    return _deterministic_tgz(contents)
+
+
+class _TarStream:
+    """The members of a .tgz, read once front to back, as `tarfile`'s stream mode does but without its per-block
+    copying (most of the build's time on this 400 MB archive is inflating it). Iterating yields (name, size); a
+    member's bytes are read with `read(size)` before the next step, or skipped."""
+
+    CHUNK = 1 << 18
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb")
+        self._inflate = zlib.decompressobj(wbits=31)  # gzip
+        self._buffer = bytearray()
+        self._position = 0
+        self._unread = 0  # bytes of the current member (plus padding) not read yet
+
+    def __enter__(self) -> _TarStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def _inflate_more(self) -> bytes:
+        chunk = self._file.read(self.CHUNK)
+        if not chunk:
+            raise TrimError("the provider tarball is truncated")
+        return self._inflate.decompress(chunk)
+
+    def _take(self, size: int) -> bytes:
+        if len(self._buffer) - self._position < size:
+            pieces = [self._buffer[self._position:]]
+            have = len(pieces[0])
+            while have < size:
+                pieces.append(self._inflate_more())
+                have += len(pieces[-1])
+            self._buffer = bytearray().join(pieces)
+            self._position = 0
+        data = bytes(self._buffer[self._position:self._position + size])
+        self._position += size
+        return data
+
+    def _skip(self, size: int) -> None:
+        available = len(self._buffer) - self._position
+        while available < size:
+            size -= available
+            self._buffer, self._position = bytearray(self._inflate_more()), 0
+            available = len(self._buffer)
+        self._position += size
+
+    def read(self, size: int) -> bytes:
+        data = self._take(size)
+        self._unread -= size
+        return data
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        long_name = None
+        while True:
+            self._skip(self._unread)
+            header = self._take(512)
+            if header == bytes(512):
+                return
+            checksum = sum(header[:148]) + 8 * 32 + sum(header[156:])
+            if checksum != int(header[148:156].strip(b"\0 ") or b"0", 8):
+                raise TrimError("the provider tarball is damaged")
+            size = int(header[124:136].strip(b"\0 ") or b"0", 8)
+            self._unread = (size + 511) // 512 * 512
+            name = header[:100].split(b"\0")[0].decode()
+            if header[257:262] == b"ustar" and header[345] != 0:
+                name = header[345:500].split(b"\0")[0].decode() + "/" + name
+            kind = header[156:157]
+            if kind == b"x":  # PAX extended header: may carry a long path for the next member
+                for record in self.read(size).decode().splitlines():
+                    key, _, value = record.partition(" ")[2].partition("=")
+                    if key == "path":
+                        long_name = value
+            elif kind == b"L":  # GNU long name
+                long_name = self.read(size).rstrip(b"\0").decode()
+            elif kind in (b"0", b"\0", b"7"):
+                yield (long_name or name), size
+                long_name = None
+            else:
+                long_name = None
+
+
+def _folder_of(name: str) -> str | None:
+    parts = name.split("/")  # package/lib/<folder>/...
+    return parts[2] if len(parts) > 3 and parts[:2] == ["package", "lib"] else None
+
+
+def _complete(files: dict[str, bytes], folders: set[str]) -> bool:
+    """Every folder's index.js is there, and every file a kept file requires relatively."""
+    if not all(f"package/lib/{folder}/index.js" in files for folder in folders):
+        return False
+    for name, content in files.items():
+        for relative in _RELATIVE_REQUIRE.findall(content.decode(errors="replace")):
+            target = os.path.normpath(os.path.join(os.path.dirname(name), relative))
+            if not any(candidate in files for candidate in (target, f"{target}.js", f"{target}/index.js")):
+                return False
+    return True
+
+
+def _deterministic_tgz(contents: dict[str, bytes]) -> bytes:
+    """Same input, same bytes: no timestamps, owners or ordering from the machine."""
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in sorted(contents):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(contents[name]), 0o644, 0
+            archive.addfile(info, io.BytesIO(contents[name]))
+    return gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One Node.js process for jsii instead of two
+
+# jsii's launcher (bin/jsii-runtime.js) starts a second Node.js process for the kernel (lib/program.js) only to
+# give it the API channel on file descriptor 3 and to wrap what JavaScript prints into JSON lines on stderr (which
+# the Python side unwraps). This launcher does both in the kernel's own process: descriptor 3 reads stdin and
+# writes stdout, and process.stdout/stderr are replaced by streams that write those JSON lines. The kernel's
+# module links need `--preserve-symlinks`, which the launcher passed on the command line; here it goes into
+# NODE_OPTIONS of that one process.
+_LAUNCHER = r"""'use strict';
+// Written by provider_cache.py (leverage-cdktf): jsii's kernel in one Node.js process. See there.
+const fs = require('fs');
+const { Writable } = require('stream');
+const { readSync, writeSync } = fs;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function writeAll(fd, buffer) {
+  let offset = 0;
+  while (offset < buffer.length) {
+    try {
+      offset += writeSync(fd, buffer, offset);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+}
+function wrapped(tag, chunk) {
+  return Buffer.from(JSON.stringify({ [tag]: Buffer.from(chunk).toString('base64') }) + '\n');
+}
+fs.readSync = function (fd, ...rest) { return readSync.call(fs, fd === 3 ? 0 : fd, ...rest); };
+fs.writeSync = function (fd, data, ...rest) {
+  if (fd === 3) return writeSync.call(fs, 1, data, ...rest);
+  if (fd !== 2) return writeSync.call(fs, fd, data, ...rest);
+  const bytes = typeof data === 'string' ? Buffer.from(data, typeof rest[1] === 'string' ? rest[1] : 'utf8')
+    : Buffer.from(data.buffer, data.byteOffset + (rest[0] ?? 0), rest[1] ?? data.byteLength - (rest[0] ?? 0));
+  writeAll(2, wrapped('stderr', bytes));
+  return bytes.length;
+};
+for (const tag of ['stdout', 'stderr']) {
+  const stream = new Writable({
+    write(chunk, encoding, done) {
+      writeAll(2, wrapped(tag, typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk));
+      done();
+    },
+  });
+  Object.defineProperty(process, tag, { configurable: true, enumerable: true, get: () => stream });
+}
+require('../lib/program.js');
+"""
+
+
+def _single_process_runtime(root: Path) -> Path | None:
+    """jsii's kernel files and the launcher above, in the cache folder (the kernel finds its index worker beside
+    itself). None if jsii does not ship the files this expects."""
+    try:
+        import jsii._embedded.jsii as embedded
+        from jsii import __jsii_runtime_version__ as version
+    except ImportError:
+        return None
+    source = Path(embedded.__file__).parent
+    wanted = {"lib/program.js": "lib__program.js", "lib/runtime-index-worker.js": "lib__runtime-index-worker.js"}
+    if embedded.EMBEDDED_FILES.get(wanted["lib/program.js"]) != "lib/program.js" or \
+            not all((source / name).is_file() for name in wanted.values()):
+        return None
+    digest = hashlib.sha256(_LAUNCHER.encode()).hexdigest()[:12]
+    runtime = root / f"jsii-runtime-{version}-{digest}"
+    launcher = runtime / "bin" / "jsii-runtime.js"
+    if not launcher.is_file() or any(not (runtime / relative).is_file() or
+                                     (runtime / relative).stat().st_size != (source / name).stat().st_size
+                                     for relative, name in wanted.items()):
+        files = {relative: (source / name).read_bytes() for relative, name in wanted.items()}
+        files["bin/jsii-runtime.js"] = _LAUNCHER.encode()  # last: its presence means the folder is complete
+        for relative, content in files.items():
+            _write_atomically(runtime / relative, content)
+    return launcher
+
+
+class _jsii_process_environment:
+    """While jsii starts its Node.js process: the one-process launcher, and `--preserve-symlinks` for it alone."""
+
+    def __init__(self, launcher: Path | None) -> None:
+        self.changes = {} if launcher is None or os.environ.get("JSII_RUNTIME") else {
+            "JSII_RUNTIME": os.fspath(launcher),
+            "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} --preserve-symlinks".strip(),
+        }
+
+    def __enter__(self) -> None:
+        self.saved = {name: os.environ.get(name) for name in self.changes}
+        os.environ.update(self.changes)
+
+    def __exit__(self, *exc: object) -> None:
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading it
+
+
+class _RefuseUntrimmedSubmodules:
+    """With the trimmed assembly loaded, a provider submodule outside it would fail deep inside jsii at synth
+    time; refuse it at import time instead, with what to do."""
+
+    def __init__(self, allowed: frozenset[str]) -> None:
+        self.allowed = allowed | {"_jsii"}
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        parts = fullname.split(".")
+        if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE and parts[1] not in self.allowed:
+            raise ImportError(f"{fullname} is not in the trimmed provider assembly: import it in cdk_bindings.py "
+                              "(which decides what is loaded), or set LEVERAGE_CDKTF_EAGER_IMPORT=1")
+        return None
+
+
+def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], root: Path,
+                    while_building: Callable[[], object] = lambda: None) -> Path:
+    """The cached trimmed tarball for these submodules, built (or rebuilt, with one line on stderr) if needed.
+    If the cache folder cannot be written, the tarball goes to a temporary file, removed at exit.
+    `while_building` runs meanwhile on this thread (the build mostly inflates, which releases the GIL)."""
+    entry = CacheEntry.for_(provider, submodules, root)
+    try:
+        found = entry.read()
+    except TrimError as damage:
+        print(f"note: rebuilding the cached trimmed provider assembly {entry.tarball}: {damage}", file=sys.stderr)
+        found = None
+    if found is not None:
+        return found
+    built: list[bytes | BaseException] = []
+
+    def build() -> None:
+        try:
+            built.append(build_trimmed_tarball(provider, submodules))
+        except BaseException as exc:  # noqa: BLE001  (re-raised on this thread below)
+            built.append(exc)
+
+    builder = threading.Thread(target=build, name="trim-provider-assembly")
+    builder.start()
+    try:
+        while_building()
+    finally:
+        builder.join()
+    if isinstance(built[0], BaseException):
+        raise built[0]
+    data = built[0]
+    try:
+        return entry.write(data)
+    except OSError:
+        handle, temporary = tempfile.mkstemp(prefix="leverage-provider-", suffix=".jsii.tgz")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        atexit.register(os.unlink, temporary)
+        return Path(temporary)
+
+
+def _start_jsii(launcher: Path | None) -> None:
+    """jsii's Node.js process with the provider's dependencies loaded (as the provider's own _jsii does first)."""
+    with _jsii_process_environment(launcher):
+        import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
+    import cdktf._jsii  # noqa: F401
+
+
+def load_trimmed_provider(submodules: frozenset[str], root: Path) -> bool:
+    """Load the trimmed assembly (cached in the folder `root`) into jsii before any provider submodule is
+    imported. False (after one line on stderr) when it cannot be: the caller then imports the full package."""
+    try:
+        launcher = _single_process_runtime(root)
+    except OSError:
+        launcher = None  # jsii's own two-process launcher
+    try:
+        provider = InstalledProvider.find()
+        # On a first run, jsii starts while the tarball is built: two cores, half the wait.
+        tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher))
+    except Exception as exc:  # noqa: BLE001  (whatever went wrong, the full package still works)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)
+        return False
+    _start_jsii(launcher)
+    from jsii._runtime import kernel
+
+    kernel.load(provider.assembly_name, provider.version, os.fspath(tarball))
+    sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules))
+    global loaded
+    loaded = tarball
+    return True

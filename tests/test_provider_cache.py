@@ -1,0 +1,300 @@
+"""Loading fast (provider_cache.py, cdk_bindings.py): the trimmed provider assembly gives the usual import's
+layers; its cache is keyed, atomic and repaired; the fallback is the usual import; the jsii internals it relies
+on are checked; one Node.js process; the app's bytecode cached in the user's cache folder."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
+
+import pytest
+
+import cdk_bindings
+import provider_cache
+from provider_cache import CacheEntry, InstalledProvider, TrimError
+from tests.conftest import REPO, copy_example, tree_digest
+
+BINDINGS = REPO / "cdk_bindings.py"
+SUBMODULES = provider_cache.imported_submodules(BINDINGS)
+
+# Runs the CLI in a fresh process and reports which provider assembly jsii loaded.
+RUNNER = """
+import json, sys
+sys.path.insert(0, {repo!r})
+import main
+code = main.main(["synth", "-c", "leverageRoot=" + {root!r}])
+cache = sys.modules.get("provider_cache")
+print(json.dumps({{"code": code, "trimmed": str(cache.loaded) if cache and cache.loaded else None,
+                  "every_submodule": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}}))
+"""
+BUILD_ONLY = """
+import os, sys
+sys.path.insert(0, {repo!r})
+import provider_cache
+from pathlib import Path
+provider = provider_cache.InstalledProvider.find()
+submodules = provider_cache.imported_submodules(Path({bindings!r}))
+root = Path(os.environ["XDG_CACHE_HOME"]) / "leverage-cdktf"
+print(provider_cache.trimmed_tarball(provider, submodules, root))
+"""
+
+
+def start_synth(tmp_path: Path, name: str, cache: Path, **env: str) -> tuple[subprocess.Popen, Path]:
+    root = copy_example(tmp_path / name / "example")
+    script = RUNNER.format(repo=str(REPO), root=str(root))
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path / name, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "XDG_CACHE_HOME": str(cache),
+                                    "CDKTF_OUTDIR": str(tmp_path / name / "cdktf.out"), **env})
+    return process, root
+
+
+def finish(process: subprocess.Popen) -> tuple[str, str]:
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    return out, err
+
+
+def test_trimmed_assembly_gives_the_usual_import_s_layers_also_when_two_runs_build_the_cache_at_once(
+        tmp_path: Path, synthesized_example: Path) -> None:
+    """Side by side: the usual import, and a first run on an empty cache while another process builds the same
+    entry. Both runs write the session's layers byte for byte; the cache ends with one complete entry."""
+    cold = tmp_path / "cold-cache"
+    usual, usual_root = start_synth(tmp_path, "usual", tmp_path / "unused-cache", LEVERAGE_CDKTF_EAGER_IMPORT="1")
+    first, first_root = start_synth(tmp_path, "first", cold)
+    builder = subprocess.Popen([sys.executable, "-c", BUILD_ONLY.format(repo=str(REPO), bindings=str(BINDINGS))],
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "XDG_CACHE_HOME": str(cold)})
+    (usual_out, usual_err), (first_out, first_err), (built, build_err) = map(finish, (usual, first, builder))
+
+    assert tree_digest(usual_root) == tree_digest(first_root) == tree_digest(synthesized_example)
+    usual_report, first_report = (json.loads(out.strip().splitlines()[-1]) for out in (usual_out, first_out))
+    assert usual_report["every_submodule"] and usual_report["trimmed"] is None  # the usual import really ran
+    assert not first_report["every_submodule"]
+    entry = CacheEntry.for_(InstalledProvider.find(), SUBMODULES, cold / "leverage-cdktf")
+    assert first_report["trimmed"] == built.strip() == str(entry.tarball)
+    assert entry.read() == entry.tarball
+    assert sorted(path.name for path in entry.tarball.parent.iterdir() if path.is_file()) == \
+        sorted([entry.tarball.name, entry.manifest.name])  # no temporary file left by either builder
+    # The same warnings about the project, if any, and no note from provider_cache (no rebuild, no fallback).
+    assert usual_err == first_err and "note:" not in first_err and build_err == ""
+
+
+def test_when_trimming_fails_one_line_says_so_and_the_usual_import_follows(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What cdk_bindings does on False is the LEVERAGE_CDKTF_EAGER_IMPORT=1 path the test above proves."""
+    def new_layout(*args: object) -> bytes:
+        raise TrimError("simulated: the assembly has a new layout")
+
+    monkeypatch.setattr(provider_cache, "build_trimmed_tarball", new_layout)
+    capsys.readouterr()
+    assert provider_cache.load_trimmed_provider(SUBMODULES, tmp_path / "leverage-cdktf") is False
+    assert capsys.readouterr().err == \
+        "note: loading the full AWS provider package (slower): simulated: the assembly has a new layout\n"
+
+
+def test_the_session_runs_the_trimmed_assembly_in_one_node_process() -> None:
+    """conftest imported cdk_bindings: the trimmed assembly is loaded, and jsii's kernel runs in our launcher
+    (one Node.js process, no second one started by jsii's own launcher)."""
+    from jsii._runtime import kernel
+
+    assert provider_cache.loaded is not None
+    node = kernel.provider._process._process
+    assert Path(node.args[-1]).name == "jsii-runtime.js" and "leverage-cdktf" in node.args[-1]
+    children = Path(f"/proc/{node.pid}/task/{node.pid}/children")
+    if children.exists():
+        assert children.read_text().split() == []
+
+
+def test_submodules_are_what_cdk_bindings_imports_and_nothing_else_loads() -> None:
+    loaded = {name.split(".")[1] for name in sys.modules
+              if name.startswith("cdktf_cdktf_provider_aws.") and name.split(".")[1] != "_jsii"}
+    assert loaded == SUBMODULES
+    assert {"s3_bucket", "kinesis_firehose_delivery_stream", "provider"} <= SUBMODULES
+    with pytest.raises(ImportError, match="not in the trimmed provider assembly: import it in cdk_bindings.py"):
+        import cdktf_cdktf_provider_aws.sqs_queue  # noqa: F401
+
+
+def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path) -> None:
+    bindings = tmp_path / "bindings.py"
+    bindings.write_text(BINDINGS.read_text() + "from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue\n"
+                        "import cdktf_cdktf_provider_aws.sns_topic\n")
+    assert provider_cache.imported_submodules(bindings) == SUBMODULES | {"sqs_queue", "sns_topic"}
+
+
+def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> None:
+    provider = InstalledProvider.find()
+    base = CacheEntry.for_(provider, SUBMODULES, tmp_path)
+    assert base.tarball.parent == tmp_path and provider.version in base.tarball.name
+    assert CacheEntry.for_(provider, sorted(SUBMODULES, reverse=True), tmp_path) == base
+    others = [CacheEntry.for_(provider, SUBMODULES | {"sqs_queue"}, tmp_path),
+              CacheEntry.for_(provider, SUBMODULES - {"glue_crawler"}, tmp_path),
+              CacheEntry.for_(dataclasses.replace(provider, version="99.0.0"), SUBMODULES, tmp_path)]
+    assert len({entry.tarball for entry in [base, *others]}) == 4
+
+
+def test_cache_lives_in_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cdk_bindings.user_cache_dir() == tmp_path / "leverage-cdktf"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cdk_bindings.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
+
+
+@pytest.fixture(scope="module")
+def session_entry() -> CacheEntry:
+    """The entry conftest's import of cdk_bindings used (built then, if it was missing)."""
+    assert provider_cache.loaded is not None
+    entry = CacheEntry.for_(InstalledProvider.find(), SUBMODULES, provider_cache.loaded.parent)
+    assert entry.read() == provider_cache.loaded
+    return entry
+
+
+def copy_entry(entry: CacheEntry, root: Path) -> CacheEntry:
+    copy = CacheEntry(root / entry.tarball.name, root / entry.manifest.name, entry.key)
+    root.mkdir(parents=True, exist_ok=True)
+    copy.tarball.write_bytes(entry.tarball.read_bytes())
+    copy.manifest.write_bytes(entry.manifest.read_bytes())
+    return copy
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "no manifest", "no tarball", "other key"])
+def test_damaged_cache_entry_is_detected(tmp_path: Path, session_entry: CacheEntry, damage: str) -> None:
+    entry = copy_entry(session_entry, tmp_path)
+    data = entry.tarball.read_bytes()
+    if damage == "truncated":
+        entry.tarball.write_bytes(data[: len(data) // 2])
+    elif damage == "flipped":
+        entry.tarball.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    elif damage == "no manifest":
+        entry.manifest.unlink()
+    elif damage == "no tarball":
+        entry.tarball.unlink()
+    else:
+        manifest = json.loads(entry.manifest.read_text())
+        manifest["key"]["submodules"] = ["s3_bucket"]
+        entry.manifest.write_text(json.dumps(manifest))
+    with pytest.raises(TrimError):
+        entry.read()
+
+
+def test_damaged_cache_is_rebuilt_with_one_line(tmp_path: Path, session_entry: CacheEntry,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A real rebuild from the installed provider: the same bytes as before (the build is deterministic)."""
+    entry = copy_entry(session_entry, tmp_path)
+    good = entry.tarball.read_bytes()
+    entry.tarball.write_bytes(good[:1000])
+    capsys.readouterr()
+    assert provider_cache.trimmed_tarball(InstalledProvider.find(), SUBMODULES, tmp_path) == entry.tarball
+    err = capsys.readouterr().err
+    assert err.startswith("note: rebuilding the cached trimmed provider assembly ") and err.count("\n") == 1
+    assert entry.tarball.read_bytes() == good and entry.read() == entry.tarball
+
+
+def test_unwritable_cache_folder_still_gives_a_trimmed_tarball(tmp_path: Path, session_entry: CacheEntry,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    good = session_entry.tarball.read_bytes()
+    monkeypatch.setattr(provider_cache, "build_trimmed_tarball", lambda provider, submodules: good)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    tarball = provider_cache.trimmed_tarball(InstalledProvider.find(), SUBMODULES, blocker / "leverage-cdktf")
+    assert tarball.read_bytes() == good and not tarball.is_relative_to(blocker)
+
+
+def test_trimmed_tarball_holds_exactly_the_bound_types_and_their_javascript(session_entry: CacheEntry) -> None:
+    """Fails loudly when a provider or jsii bump changes what the trimming relies on: every type the Python
+    bindings name is in the trimmed assembly, each submodule's JavaScript is there, and the index requires only
+    those."""
+    provider = InstalledProvider.find()
+    with tarfile.open(session_entry.tarball) as archive:
+        names = set(archive.getnames())
+        assembly = json.load(archive.extractfile("package/.jsii"))
+        index = archive.extractfile("package/lib/index.js").read().decode()
+        package = json.load(archive.extractfile("package/package.json"))
+    assert (assembly["name"], assembly["version"]) == (provider.assembly_name, provider.version) == \
+        (package["name"], package["version"])
+    bound = set().union(*(provider.python_types(submodule) for submodule in SUBMODULES))
+    assert bound <= set(assembly["types"])
+    namespaces = {fqn.split(".")[1] for fqn in assembly["types"]}
+    assert {name.split(".")[1] for name in assembly["submodules"]} == namespaces
+    assert index.count("require(") == len(namespaces) == len({name.split("/")[2] for name in names
+                                                                if name.startswith("package/lib/") and
+                                                                name.count("/") >= 3})
+    assert len(assembly["types"]) < 1000  # of ~25,000
+
+
+def assembly_text(types: dict[str, dict], indent: int | None = 2) -> bytes:
+    assembly = {"name": "@p/q", "version": "1.0.0", "submodules": {"@p/q.a": {}, "@p/q.b": {}}, "types": types}
+    return json.dumps(assembly, indent=indent).encode()
+
+
+def a_type(fqn: str, base: str = "cdktf.TerraformResource") -> dict:
+    return {"assembly": "@p/q", "fqn": fqn, "kind": "class", "base": base}
+
+
+def test_reading_the_assembly_keeps_the_wanted_types_and_parses_each() -> None:
+    types = {"@p/q.a.One": a_type("@p/q.a.One"), "@p/q.a.Two": a_type("@p/q.a.Two", "@p/q.a.One"),
+             "@p/q.b.Three": a_type("@p/q.b.Three")}
+    header, kept = provider_cache._read_assembly(assembly_text(types), "@p/q", {"a"})
+    assert kept == {fqn: types[fqn] for fqn in ("@p/q.a.One", "@p/q.a.Two")}
+    assert header == {"name": "@p/q", "version": "1.0.0", "submodules": {"@p/q.a": {}, "@p/q.b": {}}, "types": {}}
+
+
+@pytest.mark.parametrize("case", ["refers elsewhere", "not pretty-printed", "missing namespace"])
+def test_reading_an_unexpected_assembly_refuses_to_trim(case: str) -> None:
+    types = {"@p/q.a.One": a_type("@p/q.a.One", "@p/q.b.Three" if case == "refers elsewhere" else "cdktf.X"),
+             "@p/q.b.Three": a_type("@p/q.b.Three")}
+    text = assembly_text(types, indent=None if case == "not pretty-printed" else 2)
+    with pytest.raises(TrimError):
+        provider_cache._read_assembly(text, "@p/q", {"a", "c"} if case == "missing namespace" else {"a"})
+
+
+def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cdk_bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
+    module = tmp_path / "app_module.py"
+    module.write_text("ANSWER = 42\n")
+    loader = cdk_bindings._CachedBytecodeLoader("app_module", str(module))
+    namespace: dict = {}
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 42 and len(list((tmp_path / "bytecode").glob("app_module-*.pyc"))) == 1
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("compiled again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(loader, "source_to_code", no_compiling)
+        exec(loader.get_code("app_module"), namespace)  # from the cache
+    module.write_text("ANSWER = 43  # changed\n")
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 43
+    next((tmp_path / "bytecode").glob("app_module-*.pyc")).write_bytes(b"damaged")
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 43
+
+
+def test_app_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
+    import leverage.generate
+    import stacks.datalake
+
+    expected = cdk_bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
+    assert type(stacks.datalake.__loader__) is expected and type(leverage.generate.__loader__) is expected
+    assert type(sys.modules["jsii"].__loader__) is not cdk_bindings._CachedBytecodeLoader
+
+
+def test_one_process_launcher_forwards_what_javascript_writes_to_stderr(tmp_path: Path) -> None:
+    """jsii's debug output is written by the kernel to its stderr; the launcher wraps it as jsii's own launcher
+    does, and the Python side prints it as plain lines."""
+    script = f"import sys; sys.path.insert(0, {str(REPO)!r}); import cdk_bindings, provider_cache; " \
+             "assert provider_cache.loaded"
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "JSII_DEBUG": "1"}, cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    lines = process.stderr.splitlines()
+    assert any(line.startswith("[@jsii/kernel] load") for line in lines)
+    assert not any(line.startswith(("b'", '{"stderr"', '{"stdout"')) for line in lines)
