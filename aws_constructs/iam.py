@@ -127,7 +127,7 @@ class _StatementsProducer:
         return [statement.to_struct() for statement in self._statements]
 
 
-@jsii.implements(IStringProducer)
+@implements(IStringProducer)
 class _JsonProducer:
     def __init__(self, owner: str, statements: list[PolicyStatement]) -> None:
         self._owner = owner
