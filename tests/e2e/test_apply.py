@@ -83,7 +83,7 @@ def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecy
             # force_destroy), so they are emptied first, as an operator would after archiving them.
             project.empty_buckets(source.lake_account)
             for layer in reversed(lifecycle.layers):
-                lifecycle.destroyed[layer] = project.destroy(layer)
+                lifecycle.destroyed[layer] = project.destroy_emptying_buckets(layer)
                 lifecycle.left[layer] = [address for address in project.state_addresses(layer)
                                          if not address.startswith("data.")]
             lifecycle.seen["after destroy"] = observe(project, source)

@@ -78,7 +78,7 @@ def applied(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> d
         seen["probe"] = lake_s3.head_object(Bucket=raw, Key=PROBE)
         seen["plans"] = {layer: project.plan(layer).code for layer in layers}
         project.empty_buckets(LAKE)  # the probe, and the access logs moto writes as AWS does
-        seen["destroyed"] = {layer: project.destroy(layer).code for layer in reversed(layers)}
+        seen["destroyed"] = {layer: project.destroy_emptying_buckets(layer).code for layer in reversed(layers)}
         seen["left"] = {layer: [a for a in project.state_addresses(layer) if not a.startswith("data.")]
                         for layer in layers}
     return seen
