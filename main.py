@@ -89,6 +89,7 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
             firehose_prefix=literal(settings.firehose_prefix),
             firehose_error_prefix=literal(settings.firehose_error_prefix),
             adopt_existing=settings.lake_layer in adopt,
+            replica_region=replica_region(settings, project, region),
         ))),
         settings.datalake_layer: (source, lambda address: DatalakeLayer(app, project, address, DatalakeLayerProps(
             keys_layer=keys,
@@ -116,6 +117,24 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
         except ConstructPropsError as exc:
             raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
     return stacks
+
+
+def replica_region(settings: Settings, project: Project, region: str) -> str | None:
+    """Where the lake replicates to (setting lakeReplicaRegion): by default the project's other region."""
+    from leverage.errors import UserError
+    from leverage.project import check_region
+
+    chosen = settings.lake_replica_region
+    if chosen == "off":
+        return None
+    if not chosen:
+        other = project.region_secondary if region == project.region_primary else project.region_primary
+        return other if other and other != region else None
+    check_region(chosen, "setting lakeReplicaRegion")
+    if chosen == region:
+        raise UserError(f"setting lakeReplicaRegion={chosen!r} is the lake's own region",
+                        fix="name another region, or 'off'")
+    return chosen
 
 
 def run(args: argparse.Namespace) -> int:

@@ -38,7 +38,10 @@ class Settings:
     firehose_prefix: str = DEFAULT_PREFIX
     firehose_error_prefix: str = "dynamodb_data/cdc_error/"
     firehose_partition_query: str = "{tableName:.tableName}"
-    firehose_log_retention_days: int = 30
+    # Region the lake buckets replicate to: "" is the project's other region (region_secondary, or
+    # region_primary for a layer outside it), "off" turns replication off, or a region name.
+    lake_replica_region: str = ""
+    firehose_log_retention_days: int = 365  # a year: what reviewers (and checkov) expect of logs
 
 
 MAX_DIGITS = 9  # every numeric setting is far below a billion

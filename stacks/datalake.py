@@ -51,8 +51,9 @@ class DatalakeLayer(LeverageLayerStack):
     ```
 
     Firehose assumes its own role, which can read only this stream (and decrypt only its records), write only
-    below the CDC prefix of the raw bucket, and write only its own log stream. The lake bucket's policy trusts
-    that role by name, so the role name is fixed.
+    below the CDC prefix of the raw bucket, with the lake's KMS key (read from the lake layer's state), and
+    write only its own log stream, in a log group encrypted with a key of this layer. The lake bucket's and
+    key's policies trust that role by name, so the role name is fixed.
     """
 
     legacy_addresses = legacy.DATALAKE_LAYER
@@ -86,6 +87,7 @@ class DatalakeLayer(LeverageLayerStack):
             buffering_interval_seconds=firehose.buffering_interval_seconds,
             dynamic_partitioning=DynamicPartitioning(firehose.partition_query),
             log_retention_days=firehose.log_retention_days,
+            destination_key=KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn")),
         ))
         if props.adopt_existing:
             for adopted in (stream, changes, delivery):
