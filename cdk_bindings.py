@@ -161,10 +161,12 @@ from cdktf import (  # noqa: F401
     DataTerraformRemoteStateS3,
     Fn,
     IAnyProducer,
+    IStringProducer,
     Lazy,
     S3Backend,
     TerraformDataSource,
     TerraformOutput,
+    TerraformProvider,
     TerraformResource,
     TerraformStack,
     TerraformVariable,
@@ -192,6 +194,13 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (  # noqa: F401
 )
 from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase  # noqa: F401
 from cdktf_cdktf_provider_aws.glue_crawler import GlueCrawler, GlueCrawlerS3Target  # noqa: F401
+from cdktf_cdktf_provider_aws.glue_security_configuration import (  # noqa: F401
+    GlueSecurityConfiguration,
+    GlueSecurityConfigurationEncryptionConfiguration,
+    GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption,
+    GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption,
+    GlueSecurityConfigurationEncryptionConfigurationS3Encryption,
+)
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (  # noqa: F401
@@ -214,13 +223,26 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (  # noqa
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
 )
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA  # noqa: F401
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification  # noqa: F401
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (  # noqa: F401
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock  # noqa: F401
+from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (  # noqa: F401
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
+    S3BucketReplicationConfigurationRuleFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (  # noqa: F401
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,

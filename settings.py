@@ -40,7 +40,10 @@ class Settings:
     firehose_prefix: str = DEFAULT_PREFIX
     firehose_error_prefix: str = "dynamodb_data/cdc_error/"
     firehose_partition_query: str = "{tableName:.tableName}"
-    firehose_log_retention_days: int = 30
+    # Region the lake buckets replicate to: "" is the project's other region (region_secondary, or
+    # region_primary for a layer outside it), "off" turns replication off, or a region name.
+    lake_replica_region: str = ""
+    firehose_log_retention_days: int = 365  # a year: what reviewers (and checkov) expect of logs
     # Many pipelines (see pipelines.py); empty: the single-pipeline shorthand of the settings above.
     pipelines: tuple[Pipeline, ...] = ()
     # Alarms of every pipeline (thresholds checked in pipelines.check_alarm_settings).

@@ -19,7 +19,8 @@ from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.kinesis import DataStream
-from aws_constructs.logs import LogGroup, LogGroupProps
+from aws_constructs.kms import Key, KeyProps, KmsKeyRef
+from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps
 from aws_constructs.naming import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name, check_range
@@ -67,7 +68,9 @@ class S3DeliveryStreamProps:
     buffering_size_mib: int = 64
     buffering_interval_seconds: int = 300
     dynamic_partitioning: DynamicPartitioning | None = None
-    log_retention_days: int = 30
+    log_retention_days: int = DEFAULT_RETENTION_DAYS
+    # The destination bucket's customer-managed key (possibly of another account): objects are written with it.
+    destination_key: KmsKeyRef | None = None
 
 
 class KinesisToS3DeliveryStream(NamedConstruct):
@@ -83,12 +86,24 @@ class KinesisToS3DeliveryStream(NamedConstruct):
             description=f"Firehose delivery stream {props.name}",
         ))
         self.props = props
+        # Delivery errors may quote records: the group is encrypted with a key of this stack.
+        self.logs_key = Key(self, "LogsKey", KeyProps(
+            description=f"CloudWatch Logs of Firehose delivery stream {props.name}", env=props.env))
         self.log_group = log_group = LogGroup(self, "Logs", LogGroupProps(
-            name=f"/aws/kinesisfirehose/{props.name}", retention_days=props.log_retention_days))
+            name=f"/aws/kinesisfirehose/{props.name}", retention_days=props.log_retention_days,
+            encryption_key=self.logs_key))
         self.log_stream = log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
 
         props.source.grant_read(self.role)
-        props.destination.grant_write(self.role, delivery_key_prefixes(props.prefix, props.error_output_prefix))
+        key_prefixes = delivery_key_prefixes(props.prefix, props.error_output_prefix)
+        props.destination.grant_write(self.role, key_prefixes)
+        if props.destination_key:
+            # Only through S3 in the bucket's region, only for that bucket (its ARN is the encryption context
+            # with S3 Bucket Keys, the object's ARN without).
+            bucket = props.destination.arn
+            props.destination_key.grant_encrypt_decrypt_via(
+                self.role, "EncryptDeliveredObjects", props.env.service_host("s3"),
+                ("aws:s3:arn", (bucket, *(f"{bucket}/{prefix}*" for prefix in key_prefixes))))
         log_stream.grant_write(self.role)
 
         partitioning = props.dynamic_partitioning
@@ -117,6 +132,7 @@ class KinesisToS3DeliveryStream(NamedConstruct):
                 error_output_prefix=props.error_output_prefix,
                 buffering_size=props.buffering_size_mib,
                 buffering_interval=props.buffering_interval_seconds,
+                kms_key_arn=props.destination_key.arn if props.destination_key else None,
                 compression_format="UNCOMPRESSED" if partitioning else "GZIP",
                 dynamic_partitioning_configuration=PartitioningConfig(enabled=True) if partitioning else None,
                 processing_configuration=processors,

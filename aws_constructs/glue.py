@@ -3,15 +3,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import Construct, GlueCatalogDatabase, GlueCrawler, GlueCrawlerS3Target
+from cdk_bindings import (
+    Construct,
+    GlueCatalogDatabase,
+    GlueCrawler,
+    GlueCrawlerS3Target,
+    GlueSecurityConfiguration,
+    GlueSecurityConfigurationEncryptionConfiguration as EncryptionConfiguration,
+    GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption as CloudwatchEncryption,
+    GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption as JobBookmarksEncryption,
+    GlueSecurityConfigurationEncryptionConfigurationS3Encryption as S3Encryption,
+)
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement, ServiceRole, ServiceRoleProps
+from aws_constructs.kms import Key
+from aws_constructs.logs import LogGroup, LogGroupProps
 from aws_constructs.naming import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name
 
-CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
+
+def crawler_log_group(role_name: str, security_configuration: str) -> str:
+    """Where a crawler with a security configuration logs: Glue names the group after the role and the
+    configuration (a crawler without one logs to `/aws-glue/crawlers`); the stream is the crawler's name."""
+    return f"/aws-glue/crawlers-role/{role_name}-{security_configuration}"
 
 
 class CatalogDatabase(NamedConstruct):
@@ -44,6 +60,27 @@ class CatalogDatabase(NamedConstruct):
         ))
 
 
+class SecurityConfiguration(NamedConstruct):
+    """Encryption of what Glue writes: S3 data and job bookmarks, and CloudWatch Logs, all with one key."""
+
+    def __init__(self, scope: Construct, construct_id: str, name: str, key: Key) -> None:
+        super().__init__(scope, construct_id)
+        check_name("Glue security configuration", name, 255, r"[^\x00-\x1f]+", "printable characters")
+        self.name = name
+        self._configuration = self._name(GlueSecurityConfiguration(
+            self, "Resource", name=name, encryption_configuration=EncryptionConfiguration(
+                s3_encryption=S3Encryption(s3_encryption_mode="SSE-KMS", kms_key_arn=key.arn),
+                job_bookmarks_encryption=JobBookmarksEncryption(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.arn),
+                cloudwatch_encryption=CloudwatchEncryption(cloudwatch_encryption_mode="SSE-KMS", kms_key_arn=key.arn),
+            )))
+
+    @property
+    def configuration_name(self) -> str:
+        """The name as a reference, so that what uses the configuration is created after it."""
+        return self._configuration.name
+
+
 @dataclass(frozen=True)
 class CrawlerProps:
     name: str
@@ -54,6 +91,10 @@ class CrawlerProps:
     key_prefix: str
     exclusions: tuple[str, ...] = ()  # glob patterns relative to the prefix, e.g. "errors/**"
     schedule: str | None = "cron(15 * * * ? *)"  # hourly, after Firehose's hourly partitions fill
+    # The key of the bucket and of the crawler's logs; its policy is extended for this crawler.
+    encryption_key: Key | None = None
+    security_configuration_name: str = ""  # default: `<crawler name>-security`
+    log_retention_days: int = 365
 
 
 class S3Crawler(NamedConstruct):
@@ -65,16 +106,36 @@ class S3Crawler(NamedConstruct):
         if props.bucket.name is None:
             raise ConstructPropsError("the crawler's bucket reference needs the bucket's name")
         self.role = ServiceRole(self, "Role", ServiceRoleProps(
-            name=props.role_name, service="glue.amazonaws.com", description=f"Glue crawler {props.name}"))
+            name=props.role_name, service="glue.amazonaws.com", source_account=props.env.account_id,
+            description=f"Glue crawler {props.name}"))
         props.bucket.grant_read(self.role, props.key_prefix)
         props.database.grant_crawl(self.role)
+        security = None
+        key = props.encryption_key
+        if key:
+            security = SecurityConfiguration(
+                self, "Security", props.security_configuration_name or f"{props.name}-security", key)
+            # The crawler's role reads objects encrypted with the key, through S3, for this bucket only.
+            key.allow_via_service("CrawlerReadsBucket", props.env.account_id, ("kms:Decrypt",), "s3",
+                                  ("aws:s3:arn", (props.bucket.arn, f"{props.bucket.arn}/{props.key_prefix}*")),
+                                  principal_arn=props.env.role_arn(props.role_name))
+            log_group_name = crawler_log_group(props.role_name, security.name)
+        else:
+            log_group_name = "/aws-glue/crawlers"
+        # Created here, not by Glue on the first run, so that it has a retention and is destroyed with the layer.
+        self.log_group = LogGroup(self, "Logs", LogGroupProps(
+            name=log_group_name, retention_days=props.log_retention_days, encryption_key=key)) if key else None
+        group_arn = props.env.arn("logs", f"log-group:{log_group_name}")
+        self.role.add_to_principal_policy(PolicyStatement(
+            sid="CreateCrawlerLogGroup",
+            # Glue creates the group if it is missing and associates the security configuration's key with it.
+            actions=("logs:AssociateKmsKey", "logs:CreateLogGroup") if key else ("logs:CreateLogGroup",),
+            resources=(group_arn,),
+        ))
         self.role.add_to_principal_policy(PolicyStatement(
             sid="WriteCrawlerLogs",
-            actions=("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-            resources=(
-                props.env.arn("logs", f"log-group:{CRAWLER_LOG_GROUP}"),
-                props.env.arn("logs", f"log-group:{CRAWLER_LOG_GROUP}:log-stream:{props.name}"),
-            ),
+            actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+            resources=(f"{group_arn}:log-stream:{props.name}",),
         ))
         self._name(GlueCrawler(
             self,
@@ -85,6 +146,7 @@ class S3Crawler(NamedConstruct):
             s3_target=[GlueCrawlerS3Target(
                 path=f"s3://{props.bucket.name}/{props.key_prefix}", exclusions=list(props.exclusions) or None)],
             schedule=props.schedule,
+            security_configuration=security.configuration_name if security else None,
             # Glue checks the role's permissions and the target when it creates the crawler.
-            depends_on=[self.role.policy],
+            depends_on=[self.role.policy] + ([self.log_group.resource] if self.log_group else []),
         ))

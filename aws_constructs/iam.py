@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -13,6 +14,7 @@ from cdk_bindings import (
     IamRole,
     IamRolePolicy,
     IAnyProducer,
+    IStringProducer,
     Lazy,
     implements,
 )
@@ -47,6 +49,20 @@ class PolicyStatement:
         if self.effect == "Allow":
             check_least_privilege(self)
 
+    def to_json(self) -> dict:
+        """The statement in IAM's JSON grammar, as the AWS provider renders a policy document (one value: a string)."""
+        rendered: dict = {"Sid": self.sid, "Effect": self.effect}
+        if self.principals:
+            rendered["Principal"] = {kind: _one_or_list(ids) for kind, ids in self.principals}
+        rendered["Action"] = _one_or_list(self.actions)
+        rendered["Resource"] = _one_or_list(self.resources)
+        conditions: dict[str, dict[str, str | list[str]]] = {}
+        for condition in self.conditions:
+            conditions.setdefault(condition.test, {})[condition.variable] = _one_or_list(condition.values)
+        if conditions:
+            rendered["Condition"] = conditions
+        return rendered
+
     def to_struct(self) -> DataAwsIamPolicyDocumentStatement:
         return DataAwsIamPolicyDocumentStatement(
             sid=self.sid,
@@ -59,12 +75,18 @@ class PolicyStatement:
         )
 
 
+def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
+
+
 def check_least_privilege(statement: PolicyStatement) -> None:
     """No wildcard action; a resource wildcard only as the tail of a path below one named resource."""
     for action in statement.actions:
         if "*" in action or "?" in action:
             raise ConstructPropsError(f"policy statement {statement.sid!r} allows wildcard action {action!r}")
     for resource in statement.resources:
+        if resource == "*" and statement.principals:
+            continue  # in a key policy, the only resource policy that allows it, "*" means this key
         if not _names_one_resource(resource):
             raise ConstructPropsError(
                 f"policy statement {statement.sid!r} allows wildcard resource {resource!r}; grant on named "
@@ -105,15 +127,38 @@ class _StatementsProducer:
         return [statement.to_struct() for statement in self._statements]
 
 
-class PolicyDocument(NamedConstruct):
-    """An IAM policy document whose statements may be added until synth (grants arrive after creation)."""
+@implements(IStringProducer)
+class _JsonProducer:
+    def __init__(self, owner: str, statements: list[PolicyStatement]) -> None:
+        self._owner = owner
+        self._statements = statements
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def produce(self, _context: object) -> str:
+        if not self._statements:
+            raise ConstructPropsError(f"{self._owner} has an empty policy; grant it something or remove it")
+        return json.dumps({"Version": "2012-10-17", "Statement": [s.to_json() for s in self._statements]},
+                          indent=2)
+
+
+class PolicyDocument(NamedConstruct):
+    """An IAM policy document whose statements may be added until synth (grants arrive after creation).
+
+    Identity, trust and bucket policies are `aws_iam_policy_document` data sources. A key policy is written
+    inline (`inline=True`) as the JSON itself: its `"Resource": "*"` means "this key", and scanners that read
+    `aws_iam_policy_document` as an identity policy would report it as a wildcard.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, inline: bool = False) -> None:
         super().__init__(scope, construct_id)
         self._statements: list[PolicyStatement] = []
-        self._document = self._name(DataAwsIamPolicyDocument(
-            self, "Resource", statement=Lazy.any_value(_StatementsProducer(self.node.path, self._statements))
-        ), resource=False)
+        self._document = None
+        if inline:
+            self._json = Lazy.string_value(_JsonProducer(self.node.path, self._statements))
+        else:
+            self._document = self._name(DataAwsIamPolicyDocument(
+                self, "Resource", statement=Lazy.any_value(_StatementsProducer(self.node.path, self._statements))
+            ), resource=False)
+            self._json = self._document.json
 
     def add_statement(self, statement: PolicyStatement) -> None:
         """Add a statement; a second grant of the same kind gets a numbered sid (sids must be unique)."""
@@ -125,7 +170,7 @@ class PolicyDocument(NamedConstruct):
 
     @property
     def json(self) -> str:
-        return self._document.json
+        return self._json
 
 
 @dataclass(frozen=True)
@@ -134,6 +179,8 @@ class ServiceRoleProps:
     service: str  # e.g. "firehose.amazonaws.com"
     # The confused-deputy guard: the service must present this external id (usually the account id).
     external_id: str | None = None
+    # The other confused-deputy guard: only calls on behalf of this account (`aws:SourceAccount`).
+    source_account: str | None = None
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -145,11 +192,9 @@ class ServiceRole(NamedConstruct):
         super().__init__(scope, construct_id)
         check_name("IAM role", props.name, 64, r"[\w+=,.@-]+", "letters, digits and +=,.@_-")
         # A trust policy names no resource: the role itself is the resource.
-        conditions = (
-            [{"test": "StringEquals", "variable": "sts:ExternalId", "values": [props.external_id]}]
-            if props.external_id
-            else None
-        )
+        guards = (("sts:ExternalId", props.external_id), ("aws:SourceAccount", props.source_account))
+        conditions = [{"test": "StringEquals", "variable": variable, "values": [value]}
+                      for variable, value in guards if value] or None
         self._trust = self._name(DataAwsIamPolicyDocument(
             self,
             "AssumeRolePolicy",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from cdk_bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement
+from aws_constructs.kms import Key
 from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name
 
@@ -13,10 +14,16 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                   3288, 3653)
 
 
+# A year: what reviewers (and checkov's CKV_AWS_338) expect of logs kept for investigations.
+DEFAULT_RETENTION_DAYS = 365
+
+
 @dataclass(frozen=True)
 class LogGroupProps:
     name: str
-    retention_days: int = 30
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # A key of this stack: its policy is extended to let CloudWatch Logs use it for this group only.
+    encryption_key: Key | None = None
 
 
 class LogGroup(NamedConstruct):
@@ -29,13 +36,21 @@ class LogGroup(NamedConstruct):
                 + ", ".join(map(str, RETENTION_DAYS))
             )
         self.name = props.name
-        self._group = self._name(
-            CloudwatchLogGroup(self, "Resource", name=props.name, retention_in_days=props.retention_days))
+        key = props.encryption_key
+        if key:
+            key.allow_log_group("EncryptLogGroup", props.name)
+        self._group = self._name(CloudwatchLogGroup(
+            self, "Resource", name=props.name, retention_in_days=props.retention_days,
+            kms_key_id=key.arn if key else None))
 
     @property
     def group_name(self) -> str:
         """The name as a reference, so that what writes to the group is created after it."""
         return self._group.name
+
+    @property
+    def resource(self) -> CloudwatchLogGroup:
+        return self._group
 
     def adopt_existing(self) -> None:
         self._adopt(self._group, self.name)
@@ -63,3 +78,4 @@ class LogStream(NamedConstruct):
         grantee.add_to_principal_policy(
             PolicyStatement(sid="WriteLogStream", actions=("logs:PutLogEvents",), resources=(self._stream.arn,))
         )
+

@@ -11,25 +11,41 @@ from cdk_bindings import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
+    S3BucketLoggingA,
+    S3BucketNotification,
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
     S3BucketPolicy,
     S3BucketPublicAccessBlock,
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule as ReplicationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication as DeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination as ReplicationDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration as ReplicaEncryption,
+    S3BucketReplicationConfigurationRuleFilter as ReplicationFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria as SourceSelection,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects as KmsEncryptedObjects,
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
+    TerraformProvider,
 )
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
+from aws_constructs.kms import KmsKeyRef
 from aws_constructs.naming import NamedConstruct
 
 WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
-WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+# Bucket-level actions that take no key prefix (s3:prefix applies to s3:ListBucket only).
+WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
+LIST_ACTIONS = ("s3:ListBucket",)
 
 
 def check_bucket_name(name: str) -> None:
@@ -60,9 +76,20 @@ def object_resource(bucket_arn: str, key_prefix: str) -> str:
 KeyPrefixes = str | tuple[str, ...]  # one prefix, or several (objects below any of them)
 
 
+def _prefixes(key_prefixes: KeyPrefixes) -> tuple[str, ...]:
+    return (key_prefixes,) if isinstance(key_prefixes, str) else key_prefixes
+
+
 def object_resources(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
-    prefixes = (key_prefixes,) if isinstance(key_prefixes, str) else key_prefixes
-    return tuple(object_resource(bucket_arn, prefix) for prefix in prefixes)
+    return tuple(object_resource(bucket_arn, prefix) for prefix in _prefixes(key_prefixes))
+
+
+def listing_conditions(key_prefixes: KeyPrefixes) -> tuple[Condition, ...]:
+    """Listing limited to the keys below the prefixes (`s3:prefix`); none when a prefix is the whole bucket."""
+    prefixes = _prefixes(key_prefixes)
+    if not all(prefixes):
+        return ()
+    return (Condition("StringLike", "s3:prefix", tuple(f"{prefix}*" for prefix in prefixes)),)
 
 
 @dataclass(frozen=True)
@@ -74,17 +101,30 @@ class BucketRef:
 
     def grant_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         """What a delivery service needs to write objects below `key_prefix` (role side of a grant)."""
-        self._grant(grantee, key_prefix, ("WriteBucketObjects", WRITE_OBJECT_ACTIONS),
-                    ("LocateBucket", WRITE_BUCKET_ACTIONS))
+        sids = ("WriteBucketObjects", "LocateBucket", "ListBucketPrefixes")
+        for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix):
+            grantee.add_to_principal_policy(statement)
 
     def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
-        self._grant(grantee, key_prefix, ("ReadBucketObjects", ("s3:GetObject",)),
-                    ("ListBucket", ("s3:GetBucketLocation", "s3:ListBucket")))
+        sids = ("ReadBucketObjects", "LocateBucket", "ListBucket")
+        for statement in bucket_statements(sids, ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix):
+            grantee.add_to_principal_policy(statement)
 
-    def _grant(self, grantee: Grantable, key_prefix: KeyPrefixes, on_objects: tuple[str, tuple[str, ...]],
-               on_bucket: tuple[str, tuple[str, ...]]) -> None:
-        for (sid, actions), resources in ((on_objects, object_resources(self.arn, key_prefix)), (on_bucket, (self.arn,))):
-            grantee.add_to_principal_policy(PolicyStatement(sid=sid, actions=actions, resources=resources))
+
+def bucket_statements(sids: tuple[str, str, str], object_actions: tuple[str, ...], bucket_actions: tuple[str, ...],
+                      bucket_arn: str, key_prefix: KeyPrefixes, principals: tuple = (),
+                      conditions: tuple[Condition, ...] = ()) -> list[PolicyStatement]:
+    """Objects below the prefixes, the bucket actions that need the bucket, and listing below the prefixes
+    (with the statement ids `sids`, in that order)."""
+    on_objects, on_bucket, listing = sids
+    return [
+        PolicyStatement(sid=on_objects, actions=object_actions, resources=object_resources(bucket_arn, key_prefix),
+                        principals=principals, conditions=conditions),
+        PolicyStatement(sid=on_bucket, actions=bucket_actions, resources=(bucket_arn,), principals=principals,
+                        conditions=conditions),
+        PolicyStatement(sid=listing, actions=LIST_ACTIONS, resources=(bucket_arn,), principals=principals,
+                        conditions=conditions + listing_conditions(key_prefix)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -99,8 +139,14 @@ class SecureBucketProps:
     # Objects move to cheaper classes as they age; old versions expire.
     transitions: tuple[Transition, ...] = (Transition(90, "STANDARD_IA"), Transition(365, "GLACIER"))
     noncurrent_version_expiration_days: int = 365
+    expiration_days: int | None = None  # objects are deleted this long after creation
+    # A customer-managed key (SSE-KMS, with S3 Bucket Keys to cut KMS calls); without one, SSE-S3.
+    encryption_key: KmsKeyRef | None = None
+    # Object events to the account's default EventBridge bus (free; rules there can start processing).
+    event_bridge_notifications: bool = True
     force_destroy: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    provider: TerraformProvider | None = None  # another region's provider, for a replica
 
 
 class SecureBucket(NamedConstruct):
@@ -115,37 +161,49 @@ class SecureBucket(NamedConstruct):
                     f"bucket {props.name}: S3 moves objects to {transition.storage_class} after 30 days at the "
                     f"earliest, not {transition.days}")
         days = [t.days for t in props.transitions]
+        expiry = props.expiration_days
+        if expiry is not None and (expiry < 1 or any(day >= expiry for day in days)):
+            raise ConstructPropsError(
+                f"bucket {props.name}: objects expire after {props.expiration_days} days, which must be positive "
+                "and after every transition")
         if days != sorted(set(days)) or any(d < 1 for d in days):
             raise ConstructPropsError(f"bucket {props.name}: lifecycle transition days {days} must be increasing and positive")
         self.name = props.name
+        self.props = props
         # The bucket and each of its configuration resources share the construct's name, as in HCL.
-        self._bucket = self._name(S3Bucket(self, "Resource", bucket=props.name, force_destroy=props.force_destroy,
+        self._bucket = self._name(S3Bucket(self, "Resource", provider=props.provider, bucket=props.name,
+                                           force_destroy=props.force_destroy,
                                            tags=props.tags or None))
         bucket_id = self._bucket.id
-        self._name(S3BucketVersioningA(self, "Versioning", bucket=bucket_id,
+        self.versioning = self._name(S3BucketVersioningA(self, "Versioning", provider=props.provider, bucket=bucket_id,
                    versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled")))
         self._name(S3BucketServerSideEncryptionConfigurationA(
             self,
             "Encryption",
+            provider=props.provider,
             bucket=bucket_id,
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=(
                     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
+                        sse_algorithm="aws:kms" if props.encryption_key else "AES256",
+                        kms_master_key_id=props.encryption_key.arn if props.encryption_key else None,
                     )
                 ),
+                bucket_key_enabled=True if props.encryption_key else None,
             )],
         ))
         self._public_access = self._name(S3BucketPublicAccessBlock(
-            self, "PublicAccessBlock", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
+            self, "PublicAccessBlock", bucket=bucket_id, provider=props.provider, block_public_acls=True,
+            block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True,
         ))
         # Objects another account writes belong to this bucket's account; ACLs are disabled.
-        self._name(S3BucketOwnershipControls(self, "Ownership", bucket=bucket_id,
+        self._name(S3BucketOwnershipControls(self, "Ownership", provider=props.provider, bucket=bucket_id,
                    rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced")))
         self._name(S3BucketLifecycleConfiguration(
             self,
             "Lifecycle",
+            provider=props.provider,
             bucket=bucket_id,
             rule=[S3BucketLifecycleConfigurationRule(
                 id="age-out",
@@ -153,12 +211,17 @@ class SecureBucket(NamedConstruct):
                 filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 transition=[S3BucketLifecycleConfigurationRuleTransition(days=t.days, storage_class=t.storage_class)
                             for t in props.transitions] or None,
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expiration_days)]
+                if props.expiration_days else None,
                 noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                     noncurrent_days=props.noncurrent_version_expiration_days)],
                 abort_incomplete_multipart_upload=[
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)],
             )],
         ))
+        if props.event_bridge_notifications:
+            self._name(S3BucketNotification(self, "Notification", provider=props.provider, bucket=bucket_id,
+                                            eventbridge=True))
         self._policy = PolicyDocument(self, "PolicyDocument")
         self._policy.add_statement(PolicyStatement(
             sid="DenyInsecureTransport",
@@ -169,12 +232,16 @@ class SecureBucket(NamedConstruct):
             conditions=(Condition("Bool", "aws:SecureTransport", ("false",)),),
         ))
         # The policy waits for the public access block, or S3 may reject it as public while the block is created.
-        self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
-                                  depends_on=[self._public_access]))
+        self.policy = self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
+                                                provider=props.provider, depends_on=[self._public_access]))
 
     @property
     def arn(self) -> str:
         return self._bucket.arn
+
+    @property
+    def bucket_id(self) -> str:
+        return self._bucket.id
 
     def adopt_existing(self) -> None:
         """Take over a live bucket of this name (an `import` block).
@@ -196,11 +263,83 @@ class SecureBucket(NamedConstruct):
         partition = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
         principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
-        self._policy.add_statement(PolicyStatement(
-            sid=f"{sid}Objects", actions=WRITE_OBJECT_ACTIONS, resources=object_resources(self.arn, key_prefix),
-            principals=principal, conditions=pinned,
+        sids = (f"{sid}Objects", f"{sid}Bucket", f"{sid}Listing")
+        for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
+                                           principal, pinned):
+            self._policy.add_statement(statement)
+
+    def add_to_resource_policy(self, statement: PolicyStatement) -> None:
+        self._policy.add_statement(statement)
+
+    def _log_access_to(self, log_bucket: ServerAccessLogBucket) -> None:
+        self._name(S3BucketLoggingA(self, "Logging", bucket=self.bucket_id, target_bucket=log_bucket.bucket_id,
+                                    target_prefix=f"{self.name}/", provider=self.props.provider,
+                                    # S3 checks that the target's policy admits log delivery.
+                                    depends_on=[log_bucket.policy]))
+
+    def replicate_to(self, replica: SecureBucket, role: Grantable, role_arn: str, source_region: str,
+                     replica_region: str, partition: str = "aws") -> None:
+        """Replicate every object (and delete markers) into `replica`, re-encrypted with the replica's key.
+
+        `role` is a role S3 assumes (service `s3.amazonaws.com`); it gets what replication needs, no more.
+        """
+        source_key, replica_key = self.props.encryption_key, replica.props.encryption_key
+        if bool(source_key) != bool(replica_key):
+            raise ConstructPropsError(
+                f"bucket {self.name} replicates to {replica.name}: give both a KMS key, or neither (SSE-S3)")
+        for statement in (
+            PolicyStatement(sid="ReadReplicationConfiguration", resources=(self.arn,),
+                            actions=("s3:GetReplicationConfiguration", "s3:ListBucket")),
+            PolicyStatement(sid="ReadObjectVersions", resources=(f"{self.arn}/*",), actions=(
+                "s3:GetObjectVersionAcl", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTagging")),
+            PolicyStatement(sid="WriteReplicas", resources=(f"{replica.arn}/*",),
+                            actions=("s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags")),
+        ):
+            role.add_to_principal_policy(statement)
+        encrypted_only = encryption = None
+        if source_key and replica_key:
+            host = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+            source_key.grant_decrypt_via(role, "DecryptSourceObjects", f"s3.{source_region}.{host}",
+                                         ("aws:s3:arn", (self.arn, f"{self.arn}/*")))
+            replica_key.grant_via(role, "EncryptReplicas", ("kms:Encrypt", "kms:GenerateDataKey"),
+                                  f"s3.{replica_region}.{host}", ("aws:s3:arn", (replica.arn, f"{replica.arn}/*")))
+            encrypted_only = SourceSelection(sse_kms_encrypted_objects=KmsEncryptedObjects(status="Enabled"))
+            encryption = ReplicaEncryption(replica_kms_key_id=replica_key.arn)
+        self._name(S3BucketReplicationConfigurationA(
+            self, "Replication", bucket=self.bucket_id, role=role_arn, provider=self.props.provider,
+            rule=[ReplicationRule(
+                id="everything", status="Enabled", filter=ReplicationFilter(prefix=""),
+                delete_marker_replication=DeleteMarkerReplication(status="Enabled"),
+                source_selection_criteria=encrypted_only,
+                destination=ReplicationDestination(bucket=replica.arn, encryption_configuration=encryption),
+            )],
+            # S3 accepts a replication configuration only once both buckets are versioned.
+            depends_on=[self.versioning, replica.versioning],
         ))
-        self._policy.add_statement(PolicyStatement(
-            sid=f"{sid}Bucket", actions=WRITE_BUCKET_ACTIONS, resources=(self.arn,),
-            principals=principal, conditions=pinned,
+
+
+class ServerAccessLogBucket(SecureBucket):
+    """The target of S3 server access logs: SSE-S3 (S3 log delivery cannot use SSE-KMS on its target), private,
+    owner-enforced, and deleting logs after `expiration_days`. It does not log its own access: logs about
+    writing logs would loop back into it."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps, account_id: str) -> None:
+        if props.encryption_key:
+            raise ConstructPropsError(
+                f"bucket {props.name}: S3 server access log delivery supports only SSE-S3 on its target bucket; "
+                "leave encryption_key unset")
+        if props.expiration_days is None:
+            raise ConstructPropsError(f"bucket {props.name}: set expiration_days, logs must not be kept forever")
+        super().__init__(scope, construct_id, props)
+        self.account_id = account_id
+
+    def log_access_of(self, *sources: SecureBucket) -> None:
+        """Server access logging of `sources` (buckets of this account) into this bucket, one prefix each."""
+        self.add_to_resource_policy(PolicyStatement(
+            sid="S3ServerAccessLogDelivery", actions=("s3:PutObject",), resources=(f"{self.arn}/*",),
+            principals=(("Service", ("logging.s3.amazonaws.com",)),),
+            conditions=(Condition("StringEquals", "aws:SourceAccount", (self.account_id,)),
+                        Condition("ArnLike", "aws:SourceArn", tuple(source.arn for source in sources))),
         ))
+        for source in sources:
+            source._log_access_to(self)

@@ -70,25 +70,30 @@ class LeverageLayerStack(TerraformStack):
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
         backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)
         backend.add_override("bucket", None)
-        AwsProvider(
+        self.aws_provider("aws", address.region)
+
+    def aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> AwsProvider:
+        """The layer's `aws` provider, or (with an alias) one for another region of the same account."""
+        return AwsProvider(
             self,
-            "aws",
-            region=self._provider_region(),
+            construct_id,
+            alias=alias,
+            region=self._region_reference(region),
             profile=self.var("profile"),
             default_tags=[AwsProviderDefaultTags(tags={
                 "Terraform": "true",
                 "Environment": self.var("environment"),
-                "Layer": address.layer,
+                "Layer": self.address.layer,
             })],
         )
 
-    def _provider_region(self) -> str:
+    def _region_reference(self, region: str) -> str:
         """`var.region` is the account's backend region (backend.tfvars); DR layers use `var.region_secondary`."""
-        if self.address.region == self.account.backend.region:
+        if region == self.account.backend.region:
             return self.var("region")
-        if self.address.region == self.project.region_secondary:
+        if region == self.project.region_secondary:
             return self.var("region_secondary")
-        return self.address.region
+        return region
 
     def var(self, name: str) -> str:
         """Reference a Leverage variable; declare it only when the project's common file does not."""

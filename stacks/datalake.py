@@ -83,8 +83,9 @@ class DatalakeLayer(LeverageLayerStack):
     ```
 
     Firehose assumes its own role, which can read only this stream (and decrypt only its records), write only
-    below the CDC prefix of the raw bucket, and write only its own log stream. The lake bucket's policy trusts
-    that role by name, so the role name is fixed.
+    below the CDC prefix of the raw bucket, with the lake's KMS key (read from the lake layer's state), and
+    write only its own log stream, in a log group encrypted with a key of this layer. The lake bucket's and
+    key's policies trust that role by name, so the role name is fixed.
 
     CloudWatch alarms watch every stage: Firehose delivery freshness and success, the stream's iterator age and
     write throttling, and for each table the age and failures of its replication to the stream. They notify an
@@ -132,6 +133,7 @@ class DatalakeLayer(LeverageLayerStack):
             buffering_interval_seconds=firehose.buffering_interval_seconds,
             dynamic_partitioning=DynamicPartitioning(firehose.partition_query),
             log_retention_days=firehose.log_retention_days,
+            destination_key=KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn")),
         ))
         if props.adopt_existing:
             for adopted in (stream, *changes, delivery):

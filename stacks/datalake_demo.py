@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
+from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.firehose import crawl_scope, delivery_key_prefixes
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
-from aws_constructs.s3 import SecureBucket, SecureBucketProps
-from cdk_bindings import Construct
+from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
+from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
+from cdk_bindings import Construct, TerraformProvider
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project
 from leverage.stack import LeverageLayerStack
@@ -22,17 +24,52 @@ class LakeLayerProps:
     firehose_prefix: str
     firehose_error_prefix: str
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
+    access_log_retention_days: int = 365
+    # Region the raw and processed buckets replicate to (buckets, key and access logs of their own there);
+    # None: no replication.
+    replica_region: str | None = None
+
+
+@dataclass(frozen=True)
+class LakeBuckets:
+    """The lake's storage in one region: its key, the raw and processed buckets, their access-log bucket."""
+
+    key: Key
+    raw: SecureBucket
+    processed: SecureBucket
+    access_logs: ServerAccessLogBucket
+
+
+def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[str, str, str], retention_days: int,
+                 suffix: str = "", provider: TerraformProvider | None = None) -> LakeBuckets:
+    raw_name, processed_name, logs_name = names
+    key = Key(stack, f"DataKey{suffix}", KeyProps(
+        description=f"Data lake buckets {raw_name} and {processed_name}", env=env, provider=provider))
+    raw = SecureBucket(stack, f"RawBucket{suffix}", SecureBucketProps(
+        name=raw_name, encryption_key=key.as_ref(), provider=provider))
+    processed = SecureBucket(stack, f"ProcessedBucket{suffix}", SecureBucketProps(
+        name=processed_name, encryption_key=key.as_ref(), provider=provider))
+    access_logs = ServerAccessLogBucket(stack, f"AccessLogBucket{suffix}", SecureBucketProps(
+        name=logs_name, transitions=(), expiration_days=retention_days, provider=provider), env.account_id)
+    access_logs.log_access_of(raw, processed)
+    # Whoever the account lets read or write the lake buckets (IAM) may use the key for them, through S3.
+    key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
+        "aws:s3:arn", tuple(arn for bucket in (raw, processed) for arn in (bucket.arn, f"{bucket.arn}/*"))))
+    return LakeBuckets(key, raw, processed, access_logs)
 
 
 class LakeStorageLayer(LeverageLayerStack):
     """The data lake's storage: a raw bucket that receives the CDC records and a processed bucket.
 
-    Both are versioned, encrypted, private, TLS-only and owner-enforced (objects the source accounts' Firehoses
-    write belong to this account), with lifecycle rules to cheaper storage. The raw bucket's policy lets the
-    Firehose role of every source account's datalake layer write below the CDC prefix; it names each role by
-    its fixed ARN, so this layer does not read the datalake layers' state and can be applied first. A Glue
-    database and an hourly crawler over the CDC prefix, where every source writes, make the delivered changes
-    queryable (Athena); the crawler's role can read only that prefix and write only that database.
+    Both are versioned, private, TLS-only and owner-enforced (objects the source accounts' Firehoses write
+    belong to this account), encrypted with this layer's KMS key (rotated yearly, S3 Bucket Keys on), with
+    server access logs to a log bucket of their own, events to EventBridge and lifecycle rules to cheaper
+    storage. The raw bucket's policy and the key's policy let the Firehose role of every source account's datalake layer write below
+    the CDC prefix; they name each role by its fixed ARN, so this layer does not read the datalake layers' state
+    and can be applied first. A Glue database and an hourly crawler over the CDC prefix make the delivered
+    changes queryable (Athena); the crawler's role can read only that prefix and write only that database, and
+    its logs are encrypted (Glue security configuration). Unless `lakeReplicaRegion` is `off`, the buckets
+    replicate to copies in a second region, with their own key and access logs.
     """
 
     legacy_addresses = legacy.LAKE_LAYER
@@ -41,9 +78,14 @@ class LakeStorageLayer(LeverageLayerStack):
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
         environment, dr = self.account.environment, address.disaster_recovery
-        raw = SecureBucket(self, "RawBucket", SecureBucketProps(name=raw_bucket_name(project.name, environment, dr)))
-        processed = SecureBucket(
-            self, "ProcessedBucket", SecureBucketProps(name=processed_bucket_name(project.name, environment, dr)))
+        prefix = resource_prefix(project.name, environment, dr)
+        names = (raw_bucket_name(project.name, environment, dr), processed_bucket_name(project.name, environment, dr),
+                 f"{prefix}-data-lake-demo-access-logs")
+        lake = lake_buckets(self, env, names, props.access_log_retention_days)
+        key, raw, processed = lake.key, lake.raw, lake.processed
+        if props.replica_region:
+            self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names, prefix,
+                            props.access_log_retention_days)
 
         # Built from names both stacks share, not read from the datalake layers' state: no cycle.
         delivered = delivery_key_prefixes(props.firehose_prefix, props.firehose_error_prefix)
@@ -53,10 +95,12 @@ class LakeStorageLayer(LeverageLayerStack):
             source = AwsEnvironment(source_account.id, address.region)
             firehose_role_arn = source.role_arn(firehose_role_name(project.name, source_account.environment, dr))
             raw.grant_write_to_role("FirehoseDelivery", source_account.id, firehose_role_arn, delivered)
+            key.allow_via_service("FirehoseWritesRawBucket", source_account.id, DATA_KEY_ACTIONS, "s3", (
+                "aws:s3:arn", (raw.arn, *(f"{raw.arn}/{folder}*" for folder in delivered))),
+                principal_arn=firehose_role_arn)
         # The crawler reads the data's folder and skips the failed records' folder where it lies inside it.
         crawled, skipped = crawl_scope(props.firehose_prefix, props.firehose_error_prefix)
 
-        prefix = resource_prefix(project.name, environment, dr)
         database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
         S3Crawler(self, "CdcCrawler", CrawlerProps(
             name=f"{prefix}-cdc-crawler",
@@ -66,6 +110,7 @@ class LakeStorageLayer(LeverageLayerStack):
             bucket=raw.as_ref(),
             key_prefix=crawled,
             exclusions=skipped,
+            encryption_key=key,
         ))
         if props.adopt_existing:
             raw.adopt_existing()
@@ -74,6 +119,24 @@ class LakeStorageLayer(LeverageLayerStack):
         self.output("s3_bucket_data_raw_arn", raw.arn, "ARN of the raw bucket Firehose delivers CDC records to")
         self.output("s3_bucket_data_processed_arn", processed.arn, "ARN of the processed bucket")
         self.output("glue_database_name", database.database_name, "Glue database the CDC crawler writes tables to")
+        self.output("s3_bucket_data_kms_key_arn", key.arn,
+                    "ARN of the KMS key of the raw and processed buckets, which Firehose writes with")
+
+
+    def _replicate(self, lake: LakeBuckets, replica_env: AwsEnvironment, names: tuple[str, str, str], prefix: str,
+                   retention_days: int) -> None:
+        """Raw and processed buckets copied to buckets of the same account in `replica_env`'s region."""
+        provider = self.aws_provider("replica", replica_env.region, alias="replica")
+        replica = lake_buckets(self, replica_env, tuple(f"{name}-replica" for name in names), retention_days,
+                               "Replica", provider)
+        role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
+            name=f"{prefix}-data-lake-replication-role", service="s3.amazonaws.com",
+            source_account=self.account.id, description="S3 replication of the data lake buckets"))
+        # The access logs too: the record of who read the lake outlives a region as the data does.
+        for source, target in ((lake.raw, replica.raw), (lake.processed, replica.processed),
+                               (lake.access_logs, replica.access_logs)):
+            source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
+                                replica_env.partition)
 
 
 def _lake_diagram(props: LakeLayerProps, raw_bucket: str, crawled: str) -> str:

@@ -18,7 +18,7 @@ from cdk_bindings import App
 from leverage.errors import UserError
 from leverage.hcl import literal
 from leverage.layer import LayerAddress
-from leverage.project import Account, Project
+from leverage.project import Account, Project, check_region
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from pipelines import GeneratedTable, Pipeline, ReadTable, address_key
 from settings import Settings, key_attribute
@@ -54,6 +54,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
         firehose_prefix=literal(settings.firehose_prefix),
         firehose_error_prefix=literal(settings.firehose_error_prefix),
         adopt_existing=settings.lake_layer in adopt,
+        replica_region=replica_region(settings, project, region),
     )
     planned.append(PlannedLayer(lake, settings.lake_layer,
                                 lambda address: LakeStorageLayer(app, project, address, lake_props)))
@@ -77,6 +78,21 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str) ->
         except ConstructPropsError as exc:
             raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
     return stacks
+
+
+def replica_region(settings: Settings, project: Project, region: str) -> str | None:
+    """Where the lake replicates to (setting lakeReplicaRegion): by default the project's other region."""
+    chosen = settings.lake_replica_region
+    if chosen == "off":
+        return None
+    if not chosen:
+        other = project.region_secondary if region == project.region_primary else project.region_primary
+        return other if other and other != region else None
+    check_region(chosen, "setting lakeReplicaRegion")
+    if chosen == region:
+        raise UserError(f"setting lakeReplicaRegion={chosen!r} is the lake's own region",
+                        fix="name another region, or 'off'")
+    return chosen
 
 
 def _table_spec(table: GeneratedTable) -> TableSpec:

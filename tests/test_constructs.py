@@ -354,7 +354,9 @@ def test_firehose_logs_errors_to_its_own_log_group_and_stream(delivery):
     s3 = only(delivery, "resource", "aws_kinesis_firehose_delivery_stream")["extended_s3_configuration"]
     group = only(delivery, "resource", "aws_cloudwatch_log_group")
     log_stream = only(delivery, "resource", "aws_cloudwatch_log_stream")
-    assert group == {"name": "/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose", "retention_in_days": 30}
+    key_id = next(iter(delivery["resource"]["aws_kms_key"]))
+    assert group == {"name": "/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose", "retention_in_days": 30,
+                     "kms_key_id": f"${{aws_kms_key.{key_id}.arn}}"}
     group_id = next(iter(delivery["resource"]["aws_cloudwatch_log_group"]))
     assert log_stream["log_group_name"] == f"${{aws_cloudwatch_log_group.{group_id}.name}}"
     stream_id = next(iter(delivery["resource"]["aws_cloudwatch_log_stream"]))
@@ -370,8 +372,10 @@ def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefi
     statements = inline_policy_of(delivery, FIREHOSE_ROLE)
     assert_least_privilege(statements)
     statements = by_sid(statements)
-    assert sorted(statements) == ["DecryptKinesisRecords", "LocateBucket", "ReadKinesisStream",
+    assert sorted(statements) == ["DecryptKinesisRecords", "ListBucketPrefixes", "LocateBucket", "ReadKinesisStream",
                                   "WriteBucketObjects", "WriteLogStream"]
+    assert statements["ListBucketPrefixes"]["condition"] == [
+        {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}]
     assert statements["WriteBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
     assert statements["WriteBucketObjects"]["actions"] == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
     assert statements["LocateBucket"]["resources"] == [BUCKET.arn]
@@ -476,16 +480,21 @@ def test_grant_write_to_role_trusts_the_account_and_pins_the_role_by_arn(bucket)
     bucket_arn = f"${{aws_s3_bucket.{bucket_id}.arn}}"
     policy = only(bucket, "resource", "aws_s3_bucket_policy")
     statements = by_sid(policy_statements(bucket, policy["policy"]))
-    assert sorted(statements) == ["DenyInsecureTransport", "FirehoseWriteBucket", "FirehoseWriteObjects"]
+    assert sorted(statements) == ["DenyInsecureTransport", "FirehoseWriteBucket", "FirehoseWriteListing",
+                                  "FirehoseWriteObjects"]
     for sid, resources in (("FirehoseWriteObjects", [f"{bucket_arn}/dynamodb_data/*"]),
-                           ("FirehoseWriteBucket", [bucket_arn])):
+                           ("FirehoseWriteBucket", [bucket_arn]), ("FirehoseWriteListing", [bucket_arn])):
         statement = statements[sid]
         assert statement["effect"] == "Allow"
         assert statement["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]
-        assert statement["condition"] == [
-            {"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [FIREHOSE_ROLE_ARN]}]
+        assert statement["condition"][0] == {
+            "test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [FIREHOSE_ROLE_ARN]}
         assert statement["resources"] == resources
     assert statements["FirehoseWriteObjects"]["actions"] == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    # Listing only below the prefix the role writes to.
+    assert statements["FirehoseWriteListing"]["actions"] == ["s3:ListBucket"]
+    assert statements["FirehoseWriteListing"]["condition"][1] == {
+        "test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}
 
 
 @pytest.mark.parametrize("name, message", [
@@ -602,6 +611,8 @@ def test_crawler_role_may_write_only_its_database_and_read_only_its_prefix(crawl
     assert statements["ReadBucketObjects"]["actions"] == ["s3:GetObject"]
     assert statements["ReadBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
     assert statements["ListBucket"]["resources"] == [BUCKET.arn]
+    assert statements["ListBucket"]["condition"] == [
+        {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}]
     assert not any(action.startswith("s3:Put") for statement in statements.values()
                    for action in statement["actions"])
 

@@ -61,8 +61,8 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: s
     documents = main_json(lake_folder)["data"]["aws_iam_policy_document"]
     grants = [statement for document in documents.values() for statement in document["statement"]
               if statement.get("sid", "").startswith("FirehoseDelivery")]
-    assert grants and all(statement["condition"] == [{"test": "ArnEquals", "variable": "aws:PrincipalArn",
-                                                      "values": [role_arn]}] for statement in grants)
+    assert grants and all({"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [role_arn]}
+                          in statement["condition"] for statement in grants)
     assert all(statement["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{source_id}:root"]}]
                for statement in grants)
     assert "terraform_remote_state" not in json.dumps(main_json(lake_folder))

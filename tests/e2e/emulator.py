@@ -8,18 +8,26 @@ Gaps filled here, never in the layers:
   table and reported ACTIVE (or DISABLED) at once. Nothing is streamed.
 - Kinesis CreateStream drops its `Tags`: they are added to the new stream, as AWS does, so a plan after apply does
   not show a tag change forever.
+- S3 PutBucketLogging reads every statement of the target bucket's policy as if its `Principal` were a map and fails
+  (HTTP 500, retried for minutes) on `"Principal": "*"`, which a TLS-only `Deny` has: the same check, reading the
+  policy grammar as AWS does (a principal, action or resource may be one value or a list).
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.responses import KinesisResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 
 # (account, region, table name) -> {stream ARN -> destination description}
 _STREAMING_DESTINATIONS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
@@ -84,12 +92,87 @@ def create_stream_with_tags(self: KinesisResponse) -> ActionResult:
     return result
 
 
+def _values(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def log_permissions_enabled_policy(target_bucket: FakeBucket, target_prefix: str | None) -> bool:
+    """Whether the target bucket's policy lets S3's log delivery put objects below the prefix (moto's rule)."""
+    if not target_bucket.policy:
+        return False
+    bucket_arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+    accepted = {f"{bucket_arn}/{target_prefix or ''}*", f"{bucket_arn}/*", bucket_arn}
+    for statement in _values(json.loads(target_bucket.policy.decode())["Statement"]):
+        principal = statement.get("Principal")
+        services = _values(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if ("logging.s3.amazonaws.com" in services and statement.get("Effect") == "Allow"
+                and "s3:PutObject" in _values(statement.get("Action", []))
+                and accepted & set(_values(statement.get("Resource", [])))):
+            return True
+    return False
+
+
+_get_bucket_notification_without_event_bridge = S3Response.get_bucket_notification
+
+
+def get_bucket_notification(self: S3Response) -> Any:
+    status, headers, body = _get_bucket_notification_without_event_bridge(self)
+    configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if configuration is not None and configuration.event_bridge is not None:
+        text = body.decode() if isinstance(body, bytes) else body
+        text = re.sub(r"<NotificationConfiguration([^>]*)/>",
+                      r"<NotificationConfiguration\1></NotificationConfiguration>", text)
+        text = text.replace("</NotificationConfiguration>",
+                            "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>")
+        body = text.encode() if isinstance(body, bytes) else text
+    return status, headers, body
+
+
+def get_bucket_replication(self: S3Response) -> Any:
+    self.data["Action"] = "GetBucketReplication"
+    replication = self.backend.get_bucket_replication(self.bucket_name)
+    if not replication:
+        raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+    rules = []
+    for rule in replication["Rule"]:
+        returned = {"ID": rule["ID"], "Priority": rule["Priority"], "Status": rule["Status"],
+                    "DeleteMarkerReplication": rule.get("DeleteMarkerReplication") or {"Status": "Disabled"},
+                    "Filter": {"Prefix": ""}, "Destination": rule["Destination"]}
+        if rule.get("SourceSelectionCriteria"):
+            returned["SourceSelectionCriteria"] = rule["SourceSelectionCriteria"]
+        rules.append(returned)
+    return self.serialized(ActionResult({"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}))
+
+
+_get_permission_with_every_statement = FakeBucket.get_permission
+
+
+def _denies_plain_http(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition", {})
+    return statement.get("Effect") == "Deny" and list(condition) == ["Bool"] and \
+        {key: _values(value) for key, value in condition["Bool"].items()} == {"aws:SecureTransport": ["false"]}
+
+
+def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return _get_permission_with_every_statement(self, action, resource)
+    from moto.iam.access_control import IAMPolicy
+
+    policy = json.loads(self.policy.decode())
+    kept = [statement for statement in _values(policy["Statement"]) if not _denies_plain_http(statement)]
+    return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(action, resource)
+
+
 def install_shims() -> None:
     DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
     KinesisResponse.create_stream = create_stream_with_tags
+    FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
+    S3Response.get_bucket_notification = get_bucket_notification
+    S3Response.get_bucket_replication = get_bucket_replication
+    FakeBucket.get_permission = get_permission
 
 
 def main() -> int:

@@ -310,6 +310,25 @@ class LeverageProject:
         shown = self.terraform(layer, "output", "-json")
         return {name: entry["value"] for name, entry in json.loads(shown.out).items()}
 
+    def destroy_emptying_buckets(self, layer: str) -> TerraformRun:
+        """`destroy`; when a bucket still holds objects (access logs written while destroying: moto writes them at
+        once, AWS within minutes), empty the layer account's buckets and destroy again, as an operator would."""
+        run = self.destroy(layer)
+        if run.code != 0 and "BucketNotEmpty" in run.text:
+            self.empty_buckets(self.account_of(layer))
+            run = self.destroy(layer)
+        return run
+
+    def empty_buckets(self, account: str) -> None:
+        """Delete every object version and delete marker in the account's buckets (its state bucket excepted)."""
+        s3 = self.client(account, "s3")
+        for bucket in s3.list_buckets()["Buckets"]:
+            if bucket["Name"] == self.accounts[account].bucket:
+                continue
+            listed = s3.list_object_versions(Bucket=bucket["Name"])
+            for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket["Name"], Key=entry["Key"], VersionId=entry["VersionId"])
+
     def state_addresses(self, layer: str) -> list[str]:
         return self.terraform(layer, "state", "list", check=False).out.split()
 

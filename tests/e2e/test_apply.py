@@ -79,8 +79,11 @@ def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecy
                     plan.json  # noqa: B018  (read while the emulator runs, for the failure message)
                 lifecycle.outputs[layer] = project.outputs(layer)
             lifecycle.seen = observe(project, source)
+            # The access logs of the applies and plans; buckets holding objects refuse to be destroyed (no
+            # force_destroy), so they are emptied first, as an operator would after archiving them.
+            project.empty_buckets(source.lake_account)
             for layer in reversed(lifecycle.layers):
-                lifecycle.destroyed[layer] = project.destroy(layer)
+                lifecycle.destroyed[layer] = project.destroy_emptying_buckets(layer)
                 lifecycle.left[layer] = [address for address in project.state_addresses(layer)
                                          if not address.startswith("data.")]
             lifecycle.seen["after destroy"] = observe(project, source)
