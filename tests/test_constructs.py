@@ -959,8 +959,9 @@ def test_bucket_grant_to_a_role_of_another_partition_names_that_partition_root()
     synthesized = synth(stack)
     statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
     assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws-cn:iam::{ACCOUNT}:root"]}]
-    assert statements["WriterBucket"]["actions"] == ["s3:GetBucketLocation", "s3:ListBucket",
-                                                     "s3:ListBucketMultipartUploads"]
+    assert statements["WriterBucket"]["actions"] == ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+    assert statements["WriterListing"]["actions"] == ["s3:ListBucket"]
+    assert statements["WriterListing"]["principals"] == statements["WriterObjects"]["principals"]
 
 
 def test_table_options_and_the_aws_managed_key():
@@ -1010,11 +1011,12 @@ def test_crawler_without_exclusions_or_schedule_writes_neither():
 
 def test_crawler_runs_hourly_by_default_and_logs_only_to_its_own_stream(crawler):
     assert only(crawler, "resource", "aws_glue_crawler")["schedule"] == "cron(15 * * * ? *)"
-    logs = by_sid(inline_policy_of(crawler, "bb-data-science-crawler-role"))["WriteCrawlerLogs"]
-    assert logs["actions"] == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
-    assert logs["resources"] == [
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers",
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers:log-stream:bb-data-science-lakehouse-raw"]
+    statements = by_sid(inline_policy_of(crawler, "bb-data-science-crawler-role"))
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers"
+    assert statements["CreateCrawlerLogGroup"]["actions"] == ["logs:CreateLogGroup"]
+    assert statements["CreateCrawlerLogGroup"]["resources"] == [group]
+    assert statements["WriteCrawlerLogs"]["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statements["WriteCrawlerLogs"]["resources"] == [f"{group}:log-stream:bb-data-science-lakehouse-raw"]
 
 
 @pytest.mark.parametrize("build", [

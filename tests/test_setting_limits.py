@@ -68,7 +68,7 @@ def test_numeric_setting_refuses_the_first_value_past_each_limit(capsys: pytest.
 # Global names are built from the project and account names: "bb-" + account + a fixed suffix. For each account
 # setting: the suffix of its longest such name, the longest name AWS accepts, and the layer that creates it.
 GLOBAL_NAMES = {
-    "lakeAccount": ("-data-lake-demo-data-processed-bucket", 63, "S3 bucket name", "datalake-demo"),
+    "lakeAccount": ("-data-lake-demo-data-processed-bucket-replica", 63, "S3 bucket name", "datalake-demo"),
     "sourceAccount": ("-ddb-lakehouse-firehose-role", 64, "IAM role name", "datalake"),
 }
 
