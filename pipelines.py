@@ -205,11 +205,13 @@ def check_lake_account_names(settings: Settings) -> None:
 
 def check_alarm_settings(settings: Settings) -> None:
     """Thresholds the alarms can use; each bad one is the user's to fix."""
+    # A retention Kinesis refuses is the stream's own error to report (and name streamRetentionHours), not this one's.
+    retention_seconds = max(settings.stream_retention_hours, 24) * 3600
     limits = {
         # setting: (value, lowest, highest, why)
         "alarmFreshnessMarginSeconds": (settings.alarm_freshness_margin_seconds, 60, 86_400,
                                         "seconds beyond the buffering interval, 60 to 86400"),
-        "alarmIteratorAgeSeconds": (settings.alarm_iterator_age_seconds, 60, settings.stream_retention_hours * 3600 - 1,
+        "alarmIteratorAgeSeconds": (settings.alarm_iterator_age_seconds, 60, retention_seconds - 1,
                                     "seconds, from 60 to below the stream's retention (streamRetentionHours)"),
         "alarmWriteThrottledRecords": (settings.alarm_write_throttled_records, 0, 10**9, "records, 0 or more"),
         "alarmReplicationAgeSeconds": (settings.alarm_replication_age_seconds, 60, 86_400, "seconds, 60 to 86400"),

@@ -21,7 +21,8 @@ ACCEPTED = [("streamRetentionHours", 24), ("streamRetentionHours", 8760),
             ("firehoseLogRetentionDays", 1), ("firehoseLogRetentionDays", 3653)]
 # All four land in the datalake layer: the other two are left out, a third of the work.
 DATALAKE_ONLY = ("-c", "skipLayers=databases-dynamodb,datalake-demo")
-REJECTED = [("streamRetentionHours", 23, "Kinesis retention"), ("streamRetentionHours", 8761, "Kinesis retention"),
+REJECTED = [("streamRetentionHours", -1, "Kinesis retention"), ("streamRetentionHours", 0, "Kinesis retention"),
+            ("streamRetentionHours", 23, "Kinesis retention"), ("streamRetentionHours", 8761, "Kinesis retention"),
             ("firehoseBufferingSizeMib", 63, "buffering size"), ("firehoseBufferingSizeMib", 129, "buffering size"),
             ("firehoseBufferingIntervalSeconds", 0, "buffering interval"),
             ("firehoseBufferingIntervalSeconds", 901, "buffering interval"),
