@@ -11,6 +11,9 @@ Gaps filled here, never in the layers:
 - S3 PutBucketLogging reads every statement of the target bucket's policy as if its `Principal` were a map and fails
   (HTTP 500, retried for minutes) on `"Principal": "*"`, which a TLS-only `Deny` has: the same check, reading the
   policy grammar as AWS does (a principal, action or resource may be one value or a list).
+- CloudWatch Logs AssociateKmsKey / DisassociateKmsKey are missing (the provider retries the unknown call for its
+  whole timeout): the key is recorded on the log group, as CreateLogGroup's `kmsKeyId` is. An adopted log group
+  gains its key this way.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis.responses import KinesisResponse
+from moto.logs.exceptions import ResourceNotFoundException as LogGroupNotFound
+from moto.logs.responses import LogsResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -90,6 +95,22 @@ def create_stream_with_tags(self: KinesisResponse) -> ActionResult:
     if tags:
         self.kinesis_backend.add_tags_to_stream(stream_arn=None, stream_name=self._get_param("StreamName"), tags=tags)
     return result
+
+
+def _set_log_group_key(handler: LogsResponse, key_id: str | None) -> str:
+    group = handler.logs_backend.groups.get(handler._get_param("logGroupName"))
+    if group is None:
+        raise LogGroupNotFound()
+    group.kms_key_id = key_id
+    return ""
+
+
+def associate_kms_key(self: LogsResponse) -> str:
+    return _set_log_group_key(self, self._get_param("kmsKeyId"))
+
+
+def disassociate_kms_key(self: LogsResponse) -> str:
+    return _set_log_group_key(self, None)
 
 
 def _values(value: Any) -> list[Any]:
@@ -173,6 +194,8 @@ def install_shims() -> None:
     S3Response.get_bucket_notification = get_bucket_notification
     S3Response.get_bucket_replication = get_bucket_replication
     FakeBucket.get_permission = get_permission
+    LogsResponse.associate_kms_key = associate_kms_key
+    LogsResponse.disassociate_kms_key = disassociate_kms_key
 
 
 def main() -> int:

@@ -39,6 +39,18 @@ def test_kinesis_create_stream_keeps_its_tags(emulator: Emulator) -> None:
     assert {tag["Key"]: tag["Value"] for tag in tags} == {"Layer": "datalake", "Terraform": "true"}
 
 
+def test_log_group_key_is_associated_and_disassociated(emulator: Emulator) -> None:
+    logs = client(emulator, "logs")
+    logs.create_log_group(logGroupName="/adopted")
+    key = "arn:aws:kms:us-east-1:555555555555:key/11111111-2222-3333-4444-555555555555"
+    logs.associate_kms_key(logGroupName="/adopted", kmsKeyId=key)
+    assert logs.describe_log_groups(logGroupNamePrefix="/adopted")["logGroups"][0]["kmsKeyId"] == key
+    logs.disassociate_kms_key(logGroupName="/adopted")
+    assert "kmsKeyId" not in logs.describe_log_groups(logGroupNamePrefix="/adopted")["logGroups"][0]
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.associate_kms_key(logGroupName="/missing", kmsKeyId=key)
+
+
 def test_dynamodb_kinesis_streaming_destination_is_recorded(emulator: Emulator) -> None:
     dynamodb, kinesis = client(emulator, "dynamodb"), client(emulator, "kinesis")
     dynamodb.create_table(TableName="cdc", BillingMode="PAY_PER_REQUEST",
