@@ -8,12 +8,12 @@ dimension `DeliveryStreamName`), Kinesis `GetRecords.IteratorAgeMilliseconds` an
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from cdk_bindings import CloudwatchMetricAlarm, Construct, KmsKey, SnsTopic, SnsTopicSubscription
+from cdk_bindings import CloudwatchMetricAlarm, Construct, SnsTopic, SnsTopicSubscription
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
+from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.naming import NamedConstruct
 from aws_constructs.validation import check_name, check_range
 
@@ -68,14 +68,9 @@ class AlarmTopic(NamedConstruct):
         super().__init__(scope, construct_id)
         check_name("SNS topic", props.name, 256, r"[A-Za-z0-9_-]+", "letters, digits, _ and -")
         check_range("KMS key deletion window", props.key_deletion_window_days, 7, 30, "days")
-        self.key = self._name(KmsKey(
-            self,
-            "Key",
-            description=f"SNS topic {props.name}: alarm notifications",
-            enable_key_rotation=True,
-            deletion_window_in_days=props.key_deletion_window_days,
-            policy=json.dumps(_key_policy(props.env), indent=2),
-        ), "key")
+        self.key = Key(self, "Key", KeyProps(description=f"SNS topic {props.name}: alarm notifications",
+                                             env=props.env, deletion_window_days=props.key_deletion_window_days))
+        self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS)
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
         if props.email:
             self._name(SnsTopicSubscription(
@@ -84,28 +79,6 @@ class AlarmTopic(NamedConstruct):
     @property
     def arn(self) -> str:
         return self._topic.arn
-
-
-def _key_policy(env: AwsEnvironment) -> dict[str, object]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {   # the account's IAM policies decide who administers and uses the key, as for a default key policy
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": env.account_root_arn()},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {   # what CloudWatch needs to publish alarm notifications to a topic encrypted with this key
-                "Sid": "CloudWatchPublishesAlarms",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            },
-        ],
-    }
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,11 @@ class Key(NamedConstruct):
             conditions=(Condition("StringEquals", "kms:EncryptionContext:aws:logs:arn", (group_arn,)),
                         Condition("StringEquals", "aws:SourceAccount", (self.env.account_id,))),
         ))
+
+    def allow_service_principal(self, sid: str, principal: str, actions: tuple[str, ...]) -> None:
+        """Let an AWS service (its principal, e.g. `cloudwatch.amazonaws.com`) use the key on behalf of this
+        account only (`aws:SourceAccount`), as a service publishing to a resource encrypted with it does."""
+        self._policy.add_statement(PolicyStatement(
+            sid=sid, actions=actions, resources=("*",), principals=(("Service", (principal,)),),
+            conditions=(Condition("StringEquals", "aws:SourceAccount", (self.env.account_id,)),),
+        ))

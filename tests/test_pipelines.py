@@ -131,7 +131,12 @@ def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -
         topic = resources(folder, "aws_sns_topic")["alarms"]
         assert topic["kms_master_key_id"] == "${aws_kms_key.alarms_key.arn}"
         policy = json.loads(resources(folder, "aws_kms_key")["alarms_key"]["policy"])
-        assert any(statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for statement in policy["Statement"])
+        cloudwatch = [statement for statement in policy["Statement"]
+                      if statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+        assert cloudwatch == [{"Sid": "CloudWatchPublishesAlarms", "Effect": "Allow",
+                               "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                               "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+                               "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNTS[account]}}}]
         subscriptions = resources(folder, "aws_sns_topic_subscription")
         assert ({name: body["endpoint"] for name, body in subscriptions.items()} ==
                 ({"alarms_email": email} if email else {}))

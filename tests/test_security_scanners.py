@@ -210,7 +210,6 @@ def account_ids(project: Path) -> dict[str, str]:
     return {name: entry["id"] for name, entry in accounts.items()}
 
 
-@pytest.mark.xfail(reason="KNOWN FAILING since the pipelines merge (issue 10): parliament flags the alarm topic key's policy (aws_kms_key.alarms_key); see the closing note", strict=False)
 def test_parliament_finds_nothing_in_any_policy(synthesized_example: Path, second_project: Path) -> None:
     policies: dict[str, Any] = {}
     for project in (synthesized_example, second_project):

@@ -333,6 +333,45 @@ class LeverageProject:
         return self.terraform(layer, "state", "list", check=False).out.split()
 
 
+@dataclass
+class LayerLifecycle:
+    """What happened to a project's layers, recorded while its emulator ran, asserted afterwards."""
+
+    name: str = "the project"
+    layers: list[str] = field(default_factory=list)  # apply order: the project's own layers, then `list` order
+    applied: list[str] = field(default_factory=list)
+    plans: dict[str, PlanResult] = field(default_factory=dict)  # the plan right after each apply
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    destroyed: dict[str, TerraformRun] = field(default_factory=dict)
+    left: dict[str, list[str]] = field(default_factory=dict)  # state after destroy, per layer
+    error: BaseException | None = None
+    log: list[str] = field(default_factory=list)
+
+    def apply_in_order(self, project: LeverageProject) -> None:
+        for layer in self.layers:
+            project.init(layer)
+            project.apply(layer)
+            self.applied.append(layer)
+            self.plans[layer] = plan = project.plan(layer)
+            if plan.code != 0:
+                plan.json  # noqa: B018  (read while the emulator runs, for the failure message)
+            self.outputs[layer] = project.outputs(layer)
+
+    def destroy_in_reverse(self, project: LeverageProject) -> None:
+        """Buckets holding objects refuse to be destroyed (no force_destroy) and the applies and plans wrote access
+        logs, so every account's buckets are emptied first, as an operator would after archiving them."""
+        for account in project.accounts:
+            project.empty_buckets(account)
+        for layer in reversed(self.layers):
+            self.destroyed[layer] = project.destroy_emptying_buckets(layer)
+            self.left[layer] = [address for address in project.state_addresses(layer)
+                                if not address.startswith("data.")]
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise AssertionError(f"{self.name}: the run stopped:\n" + "\n".join(self.log[-8:])) from self.error
+
+
 def write_security_keys_layer(root: Path, account: str, region: str) -> str:
     """The project's own `security-keys` layer (not generated): a KMS key and its `aws_kms_key_arn` output."""
     layer = f"{account}/{region}/security-keys"

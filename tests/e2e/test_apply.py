@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ProjectSpec, copy_example
-from tests.e2e.harness import (Emulator, LeverageProject, Listed, PlanResult, TerraformRun, synthesize,
-                               write_security_keys_layer)
+from tests.e2e.harness import Emulator, LayerLifecycle, LeverageProject, Listed, synthesize, write_security_keys_layer
 from tests.e2e.toolchain import Toolchain
 
 pytestmark = pytest.mark.e2e
@@ -38,29 +37,16 @@ class Source:
 
 
 @dataclass
-class Lifecycle:
-    """What happened to one project, recorded while its emulator ran, asserted afterwards."""
+class Lifecycle(LayerLifecycle):
+    """One project's run, with the emulator's view of each account after apply and after destroy."""
 
-    source: Source
-    layers: list[str] = field(default_factory=list)  # `list` order, the project's own security-keys layers first
-    applied: list[str] = field(default_factory=list)
-    plans: dict[str, PlanResult] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seen: dict[str, Any] = field(default_factory=dict)  # the emulator's view of each account, after apply
-    destroyed: dict[str, TerraformRun] = field(default_factory=dict)
-    left: dict[str, list[str]] = field(default_factory=dict)  # state after destroy, per layer
+    source: Source | None = None
+    seen: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # account name -> id
-    error: BaseException | None = None
-    log: list[str] = field(default_factory=list)
-
-    def check(self) -> None:
-        if self.error is not None:
-            raise AssertionError(f"{self.source.root.name}: the run stopped:\n" + "\n".join(self.log[-8:])) \
-                from self.error
 
 
 def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecycle:
-    lifecycle = Lifecycle(source)
+    lifecycle = Lifecycle(name=source.root.name, source=source)
     with Emulator.start() as emulator:
         project = LeverageProject(source.root, toolchain, emulator, scratch)
         lifecycle.log = project.log
@@ -70,22 +56,9 @@ def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecy
             own = [write_security_keys_layer(source.root, account, source.region)
                    for account in source.listed.security_keys_accounts]
             lifecycle.layers = own + source.listed.layers
-            for layer in lifecycle.layers:
-                project.init(layer)
-                project.apply(layer)
-                lifecycle.applied.append(layer)
-                lifecycle.plans[layer] = plan = project.plan(layer)
-                if plan.code != 0:
-                    plan.json  # noqa: B018  (read while the emulator runs, for the failure message)
-                lifecycle.outputs[layer] = project.outputs(layer)
+            lifecycle.apply_in_order(project)
             lifecycle.seen = observe(project, source)
-            # The access logs of the applies and plans; buckets holding objects refuse to be destroyed (no
-            # force_destroy), so they are emptied first, as an operator would after archiving them.
-            project.empty_buckets(source.lake_account)
-            for layer in reversed(lifecycle.layers):
-                lifecycle.destroyed[layer] = project.destroy_emptying_buckets(layer)
-                lifecycle.left[layer] = [address for address in project.state_addresses(layer)
-                                         if not address.startswith("data.")]
+            lifecycle.destroy_in_reverse(project)
             lifecycle.seen["after destroy"] = observe(project, source)
         except Exception as exc:  # recorded; the tests report it
             lifecycle.error = exc
