@@ -9,7 +9,7 @@ from typing import Any
 from leverage.errors import UserError
 from leverage.layer import LayerAddress
 from leverage.scan import LayerFolder, scan_layers
-from leverage.tfvars import display_path, read_env_file, read_hcl, required_string
+from leverage.tfvars import blocks, display_path, read_env_file, read_hcl, required_string
 
 # The partitions' region names: commercial, China, GovCloud and the ISO partitions.
 # Both used with fullmatch: a pattern ending in "$" accepts a trailing newline.
@@ -119,8 +119,8 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     variables_file = root / "config" / "common-variables.tf"
     common_variables = None
     if variables_file.exists():
-        declared = read_hcl(variables_file, root).get("variable", [])
-        common_variables = frozenset(name for block in declared for name in block)
+        common_variables = frozenset(name for block in blocks(read_hcl(variables_file, root), "variable")
+                                     for name in block)
     return Project(root, name, region_primary, region_secondary, tuple(regions_allowed), accounts, common_variables,
                    scan_layers(root))
 

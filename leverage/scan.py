@@ -9,7 +9,7 @@ from typing import Any
 
 from leverage.errors import UserError
 from leverage.layer import STATE_FILE, LayerAddress, state_name
-from leverage.tfvars import read_hcl
+from leverage.tfvars import blocks, read_hcl
 
 CONFIG = "config.tf"
 
@@ -43,9 +43,9 @@ def _read_layer(root: Path, config: Path) -> LayerFolder:
 
 
 def _declared_key(config: dict[str, Any]) -> str | None:
-    for terraform in config.get("terraform", []):
-        for backend in terraform.get("backend", []) if isinstance(terraform, dict) else []:
-            s3 = backend.get("s3") if isinstance(backend, dict) else None
+    for terraform in blocks(config, "terraform"):
+        for backend in blocks(terraform, "backend"):
+            s3 = backend.get("s3")
             if isinstance(s3, dict) and isinstance(s3.get("key"), str):
                 return s3["key"]
     return None
@@ -66,7 +66,7 @@ def declared_outputs(root: Path, folder: str) -> set[str]:
             outputs = document.get("output", {}) if isinstance(document, dict) else {}
             names.update(outputs if isinstance(outputs, dict) else ())
         elif path.suffix == ".tf":
-            for block in read_hcl(path, root).get("output", []):
+            for block in blocks(read_hcl(path, root), "output"):
                 names.update(block)
     return names
 

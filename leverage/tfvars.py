@@ -34,6 +34,13 @@ def read_hcl(path: Path, root: Path) -> dict[str, Any]:
         raise UserError(f"cannot parse {shown}: {reason}", fix="fix the HCL syntax") from None
 
 
+def blocks(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The `kind` blocks of a parsed file. python-hcl2 gives them as a list of dicts; an attribute of that name
+    (`terraform = 1`, which Terraform rejects) gives anything else, and holds no block."""
+    found = document.get(kind, [])
+    return [block for block in found if isinstance(block, dict)] if isinstance(found, list) else []
+
+
 def required_string(values: dict[str, Any], key: str, path: Path, root: Path) -> str:
     value = values.get(key)
     if not isinstance(value, str) or not value:

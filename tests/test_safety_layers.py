@@ -115,6 +115,28 @@ def test_an_output_the_layer_does_not_declare_is_an_error(capsys: pytest.Capture
     assert synth(capsys, reference, *RENAMED, *settings).code == 0
 
 
+@pytest.mark.parametrize("config", [
+    "terraform = 1\n",  # attributes, not blocks: Terraform rejects them; here they declare nothing
+    'terraform {\n  backend = "s3"\n}\n',
+    'terraform {\n  backend "s3" {\n    key = 5\n  }\n}\n',
+])
+def test_a_config_tf_without_a_backend_block_declares_no_key(capsys: pytest.CaptureFixture[str], reference: Path,
+                                                             config: str) -> None:
+    """Such a folder is read at the key Leverage gives it, the same here, with no traceback whatever it holds."""
+    (reference / "apps-devstg/us-east-1/security-keys/config.tf").write_text(config)
+    result = synth(capsys, reference, *RENAMED)
+    assert result.code == 0 and result.err == "", result.err
+
+
+@pytest.mark.parametrize("outputs", ["output = 1\n", 'output = ["aws_kms_key_arn"]\n'])
+def test_an_output_attribute_declares_no_output(capsys: pytest.CaptureFixture[str], reference: Path,
+                                                outputs: str) -> None:
+    (reference / "apps-devstg/us-east-1/security-keys/outputs.tf").write_text(outputs)
+    result = synth(capsys, reference, *RENAMED)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "reads output 'aws_kms_key_arn' of apps-devstg/us-east-1/security-keys (state " in result.err
+
+
 def test_a_layer_not_in_the_tree_is_a_warning_and_noted_in_the_readme(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     root = ProjectSpec().write(tmp_path / "p")
