@@ -28,6 +28,12 @@ def test_synth_equals_the_session_synth_and_is_idempotent(
     first = synth(capsys, project_copy)
     assert first.code == 0 and "12 files changed" in first.out
     assert tree_digest(project_copy) == tree_digest(synthesized_example)
+    # Plain files, never executable (git records the executable bit): rw-r--r-- less the umask.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    written = [project_copy / line.removeprefix("wrote ") for line in first.out.splitlines() if line.startswith("wrote ")]
+    modes = {path.stat().st_mode & 0o777 for path in written if not path.is_symlink()}
+    assert modes == {0o644 & ~umask}
     stamps = {path: path.stat().st_mtime_ns for path in project_copy.rglob("*") if path.is_file()}
     second = synth(capsys, project_copy)
     assert second.code == 0 and "0 files changed" in second.out

@@ -39,7 +39,34 @@ def test_a_marker_anywhere_but_where_the_readme_says_is_the_users_file(
     assert result.code == 2 and f"{DATALAKE}/{name} exists in the Leverage project but was not written" in result.err
     assert tree_digest(project_copy) == before
     drift = check(capsys, project_copy)
-    assert drift.code == 1 and "(a file without the generated marker stands where a generated one goes)" in drift.out
+    assert drift.code == 1
+    assert (f"modified: {DATALAKE}/{name} (a file without the generated marker stands where a generated one goes)\n"
+            in drift.out.splitlines(keepends=True))
+
+
+def test_a_link_or_a_users_common_variables_file_is_the_users(capsys: pytest.CaptureFixture[str],
+                                                               project_copy: Path) -> None:
+    """A symbolic link at config.tf (even to a generated file) cannot carry the marker, so it is the user's; so is
+    a regular common-variables.tf in a layer folder (the generator only ever writes a link there)."""
+    assert synth(capsys, project_copy).code == 0
+    folder = project_copy / DATALAKE
+    (folder / "config.tf").rename(folder / "mine.tf")
+    (folder / "config.tf").symlink_to("mine.tf")
+    before = tree_digest(project_copy)
+    result = synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300")
+    assert result.code == 2 and f"{DATALAKE}/config.tf exists in the Leverage project but was not written" in result.err
+    assert tree_digest(project_copy) == before
+    (folder / "config.tf").unlink()
+    (folder / "mine.tf").rename(folder / "config.tf")
+
+    # Without config/common-variables.tf no link is generated, and nothing removes the user's own file.
+    (project_copy / "config/common-variables.tf").unlink()
+    (folder / "common-variables.tf").unlink()
+    (folder / "common-variables.tf").write_text('variable "mine" {}\n')
+    assert synth(capsys, project_copy).code == 0
+    assert (folder / "common-variables.tf").read_text() == 'variable "mine" {}\n'
+    drift = check(capsys, project_copy)
+    assert drift.code == 0 and drift.out.startswith("no drift"), drift.out
 
 
 def test_copies_of_generated_files_under_other_names_survive_and_are_not_drift(
