@@ -73,6 +73,14 @@ def test_arguments_decide_between_update_in_place_and_replace() -> None:
     [change] = compare_configs({"a/r/l": (layer({"aws_kinesis_stream.s": STREAM}), renamed)})
     assert (change.action, change.destructive) == ("replace", True)
     assert change.detail == "name changes, which the provider cannot change in place"
+    # An argument on one side only changes too: a sort key added to a table replaces it; a dropped one updates.
+    table = {"name": "bb-table", "hash_key": "id"}
+    [added] = compare_configs({"a/r/l": (layer({"aws_dynamodb_table.t": table}),
+                                         layer({"aws_dynamodb_table.t": {**table, "range_key": "at"}}))})
+    assert (added.action, added.destructive, added.detail) == (
+        "replace", True, "range_key changes, which the provider cannot change in place")
+    assert actions(layer({"aws_kinesis_stream.s": STREAM}), layer({"aws_kinesis_stream.s": {"name": STREAM_NAME}})) == {
+        "update aws_kinesis_stream.s": ("update in place", False)}
 
 
 def test_stateless_renames_and_removals_are_reported_but_not_destructive() -> None:
