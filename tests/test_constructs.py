@@ -408,12 +408,15 @@ def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefi
     ({"prefix": "dynamodb_data/!{partitionKeyFromQuery:tableName}/!{foo:bar}/"}, r"the namespaces are firehose"),
     ({"error_output_prefix": "errors/!{timestamp:yyyy}/"}, r"must include !\{firehose:error-output-type\}"),
     ({"prefix": "d/!{partitionKeyFromQuery:tableName}/!{firehose:error-output-type}/"}, r"only the error prefix"),
+    ({"prefix": "dynamodb_data/!{timestamp:yyyy}/"},
+     r"^dynamic partitioning is on but the Firehose prefix uses no !\{partitionKeyFromQuery:\.\.\.\} key; "
+     r"AWS rejects that$"),
     ({"dynamic_partitioning": DynamicPartitioning(".tableName")},
      r"partition query '\.tableName' must be a JQ object such as '\{tableName:\.tableName\}'"),
 ], ids=["buffer-0", "buffer-129", "buffer-32-with-partitioning", "interval-901", "interval-negative",
         "unknown-partition-key", "empty-error-prefix", "partition-key-in-error-prefix", "name-65-chars",
         "zero-buffering-with-partitioning", "unterminated-expression", "unknown-namespace",
-        "error-prefix-without-error-output-type", "error-output-type-in-prefix",
+        "error-prefix-without-error-output-type", "error-output-type-in-prefix", "prefix-without-partition-key",
         "query-not-jq-object"])
 def test_firehose_rejects_invalid_props(overrides, message):
     stack = new_stack()

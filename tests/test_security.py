@@ -212,10 +212,12 @@ def test_an_access_log_bucket_refuses_a_kms_key_and_keeping_logs_forever() -> No
     from aws_constructs.s3 import SecureBucketProps, ServerAccessLogBucket
 
     stack = TerraformStack(Testing.app(), "test")
-    with pytest.raises(ConstructPropsError, match="supports only SSE-S3"):
+    with pytest.raises(ConstructPropsError, match=r"^bucket bb-logs: S3 server access log delivery supports only SSE-S3 "
+                                                  r"on its target bucket; leave encryption_key unset$"):
         ServerAccessLogBucket(stack, "Logs", SecureBucketProps(
             name="bb-logs", expiration_days=365, encryption_key=KmsKeyRef("arn:aws:kms:us-east-1:1:key/x")), "1")
-    with pytest.raises(ConstructPropsError, match="set expiration_days"):
+    with pytest.raises(ConstructPropsError,
+                       match=r"^bucket bb-logs-2: set expiration_days, logs must not be kept forever$"):
         ServerAccessLogBucket(stack, "Logs2", SecureBucketProps(name="bb-logs-2"), "1")
     with pytest.raises(ConstructPropsError, match="expire after 90 days, which must be positive and after every"):
         ServerAccessLogBucket(stack, "Logs3", SecureBucketProps(name="bb-logs-3", expiration_days=90), "1")
