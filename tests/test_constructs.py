@@ -182,7 +182,12 @@ def test_data_stream_without_key_uses_the_aws_managed_kinesis_key():
     ({"name": "lakehouse stream!"}, r"not valid; AWS allows only letters, digits and _\.-"),
     ({"retention_hours": 23}, r"Kinesis retention is 23; .* from 24 to 8760"),
     ({"retention_hours": 8761}, r"Kinesis retention is 8761; .* from 24 to 8760"),
-], ids=["name-129-chars", "name-bad-characters", "retention-23h", "retention-8761h"])
+    # Typed props checked at run time too: a bool is an int to Python, not a number of hours.
+    ({"on_demand": False, "shard_count": True},
+     r"^Kinesis shard count is True; AWS accepts a whole number of shards from 1 to 100000$"),
+    ({"retention_hours": 48.0}, r"^Kinesis retention is 48\.0; AWS accepts a whole number of hours from 24 to 8760$"),
+], ids=["name-129-chars", "name-bad-characters", "retention-23h", "retention-8761h", "shards-bool",
+        "retention-float"])
 def test_data_stream_rejects_invalid_props(overrides, message):
     with pytest.raises(ConstructPropsError, match=message):
         stream(new_stack(), **overrides)
