@@ -44,6 +44,15 @@ def test_a_marker_anywhere_but_where_the_readme_says_is_the_users_file(
             in drift.out.splitlines(keepends=True))
 
 
+def test_a_users_file_that_is_not_utf8_is_shown_in_the_drift_diff(capsys: pytest.CaptureFixture[str],
+                                                                   project_copy: Path) -> None:
+    (project_copy / DATALAKE).mkdir(parents=True)
+    (project_copy / DATALAKE / "README.md").write_bytes(b"# Notes in Latin-1: caf\xe9\n")
+    drift = check(capsys, project_copy)
+    assert drift.code == 1, drift.err
+    assert f"-# Notes in Latin-1: caf\N{REPLACEMENT CHARACTER}\n" in drift.out
+
+
 def test_a_link_or_a_users_common_variables_file_is_the_users(capsys: pytest.CaptureFixture[str],
                                                                project_copy: Path) -> None:
     """A symbolic link at config.tf (even to a generated file) cannot carry the marker, so it is the user's; so is
