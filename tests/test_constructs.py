@@ -22,6 +22,7 @@ import cdk_bindings  # noqa: E402,F401
 # Aliased: pytest would otherwise try to collect a class whose name starts with `Test`.
 from cdk_bindings import TerraformStack, Testing as CdktfTesting  # noqa: E402
 
+from aws_constructs.alarms import AlarmTopic, AlarmTopicProps, Metric, MetricAlarm, MetricAlarmProps  # noqa: E402
 from aws_constructs.dynamodb import (  # noqa: E402
     ChangeStreamProps,
     KeyAttribute,
@@ -689,6 +690,18 @@ def length_message(kind: str, low: int, high: int) -> str:
             r"layer naming settings$")
 
 
+def alarm_topic_with(stack: TerraformStack, **overrides: object) -> AlarmTopic:
+    return AlarmTopic(stack, "Alarms", AlarmTopicProps(**{"name": "bb-alarms", "env": ENV, **overrides}))
+
+
+def metric_alarm_with(stack: TerraformStack, statistic: str = "Maximum", period_seconds: int = 300,
+                      **overrides: object) -> MetricAlarm:
+    metric = Metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", {"StreamName": "s"}, statistic, period_seconds)
+    return MetricAlarm(stack, "Alarm", MetricAlarmProps(**{
+        "name": "bb-iterator-age", "description": "d", "metric": metric, "comparison": "GreaterThanThreshold",
+        "threshold": 60000.0, "topic": alarm_topic_with(stack), **overrides}))
+
+
 @dataclass(frozen=True)
 class Limit:
     """One AWS limit: `build(stack, value)` builds a construct; `where` is (resource type, attribute path) whose
@@ -769,6 +782,22 @@ LIMITS = {
                                        length_message("Glue database", 1, 255), ("aws_glue_catalog_database", "name")),
     "glue-crawler-name-length": Limit(lambda s, v: crawler_with(s, "c" * v), (1, 255), (0, 256),
                                       length_message("Glue crawler", 1, 255), ("aws_glue_crawler", "name")),
+    "sns-topic-name-length": Limit(lambda s, v: alarm_topic_with(s, name="n" * v), (1, 256), (0, 257),
+                                   length_message("SNS topic", 1, 256), ("aws_sns_topic", "name")),
+    "alarm-topic-key-deletion-days": Limit(
+        lambda s, v: alarm_topic_with(s, key_deletion_window_days=v), (7, 30), (6, 31),
+        r"^KMS key deletion window is \d+; AWS accepts a whole number of days from 7 to 30$",
+        ("aws_kms_key", "deletion_window_in_days")),
+    "alarm-evaluation-periods": Limit(
+        lambda s, v: metric_alarm_with(s, evaluation_periods=v), (1, 100), (0, 101),
+        r"^alarm bb-iterator-age evaluation periods is \d+; AWS accepts a whole number of periods from 1 to 100$",
+        ("aws_cloudwatch_metric_alarm", "evaluation_periods")),
+    "alarm-datapoints": Limit(
+        lambda s, v: metric_alarm_with(s, evaluation_periods=5, datapoints_to_alarm=v), (1, 5), (6,),
+        r"^alarm bb-iterator-age datapoints is \d+; AWS accepts a whole number of data points from 1 to 5$",
+        ("aws_cloudwatch_metric_alarm", "datapoints_to_alarm")),
+    "alarm-name-length": Limit(lambda s, v: metric_alarm_with(s, name="a" * v), (1, 255), (0, 256),
+                               length_message("CloudWatch alarm", 1, 255), ("aws_cloudwatch_metric_alarm", "alarm_name")),
 }
 
 
@@ -777,7 +806,8 @@ def expected_in_output(limit_id: str, value: object) -> object:
     expected = {"kinesis-name-length": "k", "firehose-name-length": "f", "iam-role-name-length": "r",
                 "firehose-error-prefix-length": "e",
                 "dynamodb-table-name-length": "t", "log-group-name-length": "g", "log-stream-name-length": "s",
-                "glue-database-name-length": "d", "glue-crawler-name-length": "c"}
+                "glue-database-name-length": "d", "glue-crawler-name-length": "c", "sns-topic-name-length": "n",
+                "alarm-name-length": "a"}
     if limit_id in expected:
         return expected[limit_id] * value
     if limit_id == "firehose-prefix-length":
@@ -810,6 +840,31 @@ def test_limits_reject_the_first_value_past_each_end(limit_id, value):
     limit = LIMITS[limit_id]
     with pytest.raises(ConstructPropsError, match=limit.message):
         limit.build(new_stack(), value)
+
+
+# --- alarms ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"comparison": "GreaterThan"}, "comparison 'GreaterThan' is not one of GreaterThanThreshold, "
+     "GreaterThanOrEqualToThreshold, LessThanThreshold, LessThanOrEqualToThreshold"),
+    ({"statistic": "p99"}, "statistic 'p99' is not one of SampleCount, Average, Sum, Minimum, Maximum"),
+    ({"treat_missing_data": "zero"}, "missing-data treatment 'zero' is not one of breaching, notBreaching, ignore, "
+     "missing"),
+    ({"period_seconds": 45}, "period 45 s must be 10, 20, 30 or a multiple of 60"),
+    ({"period_seconds": 90}, "period 90 s must be 10, 20, 30 or a multiple of 60"),
+    ({"threshold": -0.5}, "threshold -0.5 must not be negative"),
+], ids=["comparison", "statistic", "missing-data", "period-45", "period-90", "negative-threshold"])
+def test_metric_alarm_refuses_what_cloudwatch_rejects(overrides, message):
+    with pytest.raises(ConstructPropsError, match=f"^{re.escape(f'alarm bb-iterator-age: {message}')}$"):
+        metric_alarm_with(new_stack(), **overrides)
+
+
+@pytest.mark.parametrize("period", [10, 20, 30, 60, 120])
+def test_metric_alarm_accepts_high_resolution_periods_and_whole_minutes(period):
+    stack = new_stack()
+    metric_alarm_with(stack, period_seconds=period, threshold=0.0)
+    alarm = only(synth(stack), "resource", "aws_cloudwatch_metric_alarm")
+    assert (alarm["period"], alarm["threshold"], alarm["datapoints_to_alarm"]) == (period, 0, 1)
 
 
 # --- environment: ARNs and endpoints per partition ---------------------------------------------------------------
