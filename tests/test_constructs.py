@@ -797,7 +797,8 @@ LIMITS = {
         r"^alarm bb-iterator-age datapoints is \d+; AWS accepts a whole number of data points from 1 to 5$",
         ("aws_cloudwatch_metric_alarm", "datapoints_to_alarm")),
     "alarm-name-length": Limit(lambda s, v: metric_alarm_with(s, name="a" * v), (1, 255), (0, 256),
-                               length_message("CloudWatch alarm", 1, 255), ("aws_cloudwatch_metric_alarm", "alarm_name")),
+                               length_message("CloudWatch alarm", 1, 255),
+                               ("aws_cloudwatch_metric_alarm", "alarm_name")),
 }
 
 
