@@ -127,8 +127,9 @@ def test_two_constructs_with_one_address_are_refused_with_both_paths() -> None:
     stack = new_stack()
     SecureBucket(stack, "RawBucket", SecureBucketProps(name="bb-raw-bucket-one"))
     SecureBucket(stack, "raw_bucket", SecureBucketProps(name="bb-raw-bucket-two"))
-    with pytest.raises(ConstructPropsError, match=r"test/RawBucket.* and test/raw_bucket.* both get the "
-                                                  r"Terraform address aws_s3_bucket\.raw_bucket; give one"):
+    with pytest.raises(ConstructPropsError, match=r"^layer layer: test/RawBucket/\w+ and test/raw_bucket/\w+ both get "
+                                                  r"the Terraform address aws_s3_bucket\.raw_bucket; give one of the "
+                                                  r"constructs another id$"):
         check_unique_addresses(stack, "layer")
 
 
@@ -137,8 +138,10 @@ def test_a_resource_left_with_cdktfs_hashed_name_is_refused() -> None:
 
     stack = new_stack()
     S3Bucket(Construct(stack, "Group"), "Bucket", bucket="bb-plain-bucket")
-    with pytest.raises(ConstructPropsError, match=r"test/Group/Bucket has cdktf's hashed address "
-                                                  r"aws_s3_bucket\.Group_Bucket_[0-9A-F]{8}; create the resource inside"):
+    with pytest.raises(ConstructPropsError, match=r"^layer layer: test/Group/Bucket has cdktf's hashed address "
+                                                  r"aws_s3_bucket\.Group_Bucket_[0-9A-F]{8}; create the resource inside "
+                                                  r"an L2 construct \(aws_constructs\.naming\.NamedConstruct\) or "
+                                                  r"call override_logical_id on it$"):
         check_unique_addresses(stack, "layer")
 
 
