@@ -181,6 +181,11 @@ def test_a_move_between_types_or_twice_is_refused() -> None:
         declare_move(stack, "aws_s3_bucket.a", "aws_s3_bucket.c")
     with pytest.raises(ConstructPropsError, match="data sources hold no state"):
         declare_move(stack, "data.aws_iam_policy_document.a", "data.aws_iam_policy_document.b")
+    for bad in ("data.a", "aws_s3_bucket", "aws_s3_bucket.a.b", "AWS_S3_BUCKET.a", "aws_s3_bucket.1a"):
+        with pytest.raises(ConstructPropsError, match=re.escape(
+                f"moved block {bad} -> aws_s3_bucket.z: {bad!r} is not a resource address `<type>.<name>` (data "
+                "sources hold no state and never need a move)")):
+            declare_move(stack, bad, "aws_s3_bucket.z")
 
 
 def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest.CaptureFixture[str],
