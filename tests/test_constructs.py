@@ -298,7 +298,7 @@ def test_service_role_with_no_grants_fails_at_synth():
     stack = new_stack()
     role(stack)
     # The ConstructPropsError is raised in a Lazy producer, so it comes back through jsii as a RuntimeError.
-    with pytest.raises(RuntimeError, match="has an empty policy; grant it something or remove it"):
+    with pytest.raises(RuntimeError, match="test/Role/Policy has an empty policy; grant it something or remove it"):
         CdktfTesting.synth(stack)
 
 
