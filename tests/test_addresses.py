@@ -204,5 +204,6 @@ def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest
     assert result.code == 2
     assert result.err.startswith("error: layer data-science/us-east-1/datalake-demo: ")
     assert "both get the Terraform address aws_s3_bucket.raw_bucket" in result.err
+    assert result.err.endswith("give one of the constructs another id; see 'Addresses' in README.md\n")
     assert len(result.err.strip().splitlines()) == 1
     assert not list(root.glob("*/*/*/main.tf.json"))
