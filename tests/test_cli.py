@@ -124,6 +124,8 @@ def test_layers_without_common_variables_declare_their_own(
         assert not (folder / "common-variables.tf").exists()
         variables = json.loads((folder / "main.tf.json").read_text())["variable"]
         assert {"region", "profile", "environment"} <= set(variables)
+        assert {name: variables[name] for name in ("region", "profile", "environment")} == {
+            "region": {"type": "string"}, "profile": {"type": "string"}, "environment": {"type": "string"}}
         module, diagnostics = load_config_dir(folder)
         assert not diagnostics
 
