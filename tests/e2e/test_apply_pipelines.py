@@ -79,7 +79,7 @@ def observe(project: LeverageProject) -> dict[str, Any]:
             "topics": [topic["TopicArn"] for topic in project.client(account, "sns").list_topics()["Topics"]],
         }
     raw = next(name for name in (bucket["Name"] for bucket in project.client(LAKE, "s3").list_buckets()["Buckets"])
-               if "raw" in name)
+               if name.endswith("-raw-bucket"))  # not its replica, listed in creation order
     seen["raw bucket policy"] = json.loads(project.client(LAKE, "s3").get_bucket_policy(Bucket=raw)["Policy"])
     return seen
 
