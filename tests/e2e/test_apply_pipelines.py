@@ -143,7 +143,7 @@ def test_each_source_has_its_alarms_and_topic(lifecycle: Lifecycle) -> None:
     lifecycle.check()
     for account, tables in (("apps-devstg", ("orders", "customers")), ("apps-prd", ("users",))):
         alarms = lifecycle.seen[account]["alarms"]
-        assert len(alarms) == 4 + 2 * len(tables)
+        assert len(alarms) == 4 + 3 * len(tables)
         assert all(any(alarm.startswith(f"bb-{account}-{table}-cdc-") for alarm in alarms) for table in tables)
         topic = lifecycle.outputs[f"{account}/{REGION}/datalake"]["alarm_topic_arn"]
         assert lifecycle.seen[account]["topics"] == [topic]
