@@ -178,7 +178,10 @@ from jsii import implements  # noqa: F401
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream  # noqa: F401
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm  # noqa: F401
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (  # noqa: F401
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+)
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (  # noqa: F401
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,

@@ -216,6 +216,8 @@ def check_alarm_settings(settings: Settings) -> None:
         "alarmWriteThrottledRecords": (settings.alarm_write_throttled_records, 0, 10**9, "records, 0 or more"),
         "alarmReplicationAgeSeconds": (settings.alarm_replication_age_seconds, 60, 86_400, "seconds, 60 to 86400"),
         "alarmReplicationFailedRecords": (settings.alarm_replication_failed_records, 0, 10**9, "records, 0 or more"),
+        "alarmReplicationThrottledRecords": (settings.alarm_replication_throttled_records, 0, 10**9,
+                                             "records, 0 or more"),
     }
     for key, (value, low, high, unit) in limits.items():
         if not low <= value <= high:

@@ -53,6 +53,7 @@ class Settings:
     alarm_write_throttled_records: int = 0
     alarm_replication_age_seconds: int = 300
     alarm_replication_failed_records: int = 0
+    alarm_replication_throttled_records: int = 0
 
     @property
     def pipeline_list(self) -> tuple[Pipeline, ...]:

@@ -3,14 +3,21 @@
 Metric names and dimensions are those AWS documents: Firehose `DeliveryToS3.*` (namespace `AWS/Firehose`,
 dimension `DeliveryStreamName`), Kinesis `GetRecords.IteratorAgeMilliseconds` and
 `WriteProvisionedThroughputExceeded` (`AWS/Kinesis`, `StreamName`), and DynamoDB's Kinesis streaming destination
-`AgeOfOldestUnreplicatedRecord` and `FailedToReplicateRecordCount` (`AWS/DynamoDB`, `TableName` and
-`DelegatedOperation`).
+`AgeOfOldestUnreplicatedRecord`, `FailedToReplicateRecordCount` and `ThrottledPutRecordCount` (`AWS/DynamoDB`,
+`TableName` and `DelegatedOperation`).
+
+AWS documents what `DelegatedOperation` stands for (change data capture for Kinesis Data Streams) but not its
+value, and an alarm on a dimension value that never occurs watches nothing and stays OK forever. So those metrics
+are read with a CloudWatch Metrics Insights query over the schema (every metric with exactly these dimensions),
+filtered by the table only.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from cdk_bindings import CloudwatchMetricAlarm, Construct, SnsTopic, SnsTopicSubscription
+from cdk_bindings import (CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, Construct, SnsTopic,
+                          SnsTopicSubscription)
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
@@ -21,8 +28,9 @@ COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessTha
                "LessThanOrEqualToThreshold")
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
-# The DelegatedOperation of the records DynamoDB writes to a Kinesis streaming destination on the table's behalf.
-STREAM_RECORDS = "StreamRecords"
+# A statistic as a Metrics Insights aggregate function.
+INSIGHTS_FUNCTIONS = {"SampleCount": "COUNT", "Average": "AVG", "Sum": "SUM", "Minimum": "MIN", "Maximum": "MAX"}
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,26 @@ class Metric:
     dimensions: dict[str, str]
     statistic: str
     period_seconds: int = 300
+    # Dimensions the metric carries whose value is not fixed here: matched by a Metrics Insights query instead.
+    any_value_dimensions: tuple[str, ...] = ()
+
+    def insights_query(self) -> str:
+        """`SELECT MAX(name) FROM SCHEMA("namespace", dimensions...) WHERE dimension = 'value' AND ...`."""
+        schema = ", ".join([f'"{self.namespace}"',
+                            *(_insights_name(name) for name in sorted({*self.dimensions, *self.any_value_dimensions}))])
+        query = f"SELECT {INSIGHTS_FUNCTIONS[self.statistic]}({_insights_name(self.name)}) FROM SCHEMA({schema})"
+        filters = []
+        for name, value in self.dimensions.items():
+            if "'" in value:
+                raise ConstructPropsError(f"metric {self.name}: dimension {name} value {value!r} has a quote, which a "
+                                          "Metrics Insights query cannot hold")
+            filters.append(f"{_insights_name(name)} = '{value}'")
+        return f"{query} WHERE {' AND '.join(filters)}" if filters else query
+
+
+def _insights_name(name: str) -> str:
+    """A metric or dimension name as Metrics Insights reads it: double-quoted unless a plain identifier."""
+    return name if PLAIN_NAME.fullmatch(name) else f'"{name}"'
 
 
 def firehose_metric(name: str, delivery_stream: str, statistic: str, period_seconds: int = 300) -> Metric:
@@ -43,9 +71,9 @@ def kinesis_metric(name: str, stream: str, statistic: str, period_seconds: int =
 
 
 def dynamodb_stream_metric(name: str, table: str, statistic: str, period_seconds: int = 300) -> Metric:
-    """A metric of a table's Kinesis streaming destination (change data capture)."""
-    return Metric("AWS/DynamoDB", name, {"TableName": table, "DelegatedOperation": STREAM_RECORDS}, statistic,
-                  period_seconds)
+    """A metric of a table's Kinesis streaming destination (change data capture), whatever its DelegatedOperation."""
+    return Metric("AWS/DynamoDB", name, {"TableName": table}, statistic, period_seconds,
+                  any_value_dimensions=("DelegatedOperation",))
 
 
 @dataclass(frozen=True)
@@ -116,16 +144,18 @@ class MetricAlarm(NamedConstruct):
         check_range(f"alarm {props.name} datapoints", datapoints, 1, props.evaluation_periods, "data points")
         if props.threshold < 0:
             raise ConstructPropsError(f"alarm {props.name}: threshold {props.threshold} must not be negative")
+        if metric.any_value_dimensions:
+            watched = {"metric_query": [CloudwatchMetricAlarmMetricQuery(
+                id="query", expression=metric.insights_query(), period=metric.period_seconds, return_data=True)]}
+        else:
+            watched = {"namespace": metric.namespace, "metric_name": metric.name, "dimensions": metric.dimensions,
+                       "statistic": metric.statistic, "period": metric.period_seconds}
         self._alarm = self._name(CloudwatchMetricAlarm(
             self,
             "Resource",
             alarm_name=props.name,
             alarm_description=props.description,
-            namespace=metric.namespace,
-            metric_name=metric.name,
-            dimensions=metric.dimensions,
-            statistic=metric.statistic,
-            period=metric.period_seconds,
+            **watched,
             evaluation_periods=props.evaluation_periods,
             datapoints_to_alarm=datapoints,
             comparison_operator=props.comparison,

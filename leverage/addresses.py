@@ -7,7 +7,7 @@ Terraform compares configuration with state (assuming the committed layers are w
 - an address in both whose arguments differ is an **update in place**, or a **replace** (destroy, then create)
   when an argument the provider cannot change in place differs (`REPLACING_ARGUMENTS`, from the AWS provider's
   ForceNew arguments of the types these layers use);
-- an address that a `moved` block of the fresh synth maps to another is a **move**: state only;
+- an address that a `moved` block of the fresh synth (in its `addresses.tf`) maps to another is a **move**: state only;
 - an address only in the committed layers is a **destroy**.
 
 Undeclared moves. A stateful resource (`STATEFUL_TYPES`: its data lives in it) that leaves one address and
@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from leverage import state_blocks
 from leverage.errors import UserError
 from leverage.render import marker_prefix
 
@@ -116,8 +117,12 @@ def compare(root: Path, desired: dict[str, Any]) -> list[ResourceChange]:
     layers = {}
     for relative, content in sorted(desired.items()):
         if Path(relative).name == LAYER_FILE and isinstance(content, bytes):
-            folder = Path(relative).parent.as_posix()
-            layers[folder] = (_committed(root / relative), json.loads(content))
+            folder = Path(relative).parent
+            new = json.loads(content)
+            blocks = desired.get((folder / state_blocks.FILE_NAME).as_posix())
+            if isinstance(blocks, bytes):
+                new.update(state_blocks.parse(blocks.decode("utf-8")))
+            layers[folder.as_posix()] = (_committed(root / relative), new)
     return compare_configs(layers)
 
 

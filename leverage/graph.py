@@ -27,7 +27,7 @@ class RemoteRead:
 def remote_reads(address: LayerAddress, config: dict[str, Any]) -> list[RemoteRead]:
     sources = config.get("data", {}).get("terraform_remote_state", {})
     used: dict[str, set[str]] = {name: set() for name in sources}
-    for name, output in OUTPUT_REFERENCE.findall(_without(config, "data")):
+    for name, output in OUTPUT_REFERENCE.findall(_without_remote_states(config)):
         used.setdefault(name, set()).add(output)
     reads = []
     for name, source in sources.items():
@@ -36,8 +36,11 @@ def remote_reads(address: LayerAddress, config: dict[str, Any]) -> list[RemoteRe
     return reads
 
 
-def _without(config: dict[str, Any], section: str) -> str:
-    return json.dumps({name: part for name, part in config.items() if name != section})
+def _without_remote_states(config: dict[str, Any]) -> str:
+    """The configuration as text, without the remote-state data sources themselves (every other data source,
+    such as a policy document naming another layer's key, reads outputs like a resource does)."""
+    data = {kind: sources for kind, sources in config.get("data", {}).items() if kind != "terraform_remote_state"}
+    return json.dumps({**{name: part for name, part in config.items() if name != "data"}, "data": data})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from leverage import hcl
+from leverage import hcl, state_blocks
 from leverage.diagram import mermaid
 from leverage.graph import LayerGraph
 from leverage.layer import LayerAddress
@@ -52,7 +52,7 @@ FileContent = bytes | Symlink
 COMMON_VARIABLES = "common-variables.tf"
 # Every name the generator writes in a layer folder (with how each carries the marker: see files.is_generated).
 # Only a file with one of these names, and the marker where that name carries it, is ever replaced or removed.
-MARKED_FILES = {"config.tf": "# ", "README.md": "<!-- ", "main.tf.json": '"//"'}
+MARKED_FILES = {"config.tf": "# ", "README.md": "<!-- ", "main.tf.json": '"//"', state_blocks.FILE_NAME: "# "}
 GENERATED_FILE_NAMES = frozenset({*MARKED_FILES, COMMON_VARIABLES})
 
 
@@ -71,13 +71,16 @@ def marker(source: str) -> str:
 
 def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project) -> dict[str, FileContent]:
     """Relative file name -> content, for one layer folder."""
-    config = _strip_metadata(copy.deepcopy(layer.config))
+    config, blocks = state_blocks.split(_strip_metadata(copy.deepcopy(layer.config)))
     note = marker(layer.source)
     files: dict[str, FileContent] = {
         "config.tf": _render_config(config, note).encode(),
         "main.tf.json": _render_json(config, note).encode(),
-        "README.md": _render_readme(layer, graph, project, note).encode(),
+        "README.md": _render_readme(layer, graph, project, note, tuple(blocks)).encode(),
     }
+    if blocks:
+        files[state_blocks.FILE_NAME] = _templates.get_template("addresses.tf.j2").render(
+            marker=note, blocks=state_blocks.as_hcl_bodies(blocks)).encode()
     if project.common_variables is not None:
         folder = project.root / layer.address.folder
         files[COMMON_VARIABLES] = common_variables_link(project.root, folder)
@@ -125,7 +128,8 @@ def _render_json(config: dict[str, Any], note: str) -> str:
     return json.dumps(rest, indent=2, ensure_ascii=False) + "\n"
 
 
-def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project, note: str) -> str:
+def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project, note: str,
+                   state_sections: tuple[str, ...]) -> str:
     config = layer.config
     resources = [
         {"address": f"{kind}.{name}", "name": _literal_name(body)}
@@ -151,6 +155,7 @@ def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project,
         diagram=layer.diagram.strip(),
         order_diagram=mermaid(graph, layer.address).strip(),
         symlink=project.common_variables is not None,
+        state_blocks=state_sections,
     )
 
 

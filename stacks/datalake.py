@@ -56,6 +56,7 @@ class AlarmSettings:
     write_throttled_records: int
     replication_age_seconds: int
     replication_failed_records: int
+    replication_throttled_records: int
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,12 @@ class DatalakeLayer(LeverageLayerStack):
                  f"{key} to stream {stream_name} in a minute: those changes never reach the lake",
                  dynamodb_stream_metric("FailedToReplicateRecordCount", table, "Sum", period_seconds=60),
                  "GreaterThanThreshold", settings.replication_failed_records, 1),
+                (f"{key}-replication-throttled", f"{prefix}-{key.replace('_', '-')}-cdc-throttled",
+                 f"Stream {stream_name} throttled DynamoDB's writes of table {key}'s changes every minute for 10 "
+                 f"minutes (more than {settings.replication_throttled_records} records a minute): the stream lacks "
+                 "capacity and the changes fall behind",
+                 dynamodb_stream_metric("ThrottledPutRecordCount", table, "Maximum", period_seconds=60),
+                 "GreaterThanThreshold", settings.replication_throttled_records, 10),
             ]
         for construct_id, name, description, metric, comparison, threshold, periods in alarms:
             MetricAlarm(self, f"{construct_id}-alarm", MetricAlarmProps(

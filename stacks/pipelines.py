@@ -141,6 +141,7 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
             write_throttled_records=settings.alarm_write_throttled_records,
             replication_age_seconds=settings.alarm_replication_age_seconds,
             replication_failed_records=settings.alarm_replication_failed_records,
+            replication_throttled_records=settings.alarm_replication_throttled_records,
         ),
         adopt_existing=settings.datalake_layer in settings.adopt_existing,
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 import hcl2
 
+from leverage import state_blocks
+
 REGION_FOLDER = re.compile(r"^(global|[a-z]{2}(-gov)?-[a-z]+-\d)$")
 
 
@@ -41,6 +43,15 @@ def config_tf(folder: Path) -> dict[str, Any]:
 
 def main_json(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "main.tf.json").read_text())
+
+
+def layer_config(folder: Path) -> dict[str, Any]:
+    """main.tf.json with the `moved` and `import` blocks of addresses.tf, as Terraform reads the layer."""
+    config = main_json(folder)
+    blocks = folder / state_blocks.FILE_NAME
+    if blocks.exists():
+        config.update(state_blocks.parse(blocks.read_text()))
+    return config
 
 
 def backend_key(folder: Path) -> str:

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ProjectSpec, run_cli
-from tests.layers import layer_folders, main_json
+from tests.layers import layer_config, layer_folders, main_json
 
 import cdk_bindings  # noqa: F401  (registers the fast provider import first)
 from cdk_bindings import S3Bucket, TerraformStack, Testing as CdktfTesting
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.naming import HASH_SUFFIX, NamedConstruct, check_unique_addresses, snake_case
 from aws_constructs.s3 import SecureBucket, SecureBucketProps
+from leverage import files
 from stacks import legacy_addresses
 
 LEGACY_LAYERS = Path(__file__).parent / "fixtures" / "legacy_layers"
@@ -54,7 +57,7 @@ def test_every_address_in_every_generated_layer_is_snake_case_without_a_hash(syn
 
 
 def test_addresses_read_like_the_reference_hcl(synthesized_example: Path) -> None:
-    datalake = main_json(synthesized_example / "apps-devstg/us-east-1/datalake")
+    datalake = layer_config(synthesized_example / "apps-devstg/us-east-1/datalake")
     assert {"aws_kinesis_stream.change_stream", "aws_kinesis_firehose_delivery_stream.delivery",
             "aws_iam_role.delivery_role", "aws_iam_role_policy.delivery_role",
             "aws_cloudwatch_log_group.delivery_logs",
@@ -76,7 +79,7 @@ def test_the_legacy_moves_cover_every_resource_the_layers_had_before(synthesized
     assert len(legacy_folders) == 3
     for legacy_folder in legacy_folders:
         folder = synthesized_example / legacy_folder.relative_to(LEGACY_LAYERS)
-        old, new = main_json(legacy_folder), main_json(folder)
+        old, new = main_json(legacy_folder), layer_config(folder)
         old_resources = {a for a in addresses(old) if not a.startswith("data.")}
         assert old_resources == set(LEGACY_BY_LAYER[folder.name])
         declared, current = moves(new), set(addresses(new))
@@ -91,11 +94,17 @@ def test_the_legacy_moves_cover_every_resource_the_layers_had_before(synthesized
         assert len(targets) == len(set(targets))
 
 
-def test_moved_blocks_are_plain_terraform_json(synthesized_example: Path) -> None:
-    config = main_json(synthesized_example / "apps-devstg/us-east-1/datalake")
-    assert {"from": "aws_kinesis_stream.ChangeStream_FBB59D54", "to": "aws_kinesis_stream.change_stream"} in config["moved"]
+def test_moved_blocks_are_hcl_beside_main_tf_json_which_keeps_none(synthesized_example: Path) -> None:
+    """In addresses.tf, as Terraform writes them by hand; main.tf.json keeps no state block (scanners reading
+    Terraform JSON cannot parse them and would skip the file)."""
+    folder = synthesized_example / "apps-devstg/us-east-1/datalake"
+    text = (folder / "addresses.tf").read_text()
+    assert "moved {\n  from = aws_kinesis_stream.ChangeStream_FBB59D54\n  to   = aws_kinesis_stream.change_stream\n}\n" in text
+    config = layer_config(folder)
     assert {"from": "aws_iam_role.Delivery_Role_959799AB", "to": "aws_iam_role.delivery_role"} in config["moved"]
     assert all(set(block) == {"from", "to"} for block in config["moved"])
+    for folder in layer_folders(synthesized_example):
+        assert not {"moved", "import"} & set(main_json(folder)), folder
 
 
 # --- the naming mechanism, on constructs in a plain stack ------------------------------------------------------
@@ -207,3 +216,16 @@ def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest
     assert result.err.endswith("give one of the constructs another id; see 'Addresses' in README.md\n")
     assert len(result.err.strip().splitlines()) == 1
     assert not list(root.glob("*/*/*/main.tf.json"))
+
+
+def test_an_addresses_file_no_stack_writes_any_more_is_removed_but_never_a_users(
+        tmp_path: Path, synthesized_example: Path) -> None:
+    root = tmp_path / "bb"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    folder = root / "apps-devstg/us-east-1/databases-dynamodb"
+    desired = {path.relative_to(root).as_posix(): files.Symlink(os.readlink(path)) if path.is_symlink()
+               else path.read_bytes() for path in folder.iterdir() if path.name != "addresses.tf"}
+    assert files.plan(root, desired).stale == ["apps-devstg/us-east-1/databases-dynamodb/addresses.tf"]
+    text = (folder / "addresses.tf").read_text()
+    (folder / "addresses.tf").write_text(text.split("\n", 1)[1])  # without the marker line: the user's file now
+    assert files.plan(root, desired).stale == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.layers import layer_folders, load_config_dir, main_json
+from tests.layers import layer_config, layer_folders, load_config_dir, main_json
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 LAKE = "data-science/us-east-1/datalake-demo"
@@ -16,7 +16,7 @@ TABLE = "apps-devstg/us-east-1/databases-dynamodb"
 
 
 def imports(folder: Path) -> dict[str, str]:
-    return {block["to"]: block["id"] for block in main_json(folder).get("import", [])}
+    return {block["to"]: block["id"] for block in layer_config(folder).get("import", [])}
 
 
 def test_without_the_setting_no_layer_imports_anything(synthesized_example: Path) -> None:

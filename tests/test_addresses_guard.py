@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli, tree_digest
+from tests.layers import layer_config
 from leverage.addresses import compare_configs
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
@@ -178,7 +179,7 @@ def test_a_declared_move_passes_synth_and_check_shows_only_the_move(
     assert "    move     aws_kinesis_stream.change_stream -> aws_kinesis_stream.stream [none, state only]" in result.out
     assert "DESTRUCTIVE" not in result.out and "destroy" not in result.out.split("resources (")[1]
     assert run_cli(capsys, "synth", "-c", f"leverageRoot={applied}").code == 0
-    config = json.loads((applied / DATALAKE / "main.tf.json").read_text())
+    config = layer_config(applied / DATALAKE)
     assert {"from": "aws_kinesis_stream.change_stream", "to": "aws_kinesis_stream.stream"} in config["moved"]
 
 

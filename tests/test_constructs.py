@@ -1145,3 +1145,16 @@ def test_bucket_grant_to_a_role_known_by_reference_names_the_aws_partition_root(
     synthesized = synth(stack)
     statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
     assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]
+
+
+def test_a_metric_with_a_dimension_of_any_value_is_a_metrics_insights_query() -> None:
+    from aws_constructs.alarms import Metric, dynamodb_stream_metric
+    assert dynamodb_stream_metric("ThrottledPutRecordCount", "orders", "Maximum").insights_query() == (
+        'SELECT MAX(ThrottledPutRecordCount) FROM SCHEMA("AWS/DynamoDB", DelegatedOperation, TableName) '
+        "WHERE TableName = 'orders'")
+    # Names that are not plain identifiers are double-quoted; every statistic has its aggregate function.
+    metric = Metric("AWS/Kinesis", "GetRecords.Bytes", {"StreamName": "s"}, "SampleCount", any_value_dimensions=("X",))
+    assert metric.insights_query() == ('SELECT COUNT("GetRecords.Bytes") FROM SCHEMA("AWS/Kinesis", StreamName, X) '
+                                       "WHERE StreamName = 's'")
+    with pytest.raises(ConstructPropsError, match="has a quote"):
+        dynamodb_stream_metric("AgeOfOldestUnreplicatedRecord", "o'rders", "Maximum").insights_query()

@@ -67,6 +67,17 @@ def test_remote_reads_resolve_the_environment_and_list_the_outputs_used_outside_
     assert reads["lake"].account == "data-science"
 
 
+def test_an_output_read_only_by_another_data_source_is_a_read_and_must_exist() -> None:
+    """A policy document naming another layer's key reads that output as much as a resource does: it is listed,
+    and a generated layer without it is refused before anything is written (Terraform would fail at plan)."""
+    config = reading(address("a").backend_key)
+    config["data"]["aws_iam_policy_document"] = {"policy": {"statement": [
+        {"resources": ["${data.terraform_remote_state.s0.outputs.key_arn}"]}]}}
+    assert remote_reads(address("b"), config)[0].outputs == ("key_arn", "out")
+    with pytest.raises(UserError, match="reads output 'key_arn' of apps-devstg/us-east-1/a, which does not have it"):
+        build_graph({address("b"): config, address("a"): reading(outputs={"out": "x"})})
+
+
 def test_order_puts_a_chain_after_what_it_reads_and_prerequisites_are_transitive() -> None:
     a, b, c, d = address("a"), address("b"), address("c"), address("d")
     graph = build_graph({

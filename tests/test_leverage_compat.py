@@ -21,7 +21,7 @@ def test_synth_writes_every_layer_with_its_files(synthesized_example: Path) -> N
     assert folders == EXPECTED_LAYERS
     for folder in layer_folders(synthesized_example):
         assert sorted(path.name for path in folder.iterdir()) == [
-            "README.md", "common-variables.tf", "config.tf", "main.tf.json"]
+            "README.md", "addresses.tf", "common-variables.tf", "config.tf", "main.tf.json"]
         link = folder / "common-variables.tf"
         assert link.is_symlink() and os.readlink(link) == "../../../config/common-variables.tf"
         assert link.resolve() == (synthesized_example / "config" / "common-variables.tf").resolve()

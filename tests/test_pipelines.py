@@ -124,7 +124,7 @@ def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -
         alarms = resources(folder, "aws_cloudwatch_metric_alarm")
         expected = {"delivery_freshness_alarm", "delivery_success_alarm", "stream_iterator_age_alarm",
                     "stream_write_throttled_alarm"}
-        expected |= {f"{table}_replication_{kind}_alarm" for table in tables for kind in ("age", "failed")}
+        expected |= {f"{table}_replication_{kind}_alarm" for table in tables for kind in ("age", "failed", "throttled")}
         assert set(alarms) == expected
         assert all(alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"] for alarm in alarms.values())
         topic = resources(folder, "aws_sns_topic")["alarms"]
@@ -139,16 +139,20 @@ def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -
         subscriptions = resources(folder, "aws_sns_topic_subscription")
         assert ({name: body["endpoint"] for name, body in subscriptions.items()} ==
                 ({"alarms_email": email} if email else {}))
-        metrics = {alarm["metric_name"]: alarm for alarm in alarms.values()}
+        metrics = {alarm["metric_name"]: alarm for alarm in alarms.values() if "metric_name" in alarm}
         assert metrics["DeliveryToS3.DataFreshness"]["threshold"] == 100 + 600  # buffering interval + margin
         assert metrics["DeliveryToS3.DataFreshness"]["dimensions"] == {
             "DeliveryStreamName": f"bb-{account}-ddb-lakehouse-firehose"}
         assert metrics["GetRecords.IteratorAgeMilliseconds"]["dimensions"] == {
             "StreamName": f"bb-{account}-ddb-lakehouse-stream"}
         failed = alarms[f"{tables[0]}_replication_failed_alarm"]
-        assert failed["namespace"] == "AWS/DynamoDB" and failed["dimensions"]["DelegatedOperation"] == "StreamRecords"
-        assert failed["dimensions"]["TableName"] == \
-            resources(folder, "aws_dynamodb_kinesis_streaming_destination")[f"{tables[0]}_changes"]["table_name"]
+        # Whatever value AWS gives DelegatedOperation: a Metrics Insights query over the schema, by table only.
+        assert "namespace" not in failed and "dimensions" not in failed
+        table_name = resources(folder, "aws_dynamodb_kinesis_streaming_destination")[f"{tables[0]}_changes"]["table_name"]
+        assert failed["metric_query"] == [{
+            "id": "query", "period": 60, "return_data": True,
+            "expression": 'SELECT SUM(FailedToReplicateRecordCount) FROM SCHEMA("AWS/DynamoDB", DelegatedOperation, '
+                          f"TableName) WHERE TableName = '{table_name}'"}]
 
 
 def test_list_and_graph_cover_every_layer(capsys: pytest.CaptureFixture[str], two_sources: Path) -> None:
@@ -260,13 +264,15 @@ def test_alarm_thresholds_are_settings(capsys: pytest.CaptureFixture[str], tmp_p
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "alarmFreshnessMarginSeconds=300",
                      "-c", "alarmIteratorAgeSeconds=3600", "-c", "alarmWriteThrottledRecords=50",
                      "-c", "alarmReplicationAgeSeconds=120", "-c", "alarmReplicationFailedRecords=5",
+                     "-c", "alarmReplicationThrottledRecords=7",
                      "-c", "firehoseBufferingIntervalSeconds=60", "-c", "alarmEmail=ops@example.com")
     assert result.code == 0, result.err
     folder = root / "apps-devstg/us-east-1/datalake"
     thresholds = {name: alarm["threshold"] for name, alarm in resources(folder, "aws_cloudwatch_metric_alarm").items()}
     assert thresholds == {"delivery_freshness_alarm": 360, "delivery_success_alarm": 1,
                           "stream_iterator_age_alarm": 3_600_000, "stream_write_throttled_alarm": 50,
-                          "app_data_replication_age_alarm": 120_000, "app_data_replication_failed_alarm": 5}
+                          "app_data_replication_age_alarm": 120_000, "app_data_replication_failed_alarm": 5,
+                          "app_data_replication_throttled_alarm": 7}
     assert resources(folder, "aws_sns_topic_subscription")["alarms_email"]["protocol"] == "email"
 
 

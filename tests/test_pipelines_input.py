@@ -82,6 +82,9 @@ BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = 
         "setting pipelines[0].sourceAccount='data-science' is the lake account, and lakeLayer and dynamodbLayer are both"),
     "a negative throttling threshold": (unchanged, ("alarmWriteThrottledRecords=-1",),
                                         "setting alarmWriteThrottledRecords=-1 is out of range"),
+    "a negative replication throttling threshold": (unchanged, ("alarmReplicationThrottledRecords=-1",),
+                                                    "setting alarmReplicationThrottledRecords=-1 is out of range; use "
+                                                    "records, 0 or more"),
     "an iterator age past the retention": (unchanged, ("alarmIteratorAgeSeconds=86400",),
                                            "setting alarmIteratorAgeSeconds=86400 is out of range; use seconds, "
                                            "from 60 to below the stream's retention"),

@@ -14,6 +14,9 @@ Gaps filled here, never in the layers:
 - CloudWatch Logs AssociateKmsKey / DisassociateKmsKey are missing (the provider retries the unknown call for its
   whole timeout): the key is recorded on the log group, as CreateLogGroup's `kmsKeyId` is. An adopted log group
   gains its key this way.
+- Glue UpdateCrawler is missing (the provider retries the unknown call for its whole timeout, 60 min): the arguments
+  given replace the crawler's, as CreateCrawler records them. A crawler that gains its security configuration, as
+  the lake layer's did, is updated this way.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from moto.core.responses import ActionResult
 from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.responses import DynamoHandler
+from moto.glue.responses import GlueResponse
 from moto.kinesis.responses import KinesisResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogGroupNotFound
 from moto.logs.responses import LogsResponse
@@ -113,6 +117,25 @@ def disassociate_kms_key(self: LogsResponse) -> str:
     return _set_log_group_key(self, None)
 
 
+# UpdateCrawler's parameters -> the attributes CreateCrawler stores them in (moto's FakeCrawler).
+_CRAWLER_ARGUMENTS = {
+    "Role": "role", "DatabaseName": "database_name", "Description": "description", "Targets": "targets",
+    "Schedule": "schedule", "Classifiers": "classifiers", "TablePrefix": "table_prefix",
+    "SchemaChangePolicy": "schema_change_policy", "RecrawlPolicy": "recrawl_policy",
+    "LineageConfiguration": "lineage_configuration", "Configuration": "configuration",
+    "CrawlerSecurityConfiguration": "crawler_security_configuration",
+}
+
+
+def update_crawler(self: GlueResponse) -> ActionResult:
+    crawler = self.glue_backend.get_crawler(self.parameters.get("Name"))  # CrawlerNotFound when missing, as AWS
+    for parameter, attribute in _CRAWLER_ARGUMENTS.items():
+        if parameter in self.parameters:
+            setattr(crawler, attribute, self.parameters[parameter])
+    crawler.version += 1
+    return ActionResult({})
+
+
 def _values(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -196,6 +219,7 @@ def install_shims() -> None:
     FakeBucket.get_permission = get_permission
     LogsResponse.associate_kms_key = associate_kms_key
     LogsResponse.disassociate_kms_key = disassociate_kms_key
+    GlueResponse.update_crawler = update_crawler
 
 
 def main() -> int:

@@ -80,7 +80,7 @@ def observe(project: LeverageProject, source: Source) -> dict[str, Any]:
                        if table != backend.lock_table],
         }
     lake = project.client(source.lake_account, "s3")
-    raw = [name for name in seen[source.lake_account]["buckets"] if "raw" in name]
+    raw = [name for name in seen[source.lake_account]["buckets"] if name.endswith("-raw-bucket")]
     if raw:
         seen["raw bucket policy"] = json.loads(lake.get_bucket_policy(Bucket=raw[0])["Policy"])
     return seen

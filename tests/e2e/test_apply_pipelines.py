@@ -79,7 +79,7 @@ def observe(project: LeverageProject) -> dict[str, Any]:
             "topics": [topic["TopicArn"] for topic in project.client(account, "sns").list_topics()["Topics"]],
         }
     raw = next(name for name in (bucket["Name"] for bucket in project.client(LAKE, "s3").list_buckets()["Buckets"])
-               if "raw" in name)
+               if name.endswith("-raw-bucket"))  # not its replica, listed in creation order
     seen["raw bucket policy"] = json.loads(project.client(LAKE, "s3").get_bucket_policy(Bucket=raw)["Policy"])
     return seen
 
@@ -143,7 +143,7 @@ def test_each_source_has_its_alarms_and_topic(lifecycle: Lifecycle) -> None:
     lifecycle.check()
     for account, tables in (("apps-devstg", ("orders", "customers")), ("apps-prd", ("users",))):
         alarms = lifecycle.seen[account]["alarms"]
-        assert len(alarms) == 4 + 2 * len(tables)
+        assert len(alarms) == 4 + 3 * len(tables)
         assert all(any(alarm.startswith(f"bb-{account}-{table}-cdc-") for alarm in alarms) for table in tables)
         topic = lifecycle.outputs[f"{account}/{REGION}/datalake"]["alarm_topic_arn"]
         assert lifecycle.seen[account]["topics"] == [topic]

@@ -51,6 +51,21 @@ def test_log_group_key_is_associated_and_disassociated(emulator: Emulator) -> No
         logs.associate_kms_key(logGroupName="/missing", kmsKeyId=key)
 
 
+def test_glue_crawler_is_updated_in_place(emulator: Emulator) -> None:
+    glue = client(emulator, "glue")
+    glue.create_database(DatabaseInput={"Name": "lake"})
+    glue.create_crawler(Name="cdc", Role="arn:aws:iam::555555555555:role/old", DatabaseName="lake",
+                        Targets={"S3Targets": [{"Path": "s3://raw/a/"}]})
+    glue.update_crawler(Name="cdc", Role="arn:aws:iam::555555555555:role/new", CrawlerSecurityConfiguration="sec",
+                        Targets={"S3Targets": [{"Path": "s3://raw/a/"}, {"Path": "s3://raw/b/"}]})
+    crawler = glue.get_crawler(Name="cdc")["Crawler"]
+    assert crawler["Role"] == "arn:aws:iam::555555555555:role/new" and crawler["CrawlerSecurityConfiguration"] == "sec"
+    assert [target["Path"] for target in crawler["Targets"]["S3Targets"]] == ["s3://raw/a/", "s3://raw/b/"]
+    assert crawler["DatabaseName"] == "lake" and crawler["Version"] == 2  # what the update left out is kept
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.update_crawler(Name="missing", Role="arn:aws:iam::555555555555:role/new")
+
+
 def test_dynamodb_kinesis_streaming_destination_is_recorded(emulator: Emulator) -> None:
     dynamodb, kinesis = client(emulator, "dynamodb"), client(emulator, "kinesis")
     dynamodb.create_table(TableName="cdc", BillingMode="PAY_PER_REQUEST",

@@ -15,6 +15,7 @@ import pytest
 
 from stacks import legacy_addresses
 from tests.conftest import copy_example
+from tests.layers import layer_config
 from tests.e2e.harness import Emulator, LeverageProject, synthesize, write_security_keys_layer
 from tests.e2e.toolchain import Toolchain
 
@@ -34,8 +35,7 @@ def legacy_addresses_of(layer: str) -> list[str]:
 
 def moved_to(root: Path, layer: str) -> dict[str, str]:
     """Each legacy address -> where the regenerated layer's `moved` blocks take it, chains followed."""
-    config = json.loads((root / layer / "main.tf.json").read_text(encoding="utf-8"))
-    moves = {block["from"]: block["to"] for block in config.get("moved", [])}
+    moves = {block["from"]: block["to"] for block in layer_config(root / layer).get("moved", [])}
     targets = {}
     for old in APPLY_ORDER[layer]:
         new = old
@@ -79,6 +79,7 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
         # Regenerate in place: the refactor guard sees moves only, so synth needs no --allow-destroy.
         synthesize(root)
 
+        # In `list` order, as a user applies them: a layer may read outputs the previous one gains on its apply.
         for layer in APPLY_ORDER:
             plan = project.plan(layer)
             destroyed = {address: actions for address, actions in plan.changes.items() if "delete" in actions}
@@ -86,7 +87,6 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
             created = {address for address, actions in plan.changes.items() if "create" in actions}
             assert created <= set(added_since(root, layer)), f"{layer}: {created - set(added_since(root, layer))}"
             assert plan.moves == {new: old for old, new in moved_to(root, layer).items()}, layer
-        for layer in APPLY_ORDER:
             project.apply(layer)
             after = project.plan(layer)
             assert after.code == 0, f"{layer} is not settled after the move:\n{after.text[-3000:]}"
