@@ -14,6 +14,9 @@ Gaps filled here, never in the layers:
 - CloudWatch Logs AssociateKmsKey / DisassociateKmsKey are missing (the provider retries the unknown call for its
   whole timeout): the key is recorded on the log group, as CreateLogGroup's `kmsKeyId` is. An adopted log group
   gains its key this way.
+- DynamoDB UpdateTable ignores `SSESpecification`, and a table switched to on-demand billing keeps reporting its
+  provisioned capacity (AWS reports 0, and the provider refuses to plan a PAY_PER_REQUEST table with a capacity):
+  the key is recorded and the capacity reported as AWS does. An adopted provisioned table changes both this way.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
-from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.kinesis.responses import KinesisResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogGroupNotFound
 from moto.logs.responses import LogsResponse
@@ -84,6 +87,23 @@ def describe_kinesis_streaming_destination(self: DynamoHandler) -> ActionResult:
     table_name, destinations = _destinations(self)
     return ActionResult({"TableName": table_name,
                          "KinesisDataStreamDestinations": [dict(each) for each in destinations.values()]})
+
+
+_update_table_without_encryption = DynamoHandler.update_table
+
+
+def update_table(self: DynamoHandler) -> ActionResult:
+    _update_table_without_encryption(self)
+    table = self.dynamodb_backend.get_table(self.body["TableName"])
+    if self.body.get("BillingMode") == "PAY_PER_REQUEST":
+        table.throughput = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0, "NumberOfDecreasesToday": 0}
+    encryption = self.body.get("SSESpecification")
+    if encryption is not None:
+        table.sse_specification = dict(encryption) if encryption.get("Enabled") else None
+        if table.sse_specification and "KMSMasterKeyId" not in table.sse_specification:
+            table.sse_specification["KMSMasterKeyId"] = table._get_default_encryption_key(
+                self.current_account, self.region)
+    return DynamoResult(table.describe())
 
 
 _create_stream_without_tags = KinesisResponse.create_stream
@@ -189,6 +209,7 @@ def install_shims() -> None:
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
+    DynamoHandler.update_table = update_table
     KinesisResponse.create_stream = create_stream_with_tags
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
     S3Response.get_bucket_notification = get_bucket_notification

@@ -85,6 +85,26 @@ def test_dynamodb_kinesis_streaming_destination_is_recorded(emulator: Emulator) 
     assert other.describe_kinesis_streaming_destination(TableName="cdc")["KinesisDataStreamDestinations"] == []
 
 
+def test_update_table_changes_the_key_and_reports_on_demand_capacity_as_aws_does(emulator: Emulator) -> None:
+    dynamodb = client(emulator, "dynamodb")
+    dynamodb.create_table(TableName="provisioned", BillingMode="PROVISIONED",
+                          ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          SSESpecification={"Enabled": True, "SSEType": "KMS"})
+    key = "arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555"
+    updated = dynamodb.update_table(TableName="provisioned", BillingMode="PAY_PER_REQUEST",
+                                    SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key})
+    table = dynamodb.describe_table(TableName="provisioned")["Table"]
+    assert updated["TableDescription"]["SSEDescription"] == table["SSEDescription"]
+    assert table["SSEDescription"]["KMSMasterKeyArn"] == key
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    throughput = table["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (0, 0)
+    dynamodb.update_table(TableName="provisioned", SSESpecification={"Enabled": False})
+    assert "SSEDescription" not in dynamodb.describe_table(TableName="provisioned")["Table"]
+
+
 def test_streaming_destination_of_a_missing_table_is_not_found(emulator: Emulator) -> None:
     with pytest.raises(ClientError) as raised:
         client(emulator, "dynamodb").enable_kinesis_streaming_destination(
