@@ -17,6 +17,9 @@ Gaps filled here, never in the layers:
 - DynamoDB UpdateTable ignores `SSESpecification`, and a table switched to on-demand billing keeps reporting its
   provisioned capacity (AWS reports 0, and the provider refuses to plan a PAY_PER_REQUEST table with a capacity):
   the key is recorded and the capacity reported as AWS does. An adopted provisioned table changes both this way.
+- Glue UpdateCrawler is missing (HTTP 500, retried by the provider for its whole timeout): the given fields are
+  recorded on the crawler, as CreateCrawler records them. A crawler that gains a security configuration (the
+  layers applied with hashed addresses, regenerated) changes this way.
 """
 from __future__ import annotations
 
@@ -26,10 +29,12 @@ import re
 import sys
 from typing import Any
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
+from moto.core.utils import utcnow
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
+from moto.glue.responses import GlueResponse
 from moto.kinesis.responses import KinesisResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogGroupNotFound
 from moto.logs.responses import LogsResponse
@@ -104,6 +109,24 @@ def update_table(self: DynamoHandler) -> ActionResult:
             table.sse_specification["KMSMasterKeyId"] = table._get_default_encryption_key(
                 self.current_account, self.region)
     return DynamoResult(table.describe())
+
+
+# UpdateCrawler parameter -> the attribute CreateCrawler stores it in
+_CRAWLER_FIELDS = {"Role": "role", "DatabaseName": "database_name", "Description": "description",
+                   "Targets": "targets", "Schedule": "schedule", "Classifiers": "classifiers",
+                   "TablePrefix": "table_prefix", "SchemaChangePolicy": "schema_change_policy",
+                   "RecrawlPolicy": "recrawl_policy", "LineageConfiguration": "lineage_configuration",
+                   "Configuration": "configuration", "CrawlerSecurityConfiguration": "crawler_security_configuration"}
+
+
+def update_crawler(self: GlueResponse) -> EmptyResult:
+    crawler = self.glue_backend.get_crawler(self.parameters.get("Name"))  # CrawlerNotFound, as AWS
+    for parameter, attribute in _CRAWLER_FIELDS.items():
+        if parameter in self.parameters:
+            setattr(crawler, attribute, self.parameters[parameter])
+    crawler.last_updated = utcnow()
+    crawler.version += 1
+    return EmptyResult()
 
 
 _create_stream_without_tags = KinesisResponse.create_stream
@@ -210,6 +233,7 @@ def install_shims() -> None:
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
     DynamoHandler.update_table = update_table
+    GlueResponse.update_crawler = update_crawler
     KinesisResponse.create_stream = create_stream_with_tags
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
     S3Response.get_bucket_notification = get_bucket_notification

@@ -105,6 +105,23 @@ def test_update_table_changes_the_key_and_reports_on_demand_capacity_as_aws_does
     assert "SSEDescription" not in dynamodb.describe_table(TableName="provisioned")["Table"]
 
 
+def test_update_crawler_records_the_fields_it_is_given(emulator: Emulator) -> None:
+    glue = client(emulator, "glue")
+    glue.create_database(DatabaseInput={"Name": "lake"})
+    glue.create_crawler(Name="cdc", Role="arn:aws:iam::111111111111:role/crawler", DatabaseName="lake",
+                        Targets={"S3Targets": [{"Path": "s3://raw/cdc/"}]}, Schedule="cron(0 * * * ? *)")
+    glue.update_crawler(Name="cdc", CrawlerSecurityConfiguration="encrypted",
+                        Targets={"S3Targets": [{"Path": "s3://raw/cdc/", "Exclusions": ["errors/**"]}]})
+    crawler = glue.get_crawler(Name="cdc")["Crawler"]
+    assert crawler["CrawlerSecurityConfiguration"] == "encrypted"
+    assert crawler["Targets"]["S3Targets"] == [{"Path": "s3://raw/cdc/", "Exclusions": ["errors/**"]}]
+    assert (crawler["Role"], crawler["Schedule"]["ScheduleExpression"], crawler["Version"]) == (
+        "arn:aws:iam::111111111111:role/crawler", "cron(0 * * * ? *)", 2)
+    with pytest.raises(ClientError) as raised:
+        glue.update_crawler(Name="missing", Role="arn:aws:iam::111111111111:role/crawler")
+    assert raised.value.response["Error"]["Code"] == "EntityNotFoundException"
+
+
 def test_streaming_destination_of_a_missing_table_is_not_found(emulator: Emulator) -> None:
     with pytest.raises(ClientError) as raised:
         client(emulator, "dynamodb").enable_kinesis_streaming_destination(

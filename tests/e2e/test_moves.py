@@ -79,6 +79,8 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
         # Regenerate in place: the refactor guard sees moves only, so synth needs no --allow-destroy.
         synthesize(root)
 
+        # Each layer planned and applied in order, as `leverage tf apply` runs them: a regenerated layer may read an
+        # output its predecessor gains in this apply (the datalake layer reads the lake key's ARN).
         for layer in APPLY_ORDER:
             plan = project.plan(layer)
             destroyed = {address: actions for address, actions in plan.changes.items() if "delete" in actions}
@@ -86,7 +88,6 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
             created = {address for address, actions in plan.changes.items() if "create" in actions}
             assert created <= set(added_since(root, layer)), f"{layer}: {created - set(added_since(root, layer))}"
             assert plan.moves == {new: old for old, new in moved_to(root, layer).items()}, layer
-        for layer in APPLY_ORDER:
             project.apply(layer)
             after = project.plan(layer)
             assert after.code == 0, f"{layer} is not settled after the move:\n{after.text[-3000:]}"
