@@ -148,11 +148,13 @@ class KinesisToS3DeliveryStream(NamedConstruct):
         return self._stream.arn
 
     def adopt_existing(self) -> None:
-        """Take over a live delivery stream of this name and its error log group and stream (`import` blocks).
+        """Take over a live delivery stream of this name, its role, error log group and stream (`import` blocks).
 
-        Its role is not adopted: it is created with this construct's least-privilege policy.
+        The role must keep its name: a delivery stream's Kinesis source (with its role) cannot change in place.
+        It gets this construct's least-privilege inline policy; policies attached to it before stay attached.
         """
         self._adopt(self._stream, self.props.env.arn("firehose", f"deliverystream/{self.props.name}"))
+        self.role.adopt_existing()
         self.log_group.adopt_existing()
         self.log_stream.adopt_existing()
 

@@ -229,3 +229,7 @@ class ServiceRole(NamedConstruct):
     def add_to_principal_policy(self, statement: PolicyStatement) -> None:
         self._policy.add_statement(statement)
 
+    def adopt_existing(self) -> None:
+        """Take over a live role of this name (an `import` block); its inline policy is this construct's."""
+        self._adopt(self._role, self.name)
+

@@ -11,7 +11,7 @@ from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.naming import resource_prefix
+from stacks.naming import reference_table_name, resource_prefix
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class TableSpec:
     name: str  # the table is `<project>-<account>-<name>`; its address is the name in snake_case
     partition_key: KeyAttribute
     sort_key: KeyAttribute | None = None
+    # Named as the reference's `databases-dynamodb` layer names its table (adopting it); the address stays.
+    named_as_reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,10 @@ class DynamoDbLayer(LeverageLayerStack):
         prefix = resource_prefix(project.name, self.account.environment, address.disaster_recovery)
         tables = []
         for spec in props.tables:
+            name = reference_table_name(project.name, self.account.environment, address.disaster_recovery) \
+                if spec.named_as_reference else f"{prefix}-{spec.name}"
             table = Table(self, spec.name, TableProps(
-                name=f"{prefix}-{spec.name}",
+                name=name,
                 partition_key=spec.partition_key,
                 sort_key=spec.sort_key,
                 encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),

@@ -24,7 +24,7 @@ from leverage.layer import LayerAddress
 from leverage.project import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.naming import firehose_role_name, resource_prefix
+from stacks.naming import delivery_stream_name, firehose_role_name, resource_prefix
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ class DatalakeLayerProps:
     stream_retention_hours: int
     firehose: FirehoseSettings
     alarms: AlarmSettings
-    # Import the live stream, Firehose (with its log group and stream) and streaming destination of the same
-    # names, as the reference architecture's datalake layer creates them.
+    # Import the live stream, Firehose (with its role, log group and stream) and streaming destination, as the
+    # reference architecture's datalake layer creates them; the role then has the reference's name.
     adopt_existing: bool = False
 
 
@@ -122,12 +122,13 @@ class DatalakeLayer(LeverageLayerStack):
         self.moved("aws_dynamodb_kinesis_streaming_destination.table_changes",
                    f"aws_dynamodb_kinesis_streaming_destination.{changes[0].terraform_name}")
         firehose = props.firehose
+        names = (project.name, self.account.environment, address.disaster_recovery)
         delivery = KinesisToS3DeliveryStream(self, "Delivery", S3DeliveryStreamProps(
-            name=f"{prefix}-ddb-lakehouse-firehose",
+            name=delivery_stream_name(*names),
             env=env,
             source=stream,
             destination=BucketRef(lake.get_string("s3_bucket_data_raw_arn")),
-            role_name=firehose_role_name(project.name, self.account.environment, address.disaster_recovery),
+            role_name=firehose_role_name(*names, as_reference=props.adopt_existing),
             prefix=firehose.prefix,
             error_output_prefix=firehose.error_prefix,
             buffering_size_mib=firehose.buffering_size_mib,

@@ -24,6 +24,8 @@ class LakeLayerProps:
     firehose_prefix: str
     firehose_error_prefix: str
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
+    # The datalake layers adopt the reference's resources: their Firehose roles have the reference's names.
+    firehose_roles_as_reference: bool = False
     access_log_retention_days: int = 365
     # Region the raw and processed buckets replicate to (buckets, key and access logs of their own there);
     # None: no replication.
@@ -93,7 +95,8 @@ class LakeStorageLayer(LeverageLayerStack):
             raise ConstructPropsError("the lake needs at least one source account")
         for source_account in props.source_accounts:
             source = AwsEnvironment(source_account.id, address.region)
-            firehose_role_arn = source.role_arn(firehose_role_name(project.name, source_account.environment, dr))
+            firehose_role_arn = source.role_arn(firehose_role_name(
+                project.name, source_account.environment, dr, as_reference=props.firehose_roles_as_reference))
             raw.grant_write_to_role("FirehoseDelivery", source_account.id, firehose_role_arn, delivered)
             key.allow_via_service("FirehoseWritesRawBucket", source_account.id, DATA_KEY_ACTIONS, "s3", (
                 "aws:s3:arn", (raw.arn, *(f"{raw.arn}/{folder}*" for folder in delivered))),

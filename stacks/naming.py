@@ -2,16 +2,43 @@
 
 IAM and S3 names are global, so a copy of the pipeline outside the primary region (a `-dr` layer) gets `-dr`
 in its names too.
+
+Two names differ from the reference architecture's layers, which generated layers adopt (`adoptExisting`):
+its Firehose module names the delivery role after the delivery stream, and its DynamoDB module names the
+table with a label. Adopting layers take those names (`as_reference`); other layers keep the generated ones,
+since renaming a live role or table replaces it.
 """
 from __future__ import annotations
+
+import re
 
 
 def resource_prefix(project: str, environment: str, disaster_recovery: bool) -> str:
     return f"{project}-{environment}{'-dr' if disaster_recovery else ''}"
 
 
-def firehose_role_name(project: str, source_environment: str, disaster_recovery: bool) -> str:
-    return f"{resource_prefix(project, source_environment, disaster_recovery)}-ddb-lakehouse-firehose-role"
+def delivery_stream_name(project: str, source_environment: str, disaster_recovery: bool) -> str:
+    return f"{resource_prefix(project, source_environment, disaster_recovery)}-ddb-lakehouse-firehose"
+
+
+def firehose_role_name(project: str, source_environment: str, disaster_recovery: bool, *,
+                       as_reference: bool = False) -> str:
+    """`<delivery stream>-role`; the reference's Firehose module (fdmsantos/kinesis-firehose) uses the stream's name."""
+    stream = delivery_stream_name(project, source_environment, disaster_recovery)
+    return stream if as_reference else f"{stream}-role"
+
+
+def reference_table_name(project: str, environment: str, disaster_recovery: bool) -> str:
+    """The table of the reference's `databases-dynamodb` layer: `bb-apps-devstg-bb-devstg-dynamodb`.
+
+    Its DynamoDB module (binbashar/terraform-aws-dynamodb) names the table with cloudposse's null label: namespace
+    (the project), stage (the account) and name (`<project>-<account without "apps-">-dynamodb`), each stripped of
+    characters other than letters, digits and '-' and lower-cased, joined with '-'.
+    """
+    name = f"{project}-{environment.replace('apps-', '')}-dynamodb"
+    labels = [re.sub(r"[^-a-zA-Z0-9]", "", label).lower() for label in (project, environment, name)]
+    namespace, stage, label_name = labels
+    return f"{resource_prefix(namespace, stage, disaster_recovery)}-{label_name}"
 
 
 def raw_bucket_name(project: str, lake_environment: str, disaster_recovery: bool) -> str:

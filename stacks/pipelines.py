@@ -20,7 +20,7 @@ from leverage.hcl import literal
 from leverage.layer import LayerAddress
 from leverage.project import Account, Project, check_region
 from leverage.stack import LeverageLayerStack, RemoteLayer
-from pipelines import GeneratedTable, Pipeline, ReadTable, address_key
+from pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, ReadTable, address_key
 from settings import Settings, key_attribute
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
 from stacks.datalake import AlarmSettings, DatalakeLayer, DatalakeLayerProps, FirehoseSettings, StreamedTable
@@ -45,8 +45,9 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
         source = project.accounts[pipeline.source_account]
         keys = RemoteLayer(source, settings.keys_layer, region)
         if pipeline.generated_tables:
-            props = DynamoDbLayerProps(keys, tuple(_table_spec(table) for table in pipeline.generated_tables),
-                                       adopt_existing=settings.dynamodb_layer in adopt)
+            adopting = settings.dynamodb_layer in adopt
+            props = DynamoDbLayerProps(keys, tuple(_table_spec(table, adopting) for table in pipeline.generated_tables),
+                                       adopt_existing=adopting)
             planned.append(PlannedLayer(source, settings.dynamodb_layer,
                                         lambda address, props=props: DynamoDbLayer(app, project, address, props)))
     lake_props = LakeLayerProps(
@@ -54,6 +55,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
         firehose_prefix=literal(settings.firehose_prefix),
         firehose_error_prefix=literal(settings.firehose_error_prefix),
         adopt_existing=settings.lake_layer in adopt,
+        firehose_roles_as_reference=settings.datalake_layer in adopt,  # named as the datalake layers name them
         replica_region=replica_region(settings, project, region),
     )
     planned.append(PlannedLayer(lake, settings.lake_layer,
@@ -95,9 +97,11 @@ def replica_region(settings: Settings, project: Project, region: str) -> str | N
     return chosen
 
 
-def _table_spec(table: GeneratedTable) -> TableSpec:
+def _table_spec(table: GeneratedTable, adopting: bool) -> TableSpec:
+    """An adopted table layer's default table (the reference's one table) takes the reference's table name."""
     return TableSpec(table.name, _key(f"{table.where}.partitionKey", table.partition_key),
-                     _key(f"{table.where}.sortKey", table.sort_key) if table.sort_key else None)
+                     _key(f"{table.where}.sortKey", table.sort_key) if table.sort_key else None,
+                     named_as_reference=adopting and table.name == DEFAULT_TABLE)
 
 
 def _key(setting: str, value: str) -> KeyAttribute:

@@ -14,9 +14,12 @@ Gaps filled here, never in the layers:
 - CloudWatch Logs AssociateKmsKey / DisassociateKmsKey are missing (the provider retries the unknown call for its
   whole timeout): the key is recorded on the log group, as CreateLogGroup's `kmsKeyId` is. An adopted log group
   gains its key this way.
-- Glue UpdateCrawler is missing (the provider retries the unknown call for its whole timeout, 60 min): the arguments
-  given replace the crawler's, as CreateCrawler records them. A crawler that gains its security configuration, as
-  the lake layer's did, is updated this way.
+- DynamoDB UpdateTable ignores `SSESpecification`, and a table switched to on-demand billing keeps reporting its
+  provisioned capacity (AWS reports 0, and the provider refuses to plan a PAY_PER_REQUEST table with a capacity):
+  the key is recorded and the capacity reported as AWS does. An adopted provisioned table changes both this way.
+- Glue UpdateCrawler is missing (HTTP 500, retried by the provider for its whole timeout): the given fields are
+  recorded on the crawler, as CreateCrawler records them. A crawler that gains a security configuration (the
+  layers applied with hashed addresses, regenerated) changes this way.
 """
 from __future__ import annotations
 
@@ -26,10 +29,11 @@ import re
 import sys
 from typing import Any
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.dynamodb.exceptions import ResourceNotFoundException
-from moto.dynamodb.responses import DynamoHandler
+from moto.core.utils import utcnow
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.glue.responses import GlueResponse
 from moto.kinesis.responses import KinesisResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogGroupNotFound
@@ -90,6 +94,41 @@ def describe_kinesis_streaming_destination(self: DynamoHandler) -> ActionResult:
                          "KinesisDataStreamDestinations": [dict(each) for each in destinations.values()]})
 
 
+_update_table_without_encryption = DynamoHandler.update_table
+
+
+def update_table(self: DynamoHandler) -> ActionResult:
+    _update_table_without_encryption(self)
+    table = self.dynamodb_backend.get_table(self.body["TableName"])
+    if self.body.get("BillingMode") == "PAY_PER_REQUEST":
+        table.throughput = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0, "NumberOfDecreasesToday": 0}
+    encryption = self.body.get("SSESpecification")
+    if encryption is not None:
+        table.sse_specification = dict(encryption) if encryption.get("Enabled") else None
+        if table.sse_specification and "KMSMasterKeyId" not in table.sse_specification:
+            table.sse_specification["KMSMasterKeyId"] = table._get_default_encryption_key(
+                self.current_account, self.region)
+    return DynamoResult(table.describe())
+
+
+# UpdateCrawler parameter -> the attribute CreateCrawler stores it in
+_CRAWLER_FIELDS = {"Role": "role", "DatabaseName": "database_name", "Description": "description",
+                   "Targets": "targets", "Schedule": "schedule", "Classifiers": "classifiers",
+                   "TablePrefix": "table_prefix", "SchemaChangePolicy": "schema_change_policy",
+                   "RecrawlPolicy": "recrawl_policy", "LineageConfiguration": "lineage_configuration",
+                   "Configuration": "configuration", "CrawlerSecurityConfiguration": "crawler_security_configuration"}
+
+
+def update_crawler(self: GlueResponse) -> EmptyResult:
+    crawler = self.glue_backend.get_crawler(self.parameters.get("Name"))  # CrawlerNotFound, as AWS
+    for parameter, attribute in _CRAWLER_FIELDS.items():
+        if parameter in self.parameters:
+            setattr(crawler, attribute, self.parameters[parameter])
+    crawler.last_updated = utcnow()
+    crawler.version += 1
+    return EmptyResult()
+
+
 _create_stream_without_tags = KinesisResponse.create_stream
 
 
@@ -115,25 +154,6 @@ def associate_kms_key(self: LogsResponse) -> str:
 
 def disassociate_kms_key(self: LogsResponse) -> str:
     return _set_log_group_key(self, None)
-
-
-# UpdateCrawler's parameters -> the attributes CreateCrawler stores them in (moto's FakeCrawler).
-_CRAWLER_ARGUMENTS = {
-    "Role": "role", "DatabaseName": "database_name", "Description": "description", "Targets": "targets",
-    "Schedule": "schedule", "Classifiers": "classifiers", "TablePrefix": "table_prefix",
-    "SchemaChangePolicy": "schema_change_policy", "RecrawlPolicy": "recrawl_policy",
-    "LineageConfiguration": "lineage_configuration", "Configuration": "configuration",
-    "CrawlerSecurityConfiguration": "crawler_security_configuration",
-}
-
-
-def update_crawler(self: GlueResponse) -> ActionResult:
-    crawler = self.glue_backend.get_crawler(self.parameters.get("Name"))  # CrawlerNotFound when missing, as AWS
-    for parameter, attribute in _CRAWLER_ARGUMENTS.items():
-        if parameter in self.parameters:
-            setattr(crawler, attribute, self.parameters[parameter])
-    crawler.version += 1
-    return ActionResult({})
 
 
 def _values(value: Any) -> list[Any]:
@@ -212,6 +232,8 @@ def install_shims() -> None:
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
+    DynamoHandler.update_table = update_table
+    GlueResponse.update_crawler = update_crawler
     KinesisResponse.create_stream = create_stream_with_tags
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
     S3Response.get_bucket_notification = get_bucket_notification
@@ -219,7 +241,6 @@ def install_shims() -> None:
     FakeBucket.get_permission = get_permission
     LogsResponse.associate_kms_key = associate_kms_key
     LogsResponse.disassociate_kms_key = disassociate_kms_key
-    GlueResponse.update_crawler = update_crawler
 
 
 def main() -> int:

@@ -51,21 +51,6 @@ def test_log_group_key_is_associated_and_disassociated(emulator: Emulator) -> No
         logs.associate_kms_key(logGroupName="/missing", kmsKeyId=key)
 
 
-def test_glue_crawler_is_updated_in_place(emulator: Emulator) -> None:
-    glue = client(emulator, "glue")
-    glue.create_database(DatabaseInput={"Name": "lake"})
-    glue.create_crawler(Name="cdc", Role="arn:aws:iam::555555555555:role/old", DatabaseName="lake",
-                        Targets={"S3Targets": [{"Path": "s3://raw/a/"}]})
-    glue.update_crawler(Name="cdc", Role="arn:aws:iam::555555555555:role/new", CrawlerSecurityConfiguration="sec",
-                        Targets={"S3Targets": [{"Path": "s3://raw/a/"}, {"Path": "s3://raw/b/"}]})
-    crawler = glue.get_crawler(Name="cdc")["Crawler"]
-    assert crawler["Role"] == "arn:aws:iam::555555555555:role/new" and crawler["CrawlerSecurityConfiguration"] == "sec"
-    assert [target["Path"] for target in crawler["Targets"]["S3Targets"]] == ["s3://raw/a/", "s3://raw/b/"]
-    assert crawler["DatabaseName"] == "lake" and crawler["Version"] == 2  # what the update left out is kept
-    with pytest.raises(glue.exceptions.EntityNotFoundException):
-        glue.update_crawler(Name="missing", Role="arn:aws:iam::555555555555:role/new")
-
-
 def test_dynamodb_kinesis_streaming_destination_is_recorded(emulator: Emulator) -> None:
     dynamodb, kinesis = client(emulator, "dynamodb"), client(emulator, "kinesis")
     dynamodb.create_table(TableName="cdc", BillingMode="PAY_PER_REQUEST",
@@ -98,6 +83,43 @@ def test_dynamodb_kinesis_streaming_destination_is_recorded(emulator: Emulator) 
                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
     assert other.describe_kinesis_streaming_destination(TableName="cdc")["KinesisDataStreamDestinations"] == []
+
+
+def test_update_table_changes_the_key_and_reports_on_demand_capacity_as_aws_does(emulator: Emulator) -> None:
+    dynamodb = client(emulator, "dynamodb")
+    dynamodb.create_table(TableName="provisioned", BillingMode="PROVISIONED",
+                          ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          SSESpecification={"Enabled": True, "SSEType": "KMS"})
+    key = "arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555"
+    updated = dynamodb.update_table(TableName="provisioned", BillingMode="PAY_PER_REQUEST",
+                                    SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key})
+    table = dynamodb.describe_table(TableName="provisioned")["Table"]
+    assert updated["TableDescription"]["SSEDescription"] == table["SSEDescription"]
+    assert table["SSEDescription"]["KMSMasterKeyArn"] == key
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    throughput = table["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (0, 0)
+    dynamodb.update_table(TableName="provisioned", SSESpecification={"Enabled": False})
+    assert "SSEDescription" not in dynamodb.describe_table(TableName="provisioned")["Table"]
+
+
+def test_update_crawler_records_the_fields_it_is_given(emulator: Emulator) -> None:
+    glue = client(emulator, "glue")
+    glue.create_database(DatabaseInput={"Name": "lake"})
+    glue.create_crawler(Name="cdc", Role="arn:aws:iam::111111111111:role/crawler", DatabaseName="lake",
+                        Targets={"S3Targets": [{"Path": "s3://raw/cdc/"}]}, Schedule="cron(0 * * * ? *)")
+    glue.update_crawler(Name="cdc", CrawlerSecurityConfiguration="encrypted",
+                        Targets={"S3Targets": [{"Path": "s3://raw/cdc/", "Exclusions": ["errors/**"]}]})
+    crawler = glue.get_crawler(Name="cdc")["Crawler"]
+    assert crawler["CrawlerSecurityConfiguration"] == "encrypted"
+    assert crawler["Targets"]["S3Targets"] == [{"Path": "s3://raw/cdc/", "Exclusions": ["errors/**"]}]
+    assert (crawler["Role"], crawler["Schedule"]["ScheduleExpression"], crawler["Version"]) == (
+        "arn:aws:iam::111111111111:role/crawler", "cron(0 * * * ? *)", 2)
+    with pytest.raises(ClientError) as raised:
+        glue.update_crawler(Name="missing", Role="arn:aws:iam::111111111111:role/crawler")
+    assert raised.value.response["Error"]["Code"] == "EntityNotFoundException"
 
 
 def test_streaming_destination_of_a_missing_table_is_not_found(emulator: Emulator) -> None:
