@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the input is known to be good
-    from leverage.generate import GeneratedLayers
-    from leverage.graph import LayerGraph
-    from leverage.project import Project
-    from settings import Settings
+    from leverage.render.synthesize import GeneratedLayers
+    from leverage.project.graph import LayerGraph
+    from leverage.project.model import Project
+    from stacks.settings.model import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
 CDKTF_JSON = APP_ROOT / "cdktf.json"
@@ -48,10 +48,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leverage import lock
-    from leverage.cdktf_out import output_folder
-    from leverage.project import load_project, require_project_folder
-    from settings import load_settings
+    from leverage.write import lock
+    from leverage.write.cdktf_out import output_folder
+    from leverage.project.model import load_project, require_project_folder
+    from stacks.settings.model import load_settings
 
     settings = load_settings(CDKTF_JSON, args.context)
     root = (APP_ROOT / settings.leverage_root).resolve()
@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
         project.check_layer_region(region, "setting region")
 
         # Loading jsii and the bindings takes seconds: only once the input is known to be good.
-        from cdk_bindings import App
-        from leverage.generate import generate, synthesize
-        from stacks.pipelines import build_stacks
+        from bindings import App
+        from leverage.render.synthesize import generate, synthesize
+        from stacks.plan import build_stacks
 
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
                 if not args.allow_destroy:
-                    from leverage import addresses
+                    from leverage.review import refactor_guard as addresses
 
                     addresses.refuse_destruction(addresses.compare(root, generated.files))
                 code = write_layers(root, generated, outdir, cdktf_out)
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) -> list[str]:
     """The generated layers against every layer folder of the project: no shared state key; every output
     read from a layer that is not generated is declared there. Returns warnings."""
-    from leverage.scan import check_reads, check_state_keys
+    from leverage.project.scan import check_reads, check_state_keys
 
     check_state_keys(project.layers, graph.generated_by_key, {settings.datalake_layer: "datalakeLayer",
                                                               settings.dynamodb_layer: "dynamodbLayer",
@@ -107,7 +107,7 @@ def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) 
 
 
 def recover_interrupted_run(root: Path) -> None:
-    from leverage import journal
+    from leverage.write import journal
 
     record = journal.recover(root)
     if record is not None:
@@ -116,8 +116,8 @@ def recover_interrupted_run(root: Path) -> None:
 
 
 def write_layers(root: Path, generated: GeneratedLayers, outdir: Path, cdktf_out: Path) -> int:
-    from leverage import files
-    from leverage.cdktf_out import Swap
+    from leverage.write import files
+    from leverage.write.cdktf_out import Swap
 
     plan = files.plan(root, generated.files)
     # cdktf's own output also goes where the cdktf CLI expects it: swapped in first, swapped back on any failure.
@@ -146,14 +146,16 @@ def print_apply_order(graph: LayerGraph) -> int:
 
 
 def print_graph(graph: LayerGraph, diagram_format: str) -> int:
-    from leverage.diagram import dot, mermaid
+    from leverage.render.diagram import dot, mermaid
 
     sys.stdout.write(mermaid(graph) if diagram_format == "mermaid" else dot(graph))
     return EXIT_OK
 
 
 def report_drift(root: Path, generated: GeneratedLayers, as_json: bool) -> int:
-    from leverage import addresses, drift, files
+    from leverage.review import refactor_guard as addresses
+    from leverage.review import drift
+    from leverage.write import files
 
     plan = files.plan(root, generated.files)
     found = drift.findings(plan, generated.files)

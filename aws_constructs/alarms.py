@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cdk_bindings import (CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, Construct, SnsTopic,
+from bindings import (CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, Construct, SnsTopic,
                           SnsTopicSubscription)
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name, check_range
 
 COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import (
+from bindings import (
     Construct,
     DynamodbKinesisStreamingDestination,
     DynamodbTable,
@@ -14,7 +14,7 @@ from cdk_bindings import (
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kinesis import DataStream
 from aws_constructs.kms import KmsKeyRef
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name
 
 KEY_TYPES = {"S": "string", "N": "number", "B": "binary"}

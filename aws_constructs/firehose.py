@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cdk_bindings import (
+from bindings import (
     Construct,
     KinesisFirehoseDeliveryStream,
     KinesisFirehoseDeliveryStreamExtendedS3Configuration as S3Config,
@@ -21,7 +21,7 @@ from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.kinesis import DataStream
 from aws_constructs.kms import Key, KeyProps, KmsKeyRef
 from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name, check_range
 

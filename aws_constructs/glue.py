@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import (
+from bindings import (
     Construct,
     GlueCatalogDatabase,
     GlueCrawler,
@@ -19,7 +19,7 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement, ServiceRole, ServiceRoleProps
 from aws_constructs.kms import Key
 from aws_constructs.logs import LogGroup, LogGroupProps
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cdk_bindings import (
+from bindings import (
     Construct,
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -19,7 +19,7 @@ from cdk_bindings import (
     implements,
 )
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name
 
 

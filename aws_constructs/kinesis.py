@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import Construct, KinesisStream, KinesisStreamStreamModeDetails
+from bindings import Construct, KinesisStream, KinesisStreamStreamModeDetails
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.iam import Grantable, PolicyStatement
 from aws_constructs.kms import KmsKeyRef
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name, check_range
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"

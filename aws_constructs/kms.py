@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import Construct, KmsKey, TerraformProvider
+from bindings import Construct, KmsKey, TerraformProvider
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 
 # What the key's own account may do to the key through IAM: manage it, never use it (no Encrypt or Decrypt).
 # Without these, nobody could change or delete the key (KMS refuses a policy that locks its caller out).

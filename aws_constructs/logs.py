@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
+from bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement
 from aws_constructs.kms import Key
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,

@@ -5,7 +5,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from cdk_bindings import (
+from bindings import (
     Construct,
     S3Bucket,
     S3BucketLifecycleConfiguration,
@@ -39,7 +39,7 @@ from cdk_bindings import (
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
 from aws_constructs.kms import KmsKeyRef
-from aws_constructs.naming import NamedConstruct
+from aws_constructs.addresses import NamedConstruct
 
 WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
 # Bucket-level actions that take no key prefix (s3:prefix applies to s3:ListBucket only).

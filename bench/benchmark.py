@@ -8,7 +8,7 @@ time of the rounds; every target is a median of per-round ratios (a paired compa
 peak of the whole process tree (Python plus the jsii Node.js processes), sampled every 10 ms from /proc.
 
 The commands: the naive floor (bench/naive_floor.py: the provider package imported the usual way, one trivial
-stack); `synth` and `check` as users run them, with the trimmed provider assembly cached (provider_cache.py);
+stack); `synth` and `check` as users run them, with the trimmed provider assembly cached (bindings/provider_cache.py);
 and the first run on a fresh clone (an empty cache folder: the trimmed assembly is built during the run).
 """
 from __future__ import annotations
@@ -94,8 +94,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    import cdk_bindings  # noqa: F401  (sets JSII_NODE to the venv's Node, inherited by the children; builds the cache)
-    import provider_cache
+    import bindings  # noqa: F401  (sets JSII_NODE to the venv's Node, inherited by the children; builds the cache)
+    from bindings import provider_cache
 
     env = {**os.environ}
     python = sys.executable
@@ -142,8 +142,8 @@ def main() -> int:
     check_ratio = paired_ratio(check, full)
     three_over_one = paired_ratio(full, one)
     three_over_one_peak = full["peak_mib"] / one["peak_mib"]
-    print(f"trimmed provider assembly: the {len(provider_cache.imported_submodules(REPO / 'cdk_bindings.py'))} "
-          "submodules cdk_bindings.py imports (of ~2,200)")
+    print(f"trimmed provider assembly: the {len(provider_cache.imported_submodules(REPO / 'bindings' / '__init__.py'))} "
+          "submodules bindings/__init__.py imports (of ~2,200)")
     # Informational: both load the same trimmed assembly; the difference is the two more stacks' own work.
     print(f"3 layers / datalake only, wall time = {three_over_one:.2f}")
     verdicts = [

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from cdk_bindings import (
+from bindings import (
     AwsProvider,
     AwsProviderDefaultTags,
     Construct,
@@ -16,11 +16,11 @@ from cdk_bindings import (
     TerraformVariable,
 )
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.naming import check_unique_addresses, declare_move
+from aws_constructs.addresses import check_unique_addresses, declare_move
 from leverage.errors import UserError
 from leverage.hcl import literal
-from leverage.layer import LayerAddress
-from leverage.project import Account, Project
+from leverage.project.layer import LayerAddress
+from leverage.project.model import Account, Project
 
 # OpenTofu starts at 1.6; the Leverage toolbox images ship Terraform or OpenTofu at 1.6 or later.
 REQUIRED_TERRAFORM_VERSION = ">= 1.6.0"

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from aws_constructs.dynamodb import KeyAttribute, Table, TableProps
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kms import KmsKeyRef
-from cdk_bindings import Construct, Token
-from leverage.layer import LayerAddress
-from leverage.project import Project
+from bindings import Construct, Token
+from leverage.project.layer import LayerAddress
+from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.naming import reference_table_name, resource_prefix
+from stacks.names import reference_table_name, resource_prefix
 
 
 @dataclass(frozen=True)

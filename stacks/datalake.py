@@ -19,12 +19,12 @@ from aws_constructs.firehose import DynamicPartitioning, KinesisToS3DeliveryStre
 from aws_constructs.kinesis import DataStream, DataStreamProps
 from aws_constructs.kms import KmsKeyRef
 from aws_constructs.s3 import BucketRef
-from cdk_bindings import Construct, Fn
-from leverage.layer import LayerAddress
-from leverage.project import Project
+from bindings import Construct, Fn
+from leverage.project.layer import LayerAddress
+from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.naming import delivery_stream_name, firehose_role_name, resource_prefix
+from stacks.names import delivery_stream_name, firehose_role_name, resource_prefix
 
 
 @dataclass(frozen=True)

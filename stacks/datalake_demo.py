@@ -10,12 +10,12 @@ from aws_constructs.firehose import crawl_scope, delivery_key_prefixes
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
-from cdk_bindings import Construct, TerraformProvider
-from leverage.layer import LayerAddress
-from leverage.project import Account, Project
+from bindings import Construct, TerraformProvider
+from leverage.project.layer import LayerAddress
+from leverage.project.model import Account, Project
 from leverage.stack import LeverageLayerStack
 from stacks import legacy_addresses as legacy
-from stacks.naming import firehose_role_name, processed_bucket_name, raw_bucket_name, resource_prefix
+from stacks.names import firehose_role_name, processed_bucket_name, raw_bucket_name, resource_prefix
 
 
 @dataclass(frozen=True)

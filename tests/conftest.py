@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))
 # `synth` also leaves cdktf's own output for the cdktf CLI: in tests, not in the checkout.
 os.environ["CDKTF_OUTDIR"] = tempfile.mkdtemp(prefix="leverage-cdktf-test-out-")
 
-import cdk_bindings  # noqa: E402,F401  (before anything else imports the provider package)
+import bindings  # noqa: E402,F401  (before anything else imports the provider package)
 import main as app_main  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import hcl2
 
-from leverage import state_blocks
+from leverage.render import state_blocks
 
 REGION_FOLDER = re.compile(r"^(global|[a-z]{2}(-gov)?-[a-z]+-\d)$")
 

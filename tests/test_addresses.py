@@ -12,12 +12,12 @@ import pytest
 from tests.conftest import ProjectSpec, run_cli
 from tests.layers import layer_config, layer_folders, main_json
 
-import cdk_bindings  # noqa: F401  (registers the fast provider import first)
-from cdk_bindings import S3Bucket, TerraformStack, Testing as CdktfTesting
+import bindings  # noqa: F401  (registers the fast provider import first)
+from bindings import S3Bucket, TerraformStack, Testing as CdktfTesting
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.naming import HASH_SUFFIX, NamedConstruct, check_unique_addresses, snake_case
+from aws_constructs.addresses import HASH_SUFFIX, NamedConstruct, check_unique_addresses, snake_case
 from aws_constructs.s3 import SecureBucket, SecureBucketProps
-from leverage import files
+from leverage.write import files
 from stacks import legacy_addresses
 
 LEGACY_LAYERS = Path(__file__).parent / "fixtures" / "legacy_layers"
@@ -122,7 +122,7 @@ def test_snake_case(construct_id: str, name: str) -> None:
 
 
 def test_grouping_constructs_do_not_change_a_name_but_an_owning_construct_prefixes_it() -> None:
-    from cdk_bindings import Construct
+    from bindings import Construct
 
     stack = new_stack()
     group = Construct(stack, "Storage")  # a plain grouping construct: not part of any name
@@ -143,7 +143,7 @@ def test_two_constructs_with_one_address_are_refused_with_both_paths() -> None:
 
 
 def test_a_resource_left_with_cdktfs_hashed_name_is_refused() -> None:
-    from cdk_bindings import Construct
+    from bindings import Construct
 
     stack = new_stack()
     S3Bucket(Construct(stack, "Group"), "Bucket", bucket="bb-plain-bucket")
@@ -180,7 +180,7 @@ def test_renamed_from_moves_every_resource_of_the_construct_and_its_inner_constr
 
 
 def test_a_move_between_types_or_twice_is_refused() -> None:
-    from aws_constructs.naming import declare_move
+    from aws_constructs.addresses import declare_move
 
     stack = new_stack()
     with pytest.raises(ConstructPropsError, match="only between addresses of the same resource type"):

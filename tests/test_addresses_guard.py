@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import run_cli, tree_digest
 from tests.layers import layer_config
-from leverage.addresses import compare_configs
+from leverage.review.refactor_guard import compare_configs
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 STREAM_NAME = "bb-apps-devstg-ddb-lakehouse-stream"

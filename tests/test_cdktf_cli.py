@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import REPO, copy_example, tree_digest
 
 CDKTF = REPO / "node_modules" / ".bin" / "cdktf"
-APP_FILES = ("main.py", "settings.py", "pipelines.py", "cdk_bindings.py", "provider_cache.py", "cdktf.json")
-APP_PACKAGES = ("aws_constructs", "leverage", "stacks")
+APP_FILES = ("main.py", "cdktf.json")
+APP_PACKAGES = ("aws_constructs", "bindings", "leverage", "stacks")
 
 
 def test_cdktf_synth_generates_the_same_layers(tmp_path: Path, synthesized_example: Path) -> None:

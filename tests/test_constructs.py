@@ -18,9 +18,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, however pytest is started
 
 # First of the project's imports: it registers the fast-import shim before any provider module loads.
-import cdk_bindings  # noqa: E402,F401
+import bindings  # noqa: E402,F401
 # Aliased: pytest would otherwise try to collect a class whose name starts with `Test`.
-from cdk_bindings import TerraformStack, Testing as CdktfTesting  # noqa: E402
+from bindings import TerraformStack, Testing as CdktfTesting  # noqa: E402
 
 from aws_constructs.alarms import AlarmTopic, AlarmTopicProps, Metric, MetricAlarm, MetricAlarmProps  # noqa: E402
 from aws_constructs.dynamodb import (  # noqa: E402

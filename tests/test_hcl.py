@@ -96,7 +96,7 @@ def test_maps_nest_with_two_spaces_per_level() -> None:
     ({}, {"source": "", "version": ""}),
 ])
 def test_provider_requirements_are_written_as_layers_pin_them(requirement: dict, written: dict) -> None:
-    from leverage.render import _registry_requirement
+    from leverage.render.layer_folder import _registry_requirement
 
     assert _registry_requirement(requirement) == written
 
@@ -108,7 +108,7 @@ def test_provider_requirements_are_written_as_layers_pin_them(requirement: dict,
     ({"bucket": "named-otherwise"}, ""),
 ])
 def test_readme_lists_a_resource_name_only_when_it_is_literal(resource: dict, name: str) -> None:
-    from leverage.render import _literal_name
+    from leverage.render.layer_folder import _literal_name
 
     assert _literal_name(resource) == name
 

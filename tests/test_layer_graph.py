@@ -7,8 +7,8 @@ import re
 import pytest
 
 from leverage.errors import UserError
-from leverage.graph import build_graph, remote_reads
-from leverage.layer import LayerAddress
+from leverage.project.graph import build_graph, remote_reads
+from leverage.project.layer import LayerAddress
 
 
 def address(layer: str, account: str = "apps-devstg", *, dr: bool = False) -> LayerAddress:

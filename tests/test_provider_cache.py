@@ -1,4 +1,4 @@
-"""Loading fast (provider_cache.py, cdk_bindings.py): the trimmed provider assembly gives the usual import's
+"""Loading fast (bindings/provider_cache.py, bindings/__init__.py): the trimmed provider assembly gives the usual import's
 layers; its cache is keyed, atomic and repaired; the fallback is the usual import; the jsii internals it relies
 on are checked; one Node.js process; the app's bytecode cached in the user's cache folder."""
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-import cdk_bindings
-import provider_cache
-from provider_cache import CacheEntry, InstalledProvider, TrimError
+import bindings
+from bindings import provider_cache
+from bindings.provider_cache import CacheEntry, InstalledProvider, TrimError
 from tests.conftest import REPO, copy_example, tree_digest
 
-BINDINGS = REPO / "cdk_bindings.py"
+BINDINGS = REPO / "bindings/__init__.py"
 SUBMODULES = provider_cache.imported_submodules(BINDINGS)
 
 # Runs the CLI in a fresh process and reports which provider assembly jsii loaded.
@@ -28,14 +28,14 @@ import json, sys
 sys.path.insert(0, {repo!r})
 import main
 code = main.main(["synth", "-c", "leverageRoot=" + {root!r}])
-cache = sys.modules.get("provider_cache")
+cache = sys.modules.get("bindings.provider_cache")
 print(json.dumps({{"code": code, "trimmed": str(cache.loaded) if cache and cache.loaded else None,
                   "every_submodule": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}}))
 """
 BUILD_ONLY = """
 import os, sys
 sys.path.insert(0, {repo!r})
-import provider_cache
+from bindings import provider_cache
 from pathlib import Path
 provider = provider_cache.InstalledProvider.find()
 submodules = provider_cache.imported_submodules(Path({bindings!r}))
@@ -87,7 +87,7 @@ def test_trimmed_assembly_gives_the_usual_import_s_layers_also_when_two_runs_bui
 
 def test_when_trimming_fails_one_line_says_so_and_the_usual_import_follows(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """What cdk_bindings does on False is the LEVERAGE_CDKTF_EAGER_IMPORT=1 path the test above proves."""
+    """What the bindings does on False is the LEVERAGE_CDKTF_EAGER_IMPORT=1 path the test above proves."""
     def new_layout(*args: object) -> bytes:
         raise TrimError("simulated: the assembly has a new layout")
 
@@ -99,7 +99,7 @@ def test_when_trimming_fails_one_line_says_so_and_the_usual_import_follows(
 
 
 def test_the_session_runs_the_trimmed_assembly_in_one_node_process() -> None:
-    """conftest imported cdk_bindings: the trimmed assembly is loaded, and jsii's kernel runs in our launcher
+    """conftest imported the bindings: the trimmed assembly is loaded, and jsii's kernel runs in our launcher
     (one Node.js process, no second one started by jsii's own launcher)."""
     from jsii._runtime import kernel
 
@@ -111,12 +111,12 @@ def test_the_session_runs_the_trimmed_assembly_in_one_node_process() -> None:
         assert children.read_text().split() == []
 
 
-def test_submodules_are_what_cdk_bindings_imports_and_nothing_else_loads() -> None:
+def test_submodules_are_what_the_bindings_import_and_nothing_else_loads() -> None:
     loaded = {name.split(".")[1] for name in sys.modules
               if name.startswith("cdktf_cdktf_provider_aws.") and name.split(".")[1] != "_jsii"}
     assert loaded == SUBMODULES
     assert {"s3_bucket", "kinesis_firehose_delivery_stream", "provider"} <= SUBMODULES
-    with pytest.raises(ImportError, match="not in the trimmed provider assembly: import it in cdk_bindings.py"):
+    with pytest.raises(ImportError, match="not in the trimmed provider assembly: import it in bindings/__init__.py"):
         import cdktf_cdktf_provider_aws.sqs_queue  # noqa: F401
 
 
@@ -140,15 +140,15 @@ def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> No
 
 def test_cache_lives_in_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cdk_bindings.user_cache_dir() == tmp_path / "leverage-cdktf"
+    assert bindings.user_cache_dir() == tmp_path / "leverage-cdktf"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert cdk_bindings.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
+    assert bindings.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
 
 
 @pytest.fixture(scope="module")
 def session_entry() -> CacheEntry:
-    """The entry conftest's import of cdk_bindings used (built then, if it was missing)."""
+    """The entry conftest's import of the bindings used (built then, if it was missing)."""
     assert provider_cache.loaded is not None
     entry = CacheEntry.for_(InstalledProvider.find(), SUBMODULES, provider_cache.loaded.parent)
     assert entry.read() == provider_cache.loaded
@@ -256,10 +256,10 @@ def test_reading_an_unexpected_assembly_refuses_to_trim(case: str) -> None:
 
 def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cdk_bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
+    monkeypatch.setattr(bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
     module = tmp_path / "app_module.py"
     module.write_text("ANSWER = 42\n")
-    loader = cdk_bindings._CachedBytecodeLoader("app_module", str(module))
+    loader = bindings._CachedBytecodeLoader("app_module", str(module))
     namespace: dict = {}
     exec(loader.get_code("app_module"), namespace)
     assert namespace["ANSWER"] == 42 and len(list((tmp_path / "bytecode").glob("app_module-*.pyc"))) == 1
@@ -279,18 +279,18 @@ def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
 
 
 def test_app_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
-    import leverage.generate
+    import leverage.render.synthesize
     import stacks.datalake
 
-    expected = cdk_bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
-    assert type(stacks.datalake.__loader__) is expected and type(leverage.generate.__loader__) is expected
-    assert type(sys.modules["jsii"].__loader__) is not cdk_bindings._CachedBytecodeLoader
+    expected = bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
+    assert type(stacks.datalake.__loader__) is expected and type(leverage.render.synthesize.__loader__) is expected
+    assert type(sys.modules["jsii"].__loader__) is not bindings._CachedBytecodeLoader
 
 
 def test_one_process_launcher_forwards_what_javascript_writes_to_stderr(tmp_path: Path) -> None:
     """jsii's debug output is written by the kernel to its stderr; the launcher wraps it as jsii's own launcher
     does, and the Python side prints it as plain lines."""
-    script = f"import sys; sys.path.insert(0, {str(REPO)!r}); import cdk_bindings, provider_cache; " \
+    script = f"import sys; sys.path.insert(0, {str(REPO)!r}); import bindings; from bindings import provider_cache; " \
              "assert provider_cache.loaded"
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                              env={**os.environ, "JSII_DEBUG": "1"}, cwd=tmp_path)

@@ -165,7 +165,7 @@ def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest
 def test_a_layer_address_refuses_names_that_are_not_folder_names(layer: str) -> None:
     """The last line of defence, for names that do not come from the settings (scanned folders, stacks)."""
     from leverage.errors import UserError
-    from leverage.layer import LayerAddress
+    from leverage.project.layer import LayerAddress
 
     with pytest.raises(UserError, match="is not a valid folder name"):
         LayerAddress("apps-devstg", "us-east-1", layer)

@@ -13,10 +13,12 @@ from typing import Any, Callable
 import pytest
 
 import main as app_main
-from leverage import files, journal, lock
-from leverage.cdktf_out import output_folder
+from leverage.write import files
+from leverage.write import journal
+from leverage.write import lock
+from leverage.write.cdktf_out import output_folder
 from leverage.errors import UserError
-from leverage.render import GENERATED_FILE_NAMES, Symlink
+from leverage.write.content import GENERATED_FILE_NAMES, Symlink
 from tests.conftest import REPO, copy_example, run_cli, tree_digest
 
 
@@ -213,7 +215,7 @@ HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    from leverage import lock
+    from leverage.write import lock
     with lock.exclusive(Path(sys.argv[2])):
         print("held", flush=True)
         time.sleep(float(sys.argv[3]))

@@ -206,7 +206,7 @@ def test_replicating_into_the_lake_region_itself_is_refused(capsys: pytest.Captu
 
 
 def test_an_access_log_bucket_refuses_a_kms_key_and_keeping_logs_forever() -> None:
-    from cdk_bindings import TerraformStack, Testing
+    from bindings import TerraformStack, Testing
     from aws_constructs.errors import ConstructPropsError
     from aws_constructs.kms import KmsKeyRef
     from aws_constructs.s3 import SecureBucketProps, ServerAccessLogBucket

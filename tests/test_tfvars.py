@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leverage.errors import UserError
-from leverage.tfvars import display_path, read_env_file, read_hcl, required_string
+from leverage.project.tfvars import display_path, read_env_file, read_hcl, required_string
 
 
 @pytest.fixture

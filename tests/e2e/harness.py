@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import boto3
 
-from leverage.tfvars import read_hcl
+from leverage.project.tfvars import read_hcl
 from tests.e2e.toolchain import OVERRIDE_FILE, Toolchain
 
 EMULATOR = Path(__file__).with_name("emulator.py")

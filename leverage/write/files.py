@@ -8,11 +8,11 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leverage import journal
+from leverage.write import journal
 from leverage.errors import UserError
-from leverage.journal import current_content
-from leverage.render import (COMMON_VARIABLES, GENERATED_FILE_NAMES, MARKED_FILES, TOOL, FileContent, Symlink,
-                             common_variables_link, marker_prefix)
+from leverage.write.journal import current_content
+from leverage.write.content import (COMMON_VARIABLES, GENERATED_FILE_NAMES, MARKED_FILES, TOOL, FileContent, Symlink,
+                                    common_variables_link, marker_prefix)
 
 
 def is_generated(path: Path) -> bool:

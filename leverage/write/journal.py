@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from leverage.errors import UserError
-from leverage.render import FileContent, Symlink
+from leverage.write.content import FileContent, Symlink
 
 JOURNAL_NAME = ".leverage-cdktf.journal.json"
 TEMPORARY_SUFFIX = ".leverage-cdktf.tmp"  # every temporary file the app creates in the project ends so

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
-from leverage.layer import STATE_FILE, LayerAddress, state_name
-from leverage.tfvars import blocks, read_hcl
+from leverage.project.layer import STATE_FILE, LayerAddress, state_name
+from leverage.project.tfvars import blocks, read_hcl
 
 CONFIG = "config.tf"
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from aws_constructs.dynamodb import KeyAttribute
 from aws_constructs.errors import ConstructPropsError
-from cdk_bindings import App
+from bindings import App
 from leverage.errors import UserError
 from leverage.hcl import literal
-from leverage.layer import LayerAddress
-from leverage.project import Account, Project, check_region
+from leverage.project.layer import LayerAddress
+from leverage.project.model import Account, Project, check_region
 from leverage.stack import LeverageLayerStack, RemoteLayer
-from pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, ReadTable, address_key
-from settings import Settings, key_attribute
+from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, ReadTable, address_key
+from stacks.settings.model import Settings, key_attribute
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
 from stacks.datalake import AlarmSettings, DatalakeLayer, DatalakeLayerProps, FirehoseSettings, StreamedTable
 from stacks.datalake_demo import LakeLayerProps, LakeStorageLayer

@@ -12,8 +12,8 @@ from typing import Any
 import hcl2
 
 from leverage.hcl import SINGLE_REFERENCE
+from leverage.write.content import ADDRESSES_FILE as FILE_NAME
 
-FILE_NAME = "addresses.tf"
 SECTIONS = ("moved", "import")
 # Arguments that are references to an address (bare in HCL, a plain string in Terraform JSON).
 ADDRESS_ARGUMENTS = {"moved": ("from", "to"), "import": ("to", "provider")}

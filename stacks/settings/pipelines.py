@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from leverage.errors import UserError
-from leverage.layer import LAYER_NAME
+from leverage.project.layer import LAYER_NAME
 
 if TYPE_CHECKING:
-    from settings import Settings
+    from stacks.settings.model import Settings
 
 DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
 TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
@@ -145,7 +145,7 @@ def _table(item: Any, where: str) -> Table:
             hint="a generated table has `name`, `partitionKey` and `sortKey`; a read one `layer` and `output`")
     name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,
                  "a table name (letters, digits and _.-, up to 200)")
-    from settings import check_free_text, key_attribute  # here: settings imports this module
+    from stacks.settings.model import check_free_text, key_attribute  # here: settings imports this module
 
     keys = {}
     for key, default in (("partitionKey", "id:S"), ("sortKey", "")):

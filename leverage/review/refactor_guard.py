@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from leverage import state_blocks
+from leverage.render import state_blocks
 from leverage.errors import UserError
-from leverage.render import marker_prefix
+from leverage.write.content import marker_prefix
 
 LAYER_FILE = "main.tf.json"
 

@@ -6,7 +6,7 @@ to CDK Terrain (``cdktn``) or to locally generated bindings changes this file on
 The prebuilt provider package is one jsii assembly of ~2,200 service submodules: its Python ``__init__``
 imports all of them, and jsii's Node.js process loads all of their JavaScript and types as soon as one is
 used (seconds, ~600 MiB). The layers need about twenty. So before the first provider import below:
-- ``provider_cache.py`` loads a trimmed copy of the provider's jsii assembly holding just the submodules
+- ``bindings/provider_cache.py`` loads a trimmed copy of the provider's jsii assembly holding just the submodules
   this file imports (read from this file's own imports: adding a binding below is all it takes), built
   once into the user's cache folder;
 - the package is registered as a bare package object with the same search path, so importing
@@ -27,7 +27,7 @@ import types
 from pathlib import Path
 
 _PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
-_APP_ROOT = Path(__file__).resolve().parent
+_APP_ROOT = Path(__file__).resolve().parent.parent
 
 
 def user_cache_dir() -> Path:
@@ -141,7 +141,7 @@ def _load_provider() -> None:
     if _PROVIDER_PACKAGE in sys.modules:
         return
     if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
-        import provider_cache
+        from bindings import provider_cache
 
         if provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__)), user_cache_dir()):
             _register_bare_provider_package()

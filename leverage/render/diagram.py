@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leverage.graph import LayerGraph
-from leverage.layer import LayerAddress
+from leverage.project.graph import LayerGraph
+from leverage.project.layer import LayerAddress
 
 
 @dataclass(frozen=True)

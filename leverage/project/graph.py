@@ -8,7 +8,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from leverage.errors import UserError
-from leverage.layer import LayerAddress
+from leverage.project.layer import LayerAddress
 
 OUTPUT_REFERENCE = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 

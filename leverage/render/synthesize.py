@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdk_bindings import App
-from leverage.files import FileContent
-from leverage.graph import LayerGraph, build_graph
-from leverage.project import Project
-from leverage.render import SynthesizedLayer, render_layer
+from bindings import App
+from leverage.write.content import FileContent
+from leverage.project.graph import LayerGraph, build_graph
+from leverage.project.model import Project
+from leverage.render.layer_folder import SynthesizedLayer, render_layer
 from leverage.stack import LeverageLayerStack
 
 

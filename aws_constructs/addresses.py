@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Protocol, Self, TypeVar
 
-from cdk_bindings import Construct, TerraformDataSource, TerraformResource, TerraformStack
+from bindings import Construct, TerraformDataSource, TerraformResource, TerraformStack
 from aws_constructs.errors import ConstructPropsError
 
 TERRAFORM_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -11,11 +11,11 @@ full tarball then finds the package loaded and does nothing. The Python bindings
 are the provider's own, byte for byte, so the synthesized output is the same as with the usual import
 (tests/test_provider_cache.py proves it).
 
-Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``cdk_bindings.py`` imports (read from its
+Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``bindings/__init__.py`` imports (read from its
 source, so adding a binding there is all it takes); a provider submodule imported anywhere else is refused with
 a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
 
-This module is the one place (with ``cdk_bindings.py``) that relies on jsii and provider-package internals:
+This module is the one place (with ``bindings/__init__.py``) that relies on jsii and provider-package internals:
 the tarball's layout, the pretty-printed ``.jsii`` (one type per 4-space-indented key), the provider's
 ``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt pins them; tests/test_provider_cache.py
 fails loudly when a bump breaks any of it. Whenever the trimmed assembly cannot be built or used, the full
@@ -205,10 +205,10 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
                 raise TrimError(f"unexpected definition of {fqn}")
             types[fqn] = definition
             # jsii could hand Python an object of a type from elsewhere in the provider; its bindings would then
-            # have to be imported, and be in the assembly: so they must be imported in cdk_bindings.py too.
+            # have to be imported, and be in the assembly: so they must be imported in bindings/__init__.py too.
             for other in {ref.decode() for ref in reference.findall(chunk)} - wanted_namespaces:
                 raise TrimError(f"{fqn} refers to types of {name}.{other}: "
-                                f"import a binding of its submodule in cdk_bindings.py")
+                                f"import a binding of its submodule in bindings/__init__.py")
     return header, types
 
 
@@ -404,7 +404,7 @@ def _deterministic_tgz(contents: dict[str, bytes]) -> bytes:
 # module links need `--preserve-symlinks`, which the launcher passed on the command line; here it goes into
 # NODE_OPTIONS of that one process.
 _LAUNCHER = r"""'use strict';
-// Written by provider_cache.py (leverage-cdktf): jsii's kernel in one Node.js process. See there.
+// Written by bindings/provider_cache.py (leverage-cdktf): jsii's kernel in one Node.js process. See there.
 const fs = require('fs');
 const { Writable } = require('stream');
 const { readSync, writeSync } = fs;
@@ -506,7 +506,7 @@ class _RefuseUntrimmedSubmodules:
     def find_spec(self, fullname: str, path: object, target: object = None) -> None:
         parts = fullname.split(".")
         if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE and parts[1] not in self.allowed:
-            raise ImportError(f"{fullname} is not in the trimmed provider assembly: import it in cdk_bindings.py "
+            raise ImportError(f"{fullname} is not in the trimmed provider assembly: import it in bindings/__init__.py "
                               "(which decides what is loaded), or set LEVERAGE_CDKTF_EAGER_IMPORT=1")
         return None
 

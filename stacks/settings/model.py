@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
-from leverage.layer import LAYER_NAME
-from pipelines import (DEFAULT_TABLE, GeneratedTable, Pipeline, check_alarm_settings, check_lake_account_names,
+from leverage.project.layer import LAYER_NAME
+from stacks.settings.pipelines import (DEFAULT_TABLE, GeneratedTable, Pipeline, check_alarm_settings, check_lake_account_names,
                        parse_pipelines)
 
 DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"

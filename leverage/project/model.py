@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
-from leverage.layer import LayerAddress
-from leverage.scan import LayerFolder, scan_layers
-from leverage.tfvars import blocks, display_path, read_env_file, read_hcl, required_string
+from leverage.project.layer import LayerAddress
+from leverage.project.scan import LayerFolder, scan_layers
+from leverage.project.tfvars import blocks, display_path, read_env_file, read_hcl, required_string
 
 # The partitions' region names: commercial, China, GovCloud and the ISO partitions.
 # Both used with fullmatch: a pattern ending in "$" accepts a trailing newline.

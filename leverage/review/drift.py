@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from leverage.files import Plan, current_content, unified_diff
+from leverage.write.files import Plan, current_content, unified_diff
 
 
 def findings(result: Plan, desired: dict) -> dict[str, list]:

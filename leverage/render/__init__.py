@@ -1,0 +1,1 @@
+"""Synthesized stacks -> the files of Leverage layer folders (config.tf, main.tf.json, addresses.tf, README.md)."""

@@ -1,0 +1,1 @@
+"""Writing layer folders as one transaction: a lock, a journal that rolls back an interrupted run, atomic swaps."""
