@@ -1,4 +1,4 @@
-"""The cdktf app: the command line. Which layers to build is data: stacks/pipelines.py plans them from the settings.
+"""The cdktf app: the command line. Which layers to build is data: stacks/plan.py plans them from the settings.
 
     python main.py [synth|list|graph|check] [-c key=value ...] [--format mermaid|dot] [--json] [--debug]
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the input is known to be good
-    from leverage.render.synthesize import GeneratedLayers
+    from leverage.render.generate import GeneratedLayers
     from leverage.project.graph import LayerGraph
     from leverage.project.model import Project
     from stacks.settings.model import Settings
@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
         # Loading jsii and the bindings takes seconds: only once the input is known to be good.
         from bindings import App
-        from leverage.render.synthesize import generate, synthesize
+        from leverage.render.generate import generate
+        from leverage.synth import synthesize
         from stacks.plan import build_stacks
 
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
@@ -80,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
             warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
                 if not args.allow_destroy:
-                    from leverage.review import refactor_guard as addresses
+                    from aws_constructs.lifecycle import AWS_PROVIDER
+                    from leverage.review import refactor_guard
 
-                    addresses.refuse_destruction(addresses.compare(root, generated.files))
+                    refactor_guard.refuse_destruction(refactor_guard.compare(root, generated.files, AWS_PROVIDER))
                 code = write_layers(root, generated, outdir, cdktf_out)
         if args.command == "list":
             code = print_apply_order(generated.graph)
@@ -100,9 +102,9 @@ def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) 
     read from a layer that is not generated is declared there. Returns warnings."""
     from leverage.project.scan import check_reads, check_state_keys
 
-    check_state_keys(project.layers, graph.generated_by_key, {settings.datalake_layer: "datalakeLayer",
-                                                              settings.dynamodb_layer: "dynamodbLayer",
-                                                              settings.lake_layer: "lakeLayer"})
+    check_state_keys(project.layers, graph.generated_by_key, {settings.layers.datalake: "datalakeLayer",
+                                                              settings.layers.dynamodb: "dynamodbLayer",
+                                                              settings.layers.lake: "lakeLayer"})
     return check_reads(project.root, project.layers, graph.external_states())
 
 
@@ -153,15 +155,15 @@ def print_graph(graph: LayerGraph, diagram_format: str) -> int:
 
 
 def report_drift(root: Path, generated: GeneratedLayers, as_json: bool) -> int:
-    from leverage.review import refactor_guard as addresses
-    from leverage.review import drift
+    from aws_constructs.lifecycle import AWS_PROVIDER
+    from leverage.review import drift, refactor_guard
     from leverage.write import files
 
     plan = files.plan(root, generated.files)
     found = drift.findings(plan, generated.files)
-    changes = addresses.compare(root, generated.files)
-    found["resources"] = addresses.as_json(changes)  # what applying the new layers would do, by consequence
-    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found) + addresses.as_text(changes))
+    changes = refactor_guard.compare(root, generated.files, AWS_PROVIDER)
+    found["resources"] = refactor_guard.as_json(changes)  # what applying the new layers would do, by consequence
+    sys.stdout.write(drift.as_json(found) if as_json else drift.as_text(found) + refactor_guard.as_text(changes))
     if plan.clean and not as_json:
         print(f"no drift: {len(generated.files)} generated files match the stacks")
     return EXIT_OK if plan.clean else EXIT_DRIFT

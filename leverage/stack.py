@@ -19,6 +19,7 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.addresses import check_unique_addresses, declare_move
 from leverage.errors import UserError
 from leverage.hcl import literal
+from leverage.naming import aws_name
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project
 
@@ -94,6 +95,11 @@ class LeverageLayerStack(TerraformStack):
         if region == self.project.region_secondary:
             return self.var("region_secondary")
         return region
+
+    def aws_name(self, name: str = "") -> str:
+        """The AWS name of this layer's resource `name`: `<project>-<account>[-dr]-<name>`."""
+        return aws_name(self.project.name, self.account.environment, name,
+                        disaster_recovery=self.address.disaster_recovery)
 
     def var(self, name: str) -> str:
         """Reference a Leverage variable; declare it only when the project's common file does not."""

@@ -11,7 +11,7 @@ from leverage.project.layer import LayerAddress
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.names import reference_table_name, resource_prefix
+from stacks.names import reference_table_name
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,10 @@ class DynamoDbLayer(LeverageLayerStack):
         if not props.tables:
             raise ConstructPropsError("a table layer needs at least one table")
         keys = self.read_layer(props.keys_layer)
-        prefix = resource_prefix(project.name, self.account.environment, address.disaster_recovery)
         tables = []
         for spec in props.tables:
             name = reference_table_name(project.name, self.account.environment, address.disaster_recovery) \
-                if spec.named_as_reference else f"{prefix}-{spec.name}"
+                if spec.named_as_reference else self.aws_name(spec.name)
             table = Table(self, spec.name, TableProps(
                 name=name,
                 partition_key=spec.partition_key,

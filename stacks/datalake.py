@@ -21,20 +21,12 @@ from aws_constructs.kms import KmsKeyRef
 from aws_constructs.s3 import BucketRef
 from bindings import Construct, Fn
 from leverage.project.layer import LayerAddress
+from leverage.hcl import literal
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.names import delivery_stream_name, firehose_role_name, resource_prefix
-
-
-@dataclass(frozen=True)
-class FirehoseSettings:
-    buffering_size_mib: int
-    buffering_interval_seconds: int
-    prefix: str
-    error_prefix: str
-    partition_query: str
-    log_retention_days: int
+from stacks.names import delivery_stream_name, firehose_role_name
+from stacks.settings.model import AlarmSettings, FirehoseSettings
 
 
 @dataclass(frozen=True)
@@ -46,17 +38,6 @@ class StreamedTable:
     layer: RemoteLayer
     output: str
     entry: str | None = None
-
-
-@dataclass(frozen=True)
-class AlarmSettings:
-    email: str
-    freshness_margin_seconds: int
-    iterator_age_seconds: int
-    write_throttled_records: int
-    replication_age_seconds: int
-    replication_failed_records: int
-    replication_throttled_records: int
 
 
 @dataclass(frozen=True)
@@ -99,14 +80,13 @@ class DatalakeLayer(LeverageLayerStack):
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
-        prefix = resource_prefix(project.name, self.account.environment, address.disaster_recovery)
         keys = self.read_layer(props.keys_layer)
         lake = self.read_layer(props.lake_layer)
         if not props.tables:
             raise ConstructPropsError("a pipeline needs at least one table")
 
         stream = DataStream(self, "ChangeStream", DataStreamProps(
-            name=f"{prefix}-ddb-lakehouse-stream",
+            name=self.aws_name("ddb-lakehouse-stream"),
             env=env,
             encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
             retention_hours=props.stream_retention_hours,
@@ -129,29 +109,29 @@ class DatalakeLayer(LeverageLayerStack):
             source=stream,
             destination=BucketRef(lake.get_string("s3_bucket_data_raw_arn")),
             role_name=firehose_role_name(*names, as_reference=props.adopt_existing),
-            prefix=firehose.prefix,
-            error_output_prefix=firehose.error_prefix,
+            prefix=literal(firehose.prefix),
+            error_output_prefix=literal(firehose.error_prefix),
             buffering_size_mib=firehose.buffering_size_mib,
             buffering_interval_seconds=firehose.buffering_interval_seconds,
-            dynamic_partitioning=DynamicPartitioning(firehose.partition_query),
+            dynamic_partitioning=DynamicPartitioning(literal(firehose.partition_query)),
             log_retention_days=firehose.log_retention_days,
             destination_key=KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn")),
         ))
         if props.adopt_existing:
             for adopted in (stream, *changes, delivery):
                 adopted.adopt_existing()
-        self._alarms(prefix, env, props, stream, delivery, changes)
+        self._alarms(env, props, stream, delivery, changes)
         self.diagram = _pipeline_diagram(props, stream.name, delivery.props.name)
         self.output("kinesis_stream_arn", stream.arn, "ARN of the Kinesis stream that carries the table's changes")
         self.output("kinesis_firehose_role_arn", delivery.role.arn, "ARN of the Firehose role the lake bucket trusts")
         self.output("kinesis_firehose_arn", delivery.arn, "ARN of the Firehose delivery stream")
 
-    def _alarms(self, prefix: str, env: AwsEnvironment, props: DatalakeLayerProps, stream: DataStream,
+    def _alarms(self, env: AwsEnvironment, props: DatalakeLayerProps, stream: DataStream,
                 delivery: KinesisToS3DeliveryStream, changes: list[KinesisChangeStream]) -> None:
         """The pipeline's alarms, each notifying the layer's topic when it fires and when it recovers."""
         settings = props.alarms
         topic = AlarmTopic(self, "Alarms", AlarmTopicProps(
-            name=f"{prefix}-ddb-lakehouse-alarms", env=env, email=settings.email))
+            name=self.aws_name("ddb-lakehouse-alarms"), env=env, email=literal(settings.email)))
         firehose_name, stream_name = delivery.props.name, stream.name
         interval = props.firehose.buffering_interval_seconds
         alarms = [
@@ -178,17 +158,17 @@ class DatalakeLayer(LeverageLayerStack):
         for change in changes:
             table, key = change.props.table_name, change.terraform_name.removesuffix("_changes")
             alarms += [
-                (f"{key}-replication-age", f"{prefix}-{key.replace('_', '-')}-cdc-age",
+                (f"{key}-replication-age", self.aws_name(f"{key.replace('_', '-')}-cdc-age"),
                  f"Changes of table {key} wait more than {settings.replication_age_seconds} s to reach stream "
                  f"{stream_name} for 15 minutes (throttling, or DynamoDB lost access to the stream)",
                  dynamodb_stream_metric("AgeOfOldestUnreplicatedRecord", table, "Maximum"),
                  "GreaterThanThreshold", settings.replication_age_seconds * 1000, 3),
-                (f"{key}-replication-failed", f"{prefix}-{key.replace('_', '-')}-cdc-failed",
+                (f"{key}-replication-failed", self.aws_name(f"{key.replace('_', '-')}-cdc-failed"),
                  f"DynamoDB failed to replicate more than {settings.replication_failed_records} changes of table "
                  f"{key} to stream {stream_name} in a minute: those changes never reach the lake",
                  dynamodb_stream_metric("FailedToReplicateRecordCount", table, "Sum", period_seconds=60),
                  "GreaterThanThreshold", settings.replication_failed_records, 1),
-                (f"{key}-replication-throttled", f"{prefix}-{key.replace('_', '-')}-cdc-throttled",
+                (f"{key}-replication-throttled", self.aws_name(f"{key.replace('_', '-')}-cdc-throttled"),
                  f"Stream {stream_name} throttled DynamoDB's writes of table {key}'s changes every minute for 10 "
                  f"minutes (more than {settings.replication_throttled_records} records a minute): the stream lacks "
                  "capacity and the changes fall behind",

@@ -12,17 +12,18 @@ from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
 from bindings import Construct, TerraformProvider
 from leverage.project.layer import LayerAddress
+from leverage.hcl import literal
 from leverage.project.model import Account, Project
 from leverage.stack import LeverageLayerStack
 from stacks import legacy_addresses as legacy
-from stacks.names import firehose_role_name, processed_bucket_name, raw_bucket_name, resource_prefix
+from stacks.names import firehose_role_name, processed_bucket_name, raw_bucket_name
+from stacks.settings.model import FirehoseSettings
 
 
 @dataclass(frozen=True)
-class LakeLayerProps:
+class DatalakeDemoLayerProps:
     source_accounts: tuple[Account, ...]  # where the datalake layers' Firehose roles live, one per pipeline
-    firehose_prefix: str
-    firehose_error_prefix: str
+    firehose: FirehoseSettings
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
     # The datalake layers adopt the reference's resources: their Firehose roles have the reference's names.
     firehose_roles_as_reference: bool = False
@@ -60,7 +61,7 @@ def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[st
     return LakeBuckets(key, raw, processed, access_logs)
 
 
-class LakeStorageLayer(LeverageLayerStack):
+class DatalakeDemoLayer(LeverageLayerStack):
     """The data lake's storage: a raw bucket that receives the CDC records and a processed bucket.
 
     Both are versioned, private, TLS-only and owner-enforced (objects the source accounts' Firehoses write
@@ -76,21 +77,21 @@ class LakeStorageLayer(LeverageLayerStack):
 
     legacy_addresses = legacy.LAKE_LAYER
 
-    def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: LakeLayerProps) -> None:
+    def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeDemoLayerProps) -> None:
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
         environment, dr = self.account.environment, address.disaster_recovery
-        prefix = resource_prefix(project.name, environment, dr)
         names = (raw_bucket_name(project.name, environment, dr), processed_bucket_name(project.name, environment, dr),
-                 f"{prefix}-data-lake-demo-access-logs")
+                 self.aws_name("data-lake-demo-access-logs"))
         lake = lake_buckets(self, env, names, props.access_log_retention_days)
         key, raw, processed = lake.key, lake.raw, lake.processed
         if props.replica_region:
-            self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names, prefix,
+            self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names,
                             props.access_log_retention_days)
 
         # Built from names both stacks share, not read from the datalake layers' state: no cycle.
-        delivered = delivery_key_prefixes(props.firehose_prefix, props.firehose_error_prefix)
+        firehose_prefix, firehose_error_prefix = literal(props.firehose.prefix), literal(props.firehose.error_prefix)
+        delivered = delivery_key_prefixes(firehose_prefix, firehose_error_prefix)
         if not props.source_accounts:
             raise ConstructPropsError("the lake needs at least one source account")
         for source_account in props.source_accounts:
@@ -102,12 +103,12 @@ class LakeStorageLayer(LeverageLayerStack):
                 "aws:s3:arn", (raw.arn, *(f"{raw.arn}/{folder}*" for folder in delivered))),
                 principal_arn=firehose_role_arn)
         # The crawler reads the data's folder and skips the failed records' folder where it lies inside it.
-        crawled, skipped = crawl_scope(props.firehose_prefix, props.firehose_error_prefix)
+        crawled, skipped = crawl_scope(firehose_prefix, firehose_error_prefix)
 
-        database = CatalogDatabase(self, "Catalog", prefix.replace("-", "_") + "_data_lake", env)
+        database = CatalogDatabase(self, "Catalog", self.aws_name("data-lake").replace("-", "_"), env)
         S3Crawler(self, "CdcCrawler", CrawlerProps(
-            name=f"{prefix}-cdc-crawler",
-            role_name=f"{prefix}-cdc-crawler-role",
+            name=self.aws_name("cdc-crawler"),
+            role_name=self.aws_name("cdc-crawler-role"),
             env=env,
             database=database,
             bucket=raw.as_ref(),
@@ -125,15 +126,14 @@ class LakeStorageLayer(LeverageLayerStack):
         self.output("s3_bucket_data_kms_key_arn", key.arn,
                     "ARN of the KMS key of the raw and processed buckets, which Firehose writes with")
 
-
-    def _replicate(self, lake: LakeBuckets, replica_env: AwsEnvironment, names: tuple[str, str, str], prefix: str,
+    def _replicate(self, lake: LakeBuckets, replica_env: AwsEnvironment, names: tuple[str, str, str],
                    retention_days: int) -> None:
         """Raw and processed buckets copied to buckets of the same account in `replica_env`'s region."""
         provider = self.aws_provider("replica", replica_env.region, alias="replica")
         replica = lake_buckets(self, replica_env, tuple(f"{name}-replica" for name in names), retention_days,
                                "Replica", provider)
         role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
-            name=f"{prefix}-data-lake-replication-role", service="s3.amazonaws.com",
+            name=self.aws_name("data-lake-replication-role"), service="s3.amazonaws.com",
             source_account=self.account.id, description="S3 replication of the data lake buckets"))
         # The access logs too: the record of who read the lake outlives a region as the data does.
         for source, target in ((lake.raw, replica.raw), (lake.processed, replica.processed),
@@ -142,7 +142,7 @@ class LakeStorageLayer(LeverageLayerStack):
                                 replica_env.partition)
 
 
-def _lake_diagram(props: LakeLayerProps, raw_bucket: str, crawled: str) -> str:
+def _lake_diagram(props: DatalakeDemoLayerProps, raw_bucket: str, crawled: str) -> str:
     lines = ["flowchart LR"]
     for index, account in enumerate(props.source_accounts):
         lines.append(f'  source{index}(["Firehose role of {account.name}"]) -- "writes below {crawled}" --> raw')

@@ -1,7 +1,5 @@
-"""Names more than one layer must agree on (the lake grants the role the datalake layer creates).
-
-IAM and S3 names are global, so a copy of the pipeline outside the primary region (a `-dr` layer) gets `-dr`
-in its names too.
+"""Names more than one layer must agree on (the lake grants the role the datalake layer creates), each built with
+the project's one naming function (`leverage.naming.aws_name`).
 
 Two names differ from the reference architecture's layers, which generated layers adopt (`adoptExisting`):
 its Firehose module names the delivery role after the delivery stream, and its DynamoDB module names the
@@ -12,13 +10,11 @@ from __future__ import annotations
 
 import re
 
-
-def resource_prefix(project: str, environment: str, disaster_recovery: bool) -> str:
-    return f"{project}-{environment}{'-dr' if disaster_recovery else ''}"
+from leverage.naming import aws_name
 
 
 def delivery_stream_name(project: str, source_environment: str, disaster_recovery: bool) -> str:
-    return f"{resource_prefix(project, source_environment, disaster_recovery)}-ddb-lakehouse-firehose"
+    return aws_name(project, source_environment, "ddb-lakehouse-firehose", disaster_recovery=disaster_recovery)
 
 
 def firehose_role_name(project: str, source_environment: str, disaster_recovery: bool, *,
@@ -38,12 +34,13 @@ def reference_table_name(project: str, environment: str, disaster_recovery: bool
     name = f"{project}-{environment.replace('apps-', '')}-dynamodb"
     labels = [re.sub(r"[^-a-zA-Z0-9]", "", label).lower() for label in (project, environment, name)]
     namespace, stage, label_name = labels
-    return f"{resource_prefix(namespace, stage, disaster_recovery)}-{label_name}"
+    return aws_name(namespace, stage, label_name, disaster_recovery=disaster_recovery)
 
 
 def raw_bucket_name(project: str, lake_environment: str, disaster_recovery: bool) -> str:
-    return f"{resource_prefix(project, lake_environment, disaster_recovery)}-data-lake-demo-data-raw-bucket"
+    return aws_name(project, lake_environment, "data-lake-demo-data-raw-bucket", disaster_recovery=disaster_recovery)
 
 
 def processed_bucket_name(project: str, lake_environment: str, disaster_recovery: bool) -> str:
-    return f"{resource_prefix(project, lake_environment, disaster_recovery)}-data-lake-demo-data-processed-bucket"
+    return aws_name(project, lake_environment, "data-lake-demo-data-processed-bucket",
+                    disaster_recovery=disaster_recovery)

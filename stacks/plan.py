@@ -9,6 +9,7 @@ Names (accounts, layers, project, regions, tables) are checked to hold no templa
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,10 +22,11 @@ from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project, check_region
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, ReadTable, address_key
-from stacks.settings.model import Settings, key_attribute
+from stacks.settings.model import Settings
+from stacks.settings.values import TableKey
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
-from stacks.datalake import AlarmSettings, DatalakeLayer, DatalakeLayerProps, FirehoseSettings, StreamedTable
-from stacks.datalake_demo import LakeLayerProps, LakeStorageLayer
+from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
+from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer
 
 
 @dataclass(frozen=True)
@@ -43,27 +45,26 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
     planned: list[PlannedLayer] = []
     for pipeline in pipelines:
         source = project.accounts[pipeline.source_account]
-        keys = RemoteLayer(source, settings.keys_layer, region)
+        keys = RemoteLayer(source, settings.layers.keys, region)
         if pipeline.generated_tables:
-            adopting = settings.dynamodb_layer in adopt
+            adopting = settings.layers.dynamodb in adopt
             props = DynamoDbLayerProps(keys, tuple(_table_spec(table, adopting) for table in pipeline.generated_tables),
                                        adopt_existing=adopting)
-            planned.append(PlannedLayer(source, settings.dynamodb_layer,
+            planned.append(PlannedLayer(source, settings.layers.dynamodb,
                                         lambda address, props=props: DynamoDbLayer(app, project, address, props)))
-    lake_props = LakeLayerProps(
+    lake_props = DatalakeDemoLayerProps(
         source_accounts=tuple(project.accounts[pipeline.source_account] for pipeline in pipelines),
-        firehose_prefix=literal(settings.firehose_prefix),
-        firehose_error_prefix=literal(settings.firehose_error_prefix),
-        adopt_existing=settings.lake_layer in adopt,
-        firehose_roles_as_reference=settings.datalake_layer in adopt,  # named as the datalake layers name them
+        firehose=settings.firehose,
+        adopt_existing=settings.layers.lake in adopt,
+        firehose_roles_as_reference=settings.layers.datalake in adopt,  # named as the datalake layers name them
         replica_region=replica_region(settings, project, region),
     )
-    planned.append(PlannedLayer(lake, settings.lake_layer,
-                                lambda address: LakeStorageLayer(app, project, address, lake_props)))
+    planned.append(PlannedLayer(lake, settings.layers.lake,
+                                lambda address: DatalakeDemoLayer(app, project, address, lake_props)))
     for pipeline in pipelines:
         source = project.accounts[pipeline.source_account]
         props = _datalake_props(settings, pipeline, source, lake, region)
-        planned.append(PlannedLayer(source, settings.datalake_layer,
+        planned.append(PlannedLayer(source, settings.layers.datalake,
                                     lambda address, props=props: DatalakeLayer(app, project, address, props)))
     return planned
 
@@ -99,22 +100,17 @@ def replica_region(settings: Settings, project: Project, region: str) -> str | N
 
 def _table_spec(table: GeneratedTable, adopting: bool) -> TableSpec:
     """An adopted table layer's default table (the reference's one table) takes the reference's table name."""
-    return TableSpec(table.name, _key(f"{table.where}.partitionKey", table.partition_key),
-                     _key(f"{table.where}.sortKey", table.sort_key) if table.sort_key else None,
+    return TableSpec(table.name, _key(table.partition_key), _key(table.sort_key) if table.sort_key else None,
                      named_as_reference=adopting and table.name == DEFAULT_TABLE)
 
 
-def _key(setting: str, value: str) -> KeyAttribute:
-    try:
-        name, kind = key_attribute(setting, value)
-        return KeyAttribute(literal(name), kind)
-    except ConstructPropsError as exc:
-        raise UserError(f"setting {setting}={value!r}: {exc}", fix="write it as name:S, name:N or name:B") from None
+def _key(key: TableKey) -> KeyAttribute:
+    return KeyAttribute(literal(key.name), key.type)
 
 
 def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
                     region: str) -> DatalakeLayerProps:
-    table_layer = RemoteLayer(source, settings.dynamodb_layer, region)
+    table_layer = RemoteLayer(source, settings.layers.dynamodb, region)
     first_generated = pipeline.generated_tables[0] if pipeline.generated_tables else None
     tables = []
     for table in pipeline.tables:
@@ -126,26 +122,11 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
         else:
             tables.append(StreamedTable(key, table_layer, "dynamodb_table_names", table.name))
     return DatalakeLayerProps(
-        keys_layer=RemoteLayer(source, settings.keys_layer, region),
+        keys_layer=RemoteLayer(source, settings.layers.keys, region),
         tables=tuple(tables),
-        lake_layer=RemoteLayer(lake, settings.lake_layer, region),
+        lake_layer=RemoteLayer(lake, settings.layers.lake, region),
         stream_retention_hours=settings.stream_retention_hours,
-        firehose=FirehoseSettings(
-            buffering_size_mib=settings.firehose_buffering_size_mib,
-            buffering_interval_seconds=settings.firehose_buffering_interval_seconds,
-            prefix=literal(settings.firehose_prefix),
-            error_prefix=literal(settings.firehose_error_prefix),
-            partition_query=literal(settings.firehose_partition_query),
-            log_retention_days=settings.firehose_log_retention_days,
-        ),
-        alarms=AlarmSettings(
-            email=literal(pipeline.alarm_email or settings.alarm_email),
-            freshness_margin_seconds=settings.alarm_freshness_margin_seconds,
-            iterator_age_seconds=settings.alarm_iterator_age_seconds,
-            write_throttled_records=settings.alarm_write_throttled_records,
-            replication_age_seconds=settings.alarm_replication_age_seconds,
-            replication_failed_records=settings.alarm_replication_failed_records,
-            replication_throttled_records=settings.alarm_replication_throttled_records,
-        ),
-        adopt_existing=settings.datalake_layer in settings.adopt_existing,
+        firehose=settings.firehose,
+        alarms=dataclasses.replace(settings.alarms, email=pipeline.alarm_email or settings.alarms.email),
+        adopt_existing=settings.layers.datalake in settings.adopt_existing,
     )

@@ -12,6 +12,7 @@ from typing import Any
 import hcl2
 
 from leverage.render import state_blocks
+from leverage.write.content import ADDRESSES_FILE
 
 REGION_FOLDER = re.compile(r"^(global|[a-z]{2}(-gov)?-[a-z]+-\d)$")
 
@@ -48,7 +49,7 @@ def main_json(folder: Path) -> dict[str, Any]:
 def layer_config(folder: Path) -> dict[str, Any]:
     """main.tf.json with the `moved` and `import` blocks of addresses.tf, as Terraform reads the layer."""
     config = main_json(folder)
-    blocks = folder / state_blocks.FILE_NAME
+    blocks = folder / ADDRESSES_FILE
     if blocks.exists():
         config.update(state_blocks.parse(blocks.read_text()))
     return config

@@ -9,10 +9,15 @@ import pytest
 
 from tests.conftest import run_cli, tree_digest
 from tests.layers import layer_config
-from leverage.review.refactor_guard import compare_configs
+from aws_constructs.lifecycle import AWS_PROVIDER
+from leverage.review import refactor_guard
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 STREAM_NAME = "bb-apps-devstg-ddb-lakehouse-stream"
+
+
+def compare_configs(layers: dict) -> list[refactor_guard.ResourceChange]:
+    return refactor_guard.compare_configs(layers, AWS_PROVIDER)
 
 
 def layer(resources: dict[str, dict], moved: dict[str, str] | None = None, imports: tuple[str, ...] = ()) -> dict:

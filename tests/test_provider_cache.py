@@ -279,11 +279,11 @@ def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
 
 
 def test_app_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
-    import leverage.render.synthesize
+    import leverage.render.generate
     import stacks.datalake
 
     expected = bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
-    assert type(stacks.datalake.__loader__) is expected and type(leverage.render.synthesize.__loader__) is expected
+    assert type(stacks.datalake.__loader__) is expected and type(leverage.render.generate.__loader__) is expected
     assert type(sys.modules["jsii"].__loader__) is not bindings._CachedBytecodeLoader
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import hcl2
 
 from leverage.hcl import SINGLE_REFERENCE
-from leverage.write.content import ADDRESSES_FILE as FILE_NAME
 
 SECTIONS = ("moved", "import")
 # Arguments that are references to an address (bare in HCL, a plain string in Terraform JSON).

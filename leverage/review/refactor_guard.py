@@ -5,12 +5,12 @@ Terraform compares configuration with state (assuming the committed layers are w
 
 - an address only in the fresh synth is a **create** (an **import** when an `import` block adopts it);
 - an address in both whose arguments differ is an **update in place**, or a **replace** (destroy, then create)
-  when an argument the provider cannot change in place differs (`REPLACING_ARGUMENTS`, from the AWS provider's
-  ForceNew arguments of the types these layers use);
+  when an argument the provider cannot change in place differs (the caller's `ResourceLifecycle`: for
+  AWS, the provider's ForceNew arguments of the types these layers use);
 - an address that a `moved` block of the fresh synth (in its `addresses.tf`) maps to another is a **move**: state only;
 - an address only in the committed layers is a **destroy**.
 
-Undeclared moves. A stateful resource (`STATEFUL_TYPES`: its data lives in it) that leaves one address and
+Undeclared moves. A stateful resource (its data lives in it) that leaves one address and
 appears at another without a `moved` block would be destroyed and recreated empty. The heuristic that spots
 it: the same resource type with the same identifying argument (the AWS name: `name`, `bucket`; `description`
 for KMS keys) disappears at one address and appears at another, in the same layer or in another (a move between
@@ -26,48 +26,24 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Mapping, Set as AbstractSet
+from typing import Any, Protocol
 
 from leverage.render import state_blocks
 from leverage.errors import UserError
-from leverage.write.content import marker_prefix
+from leverage.write.content import ADDRESSES_FILE, marker_prefix
 
 LAYER_FILE = "main.tf.json"
 
-# Resource type -> the argument that names the live resource in AWS (None: nothing unique to match by).
-STATEFUL_TYPES: dict[str, str | None] = {
-    "aws_dynamodb_table": "name",
-    "aws_kinesis_stream": "name",
-    "aws_s3_bucket": "bucket",
-    "aws_kms_key": "description",
-    "aws_glue_catalog_database": "name",
-    "aws_cloudwatch_log_group": "name",
-    "aws_kinesis_firehose_delivery_stream": "name",
-}
+class ResourceLifecycle(Protocol):
+    """What the provider does with each resource type, given by the caller: this package knows no AWS service
+    (aws_constructs.lifecycle describes the AWS provider's types)."""
 
-# Top-level arguments whose change makes the AWS provider replace the resource (ForceNew).
-_BUCKET_CHILD = {"bucket", "expected_bucket_owner"}
-REPLACING_ARGUMENTS: dict[str, set[str]] = {
-    "aws_dynamodb_table": {"name", "hash_key", "range_key"},
-    "aws_kinesis_stream": {"name"},
-    "aws_s3_bucket": {"bucket", "bucket_prefix", "object_lock_enabled"},
-    "aws_kms_key": {"customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"},
-    "aws_glue_catalog_database": {"name", "catalog_id"},
-    "aws_glue_crawler": {"name"},
-    "aws_cloudwatch_log_group": {"name", "name_prefix", "log_group_class"},
-    "aws_cloudwatch_log_stream": {"name", "log_group_name"},
-    "aws_kinesis_firehose_delivery_stream": {"name", "destination", "kinesis_source_configuration",
-                                             "msk_source_configuration"},
-    "aws_iam_role": {"name", "name_prefix", "path"},
-    "aws_iam_role_policy": {"name", "name_prefix", "role"},
-    "aws_dynamodb_kinesis_streaming_destination": {"stream_arn", "table_name"},
-    "aws_s3_bucket_versioning": _BUCKET_CHILD,
-    "aws_s3_bucket_server_side_encryption_configuration": _BUCKET_CHILD,
-    "aws_s3_bucket_public_access_block": _BUCKET_CHILD,
-    "aws_s3_bucket_ownership_controls": _BUCKET_CHILD,
-    "aws_s3_bucket_lifecycle_configuration": _BUCKET_CHILD,
-    "aws_s3_bucket_policy": _BUCKET_CHILD,
-}
+    # Resource type -> the argument that names the live resource (None: nothing unique to match by).
+    stateful_types: Mapping[str, str | None]
+    # Resource type -> top-level arguments whose change makes the provider replace the resource.
+    replacing_arguments: Mapping[str, AbstractSet[str]]
+
 
 CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE = "create", "import", "update", "replace", "destroy", "move"
 CONSEQUENCE = {CREATE: "create", IMPORT: "create (import)", UPDATE: "update in place", REPLACE: "destroy/replace",
@@ -105,48 +81,50 @@ class _Resource:
     def type(self) -> str:
         return self.address.split(".")[0]
 
-    @property
-    def identity(self) -> tuple[str, str] | None:
-        argument = STATEFUL_TYPES.get(self.type)
+    def identity(self, lifecycle: ResourceLifecycle) -> tuple[str, str] | None:
+        argument = lifecycle.stateful_types.get(self.type)
         value = self.body.get(argument) if argument else None
         return (self.type, value) if isinstance(value, str) and value else None
 
 
-def compare(root: Path, desired: dict[str, Any]) -> list[ResourceChange]:
+def compare(root: Path, desired: dict[str, Any], lifecycle: ResourceLifecycle) -> list[ResourceChange]:
     """Every resource change between the layers in `root` and the `desired` files (path -> content)."""
     layers = {}
     for relative, content in sorted(desired.items()):
         if Path(relative).name == LAYER_FILE and isinstance(content, bytes):
             folder = Path(relative).parent
             new = json.loads(content)
-            blocks = desired.get((folder / state_blocks.FILE_NAME).as_posix())
+            blocks = desired.get((folder / ADDRESSES_FILE).as_posix())
             if isinstance(blocks, bytes):
                 new.update(state_blocks.parse(blocks.decode("utf-8")))
             layers[folder.as_posix()] = (_committed(root / relative), new)
-    return compare_configs(layers)
+    return compare_configs(layers, lifecycle)
 
 
-def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> list[ResourceChange]:
+def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+                    lifecycle: ResourceLifecycle) -> list[ResourceChange]:
     """layer folder -> (committed config, new config): the changes, undeclared moves paired across layers."""
     changes: list[ResourceChange] = []
     removed: list[_Resource] = []
     added: list[_Resource] = []
     for layer, (old, new) in layers.items():
-        layer_changes, layer_removed, layer_added = _compare_layer(layer, old, new)
+        layer_changes, layer_removed, layer_added = _compare_layer(layer, old, new, lifecycle)
         changes += layer_changes
         removed += layer_removed
         added += layer_added
-    appearing = {resource.identity: resource for resource in added if resource.identity}
+    stateful = lifecycle.stateful_types
+    appearing = {resource.identity(lifecycle): resource for resource in added if resource.identity(lifecycle)}
     paired: set[tuple[str, str]] = set()
     for resource in removed:
-        twin = appearing.get(resource.identity) if resource.identity else None
+        identity = resource.identity(lifecycle)
+        twin = appearing.get(identity) if identity else None
         if twin is None:
-            changes.append(ResourceChange(resource.layer, DESTROY, resource.address, resource.type in STATEFUL_TYPES,
+            changes.append(ResourceChange(resource.layer, DESTROY, resource.address, resource.type in stateful,
                                           "no longer in the layer"))
             continue
         paired.add((twin.layer, twin.address))
         where = (f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}")
-        kind, name = resource.identity
+        kind, name = identity
         how = ("a moved block cannot cross layers (state files): move the state by hand or adopt it there, "
                "see 'Addresses' in README.md" if twin.layer != resource.layer else
                f"declare the move (`renamed_from(...)` on the construct, or the stack's `moved({resource.address!r}, "
@@ -161,12 +139,12 @@ def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]]) ->
                                           f"recreated empty: the undeclared move from the resource above",
                                           undeclared_move=True))
         else:
-            changes.append(ResourceChange(resource.layer, CREATE, resource.address, resource.type in STATEFUL_TYPES))
+            changes.append(ResourceChange(resource.layer, CREATE, resource.address, resource.type in stateful))
     order = {layer: index for index, layer in enumerate(layers)}
     return sorted(changes, key=lambda change: (order[change.layer], change.address, change.action))
 
 
-def _compare_layer(layer: str, old: dict[str, Any], new: dict[str, Any]
+def _compare_layer(layer: str, old: dict[str, Any], new: dict[str, Any], lifecycle: ResourceLifecycle
                    ) -> tuple[list[ResourceChange], list[_Resource], list[_Resource]]:
     old_resources, new_resources = _resources(old), _resources(new)
     moves = _resolved_moves(new)
@@ -181,30 +159,31 @@ def _compare_layer(layer: str, old: dict[str, Any], new: dict[str, Any]
             removed.append(_Resource(layer, address, body))
             continue
         targets.add(target)
-        stateful = target.split(".")[0] in STATEFUL_TYPES
+        stateful = target.split(".")[0] in lifecycle.stateful_types
         if target != address:
             changes.append(ResourceChange(layer, MOVE, target, stateful, from_address=address))
-        change = _argument_change(layer, target, _renamed(body, renames), new_resources[target])
+        change = _argument_change(layer, target, _renamed(body, renames), new_resources[target], lifecycle)
         if change:
             changes.append(change)
     for address, body in new_resources.items():
         if address in targets:
             continue
         if address in imported:
-            changes.append(ResourceChange(layer, IMPORT, address, address.split(".")[0] in STATEFUL_TYPES,
+            changes.append(ResourceChange(layer, IMPORT, address, address.split(".")[0] in lifecycle.stateful_types,
                                           "adopts the live resource (import block)"))
         else:
             added.append(_Resource(layer, address, body))
     return changes, removed, added
 
 
-def _argument_change(layer: str, address: str, old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
+def _argument_change(layer: str, address: str, old: dict[str, Any], new: dict[str, Any],
+                     lifecycle: ResourceLifecycle) -> ResourceChange | None:
     differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
     if not differing:
         return None
     kind = address.split(".")[0]
-    replacing = [key for key in differing if key in REPLACING_ARGUMENTS.get(kind, ())]
-    stateful = kind in STATEFUL_TYPES
+    replacing = [key for key in differing if key in lifecycle.replacing_arguments.get(kind, ())]
+    stateful = kind in lifecycle.stateful_types
     if replacing:
         return ResourceChange(layer, REPLACE, address, stateful,
                               f"{', '.join(replacing)} changes, which the provider cannot change in place")

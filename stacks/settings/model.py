@@ -4,18 +4,52 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
-from stacks.settings.pipelines import (DEFAULT_TABLE, GeneratedTable, Pipeline, check_alarm_settings, check_lake_account_names,
-                       parse_pipelines)
+from leverage.project.model import check_region
+from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
+from stacks.settings.values import check_email, check_free_text, key_attribute, shown
 
 DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
+
+
+@dataclass(frozen=True)
+class LayerNames:
+    """Layer folder names; a layer this app does not generate is read as it is."""
+
+    datalake: str = "datalake"
+    dynamodb: str = "databases-dynamodb"
+    lake: str = "datalake-demo"
+    keys: str = "security-keys"
+
+
+@dataclass(frozen=True)
+class FirehoseSettings:
+    buffering_size_mib: int = 100
+    buffering_interval_seconds: int = 100
+    prefix: str = DEFAULT_PREFIX
+    error_prefix: str = "dynamodb_data/cdc_error/"
+    partition_query: str = "{tableName:.tableName}"
+    log_retention_days: int = 365  # a year: what reviewers (and checkov) expect of logs
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Alarms of every pipeline (thresholds checked in pipelines.check_alarm_settings); a pipeline's own
+    alarmEmail replaces `email` for its layer."""
+
+    email: str = ""
+    freshness_margin_seconds: int = 600
+    iterator_age_seconds: int = 900
+    write_throttled_records: int = 0
+    replication_age_seconds: int = 300
+    replication_failed_records: int = 0
+    replication_throttled_records: int = 0
 
 
 @dataclass(frozen=True)
@@ -24,44 +58,30 @@ class Settings:
     source_account: str = "apps-devstg"
     lake_account: str = "data-science"
     region: str | None = None  # None: region_primary of config/common.tfvars
-    # Layer folder names; a layer this app does not generate is read as it is.
-    datalake_layer: str = "datalake"
-    dynamodb_layer: str = "databases-dynamodb"
-    lake_layer: str = "datalake-demo"
-    keys_layer: str = "security-keys"
+    layers: LayerNames = LayerNames()
     skip_layers: tuple[str, ...] = ()  # generated layers to leave out (the team keeps its own)
     # Generated layers whose named resources already exist in AWS: `import` blocks take them over.
     adopt_existing: tuple[str, ...] = ()
     dynamodb_partition_key: str = "id:S"
     dynamodb_sort_key: str = ""
     stream_retention_hours: int = 24
-    firehose_buffering_size_mib: int = 100
-    firehose_buffering_interval_seconds: int = 100
-    firehose_prefix: str = DEFAULT_PREFIX
-    firehose_error_prefix: str = "dynamodb_data/cdc_error/"
-    firehose_partition_query: str = "{tableName:.tableName}"
+    firehose: FirehoseSettings = FirehoseSettings()
     # Region the lake buckets replicate to: "" is the project's other region (region_secondary, or
     # region_primary for a layer outside it), "off" turns replication off, or a region name.
     lake_replica_region: str = ""
-    firehose_log_retention_days: int = 365  # a year: what reviewers (and checkov) expect of logs
     # Many pipelines (see pipelines.py); empty: the single-pipeline shorthand of the settings above.
     pipelines: tuple[Pipeline, ...] = ()
-    # Alarms of every pipeline (thresholds checked in pipelines.check_alarm_settings).
-    alarm_email: str = ""
-    alarm_freshness_margin_seconds: int = 600
-    alarm_iterator_age_seconds: int = 900
-    alarm_write_throttled_records: int = 0
-    alarm_replication_age_seconds: int = 300
-    alarm_replication_failed_records: int = 0
-    alarm_replication_throttled_records: int = 0
+    alarms: AlarmSettings = AlarmSettings()
 
     @property
     def pipeline_list(self) -> tuple[Pipeline, ...]:
         """The pipelines to generate: the `pipelines` setting, or the shorthand of one pipeline with one table."""
         if self.pipelines:
             return self.pipelines
-        table = GeneratedTable(DEFAULT_TABLE, self.dynamodb_partition_key, self.dynamodb_sort_key, "dynamodbPartitionKey")
-        return (Pipeline(self.source_account, (table,), self.alarm_email, "sourceAccount"),)
+        table = GeneratedTable(DEFAULT_TABLE, key_attribute("dynamodbPartitionKey", self.dynamodb_partition_key),
+                               key_attribute("dynamodbSortKey", self.dynamodb_sort_key)
+                               if self.dynamodb_sort_key else None, "dynamodbPartitionKey")
+        return (Pipeline(self.source_account, (table,), self.alarms.email, "sourceAccount"),)
 
 
 MAX_DIGITS = 9  # every numeric setting is far below a billion
@@ -72,8 +92,32 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-# context key -> dataclass field: `firehoseBufferingSizeMib`, `skipLayers`, ...
-CONTEXT_KEYS = {_camel(f.name): f for f in dataclasses.fields(Settings)}
+@dataclass(frozen=True)
+class SettingField:
+    """Where a context key lands: a field of Settings, or a field of one of its groups."""
+
+    field: dataclasses.Field[Any]
+    group: str | None = None  # the Settings field holding the group
+
+
+def _context_keys() -> dict[str, SettingField]:
+    """The context keys users write stay flat (`firehoseBufferingSizeMib`, `alarmEmail`, `datalakeLayer`); each
+    group's keys are its prefix or suffix around the field's name."""
+    keys: dict[str, SettingField] = {}
+    groups = {"layers": lambda name: _camel(name) + "Layer",
+              "firehose": lambda name: "firehose" + _camel(name)[0].upper() + _camel(name)[1:],
+              "alarms": lambda name: "alarm" + _camel(name)[0].upper() + _camel(name)[1:]}
+    for field in dataclasses.fields(Settings):
+        if field.name in groups:
+            for inner in dataclasses.fields(field.default):
+                keys[groups[field.name](inner.name)] = SettingField(inner, field.name)
+        else:
+            keys[_camel(field.name)] = SettingField(field)
+    return keys
+
+
+# context key -> where it lands: `firehoseBufferingSizeMib`, `skipLayers`, ...
+CONTEXT_KEYS = _context_keys()
 
 
 def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
@@ -90,7 +134,13 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     if unknown:
         raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
     raw_pipelines = values.pop("pipelines", None)
-    typed = {CONTEXT_KEYS[key].name: _typed(key, value) for key, value in values.items()}
+    typed: dict[str, Any] = {}
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        target = CONTEXT_KEYS[key]
+        (grouped.setdefault(target.group, {}) if target.group else typed)[target.field.name] = _typed(key, value)
+    for group, fields in grouped.items():
+        typed[group] = dataclasses.replace(getattr(Settings, group), **fields)
     if raw_pipelines is not None:
         shorthand = sorted(set(values) & {"sourceAccount", "dynamodbPartitionKey", "dynamodbSortKey"})
         if shorthand:
@@ -99,8 +149,9 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
         typed["pipelines"] = parse_pipelines(raw_pipelines)
     settings = Settings(**typed)
     _check_names(settings)
-    generated = (settings.dynamodb_layer, settings.lake_layer, settings.datalake_layer)
-    if settings.dynamodb_layer == settings.datalake_layer:
+    layers = settings.layers
+    generated = (layers.dynamodb, layers.lake, layers.datalake)
+    if layers.dynamodb == layers.datalake:
         raise UserError("settings dynamodbLayer and datalakeLayer must be two different names: every source "
                         "account gets both layers", fix="rename one of them with -c")
     check_lake_account_names(settings)
@@ -109,10 +160,7 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
         if unknown:
             raise UserError(f"setting {key} names {unknown[0]!r}, which this app does not generate",
                             fix="use any of: " + ", ".join(generated))
-    for key, value in (("dynamodbPartitionKey", settings.dynamodb_partition_key),
-                       ("dynamodbSortKey", settings.dynamodb_sort_key)):
-        if value or key == "dynamodbPartitionKey":
-            key_attribute(key, value)
+    settings.pipeline_list  # the shorthand's keys, checked as every table's are
     check_alarm_settings(settings)
     return settings
 
@@ -146,37 +194,28 @@ def _check_names(settings: Settings) -> None:
     names = {
         "sourceAccount": settings.source_account,
         "lakeAccount": settings.lake_account,
-        **{key: getattr(settings, CONTEXT_KEYS[key].name) for key in LAYER_SETTINGS},
+        **{key: _value(settings, key) for key in LAYER_SETTINGS},
         **{f"skipLayers[{index}]": name for index, name in enumerate(settings.skip_layers)},
     }
     for key, name in names.items():
         if not LAYER_NAME.fullmatch(name):  # no whitespace, path separators or template syntax
-            raise UserError(f"setting {key}={_shown(name)} is not a valid folder name",
+            raise UserError(f"setting {key}={shown(name)} is not a valid folder name",
                             fix="use lowercase letters, digits, '-' and '_', starting with a letter or digit")
-    if settings.region is not None and not re.fullmatch(r"[a-z0-9-]+", settings.region):
-        raise UserError(f"setting region={_shown(settings.region)} is not an AWS region", fix="use a region code such as us-east-1")
+    if settings.region is not None:
+        check_region(settings.region, "setting region")
     for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
                 "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail"):
-        check_free_text(key, getattr(settings, CONTEXT_KEYS[key].name))
+        check_free_text(key, _value(settings, key))
 
 
-def check_free_text(key: str, value: str) -> None:
-    bad = next((char for char in value if unicodedata.category(char).startswith("C")), None)
-    if bad is not None:
-        raise UserError(f"setting {key}={_shown(value)} contains the control character {bad!r}",
-                        fix="remove it (a pasted line break?)")
-
-
-def key_attribute(setting: str, value: str) -> tuple[str, str]:
-    """A DynamoDB key setting `name:type` (type S, N or B; S when left out) as (name, type)."""
-    name, _, kind = value.partition(":")
-    if not name:
-        raise UserError(f"setting {setting}={value!r} has no attribute name", fix="write it as name:S, name:N or name:B")
-    return name, kind or "S"
+def _value(settings: Settings, key: str) -> Any:
+    target = CONTEXT_KEYS[key]
+    holder = getattr(settings, target.group) if target.group else settings
+    return getattr(holder, target.field.name)
 
 
 def _typed(key: str, value: Any) -> Any:
-    default = CONTEXT_KEYS[key].default
+    default = CONTEXT_KEYS[key].field.default
     if isinstance(default, bool):
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
@@ -188,7 +227,7 @@ def _typed(key: str, value: Any) -> Any:
             return value
         if isinstance(value, str) and re.fullmatch(rf"-?[0-9]{{1,{MAX_DIGITS}}}", value.strip()):
             return int(value)
-        raise UserError(f"setting {key}={_shown(value)} is not a whole number", fix=f"e.g. -c {key}={default}")
+        raise UserError(f"setting {key}={shown(value)} is not a whole number", fix=f"e.g. -c {key}={default}")
     elif isinstance(default, tuple):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -201,10 +240,41 @@ def _typed(key: str, value: Any) -> Any:
         return value
     elif value is None and default is None:
         return None
-    raise UserError(f"setting {key} has the wrong type ({_shown(value)})", fix=f"give it like its default, {default!r}")
+    raise UserError(f"setting {key} has the wrong type ({shown(value)})", fix=f"give it like its default, {default!r}")
 
 
-def _shown(value: Any) -> str:
-    """A value as the user wrote it, cut short: an error stays one readable line."""
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else "<a very large number>"
-    return text if len(text) <= 60 else text[:57] + "..."
+def check_lake_account_names(settings: Settings) -> None:
+    """The lake layer may share a name with a source account's layers, as long as no source is the lake account:
+    there both would be one folder with one state key."""
+    for pipeline in settings.pipeline_list:
+        if pipeline.source_account != settings.lake_account:
+            continue
+        for key, layer in (("datalakeLayer", settings.layers.datalake), ("dynamodbLayer", settings.layers.dynamodb)):
+            if layer == settings.layers.lake:
+                raise UserError(
+                    f"setting {pipeline.source_setting}={pipeline.source_account!r} is the lake account, and lakeLayer and "
+                    f"{key} are both {layer!r}: the lake layer and the pipeline's layer would be one folder",
+                    fix=f"give lakeLayer or {key} another name")
+
+
+def check_alarm_settings(settings: Settings) -> None:
+    """Thresholds the alarms can use; each bad one is the user's to fix."""
+    # A retention Kinesis refuses is the stream's own error to report (and name streamRetentionHours), not this one's.
+    retention_seconds = max(settings.stream_retention_hours, 24) * 3600
+    limits = {
+        # setting: (value, lowest, highest, why)
+        "alarmFreshnessMarginSeconds": (settings.alarms.freshness_margin_seconds, 60, 86_400,
+                                        "seconds beyond the buffering interval, 60 to 86400"),
+        "alarmIteratorAgeSeconds": (settings.alarms.iterator_age_seconds, 60, retention_seconds - 1,
+                                    "seconds, from 60 to below the stream's retention (streamRetentionHours)"),
+        "alarmWriteThrottledRecords": (settings.alarms.write_throttled_records, 0, 10**9, "records, 0 or more"),
+        "alarmReplicationAgeSeconds": (settings.alarms.replication_age_seconds, 60, 86_400, "seconds, 60 to 86400"),
+        "alarmReplicationFailedRecords": (settings.alarms.replication_failed_records, 0, 10**9, "records, 0 or more"),
+        "alarmReplicationThrottledRecords": (settings.alarms.replication_throttled_records, 0, 10**9,
+                                             "records, 0 or more"),
+    }
+    for key, (value, low, high, unit) in limits.items():
+        if not low <= value <= high:
+            raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
+    if settings.alarms.email:
+        check_email(settings.alarms.email, "alarmEmail")

@@ -20,20 +20,16 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
-
-if TYPE_CHECKING:
-    from stacks.settings.model import Settings
+from stacks.settings.values import TableKey, check_email, key_attribute, shown_json
 
 DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
 TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
 OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 GENERATED_KEYS = {"name", "partitionKey", "sortKey"}
 READ_KEYS = {"layer", "output", "name"}
 PIPELINE_KEYS = {"sourceAccount", "tables", "alarmEmail"}
@@ -44,8 +40,8 @@ class GeneratedTable:
     """A table the source account's table layer creates, named `<project>-<account>-<name>`."""
 
     name: str
-    partition_key: str = "id:S"  # `name:S`, `name:N` or `name:B`
-    sort_key: str = ""
+    partition_key: TableKey = TableKey("id")
+    sort_key: TableKey | None = None
     where: str = ""  # the setting it came from, for messages
 
     @property
@@ -106,7 +102,7 @@ def parse_pipelines(raw: Any) -> tuple[Pipeline, ...]:
         except ValueError:
             raise UserError("setting pipelines is not JSON", fix='write -c \'pipelines=[{"sourceAccount": ...}]\'') from None
     if not isinstance(raw, list) or not raw:
-        raise UserError(f"setting pipelines must be a non-empty list of pipelines, not {_shown(raw)}",
+        raise UserError(f"setting pipelines must be a non-empty list of pipelines, not {shown_json(raw)}",
                         fix='write "pipelines": [{"sourceAccount": "<account>", "tables": [...]}]')
     pipelines = tuple(_pipeline(item, f"pipelines[{index}]") for index, item in enumerate(raw))
     _check_across_pipelines(pipelines)
@@ -118,7 +114,7 @@ def _pipeline(item: Any, where: str) -> Pipeline:
     account = _name(item["sourceAccount"], f"{where}.sourceAccount", LAYER_NAME, "an account folder name")
     tables_raw = item["tables"]
     if not isinstance(tables_raw, list) or not tables_raw:
-        raise UserError(f"setting {where}.tables is {_shown(tables_raw)}: a pipeline streams at least one table",
+        raise UserError(f"setting {where}.tables is {shown_json(tables_raw)}: a pipeline streams at least one table",
                         fix='list its tables, e.g. "tables": [{"name": "orders", "partitionKey": "id:S"}]')
     tables = tuple(_table(table, f"{where}.tables[{index}]") for index, table in enumerate(tables_raw))
     seen: dict[str, Table] = {}
@@ -130,7 +126,7 @@ def _pipeline(item: Any, where: str) -> Pipeline:
             seen[identity] = table
     email = item.get("alarmEmail", "")
     if email:
-        _email(email, f"{where}.alarmEmail")
+        check_email(email, f"{where}.alarmEmail")
     return Pipeline(account, tables, email, where)
 
 
@@ -145,17 +141,13 @@ def _table(item: Any, where: str) -> Table:
             hint="a generated table has `name`, `partitionKey` and `sortKey`; a read one `layer` and `output`")
     name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,
                  "a table name (letters, digits and _.-, up to 200)")
-    from stacks.settings.model import check_free_text, key_attribute  # here: settings imports this module
-
-    keys = {}
+    keys: dict[str, TableKey | None] = {}
     for key, default in (("partitionKey", "id:S"), ("sortKey", "")):
         value = item.get(key, default)
         if not isinstance(value, str):
-            raise UserError(f"setting {where}.{key} is {_shown(value)}, not text", fix="write it as name:S, name:N or name:B")
-        check_free_text(f"{where}.{key}", value)
-        if value or key == "partitionKey":
-            key_attribute(f"{where}.{key}", value)
-        keys[key] = value
+            raise UserError(f"setting {where}.{key} is {shown_json(value)}, not text", fix="write it as name:S, name:N or name:B")
+        keys[key] = key_attribute(f"{where}.{key}", value) if value or key == "partitionKey" else None
+    assert keys["partitionKey"] is not None
     return GeneratedTable(name, keys["partitionKey"], keys["sortKey"], where)
 
 
@@ -189,52 +181,9 @@ def _check_across_pipelines(pipelines: tuple[Pipeline, ...]) -> None:
             fix=f"merge their tables into {other.where}")
 
 
-def check_lake_account_names(settings: Settings) -> None:
-    """The lake layer may share a name with a source account's layers, as long as no source is the lake account:
-    there both would be one folder with one state key."""
-    for pipeline in settings.pipeline_list:
-        if pipeline.source_account != settings.lake_account:
-            continue
-        for key, layer in (("datalakeLayer", settings.datalake_layer), ("dynamodbLayer", settings.dynamodb_layer)):
-            if layer == settings.lake_layer:
-                raise UserError(
-                    f"setting {pipeline.source_setting}={pipeline.source_account!r} is the lake account, and lakeLayer and "
-                    f"{key} are both {layer!r}: the lake layer and the pipeline's layer would be one folder",
-                    fix=f"give lakeLayer or {key} another name")
-
-
-def check_alarm_settings(settings: Settings) -> None:
-    """Thresholds the alarms can use; each bad one is the user's to fix."""
-    # A retention Kinesis refuses is the stream's own error to report (and name streamRetentionHours), not this one's.
-    retention_seconds = max(settings.stream_retention_hours, 24) * 3600
-    limits = {
-        # setting: (value, lowest, highest, why)
-        "alarmFreshnessMarginSeconds": (settings.alarm_freshness_margin_seconds, 60, 86_400,
-                                        "seconds beyond the buffering interval, 60 to 86400"),
-        "alarmIteratorAgeSeconds": (settings.alarm_iterator_age_seconds, 60, retention_seconds - 1,
-                                    "seconds, from 60 to below the stream's retention (streamRetentionHours)"),
-        "alarmWriteThrottledRecords": (settings.alarm_write_throttled_records, 0, 10**9, "records, 0 or more"),
-        "alarmReplicationAgeSeconds": (settings.alarm_replication_age_seconds, 60, 86_400, "seconds, 60 to 86400"),
-        "alarmReplicationFailedRecords": (settings.alarm_replication_failed_records, 0, 10**9, "records, 0 or more"),
-        "alarmReplicationThrottledRecords": (settings.alarm_replication_throttled_records, 0, 10**9,
-                                             "records, 0 or more"),
-    }
-    for key, (value, low, high, unit) in limits.items():
-        if not low <= value <= high:
-            raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
-    if settings.alarm_email:
-        _email(settings.alarm_email, "alarmEmail")
-
-
-def _email(value: Any, where: str) -> None:
-    if not isinstance(value, str) or not EMAIL.fullmatch(value):
-        raise UserError(f"setting {where}={_shown(value)} is not an e-mail address",
-                        fix="write one address such as data-oncall@example.com, or leave it out for no subscription")
-
-
 def _object(item: Any, where: str, allowed: set[str], required: set[str], hint: str = "") -> None:
     if not isinstance(item, dict):
-        raise UserError(f"setting {where} is {_shown(item)}, not an object", fix=hint or "write it as {\"key\": value}")
+        raise UserError(f"setting {where} is {shown_json(item)}, not an object", fix=hint or "write it as {\"key\": value}")
     unknown = sorted(set(item) - allowed)
     if unknown:
         raise UserError(f"setting {where} has the unknown key {unknown[0]!r}",
@@ -246,13 +195,6 @@ def _object(item: Any, where: str, allowed: set[str], required: set[str], hint: 
 
 def _name(value: Any, where: str, pattern: re.Pattern[str], what: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise UserError(f"setting {where}={_shown(value)} is not {what}",
+        raise UserError(f"setting {where}={shown_json(value)} is not {what}",
                         fix="use letters, digits, '-' and '_', starting with a letter or digit")
     return value
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-    if any(unicodedata.category(char).startswith("C") for char in text):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

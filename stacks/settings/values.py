@@ -1,0 +1,65 @@
+"""Checks of single setting values, shared by the settings and the pipeline model; each error names the setting."""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from leverage.errors import UserError
+
+KEY_TYPES = {"S": "string", "N": "number", "B": "binary"}
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True)
+class TableKey:
+    """A DynamoDB key attribute of a generated table, from a setting `name:type`."""
+
+    name: str
+    type: str = "S"
+
+
+def key_attribute(setting: str, value: str) -> TableKey:
+    """A DynamoDB key setting `name:type` (type S, N or B; S when left out), checked once, here."""
+    check_free_text(setting, value)
+    name, _, kind = value.partition(":")
+    if not name:
+        raise UserError(f"setting {setting}={value!r} has no attribute name", fix="write it as name:S, name:N or name:B")
+    kind = kind or "S"
+    if kind not in KEY_TYPES:
+        raise UserError(f"setting {setting}={value!r}: DynamoDB key attribute {name!r} has type {kind!r}; key "
+                        "attributes must be S (string), N (number) or B (binary)", fix="write it as name:S, name:N or name:B")
+    return TableKey(name, kind)
+
+
+def check_free_text(key: str, value: str) -> None:
+    bad = next((char for char in value if unicodedata.category(char).startswith("C")), None)
+    if bad is not None:
+        raise UserError(f"setting {key}={shown(value)} contains the control character {bad!r}",
+                        fix="remove it (a pasted line break?)")
+
+
+def check_email(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not EMAIL.fullmatch(value):
+        raise UserError(f"setting {where}={shown_json(value)} is not an e-mail address",
+                        fix="write one address such as data-oncall@example.com, or leave it out for no subscription")
+
+
+def shown(value: Any) -> str:
+    """A value as the user wrote it, cut short: an error stays one readable line."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else "<a very large number>"
+    return _cut(text)
+
+
+def shown_json(value: Any) -> str:
+    """A value of the JSON `pipelines` setting as JSON (strings quoted as Python does), cut short."""
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    if any(unicodedata.category(char).startswith("C") for char in text):
+        text = repr(value)
+    return _cut(text)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."

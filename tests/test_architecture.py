@@ -1,0 +1,100 @@
+"""The import graph, read from the modules' own import statements: imports run one way (command line -> stacks ->
+Leverage conventions and AWS constructs -> bindings), no module imports one above it, and there is no cycle."""
+from __future__ import annotations
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("stacks", "leverage", "aws_constructs", "bindings")
+# Lower number: higher up. A module may import its own level or below, never above.
+LEVELS = {"main": 0, "stacks": 1, "leverage": 2, "aws_constructs": 3, "bindings": 4}
+# Inside leverage/: the base stack uses everything; review reads what render writes; render lays out what the
+# project reading found, in the file types the writer defines.
+LEVERAGE_LEVELS = {"synth": 0, "stack": 0, "review": 1, "render": 2, "project": 3, "write": 3, "naming": 4, "hcl": 4, "errors": 4}
+
+
+def app_modules() -> dict[str, Path]:
+    modules = {"main": REPO / "main.py"}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def imports_of(path: Path, module: str, known: set[str]) -> set[str]:
+    """The app modules `module` imports, wherever the import stands (lazy imports inside functions count)."""
+    found: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            # `from leverage import hcl` imports the module leverage.hcl; `from leverage.hcl import literal`, leverage.hcl.
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.add(name)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = app_modules()
+    return {module: imports_of(path, module, set(modules)) for module, path in modules.items()}
+
+
+def level(module: str) -> tuple[int, int]:
+    top, _, rest = module.partition(".")
+    inner = LEVERAGE_LEVELS[rest.partition(".")[0]] if top == "leverage" and rest else 0
+    return LEVELS[top], inner
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} imports {imported}" for module, imported_modules in graph.items()
+                  for imported in imported_modules if level(imported) < level(module))
+
+
+def test_no_module_imports_a_module_above_it() -> None:
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = import_graph()
+    # A package's __init__ and its modules are one node each; a module importing its own package's __init__ is
+    # not a cycle unless the __init__ imports it back, which the sorter sees.
+    TopologicalSorter(graph).prepare()
+
+
+def test_the_checks_fail_on_an_upward_import_and_on_a_cycle() -> None:
+    graph = import_graph()
+    graph["aws_constructs.s3"] = graph["aws_constructs.s3"] | {"leverage.stack"}
+    assert upward_imports(graph) == ["aws_constructs.s3 imports leverage.stack"]
+    graph["leverage.errors"] = {"leverage.stack"}
+    with pytest.raises(CycleError):
+        TopologicalSorter(graph).prepare()
+
+
+def test_every_leverage_subpackage_has_a_level() -> None:
+    """A new module or folder in leverage/ must say where it stands."""
+    assert {module.split(".")[1] for module in app_modules() if module.startswith("leverage.")} <= set(LEVERAGE_LEVELS)
+
+
+def test_aws_constructs_know_nothing_of_leverage_and_leverage_names_no_aws_service() -> None:
+    graph = import_graph()
+    assert not [module for module, imported in graph.items()
+                if module.startswith("aws_constructs") and any(name.startswith("leverage") for name in imported)]
+    services = ("kinesis", "firehose", "dynamodb", "glue", "s3_bucket", "kms_key")
+    offenders = [str(path.relative_to(REPO)) for path in (REPO / "leverage").rglob("*.py")
+                 if any(f"aws_{service}" in path.read_text() for service in services)]
+    assert offenders == []
