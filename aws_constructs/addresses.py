@@ -193,5 +193,5 @@ def check_unique_addresses(stack: TerraformStack, layer: str) -> None:
         if HASH_SUFFIX.search(address):
             raise ConstructPropsError(
                 f"layer {layer}: {path} has cdktf's hashed address {address}; create the resource inside an L2 "
-                "construct (aws_constructs.naming.NamedConstruct) or call override_logical_id on it")
+                "construct (aws_constructs.addresses.NamedConstruct) or call override_logical_id on it")
         seen[address] = path

@@ -12,7 +12,7 @@ used (seconds, ~600 MiB). The layers need about twenty. So before the first prov
 - the package is registered as a bare package object with the same search path, so importing
   ``cdktf_cdktf_provider_aws.<service>`` does not run its ``__init__`` (which imports every submodule).
 If the trimmed assembly cannot be used, one line on stderr says why and the package is imported the usual way.
-The synthesized JSON is byte-identical to the usual import (tests/test_provider_cache.py proves it).
+The synthesized JSON is byte-identical to the usual import (tests/bindings/test_provider_cache.py proves it).
 Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the benchmark's baseline).
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ JavaScript, an index that requires only them) into the user's cache folder, and 
 provider's own name and version before the provider's Python submodules are imported. Their own load of the
 full tarball then finds the package loaded and does nothing. The Python bindings and the JavaScript that runs
 are the provider's own, byte for byte, so the synthesized output is the same as with the usual import
-(tests/test_provider_cache.py proves it).
+(tests/bindings/test_provider_cache.py proves it).
 
 Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``bindings/__init__.py`` imports (read from its
 source, so adding a binding there is all it takes); a provider submodule imported anywhere else is refused with
@@ -17,7 +17,7 @@ a message. jsii's Node.js kernel also runs in one process instead of jsii's usua
 
 This module is the one place (with ``bindings/__init__.py``) that relies on jsii and provider-package internals:
 the tarball's layout, the pretty-printed ``.jsii`` (one type per 4-space-indented key), the provider's
-``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt pins them; tests/test_provider_cache.py
+``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt pins them; tests/bindings/test_provider_cache.py
 fails loudly when a bump breaks any of it. Whenever the trimmed assembly cannot be built or used, the full
 package is imported the usual way (same output, usual cost) and one line on stderr says why.
 """

@@ -146,14 +146,14 @@ class LeverageLayerStack(TerraformStack):
         try:
             declare_move(self, from_address, to_address)
         except ConstructPropsError as exc:
-            raise UserError(f"layer {self.address.folder}: {exc}", fix="see 'Addresses' in README.md") from None
+            raise UserError(f"layer {self.address.folder}: {exc}", fix="see docs/addresses.md") from None
 
     def check_addresses(self) -> None:
         """Before synth: one element per address, none with cdktf's hashed default name."""
         try:
             check_unique_addresses(self, self.address.folder)
         except ConstructPropsError as exc:
-            raise UserError(str(exc), fix="see 'Addresses' in README.md") from None
+            raise UserError(str(exc), fix="see docs/addresses.md") from None
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         return TerraformOutput(self, name, value=value, description=description)

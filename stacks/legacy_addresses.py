@@ -5,7 +5,7 @@ written by the layers as generated up to then (they depend on the construct path
 they are the same for every project, account, region and setting). Each stack ships them as `moved` blocks,
 so `leverage tf apply` renames the state instead of destroying and recreating the resources. Derived with
 cdktf's own naming (MD5 of the construct path) and checked against the layers committed then
-(tests/fixtures/legacy_layers, tests/test_addresses.py). Never edit an old address; when a new name changes
+(tests/fixtures/legacy_layers, tests/aws_constructs/test_addresses.py). Never edit an old address; when a new name changes
 again, declare that move (`renamed_from`), and Terraform follows the chain.
 """
 from __future__ import annotations

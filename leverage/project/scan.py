@@ -84,7 +84,7 @@ def check_state_keys(layers: tuple[LayerFolder, ...], generated: dict[str, Layer
                     f"layer {address.folder} would keep its state at {key}, which {other.folder} already uses "
                     f"({how}); two layers on one state key destroy each other's resources",
                     fix=f"rename the generated layer with -c {setting}=<another name>, or hand that layer's resources "
-                        "over and remove it (README: Migrating from the reference's layers); nothing was written")
+                        "over and remove it (docs/addresses.md: migrating from the reference's layers); nothing was written")
 
 
 def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: dict[str, tuple[list[str], set[str]]]) -> list[str]:

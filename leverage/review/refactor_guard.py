@@ -126,7 +126,7 @@ def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]],
         where = (f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}")
         kind, name = identity
         how = ("a moved block cannot cross layers (state files): move the state by hand or adopt it there, "
-               "see 'Addresses' in README.md" if twin.layer != resource.layer else
+               "see docs/addresses.md" if twin.layer != resource.layer else
                f"declare the move (`renamed_from(...)` on the construct, or the stack's `moved({resource.address!r}, "
                f"{twin.address!r})`)")
         changes.append(ResourceChange(

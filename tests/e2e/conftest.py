@@ -6,10 +6,6 @@ import pytest
 from tests.e2e.toolchain import Toolchain, require_toolchain
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "e2e: applies generated layers for real against moto (make e2e)")
-
-
 @pytest.fixture(scope="session")
 def toolchain() -> Toolchain:
     return require_toolchain()

@@ -60,6 +60,7 @@ def finish(process: subprocess.Popen) -> tuple[str, str]:
     return out, err
 
 
+@pytest.mark.slow
 def test_trimmed_assembly_gives_the_usual_import_s_layers_also_when_two_runs_build_the_cache_at_once(
         tmp_path: Path, synthesized_example: Path) -> None:
     """Side by side: the usual import, and a first run on an empty cache while another process builds the same

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REPO, tree_digest
 
+pytestmark = pytest.mark.slow
+
 PROVIDER = "cdktf_cdktf_provider_aws"
 # The provider package has ~2,200 service submodules; its own `__init__` imports every one of them.
 USUAL_IMPORT_AT_LEAST = 2000

@@ -15,7 +15,7 @@ from typing import Callable
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, however pytest is started
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, however pytest is started
 
 # First of the project's imports: it registers the fast-import shim before any provider module loads.
 import bindings  # noqa: E402,F401

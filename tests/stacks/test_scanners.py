@@ -26,9 +26,9 @@ EXCEPTIONS = {
     "CKV_AWS_145": {"aws_s3_bucket.access_log_bucket", "aws_s3_bucket.access_log_bucket_replica"},
 }
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.scan, pytest.mark.skipif(
     not (SCAN_VENV / "checkov").exists() and not os.environ.get("CI"),
-    reason=".venv-scan is missing: `make test` builds it (under CI its absence fails the tests)")
+    reason=".venv-scan is missing: `make test` builds it (under CI its absence fails the tests)")]
 
 
 @pytest.fixture(scope="session")

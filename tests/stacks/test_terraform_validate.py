@@ -18,6 +18,8 @@ import pytest
 
 from tests.e2e.toolchain import OVERRIDE_FILE, Toolchain, require_toolchain
 
+pytestmark = pytest.mark.slow
+
 DANGLING = "aws_kinesis_firehose_delivery_stream.no_such.arn"
 
 

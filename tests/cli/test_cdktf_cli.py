@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import REPO, copy_example, tree_digest
 
+pytestmark = pytest.mark.slow
+
 CDKTF = REPO / "node_modules" / ".bin" / "cdktf"
 APP_FILES = ("main.py", "cdktf.json")
 APP_PACKAGES = ("aws_constructs", "bindings", "leverage", "stacks")

@@ -20,7 +20,7 @@ from aws_constructs.s3 import SecureBucket, SecureBucketProps
 from leverage.write import files
 from stacks import legacy_addresses
 
-LEGACY_LAYERS = Path(__file__).parent / "fixtures" / "legacy_layers"
+LEGACY_LAYERS = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_layers"
 LEGACY_BY_LAYER = {"databases-dynamodb": legacy_addresses.DYNAMODB_LAYER, "datalake": legacy_addresses.DATALAKE_LAYER,
                    "datalake-demo": legacy_addresses.LAKE_LAYER}
 SNAKE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -149,7 +149,7 @@ def test_a_resource_left_with_cdktfs_hashed_name_is_refused() -> None:
     S3Bucket(Construct(stack, "Group"), "Bucket", bucket="bb-plain-bucket")
     with pytest.raises(ConstructPropsError, match=r"^layer layer: test/Group/Bucket has cdktf's hashed address "
                                                   r"aws_s3_bucket\.Group_Bucket_[0-9A-F]{8}; create the resource inside "
-                                                  r"an L2 construct \(aws_constructs\.naming\.NamedConstruct\) or "
+                                                  r"an L2 construct \(aws_constructs\.addresses\.NamedConstruct\) or "
                                                   r"call override_logical_id on it$"):
         check_unique_addresses(stack, "layer")
 
@@ -213,7 +213,7 @@ def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest
     assert result.code == 2
     assert result.err.startswith("error: layer data-science/us-east-1/datalake-demo: ")
     assert "both get the Terraform address aws_s3_bucket.raw_bucket" in result.err
-    assert result.err.endswith("give one of the constructs another id; see 'Addresses' in README.md\n")
+    assert result.err.endswith("give one of the constructs another id; see docs/addresses.md\n")
     assert len(result.err.strip().splitlines()) == 1
     assert not list(root.glob("*/*/*/main.tf.json"))
 
