@@ -62,7 +62,7 @@ def test_addresses_read_like_the_reference_hcl(synthesized_example: Path) -> Non
             "aws_iam_role.delivery_role", "aws_iam_role_policy.delivery_role",
             "aws_cloudwatch_log_group.delivery_logs",
             "aws_dynamodb_kinesis_streaming_destination.app_data_changes"} <= set(addresses(datalake))
-    # The one destination of layers before many tables: its state moves to the first table's (issue 10).
+    # The one destination of layers before many tables: its state moves to the first table's.
     assert {"from": "aws_dynamodb_kinesis_streaming_destination.table_changes",
             "to": "aws_dynamodb_kinesis_streaming_destination.app_data_changes"} in datalake["moved"]
     assert "data.terraform_remote_state.security_keys" in all_addresses(synthesized_example / "apps-devstg/us-east-1/datalake")

@@ -46,7 +46,7 @@ def test_usual_import_in_a_read_only_checkout_from_another_directory_finds_no_dr
         tmp_path: Path, synthesized_example: Path) -> None:
     """`check` with LEVERAGE_CDKTF_EAGER_IMPORT=1 (the package's own `__init__` runs: every submodule is imported),
     another hash seed, started from another directory, with the app's checkout and the Leverage project mounted
-    read-only (a private mount namespace, as root), against the layers this session wrote with the fast import."""
+    read-only (a private mount namespace, as root), against the layers the test session wrote with the fast import."""
     can_mount = shutil.which("unshare") is not None and os.geteuid() == 0
     project = tmp_path / "example"
     shutil.copytree(synthesized_example, project, symlinks=True)

@@ -1,4 +1,4 @@
-"""Many tables, many source accounts, one lake (issue 10): layers planned from the `pipelines` setting."""
+"""Many tables, many source accounts, one lake layers planned from the `pipelines` setting."""
 from __future__ import annotations
 
 import json

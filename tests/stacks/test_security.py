@@ -1,4 +1,4 @@
-"""The security review's findings, each fixed in the generated layers (issue 9): keys, logs, grants, replication."""
+"""The security review's findings, each fixed in the generated layers: keys, logs, grants, replication."""
 from __future__ import annotations
 
 import json

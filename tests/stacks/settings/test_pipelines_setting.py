@@ -1,4 +1,4 @@
-"""Pipeline settings that are almost right: one `error:` line, exit 2, nothing written (issue 10)."""
+"""Pipeline settings that are almost right: one `error:` line, exit 2, nothing written."""
 from __future__ import annotations
 
 import json
