@@ -27,13 +27,6 @@ def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    """Every skip is listed with its reason in the summary (`-rs`), never only as an `s`."""
-    if "s" not in config.option.reportchars and "a" not in config.option.reportchars:
-        config.option.reportchars += "s"
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     """Under CI nothing may skip: a skipped test there is a failure, with the skip's reason."""
