@@ -36,6 +36,15 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def live_file_contents(iceberg: Any) -> list[int]:
+    """The content type (0 data, 1 position deletes, 2 equality deletes) of each file of the current snapshot."""
+    snapshot = iceberg.current_snapshot()
+    if snapshot is None:
+        return []
+    return [int(entry.data_file.content) for manifest in snapshot.manifests(iceberg.io)
+            for entry in manifest.fetch_manifest_entry(iceberg.io, discard_deleted=True)]
+
+
 def read_table(warehouse: Path, database: str, table: str) -> dict[str, Any] | None:
     from pyiceberg.table import StaticTable
 
@@ -44,15 +53,18 @@ def read_table(warehouse: Path, database: str, table: str) -> dict[str, Any] | N
         return None
     version = (folder / "version-hint.text").read_text().strip()
     iceberg = StaticTable.from_metadata(str(folder / f"v{version}.metadata.json"))
-    rows = [{name: json_value(value) for name, value in row.items()} for row in iceberg.scan().to_arrow().to_pylist()]
-    files = iceberg.inspect.files().to_pylist() if iceberg.current_snapshot() else []
+    contents = live_file_contents(iceberg)
+    has_data = 0 in contents  # pyiceberg cannot scan a snapshot without data files
+    # The batch reader keeps the schema when position deletes leave no rows (to_arrow() then fails).
+    arrow_rows = iceberg.scan().to_arrow_batch_reader().read_all().to_pylist() if has_data else []
+    rows = [{name: json_value(value) for name, value in row.items()} for row in arrow_rows]
     return {
         "rows": rows,
         "format_version": iceberg.metadata.format_version,
         "properties": dict(iceberg.properties),
         "snapshots": len(iceberg.snapshots()),
-        "data_files": sum(1 for entry in files if entry["content"] == 0),
-        "delete_files": sum(1 for entry in files if entry["content"] != 0),
+        "data_files": contents.count(0),
+        "delete_files": len(contents) - contents.count(0),
     }
 
 

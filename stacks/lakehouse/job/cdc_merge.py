@@ -567,11 +567,14 @@ class CdcMergeJob:
             newest.createOrReplaceTempView("cdc_newest")
             self.not_superseded_by_tombstones(spec.target, keys)
             # Cached once: both merges read the same changes, and the tombstone merge must not see its own writes.
-            self.spark.sql("CACHE TABLE cdc_source AS SELECT * FROM cdc_candidates")
-            summary.changes_merged = self.spark.table("cdc_source").count()
-            self.merge_into_live(spec.target, keys)
-            self.merge_into_tombstones(spec.target, keys)
-            self.spark.sql("UNCACHE TABLE cdc_source")
+            source = self.spark.table("cdc_candidates").persist(StorageLevel.MEMORY_AND_DISK)
+            source.createOrReplaceTempView("cdc_source")
+            try:
+                summary.changes_merged = source.count()
+                self.merge_into_live(spec.target, keys)
+                self.merge_into_tombstones(spec.target, keys)
+            finally:
+                source.unpersist()
         if keys:
             summary.tombstones_purged = self.purge_tombstones(spec.target)
         if changes is not None:
