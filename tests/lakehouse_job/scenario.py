@@ -57,8 +57,10 @@ class ChangeMaker:
         image = self._image(table, keys)
         return Change(table, keys, "MODIFY", time_us, event_id or self.event_id(), image, dict(image))
 
-    def remove(self, table: str, keys: dict[str, Any], time_us: int, ttl: bool = False) -> Change:
-        return Change(table, keys, "REMOVE", time_us, self.event_id(), None, self._image(table, keys), ttl_delete=ttl)
+    def remove(self, table: str, keys: dict[str, Any], time_us: int, ttl: bool = False,
+               event_id: str | None = None) -> Change:
+        return Change(table, keys, "REMOVE", time_us, event_id or self.event_id(), None, self._image(table, keys),
+                      ttl_delete=ttl)
 
 
 def order_key(number: int | str, sort: str | None = None) -> dict[str, Any]:
@@ -110,7 +112,8 @@ def build_scenario(seed: int = 7) -> Scenario:
     k1_v2, k1_v3 = make.modify(ORDERS, order_key(1), t(100)), make.modify(ORDERS, order_key(1), t(200))
     k2_dup = make.modify(ORDERS, order_key(2), t(150))
     k5 = [make.remove(ORDERS, order_key(5), t(300)), make.insert(ORDERS, order_key(5), t(400))]
-    k6 = [make.modify(ORDERS, order_key(6), t(500)), make.remove(ORDERS, order_key(6), t(500))]
+    # Same microsecond: REMOVE outranks MODIFY although the MODIFY's eventID sorts higher.
+    k6 = [make.modify(ORDERS, order_key(6), t(500), "e" * 32), make.remove(ORDERS, order_key(6), t(500), False, "1" * 32)]
     k7 = [make.modify(ORDERS, order_key(7), t(600), "a" * 32), make.modify(ORDERS, order_key(7), t(600), "f" * 32)]
     old = [make.insert(ORDERS, old_key, utc_microseconds(now - timedelta(days=31))),
            make.remove(ORDERS, old_key, utc_microseconds(now - timedelta(days=30)))]
