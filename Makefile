@@ -64,8 +64,9 @@ cdktf-synth: node_modules/.installed
 	$(NODE_ENV_VARS) CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true CI=1 FORCE_COLOR=0 \
 		node_modules/.bin/cdktf synth
 
-# Everything, the end-to-end suite included (-rs: a skipped test says why).
-test: $(STAMP) node_modules/.installed $(SCAN_STAMP)
+# Everything, the end-to-end suite and the lakehouse job's Spark tests included (-rs: a skipped test says why).
+# The fast inner loop leaves the heavy ones out: `.venv/bin/python -m pytest -q -m "not e2e and not spark" tests`.
+test: $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP)
 	$(PY) -m pytest -q -rs tests
 	$(PY) main.py check
 
