@@ -602,6 +602,14 @@ class CdcMergeJob:
         return summaries
 
 
+def apply_catalog_configuration(spark: "SparkSession", arguments: JobArguments) -> None:
+    """Catalog settings on a running session (Glue's, or a reused one): Spark loads catalogs lazily, on first use.
+    The SQL extensions are the exception: they are read when the session starts."""
+    for name, value in catalog_configuration(arguments).items():
+        if name != "spark.sql.extensions":
+            spark.conf.set(name, value)
+
+
 def spark_session(arguments: JobArguments, extra_configuration: dict[str, str] | None = None) -> "SparkSession":
     """The session with the Iceberg catalog configured; on Glue no session exists before this (no GlueContext)."""
     from pyspark.sql import SparkSession
@@ -610,22 +618,19 @@ def spark_session(arguments: JobArguments, extra_configuration: dict[str, str] |
     for name, value in {**(extra_configuration or {}), **catalog_configuration(arguments)}.items():
         builder = builder.config(name, value)
     spark = builder.getOrCreate()
-    # An existing session (Glue's, or a test's reused one) gets the catalog at runtime: catalogs load lazily.
-    for name, value in catalog_configuration(arguments).items():
-        if name != "spark.sql.extensions":
-            spark.conf.set(name, value)
+    apply_catalog_configuration(spark, arguments)
     return spark
 
 
 def main(argv: list[str] | None = None, extra_configuration: dict[str, str] | None = None,
          spark: "SparkSession | None" = None) -> list[TableRunSummary]:
+    """The job: on Glue `main()` (arguments from sys.argv); locally and in tests with settings or a session."""
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
-    session = spark or spark_session(arguments, extra_configuration)
-    if spark is not None:
-        for name, value in catalog_configuration(arguments).items():
-            if name != "spark.sql.extensions":
-                session.conf.set(name, value)
-    return CdcMergeJob(session, arguments).run()
+    if spark is None:
+        spark = spark_session(arguments, extra_configuration)
+    else:
+        apply_catalog_configuration(spark, arguments)
+    return CdcMergeJob(spark, arguments).run()
 
 
 if __name__ == "__main__":
