@@ -56,7 +56,6 @@ and is stored only after both merges have committed: a failed run is simply read
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import re
 import sys
@@ -248,11 +247,6 @@ def unwrap_item(json_text: str | None) -> str | None:
     if json_text is None:
         return None
     return _unwrapped_map(json.loads(json_text))
-
-
-def key_value_text(key: KeyAttribute, typed_value: str) -> str | bytes:
-    """A key attribute's column value: S and N as text (N keeps DynamoDB's digits), B decoded to bytes."""
-    return base64.b64decode(typed_value) if key.type == "B" else typed_value
 
 
 # ---------------------------------------------------------------- Spark
