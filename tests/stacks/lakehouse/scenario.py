@@ -1,0 +1,176 @@
+"""The scenario the spark tests drive through the job in one Spark session: batches with out-of-order, duplicate,
+late and replayed deliveries across runs, a failed run, maintenance, and a full rebuild; plus the oracle's view.
+
+Pure standard library (the test process builds the plan; scenario_runner.py executes it in the spark venv).
+"""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
+
+ORDERS, SESSIONS = "Orders", "app.Sessions-v2"  # the second name exercises the sanitizing rule
+TARGETS = {ORDERS: "orders", SESSIONS: "app_sessions_v2"}
+KEY_TYPES = {ORDERS: {"pk": "S", "sk": "N"}, SESSIONS: {"session_id": "B"}}
+OVERLAP_MINUTES = 10
+LATENESS_WINDOW_DAYS = 7
+EVERY_RUNS = 5
+DATABASE, EXPLICIT_DATABASE = "lakehouse", "explicit"
+SECOND = 1_000_000
+
+
+@dataclass
+class Step:
+    name: str
+    files: list[FirehoseFile]
+    extra_args: list[str] = field(default_factory=list)
+    fail_after: str | None = None
+    database: str = DATABASE
+
+
+@dataclass
+class ChangeMaker:
+    rng: random.Random
+    factory: ItemFactory
+    sequence: int = 0
+    versions: dict[tuple, int] = field(default_factory=dict)
+
+    def event_id(self) -> str:
+        self.sequence += 1
+        return "%032x" % self.rng.getrandbits(128)
+
+    def _image(self, table: str, keys: dict[str, Any]) -> dict[str, Any]:
+        identity = (table, json.dumps(keys, sort_keys=True))
+        self.versions[identity] = self.versions.get(identity, 0) + 1
+        return self.factory.image(keys, self.versions[identity])
+
+    def insert(self, table: str, keys: dict[str, Any], time_us: int, event_id: str | None = None) -> Change:
+        return Change(table, keys, "INSERT", time_us, event_id or self.event_id(), self._image(table, keys))
+
+    def modify(self, table: str, keys: dict[str, Any], time_us: int, event_id: str | None = None) -> Change:
+        image = self._image(table, keys)
+        return Change(table, keys, "MODIFY", time_us, event_id or self.event_id(), image, dict(image))
+
+    def remove(self, table: str, keys: dict[str, Any], time_us: int, ttl: bool = False,
+               event_id: str | None = None) -> Change:
+        return Change(table, keys, "REMOVE", time_us, event_id or self.event_id(), None, self._image(table, keys),
+                      ttl_delete=ttl)
+
+
+def order_key(number: int | str, sort: str | None = None) -> dict[str, Any]:
+    return {"pk": {"S": f"customer#{number}"}, "sk": {"N": sort if sort is not None else str(int(number) * 10)}}
+
+
+def session_key(number: int) -> dict[str, Any]:
+    import base64
+    return {"session_id": {"B": base64.b64encode(bytes([number, 0, 255, number * 7 % 256])).decode()}}
+
+
+@dataclass
+class Scenario:
+    """The steps and, for the oracle, which changes each successful run saw."""
+    steps: list[Step]
+    now: datetime
+
+    def plan(self, raw: Path, warehouse: Path) -> dict[str, Any]:
+        steps = []
+        for step in self.steps:
+            args = ["--raw-path", str(raw), "--warehouse", str(warehouse), "--database", step.database,
+                    "--overlap-minutes", str(OVERLAP_MINUTES), "--lateness-window-days", str(LATENESS_WINDOW_DAYS),
+                    "--maintenance-every-runs", str(EVERY_RUNS), "--JOB_NAME", "ignored-glue-argument"]
+            files = [{"path": file.relative_path, "text": file.text(), "mtime": file.modified_at}
+                     for file in step.files]
+            steps.append({"name": step.name, "files": files, "args": args + step.extra_args,
+                          "fail_after": step.fail_after})
+        return {"raw": str(raw), "warehouse": str(warehouse), "steps": steps}
+
+
+def build_scenario(seed: int = 7) -> Scenario:
+    rng = random.Random(seed)
+    make = ChangeMaker(rng, ItemFactory(rng))
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    base = utc_microseconds(now - timedelta(days=2))
+    delivered = now - timedelta(hours=30)  # the first file's arrival; later ones follow
+
+    def t(seconds: float) -> int:
+        return base + int(seconds * SECOND)
+
+    def file(table: str, changes: list[Change], hours_after_first: float) -> FirehoseFile:
+        arrival = delivered + timedelta(hours=hours_after_first)
+        return FirehoseFile(firehose_path(table, arrival, 1, rng), changes, arrival.timestamp())
+
+    old_key = order_key("old", "1")
+    # Run 1: inserts; out-of-order modifies inside the batch; a duplicate; delete then re-insert; equal-time ties.
+    inserts = [make.insert(ORDERS, order_key(i, "12345678901234567890" if i == 0 else None), t(i)) for i in range(12)]
+    sibling = make.insert(ORDERS, order_key(1, "11"), t(12))  # same partition key, another sort key
+    k1_v2, k1_v3 = make.modify(ORDERS, order_key(1), t(100)), make.modify(ORDERS, order_key(1), t(200))
+    k2_dup = make.modify(ORDERS, order_key(2), t(150))
+    k5 = [make.remove(ORDERS, order_key(5), t(300)), make.insert(ORDERS, order_key(5), t(400))]
+    # Same microsecond: REMOVE outranks MODIFY although the MODIFY's eventID sorts higher.
+    k6 = [make.modify(ORDERS, order_key(6), t(500), "e" * 32), make.remove(ORDERS, order_key(6), t(500), False, "1" * 32)]
+    k7 = [make.modify(ORDERS, order_key(7), t(600), "a" * 32), make.modify(ORDERS, order_key(7), t(600), "f" * 32)]
+    old = [make.insert(ORDERS, old_key, utc_microseconds(now - timedelta(days=31))),
+           make.remove(ORDERS, old_key, utc_microseconds(now - timedelta(days=30)))]
+    sessions = [make.insert(SESSIONS, session_key(i), t(i)) for i in range(6)]
+    sessions += [make.modify(SESSIONS, session_key(1), t(50)), make.modify(SESSIONS, session_key(2), t(60))]
+    run1 = [file(ORDERS, inserts[:6] + [k1_v3, k2_dup, k6[1], k7[1]], 0),
+            file(ORDERS, inserts[6:] + [sibling, k2_dup] + k5[::-1], 1),
+            file(ORDERS, old, 1.5),
+            file(ORDERS, [k1_v2, k6[0], k7[0]], 2),
+            file(SESSIONS, sessions, 2)]
+
+    # Run 2 (malformed line included): a late older modify, a newer one, deletes (one by TTL), a redelivered duplicate.
+    run2_orders = [make.modify(ORDERS, order_key(1), t(150)), make.modify(ORDERS, order_key(2), t(1000)),
+                   make.remove(ORDERS, order_key(3), t(1100)), make.remove(ORDERS, order_key(4), t(1200), ttl=True),
+                   make.remove(ORDERS, order_key(8), t(1250))]
+    broken = file(ORDERS, [k2_dup], 5)
+    run2 = [file(ORDERS, run2_orders, 4), broken,
+            file(SESSIONS, [make.remove(SESSIONS, session_key(3), t(700))], 4.5)]
+
+    # Run 3 (fails once, then retried): late older changes after deletes, a re-insert after a delete, a change
+    # whose tombstone fell out of the lateness window, and a file that shows up inside the overlap window.
+    run3 = [file(ORDERS, [make.modify(ORDERS, order_key(3), t(1050)), make.modify(ORDERS, order_key(4), t(1150)),
+                          make.insert(ORDERS, order_key(8), t(1400))], 7),
+            file(ORDERS, [make.modify(ORDERS, old_key, utc_microseconds(now - timedelta(days=30, hours=12)))], 7.5),
+            file(SESSIONS, [make.modify(SESSIONS, session_key(4), t(900)),
+                            make.insert(SESSIONS, session_key(3), t(650))], 7)]
+    overlap_file = file(ORDERS, [make.modify(ORDERS, order_key(9), t(1500))], 5 - 5 / 60)
+    run3.append(overlap_file)
+
+    # Run 4: the files of runs 1 and 2 replayed under new names (Firehose retries, a re-drive). Not the one of the
+    # item whose tombstone was purged: its REMOVE would rightly delete the resurrected item again.
+    replays = [FirehoseFile(firehose_path(original.relative_path.split("/")[0], delivered + timedelta(hours=9), 2,
+                                          rng), original.changes, (delivered + timedelta(hours=9)).timestamp())
+               for original in run1[:2] + run1[3:] + run2[:1] + run2[2:]]
+    run5 = [file(ORDERS, [make.modify(ORDERS, order_key(11), t(2000))], 11)]
+    steps = [
+        Step("run1", run1), Step("run2", run2),
+        Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
+        Step("run4-replay", replays), Step("run5-cadence", run5),
+        Step("run6-maintenance", [], ["--maintenance", "true", "--snapshot-retention-hours", "0"]),
+        Step("rebuild-explicit", [], ["--tables", json.dumps([{"source": ORDERS, "target": "orders_explicit", "keys": [
+            {"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}]}])], database=EXPLICIT_DATABASE),
+    ]
+    return Scenario(steps, now)
+
+
+MALFORMED_LINE = '{"awsRegion": "us-east-1", "eventID": "trunc'
+
+
+def write_plan(scenario: Scenario, folder: Path) -> Path:
+    """The plan file; the run-2 duplicate file also carries a truncated line, as a broken delivery would."""
+    raw, warehouse = folder / "raw", folder / "warehouse"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    plan = scenario.plan(raw, warehouse)
+    run2 = next(step for step in plan["steps"] if step["name"] == "run2")
+    run2["files"][1]["text"] += MALFORMED_LINE + "\n\n"
+    path = folder / "plan.json"
+    path.write_text(json.dumps(plan))
+    return path

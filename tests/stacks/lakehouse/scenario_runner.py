@@ -1,0 +1,124 @@
+"""Runs a sequence of job runs in ONE local Spark session (a session costs 8-15 s to start) and dumps the tables
+after each run with pyiceberg, an independent reader of the Iceberg files.
+
+    .venv-spark/bin/python tests/stacks/lakehouse/scenario_runner.py PLAN.json RESULT.json
+
+The plan names, per step, the files to deliver (written with their modification time, as Firehose would deliver
+them), the job's arguments, and optionally a method of the job to make fail after it ran (fault injection for the
+"watermark moves only after the merge commits" rule). Runs in the spark venv: standard library, pyspark, pyiceberg.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import traceback
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+JOB = Path(__file__).resolve().parents[3] / "stacks" / "lakehouse" / "job"
+sys.path.insert(0, str(JOB))
+
+import cdc_merge  # noqa: E402
+import local  # noqa: E402
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode()}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def live_file_contents(iceberg: Any) -> list[int]:
+    """The content type (0 data, 1 position deletes, 2 equality deletes) of each file of the current snapshot."""
+    snapshot = iceberg.current_snapshot()
+    if snapshot is None:
+        return []
+    return [int(entry.data_file.content) for manifest in snapshot.manifests(iceberg.io)
+            for entry in manifest.fetch_manifest_entry(iceberg.io, discard_deleted=True)]
+
+
+def read_table(warehouse: Path, database: str, table: str) -> dict[str, Any] | None:
+    from pyiceberg.table import StaticTable
+
+    folder = warehouse / database / table / "metadata"
+    if not (folder / "version-hint.text").exists():
+        return None
+    version = (folder / "version-hint.text").read_text().strip()
+    iceberg = StaticTable.from_metadata(str(folder / f"v{version}.metadata.json"))
+    contents = live_file_contents(iceberg)
+    has_data = 0 in contents  # pyiceberg cannot scan a snapshot without data files
+    # The batch reader keeps the schema when position deletes leave no rows (to_arrow() then fails).
+    arrow_rows = iceberg.scan().to_arrow_batch_reader().read_all().to_pylist() if has_data else []
+    rows = [{name: json_value(value) for name, value in row.items()} for row in arrow_rows]
+    return {
+        "rows": rows,
+        "format_version": iceberg.metadata.format_version,
+        "properties": dict(iceberg.properties),
+        "snapshots": len(iceberg.snapshots()),
+        "data_files": contents.count(0),
+        "delete_files": len(contents) - contents.count(0),
+    }
+
+
+def dump(warehouse: Path, database: str) -> dict[str, Any]:
+    folder = warehouse / database
+    names = sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+    return {name: read_table(warehouse, database, name) for name in names}
+
+
+def deliver(raw: Path, files: list[dict[str, Any]]) -> None:
+    for entry in files:
+        path = raw / entry["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(entry["text"], encoding="utf-8")
+        os.utime(path, (entry["mtime"], entry["mtime"]))
+
+
+def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
+    failing = step.get("fail_after")
+    original = getattr(cdc_merge.CdcMergeJob, failing) if failing else None
+    if failing:
+        def fail_after(self: Any, *arguments: Any) -> Any:
+            original(self, *arguments)
+            raise RuntimeError(f"injected failure after {failing}")
+        setattr(cdc_merge.CdcMergeJob, failing, fail_after)
+    try:
+        summaries = cdc_merge.main(local.local_arguments(step["args"]), spark=spark)
+        return {"summaries": [summary.__dict__ for summary in summaries], "error": None}
+    except Exception as error:  # the failure is the step's result
+        return {"summaries": [], "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc() if not failing else ""}
+    finally:
+        if failing:
+            setattr(cdc_merge.CdcMergeJob, failing, original)
+
+
+def main(plan_path: str, result_path: str) -> int:
+    plan = json.loads(Path(plan_path).read_text())
+    raw, warehouse = Path(plan["raw"]), Path(plan["warehouse"])
+    first = local.local_arguments(plan["steps"][0]["args"])
+    spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), local.local_spark_configuration())
+    spark.sparkContext.setLogLevel("ERROR")
+    results = []
+    for step in plan["steps"]:
+        deliver(raw, step["files"])
+        outcome = run_step(spark, step)
+        database = first[first.index("--database") + 1] if "--database" not in step["args"] else \
+            step["args"][step["args"].index("--database") + 1]
+        outcome.update({"name": step["name"], "tables": dump(warehouse, database)})
+        results.append(outcome)
+    spark.stop()
+    Path(result_path).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
