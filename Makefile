@@ -46,7 +46,7 @@ cdktf-synth: node_modules/.installed
 
 # Everything, the end-to-end suite included (-rs: a skipped test says why).
 test: $(STAMP) node_modules/.installed $(SCAN_STAMP)
-	$(PY) -m pytest -q -rs -n 8 --dist loadgroup --no-loadscope-reorder tests
+	$(PY) -m pytest -q -rs -p tests.e2e.scheduling -n 8 tests
 	$(PY) main.py check
 
 # checkov and parliament on the layers, as a reviewer would run them (see README, Security).

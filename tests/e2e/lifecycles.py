@@ -5,8 +5,8 @@ every layer applied (each followed by an empty plan), the security review's read
 second plan of every layer happen on the same emulator, before the layers are destroyed in reverse order. `second`
 (another project name, account names and ids, region eu-west-1) is applied for `test_apply.py`.
 
-Each is a session fixture (tests/e2e/conftest.py) whose tests carry one `xdist_group`, so under pytest-xdist each
-project runs on one worker, beside the other scenarios on theirs, each with its own emulator.
+Each is a session fixture (tests/e2e/conftest.py) and its tests one scenario (tests/e2e/scheduling.py), so under
+pytest-xdist each project runs on one worker, beside the other scenarios on theirs, each with its own emulator.
 """
 from __future__ import annotations
 

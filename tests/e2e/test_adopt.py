@@ -20,7 +20,7 @@ from tests.conftest import copy_example
 from tests.e2e.harness import Emulator, LeverageProject, synthesize, write_security_keys_layer
 from tests.e2e.toolchain import Toolchain
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-adopt")]
+pytestmark = pytest.mark.e2e
 
 TABLE_LAYER = "apps-devstg/us-east-1/databases-dynamodb"
 LAKE_LAYER = "data-science/us-east-1/datalake-demo"

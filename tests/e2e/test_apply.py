@@ -2,8 +2,8 @@
 provider, in `list` order and Leverage's command shape, re-plans empty, and destroys in reverse order.
 
 Each project is applied once per test process (tests/e2e/lifecycles.py) with its own emulator; under pytest-xdist
-(`make test`) the two run at the same time on two workers, beside the other scenarios: most of the wall time is the
-provider's own waiting (S3 lifecycle and Kinesis stream waiters), not CPU.
+(`make test`, tests/e2e/scheduling.py) the two run at the same time on two workers, beside the other scenarios: most
+of the wall time is the provider's own waiting (S3 lifecycle and Kinesis stream waiters), not CPU.
 """
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from tests.e2e.lifecycles import Lifecycle
 
 pytestmark = pytest.mark.e2e
 
-# One xdist group per project: each project's tests share its one apply, on one worker.
-PROJECTS = [pytest.param("example", marks=pytest.mark.xdist_group("e2e-example")),
-            pytest.param("second", marks=pytest.mark.xdist_group("e2e-second"))]
+PROJECTS = ["example", "second"]  # each one scenario (tests/e2e/scheduling.py): its tests share its one apply
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.conftest import ProjectSpec
 from tests.e2e.harness import Emulator, LayerLifecycle, LeverageProject, synthesize, write_security_keys_layer
 from tests.e2e.toolchain import Toolchain
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-pipelines")]
+pytestmark = pytest.mark.e2e
 
 ACCOUNTS = {"apps-devstg": "555555555555", "apps-prd": "666666666666", "data-science": "777777777777"}
 SPEC = ProjectSpec(accounts=ACCOUNTS)

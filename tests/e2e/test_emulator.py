@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.harness import S3_ENDPOINT, Emulator
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-emulator")]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.layers import layer_config
 from tests.e2e.harness import Emulator, LeverageProject, synthesize, write_security_keys_layer
 from tests.e2e.toolchain import Toolchain
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-moves")]
+pytestmark = pytest.mark.e2e
 
 LEGACY_LAYERS = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_layers"
 APPLY_ORDER = {

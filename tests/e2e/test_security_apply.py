@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.harness import Emulator
 from tests.e2e.lifecycles import Lifecycle
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-example")]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
