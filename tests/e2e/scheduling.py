@@ -23,12 +23,14 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 # Scenario -> its tests, as (module path suffix, test id suffix) pairs; the slowest scenario first (measured: README,
-# "End-to-end"). `example` is read by test_apply.py's `[example]` tests and all of test_security_apply.py.
+# "End-to-end"). `example` is read by test_apply.py's `[example]` tests and all of test_security_apply.py. A scenario
+# of one test comes with a quick module that runs after it: an xdist worker runs the last test it holds only once it
+# knows the next one (or is told to stop), and the module is that next one.
 SCENARIOS: dict[str, tuple[tuple[str, str], ...]] = {
     "e2e-pipelines": (("e2e/test_apply_pipelines.py", ""),),
-    "e2e-moves": (("e2e/test_moves.py", ""),),
+    "e2e-moves": (("e2e/test_moves.py", ""), ("e2e/test_toolchain.py", "")),
     "e2e-example": (("e2e/test_apply.py", "[example]"), ("e2e/test_security_apply.py", "")),
-    "e2e-adopt": (("e2e/test_adopt.py", ""),),
+    "e2e-adopt": (("e2e/test_adopt.py", ""), ("e2e/test_emulator.py", "")),
     "e2e-second": (("e2e/test_apply.py", "[second]"),),
 }
 
@@ -58,9 +60,12 @@ class ScenarioScheduling(LoadScopeScheduling):
         super().schedule()
 
     def _reschedule(self, node: Any) -> None:
+        """A scenario's worker takes more work only once the scenario is down to its last test (which its worker
+        runs only once it knows the next one, see `SCENARIOS`)."""
         running = self.assigned_work.get(node, {})
-        if any(scope in SCENARIOS and not all(done.values()) for scope, done in running.items()):
-            return  # a scenario's worker takes more work only once the scenario is done
+        if self._pending_of(running) > 1 and any(scope in SCENARIOS and not all(done.values())
+                                                 for scope, done in running.items()):
+            return
         super()._reschedule(node)
 
 
