@@ -64,9 +64,10 @@ cdktf-synth: node_modules/.installed
 	$(NODE_ENV_VARS) CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true CI=1 FORCE_COLOR=0 \
 		node_modules/.bin/cdktf synth
 
-# Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included.
+# Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included, in worker
+# processes so that the end-to-end scenarios (mostly waiting on the provider) run side by side (tests/e2e/scheduling.py).
 test: $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -p tests.e2e.scheduling -n 8
 	$(PY) main.py check
 
 # The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.
@@ -79,7 +80,7 @@ scan: $(STAMP) $(SCAN_STAMP)
 
 # Only the end-to-end suite: layers applied for real against moto (docs/tests.md).
 e2e: $(STAMP)
-	$(PY) -m pytest -q -m e2e
+	$(PY) -m pytest -q -m e2e -p tests.e2e.scheduling -n 6
 
 bench: $(STAMP) $(SPARK_STAMP)
 	$(PY) bench/benchmark.py

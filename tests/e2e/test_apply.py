@@ -1,110 +1,25 @@
 """`leverage tf apply` for real: every generated layer of two projects applies against moto with the real hashicorp/aws
 provider, in `list` order and Leverage's command shape, re-plans empty, and destroys in reverse order.
 
-The two projects run at the same time (each with its own emulator): most of the wall time is the provider's own
-waiting (S3 lifecycle and Kinesis stream waiters), not CPU.
+Each project is applied once per test process (tests/e2e/lifecycles.py) with its own emulator; under pytest-xdist
+(`make test`, tests/e2e/scheduling.py) the two run at the same time on two workers, beside the other scenarios: most
+of the wall time is the provider's own waiting (S3 lifecycle and Kinesis stream waiters), not CPU.
 """
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from tests.conftest import ProjectSpec, copy_example
-from tests.e2e.harness import Emulator, LayerLifecycle, LeverageProject, Listed, synthesize, write_security_keys_layer
-from tests.e2e.toolchain import Toolchain
+from tests.e2e.lifecycles import Lifecycle
 
 pytestmark = pytest.mark.e2e
 
-SECOND = ProjectSpec(name="acme", region="eu-west-1",
-                     accounts={"core-prd": "210987654321", "lake-prd": "345678901234"})
-SSO_SETTINGS = 'sso_enabled = true\nsso_start_url = "https://acme.awsapps.com/start"\nsso_region = "eu-west-1"\n'
+PROJECTS = ["example", "second"]  # each one scenario (tests/e2e/scheduling.py): its tests share its one apply
 
 
-@dataclass
-class Source:
-    """A project on disk, synthesized."""
-
-    root: Path
-    source_account: str
-    lake_account: str
-    region: str
-    listed: Listed
-
-
-@dataclass
-class Lifecycle(LayerLifecycle):
-    """One project's run, with the emulator's view of each account after apply and after destroy."""
-
-    source: Source | None = None
-    seen: dict[str, Any] = field(default_factory=dict)
-    ids: dict[str, str] = field(default_factory=dict)  # account name -> id
-
-
-def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path) -> Lifecycle:
-    lifecycle = Lifecycle(name=source.root.name, source=source)
-    with Emulator.start() as emulator:
-        project = LeverageProject(source.root, toolchain, emulator, scratch)
-        lifecycle.log = project.log
-        lifecycle.ids = {name: account.id for name, account in project.accounts.items()}
-        try:
-            project.bootstrap()
-            own = [write_security_keys_layer(source.root, account, source.region)
-                   for account in source.listed.security_keys_accounts]
-            lifecycle.layers = own + source.listed.layers
-            lifecycle.apply_in_order(project)
-            lifecycle.seen = observe(project, source)
-            lifecycle.destroy_in_reverse(project)
-            lifecycle.seen["after destroy"] = observe(project, source)
-        except Exception as exc:  # recorded; the tests report it
-            lifecycle.error = exc
-    return lifecycle
-
-
-def observe(project: LeverageProject, source: Source) -> dict[str, Any]:
-    """Each account's resources as the emulator keeps them apart, through that account's own role."""
-    seen: dict[str, Any] = {}
-    for account in (source.source_account, source.lake_account):
-        backend = project.accounts[account]  # the state bucket and lock table are not the layers'
-        seen[account] = {
-            "buckets": sorted(bucket["Name"] for bucket in project.client(account, "s3").list_buckets()["Buckets"]
-                              if bucket["Name"] != backend.bucket),
-            "streams": project.client(account, "kinesis").list_streams()["StreamNames"],
-            "delivery streams": project.client(account, "firehose").list_delivery_streams()["DeliveryStreamNames"],
-            "roles": sorted(role["Arn"] for role in project.client(account, "iam").list_roles()["Roles"]),
-            "tables": [table for table in project.client(account, "dynamodb").list_tables()["TableNames"]
-                       if table != backend.lock_table],
-        }
-    lake = project.client(source.lake_account, "s3")
-    raw = [name for name in seen[source.lake_account]["buckets"] if name.endswith("-raw-bucket")]
-    if raw:
-        seen["raw bucket policy"] = json.loads(lake.get_bucket_policy(Bucket=raw[0])["Policy"])
-    return seen
-
-
-@pytest.fixture(scope="module")
-def lifecycles(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Lifecycle]:
-    example = copy_example(tmp_path_factory.mktemp("e2e-example") / "example")
-    second_root = SECOND.write(tmp_path_factory.mktemp("e2e-second") / "acme")
-    with (second_root / "config" / "common.tfvars").open("a", encoding="utf-8") as common:
-        common.write(SSO_SETTINGS)
-    second_context = ["-c", "sourceAccount=core-prd", "-c", "lakeAccount=lake-prd"]
-    sources = {  # synthesized here, in the main thread
-        "example": Source(example, "apps-devstg", "data-science", "us-east-1", synthesize(example)),
-        "second": Source(second_root, "core-prd", "lake-prd", SECOND.region,
-                         synthesize(second_root, *second_context)),
-    }
-    with ThreadPoolExecutor(max_workers=len(sources)) as pool:
-        futures = {name: pool.submit(run_lifecycle, source, toolchain, tmp_path_factory.mktemp(f"e2e-{name}-aws"))
-                   for name, source in sources.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
-PROJECTS = ["example", "second"]
+@pytest.fixture
+def lifecycles(request: pytest.FixtureRequest, name: str) -> dict[str, Lifecycle]:
+    """The project's run (a session fixture, `example_lifecycle` or `second_lifecycle`), by name."""
+    return {name: request.getfixturevalue(f"{name}_lifecycle")}
 
 
 @pytest.mark.parametrize("name", PROJECTS)

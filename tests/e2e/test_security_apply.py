@@ -2,85 +2,29 @@
 encrypts its buckets and is used across accounts, access logs, the crawler's security configuration, encrypted
 log groups and replication are in place; a second plan is empty; everything destroys.
 
+The example project's layers are applied once for this module and tests/e2e/test_apply.py (`example_lifecycle`,
+tests/e2e/lifecycles.py: `inspect_security` reads what is checked here, with every layer applied).
 moto stores key policies and bucket policies but evaluates neither, so what is checked is what AWS is told.
 """
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import copy_example
-from tests.e2e.harness import Emulator, LeverageProject, synthesize, write_security_keys_layer
-from tests.e2e.toolchain import Toolchain
+from tests.e2e.harness import Emulator
+from tests.e2e.lifecycles import Lifecycle
 
 pytestmark = pytest.mark.e2e
 
-SOURCE, LAKE, REGION = "apps-devstg", "data-science", "us-east-1"
-PROBE = "dynamodb_data/e2e_probe/record.json"
-
-
-def as_role(project: LeverageProject, emulator: Emulator, account: str, role_arn: str, service: str) -> Any:
-    """A client acting as `role_arn`, assumed from the account's own role (moto does not check trust policies)."""
-    credentials = project.client(account, "sts").assume_role(
-        RoleArn=role_arn, RoleSessionName="e2e-security")["Credentials"]
-    return boto3.client(service, endpoint_url=emulator.endpoint, region_name=REGION,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
-
 
 @pytest.fixture(scope="module")
-def applied(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = copy_example(tmp_path_factory.mktemp("e2e-security") / "example")
-    listed = synthesize(root)
-    seen: dict[str, Any] = {}
-    with Emulator.start() as emulator:
-        project = LeverageProject(root, toolchain, emulator, tmp_path_factory.mktemp("e2e-security-aws"))
-        project.bootstrap()
-        layers = [write_security_keys_layer(root, account, REGION) for account in listed.security_keys_accounts]
-        layers += listed.layers
-        for layer in layers:
-            project.init(layer)
-            project.apply(layer)
-        outputs = {layer.split("/")[-1]: project.outputs(layer) for layer in layers}
-        lake_outputs, datalake_outputs = outputs["datalake-demo"], outputs["datalake"]
-        key_arn = lake_outputs["s3_bucket_data_kms_key_arn"]
-        raw = lake_outputs["s3_bucket_data_raw_arn"].split(":::")[1]
-        lake_s3, lake_kms = project.client(LAKE, "s3"), project.client(LAKE, "kms")
-        seen["key arn"] = key_arn
-        seen["rotation"] = lake_kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"]
-        seen["key policy"] = json.loads(lake_kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
-        seen["encryption"] = lake_s3.get_bucket_encryption(Bucket=raw)["ServerSideEncryptionConfiguration"]["Rules"]
-        seen["logging"] = lake_s3.get_bucket_logging(Bucket=raw).get("LoggingEnabled")
-        seen["replication"] = lake_s3.get_bucket_replication(Bucket=raw)["ReplicationConfiguration"]["Rules"]
-        seen["firehose role"] = datalake_outputs["kinesis_firehose_role_arn"]
-        delivery = project.client(SOURCE, "firehose").describe_delivery_stream(
-            DeliveryStreamName=datalake_outputs["kinesis_firehose_arn"].split("/")[-1])["DeliveryStreamDescription"]
-        seen["delivery"] = delivery["Destinations"][0]["ExtendedS3DestinationDescription"]
-        seen["delivery logs"] = project.client(SOURCE, "logs").describe_log_groups(
-            logGroupNamePrefix="/aws/kinesisfirehose/")["logGroups"]
-        glue = project.client(LAKE, "glue")
-        crawler = glue.get_crawler(Name=next(iter(glue.get_crawlers()["Crawlers"]))["Name"])["Crawler"]
-        seen["crawler"] = crawler
-        seen["security configuration"] = glue.get_security_configuration(
-            Name=crawler["CrawlerSecurityConfiguration"])["SecurityConfiguration"]
-        seen["crawler logs"] = project.client(LAKE, "logs").describe_log_groups(
-            logGroupNamePrefix="/aws-glue/crawlers-role/")["logGroups"]
-        # Cross-account key use, as Firehose writes: its role in the source account puts an object into the lake's
-        # raw bucket, encrypted with the lake account's key.
-        firehose_s3 = as_role(project, emulator, SOURCE, seen["firehose role"], "s3")
-        firehose_s3.put_object(Bucket=raw, Key=PROBE, Body=b'{"tableName": "probe"}',
-                               ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
-        seen["probe"] = lake_s3.head_object(Bucket=raw, Key=PROBE)
-        seen["plans"] = {layer: project.plan(layer).code for layer in layers}
-        project.empty_buckets(LAKE)  # the probe, and the access logs moto writes as AWS does
-        seen["destroyed"] = {layer: project.destroy_emptying_buckets(layer).code for layer in reversed(layers)}
-        seen["left"] = {layer: [a for a in project.state_addresses(layer) if not a.startswith("data.")]
-                        for layer in layers}
+def applied(example_lifecycle: Lifecycle) -> dict[str, Any]:
+    example_lifecycle.check()
+    seen = dict(example_lifecycle.inspected)
+    seen["destroyed"] = {layer: run.code for layer, run in example_lifecycle.destroyed.items()}
+    seen["left"] = {layer: example_lifecycle.left[layer] for layer in example_lifecycle.layers}
     return seen
 
 
