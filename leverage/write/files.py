@@ -55,6 +55,7 @@ class Plan:
 
 def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
     result = Plan(root)
+    _refuse_folders_leaving_the_project(root, desired)
     for relative, content in sorted(desired.items()):
         path = root / relative
         current = current_content(path)
@@ -83,6 +84,23 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
                 result.stale.append(relative)
     result.leftovers = journal.leftovers(root) + result.leftovers
     return result
+
+
+def _refuse_folders_leaving_the_project(root: Path, desired: dict[str, FileContent]) -> None:
+    """A layer folder (or a folder above it) that is a symbolic link out of the project would be written through,
+    where the project's version control does not see it."""
+    inside = root.resolve()
+    for folder in sorted({Path(relative).parent for relative in desired}):
+        for part in reversed([folder, *folder.parents][:-1]):  # the account folder first
+            path = root / part
+            if path.is_symlink() and not _is_within(path.resolve(), inside):
+                raise UserError(f"{part.as_posix()} in the Leverage project is a symbolic link to {path.resolve()}, "
+                                "outside the project", fix="replace the link with a folder of the project (or remove "
+                                "it); nothing was written")
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def _is_common_variables_link(root: Path, path: Path) -> bool:

@@ -101,6 +101,9 @@ def parse_pipelines(raw: Any) -> tuple[Pipeline, ...]:
             raw = json.loads(raw)
         except ValueError:
             raise UserError("setting pipelines is not JSON", fix='write -c \'pipelines=[{"sourceAccount": ...}]\'') from None
+        except RecursionError:
+            raise UserError("setting pipelines nests lists or objects too deeply to be pipelines",
+                            fix='write -c \'pipelines=[{"sourceAccount": ...}]\'') from None
     if not isinstance(raw, list) or not raw:
         raise UserError(f"setting pipelines must be a non-empty list of pipelines, not {shown_json(raw)}",
                         fix='write "pipelines": [{"sourceAccount": "<account>", "tables": [...]}]')
