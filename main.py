@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the i
 APP_ROOT = Path(__file__).resolve().parent
 CDKTF_JSON = APP_ROOT / "cdktf.json"
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 128 + 2  # as a shell reports a process ended by SIGINT
 # Flags that mean something to one command only: given to another, they are refused rather than ignored.
 COMMAND_FLAGS = {"json": ("--json", "check"), "format": ("--format", "graph"), "allow_destroy": ("--allow-destroy", "synth")}
 
@@ -193,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # a write in progress has been rolled back on its way out
+        if "--debug" in argv:
+            raise
+        print("error: interrupted; nothing was written (files a write had begun were restored)", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

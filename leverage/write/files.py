@@ -145,8 +145,10 @@ def apply(result: Plan) -> Applied:
     record = journal.Record(run, tuple(steps), tuple(created))
     try:
         journal.begin(root, record)
-    except OSError as exc:
+    except (OSError, KeyboardInterrupt) as exc:
         journal.recover(root)
+        if not isinstance(exc, OSError):
+            raise
         raise UserError(f"cannot write in {root}: {exc.strerror}",
                         fix="check the folder and its permissions; nothing was written") from None
     try:
@@ -161,12 +163,14 @@ def apply(result: Plan) -> Applied:
             else:
                 os.unlink(root / step.path)
         journal.finish(root)
-    except OSError as exc:
+    except (OSError, KeyboardInterrupt) as exc:  # Ctrl-C too: rolled back now, not by the next synth
         try:
             journal.roll_back(root, record)
         except OSError as again:
             raise UserError(f"writing the layers failed ({exc}) and so did restoring them ({again})",
                             fix=f"run synth again: it finishes the roll back recorded in {journal.JOURNAL_NAME}") from None
+        if not isinstance(exc, OSError):
+            raise
         raise UserError(f"writing the layers failed ({exc}); every file was restored",
                         fix="check the disk and retry") from None
     return Applied(sorted(writes), removals)

@@ -341,3 +341,56 @@ def test_a_journal_that_cannot_be_trusted_stops_synth(capsys: pytest.CaptureFixt
     result = synth(capsys, root)
     assert result.code == 2 and "records an interrupted synth but cannot be read" in result.err
     assert tree_digest(tmp_path) == before
+
+
+def test_cdktf_output_siblings_carry_the_run_so_leftovers_and_other_projects_do_not_collide(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from leverage.write.cdktf_out import Swap
+
+    out = tmp_path / "cdktf.out"
+    (out / "stacks").mkdir(parents=True)
+    for leftover in (".cdktf.out.new", ".cdktf.out.old"):  # what a killed run of an older version left
+        (tmp_path / leftover / "stacks").mkdir(parents=True)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+    project = copy_example(tmp_path / "example")
+    result = synth(capsys, project)
+    assert result.code == 0, result.err
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".cdktf.out.new", ".cdktf.out.old", "cdktf.out",
+                                                                "example"]
+    # Two swaps of one folder at once (two projects from one checkout): each stages under its own names.
+    source = tmp_path / "source"
+    (source / "stacks").mkdir(parents=True)
+    first, second = Swap(out), Swap(out)
+    seen: list[str] = []
+    real_rename = os.rename
+    monkeypatch.setattr(os, "rename", lambda a, b: (seen.append(Path(b).name), real_rename(a, b))[1])
+    first.stage(source)
+    second.stage(source)
+    staged = [name for name in seen if name != "cdktf.out"]
+    assert len(set(staged)) == len(staged) == 2 and all(f".{os.getpid()}-" in name for name in staged)
+    first.commit()
+    second.commit()
+
+
+def test_ctrl_c_while_writing_rolls_back_at_once_in_one_line_exit_130(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "example")
+    assert synth(capsys, root, "-c", "streamRetentionHours=48").code == 0
+    for layer in ("apps-devstg/us-east-1/datalake", "data-science/us-east-1/datalake-demo"):
+        (root / layer / "README.md").unlink()  # three files to write
+    before = tree_digest(tmp_path)
+    real_replace = os.replace
+    calls = []
+
+    def interrupted(source: Any, target: Any) -> None:  # Ctrl-C after the journal and one file are in place
+        calls.append(target)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    result = synth(capsys, root)
+    monkeypatch.undo()
+    assert result.code == 130 and result.err.count("\n") == 1 and result.err.startswith("error: interrupted")
+    assert "Traceback" not in result.err
+    assert tree_digest(tmp_path) == before  # no journal left for the next run: rolled back already
