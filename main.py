@@ -96,12 +96,15 @@ def run(args: argparse.Namespace) -> int:
             generated = generate(layers, project)
             warnings = check_reads(project.root, project.layers, generated.graph.external_states())
             if cdktf_out is not None:
-                if not args.allow_destroy:
-                    from aws_constructs.lifecycle import AWS_PROVIDER
-                    from leverage.review import refactor_guard
+                from aws_constructs.lifecycle import AWS_PROVIDER
+                from leverage.review import refactor_guard
 
-                    refactor_guard.refuse_destruction(refactor_guard.compare(root, generated.files, AWS_PROVIDER))
+                changes = refactor_guard.compare(root, generated.files, AWS_PROVIDER)
+                if not args.allow_destroy:
+                    refactor_guard.refuse_destruction(changes)
                 code = write_layers(root, generated, outdir, cdktf_out)
+                # Every time: what --allow-destroy let through, for the review before `leverage tf apply`.
+                warnings += [f"--allow-destroy: {line}" for line in refactor_guard.allowed(changes)]
         if args.command == "list":
             code = print_apply_order(generated.graph)
         elif args.command == "graph":
