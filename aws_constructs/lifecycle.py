@@ -24,6 +24,9 @@ STATEFUL_TYPES: Mapping[str, str | None] = MappingProxyType({
     "aws_glue_catalog_database": "name",
     "aws_cloudwatch_log_group": "name",
     "aws_kinesis_firehose_delivery_stream": "name",
+    # Holds no data, but while it is destroyed and recreated the table's changes reach no stream: the lake misses
+    # them for good. Its table (a reference to a layer's output) identifies it within its layer.
+    "aws_dynamodb_kinesis_streaming_destination": "table_name",
 })
 
 # Top-level arguments whose change makes the AWS provider replace the resource (ForceNew).

@@ -94,10 +94,13 @@ class _Resource:
     def type(self) -> str:
         return self.address.split(".")[0]
 
-    def identity(self, lifecycle: ResourceLifecycle) -> tuple[str, str] | None:
+    def identity(self, lifecycle: ResourceLifecycle) -> tuple[str, ...] | None:
         argument = lifecycle.stateful_types.get(self.type)
         value = self.body.get(argument) if argument else None
-        return (self.type, value) if isinstance(value, str) and value else None
+        if not isinstance(value, str) or not value:
+            return None
+        # A value taken from a reference (`${...}`) means the same only within its layer.
+        return (self.type, value, self.layer) if "${" in value else (self.type, value)
 
 
 def compare(root: Path, desired: dict[str, Any], lifecycle: ResourceLifecycle) -> list[ResourceChange]:
@@ -137,7 +140,7 @@ def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]],
             continue
         paired.add((twin.layer, twin.address))
         where = (f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}")
-        kind, name = identity
+        kind, name = identity[:2]
         how = ("a moved block cannot cross layers (state files): move the state by hand or adopt it there, "
                "see docs/addresses.md" if twin.layer != resource.layer else
                f"declare the move (`renamed_from(...)` on the construct, or the stack's `moved({resource.address!r}, "

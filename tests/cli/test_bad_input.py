@@ -132,6 +132,10 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
         lambda root: _layer(root, "apps-devstg/us-east-1/security-keys", "apps-devstg/datalake/terraform.tfstate"),
         (), "layer apps-devstg/us-east-1/datalake would keep its state at apps-devstg/datalake/terraform.tfstate, "
             "which apps-devstg/us-east-1/security-keys already uses"),
+    "read table renamed from its own name": (
+        unchanged, ('pipelines=[{"sourceAccount": "apps-devstg", "tables": [{"layer": "databases-legacy", "output": '
+                    '"t", "name": "legacy", "renamedFrom": "Legacy"}]}]',),
+        "setting pipelines[0].tables[0].renamedFrom='Legacy' is the name its addresses have now"),
     "two accounts with one id": (replace_in("config/common.tfvars", '"777777777777"', '"555555555555"'), (),
                                  "accounts apps-devstg and data-science have the same id 555555555555"),
     "layer folder a symlink out of the project": (

@@ -139,8 +139,9 @@ def test_check_reports_an_undeclared_move_as_destructive_drift(
            f"aws_kinesis_stream {STREAM_NAME}: it leaves aws_kinesis_stream.change_stream and appears at " \
            f"aws_kinesis_stream.stream without a moved block" in result.out
     assert "DESTRUCTIVE" in result.out
-    flagged = result.out.count("  DESTRUCTIVE\n")  # the stream's destroy, and its create at the new address
-    assert flagged == 2 and result.out.endswith(
+    # The stream's destroy, its create at the new address, and the streaming destination it replaces.
+    flagged = result.out.count("  DESTRUCTIVE\n")
+    assert flagged == 3 and result.out.endswith(
         f"{flagged} destructive change(s): a stateful resource would be destroyed and recreated\n")
     # What references the stream is updated in place (its policy names the stream's ARN by the new address).
     assert "update   aws_kinesis_firehose_delivery_stream.delivery [update in place]" not in result.out
