@@ -12,7 +12,7 @@ from leverage.write import journal
 from leverage.errors import UserError
 from leverage.write.journal import current_content
 from leverage.write.content import (COMMON_VARIABLES, GENERATED_FILE_NAMES, MARKED_FILES, TOOL, FileContent, Symlink,
-                                    common_variables_link, marker_prefix)
+                                    carries_marker, common_variables_link)
 
 
 def is_generated(path: Path) -> bool:
@@ -22,19 +22,9 @@ def is_generated(path: Path) -> bool:
     of main.tf.json. A marker anywhere else, or in a file of another name (a user's `config.tf.orig`, an
     `extra.tf.json` copied from a generated file), does not count: such files are the user's.
     """
-    opener = MARKED_FILES.get(path.name)
-    if opener is None or path.is_symlink() or not path.is_file():
+    if path.name not in MARKED_FILES or path.is_symlink() or not path.is_file():
         return False
-    data = path.read_bytes()
-    if opener == '"//"':
-        try:
-            document = json.loads(data)
-        except ValueError:
-            return False
-        first = next(iter(document.items()), None) if isinstance(document, dict) else None
-        return first is not None and first[0] == "//" and str(first[1]).startswith(marker_prefix())
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    return first_line.startswith(opener + marker_prefix())
+    return carries_marker(path.name, path.read_bytes())
 
 
 @dataclass
@@ -128,7 +118,7 @@ def apply(result: Plan) -> Applied:
         )
     writes = {**result.missing, **result.changed}
     # Temporaries an older run left beside the layers' files are ours by name: removed with the stale files.
-    removals = sorted(result.stale) + [item for item in result.leftovers if "/" in item]
+    removals = sorted(result.stale) + [item for item in result.leftovers if not journal.is_run_state(item)]
     if not writes and not removals:
         return Applied([], [])
     root = result.root
