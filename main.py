@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 from aws_constructs.lifecycle import AWS_PROVIDER
                 from leverage.review import refactor_guard
 
+                check_earlier_layers(project, generated, settings, region)
                 changes = refactor_guard.compare(root, generated.files, AWS_PROVIDER)
                 if not args.allow_destroy:
                     refactor_guard.refuse_destruction(changes)
@@ -123,6 +124,29 @@ def check_state_keys(project: Project, layers: list[SynthesizedLayer], settings:
     scan.check_state_keys(project.layers, {layer.address.backend_key: layer.address for layer in layers},
                           {settings.layers.datalake: "datalakeLayer", settings.layers.dynamodb: "dynamodbLayer",
                            settings.layers.lake: "lakeLayer"})
+
+
+def check_earlier_layers(project: Project, generated: GeneratedLayers, settings: Settings, region: str) -> None:
+    """Layer folders an earlier synth generated and these settings do not: none may lose what it depends on."""
+    from aws_constructs.lifecycle import AWS_PROVIDER
+    from leverage.errors import UserError
+    from leverage.review.orphans import earlier_layers, refuse_shared_names
+
+    earlier = earlier_layers(project.root, project.layers, generated.files)
+    refuse_shared_names(earlier, generated.files, AWS_PROVIDER)
+    # The lake grants the Firehose role of each source account of the pipelines, and only those.
+    lake = next((address for address in generated.graph.order if address.account == settings.lake_account
+                 and address.layer == settings.layers.lake and address.region == region), None)
+    sources = {pipeline.source_account for pipeline in settings.pipeline_list}
+    for layer in earlier:
+        if lake is not None and layer.address.account not in sources and lake.backend_key in layer.reads:
+            raise UserError(
+                f"account {layer.address.account} is no longer a source of the pipelines, but its layer "
+                f"{layer.address.folder} (generated earlier) is still in the tree and reads the lake: {lake.folder} "
+                "would revoke its Firehose's grant while the stream keeps delivering, into AccessDenied",
+                fix=f"put {layer.address.account} back in pipelines, or first destroy its layers (`leverage tf "
+                    f"destroy` in {layer.address.folder}, then its table layer) and remove their folders; nothing was "
+                    "written")
 
 
 def recover_interrupted_run(root: Path) -> None:
