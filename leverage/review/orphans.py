@@ -17,7 +17,7 @@ from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME, LayerAddress
 from leverage.project.scan import CONFIG, LayerFolder
 from leverage.project.tfvars import blocks, read_hcl
-from leverage.review.refactor_guard import LAYER_FILE, ResourceLifecycle
+from leverage.review.refactor_guard import LAYER_FILE, ResourceLifecycle, live_names
 from leverage.write.files import is_generated
 from leverage.write.content import FileContent
 
@@ -60,10 +60,10 @@ def refuse_shared_names(earlier: list[EarlierLayer], desired: dict[str, FileCont
     declared = {}
     for relative, content in sorted(desired.items()):
         if Path(relative).name == LAYER_FILE and isinstance(content, bytes):
-            for identity in _identities(json.loads(content), lifecycle):
+            for identity in live_names(json.loads(content), lifecycle):
                 declared.setdefault(identity, Path(relative).parent.as_posix())
     for layer in earlier:
-        for identity in _identities(layer.config, lifecycle):
+        for identity in live_names(layer.config, lifecycle):
             if identity in declared:
                 kind, name = identity
                 raise UserError(
@@ -72,14 +72,3 @@ def refuse_shared_names(earlier: list[EarlierLayer], desired: dict[str, FileCont
                     "fail on a name in use, or, once that folder is destroyed, create it empty",
                     fix=f"keep the layer's old name in the settings, or move the state of its resources into "
                         f"{declared[identity]} (docs/addresses.md) and remove {layer.address.folder}; nothing was written")
-
-
-def _identities(config: dict[str, Any], lifecycle: ResourceLifecycle) -> list[tuple[str, str]]:
-    found = []
-    for kind, resources in config.get("resource", {}).items():
-        argument = lifecycle.stateful_types.get(kind)
-        for body in resources.values() if argument else ():
-            value = body.get(argument)
-            if isinstance(value, str) and value and "${" not in value:  # a literal name, unique in the account
-                found.append((kind, value))
-    return found

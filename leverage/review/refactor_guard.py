@@ -246,6 +246,12 @@ def _references(node: Any) -> set[str]:
     return set()
 
 
+def live_names(config: dict[str, Any], lifecycle: ResourceLifecycle) -> list[tuple[str, ...]]:
+    """(type, AWS name) of each resource of `config` that holds data and is named literally (unique in AWS)."""
+    identities = (_Resource("", address, body).identity(lifecycle) for address, body in _resources(config).items())
+    return [identity for identity in identities if identity is not None and len(identity) == 2]
+
+
 def _resources(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f"{kind}.{name}": body for kind, items in config.get("resource", {}).items() for name, body in items.items()}
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import secrets
 from dataclasses import dataclass, field

@@ -475,3 +475,28 @@ def test_the_lock_and_the_journal_are_where_version_control_ignores_them(project
         assert not [path for path in untracked() if "leverage-cdktf" in path], untracked()
         journal.finish(project_copy)
     assert not state.state_folder(project_copy).exists()  # removed when nothing is left in it
+
+
+def test_a_journal_an_older_version_left_at_the_root_is_still_rolled_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        synthesized_example: Path) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    before = tree_digest(root)
+    real_replace = os.replace
+
+    def die_at_first_layer_file(source: Any, target: Any) -> None:
+        if not str(target).endswith(journal.JOURNAL_NAME):
+            raise SimulatedCrash()
+        real_replace(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", die_at_first_layer_file)
+        with pytest.raises(SimulatedCrash):
+            synth(capsys, root, "-c", "firehoseBufferingIntervalSeconds=300")
+    os.rename(root / journal.JOURNAL_NAME, root / journal.LEGACY_JOURNAL_NAME)  # where older versions kept it
+    shutil.rmtree(state.state_folder(root))
+    assert check(capsys, root).code == 1
+    result = synth(capsys, root)
+    assert result.code == 0 and result.err.startswith("warning: an earlier synth was interrupted; rolled back")
+    assert tree_digest(root) == before
