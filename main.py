@@ -25,7 +25,8 @@ CDKTF_JSON = APP_ROOT / "cdktf.json"
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 128 + 2  # as a shell reports a process ended by SIGINT
 # Flags that mean something to one command only: given to another, they are refused rather than ignored.
-COMMAND_FLAGS = {"json": ("--json", "check"), "format": ("--format", "graph"), "allow_destroy": ("--allow-destroy", "synth")}
+COMMAND_FLAGS = {"json": ("--json", "check"), "format": ("--format", "graph"),
+                 "allow_destroy": ("--allow-destroy", "synth")}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -71,4 +71,5 @@ def refuse_shared_names(earlier: list[EarlierLayer], desired: dict[str, FileCont
                     "earlier, no longer by these settings) still declares and keeps in its state: the apply would "
                     "fail on a name in use, or, once that folder is destroyed, create it empty",
                     fix=f"keep the layer's old name in the settings, or move the state of its resources into "
-                        f"{declared[identity]} (docs/addresses.md) and remove {layer.address.folder}; nothing was written")
+                        f"{declared[identity]} (docs/addresses.md) and remove {layer.address.folder}; "
+                        "nothing was written")

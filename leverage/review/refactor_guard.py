@@ -78,9 +78,10 @@ class ResourceChange:
         """Data would be lost: a stateful resource is destroyed or replaced, or must be replaced by hand."""
         return self.action == MANUAL or self.stateful and self.action in (REPLACE, DESTROY)
 
-    def by_hand(self) -> str:
-        """What the user must do for a change the provider cannot apply."""
-        return (f"replace it by hand: `leverage tf apply -replace={self.address}` in {self.layer} (it is recreated "
+    def by_hand(self, where: bool = True) -> str:
+        """What the user must do for a change the provider cannot apply (`where`: naming the layer's folder)."""
+        folder = f" in {self.layer}" if where else ""
+        return (f"replace it by hand: `leverage tf apply -replace={self.address}`{folder} (it is recreated "
                 "empty: copy out what it holds first)") if self.action == MANUAL else ""
 
 
@@ -319,7 +320,7 @@ def refuse_destruction(changes: list[ResourceChange]) -> None:
     if first.action == MANUAL:
         raise UserError(f"layer {first.layer}: {first.address}: {first.detail}{more}; nothing was written",
                         fix="undo the change, or pass --allow-destroy to write it and then "
-                            + first.by_hand().replace(" in " + first.layer, ""))
+                            + first.by_hand(where=False))
     what = first.detail if first.undeclared_move else (
         f"{first.action} of {first.address}: {first.detail}, and it holds data")
     raise UserError(f"layer {first.layer}: {what}{more}; nothing was written",

@@ -180,7 +180,8 @@ def leftovers(root: Path) -> list[str]:
     found += sorted(path.relative_to(root).as_posix() for path in _journal_temporaries(root))
     folder = state.state_folder(root)
     if folder.is_dir():  # a killed run's lock, or the folder itself when that run died creating it
-        others = sorted(f"{state.STATE_FOLDER}/{path.name}" for path in folder.iterdir() if path.name != state.IGNORE_FILE)
+        others = sorted(f"{state.STATE_FOLDER}/{path.name}" for path in folder.iterdir()
+                        if path.name != state.IGNORE_FILE)
         found += [name for name in others if name not in found] or ([] if found else [f"{state.STATE_FOLDER}/"])
     return found
 
