@@ -152,12 +152,9 @@ def test_a_crash_at_any_step_shows_as_drift_and_is_rolled_back(monkeypatch: pyte
     assert step > 20 and crashed_with_changes == step - 2  # all but a crash before the very first change
 
 
-def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        synthesized_example: Path) -> None:
-    root = tmp_path / "example"
-    shutil.copytree(synthesized_example, root, symlinks=True)
-    before = tree_digest(root)
+def synth_dying_at_the_first_layer_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                        root: Path, *settings: str) -> None:
+    """A synth whose process dies once its journal is written, as it renames the first layer file into place."""
     real_replace = os.replace
 
     def die_at_first_layer_file(source: Any, target: Any) -> None:
@@ -165,11 +162,23 @@ def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
             raise SimulatedCrash()
         real_replace(source, target)
 
-    # Another region: new folders whose common-variables.tf links are staged as temporary symlinks.
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", die_at_first_layer_file)
         with pytest.raises(SimulatedCrash):
-            synth(capsys, root, "-c", "region=us-east-2")
+            synth(capsys, root, *settings)
+
+
+@pytest.fixture
+def synthesized_copy(tmp_path: Path, synthesized_example: Path) -> Path:
+    return Path(shutil.copytree(synthesized_example, tmp_path / "example", symlinks=True))
+
+
+def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, synthesized_copy: Path) -> None:
+    root = synthesized_copy
+    before = tree_digest(root)
+    # Another region: new folders whose common-variables.tf links are staged as temporary symlinks.
+    synth_dying_at_the_first_layer_file(capsys, monkeypatch, root, "-c", "region=us-east-2")
     staged_link = next((root / "apps-devstg/us-east-2/datalake").glob(".common-variables.tf.*.leverage-cdktf.tmp"))
     assert staged_link.is_symlink()
 
@@ -478,22 +487,10 @@ def test_the_lock_and_the_journal_are_where_version_control_ignores_them(project
 
 
 def test_a_journal_an_older_version_left_at_the_root_is_still_rolled_back(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        synthesized_example: Path) -> None:
-    root = tmp_path / "example"
-    shutil.copytree(synthesized_example, root, symlinks=True)
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, synthesized_copy: Path) -> None:
+    root = synthesized_copy
     before = tree_digest(root)
-    real_replace = os.replace
-
-    def die_at_first_layer_file(source: Any, target: Any) -> None:
-        if not str(target).endswith(journal.JOURNAL_NAME):
-            raise SimulatedCrash()
-        real_replace(source, target)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", die_at_first_layer_file)
-        with pytest.raises(SimulatedCrash):
-            synth(capsys, root, "-c", "firehoseBufferingIntervalSeconds=300")
+    synth_dying_at_the_first_layer_file(capsys, monkeypatch, root, "-c", "firehoseBufferingIntervalSeconds=300")
     os.rename(root / journal.JOURNAL_NAME, root / journal.LEGACY_JOURNAL_NAME)  # where older versions kept it
     shutil.rmtree(state.state_folder(root))
     assert check(capsys, root).code == 1
