@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the input is known to be good
     from leverage.render.generate import GeneratedLayers
+    from leverage.render.layer_folder import SynthesizedLayer
     from leverage.project.graph import LayerGraph
     from leverage.project.model import Project
     from stacks.settings.model import Settings
@@ -22,6 +23,10 @@ if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the i
 APP_ROOT = Path(__file__).resolve().parent
 CDKTF_JSON = APP_ROOT / "cdktf.json"
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 128 + 2  # as a shell reports a process ended by SIGINT
+# Flags that mean something to one command only: given to another, they are refused rather than ignored.
+COMMAND_FLAGS = {"json": ("--json", "check"), "format": ("--format", "graph"),
+                 "allow_destroy": ("--allow-destroy", "synth")}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +41,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "graph", "check"),
                         help="synth: write the layers (default); list: layers in apply order; graph: the layers "
                              "and what each reads, as a diagram; check: drift, exit 1")
-    parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid",
+    parser.add_argument("--format", choices=("mermaid", "dot"), default=None,
                         help="graph: Mermaid (GitHub renders it) or Graphviz DOT")
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting of cdktf.json's context for this run")
@@ -44,10 +49,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--allow-destroy", action="store_true",
                         help="synth: write layers even if applying them would destroy or replace a stateful resource")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for flag, (shown, command) in COMMAND_FLAGS.items():
+        if getattr(args, flag) not in (None, False) and args.command != command:
+            parser.error(f"{shown} applies to `{command}` only, not to `{args.command}`")
+    return args
 
 
 def run(args: argparse.Namespace) -> int:
+    from leverage.errors import UserError
     from leverage.write import lock
     from leverage.write.cdktf_out import output_folder
     from leverage.project.model import load_project, require_project_folder
@@ -55,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(CDKTF_JSON, args.context)
     root = (APP_ROOT / settings.leverage_root).resolve()
+    if root == APP_ROOT or root in APP_ROOT.parents and not (root / "build.env").is_file():
+        raise UserError(f"setting leverageRoot={settings.leverage_root.as_posix()!r} is {root.as_posix()}, this app's "
+                        "folder or one above it, not a Leverage project",
+                        fix="point leverageRoot at the folder holding build.env and config/")
     require_project_folder(root)
     writes = args.command == "synth"
     # Checked before anything is written: an error leaves everything as it was.
@@ -70,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
         # Loading jsii and the bindings takes seconds: only once the input is known to be good.
         from bindings import App
+        from leverage.project.scan import check_reads
         from leverage.render.generate import generate
         from leverage.synth import synthesize
         from stacks.plan import build_stacks
@@ -77,15 +92,21 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
             app = App(outdir=str(outdir))
-            generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
-            warnings = check_other_layers(project, generated.graph, settings)
+            layers = synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT)
+            check_state_keys(project, layers, settings)  # before the graph: a shared key is no cycle
+            generated = generate(layers, project)
+            warnings = check_reads(project.root, project.layers, generated.graph.external_states())
             if cdktf_out is not None:
-                if not args.allow_destroy:
-                    from aws_constructs.lifecycle import AWS_PROVIDER
-                    from leverage.review import refactor_guard
+                from aws_constructs.lifecycle import AWS_PROVIDER
+                from leverage.review import refactor_guard
 
-                    refactor_guard.refuse_destruction(refactor_guard.compare(root, generated.files, AWS_PROVIDER))
+                check_earlier_layers(project, generated, settings, region)
+                changes = refactor_guard.compare(root, generated.files, AWS_PROVIDER)
+                if not args.allow_destroy:
+                    refactor_guard.refuse_destruction(changes)
                 code = write_layers(root, generated, outdir, cdktf_out)
+                # Every time: what --allow-destroy let through, for the review before `leverage tf apply`.
+                warnings += [f"--allow-destroy: {line}" for line in refactor_guard.allowed(changes)]
         if args.command == "list":
             code = print_apply_order(generated.graph)
         elif args.command == "graph":
@@ -97,15 +118,36 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) -> list[str]:
-    """The generated layers against every layer folder of the project: no shared state key; every output
-    read from a layer that is not generated is declared there. Returns warnings."""
-    from leverage.project.scan import check_reads, check_state_keys
+def check_state_keys(project: Project, layers: list[SynthesizedLayer], settings: Settings) -> None:
+    """No generated layer on a state key another layer folder of the project already uses."""
+    from leverage.project import scan
 
-    check_state_keys(project.layers, graph.generated_by_key, {settings.layers.datalake: "datalakeLayer",
-                                                              settings.layers.dynamodb: "dynamodbLayer",
-                                                              settings.layers.lake: "lakeLayer"})
-    return check_reads(project.root, project.layers, graph.external_states())
+    scan.check_state_keys(project.layers, {layer.address.backend_key: layer.address for layer in layers},
+                          {settings.layers.datalake: "datalakeLayer", settings.layers.dynamodb: "dynamodbLayer",
+                           settings.layers.lake: "lakeLayer"})
+
+
+def check_earlier_layers(project: Project, generated: GeneratedLayers, settings: Settings, region: str) -> None:
+    """Layer folders an earlier synth generated and these settings do not: none may lose what it depends on."""
+    from aws_constructs.lifecycle import AWS_PROVIDER
+    from leverage.errors import UserError
+    from leverage.review.orphans import earlier_layers, refuse_shared_names
+
+    earlier = earlier_layers(project.root, project.layers, generated.files)
+    refuse_shared_names(earlier, generated.files, AWS_PROVIDER)
+    # The lake grants the Firehose role of each source account of the pipelines, and only those.
+    lake = next((address for address in generated.graph.order if address.account == settings.lake_account
+                 and address.layer == settings.layers.lake and address.region == region), None)
+    sources = {pipeline.source_account for pipeline in settings.pipeline_list}
+    for layer in earlier:
+        if lake is not None and layer.address.account not in sources and lake.backend_key in layer.reads:
+            raise UserError(
+                f"account {layer.address.account} is no longer a source of the pipelines, but its layer "
+                f"{layer.address.folder} (generated earlier) is still in the tree and reads the lake: {lake.folder} "
+                "would revoke its Firehose's grant while the stream keeps delivering, into AccessDenied",
+                fix=f"put {layer.address.account} back in pipelines, or first destroy its layers (`leverage tf "
+                    f"destroy` in {layer.address.folder}, then its table layer) and remove their folders; nothing was "
+                    "written")
 
 
 def recover_interrupted_run(root: Path) -> None:
@@ -150,7 +192,7 @@ def print_apply_order(graph: LayerGraph) -> int:
 def print_graph(graph: LayerGraph, diagram_format: str) -> int:
     from leverage.render.diagram import dot, mermaid
 
-    sys.stdout.write(mermaid(graph) if diagram_format == "mermaid" else dot(graph))
+    sys.stdout.write(dot(graph) if diagram_format == "dot" else mermaid(graph))
     return EXIT_OK
 
 
@@ -180,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # a write in progress has been rolled back on its way out
+        if "--debug" in argv:
+            raise
+        print("error: interrupted; nothing was written (files a write had begun were restored)", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@ applied: which types hold data (destroying them loses it), and which arguments i
 
 `STATEFUL_TYPES` maps a type to the argument that names the live resource in AWS (`name`, `bucket`; `description`
 for KMS keys, which have no name), so that one resource leaving an address and appearing at another is recognised
-as the same live resource. `REPLACING_ARGUMENTS` lists the provider's ForceNew arguments of each type.
+as the same live resource. `REPLACING_ARGUMENTS` lists the provider's ForceNew arguments of each type: a resource
+one of them references (a role's ARN in a Firehose's `kinesis_source_configuration`) is replaced with it.
+`impossible_change` names a change the provider plans as an update that AWS then refuses, such as the type of a
+DynamoDB key attribute.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 # Resource type -> the argument that names the live resource in AWS (None: nothing unique to match by).
 STATEFUL_TYPES: Mapping[str, str | None] = MappingProxyType({
@@ -20,6 +24,9 @@ STATEFUL_TYPES: Mapping[str, str | None] = MappingProxyType({
     "aws_glue_catalog_database": "name",
     "aws_cloudwatch_log_group": "name",
     "aws_kinesis_firehose_delivery_stream": "name",
+    # Holds no data, but while it is destroyed and recreated the table's changes reach no stream: the lake misses
+    # them for good. Its table (a reference to a layer's output) identifies it within its layer.
+    "aws_dynamodb_kinesis_streaming_destination": "table_name",
 })
 
 # Top-level arguments whose change makes the AWS provider replace the resource (ForceNew).
@@ -47,10 +54,39 @@ REPLACING_ARGUMENTS: Mapping[str, AbstractSet[str]] = MappingProxyType({
 })
 
 
+
+
+def _key_attribute_types(table: dict[str, Any]) -> dict[str, str]:
+    """Key attribute name -> type (S, N, B) of an `aws_dynamodb_table`."""
+    keys = {table.get("hash_key"), table.get("range_key")}
+    attributes = table.get("attribute", [])
+    return {item["name"]: item.get("type") for item in attributes if isinstance(attributes, list)
+            and isinstance(item, dict) and item.get("name") in keys}
+
+
+def _dynamodb_key_type_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    before, after = _key_attribute_types(old), _key_attribute_types(new)
+    for name in sorted(set(before) & set(after)):
+        if before[name] != after[name]:
+            return (f"the type of key attribute {name} changes ({before[name]} -> {after[name]}): DynamoDB cannot "
+                    "change a key attribute's type and the provider does not plan it as a replacement, so the "
+                    "apply would fail")
+    return None
+
+
+# Resource type -> a check of a change (committed arguments, new arguments) the provider cannot apply at all.
+_IMPOSSIBLE_CHANGES = MappingProxyType({"aws_dynamodb_table": _dynamodb_key_type_change})
+
+
 @dataclass(frozen=True)
 class ProviderLifecycle:
     stateful_types: Mapping[str, str | None]
     replacing_arguments: Mapping[str, AbstractSet[str]]
+
+    def impossible_change(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
+        """Why the provider cannot apply this in-place change of a `kind` resource, or None."""
+        check = _IMPOSSIBLE_CHANGES.get(kind)
+        return check(old, new) if check is not None else None
 
 
 AWS_PROVIDER = ProviderLifecycle(STATEFUL_TYPES, REPLACING_ARGUMENTS)

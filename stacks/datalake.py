@@ -38,6 +38,7 @@ class StreamedTable:
     layer: RemoteLayer
     output: str
     entry: str | None = None
+    renamed_from: str | None = None  # the key it had before: its streaming destination moves
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class DatalakeLayer(LeverageLayerStack):
                 Fn.lookup(state.get(table.output), table.entry)
             changes.append(KinesisChangeStream(self, f"{table.key}-changes", ChangeStreamProps(
                 table_name=name, stream=stream)))
+            if table.renamed_from:
+                changes[-1].renamed_from(f"{table.renamed_from}_changes")
         # Before a pipeline could stream many tables, its one destination was `table_changes`: the first table's.
         self.moved("aws_dynamodb_kinesis_streaming_destination.table_changes",
                    f"aws_dynamodb_kinesis_streaming_destination.{changes[0].terraform_name}")

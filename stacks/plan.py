@@ -116,7 +116,8 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
     for table in pipeline.tables:
         key = address_key(table.key)
         if isinstance(table, ReadTable):
-            tables.append(StreamedTable(key, RemoteLayer(source, table.layer, region), table.output))
+            tables.append(StreamedTable(key, RemoteLayer(source, table.layer, region), table.output,
+                                        renamed_from=address_key(table.renamed_from) if table.renamed_from else None))
         elif table is first_generated:  # the table layer's `dynamodb_table_name`, as one-table layers read it
             tables.append(StreamedTable(key, table_layer, "dynamodb_table_name"))
         else:

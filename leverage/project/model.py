@@ -166,6 +166,12 @@ def _account_ids(common: dict[str, Any], path: Path, root: Path) -> dict[str, st
                 f"{shown}: accounts.{account_name}.id is {account_id!r}, not a 12-digit AWS account id",
                 fix=f'set accounts.{account_name}.id = "<12 digits>" (quoted, to keep leading zeros)',
             )
+        twin = next((other for other, other_id in ids.items() if other_id == account_id), None)
+        if twin is not None:
+            raise UserError(
+                f"{shown}: accounts {twin} and {account_name} have the same id {account_id}; layers of one would be "
+                "applied in the other, and grants meant for one would reach both",
+                fix="give each account its own id (one of them is wrong), or remove the duplicate entry")
         ids[account_name] = account_id
     return ids
 

@@ -13,6 +13,8 @@ from leverage.errors import UserError
 def read_hcl(path: Path, root: Path) -> dict[str, Any]:
     """Parse an HCL file (tfvars or tf) into python-hcl2's dict form."""
     shown = display_path(path, root)
+    if path.is_dir():
+        raise UserError(f"{shown} is a folder, not a file", fix="move that folder away and put the file there")
     if not path.is_file():
         raise UserError(f"missing file {shown}", fix="create it as in a Leverage project, or fix leverageRoot")
     data = path.read_bytes()

@@ -6,7 +6,11 @@ Terraform compares configuration with state (assuming the committed layers are w
 - an address only in the fresh synth is a **create** (an **import** when an `import` block adopts it);
 - an address in both whose arguments differ is an **update in place**, or a **replace** (destroy, then create)
   when an argument the provider cannot change in place differs (the caller's `ResourceLifecycle`: for
-  AWS, the provider's ForceNew arguments of the types these layers use);
+  AWS, the provider's ForceNew arguments of the types these layers use), or **manual** when the provider would
+  try an update that cannot succeed (the lifecycle's `impossible_change`): only replacing it by hand applies it;
+- a resource whose forcing argument references a replaced resource (its name or ARN) is replaced too, and so on
+  transitively within the layer: the referenced value is unknown until the replacement exists, and the provider
+  replaces on any change of such an argument;
 - an address that a `moved` block of the fresh synth (in its `addresses.tf`) maps to another is a **move**: state only;
 - an address only in the committed layers is a **destroy**.
 
@@ -44,10 +48,14 @@ class ResourceLifecycle(Protocol):
     # Resource type -> top-level arguments whose change makes the provider replace the resource.
     replacing_arguments: Mapping[str, AbstractSet[str]]
 
+    def impossible_change(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
+        """Why the provider cannot apply this in-place change (it plans an update the service refuses), or None."""
 
-CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE = "create", "import", "update", "replace", "destroy", "move"
+
+CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE, MANUAL = (
+    "create", "import", "update", "replace", "destroy", "move", "manual")
 CONSEQUENCE = {CREATE: "create", IMPORT: "create (import)", UPDATE: "update in place", REPLACE: "destroy/replace",
-               DESTROY: "destroy/replace", MOVE: "none, state only"}
+               DESTROY: "destroy/replace", MOVE: "none, state only", MANUAL: "fails: replace it by hand"}
 REFERENCE = re.compile(r"\b(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*")
 
 
@@ -67,8 +75,14 @@ class ResourceChange:
 
     @property
     def destructive(self) -> bool:
-        """Data would be lost: a stateful resource is destroyed or replaced."""
-        return self.stateful and self.action in (REPLACE, DESTROY)
+        """Data would be lost: a stateful resource is destroyed or replaced, or must be replaced by hand."""
+        return self.action == MANUAL or self.stateful and self.action in (REPLACE, DESTROY)
+
+    def by_hand(self, where: bool = True) -> str:
+        """What the user must do for a change the provider cannot apply (`where`: naming the layer's folder)."""
+        folder = f" in {self.layer}" if where else ""
+        return (f"replace it by hand: `leverage tf apply -replace={self.address}`{folder} (it is recreated "
+                "empty: copy out what it holds first)") if self.action == MANUAL else ""
 
 
 @dataclass(frozen=True)
@@ -81,10 +95,13 @@ class _Resource:
     def type(self) -> str:
         return self.address.split(".")[0]
 
-    def identity(self, lifecycle: ResourceLifecycle) -> tuple[str, str] | None:
+    def identity(self, lifecycle: ResourceLifecycle) -> tuple[str, ...] | None:
         argument = lifecycle.stateful_types.get(self.type)
         value = self.body.get(argument) if argument else None
-        return (self.type, value) if isinstance(value, str) and value else None
+        if not isinstance(value, str) or not value:
+            return None
+        # A value taken from a reference (`${...}`) means the same only within its layer.
+        return (self.type, value, self.layer) if "${" in value else (self.type, value)
 
 
 def compare(root: Path, desired: dict[str, Any], lifecycle: ResourceLifecycle) -> list[ResourceChange]:
@@ -124,7 +141,7 @@ def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]],
             continue
         paired.add((twin.layer, twin.address))
         where = (f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}")
-        kind, name = identity
+        kind, name = identity[:2]
         how = ("a moved block cannot cross layers (state files): move the state by hand or adopt it there, "
                "see docs/addresses.md" if twin.layer != resource.layer else
                f"declare the move (`renamed_from(...)` on the construct, or the stack's `moved({resource.address!r}, "
@@ -173,7 +190,8 @@ def _compare_layer(layer: str, old: dict[str, Any], new: dict[str, Any], lifecyc
                                           "adopts the live resource (import block)"))
         else:
             added.append(_Resource(layer, address, body))
-    return changes, removed, added
+    existing = {address: body for address, body in new_resources.items() if address in targets}
+    return _replaced_through_references(layer, changes, existing, lifecycle), removed, added
 
 
 def _argument_change(layer: str, address: str, old: dict[str, Any], new: dict[str, Any],
@@ -187,7 +205,52 @@ def _argument_change(layer: str, address: str, old: dict[str, Any], new: dict[st
     if replacing:
         return ResourceChange(layer, REPLACE, address, stateful,
                               f"{', '.join(replacing)} changes, which the provider cannot change in place")
+    impossible = lifecycle.impossible_change(kind, old, new)
+    if impossible:
+        return ResourceChange(layer, MANUAL, address, stateful, impossible)
     return ResourceChange(layer, UPDATE, address, stateful, f"changes {', '.join(differing)}")
+
+
+def _replaced_through_references(layer: str, changes: list[ResourceChange], resources: dict[str, dict[str, Any]],
+                                 lifecycle: ResourceLifecycle) -> list[ResourceChange]:
+    """`changes` with every resource replaced whose forcing argument references a replaced one, transitively."""
+    by_address = {change.address: change for change in changes if change.action in (UPDATE, REPLACE, MANUAL)}
+    replaced = [address for address, change in by_address.items() if change.action == REPLACE]
+    pending = list(replaced)
+    while pending:
+        cause = pending.pop(0)
+        for address, body in resources.items():
+            if address in replaced:
+                continue
+            kind = address.split(".")[0]
+            forcing = [key for key in sorted(lifecycle.replacing_arguments.get(kind, ()))
+                       if cause in _references(body.get(key))]
+            if forcing:
+                replaced.append(address)
+                pending.append(address)
+                by_address[address] = ResourceChange(
+                    layer, REPLACE, address, kind in lifecycle.stateful_types,
+                    f"{', '.join(forcing)} references {cause}, which is replaced")
+    kept = [change for change in changes if change.action not in (UPDATE, REPLACE, MANUAL)
+            or by_address[change.address] is change]
+    added = [change for change in by_address.values() if change not in kept]
+    return kept + added
+
+
+def _references(node: Any) -> set[str]:
+    if isinstance(node, str):
+        return set(REFERENCE.findall(node))
+    if isinstance(node, dict):
+        return set().union(*(_references(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_references(value) for value in node))
+    return set()
+
+
+def live_names(config: dict[str, Any], lifecycle: ResourceLifecycle) -> list[tuple[str, ...]]:
+    """(type, AWS name) of each resource of `config` that holds data and is named literally (unique in AWS)."""
+    identities = (_Resource("", address, body).identity(lifecycle) for address, body in _resources(config).items())
+    return [identity for identity in identities if identity is not None and len(identity) == 2]
 
 
 def _resources(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -254,10 +317,24 @@ def refuse_destruction(changes: list[ResourceChange]) -> None:
         return
     first = destructive[0]
     more = f" (and {len(destructive) - 1} more; `main.py check` lists them)" if len(destructive) > 1 else ""
+    if first.action == MANUAL:
+        raise UserError(f"layer {first.layer}: {first.address}: {first.detail}{more}; nothing was written",
+                        fix="undo the change, or pass --allow-destroy to write it and then "
+                            + first.by_hand(where=False))
     what = first.detail if first.undeclared_move else (
         f"{first.action} of {first.address}: {first.detail}, and it holds data")
     raise UserError(f"layer {first.layer}: {what}{more}; nothing was written",
                     fix="declare the move in the stack, or pass --allow-destroy if losing the data is intended")
+
+
+def allowed(changes: list[ResourceChange]) -> list[str]:
+    """What `synth --allow-destroy` wrote that destroys data or needs a hand: one line each."""
+    lines = []
+    for change in changes:
+        if change.destructive:
+            what = change.detail if change.undeclared_move else f"{change.action} of {change.address}: {change.detail}"
+            lines.append(f"layer {change.layer}: {what}" + (f"; {change.by_hand()}" if change.by_hand() else ""))
+    return lines
 
 
 def as_text(changes: list[ResourceChange]) -> str:
@@ -272,6 +349,7 @@ def as_text(changes: list[ResourceChange]) -> str:
         subject = f"{change.from_address} -> {change.address}" if change.action == MOVE else change.address
         flag = "  DESTRUCTIVE" if change.destructive else ""
         detail = f": {change.detail}" if change.detail else ""
+        detail += f"; {change.by_hand()}" if change.by_hand() else ""
         out.append(f"    {change.action:<8} {subject} [{change.consequence}]{detail}{flag}\n")
     destructive = sum(change.destructive for change in changes)
     if destructive:

@@ -60,13 +60,16 @@ class Swap:
     placed: bool = False  # the new output stands at `folder`
 
     def stage(self, source: Path) -> None:
-        sibling = self.folder.with_name(f".{self.folder.name}.{os.getpid()}-{secrets.token_hex(4)}")
+        # The run's own names (pid and a random token): a killed run's leftovers, or another project synthesized
+        # from this checkout at the same time, never stand in the way.
+        run = f"{os.getpid()}-{secrets.token_hex(4)}"
+        staged, previous = (self.folder.with_name(f".{self.folder.name}.{run}.{kind}") for kind in ("new", "old"))
         try:
-            shutil.copytree(source, sibling.with_suffix(".new"))
-            self.staged = sibling.with_suffix(".new")
+            shutil.copytree(source, staged)
+            self.staged = staged
             if self.folder.exists():
-                self.folder.rename(sibling.with_suffix(".old"))
-                self.previous = sibling.with_suffix(".old")
+                self.folder.rename(previous)
+                self.previous = previous
             self.staged.rename(self.folder)
             self.staged, self.placed = None, True
         except OSError as exc:

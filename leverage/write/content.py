@@ -5,6 +5,7 @@ or removed: everything else in a layer folder belongs to the user.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,30 @@ GENERATED_FILE_NAMES = frozenset({*MARKED_FILES, COMMON_VARIABLES})
 def common_variables_link(root: Path, folder: Path) -> Symlink:
     """Every Leverage layer links the project's config/common-variables.tf, relatively."""
     return Symlink(os.path.relpath(root / "config" / COMMON_VARIABLES, folder))
+
+
+def carries_marker(name: str, data: bytes) -> bool:
+    """`data`, as a file named `name`, opens with the marker (see files.is_generated)."""
+    opener = MARKED_FILES.get(name)
+    if opener is None:
+        return False
+    if opener == '"//"':
+        try:
+            document = json.loads(data)
+        except ValueError:
+            return False
+        first = next(iter(document.items()), None) if isinstance(document, dict) else None
+        return first is not None and first[0] == "//" and str(first[1]).startswith(marker_prefix())
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return first_line.startswith(opener + marker_prefix())
+
+
+def is_generated_content(root: Path, relative: str, content: FileContent | None) -> bool:
+    """Content the generator writes at `relative`: a marked file of a name it writes, or the common-variables link."""
+    path = root / relative
+    if isinstance(content, Symlink):
+        return path.name == COMMON_VARIABLES and content == common_variables_link(root, path.parent)
+    return content is not None and carries_marker(path.name, content)
 
 
 def marker_prefix() -> str:

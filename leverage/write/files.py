@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from leverage.write import journal
 from leverage.errors import UserError
 from leverage.write.journal import current_content
 from leverage.write.content import (COMMON_VARIABLES, GENERATED_FILE_NAMES, MARKED_FILES, TOOL, FileContent, Symlink,
-                                    common_variables_link, marker_prefix)
+                                    carries_marker, common_variables_link)
 
 
 def is_generated(path: Path) -> bool:
@@ -22,19 +21,9 @@ def is_generated(path: Path) -> bool:
     of main.tf.json. A marker anywhere else, or in a file of another name (a user's `config.tf.orig`, an
     `extra.tf.json` copied from a generated file), does not count: such files are the user's.
     """
-    opener = MARKED_FILES.get(path.name)
-    if opener is None or path.is_symlink() or not path.is_file():
+    if path.name not in MARKED_FILES or path.is_symlink() or not path.is_file():
         return False
-    data = path.read_bytes()
-    if opener == '"//"':
-        try:
-            document = json.loads(data)
-        except ValueError:
-            return False
-        first = next(iter(document.items()), None) if isinstance(document, dict) else None
-        return first is not None and first[0] == "//" and str(first[1]).startswith(marker_prefix())
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    return first_line.startswith(opener + marker_prefix())
+    return carries_marker(path.name, path.read_bytes())
 
 
 @dataclass
@@ -55,6 +44,7 @@ class Plan:
 
 def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
     result = Plan(root)
+    _refuse_folders_leaving_the_project(root, desired)
     for relative, content in sorted(desired.items()):
         path = root / relative
         current = current_content(path)
@@ -85,6 +75,23 @@ def plan(root: Path, desired: dict[str, FileContent]) -> Plan:
     return result
 
 
+def _refuse_folders_leaving_the_project(root: Path, desired: dict[str, FileContent]) -> None:
+    """A layer folder (or a folder above it) that is a symbolic link out of the project would be written through,
+    where the project's version control does not see it."""
+    inside = root.resolve()
+    for folder in sorted({Path(relative).parent for relative in desired}):
+        for part in reversed([folder, *folder.parents][:-1]):  # the account folder first
+            path = root / part
+            if path.is_symlink() and not _is_within(path.resolve(), inside):
+                raise UserError(f"{part.as_posix()} in the Leverage project is a symbolic link to {path.resolve()}, "
+                                "outside the project", fix="replace the link with a folder of the project (or remove "
+                                "it); nothing was written")
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
 def _is_common_variables_link(root: Path, path: Path) -> bool:
     """The link synth writes (a link cannot carry the marker)."""
     return (path.name == COMMON_VARIABLES and path.is_symlink()
@@ -110,7 +117,7 @@ def apply(result: Plan) -> Applied:
         )
     writes = {**result.missing, **result.changed}
     # Temporaries an older run left beside the layers' files are ours by name: removed with the stale files.
-    removals = sorted(result.stale) + [item for item in result.leftovers if "/" in item]
+    removals = sorted(result.stale) + [item for item in result.leftovers if not journal.is_run_state(item)]
     if not writes and not removals:
         return Applied([], [])
     root = result.root
@@ -127,8 +134,10 @@ def apply(result: Plan) -> Applied:
     record = journal.Record(run, tuple(steps), tuple(created))
     try:
         journal.begin(root, record)
-    except OSError as exc:
+    except (OSError, KeyboardInterrupt) as exc:
         journal.recover(root)
+        if not isinstance(exc, OSError):
+            raise
         raise UserError(f"cannot write in {root}: {exc.strerror}",
                         fix="check the folder and its permissions; nothing was written") from None
     try:
@@ -143,12 +152,14 @@ def apply(result: Plan) -> Applied:
             else:
                 os.unlink(root / step.path)
         journal.finish(root)
-    except OSError as exc:
+    except (OSError, KeyboardInterrupt) as exc:  # Ctrl-C too: rolled back now, not by the next synth
         try:
             journal.roll_back(root, record)
         except OSError as again:
             raise UserError(f"writing the layers failed ({exc}) and so did restoring them ({again})",
                             fix=f"run synth again: it finishes the roll back recorded in {journal.JOURNAL_NAME}") from None
+        if not isinstance(exc, OSError):
+            raise
         raise UserError(f"writing the layers failed ({exc}); every file was restored",
                         fix="check the disk and retry") from None
     return Applied(sorted(writes), removals)

@@ -1,6 +1,7 @@
 """A record of a write in progress, so that a run that dies half-way is rolled back by the next one.
 
-Before it touches anything, a run writes the journal (`.leverage-cdktf.journal.json` in the project's root):
+Before it touches anything, a run writes the journal (`.leverage-cdktf/journal.json` in the project's root, where
+version control ignores it: state.py):
 every file it will replace or remove with its previous content, the temporary file each new content is staged
 in, and the folders it will create. Only then does it stage and rename. Removing the journal is the commit.
 If the journal is still there, the run did not finish: the next `synth` restores every recorded file, removes
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from leverage.errors import UserError
-from leverage.write.content import FileContent, Symlink
+from leverage.write import state
+from leverage.write.content import GENERATED_FILE_NAMES, FileContent, Symlink, is_generated_content
 
-JOURNAL_NAME = ".leverage-cdktf.journal.json"
+JOURNAL_NAME = f"{state.STATE_FOLDER}/journal.json"
+LEGACY_JOURNAL_NAME = ".leverage-cdktf.journal.json"  # where versions before the state folder kept it
 TEMPORARY_SUFFIX = ".leverage-cdktf.tmp"  # every temporary file the app creates in the project ends so
 
 
@@ -36,7 +39,9 @@ class Record:
 
 
 def journal_path(root: Path) -> Path:
-    return root / JOURNAL_NAME
+    """The journal to read: the legacy one while an older version's interrupted run left it."""
+    legacy = root / LEGACY_JOURNAL_NAME
+    return legacy if legacy.is_file() and not (root / JOURNAL_NAME).is_file() else root / JOURNAL_NAME
 
 
 def temporary_for(target: Path, run: str) -> Path:
@@ -70,16 +75,18 @@ def begin(root: Path, record: Record) -> None:
         "steps": [{"path": step.path, "temporary": step.temporary, "previous": _encode(step.previous)}
                   for step in record.steps],
     }
-    path = journal_path(root)
+    path = root / JOURNAL_NAME
+    state.ensure(root)
     staged = temporary_for(path, record.run)
     write_new(staged, (json.dumps(document, indent=1) + "\n").encode())
     os.replace(staged, path)
-    _sync_folder(root)
+    _sync_folder(path.parent)
 
 
 def finish(root: Path) -> None:
-    journal_path(root).unlink()
-    _sync_folder(root)
+    (root / JOURNAL_NAME).unlink()
+    _sync_folder((root / JOURNAL_NAME).parent)
+    state.tidy(root)
 
 
 def read(root: Path) -> Record | None:
@@ -120,7 +127,8 @@ def roll_back(root: Path, record: Record) -> None:
         except OSError:
             pass  # not empty: something else is in it now, which is not ours to remove
     journal_path(root).unlink(missing_ok=True)
-    _sync_folder(root)
+    _sync_folder(journal_path(root).parent if journal_path(root).parent.is_dir() else root)
+    state.tidy(root)
 
 
 def recover(root: Path) -> Record | None:
@@ -128,19 +136,66 @@ def recover(root: Path) -> Record | None:
     _remove_stray_journal_temporaries(root)
     record = read(root)
     if record is not None:
+        mismatch = _mismatch(root, record)
+        if mismatch:
+            raise UserError(
+                f"{journal_path(root)} records an interrupted synth that does not match this project ({mismatch}), "
+                "so it was not rolled back",
+                fix="if no synth was interrupted here (a journal copied or committed by mistake), delete that file; "
+                    "else restore the layer folders from version control, then delete it")
         try:
             roll_back(root, record)
         except OSError as exc:
             raise UserError(f"cannot roll back the interrupted synth recorded in {journal_path(root)}: {exc}",
                             fix="fix the cause and run synth again (it retries the roll back)") from None
+    state.tidy(root)
     return record
+
+
+def _mismatch(root: Path, record: Record) -> str | None:
+    """Why rolling `record` back could touch what is not the generator's, or None. A roll back restores and removes
+    only files a generated layer may hold (`<account>/<region>/<layer>/<generated name>`) whose recorded previous
+    content is generated (or absent: the run created it) and that are now as the run left them: absent, as
+    before, or generated; temporaries only under the run's own names; folders only above those files."""
+    for step in record.steps:
+        parts = PurePosixPath(step.path).parts
+        if len(parts) < 4 or parts[-1] not in GENERATED_FILE_NAMES or any(part.startswith(".") for part in parts):
+            return f"{step.path} is not a file a generated layer holds"
+        if step.previous is not None and not is_generated_content(root, step.path, step.previous):
+            return f"it would put back {step.path} without the generated-file marker"
+        current = current_content(root / step.path)
+        if current is not None and current != step.previous and not is_generated_content(root, step.path, current):
+            return f"{step.path} is not the generator's now (no generated-file marker)"
+        expected = temporary_for(root / step.path, record.run).relative_to(root).as_posix()
+        if step.temporary is not None and step.temporary != expected:
+            return f"{step.temporary} is not a temporary of that run"
+    parents = {parent.as_posix() for step in record.steps for parent in PurePosixPath(step.path).parents}
+    stray = next((folder for folder in record.created_folders if folder not in parents or folder == "."), None)
+    return f"{stray} is not a folder of a recorded file" if stray is not None else None
 
 
 def leftovers(root: Path) -> list[str]:
     """What an interrupted run left at the project's root (its temporaries are found beside the layers' files)."""
-    found = [JOURNAL_NAME] if journal_path(root).exists() else []
-    found += sorted(path.name for path in root.glob(f".{JOURNAL_NAME}.*{TEMPORARY_SUFFIX}"))
+    found = [name for name in (JOURNAL_NAME, LEGACY_JOURNAL_NAME) if (root / name).exists()]
+    found += sorted(path.relative_to(root).as_posix() for path in _journal_temporaries(root))
+    folder = state.state_folder(root)
+    if folder.is_dir():  # a killed run's lock, or the folder itself when that run died creating it
+        others = sorted(f"{state.STATE_FOLDER}/{path.name}" for path in folder.iterdir()
+                        if path.name != state.IGNORE_FILE)
+        found += [name for name in others if name not in found] or ([] if found else [f"{state.STATE_FOLDER}/"])
     return found
+
+
+def is_run_state(relative: str) -> bool:
+    """The lock, the journal or a temporary of the journal: not a layer's file (those are in layer folders)."""
+    path = PurePosixPath(relative)
+    return relative in (JOURNAL_NAME, LEGACY_JOURNAL_NAME) or path.parts[0] == state.STATE_FOLDER or (
+        path.parent.as_posix() == "." and is_temporary(Path(path.name)))
+
+
+def _journal_temporaries(root: Path) -> list[Path]:
+    return [*(root / state.STATE_FOLDER).glob(f".journal.json.*{TEMPORARY_SUFFIX}"),
+            *root.glob(f".{LEGACY_JOURNAL_NAME}.*{TEMPORARY_SUFFIX}")]
 
 
 def _restore(target: Path, previous: FileContent | None, run: str) -> None:
@@ -170,7 +225,7 @@ def _remove(path: Path) -> None:
 
 
 def _remove_stray_journal_temporaries(root: Path) -> None:
-    for path in root.glob(f".{JOURNAL_NAME}.*{TEMPORARY_SUFFIX}"):
+    for path in _journal_temporaries(root):
         _remove(path)
 
 

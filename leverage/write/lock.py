@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from leverage.errors import UserError
+from leverage.write import state
 
-LOCK_NAME = ".leverage-cdktf.lock"
+LOCK_NAME = f"{state.STATE_FOLDER}/lock"  # where version control ignores it (state.py)
 CHECK_WAIT_SECONDS = 60.0  # how long `check` waits for a running synth to finish
 POLL_SECONDS = 0.1
 
@@ -31,7 +32,10 @@ def exclusive(root: Path) -> Iterator[None]:
     path = lock_path(root)
     while True:
         try:
+            state.ensure(root)
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:
+            continue  # the previous holder removed the folder in between
         except OSError as exc:
             raise UserError(f"cannot create the lock file {path}: {exc.strerror}",
                             fix="check the project folder's permissions; nothing was written") from None
@@ -54,6 +58,7 @@ def exclusive(root: Path) -> Iterator[None]:
     finally:
         path.unlink(missing_ok=True)  # while still held: nobody can be between taking it and removing it
         os.close(descriptor)
+        state.tidy(root)
 
 
 @contextmanager

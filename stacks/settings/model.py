@@ -12,7 +12,7 @@ from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
 from leverage.project.model import check_region
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
-from stacks.settings.values import check_email, check_free_text, key_attribute, shown
+from stacks.settings.values import check_email, check_free_text, key_attribute, shown, shown_json
 
 DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
@@ -169,14 +169,21 @@ def _read_context(cdktf_json: Path) -> dict[str, Any]:
     """cdktf.json's `context` object ({} without the file or the key)."""
     if not cdktf_json.is_file():
         return {}
+    data = cdktf_json.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise UserError(f"{cdktf_json.name} starts with a UTF-8 byte-order mark, which the cdktf CLI cannot read",
+                        fix="save it as UTF-8 without a byte-order mark")
     try:
-        document = json.loads(cdktf_json.read_bytes().decode("utf-8"))
+        document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise UserError(f"{cdktf_json.name} is not UTF-8 text", fix="save it as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{cdktf_json.name} is not valid JSON (line {exc.lineno})", fix="fix its syntax") from None
     except ValueError as exc:  # e.g. a number with more digits than Python converts
         raise UserError(f"{cdktf_json.name} cannot be read: {exc}", fix="fix the value it names") from None
+    except RecursionError:
+        raise UserError(f"{cdktf_json.name} nests lists or objects too deeply to be settings",
+                        fix="fix the file: settings nest a few levels at most") from None
     if not isinstance(document, dict):
         raise UserError(f"{cdktf_json.name} is a JSON {type(document).__name__}, not an object",
                         fix='write it as {"app": ..., "context": {...}} as cdktf does')
@@ -234,13 +241,34 @@ def _typed(key: str, value: Any) -> Any:
         if isinstance(value, list) and all(isinstance(part, str) for part in value):
             return tuple(value)
     elif isinstance(default, Path):
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and value.strip():
+            check_free_text(key, value)
             return Path(value)
+        if isinstance(value, str):
+            raise UserError(f"setting {key} is empty", fix="set it to the Leverage project's folder, relative to the "
+                            "app's folder or absolute")
     elif isinstance(value, str):
         return value
     elif value is None and default is None:
         return None
-    raise UserError(f"setting {key} has the wrong type ({shown(value)})", fix=f"give it like its default, {default!r}")
+    described = _json_type(value) if value is None else f"{_json_type(value)}, {shown_json(value)}"
+    raise UserError(f"setting {key} has the wrong type ({described})",
+                    fix=f"give it like its default, {_as_json(default)}")
+
+
+def _json_type(value: Any) -> str:
+    """What a value is, in the words of JSON (cdktf.json) rather than Python's."""
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _as_json(default: Any) -> str:
+    """A default as it is written in cdktf.json."""
+    if isinstance(default, Path):
+        return json.dumps(default.as_posix())
+    if isinstance(default, tuple):
+        return json.dumps(list(default))
+    return "a text value (or leave it out)" if default is None else json.dumps(default)
 
 
 def check_lake_account_names(settings: Settings) -> None:

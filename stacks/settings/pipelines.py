@@ -31,7 +31,7 @@ DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<proj
 TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
 OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
 GENERATED_KEYS = {"name", "partitionKey", "sortKey"}
-READ_KEYS = {"layer", "output", "name"}
+READ_KEYS = {"layer", "output", "name", "renamedFrom"}
 PIPELINE_KEYS = {"sourceAccount", "tables", "alarmEmail"}
 
 
@@ -60,6 +60,9 @@ class ReadTable:
     output: str
     name: str = ""  # what the addresses of its streaming destination and alarms are named after
     where: str = ""
+    # The `name` it had before (or, without one, its `<layer>-<output>`): its streaming destination is moved, not
+    # destroyed and recreated, which would leave a gap in the changes the lake receives.
+    renamed_from: str = ""
 
     @property
     def key(self) -> str:
@@ -101,6 +104,9 @@ def parse_pipelines(raw: Any) -> tuple[Pipeline, ...]:
             raw = json.loads(raw)
         except ValueError:
             raise UserError("setting pipelines is not JSON", fix='write -c \'pipelines=[{"sourceAccount": ...}]\'') from None
+        except RecursionError:
+            raise UserError("setting pipelines nests lists or objects too deeply to be pipelines",
+                            fix='write -c \'pipelines=[{"sourceAccount": ...}]\'') from None
     if not isinstance(raw, list) or not raw:
         raise UserError(f"setting pipelines must be a non-empty list of pipelines, not {shown_json(raw)}",
                         fix='write "pipelines": [{"sourceAccount": "<account>", "tables": [...]}]')
@@ -133,10 +139,16 @@ def _pipeline(item: Any, where: str) -> Pipeline:
 def _table(item: Any, where: str) -> Table:
     if isinstance(item, dict) and "layer" in item:
         _object(item, where, READ_KEYS, required={"layer", "output"},
-                hint="a table read from a layer has `layer`, `output` and optionally `name`")
-        name = _name(item.get("name", ""), f"{where}.name", TABLE_NAME, "a table name") if item.get("name") else ""
-        return ReadTable(_name(item["layer"], f"{where}.layer", LAYER_NAME, "a layer folder name"),
-                         _name(item["output"], f"{where}.output", OUTPUT_NAME, "a Terraform output name"), name, where)
+                hint="a table read from a layer has `layer`, `output` and optionally `name` and `renamedFrom`")
+        name, renamed_from = (_name(item[key], f"{where}.{key}", TABLE_NAME, "a table name") if key in item else ""
+                              for key in ("name", "renamedFrom"))
+        table = ReadTable(_name(item["layer"], f"{where}.layer", LAYER_NAME, "a layer folder name"),
+                          _name(item["output"], f"{where}.output", OUTPUT_NAME, "a Terraform output name"), name, where,
+                          renamed_from)
+        if renamed_from and address_key(renamed_from) == address_key(table.key):
+            raise UserError(f"setting {where}.renamedFrom={renamed_from!r} is the name its addresses have now",
+                            fix="give the name it had before, or remove renamedFrom")
+        return table
     _object(item, where, GENERATED_KEYS, required=set(),
             hint="a generated table has `name`, `partitionKey` and `sortKey`; a read one `layer` and `output`")
     name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,

@@ -55,7 +55,10 @@ def shown(value: Any) -> str:
 
 def shown_json(value: Any) -> str:
     """A value of the JSON `pipelines` setting as JSON (strings quoted as Python does), cut short."""
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    except RecursionError:
+        return "<lists or objects nested too deeply>"
     if any(unicodedata.category(char).startswith("C") for char in text):
         text = repr(value)
     return _cut(text)

@@ -102,7 +102,102 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                                              "keysLayer='keys\\n' is not a valid folder name"),
     "cdktf.json not UTF-8": (lambda root: (root.parent / "cdktf.json").write_bytes(b'{"context": "\xff"}'), (),
                              "cdktf.json is not UTF-8 text"),
+    # Input that once gave a traceback or a message pointing elsewhere.
+    "pipelines nested too deeply": (unchanged, ("pipelines=" + "[" * 100_000 + "]" * 100_000,),
+                                    "setting pipelines nests lists or objects too deeply"),
+    "pipelines nested deeply but parsed": (unchanged, ("pipelines=[" + "[" * 900 + "]" * 900 + "]",),
+                                           "setting pipelines[0] is [[[["),
+    "cdktf.json nested too deeply": (cdktf_json('{"context": {"pipelines": ' + "[" * 100_000 + "]" * 100_000 + "}}"),
+                                     (), "cdktf.json nests lists or objects too deeply"),
+    "leverageRoot the app's folder": (unchanged, ("leverageRoot=.",),
+                                      "setting leverageRoot='.' is " + str(app_main.APP_ROOT) + ", this app's folder"),
+    "leverageRoot the filesystem's root": (unchanged, ("leverageRoot=/",),
+                                           "setting leverageRoot='/' is /, this app's folder or one above it"),
+    "empty leverageRoot": (unchanged, ("leverageRoot=",), "setting leverageRoot is empty"),
+    "cdktf.json leverageRoot empty": (cdktf_json('{"context": {"leverageRoot": ""}}'), ("leverageRoot=",),
+                                      "setting leverageRoot is empty"),
+    "cdktf.json skipLayers a number": (cdktf_json('{"context": {"skipLayers": 5}}'), (),
+                                       "setting skipLayers has the wrong type (a number, 5); give it like its "
+                                       "default, []"),
+    "cdktf.json region a number": (cdktf_json('{"context": {"region": 5}}'), (),
+                                   "setting region has the wrong type (a number, 5); give it like its default, a text"),
+    "leverageRoot with a trailing newline": (unchanged, ("leverageRoot=example\n",),
+                                             "setting leverageRoot='example\\n' contains the control character"),
+    "cdktf.json with a byte-order mark": (
+        lambda root: (root.parent / "cdktf.json").write_bytes(b'\xef\xbb\xbf{"context": {}}'), (),
+        "cdktf.json starts with a UTF-8 byte-order mark"),
+    "config.tf that is a folder": (lambda root: (root / "apps-devstg/us-east-1/notes/config.tf").mkdir(parents=True),
+                                   (), "example/apps-devstg/us-east-1/notes/config.tf is a folder, not a file"),
+    "hand-written layer on a generated layer's state key": (
+        lambda root: _layer(root, "apps-devstg/us-east-1/security-keys", "apps-devstg/datalake/terraform.tfstate"),
+        (), "layer apps-devstg/us-east-1/datalake would keep its state at apps-devstg/datalake/terraform.tfstate, "
+            "which apps-devstg/us-east-1/security-keys already uses"),
+    "read table renamed from its own name": (
+        unchanged, ('pipelines=[{"sourceAccount": "apps-devstg", "tables": [{"layer": "databases-legacy", "output": '
+                    '"t", "name": "legacy", "renamedFrom": "Legacy"}]}]',),
+        "setting pipelines[0].tables[0].renamedFrom='Legacy' is the name its addresses have now"),
+    "two accounts with one id": (replace_in("config/common.tfvars", '"777777777777"', '"555555555555"'), (),
+                                 "accounts apps-devstg and data-science have the same id 555555555555"),
+    "layer folder a symlink out of the project": (
+        lambda root: _link_out(root, "apps-devstg/us-east-1/datalake"), (),
+        "apps-devstg/us-east-1/datalake in the Leverage project is a symbolic link to"),
+    "account folder a symlink out of the project": (
+        lambda root: _link_out(root, "apps-devstg", keep=True), (),
+        "apps-devstg in the Leverage project is a symbolic link to"),
 }
+
+
+def _layer(root: Path, folder: str, key: str) -> None:
+    (root / folder).mkdir(parents=True)
+    (root / folder / "config.tf").write_text(
+        f'terraform {{\n  backend "s3" {{\n    key = "{key}"\n  }}\n}}\noutput "aws_kms_key_arn" {{ value = "x" }}\n')
+
+
+def _link_out(root: Path, folder: str, keep: bool = False) -> None:
+    """`folder` becomes a link to a folder beside the project (holding what it held, with `keep`)."""
+    outside = root.parent / "outside"
+    if keep:
+        (root / folder).rename(outside)
+    else:
+        outside.mkdir()
+    (root / folder).parent.mkdir(parents=True, exist_ok=True)
+    (root / folder).symlink_to(outside)
+
+
+# case -> (command line, what the message names): a flag another command would ignore is refused.
+FLAG_MISUSE = {
+    "synth --json": (("synth", "--json"), "--json applies to `check` only, not to `synth`"),
+    "list --format dot": (("list", "--format", "dot"), "--format applies to `graph` only, not to `list`"),
+    "check --allow-destroy": (("check", "--allow-destroy"), "--allow-destroy applies to `synth` only"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLAG_MISUSE))
+def test_a_flag_of_another_command_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path, case: str) -> None:
+    from tests.conftest import tree_digest
+
+    argv, message = FLAG_MISUSE[case]
+    before = tree_digest(project_copy.parent)
+    result = run_cli(capsys, *argv, "-c", f"leverageRoot={project_copy}")
+    assert (result.code, result.out) == (2, "") and result.err.count("\n") == 1, result.err
+    assert result.err.startswith("error: ") and message in result.err, result.err
+    assert tree_digest(project_copy.parent) == before
+
+
+@pytest.mark.parametrize("value, message", [
+    ("null", 'setting leverageRoot has the wrong type (null); give it like its default, "example"'),
+    ('""', "setting leverageRoot is empty"),
+    ("5", 'setting leverageRoot has the wrong type (a number, 5); give it like its default, "example"')])
+def test_leverage_root_of_the_wrong_type_in_cdktf_json_is_named_in_json_terms(
+        tmp_path: Path, value: str, message: str) -> None:
+    """The -c leverageRoot every other case passes would hide cdktf.json's own value."""
+    from leverage.errors import UserError
+    from stacks.settings.model import load_settings
+
+    (tmp_path / "cdktf.json").write_text('{"context": {"leverageRoot": %s}}' % value)
+    with pytest.raises(UserError) as refused:
+        load_settings(tmp_path / "cdktf.json", [])
+    assert message in str(refused.value) and "Posix" not in str(refused.value) and "NoneType" not in str(refused.value)
 
 
 @pytest.mark.parametrize("command", ["synth", "check"])

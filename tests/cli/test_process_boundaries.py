@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,24 @@ def test_usual_import_in_a_read_only_checkout_from_another_directory_finds_no_dr
     assert len([name for name in sys.modules if name.startswith(PROVIDER + ".")]) < USUAL_IMPORT_AT_LEAST // 10
     if not can_mount:  # a failure under CI (tests/conftest.py)
         pytest.skip("the read-only part needs root and unshare(1); the rest was checked without the mount")
+
+
+def test_ctrl_c_is_one_line_exit_130_and_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
+    """SIGINT while synth loads and synthesizes (the write itself: tests/leverage/write/test_transaction.py)."""
+    import signal
+
+    from tests.conftest import copy_example
+
+    project = copy_example(tmp_path / "example")
+    before = tree_digest(tmp_path)
+    for delay in (0.5, 1.5):
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "main.py"), "synth", "-c", f"leverageRoot={project}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        assert (process.returncode, out) == (130, ""), err[-2000:]
+        assert err.startswith("error: interrupted") and err.count("\n") == 1, err[-2000:]
+        assert tree_digest(tmp_path) == before

@@ -286,3 +286,69 @@ def test_the_drift_check_covers_every_pipeline_layer(capsys: pytest.CaptureFixtu
     edited.write_text(edited.read_text().replace("-cdc-failed", "-cdc-broken"))
     drift = run_cli(capsys, "check", *common)
     assert drift.code == 1 and "apps-prd/us-east-1/datalake/main.tf.json" in drift.out
+
+
+def test_renaming_a_read_table_is_refused_unless_it_says_what_it_was_named(capsys: pytest.CaptureFixture[str],
+                                                                          tmp_path: Path) -> None:
+    """The name of a read table names its streaming destination's address: a new address without a moved block
+    would destroy and recreate the destination, and the changes of the table in between never reach the lake."""
+    from tests.conftest import tree_digest
+
+    root = write_project(tmp_path / "bb")
+
+    def read_table(**extra: str) -> list[dict[str, Any]]:
+        return [PIPELINES[0], {"sourceAccount": "apps-prd",
+                               "tables": [{"layer": "databases-legacy", "output": "users_table_name", **extra}]}]
+
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}",
+                   "-c", pipelines_setting(read_table(name="legacy_orders"))).code == 0
+    before = tree_digest(root)
+    renamed = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(read_table(name="legacy")))
+    assert renamed.code == 2 and renamed.err.count("\n") == 1
+    assert renamed.err.startswith("error: layer apps-prd/us-east-1/datalake: would destroy and recreate "
+                                  "aws_dynamodb_kinesis_streaming_destination "), renamed.err
+    assert "it leaves aws_dynamodb_kinesis_streaming_destination.legacy_orders_changes and appears at " \
+           "aws_dynamodb_kinesis_streaming_destination.legacy_changes without a moved block" in renamed.err
+    assert tree_digest(root) == before
+    setting = pipelines_setting(read_table(name="legacy", renamedFrom="legacy_orders"))
+    check = run_cli(capsys, "check", "-c", f"leverageRoot={root}", "-c", setting)
+    assert "move     aws_dynamodb_kinesis_streaming_destination.legacy_orders_changes -> " \
+           "aws_dynamodb_kinesis_streaming_destination.legacy_changes [none, state only]" in check.out
+    assert "DESTRUCTIVE" not in check.out
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", setting).code == 0
+    assert "moved {\n  from = aws_dynamodb_kinesis_streaming_destination.legacy_orders_changes\n" \
+           "  to   = aws_dynamodb_kinesis_streaming_destination.legacy_changes\n}" in \
+        (root / "apps-prd/us-east-1/datalake/addresses.tf").read_text()
+
+
+def test_dropping_a_source_whose_layers_stay_in_the_tree_is_refused(capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path) -> None:
+    """The lake would revoke the dropped account's grant while its Firehose keeps delivering."""
+    from tests.conftest import tree_digest
+
+    root = write_project(tmp_path / "bb")
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES)).code == 0
+    before = tree_digest(root)
+    dropped = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES[:1]))
+    assert dropped.code == 2 and dropped.err.count("\n") == 1, dropped.err
+    assert dropped.err.startswith("error: account apps-prd is no longer a source of the pipelines, but its layer "
+                                  "apps-prd/us-east-1/datalake (generated earlier) is still in the tree")
+    assert "put apps-prd back in pipelines, or first destroy its layers" in dropped.err
+    assert tree_digest(root) == before
+    shutil.rmtree(root / "apps-prd/us-east-1/datalake")  # destroyed, then removed
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES[:1])).code == 0
+
+
+def test_renaming_the_lake_layer_while_its_old_folder_declares_the_buckets_is_refused(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tests.conftest import copy_example, tree_digest
+
+    root = copy_example(tmp_path / "example")
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}").code == 0
+    before = tree_digest(root)
+    renamed = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeLayer=lake-storage")
+    assert renamed.code == 2 and renamed.err.count("\n") == 1, renamed.err
+    assert re.match(r"error: layer data-science/us-east-1/lake-storage would declare aws_\w+ \S+, "
+                    r"which data-science/us-east-1/datalake-demo \(generated earlier, no longer by these settings\) "
+                    r"still declares", renamed.err), renamed.err
+    assert tree_digest(root) == before

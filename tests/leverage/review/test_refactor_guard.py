@@ -139,8 +139,9 @@ def test_check_reports_an_undeclared_move_as_destructive_drift(
            f"aws_kinesis_stream {STREAM_NAME}: it leaves aws_kinesis_stream.change_stream and appears at " \
            f"aws_kinesis_stream.stream without a moved block" in result.out
     assert "DESTRUCTIVE" in result.out
-    flagged = result.out.count("  DESTRUCTIVE\n")  # the stream's destroy, and its create at the new address
-    assert flagged == 2 and result.out.endswith(
+    # The stream's destroy, its create at the new address, and the streaming destination it replaces.
+    flagged = result.out.count("  DESTRUCTIVE\n")
+    assert flagged == 3 and result.out.endswith(
         f"{flagged} destructive change(s): a stateful resource would be destroyed and recreated\n")
     # What references the stream is updated in place (its policy names the stream's ARN by the new address).
     assert "update   aws_kinesis_firehose_delivery_stream.delivery [update in place]" not in result.out
@@ -195,3 +196,80 @@ def test_changing_a_setting_that_replaces_the_table_needs_allow_destroy(
     assert "replace of aws_dynamodb_table.app_data: hash_key changes" in result.err
     assert run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}",
                    "-c", "dynamodbPartitionKey=pk:S").code == 0
+
+
+def test_a_replaced_resource_replaces_what_references_it_in_a_forcing_argument_transitively() -> None:
+    role = {"name": "bb-firehose-role"}
+    firehose = {"name": "bb-delivery", "destination": "extended_s3",
+                "kinesis_source_configuration": [{"role_arn": "${aws_iam_role.firehose.arn}"}]}
+    database = {"name": "bb_lake"}
+    crawler = {"name": "${aws_glue_catalog_database.db.name}-crawler", "role": "x"}
+    crawler_role = {"name": "${aws_glue_crawler.c.name}-role"}
+    crawler_policy = {"role": "${aws_iam_role.crawler.id}", "policy": "{}"}
+    old = layer({"aws_iam_role.firehose": role, "aws_kinesis_firehose_delivery_stream.delivery": firehose,
+                 "aws_glue_catalog_database.db": database, "aws_glue_crawler.c": crawler,
+                 "aws_iam_role.crawler": crawler_role, "aws_iam_role_policy.crawler": crawler_policy})
+    new = json.loads(json.dumps(old))
+    new["resource"]["aws_iam_role"]["firehose"]["name"] = "bb-reference-role"
+    new["resource"]["aws_glue_catalog_database"]["db"]["name"] = "bb_lake_2"
+    changes = {change.address: change for change in compare_configs({"a/r/l": (old, new)})}
+    delivery = changes["aws_kinesis_firehose_delivery_stream.delivery"]
+    assert (delivery.action, delivery.destructive, delivery.detail) == (
+        "replace", True, "kinesis_source_configuration references aws_iam_role.firehose, which is replaced")
+    assert {address: change.action for address, change in changes.items()} == {
+        "aws_iam_role.firehose": "replace", "aws_kinesis_firehose_delivery_stream.delivery": "replace",
+        "aws_glue_catalog_database.db": "replace", "aws_glue_crawler.c": "replace",
+        "aws_iam_role.crawler": "replace", "aws_iam_role_policy.crawler": "replace"}
+    # An argument that does not force replacement (a policy naming the role) is updated, not replaced.
+    old = layer({"aws_iam_role.firehose": role, "aws_kinesis_stream.s": {**STREAM, "x": "${aws_iam_role.firehose.arn}"}})
+    new = layer({"aws_iam_role.firehose": {"name": "other"},
+                 "aws_kinesis_stream.s": {**STREAM, "x": "${aws_iam_role.firehose.arn}"}})
+    assert actions(old, new) == {"replace aws_iam_role.firehose": ("destroy/replace", False)}
+
+
+def test_dropping_adoption_is_refused_because_the_firehose_is_replaced_with_its_role(
+        capsys: pytest.CaptureFixture[str], applied: Path) -> None:
+    adopted = run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}", "-c", "adoptExisting=datalake")
+    assert adopted.code == 0, adopted.err
+    before = tree_digest(applied)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert (f"error: layer {DATALAKE}: replace of aws_kinesis_firehose_delivery_stream.delivery: "
+            "kinesis_source_configuration references aws_iam_role.") in result.err, result.err
+    assert tree_digest(applied) == before
+
+
+def test_a_key_attribute_type_change_is_refused_and_allow_destroy_says_what_to_do_by_hand(
+        capsys: pytest.CaptureFixture[str], applied: Path) -> None:
+    tables = "apps-devstg/us-east-1/databases-dynamodb"
+    before = tree_digest(applied)
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}", "-c", "dynamodbPartitionKey=id:N")
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert result.err.startswith(f"error: layer {tables}: aws_dynamodb_table.app_data: the type of key attribute id "
+                                 "changes (S -> N): DynamoDB cannot change a key attribute's type"), result.err
+    assert "pass --allow-destroy to write it and then replace it by hand: " \
+           "`leverage tf apply -replace=aws_dynamodb_table.app_data`" in result.err
+    assert tree_digest(applied) == before
+    check = run_cli(capsys, "check", "-c", f"leverageRoot={applied}", "-c", "dynamodbPartitionKey=id:N")
+    assert "manual   aws_dynamodb_table.app_data [fails: replace it by hand]" in check.out
+    allowed = run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}",
+                      "-c", "dynamodbPartitionKey=id:N")
+    assert allowed.code == 0
+    assert (f"warning: --allow-destroy: layer {tables}: manual of aws_dynamodb_table.app_data: the type of key "
+            "attribute id changes (S -> N)") in allowed.err
+    assert f"replace it by hand: `leverage tf apply -replace=aws_dynamodb_table.app_data` in {tables}" in allowed.err
+
+
+def test_allow_destroy_prints_every_destructive_change_it_wrote(
+        capsys: pytest.CaptureFixture[str], applied: Path, stream_renamed: None) -> None:
+    result = run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}", "-c", "dynamodbPartitionKey=pk:S")
+    assert result.code == 0
+    lines = [line for line in result.err.splitlines() if line.startswith("warning: --allow-destroy: ")]
+    assert f"warning: --allow-destroy: layer apps-devstg/us-east-1/databases-dynamodb: replace of " \
+           "aws_dynamodb_table.app_data: hash_key changes, which the provider cannot change in place" in lines
+    assert any(line.startswith(f"warning: --allow-destroy: layer {DATALAKE}: would destroy and recreate "
+                               f"aws_kinesis_stream {STREAM_NAME}") for line in lines), lines
+    assert len(lines) >= 3  # the stream's destroy and create, the table's replace, and what they replace
+    # Nothing destructive: nothing printed.
+    again = run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}", "-c", "dynamodbPartitionKey=pk:S")
+    assert again.code == 0 and "--allow-destroy:" not in again.err

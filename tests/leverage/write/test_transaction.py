@@ -16,6 +16,7 @@ import main as app_main
 from leverage.write import files
 from leverage.write import journal
 from leverage.write import lock
+from leverage.write import state
 from leverage.write.cdktf_out import output_folder
 from leverage.errors import UserError
 from leverage.write.content import GENERATED_FILE_NAMES, Symlink
@@ -110,8 +111,13 @@ def test_a_failure_at_any_step_restores_every_file(monkeypatch: pytest.MonkeyPat
         shutil.copytree(old, root, symlinks=True)
         with monkeypatch.context() as patch:
             Injector(patch, fail_at=step)
-            with pytest.raises(UserError, match="every file was restored|nothing was written"):
+            try:
                 files.apply(files.plan(root, desired))
+            except UserError as exc:
+                assert "every file was restored" in str(exc) or "nothing was written" in str(exc)
+            else:  # only removing the emptied state folder after the commit failed: the layers are written
+                assert step > counter.calls - 2 and state.state_folder(root).is_dir()
+                continue
         assert tree_digest(root) == before, f"step {step} of {counter.calls}"  # no staged temporary left either
 
 
@@ -136,19 +142,19 @@ def test_a_crash_at_any_step_shows_as_drift_and_is_rolled_back(monkeypatch: pyte
         if tree_digest(root) != before:
             crashed_with_changes += 1
             assert files.plan(root, desired).leftovers, f"step {step}: a change that check does not report"
+        committed = not journal.journal_path(root).exists() and state.state_folder(root).is_dir()
         journal.recover(root)
+        if committed and tree_digest(root) == after:  # it died removing the emptied state folder after the commit
+            continue
         assert tree_digest(root) == before, f"step {step}"
         files.apply(files.plan(root, desired))
         assert tree_digest(root) == after, f"step {step}"
     assert step > 20 and crashed_with_changes == step - 2  # all but a crash before the very first change
 
 
-def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        synthesized_example: Path) -> None:
-    root = tmp_path / "example"
-    shutil.copytree(synthesized_example, root, symlinks=True)
-    before = tree_digest(root)
+def synth_dying_at_the_first_layer_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                        root: Path, *settings: str) -> None:
+    """A synth whose process dies once its journal is written, as it renames the first layer file into place."""
     real_replace = os.replace
 
     def die_at_first_layer_file(source: Any, target: Any) -> None:
@@ -156,11 +162,23 @@ def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
             raise SimulatedCrash()
         real_replace(source, target)
 
-    # Another region: new folders whose common-variables.tf links are staged as temporary symlinks.
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", die_at_first_layer_file)
         with pytest.raises(SimulatedCrash):
-            synth(capsys, root, "-c", "region=us-east-2")
+            synth(capsys, root, *settings)
+
+
+@pytest.fixture
+def synthesized_copy(tmp_path: Path, synthesized_example: Path) -> Path:
+    return Path(shutil.copytree(synthesized_example, tmp_path / "example", symlinks=True))
+
+
+def test_check_reports_an_interrupted_synth_and_synth_rolls_it_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, synthesized_copy: Path) -> None:
+    root = synthesized_copy
+    before = tree_digest(root)
+    # Another region: new folders whose common-variables.tf links are staged as temporary symlinks.
+    synth_dying_at_the_first_layer_file(capsys, monkeypatch, root, "-c", "region=us-east-2")
     staged_link = next((root / "apps-devstg/us-east-2/datalake").glob(".common-variables.tf.*.leverage-cdktf.tmp"))
     assert staged_link.is_symlink()
 
@@ -197,7 +215,7 @@ def test_a_killed_process_is_rolled_back_by_the_next_synth(capsys: pytest.Captur
         sys.exit(main.main(sys.argv[1:]))
     """)
     process = subprocess.run([sys.executable, "-c", script, "synth", "-c", f"leverageRoot={root}",
-                              "-c", "lakeLayer=lake-storage"],
+                              "-c", "region=us-east-2"],
                              capture_output=True, text=True, timeout=300, cwd=tmp_path,
                              env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out")})
     assert process.returncode == 9, process.stderr
@@ -247,6 +265,7 @@ def test_a_second_synth_is_refused_naming_the_holder(capsys: pytest.CaptureFixtu
         assert f"a synth has been writing layers in example for more than 0.3 s ({holder})" in waited.err
     assert tree_digest(project_copy) == before  # the holder removes its lock file; nothing else was touched
     # A holder that died leaves its file without its flock: the next synth takes it over, and removes it after.
+    state.ensure(project_copy)
     (project_copy / lock.LOCK_NAME).write_text("pid 1 on elsewhere since 2026-01-01T00:00:00Z\n")
     assert synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300").code == 0
     assert not (project_copy / lock.LOCK_NAME).exists()
@@ -336,8 +355,145 @@ def test_a_journal_that_cannot_be_trusted_stops_synth(capsys: pytest.CaptureFixt
     root = tmp_path / "example"
     shutil.copytree(synthesized_example, root, symlinks=True)
     (tmp_path / "outside").write_text("kept")
+    state.ensure(root)
     (root / journal.JOURNAL_NAME).write_text(journal_text)
     before = tree_digest(tmp_path)
     result = synth(capsys, root)
     assert result.code == 2 and "records an interrupted synth but cannot be read" in result.err
     assert tree_digest(tmp_path) == before
+
+
+def test_cdktf_output_siblings_carry_the_run_so_leftovers_and_other_projects_do_not_collide(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from leverage.write.cdktf_out import Swap
+
+    out = tmp_path / "cdktf.out"
+    (out / "stacks").mkdir(parents=True)
+    for leftover in (".cdktf.out.new", ".cdktf.out.old"):  # what a killed run of an older version left
+        (tmp_path / leftover / "stacks").mkdir(parents=True)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+    project = copy_example(tmp_path / "example")
+    result = synth(capsys, project)
+    assert result.code == 0, result.err
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".cdktf.out.new", ".cdktf.out.old", "cdktf.out",
+                                                                "example"]
+    # Two swaps of one folder at once (two projects from one checkout): each stages under its own names.
+    source = tmp_path / "source"
+    (source / "stacks").mkdir(parents=True)
+    first, second = Swap(out), Swap(out)
+    seen: list[str] = []
+    real_rename = os.rename
+    monkeypatch.setattr(os, "rename", lambda a, b: (seen.append(Path(b).name), real_rename(a, b))[1])
+    first.stage(source)
+    second.stage(source)
+    staged = [name for name in seen if name != "cdktf.out"]
+    assert len(set(staged)) == len(staged) == 2 and all(f".{os.getpid()}-" in name for name in staged)
+    first.commit()
+    second.commit()
+
+
+def test_ctrl_c_while_writing_rolls_back_at_once_in_one_line_exit_130(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "example")
+    assert synth(capsys, root, "-c", "streamRetentionHours=48").code == 0
+    for layer in ("apps-devstg/us-east-1/datalake", "data-science/us-east-1/datalake-demo"):
+        (root / layer / "README.md").unlink()  # three files to write
+    before = tree_digest(tmp_path)
+    real_replace = os.replace
+    calls = []
+
+    def interrupted(source: Any, target: Any) -> None:  # Ctrl-C after the journal and one file are in place
+        calls.append(target)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    result = synth(capsys, root)
+    monkeypatch.undo()
+    assert result.code == 130 and result.err.count("\n") == 1 and result.err.startswith("error: interrupted")
+    assert "Traceback" not in result.err
+    assert tree_digest(tmp_path) == before  # no journal left for the next run: rolled back already
+
+
+def _encoded(text: str) -> dict[str, str]:
+    import base64
+
+    return {"base64": base64.b64encode(text.encode()).decode()}
+
+
+KEYS_MAIN = "apps-devstg/us-east-1/security-keys/main.tf"
+KEYS_CONFIG = "apps-devstg/us-east-1/security-keys/config.tf"
+MARKED_CONFIG = "# Generated by leverage-cdktf from stacks/x.py. Do not edit.\n"
+# case -> (the journal's steps and created folders, what the message names): a stale or crafted journal.
+UNTRUSTED_JOURNALS = {
+    "removes a hand-written layer's file": ([{"path": KEYS_MAIN, "temporary": None, "previous": None}], [],
+                                            f"{KEYS_MAIN} is not a file a generated layer holds"),
+    "removes build.env": ([{"path": "build.env", "temporary": None, "previous": None}], [],
+                          "build.env is not a file a generated layer holds"),
+    "overwrites common.tfvars": ([{"path": "config/common.tfvars", "temporary": None, "previous": _encoded("x = 1\n")}],
+                                 [], "config/common.tfvars is not a file a generated layer holds"),
+    "puts back a file without the marker": (
+        [{"path": "apps-devstg/us-east-1/datalake/config.tf", "temporary": None, "previous": _encoded("mine\n")}], [],
+        "it would put back apps-devstg/us-east-1/datalake/config.tf without the generated-file marker"),
+    "replaces a hand-written config.tf": ([{"path": KEYS_CONFIG, "temporary": None, "previous": _encoded(MARKED_CONFIG)}],
+                                         [], f"{KEYS_CONFIG} is not the generator's now"),
+    "removes a hand-written config.tf it claims to have created": (
+        [{"path": KEYS_CONFIG, "temporary": None, "previous": None}], [], f"{KEYS_CONFIG} is not the generator's now"),
+    "removes someone else's temporary": (
+        [{"path": "apps-devstg/us-east-1/datalake/config.tf", "temporary": "apps-devstg/us-east-1/security-keys/x.tf",
+          "previous": None}], [], "apps-devstg/us-east-1/security-keys/x.tf is not a temporary of that run"),
+    "removes a folder it did not create": (
+        [{"path": "apps-devstg/us-east-1/datalake/README.md", "temporary": None, "previous": None}],
+        ["apps-devstg/us-east-1/security-keys"], "apps-devstg/us-east-1/security-keys is not a folder of a recorded file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNTRUSTED_JOURNALS))
+def test_a_journal_that_does_not_match_the_project_is_refused_and_touches_nothing(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, synthesized_example: Path, case: str) -> None:
+    import json
+
+    steps, created, message = UNTRUSTED_JOURNALS[case]
+    root = tmp_path / "example"
+    shutil.copytree(synthesized_example, root, symlinks=True)
+    (root / "apps-devstg/us-east-1/security-keys").mkdir()
+    (root / KEYS_MAIN).write_text('resource "aws_kms_key" "k" {}\n')
+    (root / KEYS_CONFIG).write_text("# mine\n")
+    state.ensure(root)
+    journal.journal_path(root).write_text(json.dumps({"run": "1-x", "created_folders": created, "steps": steps}))
+    before = tree_digest(tmp_path)
+    result = synth(capsys, root)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "records an interrupted synth that does not match this project" in result.err and message in result.err
+    assert tree_digest(tmp_path) == before
+
+
+def test_the_lock_and_the_journal_are_where_version_control_ignores_them(project_copy: Path) -> None:
+    """A journal committed by mistake would be rolled back in every other checkout."""
+    def untracked() -> list[str]:
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=project_copy,
+                                capture_output=True, text=True, check=True).stdout
+        return [line[3:] for line in status.splitlines()]
+
+    subprocess.run(["git", "init", "-q"], cwd=project_copy, check=True)
+    layer_file = "apps-devstg/us-east-1/datalake/README.md"
+    with lock.exclusive(project_copy):
+        journal.begin(project_copy, journal.Record("1-x", (journal.Step(layer_file, None, None),), ()))
+        assert (project_copy / journal.JOURNAL_NAME).is_file() and (project_copy / lock.LOCK_NAME).is_file()
+        assert not [path for path in untracked() if "leverage-cdktf" in path], untracked()
+        journal.finish(project_copy)
+    assert not state.state_folder(project_copy).exists()  # removed when nothing is left in it
+
+
+def test_a_journal_an_older_version_left_at_the_root_is_still_rolled_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, synthesized_copy: Path) -> None:
+    root = synthesized_copy
+    before = tree_digest(root)
+    synth_dying_at_the_first_layer_file(capsys, monkeypatch, root, "-c", "firehoseBufferingIntervalSeconds=300")
+    os.rename(root / journal.JOURNAL_NAME, root / journal.LEGACY_JOURNAL_NAME)  # where older versions kept it
+    shutil.rmtree(state.state_folder(root))
+    assert check(capsys, root).code == 1
+    result = synth(capsys, root)
+    assert result.code == 0 and result.err.startswith("warning: an earlier synth was interrupted; rolled back")
+    assert tree_digest(root) == before
