@@ -14,7 +14,7 @@ from aws_constructs.events import GlueJobFailureNotification
 from aws_constructs.firehose import delivery_key_prefix
 from aws_constructs.glue import CatalogDatabase
 from aws_constructs.glue_job import SparkJob, SparkJobProps
-from aws_constructs.iam import Grantable, ManagedPolicy, ManagedPolicyProps
+from aws_constructs.iam import Grantable, ManagedPolicy, ManagedPolicyProps, ServiceRole, ServiceRoleProps
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps, KmsKeyRef
 from aws_constructs.s3 import BucketObject, BucketObjectProps, BucketRef, SecureBucket, SecureBucketProps, \
     ServerAccessLogBucket
@@ -53,6 +53,8 @@ class LakehouseDemoLayerProps:
     firehose: FirehoseSettings
     lakehouse: LakehouseSettings
     alarm_email: str = ""
+    # Region the layer's buckets replicate to, as the lake's do (setting lakeReplicaRegion); None: no replication.
+    replica_region: str | None = None
 
 
 def raw_root(prefix: str) -> str:
@@ -114,6 +116,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
         access_logs = ServerAccessLogBucket(self, "AccessLogBucket", SecureBucketProps(
             name=self.aws_name("lakehouse-access-logs"), transitions=(), expiration_days=365), env.account_id)
         access_logs.log_access_of(artifacts, results)
+        if props.replica_region:
+            self._replicate(key, (artifacts, results, access_logs), AwsEnvironment(env.account_id, props.replica_region))
         # Whoever IAM lets use this layer's buckets may use the key for them, through S3 (the job's security
         # configuration also encrypts what Glue itself writes to the processed bucket with it).
         key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
@@ -202,6 +206,37 @@ class LakehouseDemoLayer(LeverageLayerStack):
         self.output("lakehouse_reader_policy_arn", reader.arn,
                     "ARN of the managed policy that lets people query the tables through the workgroup")
         self.output("lakehouse_alarm_topic_arn", topic.arn, "ARN of the SNS topic the job's failures notify")
+
+    def _replicate(self, key: Key, buckets: tuple[SecureBucket, ...], replica_env: AwsEnvironment) -> None:
+        """Each bucket copied to `<name>-replica` in `replica_env`'s region, with a key and access logs of its own
+        there, as the lake's buckets are: the script and recent results survive the loss of the region."""
+        provider = self.aws_provider("replica", replica_env.region, alias="replica")
+        replica_key = Key(self, "LakehouseKeyReplica", KeyProps(
+            description=f"Lakehouse {self.aws_name('lakehouse')}: replicas of its buckets", env=replica_env,
+            provider=provider))
+        replicas = []
+        for bucket in buckets:
+            props = bucket.props
+            construct_id = f"{bucket.node.id}Replica"
+            replica_props = SecureBucketProps(
+                name=f"{props.name}-replica", transitions=props.transitions, expiration_days=props.expiration_days,
+                noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+                encryption_key=replica_key.as_ref() if props.encryption_key else None, provider=provider)
+            replicas.append(ServerAccessLogBucket(self, construct_id, replica_props, replica_env.account_id)
+                            if isinstance(bucket, ServerAccessLogBucket) else
+                            SecureBucket(self, construct_id, replica_props))
+        *data_replicas, logs_replica = replicas
+        logs_replica.log_access_of(*data_replicas)
+        replica_key.allow_via_service("AccountUsesKeyThroughS3", replica_env.account_id,
+                                      DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3",
+                                      ("aws:s3:arn", tuple(arn for bucket in data_replicas
+                                                           for arn in (bucket.arn, f"{bucket.arn}/*"))))
+        role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
+            name=self.aws_name("lakehouse-replication-role"), service="s3.amazonaws.com",
+            source_account=self.account.id, description="S3 replication of the lakehouse buckets"))
+        for source, target in zip(buckets, replicas):
+            source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
+                                replica_env.partition)
 
     def _table_name(self, table: StreamedTable) -> str:
         state = self.read_layer(table.layer)

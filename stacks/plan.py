@@ -75,6 +75,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
         firehose=settings.firehose,
         lakehouse=settings.lakehouse,
         alarm_email=settings.alarms.email,
+        replica_region=replica_region(settings, project, region),
     )
     planned.append(PlannedLayer(lake, settings.layers.lakehouse,
                                 lambda address: LakehouseDemoLayer(app, project, address, lakehouse_props)))

@@ -16,6 +16,18 @@ provider "aws" {
     }
   }
 }
+provider "aws" {
+  alias   = "replica"
+  profile = var.profile
+  region  = var.region_secondary
+  default_tags {
+    tags = {
+      Environment = var.environment
+      Layer       = "lakehouse-demo"
+      Terraform   = "true"
+    }
+  }
+}
 
 #=============================#
 # Backend Config (partial)    #
