@@ -306,9 +306,12 @@ def check_alarm_settings(settings: Settings) -> None:
         check_email(settings.alarms.email, "alarmEmail")
 
 
-LAKEHOUSE_WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
+# Glue's Spark worker types (Flex on the first two) and CloudWatch's retentions, as aws_constructs (glue_job, logs)
+# knows them: repeated here because settings are checked before the AWS bindings load (main.py).
+WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+FLEX_WORKER_TYPES = ("G.1X", "G.2X")
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+                  3653)
 
 
 def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
@@ -316,10 +319,10 @@ def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
     if not re.fullmatch(r"cron\(\S+( \S+){5}\)|rate\([1-9][0-9]* (minutes?|hours?|days?)\)", lakehouse.schedule):
         raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} is not a Glue schedule",
                         fix="write cron(minutes hours day-of-month month day-of-week year), e.g. cron(15 * * * ? *)")
-    if lakehouse.worker_type not in LAKEHOUSE_WORKER_TYPES:
+    if lakehouse.worker_type not in WORKER_TYPES:
         raise UserError(f"setting lakehouseWorkerType={shown(lakehouse.worker_type)} is not a Glue Spark worker type",
-                        fix="use one of " + ", ".join(LAKEHOUSE_WORKER_TYPES))
-    if lakehouse.flex and lakehouse.worker_type not in ("G.1X", "G.2X"):
+                        fix="use one of " + ", ".join(WORKER_TYPES))
+    if lakehouse.flex and lakehouse.worker_type not in FLEX_WORKER_TYPES:
         raise UserError(f"setting lakehouseFlex=true needs G.1X or G.2X workers, not {lakehouse.worker_type}",
                         fix="set lakehouseFlex=false or lakehouseWorkerType=G.2X")
     limits = {
@@ -332,6 +335,6 @@ def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
     for key, (value, low, high, unit) in limits.items():
         if not low <= value <= high:
             raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
-    if lakehouse.log_retention_days not in LOG_RETENTION_DAYS:
+    if lakehouse.log_retention_days not in RETENTION_DAYS:
         raise UserError(f"setting lakehouseLogRetentionDays={lakehouse.log_retention_days} is not a CloudWatch "
-                        "retention", fix="use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+                        "retention", fix="use one of " + ", ".join(map(str, RETENTION_DAYS)))

@@ -322,3 +322,51 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     table_names = config["output"]["lakehouse_table_names"]["value"]
     assert table_names.startswith("${zipmap([") and all(f"replace(lower({name})" in table_names
                                                          for name in (orders, customers, users))
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("lakehouseSchedule=hourly", "setting lakehouseSchedule='hourly' is not a Glue schedule; write cron("),
+    ("lakehouseWorkerType=G.16X", "setting lakehouseWorkerType='G.16X' is not a Glue Spark worker type; use one of"),
+    ("lakehouseWorkerCount=1", "setting lakehouseWorkerCount=1 is out of range; use workers, 2 to 1000"),
+    ("lakehouseTimeoutMinutes=2881", "setting lakehouseTimeoutMinutes=2881 is out of range"),
+    ("lakehouseAthenaBytesScannedCutoffMib=9", "setting lakehouseAthenaBytesScannedCutoffMib=9 is out of range; use "
+                                               "MiB, 10 (Athena's minimum)"),
+    ("lakehouseAthenaResultsRetentionDays=0", "setting lakehouseAthenaResultsRetentionDays=0 is out of range"),
+    ("lakehouseLogRetentionDays=2", "setting lakehouseLogRetentionDays=2 is not a CloudWatch retention"),
+    ("lakehouseWorkerType=G.4X", "setting lakehouseFlex=true needs G.1X or G.2X workers, not G.4X"),
+    ("lakehouseLayer=datalake-demo", "settings lakehouseLayer and lakeLayer are both 'datalake-demo'"),
+])
+def test_lakehouse_settings_out_of_range_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                            setting: str, message: str) -> None:
+    root = ProjectSpec().write(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", setting)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith(f"error: {message}"), result.err
+
+
+def test_lakehouse_settings_reach_the_job_the_trigger_and_the_workgroup(capsys: pytest.CaptureFixture[str],
+                                                                       tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakehouseSchedule=cron(5 */2 * * ? *)",
+                     "-c", "lakehouseWorkerType=G.4X", "-c", "lakehouseWorkerCount=10", "-c", "lakehouseFlex=false",
+                     "-c", "lakehouseTimeoutMinutes=240", "-c", "lakehouseAthenaBytesScannedCutoffMib=100",
+                     "-c", "lakehouseAthenaResultsRetentionDays=7", "-c", "lakehouseLogRetentionDays=90",
+                     "-c", "lakehouseLayer=lakehouse")
+    assert result.code == 0, result.err
+    folder = root / "data-science/us-east-1/lakehouse"
+    job = resources(folder, "aws_glue_job")["cdc_merge_job"]
+    assert (job["worker_type"], job["number_of_workers"], job["execution_class"], job["timeout"]) == (
+        "G.4X", 10, "STANDARD", 240)
+    assert job["execution_property"] == {"max_concurrent_runs": 1} and job["glue_version"] == "5.0"
+    assert resources(folder, "aws_glue_trigger")["cdc_merge_job_schedule"]["schedule"] == "cron(5 */2 * * ? *)"
+    workgroup = resources(folder, "aws_athena_workgroup")["workgroup"]["configuration"]
+    assert workgroup["bytes_scanned_cutoff_per_query"] == 100 * 1024 * 1024
+    assert workgroup["enforce_workgroup_configuration"] is True
+    assert workgroup["engine_version"] == {"selected_engine_version": "Athena engine version 3"}
+    lifecycle = resources(folder, "aws_s3_bucket_lifecycle_configuration")
+    assert lifecycle["results_bucket"]["rule"][0]["expiration"] == [{"days": 7}]
+    assert "transition" not in lifecycle["artifacts_bucket"]["rule"][0]  # the script is never archived
+    groups = resources(folder, "aws_cloudwatch_log_group")
+    assert {group["retention_in_days"] for group in groups.values()} == {90}
+    assert all(group["kms_key_id"] == "${aws_kms_key.lakehouse_key.arn}" for group in groups.values())
+    assert backend_key(folder) == "data-science/lakehouse/terraform.tfstate"
