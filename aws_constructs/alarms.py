@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass, field
 
 from bindings import (CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, Construct, SnsTopic,
-                          SnsTopicSubscription)
+                          SnsTopicPolicy, SnsTopicSubscription)
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
+from aws_constructs.iam import Condition, PolicyDocument, PolicyStatement
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name, check_range
@@ -100,6 +101,7 @@ class AlarmTopic(NamedConstruct):
                                              env=props.env, deletion_window_days=props.key_deletion_window_days))
         self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS)
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
+        self._policy: PolicyDocument | None = None
         if props.email:
             self._name(SnsTopicSubscription(
                 self, "Email", topic_arn=self._topic.arn, protocol="email", endpoint=props.email), "email")
@@ -107,6 +109,19 @@ class AlarmTopic(NamedConstruct):
     @property
     def arn(self) -> str:
         return self._topic.arn
+
+    def allow_event_rule(self, rule_arn: str, account_id: str) -> None:
+        """Let one EventBridge rule of this account publish to the topic: the topic's policy admits EventBridge for
+        that rule only (`aws:SourceArn`), and the key's policy lets EventBridge encrypt for this account."""
+        if self._policy is None:
+            self.key.allow_service_principal("EventBridgePublishesEvents", "events.amazonaws.com", DATA_KEY_ACTIONS)
+            self._policy = PolicyDocument(self, "PolicyDocument")
+            self._name(SnsTopicPolicy(self, "Policy", arn=self._topic.arn, policy=self._policy.json))
+        self._policy.add_statement(PolicyStatement(
+            sid="EventRulePublishes", actions=("sns:Publish",), resources=(self._topic.arn,),
+            principals=(("Service", ("events.amazonaws.com",)),),
+            conditions=(Condition("ArnEquals", "aws:SourceArn", (rule_arn,)),
+                        Condition("StringEquals", "aws:SourceAccount", (account_id,)))))
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,37 @@ def crawler_log_group(role_name: str, security_configuration: str) -> str:
 
 
 class CatalogDatabase(NamedConstruct):
-    def __init__(self, scope: Construct, construct_id: str, name: str, env: AwsEnvironment) -> None:
+    def __init__(self, scope: Construct, construct_id: str, name: str, env: AwsEnvironment,
+                 location_uri: str | None = None, description: str | None = None) -> None:
         super().__init__(scope, construct_id)
         check_name("Glue database", name, 255, r"[a-z0-9_]+", "lowercase letters, digits and _")
         self.name = name
         self.env = env
-        self._database = self._name(GlueCatalogDatabase(self, "Resource", name=name))
+        self._database = self._name(GlueCatalogDatabase(self, "Resource", name=name, location_uri=location_uri,
+                                                        description=description))
+
+    @property
+    def _resources(self) -> tuple[str, ...]:
+        return (self.env.arn("glue", "catalog"), self.env.arn("glue", f"database/{self.name}"),
+                self.env.arn("glue", f"table/{self.name}/*"))
+
+    def grant_read(self, grantee: Grantable) -> None:
+        """Read this database's table definitions (what a query engine such as Athena needs), nothing else."""
+        grantee.add_to_principal_policy(PolicyStatement(
+            sid="ReadCatalogDatabase",
+            actions=("glue:BatchGetPartition", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions",
+                     "glue:GetTable", "glue:GetTables"),
+            resources=self._resources,
+        ))
+
+    def grant_manage_tables(self, grantee: Grantable) -> None:
+        """Create and update this database's tables (an Iceberg catalog commits by updating its table), no
+        other database, no deletes."""
+        grantee.add_to_principal_policy(PolicyStatement(
+            sid="ManageCatalogTables",
+            actions=("glue:CreateTable", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:UpdateTable"),
+            resources=self._resources,
+        ))
 
     @property
     def database_name(self) -> str:

@@ -11,6 +11,7 @@ from bindings import (
     Construct,
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    IamPolicy,
     IamRole,
     IamRolePolicy,
     IAnyProducer,
@@ -233,3 +234,34 @@ class ServiceRole(NamedConstruct):
         """Take over a live role of this name (an `import` block); its inline policy is this construct's."""
         self._adopt(self._role, self.name)
 
+
+
+@dataclass(frozen=True)
+class ManagedPolicyProps:
+    name: str
+    description: str
+    path: str = "/"
+
+
+class ManagedPolicy(NamedConstruct):
+    """A customer-managed IAM policy built from grants, for people rather than services: an IAM Identity Center
+    (SSO) permission set attaches it by name and path (`customer_managed_policy_reference`) in every account where it
+    exists; a role or group attaches it by ARN."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: ManagedPolicyProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("IAM policy", props.name, 128, r"[\w+=,.@-]+", "letters, digits and +=,.@_-")
+        if not re.fullmatch(r"/([\x21-\x7e]+/)?", props.path, flags=re.ASCII):
+            raise ConstructPropsError(f"IAM policy {props.name}: path {props.path!r} must be '/' or start and end "
+                                      "with '/'")
+        self.name = props.name
+        self._document = PolicyDocument(self, "Document")
+        self._policy = self._name(IamPolicy(self, "Resource", name=props.name, path=props.path,
+                                            description=props.description, policy=self._document.json))
+
+    @property
+    def arn(self) -> str:
+        return self._policy.arn
+
+    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
+        self._document.add_statement(statement)

@@ -1,6 +1,7 @@
 """S3 buckets: a secure bucket this stack owns, and a reference to one owned elsewhere."""
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from bindings import (
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
+    S3Object,
     TerraformProvider,
 )
 from aws_constructs.errors import ConstructPropsError
@@ -42,6 +44,7 @@ from aws_constructs.kms import KmsKeyRef
 from aws_constructs.addresses import NamedConstruct
 
 WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
+READ_WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 # Bucket-level actions that take no key prefix (s3:prefix applies to s3:ListBucket only).
 WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
@@ -108,6 +111,13 @@ class BucketRef:
     def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         sids = ("ReadBucketObjects", "LocateBucket", "ListBucket")
         for statement in bucket_statements(sids, ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix):
+            grantee.add_to_principal_policy(statement)
+
+    def grant_read_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
+        """Read, write and delete objects below `key_prefix` (a table format rewriting its files), list below it."""
+        sids = ("ReadWriteBucketObjects", "LocateBucket", "ListBucket")
+        for statement in bucket_statements(sids, READ_WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn,
+                                           key_prefix):
             grantee.add_to_principal_policy(statement)
 
 
@@ -254,6 +264,12 @@ class SecureBucket(NamedConstruct):
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
+        self.as_ref().grant_read(grantee, key_prefix)
+
+    def grant_read_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
+        self.as_ref().grant_read_write(grantee, key_prefix)
+
     def grant_write_to_role(self, sid: str, account_id: str, role_arn: str, key_prefix: KeyPrefixes = "") -> None:
         """Let one role write below `key_prefix`, by ARN, before that role exists.
 
@@ -343,3 +359,45 @@ class ServerAccessLogBucket(SecureBucket):
         ))
         for source in sources:
             source._log_access_to(self)
+
+
+@dataclass(frozen=True)
+class BucketObjectProps:
+    bucket: SecureBucket  # encrypted with a customer-managed key: the object is written with it too
+    key: str
+    text: str  # the object's exact content (UTF-8 text)
+    content_type: str = "text/plain"
+
+
+class BucketObject(NamedConstruct):
+    """An object whose content lives in the layer itself, tracked by its SHA-256.
+
+    Changing the text changes the object on the next apply (the digest in its `sha256` metadata shows which
+    version is live). Terraform strings are templates, so `${` and `%{` in the text are escaped: the object holds
+    exactly `text`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: BucketObjectProps) -> None:
+        super().__init__(scope, construct_id)
+        if not props.key or props.key.startswith("/") or props.key.endswith("/"):
+            raise ConstructPropsError(f"object key {props.key!r} must be a non-empty path, not starting or ending "
+                                      "with '/'")
+        key = props.bucket.props.encryption_key
+        if key is None:
+            raise ConstructPropsError(f"object {props.key}: bucket {props.bucket.name} needs a KMS key (SSE-KMS)")
+        self.sha256 = hashlib.sha256(props.text.encode("utf-8")).hexdigest()
+        self.key = props.key
+        self.bucket = props.bucket
+        self._object = self._name(S3Object(
+            self, "Resource", bucket=props.bucket.bucket_id, key=props.key,
+            content=props.text.replace("${", "$${").replace("%{", "%%{"), content_type=props.content_type,
+            server_side_encryption="aws:kms", kms_key_id=key.arn, bucket_key_enabled=True,
+            metadata={"sha256": self.sha256}))
+
+    @property
+    def s3_url(self) -> str:
+        return f"s3://{self.bucket.name}/{self.key}"
+
+    @property
+    def arn(self) -> str:
+        return f"{self.bucket.arn}/{self.key}"

@@ -176,6 +176,15 @@ from cdktf import (  # noqa: F401
 from constructs import Construct  # noqa: F401
 from jsii import implements  # noqa: F401
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401
+from cdktf_cdktf_provider_aws.athena_workgroup import (  # noqa: F401
+    AthenaWorkgroup,
+    AthenaWorkgroupConfiguration,
+    AthenaWorkgroupConfigurationEngineVersion,
+    AthenaWorkgroupConfigurationResultConfiguration,
+    AthenaWorkgroupConfigurationResultConfigurationEncryptionConfiguration,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule  # noqa: F401
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream  # noqa: F401
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (  # noqa: F401
@@ -197,6 +206,8 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (  # noqa: F401
 )
 from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase  # noqa: F401
 from cdktf_cdktf_provider_aws.glue_crawler import GlueCrawler, GlueCrawlerS3Target  # noqa: F401
+from cdktf_cdktf_provider_aws.glue_job import GlueJob, GlueJobCommand, GlueJobExecutionProperty  # noqa: F401
+from cdktf_cdktf_provider_aws.glue_trigger import GlueTrigger, GlueTriggerActions  # noqa: F401
 from cdktf_cdktf_provider_aws.glue_security_configuration import (  # noqa: F401
     GlueSecurityConfiguration,
     GlueSecurityConfigurationEncryptionConfiguration,
@@ -204,6 +215,7 @@ from cdktf_cdktf_provider_aws.glue_security_configuration import (  # noqa: F401
     GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption,
     GlueSecurityConfigurationEncryptionConfigurationS3Encryption,
 )
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: F401
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (  # noqa: F401
@@ -251,9 +263,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
 )
+from cdktf_cdktf_provider_aws.s3_object import S3Object  # noqa: F401
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import (  # noqa: F401
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: F401
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: F401

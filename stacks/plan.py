@@ -2,7 +2,7 @@
 
 Per source account: a table layer with every table the pipeline generates (none when it only reads tables) and a
 datalake layer with the stream, Firehose, a streaming destination per table and the alarms. Once: the lake layer,
-which grants every source's Firehose role.
+which grants every source's Firehose role, and after it the lakehouse layer, which merges every pipeline's tables.
 
 Free text from the settings enters the stacks here, escaped (`hcl.literal`): Terraform takes it literally.
 Names (accounts, layers, project, regions, tables) are checked to hold no template syntax at all.
@@ -27,6 +27,7 @@ from stacks.settings.values import TableKey
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
 from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
 from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer
+from stacks.lakehouse_demo import LakehouseDemoLayer, LakehouseDemoLayerProps, LakehouseTable
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,18 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
         props = _datalake_props(settings, pipeline, source, lake, region)
         planned.append(PlannedLayer(source, settings.layers.datalake,
                                     lambda address, props=props: DatalakeLayer(app, project, address, props)))
+    lakehouse_props = LakehouseDemoLayerProps(
+        lake_layer=RemoteLayer(lake, settings.layers.lake, region),
+        tables=tuple(LakehouseTable(streamed, keys) for pipeline in pipelines
+                     for streamed, keys in _streamed_tables(settings, pipeline, project.accounts[pipeline.source_account],
+                                                            region)),
+        firehose=settings.firehose,
+        lakehouse=settings.lakehouse,
+        alarm_email=settings.alarms.email,
+        replica_region=replica_region(settings, project, region),
+    )
+    planned.append(PlannedLayer(lake, settings.layers.lakehouse,
+                                lambda address: LakehouseDemoLayer(app, project, address, lakehouse_props)))
     return planned
 
 
@@ -108,23 +121,33 @@ def _key(key: TableKey) -> KeyAttribute:
     return KeyAttribute(literal(key.name), key.type)
 
 
-def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
-                    region: str) -> DatalakeLayerProps:
+def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
+                     region: str) -> list[tuple[StreamedTable, tuple[KeyAttribute, ...]]]:
+    """Each table of the pipeline: where its name is read, and the key attributes of the tables it generates."""
     table_layer = RemoteLayer(source, settings.layers.dynamodb, region)
     first_generated = pipeline.generated_tables[0] if pipeline.generated_tables else None
     tables = []
     for table in pipeline.tables:
         key = address_key(table.key)
         if isinstance(table, ReadTable):
-            tables.append(StreamedTable(key, RemoteLayer(source, table.layer, region), table.output,
-                                        renamed_from=address_key(table.renamed_from) if table.renamed_from else None))
-        elif table is first_generated:  # the table layer's `dynamodb_table_name`, as one-table layers read it
-            tables.append(StreamedTable(key, table_layer, "dynamodb_table_name"))
+            renamed_from = address_key(table.renamed_from) if table.renamed_from else None
+            tables.append((StreamedTable(key, RemoteLayer(source, table.layer, region), table.output,
+                                         renamed_from=renamed_from), ()))
+            continue
+        # Not escaped: they go into a Terraform expression (jsonencode), whose string literals cdktf escapes itself.
+        keys = tuple(KeyAttribute(key.name, key.type) for key in (table.partition_key, table.sort_key) if key)
+        if table is first_generated:  # the table layer's `dynamodb_table_name`, as one-table layers read it
+            tables.append((StreamedTable(key, table_layer, "dynamodb_table_name"), keys))
         else:
-            tables.append(StreamedTable(key, table_layer, "dynamodb_table_names", table.name))
+            tables.append((StreamedTable(key, table_layer, "dynamodb_table_names", table.name), keys))
+    return tables
+
+
+def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
+                    region: str) -> DatalakeLayerProps:
     return DatalakeLayerProps(
         keys_layer=RemoteLayer(source, settings.layers.keys, region),
-        tables=tuple(tables),
+        tables=tuple(streamed for streamed, _ in _streamed_tables(settings, pipeline, source, region)),
         lake_layer=RemoteLayer(lake, settings.layers.lake, region),
         stream_retention_hours=settings.stream_retention_hours,
         firehose=settings.firehose,

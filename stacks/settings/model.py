@@ -26,6 +26,7 @@ class LayerNames:
     dynamodb: str = "databases-dynamodb"
     lake: str = "datalake-demo"
     keys: str = "security-keys"
+    lakehouse: str = "lakehouse-demo"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,21 @@ class AlarmSettings:
 
 
 @dataclass(frozen=True)
+class LakehouseSettings:
+    """The lakehouse layer's Glue job and Athena workgroup (ranges checked in check_lakehouse_settings)."""
+
+    # UTC, Glue's cron: 15 minutes past every hour, once Firehose has closed the hour's partition.
+    schedule: str = "cron(15 * * * ? *)"
+    worker_type: str = "G.1X"
+    worker_count: int = 2
+    flex: bool = True  # Glue's Flex execution class: spare capacity, about a third cheaper, may start later
+    timeout_minutes: int = 60
+    athena_bytes_scanned_cutoff_mib: int = 10240  # a query stops after scanning 10 GiB
+    athena_results_retention_days: int = 30
+    log_retention_days: int = 365
+
+
+@dataclass(frozen=True)
 class Settings:
     leverage_root: Path = Path("example")
     source_account: str = "apps-devstg"
@@ -72,6 +88,7 @@ class Settings:
     # Many pipelines (see pipelines.py); empty: the single-pipeline shorthand of the settings above.
     pipelines: tuple[Pipeline, ...] = ()
     alarms: AlarmSettings = AlarmSettings()
+    lakehouse: LakehouseSettings = LakehouseSettings()
 
     @property
     def pipeline_list(self) -> tuple[Pipeline, ...]:
@@ -106,7 +123,8 @@ def _context_keys() -> dict[str, SettingField]:
     keys: dict[str, SettingField] = {}
     groups = {"layers": lambda name: _camel(name) + "Layer",
               "firehose": lambda name: "firehose" + _camel(name)[0].upper() + _camel(name)[1:],
-              "alarms": lambda name: "alarm" + _camel(name)[0].upper() + _camel(name)[1:]}
+              "alarms": lambda name: "alarm" + _camel(name)[0].upper() + _camel(name)[1:],
+              "lakehouse": lambda name: "lakehouse" + _camel(name)[0].upper() + _camel(name)[1:]}
     for field in dataclasses.fields(Settings):
         if field.name in groups:
             for inner in dataclasses.fields(field.default):
@@ -150,18 +168,26 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     settings = Settings(**typed)
     _check_names(settings)
     layers = settings.layers
-    generated = (layers.dynamodb, layers.lake, layers.datalake)
+    generated = (layers.dynamodb, layers.lake, layers.datalake, layers.lakehouse)
     if layers.dynamodb == layers.datalake:
         raise UserError("settings dynamodbLayer and datalakeLayer must be two different names: every source "
                         "account gets both layers", fix="rename one of them with -c")
+    if layers.lakehouse == layers.lake:
+        raise UserError(f"settings lakehouseLayer and lakeLayer are both {layers.lake!r}: the lake account gets both "
+                        "layers", fix="rename one of them with -c")
     check_lake_account_names(settings)
-    for key, names in (("skipLayers", settings.skip_layers), ("adoptExisting", settings.adopt_existing)):
-        unknown = [name for name in names if name not in generated]
+    # The lakehouse layer has no counterpart in the reference architecture to adopt.
+    adoptable = (layers.dynamodb, layers.lake, layers.datalake)
+    for key, names, allowed in (("skipLayers", settings.skip_layers, generated),
+                                ("adoptExisting", settings.adopt_existing, adoptable)):
+        unknown = [name for name in names if name not in allowed]
         if unknown:
-            raise UserError(f"setting {key} names {unknown[0]!r}, which this app does not generate",
-                            fix="use any of: " + ", ".join(generated))
+            raise UserError(f"setting {key} names {unknown[0]!r}, which this app does not generate"
+                            + (" or cannot adopt" if key == "adoptExisting" else ""),
+                            fix="use any of: " + ", ".join(allowed))
     settings.pipeline_list  # the shorthand's keys, checked as every table's are
     check_alarm_settings(settings)
+    check_lakehouse_settings(settings.lakehouse)
     return settings
 
 
@@ -194,7 +220,7 @@ def _read_context(cdktf_json: Path) -> dict[str, Any]:
     return context
 
 
-LAYER_SETTINGS = ("datalakeLayer", "dynamodbLayer", "lakeLayer", "keysLayer")
+LAYER_SETTINGS = ("datalakeLayer", "dynamodbLayer", "lakeLayer", "keysLayer", "lakehouseLayer")
 
 
 def _check_names(settings: Settings) -> None:
@@ -211,7 +237,7 @@ def _check_names(settings: Settings) -> None:
     if settings.region is not None:
         check_region(settings.region, "setting region")
     for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
-                "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail"):
+                "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail", "lakehouseSchedule", "lakehouseWorkerType"):
         check_free_text(key, _value(settings, key))
 
 
@@ -306,3 +332,37 @@ def check_alarm_settings(settings: Settings) -> None:
             raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
     if settings.alarms.email:
         check_email(settings.alarms.email, "alarmEmail")
+
+
+# Glue's Spark worker types (Flex on the first two) and CloudWatch's retentions, as aws_constructs (glue_job, logs)
+# knows them: repeated here because settings are checked before the AWS bindings load (main.py).
+WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+FLEX_WORKER_TYPES = ("G.1X", "G.2X")
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+                  3653)
+
+
+def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
+    """The lakehouse job's and workgroup's settings, each refused with the range it must lie in."""
+    if not re.fullmatch(r"cron\(\S+( \S+){5}\)|rate\([1-9][0-9]* (minutes?|hours?|days?)\)", lakehouse.schedule):
+        raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} is not a Glue schedule",
+                        fix="write cron(minutes hours day-of-month month day-of-week year), e.g. cron(15 * * * ? *)")
+    if lakehouse.worker_type not in WORKER_TYPES:
+        raise UserError(f"setting lakehouseWorkerType={shown(lakehouse.worker_type)} is not a Glue Spark worker type",
+                        fix="use one of " + ", ".join(WORKER_TYPES))
+    if lakehouse.flex and lakehouse.worker_type not in FLEX_WORKER_TYPES:
+        raise UserError(f"setting lakehouseFlex=true needs G.1X or G.2X workers, not {lakehouse.worker_type}",
+                        fix="set lakehouseFlex=false or lakehouseWorkerType=G.2X")
+    limits = {
+        "lakehouseWorkerCount": (lakehouse.worker_count, 2, 1000, "workers, 2 to 1000"),
+        "lakehouseTimeoutMinutes": (lakehouse.timeout_minutes, 1, 2880, "minutes, 1 to 2880 (two days)"),
+        "lakehouseAthenaBytesScannedCutoffMib": (lakehouse.athena_bytes_scanned_cutoff_mib, 10, 10**8,
+                                                 "MiB, 10 (Athena's minimum) to 100000000"),
+        "lakehouseAthenaResultsRetentionDays": (lakehouse.athena_results_retention_days, 1, 3650, "days, 1 to 3650"),
+    }
+    for key, (value, low, high, unit) in limits.items():
+        if not low <= value <= high:
+            raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
+    if lakehouse.log_retention_days not in RETENTION_DAYS:
+        raise UserError(f"setting lakehouseLogRetentionDays={lakehouse.log_retention_days} is not a CloudWatch "
+                        "retention", fix="use one of " + ", ".join(map(str, RETENTION_DAYS)))

@@ -237,10 +237,10 @@ def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest
 
     root = ProjectSpec().write(tmp_path / "p")
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}",
-                     "-c", 'firehosePrefix=cdc/${file("/etc/passwd")}/!{partitionKeyFromQuery:tableName}/',
+                     "-c", 'firehosePrefix=cdc/${file("/etc/passwd")}/!{partitionKeyFromQuery:tableName}/cdc_data/',
                      "-c", "firehoseErrorPrefix=errors/%{ if true }x%{ endif }/!{firehose:error-output-type}/",
                      "-c", "firehosePartitionQuery={tableName:.tableName, x: \"${var.profile}\"}",
-                     "-c", "dynamodbPartitionKey=${path.cwd}:S")
+                     "-c", "dynamodbPartitionKey=${path.cwd}:S", "-c", "dynamodbSortKey=%{ if true }y%{ endif }:S")
     assert result.code == 0, result.err
     texts = {folder.name: (folder / "main.tf.json").read_text() + (folder / "config.tf").read_text()
              for folder in layer_folders(root)}
@@ -252,6 +252,11 @@ def test_terraform_template_syntax_in_settings_is_taken_literally(capsys: pytest
         assert everything[match.start() - 1] == everything[match.start()], everything[match.start() - 20:match.end()]
     assert "cdc/$${file(\\\"/etc/passwd\\\")}/" in texts["datalake-demo"]  # the bucket grant and the crawler path
     assert '"hash_key": "$${path.cwd}"' in texts["databases-dynamodb"]
+    # The lakehouse job's raw path and the key attribute names it is told.
+    assert "s3://bb-data-science-data-lake-demo-data-raw-bucket/cdc/$${file(\\\"/etc/passwd\\\")}/" in texts["lakehouse-demo"]
+    # (inside its jsonencode expression: `$${` and `%%{` once each, as everywhere else)
+    assert '\\"name\\" = \\"$${path.cwd}\\"' in texts["lakehouse-demo"]
+    assert '\\"name\\" = \\"%%{ if true }y%%{ endif }\\"' in texts["lakehouse-demo"]
     for folder in layer_folders(root):
         assert not load_config_dir(folder)[1]
 

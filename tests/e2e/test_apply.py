@@ -27,7 +27,7 @@ def test_every_generated_layer_applies_in_list_order(lifecycles: dict[str, Lifec
     lifecycle = lifecycles[name]
     lifecycle.check()
     generated = [layer for layer in lifecycle.layers if not layer.endswith("/security-keys")]
-    assert len(generated) == 3
+    assert len(generated) == 4
     assert lifecycle.applied == lifecycle.layers
     assert lifecycle.layers[0] == f"{lifecycle.source.source_account}/{lifecycle.source.region}/security-keys"
 
@@ -69,6 +69,34 @@ def test_accounts_are_distinct_and_the_lake_grant_crosses_them(lifecycles: dict[
         assert statement["Principal"] == {"AWS": f"arn:aws:iam::{ids[source]}:root"}
         assert statement["Condition"]["ArnEquals"]["aws:PrincipalArn"] == role
     assert ids[source] != ids[lake]
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_the_lakehouse_layer_applies_with_its_outputs(lifecycles: dict[str, Lifecycle], name: str) -> None:
+    """Glue job, trigger, security configuration, log groups, failure rule, Athena workgroup, buckets and the script
+    object applied in the lake account; its outputs name them (the layer's own tests check their arguments)."""
+    lifecycle = lifecycles[name]
+    lifecycle.check()
+    lake = lifecycle.source.lake_account
+    lake_id, region = lifecycle.ids[lake], lifecycle.source.region
+    layer = f"{lake}/{region}/lakehouse-demo"
+    assert layer in lifecycle.applied and lifecycle.plans[layer].code == 0
+    outputs = lifecycle.outputs[layer]
+    prefix = outputs["glue_job_name"].removesuffix("-lakehouse-cdc-merge")
+    assert outputs["glue_job_name"] == f"{prefix}-lakehouse-cdc-merge"
+    assert outputs["glue_job_arn"] == f"arn:aws:glue:{region}:{lake_id}:job/{prefix}-lakehouse-cdc-merge"
+    assert outputs["glue_job_role_arn"] == f"arn:aws:iam::{lake_id}:role/{prefix}-lakehouse-cdc-merge-role"
+    assert outputs["athena_workgroup_name"] == f"{prefix}-lakehouse"
+    assert outputs["lakehouse_database_name"] == f"{prefix}-lakehouse".replace("-", "_")
+    assert outputs["athena_results_bucket_arn"] == f"arn:aws:s3:::{prefix}-lakehouse-athena-results"
+    assert outputs["lakehouse_kms_key_arn"].startswith(f"arn:aws:kms:{region}:{lake_id}:key/")
+    assert outputs["lakehouse_reader_policy_arn"] == f"arn:aws:iam::{lake_id}:policy/{prefix}-lakehouse-reader"
+    assert outputs["lakehouse_warehouse_uri"].endswith("-data-lake-demo-data-processed-bucket/lakehouse/")
+    tables = outputs["lakehouse_table_names"]
+    assert len(tables) == 1 and all(target == source.lower().replace("-", "_") for source, target in tables.items())
+    buckets = lifecycle.seen[lake]["buckets"]
+    assert {f"{prefix}-lakehouse-artifacts", f"{prefix}-lakehouse-athena-results"} <= set(buckets)
+    assert outputs["glue_job_role_arn"] in lifecycle.seen[lake]["roles"]
 
 
 @pytest.mark.parametrize("name", PROJECTS)

@@ -151,5 +151,11 @@ def test_adopting_a_layer_this_app_does_not_generate_is_a_one_line_error(
         capsys: pytest.CaptureFixture[str], synthesized_example: Path) -> None:
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={synthesized_example}", "-c", "adoptExisting=datalake--")
     assert result.code == 2
-    assert result.err == ("error: setting adoptExisting names 'datalake--', which this app does not generate; "
-                          "use any of: databases-dynamodb, datalake-demo, datalake\n")
+    assert result.err == ("error: setting adoptExisting names 'datalake--', which this app does not generate or "
+                          "cannot adopt; use any of: databases-dynamodb, datalake-demo, datalake\n")
+
+
+def test_the_lakehouse_layer_has_nothing_to_adopt(capsys: pytest.CaptureFixture[str], synthesized_example: Path) -> None:
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={synthesized_example}", "-c", "adoptExisting=lakehouse-demo")
+    assert result.code == 2 and result.err.startswith("error: setting adoptExisting names 'lakehouse-demo', which this "
+                                                      "app does not generate or cannot adopt;")

@@ -41,8 +41,9 @@ def test_crawler_and_grants_follow_the_prefixes(capsys: pytest.CaptureFixture[st
                                                 error_prefix: str, grants: list[str], crawled: str,
                                                 excluded: list[str] | None) -> None:
     root = ProjectSpec().write(tmp_path / "p")
+    # The lakehouse job reads only the default layout (<folder>/<table>/cdc_data/): tested apart, below.
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"firehosePrefix={prefix}",
-                     "-c", f"firehoseErrorPrefix={error_prefix}")
+                     "-c", f"firehoseErrorPrefix={error_prefix}", "-c", "skipLayers=lakehouse-demo")
     assert result.code == 0, result.err
     lake = main_json(root / "data-science/us-east-1/datalake-demo")
     crawler = next(iter(lake["resource"]["aws_glue_crawler"].values()))["s3_target"][0]
@@ -64,3 +65,36 @@ def test_a_pair_that_shares_its_whole_static_folder_is_refused(capsys: pytest.Ca
     assert result.code == 2 and result.err.count("\n") == 1
     assert "share their whole static folder 'cdc/', so failed records cannot be told from data" in result.err
     assert tree_digest(root) == before
+
+
+@pytest.mark.parametrize("prefix, raw_path, granted", [
+    (f"{TABLE}/cdc_data/year=!{{timestamp:yyyy}}/", "/", "/${"),
+    (f"lake/cdc/{TABLE}/cdc_data/", "/lake/cdc/", "/lake/cdc/${"),
+])
+def test_the_lakehouse_job_reads_the_tables_folders_below_the_prefix(capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path, prefix: str, raw_path: str,
+                                                                      granted: str) -> None:
+    root = ProjectSpec().write(tmp_path / "p")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"firehosePrefix={prefix}")
+    assert result.code == 0, result.err
+    lakehouse = main_json(root / "data-science/us-east-1/lakehouse-demo")
+    job = next(iter(lakehouse["resource"]["aws_glue_job"].values()))
+    assert job["default_arguments"]["--raw-path"] == f"s3://bb-data-science-data-lake-demo-data-raw-bucket{raw_path}"
+    role_policy = lakehouse["data"]["aws_iam_policy_document"]["cdc_merge_job_role_policy"]["statement"]
+    reads = next(statement["resources"] for statement in role_policy if statement["sid"] == "ReadBucketObjects")
+    reads = [resource.split("}", 1)[1] for resource in reads]
+    assert reads == [f"{granted}data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_name}}/cdc_data/*"]
+
+
+@pytest.mark.parametrize("prefix", [f"cdc/{TABLE}/", f"data/{TABLE}/year=!{{timestamp:yyyy}}/",
+                                    f"cdc/!{{timestamp:yyyy}}/{TABLE}/cdc_data/"])
+def test_a_prefix_the_lakehouse_job_cannot_read_is_refused_unless_the_layer_is_skipped(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, prefix: str) -> None:
+    root = ProjectSpec().write(tmp_path / "p")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"firehosePrefix={prefix}")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert f"lakehouse-demo: the lakehouse job reads <folder>/<table>/cdc_data/..., and firehosePrefix {prefix!r}" \
+        in result.err and "skipLayers" in result.err
+    skipped = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", f"firehosePrefix={prefix}",
+                      "-c", "skipLayers=lakehouse-demo")
+    assert skipped.code == 0, skipped.err

@@ -36,7 +36,7 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: s
     """Every layer loads; every read of a generated layer is its backend key and uses outputs it has; the lake
     trusts exactly the datalake layer's role. `dr` is "-dr" for layers outside the primary region."""
     folders = [folder for folder in layer_folders(root) if folder.parent.name == region]
-    assert len(folders) == 3
+    assert len(folders) == 4
     by_key = generated_by_key(root)
     for folder in folders:
         module, diagnostics = load_config_dir(folder)
@@ -52,6 +52,10 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: s
     reads = {resolved_key(datalake, root, c["key"]) for c in remote_states(datalake).values()}
     assert f"{source}/databases-dynamodb{dr}/terraform.tfstate" in reads
     assert f"{lake}/datalake-demo{dr}/terraform.tfstate" in reads
+    # The lakehouse reads the lake's buckets and key, and the table names where the datalake layer reads them.
+    lakehouse = root / lake / region / "lakehouse-demo"
+    assert {resolved_key(lakehouse, root, c["key"]) for c in remote_states(lakehouse).values()} == {
+        f"{source}/databases-dynamodb{dr}/terraform.tfstate", f"{lake}/datalake-demo{dr}/terraform.tfstate"}
 
     # The lake's bucket policy trusts exactly the role the datalake layer creates, by ARN.
     role_name = next(iter(main_json(datalake)["resource"]["aws_iam_role"].values()))["name"]
@@ -99,7 +103,7 @@ def test_apply_order_lists_what_each_layer_reads_and_puts_it_after_them(
     order = apply_order(capsys, root, "-c", f"sourceAccount={source}", "-c", f"lakeAccount={lake}")
     folders = [folder for folder, _ in order]
     assert sorted(folders) == sorted(f"{account}/{region}/{layer}" for account, layer in (
-        (source, "databases-dynamodb"), (lake, "datalake-demo"), (source, "datalake")))
+        (source, "databases-dynamodb"), (lake, "datalake-demo"), (source, "datalake"), (lake, "lakehouse-demo")))
     # What `list` says each layer reads is what its remote-state data sources read, generated layers by folder.
     by_key = generated_by_key(root)
     for index, (folder, reads) in enumerate(order):
@@ -115,7 +119,9 @@ def test_apply_order_lists_what_each_layer_reads_and_puts_it_after_them(
     assert reads[f"{source}/{region}/databases-dynamodb"] == [
         f"state {source}/security-keys/terraform.tfstate (not generated)"]
     assert reads[f"{lake}/{region}/datalake-demo"] == []
-    assert folders[-1] == f"{source}/{region}/datalake"
+    assert sorted(reads[f"{lake}/{region}/lakehouse-demo"]) == sorted([f"{source}/{region}/databases-dynamodb",
+                                                                       f"{lake}/{region}/datalake-demo"])
+    assert sorted(folders[-2:]) == sorted([f"{source}/{region}/datalake", f"{lake}/{region}/lakehouse-demo"])
 
 
 def test_one_account_setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -161,7 +167,7 @@ def test_layer_names_that_start_with_a_digit_still_load(capsys: pytest.CaptureFi
 def test_skipped_layer_is_read_as_before(capsys: pytest.CaptureFixture[str], synthesized_example: Path,
                                          tmp_path: Path) -> None:
     root = ProjectSpec().write(tmp_path / "skip")
-    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "skipLayers=datalake-demo")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "skipLayers=datalake-demo,lakehouse-demo")
     assert result.code == 0, result.err
     assert not (root / "data-science").joinpath("us-east-1").exists()
     datalake = "apps-devstg/us-east-1/datalake"

@@ -53,7 +53,8 @@ def resources(folder: Path, kind: str) -> dict[str, Any]:
 def test_every_source_gets_its_layers_and_the_lake_one(two_sources: Path) -> None:
     folders = {folder.relative_to(two_sources).as_posix() for folder in layer_folders(two_sources)}
     assert folders == {"apps-devstg/us-east-1/databases-dynamodb", "apps-devstg/us-east-1/datalake",
-                       "apps-prd/us-east-1/datalake", "data-science/us-east-1/datalake-demo"}
+                       "apps-prd/us-east-1/datalake", "data-science/us-east-1/datalake-demo",
+                       "data-science/us-east-1/lakehouse-demo"}
     for folder in layer_folders(two_sources):
         if folder.name != "databases-legacy":
             _, diagnostics = load_config_dir(folder)
@@ -161,7 +162,8 @@ def test_list_and_graph_cover_every_layer(capsys: pytest.CaptureFixture[str], tw
     assert listed.code == 0, listed.err
     order = [line.split("\t")[0] for line in listed.out.splitlines()]
     assert sorted(order) == ["apps-devstg/us-east-1/databases-dynamodb", "apps-devstg/us-east-1/datalake",
-                             "apps-prd/us-east-1/datalake", "data-science/us-east-1/datalake-demo"]
+                             "apps-prd/us-east-1/datalake", "data-science/us-east-1/datalake-demo",
+                             "data-science/us-east-1/lakehouse-demo"]
     lake = order.index("data-science/us-east-1/datalake-demo")
     assert lake < order.index("apps-devstg/us-east-1/datalake") and lake < order.index("apps-prd/us-east-1/datalake")
     assert order.index("apps-devstg/us-east-1/databases-dynamodb") < order.index("apps-devstg/us-east-1/datalake")
@@ -212,7 +214,12 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
         for kind, items in before.items():
             assert set(items) <= set(after[kind]), (folder, kind)
             for name in items:
-                if kind not in ("aws_s3_bucket_policy", "aws_kms_key"):  # the lake's grants gain statements
+                if kind == "aws_glue_job":  # the lakehouse job is told one more table
+                    assert {**items[name], "default_arguments": None} == {**after[kind][name], "default_arguments": None}
+                    changed = {argument for argument, value in items[name]["default_arguments"].items()
+                               if after[kind][name]["default_arguments"][argument] != value}
+                    assert changed == {"--tables"}
+                elif kind not in ("aws_s3_bucket_policy", "aws_kms_key"):  # the lake's grants gain statements
                     assert items[name] == after[kind][name], (folder, kind, name)
 
 
@@ -241,7 +248,7 @@ def test_a_pipeline_in_the_lake_account_and_one_reading_a_skipped_table_layer(ca
     assert result.code == 0, result.err
     folders = {folder.relative_to(root).as_posix() for folder in layer_folders(root)}
     assert folders == {"data-science/us-east-1/datalake", "data-science/us-east-1/datalake-demo",
-                       "apps-devstg/us-east-1/datalake"}
+                       "apps-devstg/us-east-1/datalake", "data-science/us-east-1/lakehouse-demo"}
     assert backend_key(root / "data-science/us-east-1/datalake") == "data-science/datalake/terraform.tfstate"
     assert "not generated" in run_cli(capsys, "list", "-c", f"leverageRoot={root}", "-c", pipelines_setting(pipelines),
                                       "-c", "skipLayers=databases-dynamodb").out
@@ -254,7 +261,7 @@ def test_the_lake_layer_may_share_a_name_with_the_sources_layers_in_another_acco
     assert result.code == 0, result.err
     keys = sorted(backend_key(folder) for folder in layer_folders(root))
     assert keys == ["apps-devstg/databases-dynamodb/terraform.tfstate", "apps-devstg/datalake/terraform.tfstate",
-                    "data-science/datalake/terraform.tfstate"]
+                    "data-science/datalake/terraform.tfstate", "data-science/lakehouse-demo/terraform.tfstate"]
     reads = remote_states(root / "apps-devstg/us-east-1/datalake")
     assert reads["datalake"]["key"] == "data-science/datalake/terraform.tfstate"
 
@@ -352,3 +359,80 @@ def test_renaming_the_lake_layer_while_its_old_folder_declares_the_buckets_is_re
                     r"which data-science/us-east-1/datalake-demo \(generated earlier, no longer by these settings\) "
                     r"still declares", renamed.err), renamed.err
     assert tree_digest(root) == before
+
+
+def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
+    """One job for every table of every pipeline: generated tables with their keys, read tables by the output the
+    datalake layer reads (their keys come from the change records); the role reads only those tables' folders."""
+    folder = two_sources / "data-science/us-east-1/lakehouse-demo"
+    config = main_json(folder)
+    states = "data.terraform_remote_state"
+    orders = f"{states}.databases_dynamodb.outputs.dynamodb_table_name"
+    customers = f"{states}.databases_dynamodb.outputs.dynamodb_table_names.customers"
+    users = f"{states}.databases_legacy.outputs.users_table_name"
+    job = next(iter(resources(folder, "aws_glue_job").values()))
+    assert job["default_arguments"]["--tables"] == (
+        "${jsonencode(["
+        f'{{"source" = {orders}, "keys" = [{{"name" = "orderId", "type" = "S"}}, {{"name" = "at", "type" = "N"}}]}}, '
+        f'{{"source" = {customers}, "keys" = [{{"name" = "customerId", "type" = "S"}}]}}, '
+        f'{{"source" = {users}}}'
+        "])}")
+    reads = config["data"]["aws_iam_policy_document"]["cdc_merge_job_role_policy"]["statement"]
+    raw = next(statement for statement in reads if statement["sid"] == "ReadBucketObjects")
+    assert [resource.split("}", 1)[1] for resource in raw["resources"]] == [
+        f"/dynamodb_data/${{{name}}}/cdc_data/*" for name in (orders, customers, users)]
+    remote = remote_states(folder)
+    assert remote["databases_legacy"]["key"] == "apps-prd/databases-legacy/terraform.tfstate"
+    assert remote["databases_legacy"]["profile"] == "bb-apps-prd-devops"
+    assert set(remote) == {"datalake_demo", "databases_dynamodb", "databases_legacy"}
+    table_names = config["output"]["lakehouse_table_names"]["value"]
+    assert table_names.startswith("${zipmap([") and all(f"replace(lower({name})" in table_names
+                                                         for name in (orders, customers, users))
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("lakehouseSchedule=hourly", "setting lakehouseSchedule='hourly' is not a Glue schedule; write cron("),
+    ("lakehouseWorkerType=G.16X", "setting lakehouseWorkerType='G.16X' is not a Glue Spark worker type; use one of"),
+    ("lakehouseWorkerCount=1", "setting lakehouseWorkerCount=1 is out of range; use workers, 2 to 1000"),
+    ("lakehouseTimeoutMinutes=2881", "setting lakehouseTimeoutMinutes=2881 is out of range"),
+    ("lakehouseAthenaBytesScannedCutoffMib=9", "setting lakehouseAthenaBytesScannedCutoffMib=9 is out of range; use "
+                                               "MiB, 10 (Athena's minimum)"),
+    ("lakehouseAthenaResultsRetentionDays=0", "setting lakehouseAthenaResultsRetentionDays=0 is out of range"),
+    ("lakehouseLogRetentionDays=2", "setting lakehouseLogRetentionDays=2 is not a CloudWatch retention"),
+    ("lakehouseWorkerType=G.4X", "setting lakehouseFlex=true needs G.1X or G.2X workers, not G.4X"),
+    ("lakehouseLayer=datalake-demo", "settings lakehouseLayer and lakeLayer are both 'datalake-demo'"),
+])
+def test_lakehouse_settings_out_of_range_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                            setting: str, message: str) -> None:
+    root = ProjectSpec().write(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", setting)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith(f"error: {message}"), result.err
+
+
+def test_lakehouse_settings_reach_the_job_the_trigger_and_the_workgroup(capsys: pytest.CaptureFixture[str],
+                                                                       tmp_path: Path) -> None:
+    root = ProjectSpec().write(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakehouseSchedule=cron(5 */2 * * ? *)",
+                     "-c", "lakehouseWorkerType=G.4X", "-c", "lakehouseWorkerCount=10", "-c", "lakehouseFlex=false",
+                     "-c", "lakehouseTimeoutMinutes=240", "-c", "lakehouseAthenaBytesScannedCutoffMib=100",
+                     "-c", "lakehouseAthenaResultsRetentionDays=7", "-c", "lakehouseLogRetentionDays=90",
+                     "-c", "lakehouseLayer=lakehouse")
+    assert result.code == 0, result.err
+    folder = root / "data-science/us-east-1/lakehouse"
+    job = resources(folder, "aws_glue_job")["cdc_merge_job"]
+    assert (job["worker_type"], job["number_of_workers"], job["execution_class"], job["timeout"]) == (
+        "G.4X", 10, "STANDARD", 240)
+    assert job["execution_property"] == {"max_concurrent_runs": 1} and job["glue_version"] == "5.0"
+    assert resources(folder, "aws_glue_trigger")["cdc_merge_job_schedule"]["schedule"] == "cron(5 */2 * * ? *)"
+    workgroup = resources(folder, "aws_athena_workgroup")["workgroup"]["configuration"]
+    assert workgroup["bytes_scanned_cutoff_per_query"] == 100 * 1024 * 1024
+    assert workgroup["enforce_workgroup_configuration"] is True
+    assert workgroup["engine_version"] == {"selected_engine_version": "Athena engine version 3"}
+    lifecycle = resources(folder, "aws_s3_bucket_lifecycle_configuration")
+    assert lifecycle["results_bucket"]["rule"][0]["expiration"] == [{"days": 7}]
+    assert "transition" not in lifecycle["artifacts_bucket"]["rule"][0]  # the script is never archived
+    groups = resources(folder, "aws_cloudwatch_log_group")
+    assert {group["retention_in_days"] for group in groups.values()} == {90}
+    assert all(group["kms_key_id"] == "${aws_kms_key.lakehouse_key.arn}" for group in groups.values())
+    assert backend_key(folder) == "data-science/lakehouse/terraform.tfstate"

@@ -1,0 +1,190 @@
+"""A Glue Spark job (Glue 5, Python 3) with its role, security configuration, log groups and schedule.
+
+Glue writes a job's logs to log groups it names itself: with a security configuration, the driver's and
+executors' standard output and error go to `/aws-glue/jobs/<configuration>-role/<role>/output` and `.../error`.
+The job's continuous (real-time) logs go to a group named by the job's `--continuous-log-logGroup` argument.
+All three are created here, encrypted with the configuration's key and kept `log_retention_days`, so Glue never
+creates a group without retention.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bindings import Construct, GlueJob, GlueJobCommand, GlueJobExecutionProperty, GlueTrigger, GlueTriggerActions
+from aws_constructs.addresses import NamedConstruct
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.glue import SecurityConfiguration
+from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps
+from aws_constructs.kms import Key
+from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps
+from aws_constructs.s3 import BucketObject
+from aws_constructs.validation import check_name, check_range
+
+GLUE_VERSIONS = ("5.0",)
+WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+FLEX_WORKER_TYPES = ("G.1X", "G.2X")  # Glue runs the Flex execution class on these only
+DATALAKE_FORMATS = ("delta", "hudi", "iceberg")
+# Glue's cron: six fields (minutes hours day-of-month month day-of-week year), one of the day fields `?`.
+GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
+RATE = re.compile(r"rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)")
+# Arguments the construct sets itself; the job's own arguments must not name them.
+RESERVED_ARGUMENTS = ("--conf", "--continuous-log-logGroup", "--datalake-formats", "--enable-continuous-cloudwatch-log",
+                      "--job-bookmark-option", "--job-language", "--TempDir")
+
+
+def check_schedule(what: str, schedule: str) -> None:
+    """A schedule Glue and EventBridge accept: `cron(<6 fields>)`, one of the day fields `?`, or `rate(...)`."""
+    cron = GLUE_CRON.fullmatch(schedule)
+    if RATE.fullmatch(schedule):
+        return
+    if not cron or "?" not in (cron.group(3), cron.group(5)) or cron.group(3) == cron.group(5):
+        raise ConstructPropsError(
+            f"{what} {schedule!r} is not a Glue schedule; write cron(minutes hours day-of-month month day-of-week "
+            "year) with exactly one day field '?', e.g. cron(15 * * * ? *) for 15 minutes past every hour")
+
+
+def job_log_groups(security_configuration: str, role_name: str, job_name: str) -> dict[str, str]:
+    """The log groups a job with a security configuration writes to: its output, its errors, its continuous logs."""
+    prefix = f"/aws-glue/jobs/{security_configuration}-role/{role_name}"
+    return {"output": f"{prefix}/output", "error": f"{prefix}/error", "continuous": f"/aws-glue/jobs/{job_name}"}
+
+
+@dataclass(frozen=True)
+class SparkJobProps:
+    name: str
+    role_name: str
+    env: AwsEnvironment
+    script: BucketObject  # the Python script, an object of a bucket of this stack
+    key: Key  # encrypts what Glue writes to S3, job bookmarks and the job's logs (security configuration)
+    temp_dir: str  # s3://bucket/prefix/ for Glue's temporary files; the role may write there
+    arguments: dict[str, str] = field(default_factory=dict)  # the script's own arguments, `--name` -> value
+    spark_conf: dict[str, str] = field(default_factory=dict)  # set when the Spark session starts
+    datalake_formats: tuple[str, ...] = ()
+    glue_version: str = "5.0"
+    worker_type: str = "G.1X"
+    worker_count: int = 2
+    flex: bool = False  # the Flex execution class: spare capacity, cheaper, may start later
+    timeout_minutes: int = 60
+    max_concurrent_runs: int = 1
+    max_retries: int = 0
+    description: str = ""
+    log_retention_days: int = DEFAULT_RETENTION_DAYS
+
+
+class SparkJob(NamedConstruct):
+    """A `glueetl` job running a Python 3 script, with a role only Glue of this account can assume.
+
+    The role can read the script and write Glue's temporary folder, write its own log groups; everything else it
+    gets through grants (`bucket.grant_read(job.role, prefix)`, `database.grant_manage_tables(job.role)`, ...).
+    Glue's own job bookmarks are off: a script that needs to know what it processed keeps that itself.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: SparkJobProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("Glue job", props.name, 255, r"[\w .:-]+", "letters, digits, spaces and _.:-")
+        if props.glue_version not in GLUE_VERSIONS:
+            raise ConstructPropsError(f"Glue job {props.name}: Glue version {props.glue_version!r} is not one of "
+                                      + ", ".join(GLUE_VERSIONS))
+        if props.worker_type not in WORKER_TYPES:
+            raise ConstructPropsError(f"Glue job {props.name}: worker type {props.worker_type!r} is not one of "
+                                      + ", ".join(WORKER_TYPES))
+        if props.flex and props.worker_type not in FLEX_WORKER_TYPES:
+            raise ConstructPropsError(f"Glue job {props.name}: the Flex execution class runs only on "
+                                      + " and ".join(FLEX_WORKER_TYPES) + f" workers, not {props.worker_type}")
+        check_range(f"Glue job {props.name} worker count", props.worker_count, 2, 1000, "workers")
+        check_range(f"Glue job {props.name} timeout", props.timeout_minutes, 1, 2880, "minutes")
+        check_range(f"Glue job {props.name} concurrent runs", props.max_concurrent_runs, 1, 1000, "runs")
+        check_range(f"Glue job {props.name} retries", props.max_retries, 0, 10, "retries")
+        unknown = sorted(set(props.datalake_formats) - set(DATALAKE_FORMATS))
+        if unknown:
+            raise ConstructPropsError(f"Glue job {props.name}: data lake format {unknown[0]!r} is not one of "
+                                      + ", ".join(DATALAKE_FORMATS))
+        for name in props.arguments:
+            if not name.startswith("--") or name in RESERVED_ARGUMENTS:
+                raise ConstructPropsError(f"Glue job {props.name}: argument {name!r} must start with '--' and not be "
+                                          "one the job sets itself (" + ", ".join(RESERVED_ARGUMENTS) + ")")
+        if not props.temp_dir.startswith("s3://") or not props.temp_dir.endswith("/"):
+            raise ConstructPropsError(f"Glue job {props.name}: temporary folder {props.temp_dir!r} must be an "
+                                      "s3://bucket/prefix/ URL ending in '/'")
+        self.props = props
+        self.name = props.name
+        self.role = ServiceRole(self, "Role", ServiceRoleProps(
+            name=props.role_name, service="glue.amazonaws.com", source_account=props.env.account_id,
+            description=f"Glue job {props.name}"))
+        self.role.add_to_principal_policy(PolicyStatement(
+            sid="ReadJobScript", actions=("s3:GetObject",), resources=(props.script.arn,)))
+        temp_bucket, _, temp_prefix = props.temp_dir.removeprefix("s3://").partition("/")
+        if temp_bucket != props.script.bucket.name:
+            raise ConstructPropsError(f"Glue job {props.name}: keep the temporary folder in the script's bucket "
+                                      f"{props.script.bucket.name}, not {temp_bucket}")
+        props.script.bucket.grant_read_write(self.role, temp_prefix)
+        self.security = SecurityConfiguration(self, "Security", f"{props.name}-security", props.key)
+        self.log_groups = job_log_groups(self.security.name, props.role_name, props.name)
+        groups = [LogGroup(self, f"{kind.capitalize()}Logs", LogGroupProps(
+            name=name, retention_days=props.log_retention_days, encryption_key=props.key))
+            for kind, name in self.log_groups.items()]
+        group_arns = tuple(props.env.arn("logs", f"log-group:{name}") for name in self.log_groups.values())
+        self.role.add_to_principal_policy(PolicyStatement(
+            sid="UseJobLogGroups",
+            # Glue creates a missing group and associates the security configuration's key with it.
+            actions=("logs:AssociateKmsKey", "logs:CreateLogGroup"), resources=group_arns))
+        self.role.add_to_principal_policy(PolicyStatement(
+            sid="WriteJobLogs", actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+            resources=tuple(f"{arn}:log-stream:*" for arn in group_arns)))
+        arguments = {
+            "--job-language": "python",
+            "--job-bookmark-option": "job-bookmark-disable",
+            "--TempDir": props.temp_dir,
+            "--enable-continuous-cloudwatch-log": "true",
+            "--continuous-log-logGroup": self.log_groups["continuous"],
+        }
+        if props.datalake_formats:
+            arguments["--datalake-formats"] = ",".join(props.datalake_formats)
+        if props.spark_conf:
+            # Glue takes one --conf argument; further settings follow inside its value, each after ` --conf `.
+            arguments["--conf"] = " --conf ".join(f"{name}={value}" for name, value in props.spark_conf.items())
+        arguments.update(props.arguments)
+        self._job = self._name(GlueJob(
+            self, "Resource",
+            name=props.name,
+            description=props.description or None,
+            role_arn=self.role.arn,
+            glue_version=props.glue_version,
+            command=GlueJobCommand(name="glueetl", python_version="3", script_location=props.script.s3_url),
+            default_arguments=arguments,
+            execution_class="FLEX" if props.flex else "STANDARD",
+            execution_property=GlueJobExecutionProperty(max_concurrent_runs=props.max_concurrent_runs),
+            max_retries=props.max_retries,
+            number_of_workers=props.worker_count,
+            worker_type=props.worker_type,
+            timeout=props.timeout_minutes,
+            security_configuration=self.security.configuration_name,
+            # Glue checks the role when the job runs, the groups must exist before it writes: create both first.
+            depends_on=[self.role.policy] + [group.resource for group in groups],
+        ))
+
+    @property
+    def job_name(self) -> str:
+        """The name as a reference, so that what starts the job is created after it."""
+        return self._job.name
+
+    @property
+    def arn(self) -> str:
+        return self._job.arn
+
+    def schedule(self, construct_id: str, name: str, schedule: str) -> ScheduledTrigger:
+        return ScheduledTrigger(self, construct_id, name, self, schedule)
+
+
+class ScheduledTrigger(NamedConstruct):
+    """A Glue trigger that starts one job on a schedule (UTC), active from creation."""
+
+    def __init__(self, scope: Construct, construct_id: str, name: str, job: SparkJob, schedule: str) -> None:
+        super().__init__(scope, construct_id)
+        check_name("Glue trigger", name, 255, r"[\w .:-]+", "letters, digits, spaces and _.:-")
+        check_schedule(f"Glue trigger {name}: schedule", schedule)
+        self._trigger = self._name(GlueTrigger(
+            self, "Resource", name=name, type="SCHEDULED", schedule=schedule, start_on_creation=True,
+            actions=[GlueTriggerActions(job_name=job.job_name)]))

@@ -1,0 +1,274 @@
+"""`<lake account>/<region>/lakehouse-demo`: the raw change records become current-state Iceberg tables, queried
+through Athena."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_constructs.alarms import AlarmTopic, AlarmTopicProps
+from aws_constructs.athena import QueryWorkgroup, QueryWorkgroupProps
+from aws_constructs.dynamodb import KeyAttribute
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.events import GlueJobFailureNotification
+from aws_constructs.firehose import delivery_key_prefix
+from aws_constructs.glue import CatalogDatabase
+from aws_constructs.glue_job import SparkJob, SparkJobProps
+from aws_constructs.iam import Grantable, ManagedPolicy, ManagedPolicyProps, ServiceRole, ServiceRoleProps
+from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps, KmsKeyRef
+from aws_constructs.s3 import BucketObject, BucketObjectProps, BucketRef, SecureBucket, SecureBucketProps, \
+    ServerAccessLogBucket
+from bindings import Construct, Fn
+from leverage.hcl import literal
+from leverage.project.layer import LayerAddress
+from leverage.project.model import Project
+from leverage.stack import LeverageLayerStack, RemoteLayer
+from stacks.datalake import StreamedTable
+from stacks.names import processed_bucket_name, raw_bucket_name
+from stacks.settings.model import FirehoseSettings, LakehouseSettings
+
+JOB_SCRIPT = Path(__file__).resolve().parent / "lakehouse" / "job" / "cdc_merge.py"
+SCRIPT_KEY = "scripts/cdc_merge.py"
+TEMP_PREFIX = "temporary/"
+WAREHOUSE_PREFIX = "lakehouse/"
+CATALOG_NAME = "lakehouse"  # the Spark catalog the job addresses its tables through
+# Where Firehose's dynamic partitioning puts a table's records: `<root><table>/cdc_data/...`, the layout the job reads.
+TABLE_PARTITION = "!{partitionKeyFromQuery:tableName}/cdc_data/"
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+
+
+@dataclass(frozen=True)
+class LakehouseTable:
+    """A streamed table the job merges: where its name is read (as the datalake layer reads it) and, for tables
+    the app generates, its key attributes (a read table's keys are taken from its change records)."""
+
+    table: StreamedTable
+    keys: tuple[KeyAttribute, ...] = ()
+
+
+@dataclass(frozen=True)
+class LakehouseDemoLayerProps:
+    lake_layer: RemoteLayer
+    tables: tuple[LakehouseTable, ...]
+    firehose: FirehoseSettings
+    lakehouse: LakehouseSettings
+    alarm_email: str = ""
+    # Region the layer's buckets replicate to, as the lake's do (setting lakeReplicaRegion); None: no replication.
+    replica_region: str | None = None
+
+
+def raw_root(prefix: str) -> str:
+    """The raw bucket's folder holding one `<table>/cdc_data/` folder per table, from the Firehose prefix."""
+    root, partition, _ = prefix.partition(TABLE_PARTITION)
+    if not partition or delivery_key_prefix(root) != root or (root and not root.endswith("/")):
+        raise ConstructPropsError(
+            f"the lakehouse job reads <folder>/<table>/cdc_data/..., and firehosePrefix {prefix!r} does not write that "
+            f"layout; keep a prefix of the form <folder>/{TABLE_PARTITION}..., or leave the lakehouse layer out with "
+            "skipLayers")
+    return root
+
+
+def iceberg_table_name(source: str) -> str:
+    """The job's rule, as a Terraform expression: lowercase, every character but a-z, 0-9 and _ becomes _."""
+    return Fn.replace(Fn.lower(source), "/[^a-z0-9_]/", "_")
+
+
+class LakehouseDemoLayer(LeverageLayerStack):
+    """A Glue 5 Spark job merges the CDC records of every streamed table into an Iceberg table of its own, and an
+    Athena workgroup queries them.
+
+    The job script (`stacks/lakehouse/job/cdc_merge.py`) is shipped as an object of this layer's artifacts bucket,
+    tracked by its SHA-256; a scheduled trigger starts it (at most one run at a time), and runs that end FAILED,
+    TIMEOUT or ERROR notify an SNS topic through an EventBridge rule. The tables are registered in a Glue database
+    of this layer and stored under `lakehouse/` of the lake's processed bucket.
+
+    The job's role reads only the tables' CDC folders of the raw bucket (not the error folder), reads and writes
+    only `lakehouse/` of the processed bucket, uses the lake's key and this layer's key only through S3, and
+    manages only its database's tables. A managed policy (`lakehouse_reader_policy_arn`) lets people read those
+    tables and query through the workgroup, nothing more.
+    """
+
+    def __init__(self, scope: Construct, project: Project, address: LayerAddress,
+                 props: LakehouseDemoLayerProps) -> None:
+        super().__init__(scope, project, address)
+        if not props.tables:
+            raise ConstructPropsError("the lakehouse needs at least one streamed table")
+        env = AwsEnvironment(self.account.id, address.region)
+        settings = props.lakehouse
+        lake = self.read_layer(props.lake_layer)
+        dr = address.disaster_recovery
+        lake_environment = props.lake_layer.account.environment
+        raw = BucketRef(lake.get_string("s3_bucket_data_raw_arn"), raw_bucket_name(project.name, lake_environment, dr))
+        processed = BucketRef(lake.get_string("s3_bucket_data_processed_arn"),
+                              processed_bucket_name(project.name, lake_environment, dr))
+        lake_key = KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn"))
+        root = literal(raw_root(props.firehose.prefix))
+        sources = [self._table_name(table.table) for table in props.tables]
+
+        key = Key(self, "LakehouseKey", KeyProps(description=f"Lakehouse {self.aws_name('lakehouse')}: job artifacts, "
+                                                 "logs and Athena results", env=env))
+        artifacts = SecureBucket(self, "ArtifactsBucket", SecureBucketProps(
+            name=self.aws_name("lakehouse-artifacts"), encryption_key=key.as_ref(),
+            transitions=(), noncurrent_version_expiration_days=90))  # the script is never archived
+        results = SecureBucket(self, "ResultsBucket", SecureBucketProps(
+            name=self.aws_name("lakehouse-athena-results"), encryption_key=key.as_ref(), transitions=(),
+            expiration_days=settings.athena_results_retention_days, noncurrent_version_expiration_days=1))
+        access_logs = ServerAccessLogBucket(self, "AccessLogBucket", SecureBucketProps(
+            name=self.aws_name("lakehouse-access-logs"), transitions=(), expiration_days=365), env.account_id)
+        access_logs.log_access_of(artifacts, results)
+        if props.replica_region:
+            self._replicate(key, (artifacts, results, access_logs), AwsEnvironment(env.account_id, props.replica_region))
+        # Whoever IAM lets use this layer's buckets may use the key for them, through S3 (the job's security
+        # configuration also encrypts what Glue itself writes to the processed bucket with it).
+        key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
+            "aws:s3:arn", tuple(arn for bucket in (artifacts.arn, results.arn, processed.arn)
+                                for arn in (bucket, f"{bucket}/*"))))
+
+        warehouse = f"s3://{processed.name}/{WAREHOUSE_PREFIX}"
+        database = CatalogDatabase(self, "Database", self.aws_name("lakehouse").replace("-", "_"), env,
+                                   location_uri=warehouse,
+                                   description="Current state of the streamed DynamoDB tables (Iceberg), merged "
+                                               "from the lake's change records")
+        script = BucketObject(self, "JobScript", BucketObjectProps(
+            bucket=artifacts, key=SCRIPT_KEY, text=JOB_SCRIPT.read_text(encoding="utf-8"),
+            content_type="text/x-python"))
+        catalog = f"spark.sql.catalog.{CATALOG_NAME}"
+        job = SparkJob(self, "CdcMergeJob", SparkJobProps(
+            name=self.aws_name("lakehouse-cdc-merge"),
+            role_name=self.aws_name("lakehouse-cdc-merge-role"),
+            env=env,
+            script=script,
+            key=key,
+            temp_dir=f"s3://{artifacts.name}/{TEMP_PREFIX}",
+            description="DynamoDB change records of the raw bucket -> current-state Iceberg tables",
+            datalake_formats=("iceberg",),
+            spark_conf={
+                "spark.sql.extensions": ICEBERG_EXTENSIONS,
+                catalog: "org.apache.iceberg.spark.SparkCatalog",
+                f"{catalog}.warehouse": warehouse,
+                f"{catalog}.catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",
+                f"{catalog}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+            },
+            arguments={
+                "--raw-path": f"s3://{raw.name}/{root}",
+                "--catalog-name": CATALOG_NAME,
+                "--catalog-type": "glue",
+                "--warehouse": warehouse,
+                "--database": database.database_name,
+                "--tables": Fn.jsonencode([self._table_argument(source, table.keys)
+                                           for source, table in zip(sources, props.tables)]),
+            },
+            worker_type=settings.worker_type,
+            worker_count=settings.worker_count,
+            flex=settings.flex,
+            timeout_minutes=settings.timeout_minutes,
+            max_concurrent_runs=1,
+            log_retention_days=settings.log_retention_days,
+        ))
+        job.schedule("Schedule", self.aws_name("lakehouse-cdc-merge-schedule"), literal(settings.schedule))
+        role = job.role
+        raw.grant_read(role, tuple(f"{root}{source}/cdc_data/" for source in sources))
+        processed.grant_read_write(role, WAREHOUSE_PREFIX)
+        database.grant_manage_tables(role)
+        s3 = env.service_host("s3")
+        lake_key.grant_encrypt_decrypt_via(role, "UseLakeKey", s3, ("aws:s3:arn", (
+            raw.arn, f"{raw.arn}/{root}*", processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
+        key.as_ref().grant_encrypt_decrypt_via(role, "UseLakehouseKey", s3, ("aws:s3:arn", (
+            artifacts.arn, f"{artifacts.arn}/*", processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
+
+        topic = AlarmTopic(self, "Alarms", AlarmTopicProps(
+            name=self.aws_name("lakehouse-alarms"), env=env, email=literal(props.alarm_email)))
+        GlueJobFailureNotification(self, "JobFailed", self.aws_name("lakehouse-cdc-merge-failed"), job.name, topic,
+                                   env.account_id)
+
+        workgroup = QueryWorkgroup(self, "Workgroup", QueryWorkgroupProps(
+            name=self.aws_name("lakehouse"), env=env, results_bucket=results,
+            bytes_scanned_cutoff_mib=settings.athena_bytes_scanned_cutoff_mib,
+            description=f"Queries of the lakehouse tables in {database.name}"))
+        reader = ManagedPolicy(self, "ReaderPolicy", ManagedPolicyProps(
+            name=self.aws_name("lakehouse-reader"),
+            description=f"Query the lakehouse tables of {database.name} through Athena workgroup {workgroup.name}"))
+        self._grant_reading(reader, workgroup, database, processed, lake_key, key, s3)
+
+        self.diagram = _lakehouse_diagram(raw.name, root, processed.name, database.name, workgroup.name)
+        self.output("lakehouse_database_name", database.database_name,
+                    "Glue database holding the lakehouse's Iceberg tables")
+        self.output("lakehouse_table_names", Fn.zipmap(sources, [iceberg_table_name(source) for source in sources]),
+                    "Iceberg table of each streamed DynamoDB table (source table name -> table name)")
+        self.output("lakehouse_warehouse_uri", warehouse, "Where the Iceberg tables' data and metadata are stored")
+        self.output("glue_job_name", job.job_name, "Name of the Glue job that merges the change records")
+        self.output("glue_job_arn", job.arn, "ARN of the Glue job that merges the change records")
+        self.output("glue_job_role_arn", role.arn, "ARN of the Glue job's role")
+        self.output("athena_workgroup_name", workgroup.workgroup_name, "Athena workgroup to query the tables through")
+        self.output("athena_results_bucket_arn", results.arn, "ARN of the bucket holding Athena's query results")
+        self.output("lakehouse_kms_key_arn", key.arn,
+                    "ARN of the layer's KMS key: artifacts, Athena results, the job's logs and what Glue writes")
+        self.output("lakehouse_reader_policy_arn", reader.arn,
+                    "ARN of the managed policy that lets people query the tables through the workgroup")
+        self.output("lakehouse_alarm_topic_arn", topic.arn, "ARN of the SNS topic the job's failures notify")
+
+    def _replicate(self, key: Key, buckets: tuple[SecureBucket, ...], replica_env: AwsEnvironment) -> None:
+        """Each bucket copied to `<name>-replica` in `replica_env`'s region, with a key and access logs of its own
+        there, as the lake's buckets are: the script and recent results survive the loss of the region."""
+        provider = self.aws_provider("replica", replica_env.region, alias="replica")
+        replica_key = Key(self, "LakehouseKeyReplica", KeyProps(
+            description=f"Lakehouse {self.aws_name('lakehouse')}: replicas of its buckets", env=replica_env,
+            provider=provider))
+        replicas = []
+        for bucket in buckets:
+            props = bucket.props
+            construct_id = f"{bucket.node.id}Replica"
+            replica_props = SecureBucketProps(
+                name=f"{props.name}-replica", transitions=props.transitions, expiration_days=props.expiration_days,
+                noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+                encryption_key=replica_key.as_ref() if props.encryption_key else None, provider=provider)
+            replicas.append(ServerAccessLogBucket(self, construct_id, replica_props, replica_env.account_id)
+                            if isinstance(bucket, ServerAccessLogBucket) else
+                            SecureBucket(self, construct_id, replica_props))
+        *data_replicas, logs_replica = replicas
+        logs_replica.log_access_of(*data_replicas)
+        replica_key.allow_via_service("AccountUsesKeyThroughS3", replica_env.account_id,
+                                      DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3",
+                                      ("aws:s3:arn", tuple(arn for bucket in data_replicas
+                                                           for arn in (bucket.arn, f"{bucket.arn}/*"))))
+        role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
+            name=self.aws_name("lakehouse-replication-role"), service="s3.amazonaws.com",
+            source_account=self.account.id, description="S3 replication of the lakehouse buckets"))
+        for source, target in zip(buckets, replicas):
+            source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
+                                replica_env.partition)
+
+    def _table_name(self, table: StreamedTable) -> str:
+        state = self.read_layer(table.layer)
+        return state.get_string(table.output) if table.entry is None else Fn.lookup(state.get(table.output), table.entry)
+
+    @staticmethod
+    def _table_argument(source: str, keys: tuple[KeyAttribute, ...]) -> dict:
+        """One entry of the job's `--tables`. It becomes a string literal inside a Terraform expression
+        (`jsonencode`): cdktf escapes `${` there, not `%{`, which would start a template directive."""
+        argument: dict = {"source": source}
+        if keys:
+            argument["keys"] = [{"name": key.name.replace("%{", "%%{"), "type": key.type} for key in keys]
+        return argument
+
+    @staticmethod
+    def _grant_reading(reader: Grantable, workgroup: QueryWorkgroup, database: CatalogDatabase, processed: BucketRef,
+                       lake_key: KmsKeyRef, key: Key, s3: str) -> None:
+        """Query through the workgroup, read the database's tables and their files, nothing else."""
+        workgroup.grant_query(reader)
+        database.grant_read(reader)
+        processed.grant_read(reader, WAREHOUSE_PREFIX)
+        context = ("aws:s3:arn", (processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*"))
+        lake_key.grant_decrypt_via(reader, "DecryptLakehouseData", s3, context)
+        key.as_ref().grant_decrypt_via(reader, "DecryptGlueWrittenData", s3, context)
+
+
+def _lakehouse_diagram(raw_bucket: str, root: str, processed_bucket: str, database: str, workgroup: str) -> str:
+    return "\n".join([
+        "flowchart LR",
+        f'  raw[("raw bucket<br/>{raw_bucket}<br/>{root}TABLE/cdc_data/")] --> job',
+        '  trigger(["Glue trigger, scheduled"]) --> job["Glue 5 Spark job<br/>cdc_merge.py, MERGE INTO"]',
+        f'  job --> tables[("Iceberg tables<br/>{processed_bucket}/{WAREHOUSE_PREFIX}<br/>Glue database {database}")]',
+        f'  tables --> athena["Athena workgroup<br/>{workgroup}"]',
+        '  job -.-> alarms(["failed runs -> EventBridge -> SNS topic"])',
+    ])

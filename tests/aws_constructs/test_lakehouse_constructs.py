@@ -1,0 +1,74 @@
+"""Props validation of the lakehouse constructs: each refusal names the value and what AWS accepts."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import bindings  # noqa: F401  (registers the fast-import shim first)
+from aws_constructs.athena import QueryWorkgroup, QueryWorkgroupProps
+from aws_constructs.env import AwsEnvironment
+from aws_constructs.errors import ConstructPropsError
+from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule
+from aws_constructs.kms import Key, KeyProps
+from aws_constructs.s3 import BucketObject, BucketObjectProps, SecureBucket, SecureBucketProps
+from tests.aws_constructs.test_constructs import new_stack
+
+ENV = AwsEnvironment("123456789012", "us-east-1")
+
+
+def job_props(stack, **changes) -> SparkJobProps:
+    key = Key(stack, "Key", KeyProps(description="k", env=ENV))
+    bucket = SecureBucket(stack, "Artifacts", SecureBucketProps(name="artifacts-bucket", encryption_key=key.as_ref()))
+    script = BucketObject(stack, "Script", BucketObjectProps(bucket=bucket, key="scripts/job.py", text="print(1)"))
+    props = SparkJobProps(name="job", role_name="job-role", env=ENV, script=script, key=key,
+                          temp_dir="s3://artifacts-bucket/temporary/")
+    return dataclasses.replace(props, **changes)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"worker_type": "G.4X", "flex": True}, "the Flex execution class runs only on G.1X and G.2X workers, not G.4X"),
+    ({"worker_type": "Z.2X"}, "worker type 'Z.2X' is not one of G.1X, G.2X, G.4X, G.8X"),
+    ({"worker_count": 1}, "worker count is 1; AWS accepts a whole number of workers from 2 to 1000"),
+    ({"timeout_minutes": 0}, "timeout is 0; AWS accepts a whole number of minutes from 1 to 2880"),
+    ({"glue_version": "4.0"}, "Glue version '4.0' is not one of 5.0"),
+    ({"arguments": {"--conf": "x=y"}}, "argument '--conf' must start with '--' and not be one the job sets itself"),
+    ({"temp_dir": "s3://other-bucket/tmp/"}, "keep the temporary folder in the script's bucket artifacts-bucket"),
+    ({"temp_dir": "s3://artifacts-bucket/tmp"}, "must be an s3://bucket/prefix/ URL ending in '/'"),
+    ({"datalake_formats": ("parquet",)}, "data lake format 'parquet' is not one of delta, hudi, iceberg"),
+])
+def test_spark_job_refuses_what_glue_would(changes: dict, message: str) -> None:
+    stack = new_stack()
+    with pytest.raises(ConstructPropsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        SparkJob(stack, "Job", job_props(stack, **changes))
+
+
+@pytest.mark.parametrize("schedule", ["cron(15 * * * ? *)", "cron(0 3 ? * MON-FRI *)", "rate(2 hours)"])
+def test_glue_schedules(schedule: str) -> None:
+    check_schedule("schedule", schedule)
+
+
+@pytest.mark.parametrize("schedule", ["cron(15 * * * *)", "cron(15 * * * * *)", "cron(15 * ? * ? *)", "hourly"])
+def test_schedules_glue_refuses(schedule: str) -> None:
+    with pytest.raises(ConstructPropsError, match="exactly one day field '\\?'"):
+        check_schedule("schedule", schedule)
+
+
+def test_a_workgroup_needs_an_encrypted_results_bucket_and_athenas_minimum_cutoff() -> None:
+    stack = new_stack()
+    plain = SecureBucket(stack, "Plain", SecureBucketProps(name="plain-results"))
+    with pytest.raises(ConstructPropsError, match="results bucket plain-results needs a KMS key"):
+        QueryWorkgroup(stack, "W", QueryWorkgroupProps(name="w", env=ENV, results_bucket=plain,
+                                                       bytes_scanned_cutoff_mib=100))
+    with pytest.raises(ConstructPropsError, match="bytes-scanned cutoff is 9; AWS accepts a whole number of MiB"):
+        QueryWorkgroup(stack, "W2", QueryWorkgroupProps(name="w", env=ENV, results_bucket=plain,
+                                                        bytes_scanned_cutoff_mib=9))
+
+
+def test_an_object_needs_a_key_bucket_and_a_plain_key() -> None:
+    stack = new_stack()
+    plain = SecureBucket(stack, "Plain", SecureBucketProps(name="plain-bucket"))
+    with pytest.raises(ConstructPropsError, match="needs a KMS key"):
+        BucketObject(stack, "O", BucketObjectProps(bucket=plain, key="a.py", text=""))
+    with pytest.raises(ConstructPropsError, match="must be a non-empty path"):
+        BucketObject(stack, "O2", BucketObjectProps(bucket=plain, key="/a.py", text=""))

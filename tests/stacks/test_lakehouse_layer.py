@@ -1,0 +1,111 @@
+"""The lakehouse layer as generated for the example: what the job's role and the reader policy may do, the shipped
+script, the failure notification (least privilege read from the layer itself, as a reviewer would)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.lakehouse_demo import JOB_SCRIPT, raw_root
+from aws_constructs.errors import ConstructPropsError
+from tests.layers import main_json
+
+LAYER = "data-science/us-east-1/lakehouse-demo"
+RAW = "${data.terraform_remote_state.datalake_demo.outputs.s3_bucket_data_raw_arn}"
+PROCESSED = "${data.terraform_remote_state.datalake_demo.outputs.s3_bucket_data_processed_arn}"
+TABLE = "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_name}"
+
+
+@pytest.fixture(scope="module")
+def layer(synthesized_example: Path) -> dict[str, Any]:
+    return main_json(synthesized_example / LAYER)
+
+
+def statements(layer: dict[str, Any], document: str) -> dict[str, dict[str, Any]]:
+    return {statement["sid"]: statement for statement in layer["data"]["aws_iam_policy_document"][document]["statement"]}
+
+
+def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lakehouse_prefix(
+        layer: dict[str, Any]) -> None:
+    role = statements(layer, "cdc_merge_job_role_policy")
+    assert role["ReadBucketObjects"]["actions"] == ["s3:GetObject"]
+    assert role["ReadBucketObjects"]["resources"] == [f"{RAW}/dynamodb_data/{TABLE}/cdc_data/*"]  # not cdc_error/
+    written = {resource for statement in role.values() if "s3:PutObject" in statement["actions"]
+               for resource in statement["resources"]}
+    assert written == {f"{PROCESSED}/lakehouse/*", "${aws_s3_bucket.artifacts_bucket.arn}/temporary/*"}
+    listing = {(statement["resources"][0], value) for sid, statement in role.items() if sid.startswith("ListBucket")
+               for condition in statement["condition"] for value in condition["values"]}
+    assert listing == {(RAW, f"dynamodb_data/{TABLE}/cdc_data/*"), (PROCESSED, "lakehouse/*"),
+                       ("${aws_s3_bucket.artifacts_bucket.arn}", "temporary/*")}
+    every_resource = [resource for statement in role.values() for resource in statement["resources"]]
+    assert "*" not in every_resource and not any(resource.endswith(":*:*") for resource in every_resource)
+    for sid in ("UseLakeKey", "UseLakehouseKey"):  # keys only through S3
+        assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} \
+            in role[sid]["condition"]
+    kms = [sid for sid, statement in role.items() if any(a.startswith("kms:") for a in statement["actions"])]
+    assert sorted(kms) == ["UseLakeKey", "UseLakehouseKey"]
+    database = "bb_data_science_lakehouse"
+    assert role["ManageCatalogTables"]["resources"] == [
+        "arn:aws:glue:us-east-1:777777777777:catalog", f"arn:aws:glue:us-east-1:777777777777:database/{database}",
+        f"arn:aws:glue:us-east-1:777777777777:table/{database}/*"]
+    assert not any("Delete" in action for action in role["ManageCatalogTables"]["actions"])
+    assert "aws_iam_role_policy_attachment" not in layer["resource"]  # no managed policy, AWS's or other
+
+
+def test_the_reader_policy_queries_through_the_workgroup_and_reads_nothing_else(layer: dict[str, Any]) -> None:
+    reader = statements(layer, "reader_policy_document")
+    assert reader["QueryInWorkgroup"]["resources"] == ["${aws_athena_workgroup.workgroup.arn}"]
+    assert "athena:StartQueryExecution" in reader["QueryInWorkgroup"]["actions"]
+    assert reader["ReadBucketObjects"]["resources"] == [f"{PROCESSED}/lakehouse/*"]
+    assert reader["ReadWriteBucketObjects"]["resources"] == ["${aws_s3_bucket.results_bucket.arn}/*"]
+    assert all(not any(action.startswith(("glue:Create", "glue:Update", "glue:Delete")) for action in s["actions"])
+               for s in reader.values())
+    written = {resource for statement in reader.values() if "s3:PutObject" in statement["actions"]
+               for resource in statement["resources"]}
+    assert written == {"${aws_s3_bucket.results_bucket.arn}/*"}
+    policy = layer["resource"]["aws_iam_policy"]["reader_policy"]
+    assert policy["name"] == "bb-data-science-lakehouse-reader" and policy["path"] == "/"
+
+
+def test_the_script_shipped_is_the_job_file_tracked_by_its_hash(layer: dict[str, Any]) -> None:
+    script = layer["resource"]["aws_s3_object"]["job_script"]
+    text = JOB_SCRIPT.read_text(encoding="utf-8")
+    assert script["content"] == text.replace("${", "$${").replace("%{", "%%{")
+    assert script["metadata"] == {"sha256": hashlib.sha256(text.encode()).hexdigest()}
+    assert script["key"] == "scripts/cdc_merge.py" and script["server_side_encryption"] == "aws:kms"
+    job = next(iter(layer["resource"]["aws_glue_job"].values()))
+    assert job["command"]["script_location"] == "s3://bb-data-science-lakehouse-artifacts/scripts/cdc_merge.py"
+
+
+def test_failed_runs_notify_the_topic_through_one_rule(layer: dict[str, Any]) -> None:
+    rule = layer["resource"]["aws_cloudwatch_event_rule"]["job_failed"]
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": ["bb-data-science-lakehouse-cdc-merge"], "state": ["FAILED", "TIMEOUT", "ERROR"]}}
+    target = layer["resource"]["aws_cloudwatch_event_target"]["job_failed"]
+    assert target["arn"] == "${aws_sns_topic.alarms.arn}"
+    publish = statements(layer, "alarms_policy_document")["EventRulePublishes"]
+    assert publish["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
+    assert {"test": "ArnEquals", "variable": "aws:SourceArn", "values": ["${aws_cloudwatch_event_rule.job_failed.arn}"]} \
+        in publish["condition"]
+    key_policy = json.loads(layer["resource"]["aws_kms_key"]["alarms_key"]["policy"])
+    assert any(statement["Principal"] == {"Service": "events.amazonaws.com"} for statement in key_policy["Statement"])
+
+
+@pytest.mark.parametrize("prefix, root", [
+    ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/year=!{timestamp:yyyy}/", "dynamodb_data/"),
+    ("!{partitionKeyFromQuery:tableName}/cdc_data/", ""),
+    ("a/b/!{partitionKeyFromQuery:tableName}/cdc_data/!{timestamp:HH}/", "a/b/"),
+])
+def test_raw_root_is_the_folder_above_the_tables(prefix: str, root: str) -> None:
+    assert raw_root(prefix) == root
+
+
+@pytest.mark.parametrize("prefix", ["a/!{partitionKeyFromQuery:tableName}/", "a!{partitionKeyFromQuery:tableName}/cdc_data/",
+                                    "a/!{timestamp:yyyy}/!{partitionKeyFromQuery:tableName}/cdc_data/"])
+def test_raw_root_refuses_other_layouts(prefix: str) -> None:
+    with pytest.raises(ConstructPropsError, match="skipLayers"):
+        raw_root(prefix)
