@@ -12,7 +12,7 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule
 from aws_constructs.kms import Key, KeyProps
 from aws_constructs.s3 import BucketObject, BucketObjectProps, SecureBucket, SecureBucketProps
-from tests.aws_constructs.test_constructs import new_stack
+from tests.aws_constructs.support import new_stack
 
 ENV = AwsEnvironment("123456789012", "us-east-1")
 
