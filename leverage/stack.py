@@ -18,13 +18,15 @@ from bindings import (
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.addresses import check_unique_addresses, declare_move
 from leverage.errors import UserError
-from leverage.hcl import literal
+from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, literal
 from leverage.naming import aws_name
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project
 
 # OpenTofu starts at 1.6; the Leverage toolbox images ship Terraform or OpenTofu at 1.6 or later.
 REQUIRED_TERRAFORM_VERSION = ">= 1.6.0"
+# The app's context key that carries setting awsProviderVersion to every stack (default: hcl's).
+AWS_PROVIDER_VERSION_CONTEXT = "awsProviderVersion"
 
 # Types of the Leverage variables a layer may use, for projects without config/common-variables.tf.
 LEVERAGE_VARIABLE_TYPES = {
@@ -67,6 +69,8 @@ class LeverageLayerStack(TerraformStack):
         for old, new in self.legacy_addresses.items():
             self.moved(old, new)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+        self.add_override("terraform.required_providers.aws.version",
+                          self.node.try_get_context(AWS_PROVIDER_VERSION_CONTEXT) or DEFAULT_AWS_PROVIDER_VERSION)
         # Leverage passes bucket, region, profile and lock table with -backend-config at init;
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
         backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)

@@ -20,7 +20,7 @@ from leverage.errors import UserError
 from leverage.hcl import literal
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project, check_region
-from leverage.stack import LeverageLayerStack, RemoteLayer
+from leverage.stack import AWS_PROVIDER_VERSION_CONTEXT, LeverageLayerStack, RemoteLayer
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, ReadTable, address_key
 from stacks.settings.model import Settings
 from stacks.settings.values import TableKey
@@ -71,6 +71,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
 
 def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
     """Every planned layer not left out with skipLayers, as a stack."""
+    app.node.set_context(AWS_PROVIDER_VERSION_CONTEXT, settings.aws_provider_version)
     stacks = []
     for planned in plan_layers(app, settings, project, region):
         if planned.layer in settings.skip_layers:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
+from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, is_version_constraint
 from leverage.project.layer import LAYER_NAME
 from leverage.project.model import check_region
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
@@ -72,6 +73,8 @@ class Settings:
     # Many pipelines (see pipelines.py); empty: the single-pipeline shorthand of the settings above.
     pipelines: tuple[Pipeline, ...] = ()
     alarms: AlarmSettings = AlarmSettings()
+    # The hashicorp/aws versions the layers declare; a team may narrow the default (e.g. ">= 5.100, < 6.0").
+    aws_provider_version: str = DEFAULT_AWS_PROVIDER_VERSION
 
     @property
     def pipeline_list(self) -> tuple[Pipeline, ...]:
@@ -203,6 +206,9 @@ def _check_names(settings: Settings) -> None:
                             fix="use lowercase letters, digits, '-' and '_', starting with a letter or digit")
     if settings.region is not None:
         check_region(settings.region, "setting region")
+    if not is_version_constraint(settings.aws_provider_version):
+        raise UserError(f"setting awsProviderVersion={shown(settings.aws_provider_version)} is not a Terraform version "
+                        "constraint", fix=f'write it like "{DEFAULT_AWS_PROVIDER_VERSION}"')
     for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
                 "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail"):
         check_free_text(key, _value(settings, key))

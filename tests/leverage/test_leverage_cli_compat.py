@@ -39,7 +39,7 @@ def test_backend_key_is_what_leverage_validate_layout_expects(synthesized_exampl
 @pytest.mark.parametrize("layer", EXPECTED_LAYERS)
 def test_provider_is_fully_qualified_with_a_range(synthesized_example: Path, layer: str) -> None:
     terraform = config_tf(synthesized_example / layer)["terraform"][0]
-    assert terraform["required_providers"][0]["aws"] == {"source": "hashicorp/aws", "version": "~> 6.25"}
+    assert terraform["required_providers"][0]["aws"] == {"source": "hashicorp/aws", "version": ">= 5.100, < 7.0"}
     assert terraform["required_version"].startswith(">=")
     provider = config_tf(synthesized_example / layer)["provider"][0]["aws"]
     assert provider["region"] == "${var.region}" and provider["profile"] == "${var.profile}"

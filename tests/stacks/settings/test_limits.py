@@ -90,3 +90,13 @@ def test_global_name_of_the_longest_length_aws_accepts_is_written_and_one_longer
     else:
         assert result.code == 0, result.err
         assert len(name) == limit and f'"{name}"' in (root / account / "us-east-1" / layer / "main.tf.json").read_text()
+
+
+@pytest.mark.parametrize("constraint, valid", [
+    (">= 5.100, < 7.0", True), ("~> 6.25", True), ("6.25.0", True), (">=5.100,<6", True),
+    ("latest", False), (">= 5.100 < 7.0", False), ("${var.x}", False), ("", False),
+])
+def test_provider_version_constraints_are_checked(constraint: str, valid: bool) -> None:
+    from leverage.hcl import is_version_constraint
+
+    assert is_version_constraint(constraint) is valid
