@@ -64,11 +64,16 @@ def run(args: argparse.Namespace) -> int:
             recover_interrupted_run(root)
         project = load_project(root, [*((pipeline.source_account, pipeline.source_setting)
                                         for pipeline in settings.pipeline_list),
-                                      (settings.lake_account, "lakeAccount")])
+                                      (settings.lake_account, "lakeAccount"),
+                                      *((settings.own_layer_account(registered), f"{registered.where}.account")
+                                        for registered in settings.own_layers)])
         region = settings.region or project.region_primary
         project.check_layer_region(region, "setting region")
 
-        # Loading jsii and the bindings takes seconds: only once the input is known to be good.
+        # Loading jsii and the bindings takes seconds: only once the input is known to be good. The provider
+        # submodules your own layers import are loaded with the app's (bindings/__init__.py).
+        os.environ["LEVERAGE_CDKTF_LAYER_MODULES"] = os.pathsep.join(
+            str((APP_ROOT / registered.module).resolve()) for registered in settings.own_layers)
         from bindings import App
         from leverage.render.generate import generate
         from leverage.synth import synthesize
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
             app = App(outdir=str(outdir))
-            generated = generate(synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT), project)
+            generated = generate(synthesize(app, build_stacks(app, settings, project, region, APP_ROOT), outdir, APP_ROOT), project)
             warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
                 if not args.allow_destroy:
@@ -104,7 +109,9 @@ def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) 
 
     check_state_keys(project.layers, graph.generated_by_key, {settings.layers.datalake: "datalakeLayer",
                                                               settings.layers.dynamodb: "dynamodbLayer",
-                                                              settings.layers.lake: "lakeLayer"})
+                                                              settings.layers.lake: "lakeLayer",
+                                                              **{own.layer: f"{own.where}.layer"
+                                                                 for own in settings.own_layers}})
     return check_reads(project.root, project.layers, graph.external_states())
 
 

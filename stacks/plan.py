@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_constructs.dynamodb import KeyAttribute
 from aws_constructs.errors import ConstructPropsError
@@ -27,6 +28,7 @@ from stacks.settings.values import TableKey
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
 from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
 from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer
+from stacks.own_layers import build_own_layer
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,11 @@ class PlannedLayer:
     account: Account
     layer: str
     build: Callable[[LayerAddress], LeverageLayerStack]
+    region: str | None = None  # None: the layers' region
 
 
-def plan_layers(app: App, settings: Settings, project: Project, region: str) -> list[PlannedLayer]:
+def plan_layers(app: App, settings: Settings, project: Project, region: str,
+                app_root: Path = Path.cwd()) -> list[PlannedLayer]:
     pipelines = settings.pipeline_list
     lake = project.accounts[settings.lake_account]
     adopt = settings.adopt_existing
@@ -66,17 +70,32 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
         props = _datalake_props(settings, pipeline, source, lake, region)
         planned.append(PlannedLayer(source, settings.layers.datalake,
                                     lambda address, props=props: DatalakeLayer(app, project, address, props)))
+    for registered in settings.own_layers:  # the same path as the built-in layers from here on
+        account = project.accounts[settings.own_layer_account(registered)]
+        planned.append(PlannedLayer(account, registered.layer,
+                                    lambda address, registered=registered: build_own_layer(
+                                        app, project, address, registered, app_root),
+                                    registered.region))
     return planned
 
 
-def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
-    """Every planned layer not left out with skipLayers, as a stack."""
+def build_stacks(app: App, settings: Settings, project: Project, region: str,
+                 app_root: Path = Path.cwd()) -> list[LeverageLayerStack]:
+    """Every planned layer not left out with skipLayers, as a stack. `app_root`: the folder of cdktf.json, where
+    the paths of the `layers` setting start."""
     app.node.set_context(AWS_PROVIDER_VERSION_CONTEXT, settings.aws_provider_version)
     stacks = []
-    for planned in plan_layers(app, settings, project, region):
+    folders: set[str] = set()
+    for planned in plan_layers(app, settings, project, region, app_root):
         if planned.layer in settings.skip_layers:
             continue
-        address = project.address(planned.account.name, region, planned.layer)
+        if planned.region is not None:
+            project.check_layer_region(planned.region, f"setting layers[].region of {planned.layer}")
+        address = project.address(planned.account.name, planned.region or region, planned.layer)
+        if address.folder in folders:
+            raise UserError(f"two layers would be written to {address.folder}",
+                            fix="give the layer of the `layers` setting another `layer` name")
+        folders.add(address.folder)
         try:
             stacks.append(planned.build(address))
         except ConstructPropsError as exc:

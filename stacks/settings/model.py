@@ -12,6 +12,7 @@ from leverage.errors import UserError
 from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, is_version_constraint
 from leverage.project.layer import LAYER_NAME
 from leverage.project.model import check_region
+from stacks.settings.own_layers import RegisteredLayer, parse_own_layers
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
 from stacks.settings.values import check_email, check_free_text, key_attribute, shown
 
@@ -75,6 +76,8 @@ class Settings:
     alarms: AlarmSettings = AlarmSettings()
     # The hashicorp/aws versions the layers declare; a team may narrow the default (e.g. ">= 5.100, < 6.0").
     aws_provider_version: str = DEFAULT_AWS_PROVIDER_VERSION
+    # Your own layers (context key `layers`, see own_layers.py).
+    own_layers: tuple[RegisteredLayer, ...] = ()
 
     @property
     def pipeline_list(self) -> tuple[Pipeline, ...]:
@@ -85,6 +88,17 @@ class Settings:
                                key_attribute("dynamodbSortKey", self.dynamodb_sort_key)
                                if self.dynamodb_sort_key else None, "dynamodbPartitionKey")
         return (Pipeline(self.source_account, (table,), self.alarms.email, "sourceAccount"),)
+
+    def own_layer_account(self, registered: RegisteredLayer) -> str:
+        """The account a registered layer lives in: its `account`, or the account `lakeAccount`/`sourceAccount` names."""
+        if registered.account == "lakeAccount":
+            return self.lake_account
+        if registered.account == "sourceAccount":
+            if self.pipelines:
+                raise UserError(f"setting {registered.where}.account is sourceAccount, and `pipelines` names several "
+                                "source accounts", fix="name the account itself")
+            return self.source_account
+        return registered.account
 
 
 MAX_DIGITS = 9  # every numeric setting is far below a billion
@@ -115,7 +129,7 @@ def _context_keys() -> dict[str, SettingField]:
             for inner in dataclasses.fields(field.default):
                 keys[groups[field.name](inner.name)] = SettingField(inner, field.name)
         else:
-            keys[_camel(field.name)] = SettingField(field)
+            keys["layers" if field.name == "own_layers" else _camel(field.name)] = SettingField(field)
     return keys
 
 
@@ -137,6 +151,7 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     if unknown:
         raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
     raw_pipelines = values.pop("pipelines", None)
+    raw_own_layers = values.pop("layers", None)
     typed: dict[str, Any] = {}
     grouped: dict[str, dict[str, Any]] = {}
     for key, value in values.items():
@@ -150,6 +165,8 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
             raise UserError(f"setting {shorthand[0]} is the single-pipeline shorthand, and `pipelines` is set too",
                             fix="give each pipeline its sourceAccount and each table its keys, and remove " + shorthand[0])
         typed["pipelines"] = parse_pipelines(raw_pipelines)
+    if raw_own_layers is not None:
+        typed["own_layers"] = parse_own_layers(raw_own_layers)
     settings = Settings(**typed)
     _check_names(settings)
     layers = settings.layers
@@ -158,11 +175,13 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
         raise UserError("settings dynamodbLayer and datalakeLayer must be two different names: every source "
                         "account gets both layers", fix="rename one of them with -c")
     check_lake_account_names(settings)
-    for key, names in (("skipLayers", settings.skip_layers), ("adoptExisting", settings.adopt_existing)):
-        unknown = [name for name in names if name not in generated]
+    own = tuple(registered.layer for registered in settings.own_layers)
+    for key, names, known in (("skipLayers", settings.skip_layers, generated + own),
+                              ("adoptExisting", settings.adopt_existing, generated)):
+        unknown = [name for name in names if name not in known]
         if unknown:
             raise UserError(f"setting {key} names {unknown[0]!r}, which this app does not generate",
-                            fix="use any of: " + ", ".join(generated))
+                            fix="use any of: " + ", ".join(known))
     settings.pipeline_list  # the shorthand's keys, checked as every table's are
     check_alarm_settings(settings)
     return settings
