@@ -1,6 +1,7 @@
 """The cdktf app: the command line. Which layers to build is data: stacks/plan.py plans them from the settings.
 
     python main.py [synth|list|graph|check] [-c key=value ...] [--format mermaid|dot] [--json] [--debug]
+    python main.py new-layer <account>/<layer> [--dir FOLDER]
 
 `cdktf synth` runs `python3 main.py`, which is `synth`.
 """
@@ -33,9 +34,15 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = _Parser(prog="main.py", description="Generate Leverage layers from cdktf stacks.")
-    parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "graph", "check"),
+    parser.add_argument("command", nargs="?", default="synth",
+                        choices=("synth", "list", "graph", "check", "new-layer"),
                         help="synth: write the layers (default); list: layers in apply order; graph: the layers "
-                             "and what each reads, as a diagram; check: drift, exit 1")
+                             "and what each reads, as a diagram; check: drift, exit 1; new-layer: a starter layer "
+                             "of your own and its test, registered in cdktf.json")
+    parser.add_argument("target", nargs="?", metavar="ACCOUNT/LAYER", help="new-layer: where the layer goes")
+    parser.add_argument("--dir", metavar="FOLDER",
+                        help="new-layer: the folder of the layer module and its test (default: layers/ in the "
+                             "Leverage project)")
     parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid",
                         help="graph: Mermaid (GitHub renders it) or Graphviz DOT")
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
@@ -53,9 +60,15 @@ def run(args: argparse.Namespace) -> int:
     from leverage.project.model import load_project, require_project_folder
     from stacks.settings.model import load_settings
 
+    if (args.target or args.dir) and args.command != "new-layer":
+        from leverage.errors import UserError
+
+        raise UserError(f"{args.command} takes no ACCOUNT/LAYER or --dir", fix="see `python main.py --help`")
     settings = load_settings(CDKTF_JSON, args.context)
     root = (APP_ROOT / settings.leverage_root).resolve()
     require_project_folder(root)
+    if args.command == "new-layer":
+        return new_layer(args, root)
     writes = args.command == "synth"
     # Checked before anything is written: an error leaves everything as it was.
     cdktf_out = output_folder(os.environ, APP_ROOT, root) if writes else None
@@ -73,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         # Loading jsii and the bindings takes seconds: only once the input is known to be good. The provider
         # submodules your own layers import are loaded with the app's (bindings/__init__.py).
         os.environ["LEVERAGE_CDKTF_LAYER_MODULES"] = os.pathsep.join(
-            str((APP_ROOT / registered.module).resolve()) for registered in settings.own_layers)
+            str((CDKTF_JSON.parent / registered.module).resolve()) for registered in settings.own_layers)
         from bindings import App
         from leverage.render.generate import generate
         from leverage.synth import synthesize
@@ -82,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
             app = App(outdir=str(outdir))
-            generated = generate(synthesize(app, build_stacks(app, settings, project, region, APP_ROOT), outdir, APP_ROOT), project)
+            generated = generate(synthesize(app, build_stacks(app, settings, project, region, CDKTF_JSON.parent), outdir, APP_ROOT), project)
             warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
                 if not args.allow_destroy:
@@ -100,6 +113,20 @@ def run(args: argparse.Namespace) -> int:
     for warning in warnings:  # only when there was no error: an error is one line
         print(f"warning: {warning}", file=sys.stderr)
     return code
+
+
+def new_layer(args: argparse.Namespace, root: Path) -> int:
+    from leverage.errors import UserError
+    from stacks.scaffold import write_scaffold
+
+    if not args.target:
+        raise UserError("new-layer needs <account>/<layer>", fix="e.g. python main.py new-layer data-science/orders-queue")
+    folder = Path(args.dir).resolve() if args.dir else root / "layers"
+    scaffold = write_scaffold(args.target, folder, root, CDKTF_JSON)
+    print(f"wrote {scaffold.module}\nwrote {scaffold.test}")
+    print(f"registered {args.target} in {CDKTF_JSON.name} (layers); next: python main.py synth, and "
+          f"python -m pytest {scaffold.test}")
+    return EXIT_OK
 
 
 def check_other_layers(project: Project, graph: LayerGraph, settings: Settings) -> list[str]:

@@ -59,7 +59,7 @@ def validated(synthesized_example: Path, tmp_path_factory: pytest.TempPathFactor
 def test_every_generated_layer_validates_against_the_provider_schema(validated: dict[str, dict[str, Any]]) -> None:
     layers = {name: result for name, result in validated.items() if name != "dangling"}
     assert sorted(layers) == ["apps-devstg/us-east-1/databases-dynamodb", "apps-devstg/us-east-1/datalake",
-                              "data-science/us-east-1/datalake-demo"]
+                              "data-science/us-east-1/change-events-queue", "data-science/us-east-1/datalake-demo"]
     problems = {name: result["diagnostics"] for name, result in layers.items()
                 if not result["valid"] or result["warning_count"]}
     assert problems == {}
