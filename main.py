@@ -21,7 +21,15 @@ if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the i
     from stacks.settings.model import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
-CDKTF_JSON = APP_ROOT / "cdktf.json"
+
+
+def settings_file() -> Path:
+    """cdktf.json: this checkout's, or (installed as a dependency) the one in the working folder, as cdktf runs it."""
+    own = APP_ROOT / "cdktf.json"
+    return own if own.is_file() else Path.cwd() / "cdktf.json"
+
+
+CDKTF_JSON = settings_file()
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 
@@ -65,13 +73,13 @@ def run(args: argparse.Namespace) -> int:
 
         raise UserError(f"{args.command} takes no ACCOUNT/LAYER or --dir", fix="see `python main.py --help`")
     settings = load_settings(CDKTF_JSON, args.context)
-    root = (APP_ROOT / settings.leverage_root).resolve()
+    root = (CDKTF_JSON.parent / settings.leverage_root).resolve()
     require_project_folder(root)
     if args.command == "new-layer":
         return new_layer(args, root)
     writes = args.command == "synth"
     # Checked before anything is written: an error leaves everything as it was.
-    cdktf_out = output_folder(os.environ, APP_ROOT, root) if writes else None
+    cdktf_out = output_folder(os.environ, CDKTF_JSON.parent, root) if writes else None
     with lock.exclusive(root) if writes else lock.shared(root):
         if writes:
             recover_interrupted_run(root)
@@ -95,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
             app = App(outdir=str(outdir))
-            generated = generate(synthesize(app, build_stacks(app, settings, project, region, CDKTF_JSON.parent), outdir, APP_ROOT), project)
+            generated = generate(synthesize(app, build_stacks(app, settings, project, region, CDKTF_JSON.parent), outdir,
+                                            CDKTF_JSON.parent), project)
             warnings = check_other_layers(project, generated.graph, settings)
             if cdktf_out is not None:
                 if not args.allow_destroy:

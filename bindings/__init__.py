@@ -145,13 +145,14 @@ def _own_layer_modules() -> list[Path]:
     """The modules of your own layers: `$LEVERAGE_CDKTF_LAYER_MODULES`, and those the app's cdktf.json registers
     (so that a test importing a layer module directly finds its provider submodules loaded too)."""
     modules = [Path(entry) for entry in os.environ.get(LAYER_MODULES_VARIABLE, "").split(os.pathsep) if entry]
-    try:
-        import json
+    import json
 
-        registered = json.loads((_APP_ROOT / "cdktf.json").read_text(encoding="utf-8"))["context"]["layers"]
-        modules += [_APP_ROOT / entry["module"] for entry in registered]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # no registered layers, or a cdktf.json the settings will report
+    for settings in (_APP_ROOT / "cdktf.json", Path.cwd() / "cdktf.json"):  # a checkout's; an installed app's
+        try:
+            registered = json.loads(settings.read_text(encoding="utf-8"))["context"]["layers"]
+            modules += [settings.parent / entry["module"] for entry in registered]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no registered layers, or a cdktf.json the settings will report
     return modules
 
 
