@@ -42,7 +42,7 @@ class PlannedLayer:
 
 
 def plan_layers(app: App, settings: Settings, project: Project, region: str,
-                app_root: Path = Path.cwd()) -> list[PlannedLayer]:
+                app_root: Path | None = None) -> list[PlannedLayer]:
     pipelines = settings.pipeline_list
     lake = project.accounts[settings.lake_account]
     adopt = settings.adopt_existing
@@ -74,13 +74,13 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
         account = project.accounts[settings.own_layer_account(registered)]
         planned.append(PlannedLayer(account, registered.layer,
                                     lambda address, registered=registered: build_own_layer(
-                                        app, project, address, registered, app_root),
+                                        app, project, address, registered, app_root or Path.cwd()),
                                     registered.region))
     return planned
 
 
 def build_stacks(app: App, settings: Settings, project: Project, region: str,
-                 app_root: Path = Path.cwd()) -> list[LeverageLayerStack]:
+                 app_root: Path | None = None) -> list[LeverageLayerStack]:
     """Every planned layer not left out with skipLayers, as a stack. `app_root`: the folder of cdktf.json, where
     the paths of the `layers` setting start."""
     app.node.set_context(AWS_PROVIDER_VERSION_CONTEXT, settings.aws_provider_version)

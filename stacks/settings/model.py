@@ -12,7 +12,7 @@ from leverage.errors import UserError
 from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, is_version_constraint
 from leverage.project.layer import LAYER_NAME
 from leverage.project.model import check_region
-from stacks.settings.own_layers import RegisteredLayer, parse_own_layers
+from stacks.settings.own_layers import ACCOUNT_SETTINGS, RegisteredLayer, parse_own_layers
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
 from stacks.settings.values import check_email, check_free_text, key_attribute, shown
 
@@ -218,6 +218,8 @@ def _check_names(settings: Settings) -> None:
         "lakeAccount": settings.lake_account,
         **{key: _value(settings, key) for key in LAYER_SETTINGS},
         **{f"skipLayers[{index}]": name for index, name in enumerate(settings.skip_layers)},
+        **{f"{own.where}.layer": own.layer for own in settings.own_layers},
+        **{f"{own.where}.account": own.account for own in settings.own_layers if own.account not in ACCOUNT_SETTINGS},
     }
     for key, name in names.items():
         if not LAYER_NAME.fullmatch(name):  # no whitespace, path separators or template syntax

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leverage.errors import UserError
-from leverage.project.layer import LAYER_NAME
 from stacks.settings.values import shown_json
 
 REQUIRED_KEYS = ("module", "class", "account", "layer")
@@ -76,17 +75,13 @@ def _parse_entry(index: int, entry: Any) -> RegisteredLayer:
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             raise UserError(f"setting {where}.{key} is {shown_json(entry[key])}, not a non-empty string",
                             fix=f"give {key} as text")
-    if not entry["class"].isidentifier():
-        raise UserError(f"setting {where}.class={shown_json(entry['class'])} is not a Python class name",
-                        fix="name the class as written in the module, e.g. QueueLayer")
-    if not entry["module"].endswith(".py"):
-        raise UserError(f"setting {where}.module={shown_json(entry['module'])} is not a Python file",
-                        fix="give the path of a .py file, relative to cdktf.json's folder or absolute")
-    for key in ("account", "layer"):
-        if entry[key] not in ACCOUNT_SETTINGS or key == "layer":
-            if not LAYER_NAME.fullmatch(entry[key]):
-                raise UserError(f"setting {where}.{key}={shown_json(entry[key])} is not a valid folder name",
-                                fix="use lowercase letters, digits, '-' and '_', starting with a letter or digit")
+    for key, valid, what, fix in (
+            ("class", str.isidentifier, "a Python class name", "name the class as written in the module"),
+            ("module", lambda path: path.endswith(".py"), "a Python file",
+             "give the path of a .py file, relative to cdktf.json's folder or absolute")):
+        if not valid(entry[key]):
+            raise UserError(f"setting {where}.{key}={shown_json(entry[key])} is not {what}", fix=fix)
+    # account and layer are checked as folder names with every other name of the settings (model._check_names)
     settings = entry.get("settings", {})
     if not isinstance(settings, dict):
         raise UserError(f"setting {where}.settings is {shown_json(settings)}, not an object",

@@ -106,6 +106,8 @@ def test_a_state_key_another_folder_uses_is_refused(capsys: pytest.CaptureFixtur
     assert_refused(capsys, "synth", project_copy, (registration(write_module(user_folder, GOOD)),),
                    "would keep its state at data-science/orders-queue/terraform.tfstate, which "
                    "data-science/us-east-1/orders-queue--old already uses")
+    assert_refused(capsys, "synth", project_copy, (registration(write_module(user_folder, GOOD)),),
+                   "rename the generated layer (`layers[0].layer` in cdktf.json)")
 
 
 def test_a_folder_of_a_built_in_layer_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path,
@@ -189,3 +191,14 @@ def test_the_example_registers_its_own_layer_outside_the_apps_packages() -> None
     registered = json.loads((REPO / "cdktf.json").read_text())["context"]["layers"]
     assert [entry["module"] for entry in registered] == ["example/layers/change_events_queue.py"]
     assert (REPO / "example/data-science/us-east-1/change-events-queue/main.tf.json").is_file()
+
+
+def test_the_refactor_guard_covers_the_users_layer(capsys: pytest.CaptureFixture[str], project_copy: Path,
+                                                    user_folder: Path) -> None:
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}",
+                   "-c", registration(write_module(user_folder, GOOD))).code == 0
+    renamed = write_module(user_folder, GOOD.replace('self.aws_name("orders"', 'self.aws_name("orders-v2"'))
+    assert_refused(capsys, "synth", project_copy, (registration(renamed),), "aws_sqs_queue.orders")
+    allowed = run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}", "-c", registration(renamed),
+                      "--allow-destroy")
+    assert allowed.code == 0, allowed.err
