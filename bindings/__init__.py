@@ -282,3 +282,5 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (  # noqa: F401
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: F401
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: F401
+
+Testing.__test__ = False  # cdktf's Testing API, imported into test modules: not a pytest test class

@@ -40,7 +40,9 @@ sys.path.insert(0, {repo!r})
 from bindings import provider_cache
 from pathlib import Path
 provider = provider_cache.InstalledProvider.find()
-submodules = provider_cache.imported_submodules(Path({bindings!r}))
+import bindings
+submodules = provider_cache.imported_submodules(Path({bindings!r})).union(
+    *(provider_cache.imported_submodules(module) for module in bindings._own_layer_modules()))
 root = Path(os.environ["XDG_CACHE_HOME"]) / "leverage-cdktf"
 print(provider_cache.trimmed_tarball(provider, submodules, root))
 """
