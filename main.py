@@ -1,6 +1,7 @@
 """The cdktf app: the command line. Which layers to build is data: stacks/plan.py plans them from the settings.
 
     python main.py [synth|list|graph|check] [-c key=value ...] [--format mermaid|dot] [--json] [--debug]
+    python main.py new-layer <account>/<layer> [--dir FOLDER]
 
 `cdktf synth` runs `python3 main.py`, which is `synth`.
 """
@@ -21,7 +22,15 @@ if TYPE_CHECKING:  # imported lazily at run time: loading jsii waits until the i
     from stacks.settings.model import Settings
 
 APP_ROOT = Path(__file__).resolve().parent
-CDKTF_JSON = APP_ROOT / "cdktf.json"
+
+
+def settings_file() -> Path:
+    """cdktf.json: this checkout's, or (installed as a dependency) the one in the working folder, as cdktf runs it."""
+    own = APP_ROOT / "cdktf.json"
+    return own if own.is_file() else Path.cwd() / "cdktf.json"
+
+
+CDKTF_JSON = settings_file()
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 128 + 2  # as a shell reports a process ended by SIGINT
 # Flags that mean something to one command only: given to another, they are refused rather than ignored.
@@ -38,9 +47,15 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = _Parser(prog="main.py", description="Generate Leverage layers from cdktf stacks.")
-    parser.add_argument("command", nargs="?", default="synth", choices=("synth", "list", "graph", "check"),
+    parser.add_argument("command", nargs="?", default="synth",
+                        choices=("synth", "list", "graph", "check", "new-layer"),
                         help="synth: write the layers (default); list: layers in apply order; graph: the layers "
-                             "and what each reads, as a diagram; check: drift, exit 1")
+                             "and what each reads, as a diagram; check: drift, exit 1; new-layer: a starter layer "
+                             "of your own and its test, registered in cdktf.json")
+    parser.add_argument("target", nargs="?", metavar="ACCOUNT/LAYER", help="new-layer: where the layer goes")
+    parser.add_argument("--dir", metavar="FOLDER",
+                        help="new-layer: the folder of the layer module and its test (default: layers/ in the "
+                             "Leverage project)")
     parser.add_argument("--format", choices=("mermaid", "dot"), default=None,
                         help="graph: Mermaid (GitHub renders it) or Graphviz DOT")
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
@@ -63,26 +78,36 @@ def run(args: argparse.Namespace) -> int:
     from leverage.project.model import load_project, require_project_folder
     from stacks.settings.model import load_settings
 
+    if (args.target or args.dir) and args.command != "new-layer":
+        raise UserError(f"{args.command} takes no ACCOUNT/LAYER or --dir", fix="see `python main.py --help`")
     settings = load_settings(CDKTF_JSON, args.context)
-    root = (APP_ROOT / settings.leverage_root).resolve()
-    if root == APP_ROOT or root in APP_ROOT.parents and not (root / "build.env").is_file():
+    app_folder = CDKTF_JSON.parent
+    root = (app_folder / settings.leverage_root).resolve()
+    if root == app_folder or root in app_folder.parents and not (root / "build.env").is_file():
         raise UserError(f"setting leverageRoot={settings.leverage_root.as_posix()!r} is {root.as_posix()}, this app's "
                         "folder or one above it, not a Leverage project",
                         fix="point leverageRoot at the folder holding build.env and config/")
     require_project_folder(root)
+    if args.command == "new-layer":
+        return new_layer(args, root)
     writes = args.command == "synth"
     # Checked before anything is written: an error leaves everything as it was.
-    cdktf_out = output_folder(os.environ, APP_ROOT, root) if writes else None
+    cdktf_out = output_folder(os.environ, CDKTF_JSON.parent, root) if writes else None
     with lock.exclusive(root) if writes else lock.shared(root):
         if writes:
             recover_interrupted_run(root)
         project = load_project(root, [*((pipeline.source_account, pipeline.source_setting)
                                         for pipeline in settings.pipeline_list),
-                                      (settings.lake_account, "lakeAccount")])
+                                      (settings.lake_account, "lakeAccount"),
+                                      *((settings.own_layer_account(registered), f"{registered.where}.account")
+                                        for registered in settings.own_layers)])
         region = settings.region or project.region_primary
         project.check_layer_region(region, "setting region")
 
-        # Loading jsii and the bindings takes seconds: only once the input is known to be good.
+        # Loading jsii and the bindings takes seconds: only once the input is known to be good. The provider
+        # submodules your own layers import are loaded with the app's (bindings/__init__.py).
+        os.environ["LEVERAGE_CDKTF_LAYER_MODULES"] = os.pathsep.join(
+            str((CDKTF_JSON.parent / registered.module).resolve()) for registered in settings.own_layers)
         from bindings import App
         from leverage.project.scan import check_reads
         from leverage.render.generate import generate
@@ -92,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
             outdir = Path(scratch)
             app = App(outdir=str(outdir))
-            layers = synthesize(app, build_stacks(app, settings, project, region), outdir, APP_ROOT)
+            layers = synthesize(app, build_stacks(app, settings, project, region, CDKTF_JSON.parent), outdir,
+                                CDKTF_JSON.parent)
             check_state_keys(project, layers, settings)  # before the graph: a shared key is no cycle
             generated = generate(layers, project)
             warnings = check_reads(project.root, project.layers, generated.graph.external_states())
@@ -118,13 +144,28 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def new_layer(args: argparse.Namespace, root: Path) -> int:
+    from leverage.errors import UserError
+    from stacks.scaffold import write_scaffold
+
+    if not args.target:
+        raise UserError("new-layer needs <account>/<layer>", fix="e.g. python main.py new-layer data-science/orders-queue")
+    folder = Path(args.dir).resolve() if args.dir else root / "layers"
+    scaffold = write_scaffold(args.target, folder, root, CDKTF_JSON)
+    print(f"wrote {scaffold.module}\nwrote {scaffold.test}")
+    print(f"registered {args.target} in {CDKTF_JSON.name} (layers); next: python main.py synth, and "
+          f"python -m pytest {scaffold.test}")
+    return EXIT_OK
+
+
 def check_state_keys(project: Project, layers: list[SynthesizedLayer], settings: Settings) -> None:
     """No generated layer on a state key another layer folder of the project already uses."""
     from leverage.project import scan
 
     scan.check_state_keys(project.layers, {layer.address.backend_key: layer.address for layer in layers},
                           {settings.layers.datalake: "datalakeLayer", settings.layers.dynamodb: "dynamodbLayer",
-                           settings.layers.lake: "lakeLayer"})
+                           settings.layers.lake: "lakeLayer",
+                           **{own.layer: f"{own.where}.layer" for own in settings.own_layers}})
 
 
 def check_earlier_layers(project: Project, generated: GeneratedLayers, settings: Settings, region: str) -> None:

@@ -27,6 +27,7 @@ STATEFUL_TYPES: Mapping[str, str | None] = MappingProxyType({
     # Holds no data, but while it is destroyed and recreated the table's changes reach no stream: the lake misses
     # them for good. Its table (a reference to a layer's output) identifies it within its layer.
     "aws_dynamodb_kinesis_streaming_destination": "table_name",
+    "aws_sqs_queue": "name",  # its messages
 })
 
 # Top-level arguments whose change makes the AWS provider replace the resource (ForceNew).
@@ -43,6 +44,7 @@ REPLACING_ARGUMENTS: Mapping[str, AbstractSet[str]] = MappingProxyType({
     "aws_kinesis_firehose_delivery_stream": {"name", "destination", "kinesis_source_configuration",
                                              "msk_source_configuration"},
     "aws_iam_role": {"name", "name_prefix", "path"},
+    "aws_sqs_queue": {"name", "name_prefix", "fifo_queue"},
     "aws_iam_role_policy": {"name", "name_prefix", "role"},
     "aws_dynamodb_kinesis_streaming_destination": {"stream_arn", "table_name"},
     "aws_s3_bucket_versioning": _BUCKET_CHILD,

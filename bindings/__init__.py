@@ -7,7 +7,8 @@ The prebuilt provider package is one jsii assembly of ~2,200 service submodules:
 imports all of them, and jsii's Node.js process loads all of their JavaScript and types as soon as one is
 used (seconds, ~600 MiB). The layers need about twenty. So before the first provider import below:
 - ``bindings/provider_cache.py`` loads a trimmed copy of the provider's jsii assembly holding just the submodules
-  this file imports (read from this file's own imports: adding a binding below is all it takes), built
+  this file imports (read from this file's own imports: adding a binding below is all it takes) and those the
+  modules of your own layers import (``$LEVERAGE_CDKTF_LAYER_MODULES``, which main.py sets), built
   once into the user's cache folder;
 - the package is registered as a bare package object with the same search path, so importing
   ``cdktf_cdktf_provider_aws.<service>`` does not run its ``__init__`` (which imports every submodule).
@@ -27,6 +28,9 @@ import types
 from pathlib import Path
 
 _PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+# Files of your own layers (os.pathsep-separated), set by main.py before this package is imported: the provider
+# submodules they import are loaded with the ones below.
+LAYER_MODULES_VARIABLE = "LEVERAGE_CDKTF_LAYER_MODULES"
 _APP_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -137,13 +141,34 @@ def _register_bare_provider_package() -> None:
     sys.modules[_PROVIDER_PACKAGE] = package
 
 
+def _own_layer_modules() -> list[Path]:
+    """The modules of your own layers: `$LEVERAGE_CDKTF_LAYER_MODULES`, and those the app's cdktf.json registers
+    (so that a test importing a layer module directly finds its provider submodules loaded too)."""
+    modules = [Path(entry) for entry in os.environ.get(LAYER_MODULES_VARIABLE, "").split(os.pathsep) if entry]
+    import json
+
+    for settings in (_APP_ROOT / "cdktf.json", Path.cwd() / "cdktf.json"):  # a checkout's; an installed app's
+        try:
+            registered = json.loads(settings.read_text(encoding="utf-8"))["context"]["layers"]
+            modules += [settings.parent / entry["module"] for entry in registered]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no registered layers, or a cdktf.json the settings will report
+    return modules
+
+
 def _load_provider() -> None:
     if _PROVIDER_PACKAGE in sys.modules:
         return
     if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
         from bindings import provider_cache
 
-        if provider_cache.load_trimmed_provider(provider_cache.imported_submodules(Path(__file__)), user_cache_dir()):
+        submodules = provider_cache.imported_submodules(Path(__file__))
+        for module in _own_layer_modules():
+            try:  # your own layers' provider imports join the trimmed assembly
+                submodules |= provider_cache.imported_submodules(Path(module))
+            except (OSError, SyntaxError, ValueError):
+                pass  # the layer's loader reports it, naming the file
+        if provider_cache.load_trimmed_provider(submodules, user_cache_dir()):
             _register_bare_provider_package()
             return
         # It said why on stderr; the usual import gives the same output at the usual cost.
@@ -271,3 +296,5 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (  # noqa: F401
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: F401
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy  # noqa: F401
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: F401
+
+Testing.__test__ = False  # cdktf's Testing API, imported into test modules: not a pytest test class

@@ -82,3 +82,15 @@ def _aligned(pairs: list[tuple[str, str]], pad: str) -> list[str]:
             group.append((name, text))
     flush()
     return lines
+
+
+# The hashicorp/aws versions every layer declares unless setting awsProviderVersion narrows them: the end-to-end
+# suite validates and applies the layers with 5.100 (the oldest release they are proven with); the provider
+# bindings are generated for 6.25.
+DEFAULT_AWS_PROVIDER_VERSION = ">= 5.100, < 7.0"
+_VERSION_CONSTRAINT = re.compile(r"(?:=|!=|>=|<=|>|<|~>)?\s*[0-9]+(?:\.[0-9]+){0,2}")
+
+
+def is_version_constraint(text: str) -> bool:
+    """A Terraform version constraint: comma-separated `<operator> <version>` parts, e.g. `>= 5.100, < 7.0`."""
+    return all(_VERSION_CONSTRAINT.fullmatch(part.strip()) for part in text.split(","))

@@ -1,4 +1,24 @@
-"""A TerraformStack that is a Leverage layer: provider, partial S3 backend, variables, remote state."""
+"""A TerraformStack that is a Leverage layer: provider, partial S3 backend, variables, remote state.
+
+This is the public API of a layer, built-in or your own (docs/own-layers.md). A layer subclasses
+`LeverageLayerStack`, declares its own settings as a dataclass `Settings` (optional) and adds its resources in
+`build(settings)`; the app constructs it for its folder and calls `build` with the settings of its `layers` entry
+in cdktf.json. What a layer may use, and nothing cdktf-internal:
+
+- `self.project.name`, `self.account.name` / `.id` / `.environment`, `self.address.region` / `.layer` / `.folder`:
+  where the layer is;
+- `self.aws_name(name, kind=...)`: the one AWS naming function (`<project>-<account>[-dr]-<name>`), with the
+  AWS limits of `kind` checked (leverage/naming.py: AWS_NAME_LIMITS);
+- `self.var(name)`: a Leverage variable (`region`, `profile`, `environment`, ...);
+- `self.read_layer(account, layer, output)`: an output of another layer, read from the state key that layer
+  declares; the app checks the output is declared there and applies this layer after it;
+- `self.output(name, value, description)`: an output other layers may read;
+- `self.aws_provider(construct_id, region, alias=...)`: a provider for another region of the same account;
+- `self.moved(old, new)`: a `moved` block after renaming a resource.
+
+Resources come from `aws_constructs` (secure defaults) or the provider bindings; each construct id becomes the
+resource's readable Terraform name.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,13 +38,15 @@ from bindings import (
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.addresses import check_unique_addresses, declare_move
 from leverage.errors import UserError
-from leverage.hcl import literal
+from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, literal
 from leverage.naming import aws_name
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project
 
 # OpenTofu starts at 1.6; the Leverage toolbox images ship Terraform or OpenTofu at 1.6 or later.
 REQUIRED_TERRAFORM_VERSION = ">= 1.6.0"
+# The app's context key that carries setting awsProviderVersion to every stack (default: hcl's).
+AWS_PROVIDER_VERSION_CONTEXT = "awsProviderVersion"
 
 # Types of the Leverage variables a layer may use, for projects without config/common-variables.tf.
 LEVERAGE_VARIABLE_TYPES = {
@@ -56,6 +78,9 @@ class LeverageLayerStack(TerraformStack):
     legacy_addresses: ClassVar[Mapping[str, str]] = {}
     # A Mermaid flowchart of what flows through this layer, shown in its README; set by the stack.
     diagram: str = ""
+    # Your own layer's settings: a dataclass whose fields the `settings` object of its `layers` entry in cdktf.json
+    # fills, type-checked (stacks/own_layers.py). None: the layer takes no settings.
+    Settings: ClassVar[type | None] = None
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress) -> None:
         super().__init__(scope, address.folder.replace("/", "--"))
@@ -67,6 +92,8 @@ class LeverageLayerStack(TerraformStack):
         for old, new in self.legacy_addresses.items():
             self.moved(old, new)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+        self.add_override("terraform.required_providers.aws.version",
+                          self.node.try_get_context(AWS_PROVIDER_VERSION_CONTEXT) or DEFAULT_AWS_PROVIDER_VERSION)
         # Leverage passes bucket, region, profile and lock table with -backend-config at init;
         # the layer keeps only the key. cdktf requires a bucket, so it is removed again.
         backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)
@@ -96,10 +123,19 @@ class LeverageLayerStack(TerraformStack):
             return self.var("region_secondary")
         return region
 
-    def aws_name(self, name: str = "") -> str:
-        """The AWS name of this layer's resource `name`: `<project>-<account>[-dr]-<name>`."""
-        return aws_name(self.project.name, self.account.environment, name,
-                        disaster_recovery=self.address.disaster_recovery)
+    def build(self, settings: Any) -> None:
+        """Add the layer's resources (your own layers); `settings` is an instance of the class's `Settings`, or
+        None when the class declares none. The built-in layers take typed props in `__init__` instead."""
+        raise NotImplementedError(f"{type(self).__name__} defines no build(self, settings)")
+
+    def aws_name(self, name: str = "", kind: str | None = None) -> str:
+        """The AWS name of this layer's resource `name`: `<project>-<account>[-dr]-<name>`. With `kind` (e.g.
+        "sqs_queue", "s3_bucket", "iam_role": leverage/naming.py AWS_NAME_LIMITS), a name AWS would refuse is an error."""
+        try:
+            return aws_name(self.project.name, self.account.environment, name,
+                            disaster_recovery=self.address.disaster_recovery, kind=kind)
+        except ValueError as exc:
+            raise UserError(f"layer {self.address.folder}: {exc}", fix="choose a shorter or plainer name") from None
 
     def var(self, name: str) -> str:
         """Reference a Leverage variable; declare it only when the project's common file does not."""
@@ -110,7 +146,17 @@ class LeverageLayerStack(TerraformStack):
             self._declared[name] = TerraformVariable(self, name, type=LEVERAGE_VARIABLE_TYPES[name])
         return self._declared[name].string_value
 
-    def read_layer(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
+    def read_layer(self, account: str, layer: str, output: str, region: str | None = None) -> str:
+        """Output `output` of layer `layer` in `account` (same region unless `region`), read from the state key
+        that layer keeps. The app refuses the layers when that layer does not declare the output, and lists
+        this layer after it."""
+        if account not in self.project.accounts:
+            raise UserError(f"layer {self.address.folder} reads layer {layer!r} of account {account!r}, which none of "
+                            "the layers lives in", fix="read a layer of one of: " + ", ".join(sorted(self.project.accounts)))
+        remote = RemoteLayer(self.project.accounts[account], layer, region or self.address.region)
+        return self.remote_state(remote).get_string(output)
+
+    def remote_state(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
         """Remote state written the way the reference architecture writes it, named after the layer."""
         if remote not in self._remote_states:
             self._remote_states[remote] = self._remote_state(remote)

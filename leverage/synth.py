@@ -17,7 +17,17 @@ def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_roo
     layers = []
     for stack in stacks:
         config = json.loads((outdir / "stacks" / stack.node.id / "cdk.tf.json").read_text(encoding="utf-8"))
-        module = Path(inspect.getfile(type(stack))).resolve()
-        source = module.relative_to(app_root).as_posix() if app_root in module.parents else module.name
-        layers.append(SynthesizedLayer(stack.address, config, inspect.getdoc(type(stack)) or "", source, stack.diagram))
+        layers.append(SynthesizedLayer(stack.address, config, inspect.getdoc(type(stack)) or "", _source(stack, app_root),
+                                       stack.diagram))
     return layers
+
+
+def _source(stack: LeverageLayerStack, app_root: Path) -> str:
+    """The stack's module as its README names it: a module of a package by its dotted path (`stacks/datalake.py`,
+    the same from a checkout or an installed package); a layer module of your own relative to `app_root`, the
+    folder of cdktf.json (`example/layers/change_events_queue.py`), else by its file name."""
+    name = type(stack).__module__
+    if "." in name:
+        return name.replace(".", "/") + ".py"
+    module = Path(inspect.getfile(type(stack))).resolve()
+    return module.relative_to(app_root).as_posix() if app_root in module.parents else module.name

@@ -45,16 +45,17 @@ class DynamoDbLayer(LeverageLayerStack):
         super().__init__(scope, project, address)
         if not props.tables:
             raise ConstructPropsError("a table layer needs at least one table")
-        keys = self.read_layer(props.keys_layer)
+        keys = props.keys_layer
+        key_arn = self.read_layer(keys.account.name, keys.layer, "aws_kms_key_arn", keys.region)
         tables = []
         for spec in props.tables:
             name = reference_table_name(project.name, self.account.environment, address.disaster_recovery) \
-                if spec.named_as_reference else self.aws_name(spec.name)
+                if spec.named_as_reference else self.aws_name(spec.name, kind="dynamodb_table")
             table = Table(self, spec.name, TableProps(
                 name=name,
                 partition_key=spec.partition_key,
                 sort_key=spec.sort_key,
-                encryption_key=KmsKeyRef(keys.get_string("aws_kms_key_arn")),
+                encryption_key=KmsKeyRef(key_arn),
             ))
             if props.adopt_existing:
                 table.adopt_existing()

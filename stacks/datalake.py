@@ -81,8 +81,8 @@ class DatalakeLayer(LeverageLayerStack):
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)
         env = AwsEnvironment(self.account.id, address.region)
-        keys = self.read_layer(props.keys_layer)
-        lake = self.read_layer(props.lake_layer)
+        keys = self.remote_state(props.keys_layer)
+        lake = self.remote_state(props.lake_layer)
         if not props.tables:
             raise ConstructPropsError("a pipeline needs at least one table")
 
@@ -94,7 +94,7 @@ class DatalakeLayer(LeverageLayerStack):
         ))
         changes = []
         for table in props.tables:
-            state = self.read_layer(table.layer)
+            state = self.remote_state(table.layer)
             name = state.get_string(table.output) if table.entry is None else \
                 Fn.lookup(state.get(table.output), table.entry)
             changes.append(KinesisChangeStream(self, f"{table.key}-changes", ChangeStreamProps(

@@ -95,7 +95,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
             raise ConstructPropsError("the lakehouse needs at least one streamed table")
         env = AwsEnvironment(self.account.id, address.region)
         settings = props.lakehouse
-        lake = self.read_layer(props.lake_layer)
+        lake = self.remote_state(props.lake_layer)
         dr = address.disaster_recovery
         lake_environment = props.lake_layer.account.environment
         raw = BucketRef(lake.get_string("s3_bucket_data_raw_arn"), raw_bucket_name(project.name, lake_environment, dr))
@@ -239,7 +239,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
                                 replica_env.partition)
 
     def _table_name(self, table: StreamedTable) -> str:
-        state = self.read_layer(table.layer)
+        state = self.remote_state(table.layer)
         return state.get_string(table.output) if table.entry is None else Fn.lookup(state.get(table.output), table.entry)
 
     @staticmethod

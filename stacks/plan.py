@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_constructs.dynamodb import KeyAttribute
 from aws_constructs.errors import ConstructPropsError
@@ -20,7 +21,7 @@ from leverage.errors import UserError
 from leverage.hcl import literal
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project, check_region
-from leverage.stack import LeverageLayerStack, RemoteLayer
+from leverage.stack import AWS_PROVIDER_VERSION_CONTEXT, LeverageLayerStack, RemoteLayer
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, ReadTable, address_key
 from stacks.settings.model import Settings
 from stacks.settings.values import TableKey
@@ -28,6 +29,7 @@ from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSp
 from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
 from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer
 from stacks.lakehouse_demo import LakehouseDemoLayer, LakehouseDemoLayerProps, LakehouseTable
+from stacks.own_layers import build_own_layer
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,11 @@ class PlannedLayer:
     account: Account
     layer: str
     build: Callable[[LayerAddress], LeverageLayerStack]
+    region: str | None = None  # None: the layers' region
 
 
-def plan_layers(app: App, settings: Settings, project: Project, region: str) -> list[PlannedLayer]:
+def plan_layers(app: App, settings: Settings, project: Project, region: str,
+                app_root: Path | None = None) -> list[PlannedLayer]:
     pipelines = settings.pipeline_list
     lake = project.accounts[settings.lake_account]
     adopt = settings.adopt_existing
@@ -79,16 +83,32 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str) -> 
     )
     planned.append(PlannedLayer(lake, settings.layers.lakehouse,
                                 lambda address: LakehouseDemoLayer(app, project, address, lakehouse_props)))
+    for registered in settings.own_layers:  # the same path as the built-in layers from here on
+        account = project.accounts[settings.own_layer_account(registered)]
+        planned.append(PlannedLayer(account, registered.layer,
+                                    lambda address, registered=registered: build_own_layer(
+                                        app, project, address, registered, app_root or Path.cwd()),
+                                    registered.region))
     return planned
 
 
-def build_stacks(app: App, settings: Settings, project: Project, region: str) -> list[LeverageLayerStack]:
-    """Every planned layer not left out with skipLayers, as a stack."""
+def build_stacks(app: App, settings: Settings, project: Project, region: str,
+                 app_root: Path | None = None) -> list[LeverageLayerStack]:
+    """Every planned layer not left out with skipLayers, as a stack. `app_root`: the folder of cdktf.json, where
+    the paths of the `layers` setting start."""
+    app.node.set_context(AWS_PROVIDER_VERSION_CONTEXT, settings.aws_provider_version)
     stacks = []
-    for planned in plan_layers(app, settings, project, region):
+    folders: set[str] = set()
+    for planned in plan_layers(app, settings, project, region, app_root):
         if planned.layer in settings.skip_layers:
             continue
-        address = project.address(planned.account.name, region, planned.layer)
+        if planned.region is not None:
+            project.check_layer_region(planned.region, f"setting layers[].region of {planned.layer}")
+        address = project.address(planned.account.name, planned.region or region, planned.layer)
+        if address.folder in folders:
+            raise UserError(f"two layers would be written to {address.folder}",
+                            fix="give the layer of the `layers` setting another `layer` name")
+        folders.add(address.folder)
         try:
             stacks.append(planned.build(address))
         except ConstructPropsError as exc:

@@ -130,5 +130,17 @@ def synthesized_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def pipeline_layers_only(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's cdktf.json without its own `layers` (the example's queue layer): for tests of the pipeline layers
+    that count and order exactly those."""
+    settings = json.loads((REPO / "cdktf.json").read_text())
+    settings["context"].pop("layers", None)
+    path = tmp_path_factory.mktemp("pipeline-only") / "cdktf.json"
+    path.write_text(json.dumps(settings))
+    monkeypatch.setattr(app_main, "CDKTF_JSON", path)
+    return path
+
+
+@pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     return copy_example(tmp_path / "example")

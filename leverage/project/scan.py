@@ -79,11 +79,12 @@ def check_state_keys(layers: tuple[LayerFolder, ...], generated: dict[str, Layer
         for other in layers:
             if other.key == key and other.folder != address.folder:
                 setting = rename_settings.get(address.layer, "the layer's setting")
+                rename = f"(`{setting}` in cdktf.json)" if "[" in setting else f"with -c {setting}=<another name>"
                 how = "declares it in its config.tf" if other.declared else "gets it from Leverage (its config.tf has none)"
                 raise UserError(
                     f"layer {address.folder} would keep its state at {key}, which {other.folder} already uses "
                     f"({how}); two layers on one state key destroy each other's resources",
-                    fix=f"rename the generated layer with -c {setting}=<another name>, or hand that layer's resources "
+                    fix=f"rename the generated layer {rename}, or hand that layer's resources "
                         "over and remove it (docs/addresses.md: migrating from the reference's layers); nothing was written")
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
+from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, is_version_constraint
 from leverage.project.layer import LAYER_NAME
 from leverage.project.model import check_region
+from stacks.settings.own_layers import ACCOUNT_SETTINGS, RegisteredLayer, parse_own_layers
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
 from stacks.settings.values import check_email, check_free_text, key_attribute, shown, shown_json
 
@@ -89,6 +91,10 @@ class Settings:
     pipelines: tuple[Pipeline, ...] = ()
     alarms: AlarmSettings = AlarmSettings()
     lakehouse: LakehouseSettings = LakehouseSettings()
+    # The hashicorp/aws versions the layers declare; a team may narrow the default (e.g. ">= 5.100, < 6.0").
+    aws_provider_version: str = DEFAULT_AWS_PROVIDER_VERSION
+    # Your own layers (context key `layers`, see own_layers.py).
+    own_layers: tuple[RegisteredLayer, ...] = ()
 
     @property
     def pipeline_list(self) -> tuple[Pipeline, ...]:
@@ -99,6 +105,17 @@ class Settings:
                                key_attribute("dynamodbSortKey", self.dynamodb_sort_key)
                                if self.dynamodb_sort_key else None, "dynamodbPartitionKey")
         return (Pipeline(self.source_account, (table,), self.alarms.email, "sourceAccount"),)
+
+    def own_layer_account(self, registered: RegisteredLayer) -> str:
+        """The account a registered layer lives in: its `account`, or the account `lakeAccount`/`sourceAccount` names."""
+        if registered.account == "lakeAccount":
+            return self.lake_account
+        if registered.account == "sourceAccount":
+            if self.pipelines:
+                raise UserError(f"setting {registered.where}.account is sourceAccount, and `pipelines` names several "
+                                "source accounts", fix="name the account itself")
+            return self.source_account
+        return registered.account
 
 
 MAX_DIGITS = 9  # every numeric setting is far below a billion
@@ -130,7 +147,7 @@ def _context_keys() -> dict[str, SettingField]:
             for inner in dataclasses.fields(field.default):
                 keys[groups[field.name](inner.name)] = SettingField(inner, field.name)
         else:
-            keys[_camel(field.name)] = SettingField(field)
+            keys["layers" if field.name == "own_layers" else _camel(field.name)] = SettingField(field)
     return keys
 
 
@@ -152,6 +169,7 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     if unknown:
         raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
     raw_pipelines = values.pop("pipelines", None)
+    raw_own_layers = values.pop("layers", None)
     typed: dict[str, Any] = {}
     grouped: dict[str, dict[str, Any]] = {}
     for key, value in values.items():
@@ -165,6 +183,8 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
             raise UserError(f"setting {shorthand[0]} is the single-pipeline shorthand, and `pipelines` is set too",
                             fix="give each pipeline its sourceAccount and each table its keys, and remove " + shorthand[0])
         typed["pipelines"] = parse_pipelines(raw_pipelines)
+    if raw_own_layers is not None:
+        typed["own_layers"] = parse_own_layers(raw_own_layers)
     settings = Settings(**typed)
     _check_names(settings)
     layers = settings.layers
@@ -178,7 +198,8 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     check_lake_account_names(settings)
     # The lakehouse layer has no counterpart in the reference architecture to adopt.
     adoptable = (layers.dynamodb, layers.lake, layers.datalake)
-    for key, names, allowed in (("skipLayers", settings.skip_layers, generated),
+    own = tuple(registered.layer for registered in settings.own_layers)
+    for key, names, allowed in (("skipLayers", settings.skip_layers, generated + own),
                                 ("adoptExisting", settings.adopt_existing, adoptable)):
         unknown = [name for name in names if name not in allowed]
         if unknown:
@@ -229,6 +250,8 @@ def _check_names(settings: Settings) -> None:
         "lakeAccount": settings.lake_account,
         **{key: _value(settings, key) for key in LAYER_SETTINGS},
         **{f"skipLayers[{index}]": name for index, name in enumerate(settings.skip_layers)},
+        **{f"{own.where}.layer": own.layer for own in settings.own_layers},
+        **{f"{own.where}.account": own.account for own in settings.own_layers if own.account not in ACCOUNT_SETTINGS},
     }
     for key, name in names.items():
         if not LAYER_NAME.fullmatch(name):  # no whitespace, path separators or template syntax
@@ -236,6 +259,9 @@ def _check_names(settings: Settings) -> None:
                             fix="use lowercase letters, digits, '-' and '_', starting with a letter or digit")
     if settings.region is not None:
         check_region(settings.region, "setting region")
+    if not is_version_constraint(settings.aws_provider_version):
+        raise UserError(f"setting awsProviderVersion={shown(settings.aws_provider_version)} is not a Terraform version "
+                        "constraint", fix=f'write it like "{DEFAULT_AWS_PROVIDER_VERSION}"')
     for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
                 "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail", "lakehouseSchedule", "lakehouseWorkerType"):
         check_free_text(key, _value(settings, key))

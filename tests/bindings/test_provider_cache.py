@@ -20,7 +20,9 @@ from bindings.provider_cache import CacheEntry, InstalledProvider, TrimError
 from tests.conftest import REPO, copy_example, tree_digest
 
 BINDINGS = REPO / "bindings/__init__.py"
-SUBMODULES = provider_cache.imported_submodules(BINDINGS)
+# What bindings/__init__.py imports, and what the layers registered in cdktf.json (the example's own) import.
+SUBMODULES = provider_cache.imported_submodules(BINDINGS).union(
+    *(provider_cache.imported_submodules(module) for module in bindings._own_layer_modules()))
 
 # Runs the CLI in a fresh process and reports which provider assembly jsii loaded.
 RUNNER = """
@@ -38,7 +40,9 @@ sys.path.insert(0, {repo!r})
 from bindings import provider_cache
 from pathlib import Path
 provider = provider_cache.InstalledProvider.find()
-submodules = provider_cache.imported_submodules(Path({bindings!r}))
+import bindings
+submodules = provider_cache.imported_submodules(Path({bindings!r})).union(
+    *(provider_cache.imported_submodules(module) for module in bindings._own_layer_modules()))
 root = Path(os.environ["XDG_CACHE_HOME"]) / "leverage-cdktf"
 print(provider_cache.trimmed_tarball(provider, submodules, root))
 """
@@ -116,16 +120,17 @@ def test_submodules_are_what_the_bindings_import_and_nothing_else_loads() -> Non
     loaded = {name.split(".")[1] for name in sys.modules
               if name.startswith("cdktf_cdktf_provider_aws.") and name.split(".")[1] != "_jsii"}
     assert loaded == SUBMODULES
-    assert {"s3_bucket", "kinesis_firehose_delivery_stream", "provider"} <= SUBMODULES
+    assert {"s3_bucket", "kinesis_firehose_delivery_stream", "provider", "sqs_queue"} <= SUBMODULES
     with pytest.raises(ImportError, match="not in the trimmed provider assembly: import it in bindings/__init__.py"):
-        import cdktf_cdktf_provider_aws.sqs_queue  # noqa: F401
+        import cdktf_cdktf_provider_aws.lambda_function  # noqa: F401
 
 
 def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path) -> None:
     bindings = tmp_path / "bindings.py"
-    bindings.write_text(BINDINGS.read_text() + "from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue\n"
+    bindings.write_text(BINDINGS.read_text() + "from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction\n"
                         "import cdktf_cdktf_provider_aws.sns_topic\n")
-    assert provider_cache.imported_submodules(bindings) == SUBMODULES | {"sqs_queue", "sns_topic"}
+    assert provider_cache.imported_submodules(bindings) == \
+        provider_cache.imported_submodules(BINDINGS) | {"lambda_function", "sns_topic"}
 
 
 def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> None:
@@ -133,7 +138,7 @@ def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> No
     base = CacheEntry.for_(provider, SUBMODULES, tmp_path)
     assert base.tarball.parent == tmp_path and provider.version in base.tarball.name
     assert CacheEntry.for_(provider, sorted(SUBMODULES, reverse=True), tmp_path) == base
-    others = [CacheEntry.for_(provider, SUBMODULES | {"sqs_queue"}, tmp_path),
+    others = [CacheEntry.for_(provider, SUBMODULES | {"lambda_function"}, tmp_path),
               CacheEntry.for_(provider, SUBMODULES - {"glue_crawler"}, tmp_path),
               CacheEntry.for_(dataclasses.replace(provider, version="99.0.0"), SUBMODULES, tmp_path)]
     assert len({entry.tarball for entry in [base, *others]}) == 4

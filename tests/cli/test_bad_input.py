@@ -58,6 +58,8 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
     "region with a space": (unchanged, ("region=us-east-1 ",), "is not an AWS region"),
     "region the project does not declare": (unchanged, ("region=us-west-2",),
                                             "'us-west-2' is not a region the project declares (us-east-1, us-east-2)"),
+    "provider version not a constraint": (unchanged, ("awsProviderVersion=latest",),
+                                          "setting awsProviderVersion='latest' is not a Terraform version constraint"),
     "prefix with a line break": (unchanged, ("firehosePrefix=cdc/\n!{partitionKeyFromQuery:tableName}/",),
                                  "contains the control character '\\n'"),
     "account id with a trailing newline": (

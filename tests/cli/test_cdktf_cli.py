@@ -29,6 +29,7 @@ def test_cdktf_synth_generates_the_same_layers(tmp_path: Path, synthesized_examp
     for name in APP_PACKAGES:
         shutil.copytree(REPO / name, app / name, ignore=shutil.ignore_patterns("__pycache__"))
     (app / "node_modules").symlink_to(REPO / "node_modules")
+    shutil.copytree(REPO / "example/layers", app / "example/layers")  # the layer modules cdktf.json registers
     project = copy_example(tmp_path / "example")
     settings = json.loads((app / "cdktf.json").read_text())
     settings["context"]["leverageRoot"] = str(project)

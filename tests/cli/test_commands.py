@@ -83,7 +83,7 @@ def test_check_reports_edits_and_deletions_and_leaves_other_files(
         capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
     assert synth(capsys, project_copy).code == 0
     config = project_copy / DATALAKE / "config.tf"
-    config.write_text(config.read_text().replace('version = "~> 6.25"', 'version = "~> 5.0"'))
+    config.write_text(config.read_text().replace('version = ">= 5.100, < 7.0"', 'version = "~> 5.0"'))
     (project_copy / "apps-devstg/us-east-1/databases-dynamodb/README.md").unlink()
     # Marked, but not a name the generator writes: the user's, never stale.
     other = project_copy / DATALAKE / "old.tf"
@@ -93,7 +93,7 @@ def test_check_reports_edits_and_deletions_and_leaves_other_files(
     result = check(capsys, project_copy)
     assert result.code == 1
     assert f"modified: {DATALAKE}/config.tf\n--- a/{DATALAKE}/config.tf\n+++ b/{DATALAKE}/config.tf\n" in result.out
-    assert '-      version = "~> 5.0"\n+      version = "~> 6.25"\n' in result.out
+    assert '-      version = "~> 5.0"\n+      version = ">= 5.100, < 7.0"\n' in result.out
     assert "missing: apps-devstg/us-east-1/databases-dynamodb/README.md" in result.out
     assert "old.tf" not in result.out
     assert tree_digest(project_copy) == before

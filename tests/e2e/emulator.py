@@ -20,6 +20,8 @@ Gaps filled here, never in the layers:
 - Glue UpdateCrawler is missing (HTTP 500, retried by the provider for its whole timeout): the given fields are
   recorded on the crawler, as CreateCrawler records them. A crawler that gains a security configuration (the
   layers applied with hashed addresses, regenerated) changes this way.
+- SQS GetQueueAttributes returns `RedrivePolicy` as JSON with spaces after `,` and `:`; AWS returns it compact, and
+  the provider compares it as text (every plan after apply would show a whitespace change): compact, as AWS.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from moto.logs.responses import LogsResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
+from moto.sqs.models import Queue
 
 # (account, region, table name) -> {stream ARN -> destination description}
 _STREAMING_DESTINATIONS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
@@ -227,7 +230,18 @@ def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
     return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(action, resource)
 
 
+_QUEUE_ATTRIBUTES = Queue.attributes.fget
+
+
+def queue_attributes(self: Queue) -> dict[str, Any]:
+    result = _QUEUE_ATTRIBUTES(self)
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+    return result
+
+
 def install_shims() -> None:
+    Queue.attributes = property(queue_attributes)
     DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
     DynamoHandler.disable_kinesis_streaming_destination = disable_kinesis_streaming_destination
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import boto3
 
 from leverage.project.tfvars import read_hcl
-from tests.e2e.toolchain import OVERRIDE_FILE, Toolchain
+from tests.e2e.toolchain import Toolchain
 
 EMULATOR = Path(__file__).with_name("emulator.py")
 # Every service the layers and the S3 backend call, pointed at the emulator (the SDKs' standard variables).
@@ -282,14 +282,7 @@ class LeverageProject:
             raise TerraformFailed(f"{layer}: terraform {args[0]} exited {run.code}\n{run.text[-6000:]}")
         return run
 
-    def relax_provider_constraint(self, layer: str) -> None:
-        """The only change a layer gets: the aws provider version the mirror holds, in an override file."""
-        override = self.toolchain.provider_override()
-        if override is not None:
-            (self.root / layer / OVERRIDE_FILE).write_text(json.dumps(override, indent=2) + "\n", encoding="utf-8")
-
     def init(self, layer: str) -> TerraformRun:
-        self.relax_provider_constraint(layer)
         backend = self.root / self.account_of(layer) / "config" / "backend.tfvars"
         return self.terraform(layer, "init", "-input=false", "-no-color", f"-backend-config={backend}")
 
@@ -393,7 +386,7 @@ terraform {{
   required_providers {{
     aws = {{
       source  = "hashicorp/aws"
-      version = "~> 6.25"
+      version = ">= 5.100, < 7.0"
     }}
   }}
   backend "s3" {{

@@ -27,7 +27,8 @@ def test_every_generated_layer_applies_in_list_order(lifecycles: dict[str, Lifec
     lifecycle = lifecycles[name]
     lifecycle.check()
     generated = [layer for layer in lifecycle.layers if not layer.endswith("/security-keys")]
-    assert len(generated) == 4
+    assert len(generated) == 5  # the three pipeline layers, the lakehouse, and the example's own (cdktf.json `layers`)
+    assert f"{lifecycle.source.lake_account}/{lifecycle.source.region}/change-events-queue" in generated
     assert lifecycle.applied == lifecycle.layers
     assert lifecycle.layers[0] == f"{lifecycle.source.source_account}/{lifecycle.source.region}/security-keys"
 
@@ -118,3 +119,16 @@ def test_destroy_in_reverse_order_stops_only_at_the_protected_table(lifecycles: 
     assert after[lake] == {"buckets": [], "streams": [], "delivery streams": [], "roles": [], "tables": []}
     assert after[source] | {"tables": []} == {"buckets": [], "streams": [], "delivery streams": [], "roles": [],
                                               "tables": []}
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_the_registered_layer_applies_in_the_lake_account_reading_the_lake_layer(
+        lifecycles: dict[str, Lifecycle], name: str) -> None:
+    """The example's own layer (example/layers/, registered in cdktf.json) applied like a built-in one."""
+    lifecycle = lifecycles[name]
+    lifecycle.check()
+    lake, region = lifecycle.source.lake_account, lifecycle.source.region
+    queue = lifecycle.outputs[f"{lake}/{region}/change-events-queue"]
+    assert queue["queue_arn"].startswith(f"arn:aws:sqs:{region}:{lifecycle.ids[lake]}:")
+    assert queue["dead_letter_queue_arn"].endswith("-change-events-dlq")
+

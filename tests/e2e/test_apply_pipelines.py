@@ -113,7 +113,8 @@ def test_two_sources_and_three_tables_apply_in_list_order(lifecycle: Lifecycle) 
     assert lifecycle.applied == lifecycle.layers
     assert sorted(lifecycle.generated) == sorted([f"apps-devstg/{REGION}/databases-dynamodb",
                                                   f"apps-devstg/{REGION}/datalake", f"apps-prd/{REGION}/datalake",
-                                                  f"{LAKE}/{REGION}/datalake-demo", f"{LAKE}/{REGION}/lakehouse-demo"])
+                                                  f"{LAKE}/{REGION}/datalake-demo", f"{LAKE}/{REGION}/lakehouse-demo",
+                                                  f"{LAKE}/{REGION}/change-events-queue"])  # the example's own
 
 
 def test_a_plan_after_every_apply_is_empty(lifecycle: Lifecycle) -> None:

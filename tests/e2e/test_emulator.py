@@ -1,6 +1,7 @@
 """The emulator's shims (tests/e2e/emulator.py) and the S3 proxy route the harness relies on."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,3 +140,13 @@ def test_buckets_addressed_by_virtual_host_reach_the_emulator_as_a_proxy(emulato
     assert direct.get_object(Bucket="e2e-proxied-bucket", Key="state")["Body"].read() == b"{}"
     assert "e2e-proxied-bucket" not in [bucket["Name"] for bucket in
                                         client(emulator, "s3", account="444444444444").list_buckets()["Buckets"]]
+
+
+def test_a_queues_redrive_policy_is_compact_json_as_aws_returns_it(emulator: Emulator) -> None:
+    sqs = client(emulator, "sqs")
+    dead = sqs.create_queue(QueueName="redrive-dlq")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName="redrive", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 5})})["QueueUrl"]
+    policy = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    assert policy == f'{{"deadLetterTargetArn":"{dead_arn}","maxReceiveCount":5}}'

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION
 from stacks import legacy_addresses
 from tests.conftest import copy_example
 from tests.layers import layer_config
@@ -58,8 +59,9 @@ def install_legacy_layers(root: Path) -> None:
     for config in sorted(LEGACY_LAYERS.glob("*/*/*/config.tf")):
         folder = root / config.parent.relative_to(LEGACY_LAYERS)
         folder.mkdir(parents=True)
-        for name in ("config.tf", "main.tf.json"):
-            shutil.copy(config.parent / name, folder / name)
+        shutil.copy(config.parent / "main.tf.json", folder / "main.tf.json")
+        # Committed when layers declared `~> 6.25`; the mirror carries 5.100, within the range layers declare now.
+        (folder / "config.tf").write_text(config.read_text().replace('"~> 6.25"', f'"{DEFAULT_AWS_PROVIDER_VERSION}"'))
         (folder / "common-variables.tf").symlink_to("../../../config/common-variables.tf")
 
 

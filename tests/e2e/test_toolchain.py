@@ -27,15 +27,14 @@ def test_versions_of_unpacked_and_packed_mirrors_for_this_platform(tmp_path: Pat
     assert tc.mirrored_versions(tmp_path / "empty") == []
 
 
-def test_the_variable_names_the_mirror_and_the_override_pins_its_newest_version(
+def test_the_variable_names_the_mirror_and_its_newest_version_is_used(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mirror = mirror_with(tmp_path / "mirror", f"5.1.0/{tc.os_arch()}", f"5.2.0/{tc.os_arch()}")
     monkeypatch.setenv(tc.MIRROR_VARIABLE, str(mirror))
     monkeypatch.setenv("TERRAFORM", "/bin/true")
     found = tc.find_toolchain()
     assert found.usable and found.mirror == mirror.resolve() and found.command == ("/bin/true",)
-    assert found.provider_override() == {
-        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.2.0"}}}}
+    assert found.provider_version == "5.2.0"
     assert f'path    = "{mirror.resolve()}"' in found.cli_config()
 
 

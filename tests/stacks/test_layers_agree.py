@@ -12,13 +12,16 @@ from tests.layers import backend_key, layer_folders, load_config_dir, main_json,
 SECOND_PROJECT = ProjectSpec(name="acme", region="eu-west-1",
                              accounts={"prod-apps": "123456789012", "analytics": "210987654321"})
 
+# The pipeline layers alone: the example's own layer (cdktf.json `layers`) is tested in tests/stacks/test_own_layers.py.
+pytestmark = pytest.mark.usefixtures("pipeline_layers_only")
+
 
 @pytest.fixture(scope="module")
 def second_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.conftest import app_main
 
     root = SECOND_PROJECT.write(tmp_path_factory.mktemp("second") / "acme")
-    code = app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "sourceAccount=prod-apps",
+    code = app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "layers=[]", "-c", "sourceAccount=prod-apps",
                           "-c", "lakeAccount=analytics"])
     assert code == 0
     return root
@@ -35,7 +38,8 @@ def generated_by_key(root: Path) -> dict[str, Path]:
 def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: str, dr: str = "") -> None:
     """Every layer loads; every read of a generated layer is its backend key and uses outputs it has; the lake
     trusts exactly the datalake layer's role. `dr` is "-dr" for layers outside the primary region."""
-    folders = [folder for folder in layer_folders(root) if folder.parent.name == region]
+    folders = [folder for folder in layer_folders(root) if folder.parent.name == region
+               and folder.name != "change-events-queue"]  # the example's own layer: tests/stacks/test_own_layers.py
     assert len(folders) == 4
     by_key = generated_by_key(root)
     for folder in folders:

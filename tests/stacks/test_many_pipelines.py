@@ -23,6 +23,9 @@ PIPELINES = [
 ]
 LEGACY_LAYER = "apps-prd/us-east-1/databases-legacy"
 
+# The pipeline layers alone: the example's own layer (cdktf.json `layers`) is tested in tests/stacks/test_own_layers.py.
+pytestmark = pytest.mark.usefixtures("pipeline_layers_only")
+
 
 def write_project(root: Path) -> Path:
     SPEC.write(root)
@@ -41,7 +44,7 @@ def pipelines_setting(pipelines: list[dict[str, Any]]) -> str:
 @pytest.fixture(scope="module")
 def two_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = write_project(tmp_path_factory.mktemp("pipelines") / "bb")
-    code = app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES)])
+    code = app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "layers=[]", "-c", pipelines_setting(PIPELINES)])
     assert code == 0
     return root
 

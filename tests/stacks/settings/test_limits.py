@@ -5,6 +5,7 @@ value AWS accepts reach the layer, and the first value past each end is refused 
 the committed layers shows up as drift (exit 1) in the diff, so the test also sees the value in the output."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,29 @@ def test_global_name_of_the_longest_length_aws_accepts_is_written_and_one_longer
     else:
         assert result.code == 0, result.err
         assert len(name) == limit and f'"{name}"' in (root / account / "us-east-1" / layer / "main.tf.json").read_text()
+
+
+@pytest.mark.parametrize("constraint, valid", [
+    (">= 5.100, < 7.0", True), ("~> 6.25", True), ("6.25.0", True), (">=5.100,<6", True),
+    ("latest", False), (">= 5.100 < 7.0", False), ("${var.x}", False), ("", False),
+])
+def test_provider_version_constraints_are_checked(constraint: str, valid: bool) -> None:
+    from leverage.hcl import is_version_constraint
+
+    assert is_version_constraint(constraint) is valid
+
+
+@pytest.mark.parametrize("kind, name, message", [
+    ("s3_bucket", "b" * 60, "has 68 characters, more than the 63 AWS allows"),
+    ("s3_bucket", "Raw", "holds characters AWS refuses there: use lowercase letters, digits, '.' and '-'"),
+    ("iam_role", "r" * 60, "more than the 64 AWS allows"),
+    ("sqs_queue", "q.v", "holds characters AWS refuses"),
+    ("no_such_kind", "x", "unknown kind of AWS name 'no_such_kind'"),
+])
+def test_aws_names_are_checked_against_the_limits_of_their_kind(kind: str, name: str, message: str) -> None:
+    from leverage.naming import aws_name
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        aws_name("bb", "apps", name, kind=kind)
+    assert aws_name("bb", "apps", "orders", kind="sqs_queue") == "bb-apps-orders"
+    assert aws_name("bb", "apps", "orders", disaster_recovery=True, kind="s3_bucket") == "bb-apps-dr-orders"

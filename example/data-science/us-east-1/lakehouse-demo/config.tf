@@ -38,7 +38,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 6.25"
+      version = ">= 5.100, < 7.0"
     }
   }
 

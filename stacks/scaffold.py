@@ -1,0 +1,134 @@
+"""`main.py new-layer <account>/<layer> [--dir FOLDER]`: a starter layer module and its test, registered in cdktf.json.
+
+The next `synth` writes the layer's folder; the test runs with cdktf's Testing API (leverage/testing.py). Nothing
+is written when anything is wrong (an existing file, a layer already registered, an unknown account), and
+cdktf.json is replaced whole, never left half-written.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leverage.errors import UserError
+from leverage.project.layer import LAYER_NAME
+
+MODULE_TEMPLATE = '''"""`{account}/<region>/{layer}`: say here what this layer is for (its README shows this text)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+
+from leverage.stack import LeverageLayerStack
+
+
+@dataclass(frozen=True)
+class {cls}Settings:
+    """This layer's own settings: the `settings` of its entry in cdktf.json's `layers`."""
+
+    retention_days: int = 4
+
+
+class {cls}(LeverageLayerStack):
+    """A queue: a starting point, replace it with your resources (docs/own-layers.md)."""
+
+    Settings = {cls}Settings
+
+    def build(self, settings: {cls}Settings) -> None:
+        queue = SqsQueue(self, "queue", name=self.aws_name("{layer}", kind="sqs_queue"),
+                         message_retention_seconds=settings.retention_days * 86_400, sqs_managed_sse_enabled=True)
+        self.output("queue_arn", queue.arn, "ARN of the queue")
+'''
+
+TEST_TEMPLATE = '''"""{cls}, tested alone with cdktf's Testing API: `python -m pytest {test_name}`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from {module} import {cls}, {cls}Settings
+
+from leverage.testing import Testing, synth_layer
+
+LEVERAGE_ROOT = Path(__file__).resolve().parent / {root!r}
+
+
+def test_the_queue_keeps_messages_as_set() -> None:
+    synthesized = synth_layer({cls}, {cls}Settings(retention_days=2), leverage_root=LEVERAGE_ROOT,
+                              account={account!r}, layer={layer!r})
+    assert Testing.to_have_resource_with_properties(synthesized, "aws_sqs_queue", {{
+        "message_retention_seconds": 2 * 86_400, "sqs_managed_sse_enabled": True}})
+'''
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    module: Path
+    test: Path
+    entry: dict[str, Any]
+
+
+def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Path,
+                  registered: list[dict[str, Any]]) -> Scaffold:
+    """What `new-layer` writes, checked: `target` is `<account>/<layer>`."""
+    account, slash, layer = target.partition("/")
+    if not slash or not LAYER_NAME.fullmatch(account) or not LAYER_NAME.fullmatch(layer):
+        raise UserError(f"new-layer {target!r} is not <account>/<layer>",
+                        fix="e.g. python main.py new-layer data-science/orders-queue")
+    if not (leverage_root / account / "config").is_dir():
+        raise UserError(f"new-layer {target}: the Leverage project {leverage_root} has no account folder {account}/",
+                        fix="name an account of the project (setting leverageRoot names the project)")
+    for entry in registered:
+        if isinstance(entry, dict) and (entry.get("account"), entry.get("layer")) == (account, layer):
+            raise UserError(f"new-layer {target}: cdktf.json registers that layer already", fix="choose another name")
+    module_name = layer.replace("-", "_")
+    if not module_name.isidentifier():
+        module_name = f"layer_{module_name}"
+    cls = "".join(part.capitalize() for part in module_name.split("_") if part) + "Layer"
+    module, test = folder / f"{module_name}.py", folder / f"test_{module_name}.py"
+    for path in (module, test):
+        if path.exists():
+            raise UserError(f"new-layer {target}: {path} exists already", fix="remove it, or choose another --dir")
+    app_root = cdktf_json.parent.resolve()
+    shown = module.resolve()
+    entry = {"module": shown.relative_to(app_root).as_posix() if shown.is_relative_to(app_root) else str(shown),
+             "class": cls, "account": account, "layer": layer, "settings": {"retention_days": 4}}
+    return Scaffold(module, test, entry)
+
+
+def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Path) -> Scaffold:
+    document = _read(cdktf_json)
+    context = document.setdefault("context", {})
+    layers = context.setdefault("layers", [])
+    if not isinstance(layers, list):
+        raise UserError(f"{cdktf_json.name}: `layers` is not a list", fix="write it as \"layers\": [...]")
+    scaffold = plan_scaffold(target, folder, leverage_root, cdktf_json, layers)
+    account, layer = scaffold.entry["account"], scaffold.entry["layer"]
+    values = {"account": account, "layer": layer, "cls": scaffold.entry["class"], "module": scaffold.module.stem,
+              "test_name": scaffold.test.name,
+              "root": os.path.relpath(leverage_root.resolve(), folder.resolve())}
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        for path, template in ((scaffold.module, MODULE_TEMPLATE), (scaffold.test, TEST_TEMPLATE)):
+            with path.open("x", encoding="utf-8") as out:  # never over a file that appeared meanwhile
+                written.append(path)
+                out.write(template.format(**values))
+        layers.append(scaffold.entry)
+        partial = cdktf_json.with_name(f".{cdktf_json.name}.new")
+        partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, cdktf_json)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return scaffold
+
+
+def _read(cdktf_json: Path) -> dict[str, Any]:
+    if not cdktf_json.is_file():
+        return {"language": "python", "app": "python3 main.py", "context": {}}
+    document = json.loads(cdktf_json.read_text(encoding="utf-8"))  # the settings loaded it already: valid
+    return document
