@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                         fix="point leverageRoot at the folder holding build.env and config/")
     require_project_folder(root)
     if args.command == "new-layer":
-        return new_layer(args, root)
+        return new_layer(args, root, settings)
     writes = args.command == "synth"
     # Checked before anything is written: an error leaves everything as it was.
     cdktf_out = output_folder(os.environ, CDKTF_JSON.parent, root) if writes else None
@@ -144,14 +144,16 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def new_layer(args: argparse.Namespace, root: Path) -> int:
+def new_layer(args: argparse.Namespace, root: Path, settings: Settings) -> int:
     from leverage.errors import UserError
     from stacks.scaffold import write_scaffold
 
     if not args.target:
         raise UserError("new-layer needs <account>/<layer>", fix="e.g. python main.py new-layer data-science/orders-queue")
     folder = Path(args.dir).resolve() if args.dir else root / "layers"
-    scaffold = write_scaffold(args.target, folder, root, CDKTF_JSON)
+    layers = settings.layers
+    reserved = (layers.datalake, layers.dynamodb, layers.lake, layers.lakehouse, layers.keys)
+    scaffold = write_scaffold(args.target, folder, root, CDKTF_JSON, reserved)
     print(f"wrote {scaffold.module}\nwrote {scaffold.test}")
     print(f"registered {args.target} in {CDKTF_JSON.name} (layers); next: python main.py synth, and "
           f"python -m pytest {scaffold.test}")

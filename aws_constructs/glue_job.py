@@ -28,17 +28,20 @@ FLEX_WORKER_TYPES = ("G.1X", "G.2X")  # Glue runs the Flex execution class on th
 DATALAKE_FORMATS = ("delta", "hudi", "iceberg")
 # Glue's cron: six fields (minutes hours day-of-month month day-of-week year), one of the day fields `?`.
 GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
-RATE = re.compile(r"rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)")
+# Glue runs a scheduled trigger at most every 5 minutes: a minutes field of every minute (or every 1 to 4) is refused.
+TOO_FREQUENT_MINUTES = re.compile(r"\*|\*/[1-4]|0/[1-4]")
 # Arguments the construct sets itself; the job's own arguments must not name them.
 RESERVED_ARGUMENTS = ("--conf", "--continuous-log-logGroup", "--datalake-formats", "--enable-continuous-cloudwatch-log",
                       "--job-bookmark-option", "--job-language", "--TempDir")
 
 
 def check_schedule(what: str, schedule: str) -> None:
-    """A schedule Glue and EventBridge accept: `cron(<6 fields>)`, one of the day fields `?`, or `rate(...)`."""
+    """A schedule a Glue trigger accepts: `cron(<6 fields>)`, one of the day fields `?`, not more often than every
+    5 minutes (Glue triggers take no `rate(...)`)."""
     cron = GLUE_CRON.fullmatch(schedule)
-    if RATE.fullmatch(schedule):
-        return
+    if cron and TOO_FREQUENT_MINUTES.fullmatch(cron.group(1)):
+        raise ConstructPropsError(f"{what} {schedule!r} runs more often than every 5 minutes, which Glue refuses; "
+                                  "e.g. cron(15 * * * ? *) for 15 minutes past every hour")
     if not cron or "?" not in (cron.group(3), cron.group(5)) or cron.group(3) == cron.group(5):
         raise ConstructPropsError(
             f"{what} {schedule!r} is not a Glue schedule; write cron(minutes hours day-of-month month day-of-week "

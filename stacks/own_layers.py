@@ -63,7 +63,7 @@ def build_own_layer(app: App, project: Project, address: LayerAddress, registere
         raise UserError(f"{_raised_at(exc, path)}: {exc}") from exc
     except ConstructPropsError as exc:
         raise UserError(f"{_raised_at(exc, path)}: {where}: {exc}", fix="adjust the layer or its settings") from exc
-    except Exception as exc:  # noqa: BLE001  (anything the user's code raises)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (anything the user's code raises, sys.exit too)
         raise UserError(f"{_raised_at(exc, path)}: {where}: {type(exc).__name__}: {_one_line(exc)}",
                         fix="fix the layer's code (--debug shows the traceback)") from exc
     return stack
@@ -178,7 +178,7 @@ def _import(path: Path, where: str) -> types.ModuleType:
         del sys.modules[name]
         raise UserError(f"{_shown(Path(exc.filename or path))}:{exc.lineno or 1}: {where}: the module does not "
                         f"import: SyntaxError: {exc.msg}", fix="fix the syntax") from exc
-    except Exception as exc:  # noqa: BLE001  (whatever the module raises at import)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (whatever the module raises at import, sys.exit too)
         del sys.modules[name]
         raise UserError(f"{_raised_at(exc, path)}: {where}: the module does not import: {type(exc).__name__}: "
                         f"{_one_line(exc)}", fix="fix the import (--debug shows the traceback)") from exc

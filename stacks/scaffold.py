@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
+from leverage.naming import aws_name
 from leverage.project.layer import LAYER_NAME
+from leverage.project.tfvars import read_env_file
 
 MODULE_TEMPLATE = '''"""`{account}/<region>/{layer}`: say here what this layer is for (its README shows this text)."""
 from __future__ import annotations
@@ -71,8 +73,9 @@ class Scaffold:
 
 
 def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Path,
-                  registered: list[dict[str, Any]]) -> Scaffold:
-    """What `new-layer` writes, checked: `target` is `<account>/<layer>`."""
+                  registered: list[dict[str, Any]], reserved: tuple[str, ...] = ()) -> Scaffold:
+    """What `new-layer` writes, checked as `synth` will check it: `target` is `<account>/<layer>`, a layer folder no
+    other layer uses (`reserved`: the built-in layers' names), and the starter's queue name within AWS's limits."""
     account, slash, layer = target.partition("/")
     if not slash or not LAYER_NAME.fullmatch(account) or not LAYER_NAME.fullmatch(layer):
         raise UserError(f"new-layer {target!r} is not <account>/<layer>",
@@ -83,6 +86,18 @@ def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Pa
     for entry in registered:
         if isinstance(entry, dict) and (entry.get("account"), entry.get("layer")) == (account, layer):
             raise UserError(f"new-layer {target}: cdktf.json registers that layer already", fix="choose another name")
+    if layer in reserved:
+        raise UserError(f"new-layer {target}: {layer!r} is the folder of a built-in layer", fix="choose another name")
+    project = read_env_file(leverage_root / "build.env", leverage_root).get("PROJECT", "")
+    try:
+        aws_name(project, account, layer, kind="sqs_queue")
+    except ValueError as exc:
+        raise UserError(f"new-layer {target}: the starter's queue name would break AWS's limits: {exc}",
+                        fix="choose a shorter layer name") from None
+    taken = sorted(path for path in (leverage_root / account).glob(f"*/{layer}") if path.parent.name != "config")
+    if taken:
+        raise UserError(f"new-layer {target}: the layer folder {taken[0].relative_to(leverage_root)} exists already",
+                        fix="choose another name (a layer folder belongs to one layer)")
     module_name = layer.replace("-", "_")
     if not module_name.isidentifier():
         module_name = f"layer_{module_name}"
@@ -98,20 +113,21 @@ def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Pa
     return Scaffold(module, test, entry)
 
 
-def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Path) -> Scaffold:
+def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Path,
+                   reserved: tuple[str, ...] = ()) -> Scaffold:
     document = _read(cdktf_json)
     context = document.setdefault("context", {})
     layers = context.setdefault("layers", [])
     if not isinstance(layers, list):
         raise UserError(f"{cdktf_json.name}: `layers` is not a list", fix="write it as \"layers\": [...]")
-    scaffold = plan_scaffold(target, folder, leverage_root, cdktf_json, layers)
+    scaffold = plan_scaffold(target, folder, leverage_root, cdktf_json, layers, reserved)
     account, layer = scaffold.entry["account"], scaffold.entry["layer"]
     values = {"account": account, "layer": layer, "cls": scaffold.entry["class"], "module": scaffold.module.stem,
               "test_name": scaffold.test.name,
               "root": os.path.relpath(leverage_root.resolve(), folder.resolve())}
-    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         for path, template in ((scaffold.module, MODULE_TEMPLATE), (scaffold.test, TEST_TEMPLATE)):
             with path.open("x", encoding="utf-8") as out:  # never over a file that appeared meanwhile
                 written.append(path)
@@ -120,9 +136,12 @@ def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: P
         partial = cdktf_json.with_name(f".{cdktf_json.name}.new")
         partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         os.replace(partial, cdktf_json)
-    except BaseException:
+    except BaseException as exc:
         for path in written:
             path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UserError(f"new-layer {target}: cannot write {exc.filename}: {exc.strerror}",
+                            fix="choose another --dir or a shorter name; nothing was written") from None
         raise
     return scaffold
 

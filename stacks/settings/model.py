@@ -370,7 +370,7 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
 
 def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
     """The lakehouse job's and workgroup's settings, each refused with the range it must lie in."""
-    if not re.fullmatch(r"cron\(\S+( \S+){5}\)|rate\([1-9][0-9]* (minutes?|hours?|days?)\)", lakehouse.schedule):
+    if not re.fullmatch(r"cron\(\S+( \S+){5}\)", lakehouse.schedule):
         raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} is not a Glue schedule",
                         fix="write cron(minutes hours day-of-month month day-of-week year), e.g. cron(15 * * * ? *)")
     if lakehouse.worker_type not in WORKER_TYPES:

@@ -43,12 +43,19 @@ def test_spark_job_refuses_what_glue_would(changes: dict, message: str) -> None:
         SparkJob(stack, "Job", job_props(stack, **changes))
 
 
-@pytest.mark.parametrize("schedule", ["cron(15 * * * ? *)", "cron(0 3 ? * MON-FRI *)", "rate(2 hours)"])
+@pytest.mark.parametrize("schedule", ["cron(15 * * * ? *)", "cron(0 3 ? * MON-FRI *)", "cron(*/5 * * * ? *)"])
 def test_glue_schedules(schedule: str) -> None:
     check_schedule("schedule", schedule)
 
 
-@pytest.mark.parametrize("schedule", ["cron(15 * * * *)", "cron(15 * * * * *)", "cron(15 * ? * ? *)", "hourly"])
+@pytest.mark.parametrize("schedule", ["cron(* * * * ? *)", "cron(*/4 * * * ? *)", "cron(0/1 * * * ? *)"])
+def test_schedules_more_often_than_every_5_minutes_are_refused(schedule: str) -> None:
+    with pytest.raises(ConstructPropsError, match="more often than every 5 minutes"):
+        check_schedule("schedule", schedule)
+
+
+@pytest.mark.parametrize("schedule", ["cron(15 * * * *)", "cron(15 * * * * *)", "cron(15 * ? * ? *)", "hourly",
+                                      "rate(2 hours)"])
 def test_schedules_glue_refuses(schedule: str) -> None:
     with pytest.raises(ConstructPropsError, match="exactly one day field '\\?'"):
         check_schedule("schedule", schedule)

@@ -76,6 +76,10 @@ def test_the_default_folder_is_layers_in_the_leverage_project(
     (("new-layer", "nowhere/orders"), "has no account folder nowhere/"),
     (("new-layer", "data-science/Orders"), "is not <account>/<layer>"),
     (("synth", "data-science/orders"), "synth takes no ACCOUNT/LAYER or --dir"),
+    # What synth would refuse afterwards is refused before anything is written or registered.
+    (("new-layer", "data-science/lakehouse-demo"), "'lakehouse-demo' is the folder of a built-in layer"),
+    (("new-layer", "data-science/" + "a" * 70), "the starter's queue name would break AWS's limits"),
+    (("new-layer", "data-science/" + "a" * 300), "the starter's queue name would break AWS's limits"),
 ])
 def test_bad_new_layer_input_is_refused_and_nothing_is_written(
         capsys: pytest.CaptureFixture[str], app_settings: Path, argv: tuple[str, ...], message: str) -> None:

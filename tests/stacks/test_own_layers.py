@@ -139,6 +139,9 @@ ERRORS = {
     "settings missing field": (GOOD, "OrdersQueue", 9, "settings.retention_days is required by OrdersQueue.Settings"),
     "exception in the stack": (GOOD.replace("        queue = SqsQueue(", "        1 / 0\n        queue = SqsQueue("),
                                "OrdersQueue", 22, "ZeroDivisionError: division by zero"),
+    "sys.exit in the stack": (GOOD.replace("        queue = SqsQueue(", "        raise SystemExit(0)\n        queue = SqsQueue("),
+                              "OrdersQueue", 22, "SystemExit: 0"),
+    "sys.exit at import": ("import sys\nsys.exit(3)\n", "OrdersQueue", 2, "the module does not import: SystemExit: 3"),
     "name too long": (GOOD.replace('self.aws_name("orders"', 'self.aws_name("o" * 80'), "OrdersQueue", 22,
                       "has 96 characters, more than the 80 AWS allows"),
 }
