@@ -102,6 +102,16 @@ def test_each_checkov_exception_hides_only_the_resource_it_names(scan_copy: Path
 
 PLACEHOLDER_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
+# Resource type -> the ARN AWS would give it, from the names the layer declares.
+ARN_FORMATS = {
+    "aws_s3_bucket": "arn:aws:s3:::{bucket}",
+    "aws_iam_role": "arn:aws:iam::{account}:role/{name}",
+    "aws_kms_key": "arn:aws:kms:{region}:{account}:key/{key_id}",
+    "aws_kinesis_stream": "arn:aws:kinesis:{region}:{account}:stream/{name}",
+    "aws_sns_topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws_athena_workgroup": "arn:aws:athena:{region}:{account}:workgroup/{name}",
+    "aws_cloudwatch_event_rule": "arn:aws:events:{region}:{account}:rule/{name}",
+}
 
 class PolicyRenderer:
     """Renders the layer's policy documents to IAM JSON, references resolved to placeholder ARNs of their shape.
@@ -119,20 +129,9 @@ class PolicyRenderer:
     def arn_of(self, kind: str, name: str) -> str:
         body = self.resources[kind][name]
         account, region = self.account_id, self.region
-        if kind == "aws_s3_bucket":
-            return f"arn:aws:s3:::{body['bucket']}"
-        if kind == "aws_iam_role":
-            return f"arn:aws:iam::{account}:role/{body['name']}"
-        if kind == "aws_kms_key":
-            return f"arn:aws:kms:{region}:{account}:key/{PLACEHOLDER_KEY_ID}"
-        if kind == "aws_kinesis_stream":
-            return f"arn:aws:kinesis:{region}:{account}:stream/{body['name']}"
-        if kind == "aws_sns_topic":
-            return f"arn:aws:sns:{region}:{account}:{body['name']}"
-        if kind == "aws_athena_workgroup":
-            return f"arn:aws:athena:{region}:{account}:workgroup/{body['name']}"
-        if kind == "aws_cloudwatch_event_rule":
-            return f"arn:aws:events:{region}:{account}:rule/{body['name']}"
+        if kind in ARN_FORMATS:
+            return ARN_FORMATS[kind].format(account=account, region=region, name=body.get("name"),
+                                            bucket=body.get("bucket"), key_id=PLACEHOLDER_KEY_ID)
         if kind == "aws_cloudwatch_log_stream":
             group = self.resolve(body["log_group_name"])
             return f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{body['name']}"
