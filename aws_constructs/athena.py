@@ -15,12 +15,12 @@ from aws_constructs.addresses import NamedConstruct
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement
-from aws_constructs.s3 import SecureBucket
+from aws_constructs.limits import ATHENA_CUTOFF_MIB
+from aws_constructs.s3 import WRITE_BUCKET_ACTIONS, WRITE_OBJECT_ACTIONS, SecureBucket, bucket_statements
 from aws_constructs.validation import check_name, check_range
 
 ENGINE_VERSION = "Athena engine version 3"
 MIB = 1024 * 1024
-MIN_CUTOFF_MIB = 10  # Athena's smallest bytes-scanned limit per query: 10 MB
 # Running, watching and reading the results of queries in one workgroup.
 QUERY_ACTIONS = ("athena:BatchGetQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
                  "athena:GetQueryResultsStream", "athena:GetWorkGroup", "athena:ListQueryExecutions",
@@ -28,6 +28,8 @@ QUERY_ACTIONS = ("athena:BatchGetQueryExecution", "athena:GetQueryExecution", "a
 # Browsing the Glue Data Catalog through Athena (what IAM then allows in Glue decides what is seen).
 CATALOG_ACTIONS = ("athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata", "athena:ListDatabases",
                    "athena:ListTableMetadata")
+# What Athena does with the caller's credentials to write a query's results and read them back: no deletes.
+RESULT_OBJECT_ACTIONS = WRITE_OBJECT_ACTIONS + ("s3:ListMultipartUploadParts",)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class QueryWorkgroup(NamedConstruct):
         super().__init__(scope, construct_id)
         check_name("Athena workgroup", props.name, 128, r"[\w.-]+", "letters, digits and _.-")
         check_range(f"Athena workgroup {props.name} bytes-scanned cutoff", props.bytes_scanned_cutoff_mib,
-                    MIN_CUTOFF_MIB, 10**9, "MiB")
+                    *ATHENA_CUTOFF_MIB, "MiB")
         key = props.results_bucket.props.encryption_key
         if key is None:
             raise ConstructPropsError(f"Athena workgroup {props.name}: results bucket {props.results_bucket.name} "
@@ -80,8 +82,9 @@ class QueryWorkgroup(NamedConstruct):
 
     def grant_query(self, grantee: Grantable) -> None:
         """Run queries in this workgroup and read their results: the workgroup, the AWS Data Catalog through
-        Athena, the results below the prefix (Athena writes them with the caller's credentials) and the results
-        key, through S3 for that bucket only. Reading the queried data is granted by whoever owns it."""
+        Athena, writing and reading results below the prefix (Athena writes them with the caller's credentials;
+        nothing is deleted, the bucket's lifecycle expires them), listing below it, and the results key through
+        S3 for the results only. Reading the queried data is granted by whoever owns it."""
         env = self.props.env
         grantee.add_to_principal_policy(PolicyStatement(
             sid="QueryInWorkgroup", actions=QUERY_ACTIONS, resources=(self.arn,)))
@@ -89,6 +92,10 @@ class QueryWorkgroup(NamedConstruct):
             sid="BrowseDataCatalog", actions=CATALOG_ACTIONS,
             resources=(env.arn("athena", "datacatalog/AwsDataCatalog"),)))
         bucket = self.props.results_bucket
-        bucket.grant_read_write(grantee, self.props.results_prefix)
+        prefix = self.props.results_prefix
+        for statement in bucket_statements(("WriteQueryResults", "LocateResultsBucket", "ListQueryResults"),
+                                           RESULT_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, bucket.arn, prefix):
+            grantee.add_to_principal_policy(statement)
+        # With S3 Bucket Keys the encryption context is the bucket's ARN, without them the object's.
         bucket.props.encryption_key.grant_encrypt_decrypt_via(
-            grantee, "UseResultsKey", env.service_host("s3"), ("aws:s3:arn", (bucket.arn, f"{bucket.arn}/*")))
+            grantee, "UseResultsKey", env.service_host("s3"), ("aws:s3:arn", (bucket.arn, f"{bucket.arn}/{prefix}*")))

@@ -18,13 +18,14 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.glue import SecurityConfiguration
 from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps
 from aws_constructs.kms import Key
+from aws_constructs.limits import (
+    GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
+)
 from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps
 from aws_constructs.s3 import BucketObject
 from aws_constructs.validation import check_name, check_range
 
 GLUE_VERSIONS = ("5.0",)
-WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
-FLEX_WORKER_TYPES = ("G.1X", "G.2X")  # Glue runs the Flex execution class on these only
 DATALAKE_FORMATS = ("delta", "hudi", "iceberg")
 # Glue's cron: six fields (minutes hours day-of-month month day-of-week year), one of the day fields `?`.
 GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
@@ -90,14 +91,14 @@ class SparkJob(NamedConstruct):
         if props.glue_version not in GLUE_VERSIONS:
             raise ConstructPropsError(f"Glue job {props.name}: Glue version {props.glue_version!r} is not one of "
                                       + ", ".join(GLUE_VERSIONS))
-        if props.worker_type not in WORKER_TYPES:
+        if props.worker_type not in GLUE_WORKER_TYPES:
             raise ConstructPropsError(f"Glue job {props.name}: worker type {props.worker_type!r} is not one of "
-                                      + ", ".join(WORKER_TYPES))
-        if props.flex and props.worker_type not in FLEX_WORKER_TYPES:
+                                      + ", ".join(GLUE_WORKER_TYPES))
+        if props.flex and props.worker_type not in GLUE_FLEX_WORKER_TYPES:
             raise ConstructPropsError(f"Glue job {props.name}: the Flex execution class runs only on "
-                                      + " and ".join(FLEX_WORKER_TYPES) + f" workers, not {props.worker_type}")
-        check_range(f"Glue job {props.name} worker count", props.worker_count, 2, 1000, "workers")
-        check_range(f"Glue job {props.name} timeout", props.timeout_minutes, 1, 2880, "minutes")
+                                      + " and ".join(GLUE_FLEX_WORKER_TYPES) + f" workers, not {props.worker_type}")
+        check_range(f"Glue job {props.name} worker count", props.worker_count, *GLUE_WORKER_COUNT, "workers")
+        check_range(f"Glue job {props.name} timeout", props.timeout_minutes, *GLUE_TIMEOUT_MINUTES, "minutes")
         check_range(f"Glue job {props.name} concurrent runs", props.max_concurrent_runs, 1, 1000, "runs")
         check_range(f"Glue job {props.name} retries", props.max_retries, 0, 10, "retries")
         unknown = sorted(set(props.datalake_formats) - set(DATALAKE_FORMATS))

@@ -7,12 +7,9 @@ from bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement
 from aws_constructs.kms import Key
+from aws_constructs.limits import LOG_RETENTION_DAYS
 from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name
-
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                  3288, 3653)
-
 
 # A year: what reviewers (and checkov's CKV_AWS_338) expect of logs kept for investigations.
 DEFAULT_RETENTION_DAYS = 365
@@ -30,10 +27,10 @@ class LogGroup(NamedConstruct):
     def __init__(self, scope: Construct, construct_id: str, props: LogGroupProps) -> None:
         super().__init__(scope, construct_id)
         check_name("CloudWatch log group", props.name, 512, r"[\w#./-]+", "letters, digits and _-./#")
-        if props.retention_days not in RETENTION_DAYS:
+        if props.retention_days not in LOG_RETENTION_DAYS:
             raise ConstructPropsError(
                 f"log retention {props.retention_days!r} days is not one CloudWatch offers; use one of "
-                + ", ".join(map(str, RETENTION_DAYS))
+                + ", ".join(map(str, LOG_RETENTION_DAYS))
             )
         self.name = props.name
         key = props.encryption_key

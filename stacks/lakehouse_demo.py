@@ -31,6 +31,7 @@ JOB_SCRIPT = Path(__file__).resolve().parent / "lakehouse" / "job" / "cdc_merge.
 SCRIPT_KEY = "scripts/cdc_merge.py"
 TEMP_PREFIX = "temporary/"
 WAREHOUSE_PREFIX = "lakehouse/"
+RESULTS_PREFIX = "results/"  # of the Athena results bucket: what query runners may write, read and list
 CATALOG_NAME = "lakehouse"  # the Spark catalog the job addresses its tables through
 # Where Firehose's dynamic partitioning puts a table's records: `<root><table>/cdc_data/...`, the layout the job reads.
 TABLE_PARTITION = "!{partitionKeyFromQuery:tableName}/cdc_data/"
@@ -121,8 +122,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
         # Whoever IAM lets use this layer's buckets may use the key for them, through S3 (the job's security
         # configuration also encrypts what Glue itself writes to the processed bucket with it).
         key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
-            "aws:s3:arn", tuple(arn for bucket in (artifacts.arn, results.arn, processed.arn)
-                                for arn in (bucket, f"{bucket}/*"))))
+            "aws:s3:arn", (artifacts.arn, f"{artifacts.arn}/*", results.arn, f"{results.arn}/*", processed.arn,
+                           f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
 
         warehouse = f"s3://{processed.name}/{WAREHOUSE_PREFIX}"
         database = CatalogDatabase(self, "Database", self.aws_name("lakehouse").replace("-", "_"), env,
@@ -167,12 +168,16 @@ class LakehouseDemoLayer(LeverageLayerStack):
         ))
         job.schedule("Schedule", self.aws_name("lakehouse-cdc-merge-schedule"), literal(settings.schedule))
         role = job.role
-        raw.grant_read(role, tuple(f"{root}{source}/cdc_data/" for source in sources))
+        cdc_folders = tuple(f"{root}{source}/cdc_data/" for source in sources)
+        raw.grant_read(role, cdc_folders)
         processed.grant_read_write(role, WAREHOUSE_PREFIX)
         database.grant_manage_tables(role)
         s3 = env.service_host("s3")
+        # With S3 Bucket Keys the encryption context is a bucket's ARN, without them an object's: both are named.
+        lake_key.grant_decrypt_via(role, "ReadRawWithLakeKey", s3, ("aws:s3:arn", (
+            raw.arn, *(f"{raw.arn}/{folder}*" for folder in cdc_folders))))
         lake_key.grant_encrypt_decrypt_via(role, "UseLakeKey", s3, ("aws:s3:arn", (
-            raw.arn, f"{raw.arn}/{root}*", processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
+            processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
         key.as_ref().grant_encrypt_decrypt_via(role, "UseLakehouseKey", s3, ("aws:s3:arn", (
             artifacts.arn, f"{artifacts.arn}/*", processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
 
@@ -182,7 +187,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
                                    env.account_id)
 
         workgroup = QueryWorkgroup(self, "Workgroup", QueryWorkgroupProps(
-            name=self.aws_name("lakehouse"), env=env, results_bucket=results,
+            name=self.aws_name("lakehouse"), env=env, results_bucket=results, results_prefix=RESULTS_PREFIX,
             bytes_scanned_cutoff_mib=settings.athena_bytes_scanned_cutoff_mib,
             description=f"Queries of the lakehouse tables in {database.name}"))
         reader = ManagedPolicy(self, "ReaderPolicy", ManagedPolicyProps(

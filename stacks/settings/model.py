@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aws_constructs.limits import (
+    ATHENA_CUTOFF_MIB, GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
+    LOG_RETENTION_DAYS,
+)
 from leverage.errors import UserError
 from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, is_version_constraint
 from leverage.project.layer import LAYER_NAME
@@ -360,35 +364,27 @@ def check_alarm_settings(settings: Settings) -> None:
         check_email(settings.alarms.email, "alarmEmail")
 
 
-# Glue's Spark worker types (Flex on the first two) and CloudWatch's retentions, as aws_constructs (glue_job, logs)
-# knows them: repeated here because settings are checked before the AWS bindings load (main.py).
-WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
-FLEX_WORKER_TYPES = ("G.1X", "G.2X")
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-                  3653)
-
-
 def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
     """The lakehouse job's and workgroup's settings, each refused with the range it must lie in."""
     if not re.fullmatch(r"cron\(\S+( \S+){5}\)", lakehouse.schedule):
         raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} is not a Glue schedule",
                         fix="write cron(minutes hours day-of-month month day-of-week year), e.g. cron(15 * * * ? *)")
-    if lakehouse.worker_type not in WORKER_TYPES:
+    if lakehouse.worker_type not in GLUE_WORKER_TYPES:
         raise UserError(f"setting lakehouseWorkerType={shown(lakehouse.worker_type)} is not a Glue Spark worker type",
-                        fix="use one of " + ", ".join(WORKER_TYPES))
-    if lakehouse.flex and lakehouse.worker_type not in FLEX_WORKER_TYPES:
+                        fix="use one of " + ", ".join(GLUE_WORKER_TYPES))
+    if lakehouse.flex and lakehouse.worker_type not in GLUE_FLEX_WORKER_TYPES:
         raise UserError(f"setting lakehouseFlex=true needs G.1X or G.2X workers, not {lakehouse.worker_type}",
                         fix="set lakehouseFlex=false or lakehouseWorkerType=G.2X")
     limits = {
-        "lakehouseWorkerCount": (lakehouse.worker_count, 2, 1000, "workers, 2 to 1000"),
-        "lakehouseTimeoutMinutes": (lakehouse.timeout_minutes, 1, 2880, "minutes, 1 to 2880 (two days)"),
-        "lakehouseAthenaBytesScannedCutoffMib": (lakehouse.athena_bytes_scanned_cutoff_mib, 10, 10**8,
-                                                 "MiB, 10 (Athena's minimum) to 100000000"),
-        "lakehouseAthenaResultsRetentionDays": (lakehouse.athena_results_retention_days, 1, 3650, "days, 1 to 3650"),
+        "lakehouseWorkerCount": (lakehouse.worker_count, *GLUE_WORKER_COUNT, "workers"),
+        "lakehouseTimeoutMinutes": (lakehouse.timeout_minutes, *GLUE_TIMEOUT_MINUTES, "minutes"),
+        "lakehouseAthenaBytesScannedCutoffMib": (lakehouse.athena_bytes_scanned_cutoff_mib, *ATHENA_CUTOFF_MIB,
+                                                 "MiB (Athena's minimum is 10)"),
+        "lakehouseAthenaResultsRetentionDays": (lakehouse.athena_results_retention_days, 1, 3650, "days"),
     }
     for key, (value, low, high, unit) in limits.items():
         if not low <= value <= high:
-            raise UserError(f"setting {key}={value} is out of range", fix=f"use {unit}")
-    if lakehouse.log_retention_days not in RETENTION_DAYS:
+            raise UserError(f"setting {key}={value} is out of range", fix=f"use {low} to {high} {unit}")
+    if lakehouse.log_retention_days not in LOG_RETENTION_DAYS:
         raise UserError(f"setting lakehouseLogRetentionDays={lakehouse.log_retention_days} is not a CloudWatch "
-                        "retention", fix="use one of " + ", ".join(map(str, RETENTION_DAYS)))
+                        "retention", fix="use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))

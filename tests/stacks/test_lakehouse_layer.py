@@ -28,6 +28,11 @@ def statements(layer: dict[str, Any], document: str) -> dict[str, dict[str, Any]
     return {statement["sid"]: statement for statement in layer["data"]["aws_iam_policy_document"][document]["statement"]}
 
 
+def encryption_contexts(statement: dict[str, Any]) -> list[str]:
+    return next(condition["values"] for condition in statement["condition"]
+                if condition["variable"] == "kms:EncryptionContext:aws:s3:arn")
+
+
 def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lakehouse_prefix(
         layer: dict[str, Any]) -> None:
     role = statements(layer, "cdc_merge_job_role_policy")
@@ -42,11 +47,14 @@ def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lake
                        ("${aws_s3_bucket.artifacts_bucket.arn}", "temporary/*")}
     every_resource = [resource for statement in role.values() for resource in statement["resources"]]
     assert "*" not in every_resource and not any(resource.endswith(":*:*") for resource in every_resource)
-    for sid in ("UseLakeKey", "UseLakehouseKey"):  # keys only through S3
+    for sid in ("ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"):  # keys only through S3
         assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} \
             in role[sid]["condition"]
     kms = [sid for sid, statement in role.items() if any(a.startswith("kms:") for a in statement["actions"])]
-    assert sorted(kms) == ["UseLakeKey", "UseLakehouseKey"]
+    assert sorted(kms) == ["ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"]
+    assert role["ReadRawWithLakeKey"]["actions"] == ["kms:Decrypt"]  # the raw bucket is read, never written
+    assert encryption_contexts(role["ReadRawWithLakeKey"]) == [RAW, f"{RAW}/dynamodb_data/{TABLE}/cdc_data/*"]
+    assert encryption_contexts(role["UseLakeKey"]) == [PROCESSED, f"{PROCESSED}/lakehouse/*"]
     database = "bb_data_science_lakehouse"
     assert role["ManageCatalogTables"]["resources"] == [
         "arn:aws:glue:us-east-1:777777777777:catalog", f"arn:aws:glue:us-east-1:777777777777:database/{database}",
@@ -60,14 +68,25 @@ def test_the_reader_policy_queries_through_the_workgroup_and_reads_nothing_else(
     assert reader["QueryInWorkgroup"]["resources"] == ["${aws_athena_workgroup.workgroup.arn}"]
     assert "athena:StartQueryExecution" in reader["QueryInWorkgroup"]["actions"]
     assert reader["ReadBucketObjects"]["resources"] == [f"{PROCESSED}/lakehouse/*"]
-    assert reader["ReadWriteBucketObjects"]["resources"] == ["${aws_s3_bucket.results_bucket.arn}/*"]
+    results = "${aws_s3_bucket.results_bucket.arn}"
+    assert reader["WriteQueryResults"]["resources"] == [f"{results}/results/*"]
+    assert not any("s3:DeleteObject" in statement["actions"] for statement in reader.values())
+    assert [condition["values"] for condition in reader["ListQueryResults"]["condition"]] == [["results/*"]]
+    assert encryption_contexts(reader["UseResultsKey"]) == [results, f"{results}/results/*"]
     assert all(not any(action.startswith(("glue:Create", "glue:Update", "glue:Delete")) for action in s["actions"])
                for s in reader.values())
     written = {resource for statement in reader.values() if "s3:PutObject" in statement["actions"]
                for resource in statement["resources"]}
-    assert written == {"${aws_s3_bucket.results_bucket.arn}/*"}
+    assert written == {f"{results}/results/*"}
     policy = layer["resource"]["aws_iam_policy"]["reader_policy"]
     assert policy["name"] == "bb-data-science-lakehouse-reader" and policy["path"] == "/"
+
+
+def test_the_layers_key_serves_s3_for_its_buckets_and_the_lakehouse_prefix_only(layer: dict[str, Any]) -> None:
+    policy = json.loads(layer["resource"]["aws_kms_key"]["lakehouse_key"]["policy"])
+    through_s3 = next(statement for statement in policy["Statement"] if statement["Sid"] == "AccountUsesKeyThroughS3")
+    contexts = through_s3["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
+    assert f"{PROCESSED}/lakehouse/*" in contexts and f"{PROCESSED}/*" not in contexts
 
 
 def test_the_script_shipped_is_the_job_file_tracked_by_its_hash(layer: dict[str, Any]) -> None:

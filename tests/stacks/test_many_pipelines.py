@@ -396,10 +396,12 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
 @pytest.mark.parametrize("setting, message", [
     ("lakehouseSchedule=hourly", "setting lakehouseSchedule='hourly' is not a Glue schedule; write cron("),
     ("lakehouseWorkerType=G.16X", "setting lakehouseWorkerType='G.16X' is not a Glue Spark worker type; use one of"),
-    ("lakehouseWorkerCount=1", "setting lakehouseWorkerCount=1 is out of range; use workers, 2 to 1000"),
+    ("lakehouseWorkerCount=1", "setting lakehouseWorkerCount=1 is out of range; use 2 to 1000 workers"),
     ("lakehouseTimeoutMinutes=2881", "setting lakehouseTimeoutMinutes=2881 is out of range"),
     ("lakehouseAthenaBytesScannedCutoffMib=9", "setting lakehouseAthenaBytesScannedCutoffMib=9 is out of range; use "
-                                               "MiB, 10 (Athena's minimum)"),
+                                               "10 to 100000000 MiB (Athena's minimum is 10)"),
+    ("lakehouseAthenaBytesScannedCutoffMib=100000001", "setting lakehouseAthenaBytesScannedCutoffMib=100000001 is out "
+                                                       "of range; use 10 to 100000000 MiB"),
     ("lakehouseAthenaResultsRetentionDays=0", "setting lakehouseAthenaResultsRetentionDays=0 is out of range"),
     ("lakehouseLogRetentionDays=2", "setting lakehouseLogRetentionDays=2 is not a CloudWatch retention"),
     ("lakehouseWorkerType=G.4X", "setting lakehouseFlex=true needs G.1X or G.2X workers, not G.4X"),
