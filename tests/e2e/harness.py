@@ -18,11 +18,13 @@ import io
 import json
 import os
 import re
+import itertools
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterator, TypeVar
 
 import boto3
 
@@ -63,6 +65,8 @@ class Listed:
 
     layers: list[str]  # <account>/<region>/<layer>
     security_keys_accounts: list[str]  # accounts whose layers read their `security-keys` state
+    # layer -> what it reads, as `list` names it: another layer's folder, or `state <key> (not generated)`
+    reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def synthesize(root: Path, *context: str) -> Listed:
@@ -70,7 +74,61 @@ def synthesize(root: Path, *context: str) -> Listed:
     run_app("synth", "-c", f"leverageRoot={root}", *context)
     lines = run_app("list", "-c", f"leverageRoot={root}", *context).splitlines()
     keys = re.findall(r"state ([^/\s]+)/security-keys/terraform\.tfstate", "\n".join(lines))
-    return Listed([line.split("\t")[0] for line in lines], sorted(set(keys)))
+    rows = [line.split("\t") for line in lines]
+    reads = {row[0]: tuple(read for read in row[2].removeprefix("reads: ").split(", ") if read != "-")
+             for row in rows}
+    return Listed([row[0] for row in rows], sorted(set(keys)), reads)
+
+
+def dependencies(layers: list[str], reads: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    """Layer -> the layers of `layers` it reads: a folder `list` names, or the layer keeping a state key it names
+    (`<account>/<layer>/terraform.tfstate`, Leverage's convention). Reads of layers not in `layers` are left out."""
+    by_state_key = {f"{layer.split('/')[0]}/{layer.split('/')[-1]}/terraform.tfstate": layer for layer in layers}
+    found: dict[str, set[str]] = {}
+    for layer in layers:
+        named = [by_state_key.get(read.split()[1], "") if read.startswith("state ") else read
+                 for read in reads.get(layer, ())]
+        found[layer] = {other for other in named if other in layers and other != layer}
+    return found
+
+
+Result = TypeVar("Result")
+
+
+def run_in_dependency_order(layers: list[str], depends_on: dict[str, set[str]],
+                            work: Callable[[str], Result]) -> dict[str, Result]:
+    """`work(layer)` for every layer once the layers it depends on are done, independent layers side by side
+    (threads: the work is Terraform in child processes). `layers` lists each layer after its dependencies. A layer
+    whose dependency failed is not started; the results of those that ran are returned, and the first failure, in
+    `layers` order, is raised after the others finish."""
+    failed: dict[str, BaseException] = {}
+
+    def after_dependencies(layer: str, needed: list[Future[Result]]) -> Result:
+        for future in needed:
+            future.exception()  # waits; a failed dependency is reported by its own layer
+        missing = sorted(other for other in depends_on[layer] if other in failed)
+        if missing:
+            raise DependencyFailed(f"{layer}: not run, {', '.join(missing)} failed")
+        try:
+            return work(layer)
+        except BaseException as exc:
+            failed[layer] = exc
+            raise
+
+    futures: dict[str, Future[Result]] = {}
+    with ThreadPoolExecutor(max_workers=max(len(layers), 1)) as pool:  # one thread per layer: waiting never blocks
+        for layer in layers:
+            futures[layer] = pool.submit(after_dependencies, layer,
+                                         [futures[other] for other in sorted(depends_on[layer])])
+    results = {layer: future.result() for layer, future in futures.items() if future.exception() is None}
+    first = next((futures[layer].exception() for layer in layers if layer in failed), None)
+    if first is not None:
+        raise first
+    return results
+
+
+class DependencyFailed(RuntimeError):
+    pass
 
 
 @dataclass
@@ -181,7 +239,8 @@ class LeverageProject:
     accounts: dict[str, Account] = field(init=False)
     env: dict[str, str] = field(init=False)
     log: list[str] = field(default_factory=list)  # every command run, for failure messages
-    _plans: int = field(default=0, init=False, repr=False)
+    applied_layers: list[str] = field(default_factory=list)  # applied successfully, in the order they finished
+    _plans: Iterator[int] = field(default_factory=lambda: itertools.count(1), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()  # terraform runs in each layer's folder
@@ -289,11 +348,12 @@ class LeverageProject:
     def apply(self, layer: str) -> TerraformRun:
         if not (self.root / layer / ".terraform").is_dir():
             self.init(layer)
-        return self.terraform(layer, "apply", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer))
+        run = self.terraform(layer, "apply", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer))
+        self.applied_layers.append(layer)
+        return run
 
     def plan(self, layer: str) -> PlanResult:
-        self._plans += 1
-        plan_file = f"e2e-{self._plans}.tfplan"  # kept, so each result's `show -json` reads its own plan
+        plan_file = f"e2e-{next(self._plans)}.tfplan"  # kept, so each result's `show -json` reads its own plan
         run = self.terraform(layer, "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}",
                              *self.var_files(layer), check=False)
         if run.code not in (0, 2):
@@ -319,14 +379,18 @@ class LeverageProject:
         return run
 
     def empty_buckets(self, account: str) -> None:
-        """Delete every object version and delete marker in the account's buckets (its state bucket excepted)."""
+        """Delete every object version and delete marker in the account's buckets (its state bucket excepted). A
+        bucket another layer's destroy deletes meanwhile is skipped."""
         s3 = self.client(account, "s3")
         for bucket in s3.list_buckets()["Buckets"]:
             if bucket["Name"] == self.accounts[account].bucket:
                 continue
-            listed = s3.list_object_versions(Bucket=bucket["Name"])
-            for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
-                s3.delete_object(Bucket=bucket["Name"], Key=entry["Key"], VersionId=entry["VersionId"])
+            try:
+                listed = s3.list_object_versions(Bucket=bucket["Name"])
+                for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+                    s3.delete_object(Bucket=bucket["Name"], Key=entry["Key"], VersionId=entry["VersionId"])
+            except s3.exceptions.NoSuchBucket:
+                continue
 
     def state_addresses(self, layer: str) -> list[str]:
         return self.terraform(layer, "state", "list", check=False).out.split()
@@ -334,37 +398,55 @@ class LeverageProject:
 
 @dataclass
 class LayerLifecycle:
-    """What happened to a project's layers, recorded while its emulator ran, asserted afterwards."""
+    """What happened to a project's layers, recorded while its emulator ran, asserted afterwards.
+
+    Layers apply as `list` orders them, with one liberty: a layer starts once the layers it reads are applied,
+    beside the layers it does not read. Any order that applies each layer after what it reads then works, `list`'s
+    serial order among them; a layer that needed another without reading it would fail here. Destroys run the same
+    way in reverse: a layer once the layers reading it are destroyed."""
 
     name: str = "the project"
     layers: list[str] = field(default_factory=list)  # apply order: the project's own layers, then `list` order
-    applied: list[str] = field(default_factory=list)
+    reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # as `Listed.reads`; own layers read nothing
+    applied: list[str] = field(default_factory=list)  # in `layers` order
     plans: dict[str, PlanResult] = field(default_factory=dict)  # the plan right after each apply
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    destroyed: dict[str, TerraformRun] = field(default_factory=dict)
+    destroyed: dict[str, TerraformRun] = field(default_factory=dict)  # in reverse `layers` order
     left: dict[str, list[str]] = field(default_factory=dict)  # state after destroy, per layer
     error: BaseException | None = None
     log: list[str] = field(default_factory=list)
 
     def apply_in_order(self, project: LeverageProject) -> None:
-        for layer in self.layers:
+        def apply(layer: str) -> tuple[PlanResult, dict[str, Any]]:
             project.init(layer)
             project.apply(layer)
-            self.applied.append(layer)
-            self.plans[layer] = plan = project.plan(layer)
+            plan = project.plan(layer)
             if plan.code != 0:
                 plan.json  # noqa: B018  (read while the emulator runs, for the failure message)
-            self.outputs[layer] = project.outputs(layer)
+            return plan, project.outputs(layer)
+
+        try:
+            done = run_in_dependency_order(self.layers, dependencies(self.layers, self.reads), apply)
+        finally:
+            self.applied = [layer for layer in self.layers if layer in project.applied_layers]
+        for layer in self.layers:
+            self.plans[layer], self.outputs[layer] = done[layer]
 
     def destroy_in_reverse(self, project: LeverageProject) -> None:
         """Buckets holding objects refuse to be destroyed (no force_destroy) and the applies and plans wrote access
         logs, so every account's buckets are emptied first, as an operator would after archiving them."""
         for account in project.accounts:
             project.empty_buckets(account)
+        depends_on = dependencies(self.layers, self.reads)
+        read_by = {layer: {other for other in self.layers if layer in depends_on[other]} for layer in self.layers}
+
+        def destroy(layer: str) -> tuple[TerraformRun, list[str]]:
+            run = project.destroy_emptying_buckets(layer)
+            return run, [address for address in project.state_addresses(layer) if not address.startswith("data.")]
+
+        done = run_in_dependency_order(list(reversed(self.layers)), read_by, destroy)
         for layer in reversed(self.layers):
-            self.destroyed[layer] = project.destroy_emptying_buckets(layer)
-            self.left[layer] = [address for address in project.state_addresses(layer)
-                                if not address.startswith("data.")]
+            self.destroyed[layer], self.left[layer] = done[layer]
 
     def check(self) -> None:
         if self.error is not None:

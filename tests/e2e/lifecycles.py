@@ -64,6 +64,7 @@ def run_lifecycle(source: Source, toolchain: Toolchain, scratch: Path, inspect: 
             own = [write_security_keys_layer(source.root, account, source.region)
                    for account in source.listed.security_keys_accounts]
             lifecycle.layers = own + source.listed.layers
+            lifecycle.reads = source.listed.reads
             lifecycle.apply_in_order(project)
             lifecycle.seen = observe(project, source)
             if inspect is not None:

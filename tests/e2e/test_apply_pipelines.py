@@ -100,6 +100,7 @@ def lifecycle(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) ->
             project.bootstrap()
             own = [write_security_keys_layer(root, account, REGION) for account in listed.security_keys_accounts]
             result.layers = [*own, write_legacy_table_layer(root), *listed.layers]
+            result.reads = listed.reads
             result.apply_in_order(project)
             result.seen = observe(project)
             result.destroy_in_reverse(project)

@@ -6,7 +6,8 @@
 Run as a script (not as `stacks.lakehouse.job.local`): the spark venv has none of the app's dependencies, and
 `stacks/__init__.py` belongs to the app. The only differences from Glue are the session's settings: the Iceberg
 runtime jar from the installed snowpark-connect-deps-iceberg package, a `hadoop` catalog on the warehouse folder
-(`<warehouse>/<database>.db/<table>/`), and little memory (driver 1 GiB, few shuffle partitions, no UI).
+(Iceberg's Hadoop layout `<warehouse>/<database>/<table>/`), and little memory (driver 1 GiB, few shuffle
+partitions, no UI).
 """
 from __future__ import annotations
 
