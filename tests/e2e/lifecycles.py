@@ -18,8 +18,8 @@ from typing import Any, Callable
 import boto3
 
 from tests.conftest import ProjectSpec, copy_example
-from tests.e2e.harness import (Emulator, LayerLifecycle, LeverageProject, Listed, synthesize,
-                               write_security_keys_layer)
+from tests.e2e.harness import (Emulator, LayerLifecycle, LeverageProject, Listed, run_in_dependency_order,
+                               synthesize, write_security_keys_layer)
 from tests.e2e.toolchain import Toolchain
 
 SECOND = ProjectSpec(name="acme", region="eu-west-1",
@@ -145,7 +145,9 @@ def inspect_security(project: LeverageProject, lifecycle: Lifecycle) -> dict[str
     firehose_s3.put_object(Bucket=raw, Key=PROBE, Body=b'{"tableName": "probe"}',
                            ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
     seen["probe"] = lake_s3.head_object(Bucket=raw, Key=PROBE)
-    seen["plans"] = {layer: project.plan(layer).code for layer in layers}
+    # Plans only read: all layers at once.
+    codes = run_in_dependency_order(layers, {layer: set() for layer in layers}, lambda layer: project.plan(layer).code)
+    seen["plans"] = {layer: codes[layer] for layer in layers}
     return seen
 
 

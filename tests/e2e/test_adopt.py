@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import copy_example
-from tests.e2e.harness import Emulator, LeverageProject, synthesize, write_security_keys_layer
+from tests.e2e.harness import (Emulator, LeverageProject, dependencies, run_in_dependency_order, synthesize,
+                               write_security_keys_layer)
 from tests.e2e.toolchain import Toolchain
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,7 @@ TABLE = "bb-apps-devstg-bb-devstg-dynamodb"  # the reference's DynamoDB module l
 RAW_BUCKET = "bb-data-science-data-lake-demo-data-raw-bucket"
 PROCESSED_BUCKET = "bb-data-science-data-lake-demo-data-processed-bucket"
 LOG_GROUP = f"/aws/kinesisfirehose/{FIREHOSE}"
-ADOPTED = {  # in apply order: the datalake layer reads the other two layers' state
+ADOPTED = {  # in `list` order: the datalake layer reads the other two layers' state
     TABLE_LAYER: {"aws_dynamodb_table.app_data"},
     LAKE_LAYER: {"aws_s3_bucket.raw_bucket", "aws_s3_bucket.processed_bucket"},
     DATALAKE_LAYER: {"aws_kinesis_stream.change_stream", "aws_kinesis_firehose_delivery_stream.delivery",
@@ -105,8 +106,10 @@ def test_adopt_existing_takes_over_the_reference_resources_without_creating_or_r
         project.apply(write_security_keys_layer(root, "apps-devstg", "us-east-1"))
         create_what_the_reference_layers_created(project, project.accounts["apps-devstg"].id)
 
-        synthesize(root, "-c", "adoptExisting=databases-dynamodb,datalake,datalake-demo")
-        for layer, adopted in ADOPTED.items():
+        listed = synthesize(root, "-c", "adoptExisting=databases-dynamodb,datalake,datalake-demo")
+
+        def adopt(layer: str) -> None:
+            adopted = ADOPTED[layer]
             project.init(layer)
             plan = project.plan(layer)
             assert set(plan.imports) == adopted, layer
@@ -119,6 +122,11 @@ def test_adopt_existing_takes_over_the_reference_resources_without_creating_or_r
             after = project.plan(layer)
             assert after.code == 0, f"{layer} is not settled after adoption:\n{after.text[-3000:]}"
             assert adopted <= set(project.state_addresses(layer))
+
+        # Each layer after the layers it reads, the others side by side.
+        depends_on = dependencies(list(ADOPTED), listed.reads)
+        assert depends_on == {TABLE_LAYER: set(), LAKE_LAYER: set(), DATALAKE_LAYER: {TABLE_LAYER, LAKE_LAYER}}
+        run_in_dependency_order(list(ADOPTED), depends_on, adopt)
         # The adopted role keeps what was attached to it, and gains the generated layer's inline policy.
         iam = project.client("apps-devstg", "iam")
         assert [policy["PolicyName"] for policy in iam.list_attached_role_policies(RoleName=FIREHOSE)[

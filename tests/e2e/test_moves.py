@@ -17,7 +17,8 @@ from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION
 from stacks import legacy_addresses
 from tests.conftest import copy_example
 from tests.layers import layer_config
-from tests.e2e.harness import Emulator, LeverageProject, synthesize, write_security_keys_layer
+from tests.e2e.harness import (Emulator, LeverageProject, dependencies, run_in_dependency_order, synthesize,
+                               write_security_keys_layer)
 from tests.e2e.toolchain import Toolchain
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +28,16 @@ APPLY_ORDER = {
     "apps-devstg/us-east-1/databases-dynamodb": legacy_addresses.DYNAMODB_LAYER,
     "data-science/us-east-1/datalake-demo": legacy_addresses.LAKE_LAYER,
     "apps-devstg/us-east-1/datalake": legacy_addresses.DATALAKE_LAYER,
+}
+
+
+# The layers of APPLY_ORDER each reads (remote state; the security-keys layer is applied before them all), which
+# `list` confirms after regeneration: the others run side by side.
+DEPENDS_ON = {
+    "apps-devstg/us-east-1/databases-dynamodb": set(),
+    "data-science/us-east-1/datalake-demo": set(),
+    "apps-devstg/us-east-1/datalake": {"apps-devstg/us-east-1/databases-dynamodb",
+                                       "data-science/us-east-1/datalake-demo"},
 }
 
 
@@ -73,16 +84,22 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
         project = LeverageProject(root, toolchain, emulator, tmp_path / "scratch")
         project.bootstrap()
         project.apply(write_security_keys_layer(root, "apps-devstg", "us-east-1"))
-        for layer in APPLY_ORDER:
+        layers = list(APPLY_ORDER)
+
+        def apply_legacy(layer: str) -> None:
             project.apply(layer)
             resources = [address for address in project.state_addresses(layer) if not address.startswith("data.")]
             assert sorted(resources) == sorted(legacy_addresses_of(layer))
 
-        # Regenerate in place: the refactor guard sees moves only, so synth needs no --allow-destroy.
-        synthesize(root)
+        run_in_dependency_order(layers, DEPENDS_ON, apply_legacy)
 
-        # In `list` order, as a user applies them: a layer may read outputs the previous one gains on its apply.
-        for layer in APPLY_ORDER:
+        # Regenerate in place: the refactor guard sees moves only, so synth needs no --allow-destroy.
+        listed = synthesize(root)
+        assert dependencies(layers, listed.reads) == DEPENDS_ON
+
+        # Each layer after what it reads, as a user applies them in `list` order: a layer may read outputs the
+        # layers before it gain on their apply.
+        def move(layer: str) -> None:
             plan = project.plan(layer)
             destroyed = {address: actions for address, actions in plan.changes.items() if "delete" in actions}
             assert not destroyed, f"{layer}: {destroyed}"
@@ -94,3 +111,5 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
             assert after.code == 0, f"{layer} is not settled after the move:\n{after.text[-3000:]}"
             resources = [address for address in project.state_addresses(layer) if not address.startswith("data.")]
             assert sorted(resources) == sorted([*moved_to(root, layer).values(), *added_since(root, layer)])
+
+        run_in_dependency_order(layers, DEPENDS_ON, move)

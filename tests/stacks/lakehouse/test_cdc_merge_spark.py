@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.stacks.lakehouse.conftest import spark_environment
 from tests.stacks.lakehouse.cdc_records import LONG_NUMBER, Change, DynamoOracle, FirehoseFile, plain_value, \
     utc_microseconds
 from tests.stacks.lakehouse.scenario import (DATABASE, EXPLICIT_DATABASE, KEY_TYPES, LATENESS_WINDOW_DAYS, ORDERS,
@@ -77,7 +78,7 @@ def outcome(spark_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Out
     plan = write_plan(scenario, folder / "run")
     result_file = folder / "results.json"
     completed = subprocess.run([str(spark_python), str(RUNNER), str(plan), str(result_file)],
-                               capture_output=True, text=True, timeout=600)
+                               capture_output=True, text=True, timeout=600, env=spark_environment())
     assert completed.returncode == 0, completed.stderr[-5000:]
     results = {step["name"]: step for step in json.loads(result_file.read_text())}
     expected, files_expected = expected_by_watermark(scenario)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.stacks.lakehouse.conftest import spark_environment
 from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
 
 pytestmark = pytest.mark.spark
@@ -18,7 +19,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def make_lakehouse_local(raw: Path, warehouse: Path) -> str:
     completed = subprocess.run(["make", "-s", "lakehouse-local", f"RAW={raw}", f"WAREHOUSE={warehouse}"], cwd=REPO,
-                               capture_output=True, text=True, timeout=300)
+                               capture_output=True, text=True, timeout=300, env=spark_environment())
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
 
