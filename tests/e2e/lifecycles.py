@@ -1,7 +1,7 @@
 """The projects the end-to-end suite applies, each applied once per test process and shared by the tests that read it.
 
 `example` (the embedded example project) is applied once for `test_apply.py` and `test_security_apply.py`: after
-every layer applied (each followed by an empty plan), the security review's reads, the cross-account write and a
+every layer applied (each followed by an empty plan; each after the layers it reads, see `LayerLifecycle`), the security review's reads, the cross-account write and a
 second plan of every layer happen on the same emulator, before the layers are destroyed in reverse order. `second`
 (another project name, account names and ids, region eu-west-1) is applied for `test_apply.py`.
 
@@ -108,7 +108,7 @@ def as_role(project: LeverageProject, account: str, role_arn: str, service: str)
 
 
 def inspect_security(project: LeverageProject, lifecycle: Lifecycle) -> dict[str, Any]:
-    """The security review's fixes as AWS was told them (issue 9), read with every layer applied; then, as Firehose
+    """The security review's fixes as AWS was told them, read with every layer applied; then, as Firehose
     writes, the source account's delivery role puts an object into the lake's raw bucket encrypted with the lake
     account's key, and every layer is planned again."""
     assert lifecycle.source is not None

@@ -1,9 +1,9 @@
 """`leverage tf apply` for real: every generated layer of two projects applies against moto with the real hashicorp/aws
-provider, in `list` order and Leverage's command shape, re-plans empty, and destroys in reverse order.
+provider, in `list` order (each layer after the layers it reads, the others side by side) and Leverage's command
+shape, re-plans empty, and destroys in reverse order.
 
 Each project is applied once per test process (tests/e2e/lifecycles.py) with its own emulator; under pytest-xdist
-(`make test`, tests/e2e/scheduling.py) the two run at the same time on two workers, beside the other scenarios: most
-of the wall time is the provider's own waiting (S3 lifecycle and Kinesis stream waiters), not CPU.
+(`make test`, tests/e2e/scheduling.py) the two run at the same time on two workers, beside the other scenarios.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Two source accounts, three tables, one lake, applied for real (issue 10): every layer applies in `list` order
-against moto with the real hashicorp/aws provider, plans again with no change, and destroys in reverse order.
+"""Two source accounts, three tables, one lake, applied for real: every layer applies in `list` order (each after the
+layers it reads, the others side by side) against moto with the real hashicorp/aws provider, plans again with no
+change, and destroys in reverse order.
 
 apps-devstg streams two tables its generated table layer creates; apps-prd streams one table a hand-written layer
 of its own keeps (read through remote state, like every other read). Both Firehoses deliver into data-science's

@@ -1,4 +1,5 @@
-"""The end-to-end harness's order: each layer after the layers it reads, the others side by side (no emulator)."""
+"""The end-to-end harness's bookkeeping (no emulator): each layer after the layers it reads, the others side by
+side; the state read back as Terraform lists it."""
 from __future__ import annotations
 
 import threading
@@ -6,7 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.harness import dependencies, run_in_dependency_order
+from tests.e2e.harness import dependencies, run_in_dependency_order, state_addresses
 
 SK = "apps-devstg/us-east-1/security-keys"
 TABLES = "apps-devstg/us-east-1/databases-dynamodb"
@@ -55,3 +56,17 @@ def test_a_failed_layer_stops_the_layers_reading_it_and_is_raised() -> None:
     with pytest.raises(RuntimeError, match="apply failed"):
         run_in_dependency_order(LAYERS, dependencies(LAYERS, READS), work)
     assert SOURCE not in ran and sorted(ran) == sorted([SK, TABLES, LAKE])
+
+
+def test_state_addresses_are_written_as_terraform_state_list_writes_them() -> None:
+    state = {"resources": [
+        {"mode": "managed", "type": "aws_s3_bucket", "name": "raw", "instances": [{}]},
+        {"mode": "data", "type": "aws_iam_policy_document", "name": "policy", "instances": [{}]},
+        {"mode": "managed", "type": "aws_sqs_queue", "name": "q", "instances": [{"index_key": 0}, {"index_key": 1}]},
+        {"mode": "managed", "type": "aws_kms_key", "name": "k", "instances": [{"index_key": "a b"}]},
+        {"module": "module.net", "mode": "managed", "type": "aws_vpc", "name": "main", "instances": [{}]},
+    ]}
+    assert state_addresses(state) == ['aws_kms_key.k["a b"]', "aws_s3_bucket.raw", "aws_sqs_queue.q[0]",
+                                       "aws_sqs_queue.q[1]", "data.aws_iam_policy_document.policy",
+                                       "module.net.aws_vpc.main"]
+    assert state_addresses({}) == []

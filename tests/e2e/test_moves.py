@@ -58,8 +58,8 @@ def moved_to(root: Path, layer: str) -> dict[str, str]:
 
 
 def added_since(root: Path, layer: str) -> list[str]:
-    """The regenerated layer's resources that had no hashed address (issue 9's keys and log buckets, issue 10's
-    alarms, ...): created, never moved."""
+    """The regenerated layer's resources that had no hashed address (the keys, log buckets and alarms added since,
+    ...): created, never moved."""
     config = json.loads((root / layer / "main.tf.json").read_text(encoding="utf-8"))
     moved = set(moved_to(root, layer).values())
     return [address for kind, items in config["resource"].items() for name in items

@@ -1,4 +1,4 @@
-"""The security review's fixes applied for real (issue 9): against moto with the real aws provider, the lake's key
+"""The security review's fixes applied for real: against moto with the real aws provider, the lake's key
 encrypts its buckets and is used across accounts, access logs, the crawler's security configuration, encrypted
 log groups and replication are in place; a second plan is empty; everything destroys.
 
