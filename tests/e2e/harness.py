@@ -99,17 +99,15 @@ Result = TypeVar("Result")
 def run_in_dependency_order(layers: list[str], depends_on: dict[str, set[str]],
                             work: Callable[[str], Result]) -> dict[str, Result]:
     """`work(layer)` for every layer once the layers it depends on are done, independent layers side by side
-    (threads: the work is Terraform in child processes). `layers` lists each layer after its dependencies. A layer
-    whose dependency failed is not started; the results of those that ran are returned, and the first failure, in
-    `layers` order, is raised after the others finish."""
+    (threads: the work is Terraform in child processes), and the results by layer. `layers` lists each layer after
+    its dependencies. A layer whose dependency failed (or was not run) is not run; once every started layer has
+    finished, the first failure of `work`, in `layers` order, is raised."""
     failed: dict[str, BaseException] = {}
 
-    def after_dependencies(layer: str, needed: list[Future[Result]]) -> Result:
-        for future in needed:
-            future.exception()  # waits; a failed dependency is reported by its own layer
-        missing = sorted(other for other in depends_on[layer] if other in failed)
-        if missing:
-            raise DependencyFailed(f"{layer}: not run, {', '.join(missing)} failed")
+    def after_dependencies(layer: str, needed: dict[str, Future[Result]]) -> Result:
+        not_done = sorted(other for other, future in needed.items() if future.exception() is not None)  # waits
+        if not_done:
+            raise DependencyFailed(f"{layer}: not run, {', '.join(not_done)} did not finish")
         try:
             return work(layer)
         except BaseException as exc:
@@ -120,12 +118,11 @@ def run_in_dependency_order(layers: list[str], depends_on: dict[str, set[str]],
     with ThreadPoolExecutor(max_workers=max(len(layers), 1)) as pool:  # one thread per layer: waiting never blocks
         for layer in layers:
             futures[layer] = pool.submit(after_dependencies, layer,
-                                         [futures[other] for other in sorted(depends_on[layer])])
-    results = {layer: future.result() for layer, future in futures.items() if future.exception() is None}
-    first = next((futures[layer].exception() for layer in layers if layer in failed), None)
+                                         {other: futures[other] for other in depends_on[layer]})
+    first = next((failed[layer] for layer in layers if layer in failed), None)
     if first is not None:
         raise first
-    return results
+    return {layer: future.result() for layer, future in futures.items()}
 
 
 class DependencyFailed(RuntimeError):

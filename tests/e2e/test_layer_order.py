@@ -70,3 +70,16 @@ def test_state_addresses_are_written_as_terraform_state_list_writes_them() -> No
                                        "aws_sqs_queue.q[1]", "data.aws_iam_policy_document.policy",
                                        "module.net.aws_vpc.main"]
     assert state_addresses({}) == []
+
+
+def test_a_layer_is_not_run_when_a_layer_it_depends_on_through_another_failed() -> None:
+    ran: list[str] = []
+
+    def work(layer: str) -> None:
+        ran.append(layer)
+        if layer == SK:
+            raise RuntimeError("apply failed")
+
+    with pytest.raises(RuntimeError, match="apply failed"):
+        run_in_dependency_order(LAYERS, dependencies(LAYERS, READS) | {SOURCE: {TABLES}}, work)
+    assert sorted(ran) == sorted([SK, LAKE])  # TABLES reads SK; SOURCE reads only TABLES here, and waits for it
