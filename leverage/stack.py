@@ -142,6 +142,10 @@ class LeverageLayerStack(TerraformStack):
         common = self.project.common_variables
         if common is not None and name in common:
             return "${var.%s}" % name
+        if name not in LEVERAGE_VARIABLE_TYPES:
+            raise UserError(f"layer {self.address.folder} uses variable {name!r}, which the project's common "
+                            "variables do not declare", fix="use one of " + ", ".join(LEVERAGE_VARIABLE_TYPES)
+                            + ", or declare it in config/common-variables.tf")
         if name not in self._declared:
             self._declared[name] = TerraformVariable(self, name, type=LEVERAGE_VARIABLE_TYPES[name])
         return self._declared[name].string_value

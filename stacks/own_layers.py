@@ -60,7 +60,8 @@ def build_own_layer(app: App, project: Project, address: LayerAddress, registere
         stack = cls(app, project, address)
         stack.build(settings)
     except UserError as exc:  # the API's own checks (a name too long, an unknown account) already say what
-        raise UserError(f"{_raised_at(exc, path)}: {exc}") from exc
+        said = str(exc).replace(f"layer {address.folder}", where, 1)  # and which registration it is
+        raise UserError(f"{_raised_at(exc, path)}: {said}") from exc
     except ConstructPropsError as exc:
         raise UserError(f"{_raised_at(exc, path)}: {where}: {exc}", fix="adjust the layer or its settings") from exc
     except (Exception, SystemExit) as exc:  # noqa: BLE001  (anything the user's code raises, sys.exit too)

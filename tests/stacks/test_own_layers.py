@@ -144,6 +144,9 @@ ERRORS = {
     "sys.exit at import": ("import sys\nsys.exit(3)\n", "OrdersQueue", 2, "the module does not import: SystemExit: 3"),
     "name too long": (GOOD.replace('self.aws_name("orders"', 'self.aws_name("o" * 80'), "OrdersQueue", 22,
                       "has 96 characters, more than the 80 AWS allows"),
+    "unknown variable": (GOOD.replace("        queue = SqsQueue(", '        self.var("colour")\n        queue = SqsQueue('),
+                         "OrdersQueue", 22, "uses variable 'colour', which the project's common variables do not "
+                         "declare; use one of region, profile"),
 }
 SETTINGS = {"settings wrong type": {"retention_days": "two"}, "settings unknown field": {"retention_days": 1, "colour": 1},
             "settings missing field": {}}
@@ -159,7 +162,7 @@ def test_a_mistake_in_the_users_code_is_one_line_naming_file_line_and_layer(
     assert_refused(capsys, "synth", project_copy, (registration(path, cls, **extra),),
                    f"{path}:{line}: ")
     result = run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}", "-c", registration(path, cls, **extra))
-    assert f"{path}:{line}: layer {LAYER} (layers[0])" in result.err or case == "name too long", result.err
+    assert f"{path}:{line}: layer {LAYER} (layers[0])" in result.err, result.err
     assert message in result.err
     assert tree_digest(user_folder) == before
 
