@@ -45,17 +45,22 @@ def test_a_layer_starts_only_after_what_it_reads_and_independent_layers_run_side
         assert all(finished[other] <= started[layer] for other in needed)
 
 
-def test_a_failed_layer_stops_the_layers_reading_it_and_is_raised() -> None:
+@pytest.mark.parametrize("failing, extra, expected", [
+    (TABLES, {}, [SK, TABLES, LAKE]),  # SOURCE reads TABLES: not run
+    (SK, {SOURCE: {TABLES}}, [SK, LAKE]),  # TABLES reads SK: not run, so neither is SOURCE, which reads only TABLES
+], ids=["direct", "through another layer"])
+def test_a_failed_layer_stops_the_layers_depending_on_it_and_is_raised(failing: str, extra: dict[str, set[str]],
+                                                                       expected: list[str]) -> None:
     ran: list[str] = []
 
     def work(layer: str) -> None:
         ran.append(layer)
-        if layer == TABLES:
+        if layer == failing:
             raise RuntimeError("apply failed")
 
     with pytest.raises(RuntimeError, match="apply failed"):
-        run_in_dependency_order(LAYERS, dependencies(LAYERS, READS), work)
-    assert SOURCE not in ran and sorted(ran) == sorted([SK, TABLES, LAKE])
+        run_in_dependency_order(LAYERS, dependencies(LAYERS, READS) | extra, work)
+    assert sorted(ran) == sorted(expected)
 
 
 def test_state_addresses_are_written_as_terraform_state_list_writes_them() -> None:
@@ -71,15 +76,3 @@ def test_state_addresses_are_written_as_terraform_state_list_writes_them() -> No
                                        "module.net.aws_vpc.main"]
     assert state_addresses({}) == []
 
-
-def test_a_layer_is_not_run_when_a_layer_it_depends_on_through_another_failed() -> None:
-    ran: list[str] = []
-
-    def work(layer: str) -> None:
-        ran.append(layer)
-        if layer == SK:
-            raise RuntimeError("apply failed")
-
-    with pytest.raises(RuntimeError, match="apply failed"):
-        run_in_dependency_order(LAYERS, dependencies(LAYERS, READS) | {SOURCE: {TABLES}}, work)
-    assert sorted(ran) == sorted([SK, LAKE])  # TABLES reads SK; SOURCE reads only TABLES here, and waits for it
