@@ -1,9 +1,10 @@
 """The projects the end-to-end suite applies, each applied once per test process and shared by the tests that read it.
 
 `example` (the embedded example project) is applied once for `test_apply.py` and `test_security_apply.py`: after
-every layer applied (each followed by an empty plan; each after the layers it reads, see `LayerLifecycle`), the security review's reads, the cross-account write and a
-second plan of every layer happen on the same emulator, before the layers are destroyed in reverse order. `second`
-(another project name, account names and ids, region eu-west-1) is applied for `test_apply.py`.
+every layer applied (each after the layers it reads, see `LayerLifecycle`, and followed by an empty plan), the
+security review's reads, the cross-account write and a second plan of every layer happen on the same emulator,
+before the layers are destroyed in reverse order. `second` (another project name, account names and ids, region
+eu-west-1) is applied for `test_apply.py`.
 
 Each is a session fixture (tests/e2e/conftest.py) and its tests one scenario (tests/e2e/scheduling.py), so under
 pytest-xdist each project runs on one worker, beside the other scenarios on theirs, each with its own emulator.
