@@ -373,8 +373,9 @@ def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
         raise UserError(f"setting lakehouseWorkerType={shown(lakehouse.worker_type)} is not a Glue Spark worker type",
                         fix="use one of " + ", ".join(GLUE_WORKER_TYPES))
     if lakehouse.flex and lakehouse.worker_type not in GLUE_FLEX_WORKER_TYPES:
-        raise UserError(f"setting lakehouseFlex=true needs G.1X or G.2X workers, not {lakehouse.worker_type}",
-                        fix="set lakehouseFlex=false or lakehouseWorkerType=G.2X")
+        raise UserError("setting lakehouseFlex=true needs " + " or ".join(GLUE_FLEX_WORKER_TYPES)
+                        + f" workers, not {lakehouse.worker_type}",
+                        fix=f"set lakehouseFlex=false or lakehouseWorkerType={GLUE_FLEX_WORKER_TYPES[-1]}")
     limits = {
         "lakehouseWorkerCount": (lakehouse.worker_count, *GLUE_WORKER_COUNT, "workers"),
         "lakehouseTimeoutMinutes": (lakehouse.timeout_minutes, *GLUE_TIMEOUT_MINUTES, "minutes"),
