@@ -112,7 +112,7 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str,
         try:
             stacks.append(planned.build(address))
         except ConstructPropsError as exc:
-            raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
+            raise UserError(str(exc), fix="adjust the settings in cdktf.json or pass -c", layer=address.folder) from None
     return stacks
 
 
@@ -145,7 +145,7 @@ def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
                      region: str) -> list[tuple[StreamedTable, tuple[KeyAttribute, ...]]]:
     """Each table of the pipeline: where its name is read, and the key attributes of the tables it generates."""
     table_layer = RemoteLayer(source, settings.layers.dynamodb, region)
-    first_generated = pipeline.generated_tables[0] if pipeline.generated_tables else None
+    one_generated = len(pipeline.generated_tables) == 1
     tables = []
     for table in pipeline.tables:
         key = address_key(table.key)
@@ -156,9 +156,9 @@ def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
             continue
         # Not escaped: they go into a Terraform expression (jsonencode), whose string literals cdktf escapes itself.
         keys = tuple(KeyAttribute(key.name, key.type) for key in (table.partition_key, table.sort_key) if key)
-        if table is first_generated:  # the table layer's `dynamodb_table_name`, as one-table layers read it
+        if one_generated:  # the table layer's `dynamodb_table_name`, as a one-table layer (the reference's) has it
             tables.append((StreamedTable(key, table_layer, "dynamodb_table_name"), keys))
-        else:
+        else:  # by its name, never by its place in the list: reordering the tables changes no reference
             tables.append((StreamedTable(key, table_layer, "dynamodb_table_names", table.name), keys))
     return tables
 
