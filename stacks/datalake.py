@@ -80,7 +80,7 @@ class DatalakeLayer(LeverageLayerStack):
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)
-        env = AwsEnvironment(self.account.id, address.region)
+        env = self.env
         keys = self.remote_state(props.keys_layer)
         lake = self.remote_state(props.lake_layer)
         if not props.tables:

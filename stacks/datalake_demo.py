@@ -79,7 +79,7 @@ class DatalakeDemoLayer(LeverageLayerStack):
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeDemoLayerProps) -> None:
         super().__init__(scope, project, address)
-        env = AwsEnvironment(self.account.id, address.region)
+        env = self.env
         environment, dr = self.account.environment, address.disaster_recovery
         names = (raw_bucket_name(project.name, environment, dr), processed_bucket_name(project.name, environment, dr),
                  self.aws_name("data-lake-demo-access-logs"))

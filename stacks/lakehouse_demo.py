@@ -94,7 +94,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         super().__init__(scope, project, address)
         if not props.tables:
             raise ConstructPropsError("the lakehouse needs at least one streamed table")
-        env = AwsEnvironment(self.account.id, address.region)
+        env = self.env
         settings = props.lakehouse
         lake = self.remote_state(props.lake_layer)
         dr = address.disaster_recovery
