@@ -47,9 +47,10 @@ def test_an_undeclared_move_of_a_stateful_resource_is_destroy_and_recreate() -> 
     [destroy, create] = compare_configs({"a/r/l": (old, new)})
     assert (destroy.action, destroy.address, destroy.destructive, destroy.undeclared_move) == (
         "destroy", "aws_kinesis_stream.change_stream", True, True)
-    assert destroy.detail.startswith(f"would destroy and recreate aws_kinesis_stream {STREAM_NAME}: it leaves "
-                                     "aws_kinesis_stream.change_stream and appears at aws_kinesis_stream.stream "
-                                     "without a moved block; declare the move")
+    assert destroy.detail == (f"would destroy and recreate aws_kinesis_stream {STREAM_NAME}: it leaves "
+                              "aws_kinesis_stream.change_stream and appears at aws_kinesis_stream.stream "
+                              "without a moved block, so it is recreated empty")
+    assert destroy.to_address == "aws_kinesis_stream.stream" and destroy.name == STREAM_NAME
     assert (create.action, create.address, create.consequence) == ("create", "aws_kinesis_stream.stream", "create")
 
 
@@ -89,11 +90,16 @@ def test_arguments_decide_between_update_in_place_and_replace() -> None:
         "update aws_kinesis_stream.s": ("update in place", False)}
 
 
-def test_stateless_renames_and_removals_are_reported_but_not_destructive() -> None:
-    old = layer({"aws_iam_role.old": ROLE, "aws_kinesis_stream.gone": STREAM})
-    new = layer({"aws_iam_role.new": ROLE})
-    assert actions(old, new) == {"destroy aws_iam_role.old": ("destroy/replace", False),
+def test_stateless_removals_are_reported_but_not_destructive_and_a_same_name_move_of_any_type_is() -> None:
+    old = layer({"aws_iam_role.old": ROLE, "aws_iam_role.other": {**ROLE, "name": "bb-other"},
+                 "aws_kinesis_stream.gone": STREAM})
+    new = layer({"aws_iam_role.new": {**ROLE, "name": "bb-renamed"}, "aws_iam_role.same": ROLE})
+    # A role whose name changes is another role; one that keeps its name at another address is destroyed and
+    # created in one apply, and the destroy can delete what the create made: flagged whatever the type.
+    assert actions(old, new) == {"destroy aws_iam_role.other": ("destroy/replace", False),
                                  "create aws_iam_role.new": ("create", False),
+                                 "destroy aws_iam_role.old": ("destroy/replace", True),
+                                 "create aws_iam_role.same": ("create", False),
                                  "destroy aws_kinesis_stream.gone": ("destroy/replace", True)}
 
 
@@ -141,8 +147,12 @@ def test_check_reports_an_undeclared_move_as_destructive_drift(
     assert "DESTRUCTIVE" in result.out
     # The stream's destroy, its create at the new address, and the streaming destination it replaces.
     flagged = result.out.count("  DESTRUCTIVE\n")
-    assert flagged == 3 and result.out.endswith(
-        f"{flagged} destructive change(s): a stateful resource would be destroyed and recreated\n")
+    assert flagged == 3 and f"\n{flagged} destructive change(s): a resource would be destroyed and recreated\n" \
+        in result.out
+    # ... and what synth would refuse, with the fix for whoever changed the stack's code.
+    assert "`self.moved('aws_kinesis_stream.change_stream', 'aws_kinesis_stream.stream')` in the layer; or pass " \
+        "--allow-destroy if that is intended\n" in result.out
+    assert f"synth refuses: layer {DATALAKE}: would destroy and recreate aws_kinesis_stream" in result.out
     # What references the stream is updated in place (its policy names the stream's ARN by the new address).
     assert "update   aws_kinesis_firehose_delivery_stream.delivery [update in place]" not in result.out
     found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={applied}").out)
@@ -161,7 +171,10 @@ def test_synth_refuses_an_undeclared_move_and_writes_nothing(
     assert result.code == 2
     assert result.err.startswith(f"error: layer {DATALAKE}: would destroy and recreate aws_kinesis_stream "
                                  f"{STREAM_NAME}: ")
-    assert result.err.rstrip().endswith("pass --allow-destroy if losing the data is intended")
+    assert result.err.rstrip().endswith("; nothing was written; declare the move: `.renamed_from('change_stream')` on "
+                                        "the construct, or `self.moved('aws_kinesis_stream.change_stream', "
+                                        "'aws_kinesis_stream.stream')` in the layer; or pass --allow-destroy if that "
+                                        "is intended"), result.err
     assert len(result.err.strip().splitlines()) == 1
     assert tree_digest(applied) == before
     assert run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}").code == 0
