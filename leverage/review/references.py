@@ -167,7 +167,10 @@ class World:
         it out (the same bucket, wherever its layer folder is), else by its folder and address."""
         found = ATTRIBUTE.fullmatch(expression)
         if found:
-            body = producer.config.get("resource", {}).get(found["type"], {}).get(found["name"])
+            # The expression names the resource by its new address; the producer's configuration may be the old one.
+            address = f"{found['type']}.{found['name']}"
+            address = next((old for old, new in producer.renames.items() if new == address), address)
+            body = resource_bodies(producer.config).get(address)
             arguments = self.naming(found["type"])
             values = [body.get(argument) for argument in arguments] if isinstance(body, dict) and arguments else []
             if values and all(literal_or_none(value) for value in values):
