@@ -5,9 +5,9 @@
     synthesized = synth_layer(MyLayer, MyLayer.Settings(), leverage_root="example", account="data-science")
     assert Testing.to_have_resource_with_properties(synthesized, "aws_sqs_queue", {"name": "bb-data-science-q"})
 
-`synth_layer` reads the Leverage project at `leverage_root` (as `synth` does), builds the layer for
-`<account>/<region>/<layer>` and returns cdktf's synthesized JSON of it (a string), which the `Testing`
-assertions take.
+`synth_layer` reads the Leverage project at `leverage_root` (as `synth` does: the layer's account, and any other
+account its code reads), builds the layer for `<account>/<region>/<layer>` and returns cdktf's synthesized JSON of
+it (a string), which the `Testing` assertions take.
 """
 from __future__ import annotations
 

@@ -38,20 +38,26 @@ OUTPUT = re.compile(r"^\$\{⟨(?P<where>[^⟩]+?)::outputs\.(?P<output>[\w-]+(?:
 SINGLE_INTERPOLATION = re.compile(r"^\$\{(?P<inner>.*)\}$", re.DOTALL)
 
 
+_BRACES = re.compile(r'[{}"\\]')
+
+
 def interpolations(text: str) -> list[tuple[int, int]]:
     """The spans of `${...}` in a Terraform string (`$${` is a literal `${`), braces and quotes inside counted."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     position = 0
     while (start := text.find("${", position)) >= 0:
         if start > 0 and text[start - 1] == "$":
             position = start + 2
             continue
-        depth, index, quoted = 0, start + 1, False
-        while index < len(text):
-            char = text[index]
+        depth, quoted, end = 0, False, len(text)
+        skip = -1  # the character an escape in a quoted string covers
+        for found in _BRACES.finditer(text, start + 1):
+            index, char = found.start(), found.group()
+            if index == skip:
+                continue
             if quoted:
                 if char == "\\":
-                    index += 1
+                    skip = index + 1
                 elif char == '"':
                     quoted = False
             elif char == '"':
@@ -61,10 +67,10 @@ def interpolations(text: str) -> list[tuple[int, int]]:
             elif char == "}":
                 depth -= 1
                 if depth == 0:
+                    end = index + 1
                     break
-            index += 1
-        spans.append((start, index + 1))
-        position = index + 1
+        spans.append((start, end))
+        position = end
     return spans
 
 
@@ -109,6 +115,8 @@ class World:
         return node
 
     def _resolve_text(self, folder: str, text: str) -> str:
+        if "${" not in text:
+            return text
         spans = interpolations(text)
         if not spans:
             return text
@@ -210,7 +218,7 @@ def resource_bodies(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def literal_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value and not interpolations(value) else None
+    return value if isinstance(value, str) and value and "${" not in value else None
 
 
 Resolver = Callable[[str, str], "str | None"]

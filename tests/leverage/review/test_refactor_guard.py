@@ -120,6 +120,54 @@ def test_an_imported_resource_is_adopted_not_created() -> None:
     assert actions({}, new) == {"import aws_kinesis_stream.s": ("create (import)", False)}
 
 
+def delivery(bucket: str, prefix: str) -> dict:
+    return {"name": "bb-delivery", "destination": "extended_s3", "extended_s3_configuration": [
+        {"bucket_arn": bucket, "prefix": prefix, "buffering_interval": 100}]}
+
+
+@pytest.mark.parametrize("bucket, prefix, moves", [
+    ("${aws_s3_bucket.raw.arn}", "cdc/!{partitionKeyFromQuery:tableName}/cdc_data/", "delivers below 'cdc/' instead of "
+                                                                                    "'dynamodb_data/'"),
+    ("${aws_s3_bucket.other.arn}", "dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/", "delivers into "
+                                                                                               "another bucket"),
+    ("${aws_s3_bucket.raw.arn}", "dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/!{timestamp:yyyy}/", None),
+])
+def test_a_delivery_to_another_bucket_or_folder_repoints_and_a_partition_below_the_folder_does_not(
+        bucket: str, prefix: str, moves: str | None) -> None:
+    old = layer({"aws_kinesis_firehose_delivery_stream.d": delivery(
+        "${aws_s3_bucket.raw.arn}", "dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/")})
+    [change] = compare_configs({"a/r/l": (old, layer({"aws_kinesis_firehose_delivery_stream.d": delivery(bucket, prefix)}))})
+    assert (change.action, change.repointing) == (("repoint", True) if moves else ("update", False))
+    assert moves is None or change.detail.startswith(moves), change.detail
+
+
+def test_a_remote_state_or_provider_that_moves_is_reported_with_what_refers_to_it() -> None:
+    def config(key: str, region: str) -> dict:
+        return {**layer({"aws_kinesis_firehose_delivery_stream.d": delivery(
+                    "${data.terraform_remote_state.lake.outputs.raw_arn}", "cdc/"),
+                    "aws_s3_bucket.copy": {"bucket": "bb-copy", "provider": "aws.replica"}}),
+                "provider": {"aws": [{"region": "${var.region}"}, {"alias": "replica", "region": region}]},
+                "data": {"terraform_remote_state": {"lake": {"backend": "s3", "config": {"key": key}}}}}
+    before = config("data-science/datalake-demo/terraform.tfstate", "${var.region_secondary}")
+    after = config("apps-prd/datalake-demo/terraform.tfstate", "eu-central-1")
+    around = refactor_guard.Surroundings(variables=lambda folder, name: {"region": "us-east-1",
+                                                                         "region_secondary": "us-east-2"}[name])
+    changes = refactor_guard.compare_configs({"a/r/l": (before, after)}, AWS_PROVIDER, around)
+    by_address = {change.address: change for change in changes}
+    assert by_address["data.terraform_remote_state.lake"].detail.startswith(
+        "would read the state of apps-prd/datalake-demo/terraform.tfstate instead of "
+        "data-science/datalake-demo/terraform.tfstate: what refers to it (aws_kinesis_firehose_delivery_stream.d)")
+    assert by_address["provider aws.replica"].detail.startswith("region us-east-2 -> eu-central-1")
+    assert by_address["aws_s3_bucket.copy"].detail == ("created anew in eu-central-1 (provider aws.replica); the one in "
+                                                       "us-east-2 stays behind, outside the state")
+    assert by_address["aws_kinesis_firehose_delivery_stream.d"].action == "repoint"  # its bucket is another one now
+    # The remote state and the provider come first: what makes the rest move.
+    assert [change.root_cause for change in refactor_guard.refused(changes)][:2] == [True, True]
+    # The same region written another way moves nothing.
+    same = config("data-science/datalake-demo/terraform.tfstate", "us-east-2")
+    assert refactor_guard.compare_configs({"a/r/l": (before, same)}, AWS_PROVIDER, around) == []
+
+
 # --- through the command line, on a synthesized copy of the example -------------------------------------------
 
 @pytest.fixture

@@ -121,6 +121,35 @@ def test_a_failure_at_any_step_restores_every_file(monkeypatch: pytest.MonkeyPat
         assert tree_digest(root) == before, f"step {step} of {counter.calls}"  # no staged temporary left either
 
 
+@pytest.mark.parametrize("refused, message", [
+    ("main.tf.json", "writing the layers failed (Permission denied: apps-devstg/us-east-1/databases-dynamodb/"
+                     "main.tf.json); every file was restored"),
+    ("journal.json", "cannot write the journal in <root>: Permission denied: .leverage-cdktf/journal.json")])
+def test_a_write_the_system_refuses_says_why_and_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                            old_and_new: tuple[Path, dict, dict], refused: str,
+                                                            message: str) -> None:
+    """Permission denied is not a full disk: the line names the cause, the file, and the fix for that cause (root
+    ignores file modes, so the refusal is the system call's)."""
+    old, desired, _ = old_and_new
+    root = tmp_path / "example"
+    shutil.copytree(old, root, symlinks=True)
+    before = tree_digest(root)
+    real_replace = os.replace
+
+    def replace(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        if str(target).endswith(refused):
+            raise PermissionError(13, "Permission denied", str(target))
+        real_replace(source, target, *args, **kwargs)
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(UserError) as refusal:
+        files.apply(files.plan(root, desired))
+    assert message.replace("<root>", str(root)) in refusal.value.message, refusal.value.message
+    assert refusal.value.fix.startswith("give the user running synth write access to that folder")
+    assert "check the disk" not in refusal.value.message
+    monkeypatch.undo()
+    assert tree_digest(root) == before
+
+
 def test_a_crash_at_any_step_shows_as_drift_and_is_rolled_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                               old_and_new: tuple[Path, dict, dict]) -> None:
     old, desired, after = old_and_new
@@ -371,12 +400,18 @@ def test_cdktf_output_siblings_carry_the_run_so_leftovers_and_other_projects_do_
     (out / "stacks").mkdir(parents=True)
     for leftover in (".cdktf.out.new", ".cdktf.out.old"):  # what a killed run of an older version left
         (tmp_path / leftover / "stacks").mkdir(parents=True)
+    # What runs killed between their swaps left: two of a process that is gone, one of a run still going.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    running = f".cdktf.out.{os.getpid()}-0123abcd.new"
+    for name in (f".cdktf.out.{int(gone.stdout)}-0123abcd.new", f".cdktf.out.{int(gone.stdout)}-0123abcd.old", running):
+        (tmp_path / name / "stacks").mkdir(parents=True)
     monkeypatch.setenv("CDKTF_OUTDIR", str(out))
     project = copy_example(tmp_path / "example")
     result = synth(capsys, project)
     assert result.code == 0, result.err
-    assert sorted(path.name for path in tmp_path.iterdir()) == [".cdktf.out.new", ".cdktf.out.old", "cdktf.out",
-                                                                "example"]
+    # The dead runs' leftovers are removed; the running one's stays, and so do names this app never stages.
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([".cdktf.out.new", ".cdktf.out.old", running,
+                                                                       "cdktf.out", "example"])
     # Two swaps of one folder at once (two projects from one checkout): each stages under its own names.
     source = tmp_path / "source"
     (source / "stacks").mkdir(parents=True)
