@@ -205,11 +205,12 @@ CASES = {
         "aws_dynamodb_kinesis_streaming_destination.legacy_users_changes and appears at "
         "aws_dynamodb_kinesis_streaming_destination.users_changes without a moved block",
         not_says=("renamed_from(", "moved(", "${data.terraform_remote_state")),
+    # The built-in layers of apps-devstg read that layer first: the one that reads what it lacks is named.
     "reading an output a hand-written layer does not declare": Case(
-        ("synth", "-c", team(read="security/base-identities/nope")), 2,
+        ("synth", "-c", team(read="apps-devstg/security-keys/nope")), 2,
         f"{{module}}:{READ_LINE}: layer {TEAM_FOLDER} (layers[0]): reads output 'nope' of "
-        "security/us-east-1/base-identities (state security/base-identities/terraform.tfstate), which declares no such "
-        "output in its .tf files, so the plan would fail; read an output that security/us-east-1/base-identities "
+        "apps-devstg/us-east-1/security-keys (state apps-devstg/security-keys/terraform.tfstate), which declares no "
+        "such output in its .tf files, so the plan would fail; read an output that apps-devstg/us-east-1/security-keys "
         "declares (the `read_layer` call)", not_says=("keysLayer", "databases-dynamodb")),
     # No trap, no traceback.
     "-c layers nested too deeply": Case(("synth", "-c", "layers=" + "[" * 100_000 + "]" * 100_000), 2,
