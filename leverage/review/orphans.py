@@ -69,7 +69,9 @@ def refusals(earlier: list[EarlierLayer], generated: Mapping[str, tuple[dict[str
              lifecycle: ResourceLifecycle, advice: Advice | None = None) -> list[UserError]:
     """What breaks an earlier layer that stays in the tree. `generated`: folder -> (committed config, new config) of
     the layers generated now."""
-    found = []
+    found: list[UserError] = []
+    if not earlier:
+        return found
     declared: dict[tuple[str, ...], str] = {}
     for folder, (_old, new) in generated.items():
         for identity in literal_names(new, lifecycle).values():

@@ -42,10 +42,9 @@ from typing import Any, Protocol
 
 from leverage.errors import UserError
 from leverage.project.tfvars import blocks, parse_hcl
-from leverage.render import state_blocks
 from leverage.review.references import (REMOTE_STATE, REFERENCE, Layer, World, interpolations, literal_or_none,
                                         resource_bodies)
-from leverage.write.content import ADDRESSES_FILE, marker_prefix
+from leverage.write.content import marker_prefix
 
 LAYER_FILE = "main.tf.json"
 CONFIG_FILE = "config.tf"
@@ -169,41 +168,6 @@ def config_sections(parsed: dict[str, Any]) -> dict[str, Any]:
     return sections
 
 
-def desired_config(folder: str, desired: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The configuration a generated layer folder gets now, from the files about to be written."""
-    content = desired.get(f"{folder}/{LAYER_FILE}")
-    if not isinstance(content, bytes):
-        return None
-    config = json.loads(content)
-    data = dict(config.get("data", {}))
-    for name, path in ((ADDRESSES_FILE, f"{folder}/{ADDRESSES_FILE}"), (CONFIG_FILE, f"{folder}/{CONFIG_FILE}")):
-        text = desired.get(path)
-        if not isinstance(text, bytes):
-            continue
-        if name == ADDRESSES_FILE:
-            config.update(state_blocks.parse(text.decode("utf-8")))
-        else:
-            sections = config_sections(parse_hcl(text.decode("utf-8"), CONFIG_FILE))
-            config["provider"] = sections["provider"]
-            data.update(sections.get("data", {}))
-    if data:
-        config["data"] = data
-    return config
-
-
-def compare(root: Path, desired: Mapping[str, Any], lifecycle: ResourceLifecycle,
-            surroundings: Surroundings | None = None) -> list[ResourceChange]:
-    """Every resource change between the layers in `root` and the `desired` files (path -> content)."""
-    layers = {}
-    for relative in sorted(desired):
-        if Path(relative).name == LAYER_FILE:
-            folder = Path(relative).parent.as_posix()
-            new = desired_config(folder, desired)
-            if new is not None:
-                layers[folder] = (committed_config(root / folder), new)
-    return compare_configs(layers, lifecycle, surroundings)
-
-
 def compare_configs(layers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], lifecycle: ResourceLifecycle,
                     surroundings: Surroundings | None = None) -> list[ResourceChange]:
     """layer folder -> (committed config, new config): the changes, undeclared moves paired across layers."""
@@ -216,8 +180,10 @@ def compare_configs(layers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]],
     new_world = World({**others, **{folder: Layer(folder, new) for folder, (_old, new) in layers.items()}},
                       around.folders_by_key, lifecycle.identity_arguments)
     comparison = _Comparison(lifecycle, old_world, new_world, around)
+    unchanged = comparison.unchanged(layers, renames)
     for folder, (old, new) in layers.items():
-        comparison.layer(folder, old, new, renames[folder])
+        if folder not in unchanged:
+            comparison.layer(folder, old, new, renames[folder])
     changes = comparison.pair_moves()
     order = {layer: index for index, layer in enumerate(layers)}
     return sorted(changes, key=lambda change: (order[change.layer], not change.root_cause, change.address,
@@ -257,6 +223,30 @@ class _Comparison:
         # A name taken from the layer's own references means the same only within the layer.
         scoped = () if all(literal_or_none(value) for value in shown) else (layer,)
         return _Resource(layer, address, resolved, (kind, *shown, *scoped), shown[-1])
+
+    def unchanged(self, layers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]],
+                  renames: Mapping[str, Mapping[str, str]]) -> set[str]:
+        """The layers nothing changes for: written the same, with the same providers' regions and remote states, and
+        reading only layers nothing changes for (a layer written the same still changes when what it reads does)."""
+        def sections(config: dict[str, Any]) -> tuple[Any, ...]:
+            data = config.get("data", {})
+            states = {name: source.get("config") for name, source in data.get(REMOTE_STATE, {}).items()}
+            return (config.get("resource", {}), {kind: items for kind, items in data.items() if kind != REMOTE_STATE},
+                    config.get("output", {}), states)
+
+        same = {folder for folder, (old, new) in layers.items() if not renames[folder]
+                and sections(old) == sections(new) and self._regions(folder, old) == self._regions(folder, new)}
+        changed = True
+        while changed:
+            changed = False
+            for folder in sorted(same):
+                layer = self.new.layers[folder]
+                read = {self.around.folders_by_key.get(layer.remote_state_key(name) or "")
+                        for name in layers[folder][1].get("data", {}).get(REMOTE_STATE, {})}
+                if any(producer in layers and producer not in same for producer in read):
+                    same.discard(folder)
+                    changed = True
+        return same
 
     def layer(self, folder: str, old: dict[str, Any], new: dict[str, Any], renames: Mapping[str, str]) -> None:
         old_resources, new_resources = resource_bodies(old), resource_bodies(new)
