@@ -85,6 +85,7 @@ class Delivery:
     """A Firehose delivery stream, resolved: who writes what where."""
 
     layer: TerraformLayer
+    resource: str  # its Terraform name
     name: str
     role: str
     stream: str
@@ -216,7 +217,8 @@ class _Catalogue:
                            if self.layers.argument(owner, "aws_dynamodb_kinesis_streaming_destination", destination,
                                                    "stream_arn") == stream)
             _check_partitioning(s3, name)
-            yield Delivery(layer, self.layers.argument(layer, "aws_kinesis_firehose_delivery_stream", name, "name"),
+            yield Delivery(layer, name, self.layers.argument(layer, "aws_kinesis_firehose_delivery_stream", name,
+                                                              "name"),
                            s3["role_arn"], stream, s3["bucket_arn"], s3.get("kms_key_arn"), tables, s3["prefix"],
                            s3.get("error_output_prefix", ""))
 
@@ -246,8 +248,8 @@ class _Catalogue:
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):
                 self.key_use(f"{who} encrypts what it delivers with the bucket's key (S3 Bucket Keys)", role, action,
                              delivery.key, "s3", region, {"aws:s3:arn": bucket}, ALLOWED, S3_BUCKET_KEY)
-        s3 = _one(self.layers.argument(delivery.layer, "aws_kinesis_firehose_delivery_stream",
-                                       self._resource_name(delivery), "extended_s3_configuration"))
+        s3 = _one(self.layers.argument(delivery.layer, "aws_kinesis_firehose_delivery_stream", delivery.resource,
+                                       "extended_s3_configuration"))
         logging = _one(s3.get("cloudwatch_logging_options") or {})
         if logging.get("enabled"):
             self.write_logs(who, role, delivery.layer, logging["log_group_name"], logging["log_stream_name"])
@@ -278,11 +280,6 @@ class _Catalogue:
                     self.key_use(f"{who} uses the bucket's key for bucket {name}", role, "kms:GenerateDataKey",
                                  delivery.key, "s3", region, {"aws:s3:arn": self.bucket_arn(name)}, DENIED,
                                  S3_BUCKET_KEY)
-
-    def _resource_name(self, delivery: Delivery) -> str:
-        return next(name for layer, name, _ in self.layers.resources("aws_kinesis_firehose_delivery_stream")
-                    if layer is delivery.layer and self.layers.argument(
-                        layer, "aws_kinesis_firehose_delivery_stream", name, "name") == delivery.name)
 
     def _account_of(self, bucket_arn: str) -> str:
         return self.bucket(bucket_arn.split(":::", 1)[1])[0].account_id

@@ -83,12 +83,14 @@ class DatalakeDemoLayer(LeverageLayerStack):
     Both are versioned, private, TLS-only and owner-enforced (objects the source accounts' Firehoses write
     belong to this account), encrypted with this layer's KMS key (rotated yearly, S3 Bucket Keys on), with
     server access logs to a log bucket of their own, events to EventBridge and lifecycle rules to cheaper
-    storage. The raw bucket's policy and the key's policy let the Firehose role of every source account's datalake layer write below
-    the CDC prefix; they name each role by its fixed ARN, so this layer does not read the datalake layers' state
-    and can be applied first. A Glue database and an hourly crawler over the CDC prefix make the delivered
-    changes queryable (Athena); the crawler's role can read only that prefix and write only that database, and
-    its logs are encrypted (Glue security configuration). Unless `lakeReplicaRegion` is `off`, the buckets
-    replicate to copies in a second region, with their own key and access logs.
+    storage (never an archive class: both are read in place at any age). The raw bucket's policy and the key's
+    policy let the Firehose role of every source account's datalake layer write the folders of that source's own
+    tables and an error folder of its own, nothing else; they name each role by its fixed ARN and read the table
+    names from the tables' layers, so this layer does not read the datalake layers' state (it is applied after
+    the tables' layers and before the datalake layers). A Glue database and an hourly crawler over the CDC prefix
+    make the delivered changes queryable (Athena); the crawler's role can read only that prefix and write only
+    that database, and its logs are encrypted (Glue security configuration). Unless `lakeReplicaRegion` is `off`,
+    the buckets replicate to copies in a second region, with their own key and access logs.
     """
 
     legacy_addresses = legacy.LAKE_LAYER
