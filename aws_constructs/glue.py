@@ -136,7 +136,7 @@ class S3Crawler(NamedConstruct):
             name=props.role_name, service="glue.amazonaws.com", source_account=props.env.account_id,
             description=f"Glue crawler {props.name}"))
         role_arn = props.env.role_arn(props.role_name)
-        props.bucket.grant_read(self.role, props.key_prefix)
+        props.bucket.grant_read(self.role, props.key_prefix, answers_missing_keys=True)
         props.database.grant_crawl(self.role)
         security = None
         key = props.encryption_key

@@ -127,14 +127,18 @@ class BucketRef:
         for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix):
             grantee.add_to_principal_policy(statement)
 
-    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
-        """Read objects below `key_prefix` as readers do (Spark, Iceberg, Glue crawlers, Athena): a key that does
-        not exist answers 404 (`listing_conditions`), and a folder may be probed as a file first."""
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "", *,
+                   answers_missing_keys: bool = False) -> None:
+        """Read objects below `key_prefix`, list below it. `answers_missing_keys`: for clients that probe keys
+        which may not exist (Hadoop's and Spark's file systems, Glue crawlers): a missing key answers 404
+        (`listing_conditions`), and a folder may be probed as a file first. Off, the principal lists nothing but
+        its folders (a reader querying through Athena)."""
         sids = ("ReadBucketObjects", "LocateBucket", "ListBucket")
         for statement in bucket_statements(sids, ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix,
-                                           answers_missing_keys=True):
+                                           answers_missing_keys=answers_missing_keys):
             grantee.add_to_principal_policy(statement)
-        self._grant_folder_probes(grantee, key_prefix)
+        if answers_missing_keys:
+            self._grant_folder_probes(grantee, key_prefix)
 
     def grant_read_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         """Read, write and delete objects below `key_prefix` (a table format rewriting its files), list below it.
@@ -311,8 +315,9 @@ class SecureBucket(NamedConstruct):
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 
-    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
-        self.as_ref().grant_read(grantee, key_prefix)
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "", *,
+                   answers_missing_keys: bool = False) -> None:
+        self.as_ref().grant_read(grantee, key_prefix, answers_missing_keys=answers_missing_keys)
 
     def grant_read_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         self.as_ref().grant_read_write(grantee, key_prefix)

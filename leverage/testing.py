@@ -74,7 +74,7 @@ def load_layers(leverage_root: str | Path, *, synthesized: Mapping[str, str] | N
     for item in project.layers:
         documents[item.folder] = _folder_documents(root, root / item.folder)
     for folder, files in (hand_written or {}).items():
-        documents[folder] = [read_text_hcl(text) for name, text in sorted(files.items()) if name.endswith(".tf")]
+        documents[folder] = [_read_text_hcl(text) for name, text in sorted(files.items()) if name.endswith(".tf")]
     for folder, text in (synthesized or {}).items():
         documents[folder] = [json.loads(text)]
     keys = {_backend_key(docs, folder): folder for folder, docs in documents.items()}
@@ -93,7 +93,7 @@ def assert_access(synthesized: str, paths: Sequence[AccessPath], *, leverage_roo
     assert not wrong, "access paths decided otherwise than declared:\n" + "\n".join(wrong)
 
 
-def read_text_hcl(text: str) -> dict[str, Any]:
+def _read_text_hcl(text: str) -> dict[str, Any]:
     return hcl2.loads(text)
 
 

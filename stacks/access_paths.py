@@ -162,7 +162,8 @@ class _Catalogue:
         return self.layers.region(layer, provider)
 
     def via(self, service: str, region: str) -> str:
-        return f"{service}.{region}.amazonaws.com"
+        """The service's regional endpoint, as `kms:ViaService` names it."""
+        return f"{service}.{region}.amazonaws.com{'.cn' if partition_of(region) == 'aws-cn' else ''}"
 
     def key_use(self, why: str, principal: str, action: str, key: str, service: str, region: str,
                 context: dict[str, str], expect: str, cite: str, **extra: Any) -> None:

@@ -156,7 +156,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         job.schedule("Schedule", self.aws_name("lakehouse-cdc-merge-schedule"), literal(settings.schedule))
         role = job.role
         cdc_folders = tuple(f"{root}{source}/cdc_data/" for source in sources)
-        raw.grant_read(role, cdc_folders)
+        raw.grant_read(role, cdc_folders, answers_missing_keys=True)  # Spark probes each folder before listing it
         processed.grant_read_write(role, WAREHOUSE_PREFIX)
         database.grant_manage_tables(role)
         s3 = env.service_host("s3")

@@ -189,12 +189,12 @@ def test_a_bucket_read_in_place_refuses_archive_classes(storage_class):
                                                        transitions=(Transition(365, "GLACIER_IR"),)))
 
 
-def test_readers_get_404_for_missing_keys_and_may_probe_folder_keys_writers_list_only_their_folders():
+def test_probing_readers_get_404_for_missing_keys_and_folder_keys_others_list_only_their_folders():
     """A reader's listing also holds without `s3:prefix` (the check behind a HEAD's 404), a delivery writer's not."""
     stack = new_stack()
     reader, writer = (ServiceRole(stack, name, ServiceRoleProps(name=name, service="glue.amazonaws.com"))
                       for name in ("reader", "writer"))
-    BUCKET.grant_read(reader, ("a/", "b/c/"))
+    BUCKET.grant_read(reader, ("a/", "b/c/"), answers_missing_keys=True)
     BUCKET.grant_write(writer, "a/")
     config = synth(stack)
     read = by_sid(inline_policy_of(config, "reader"))
@@ -206,3 +206,10 @@ def test_readers_get_404_for_missing_keys_and_may_probe_folder_keys_writers_list
     assert written["ListBucketPrefixes"]["condition"] == [{"test": "StringLike", "variable": "s3:prefix",
                                                            "values": ["a/*"]}]
     assert "ProbeFolderKeys" not in written
+    # A reader whose client never asks for a missing key (Athena) lists only its folders, as a writer does.
+    stack = new_stack()
+    athena = ServiceRole(stack, "athena", ServiceRoleProps(name="athena", service="glue.amazonaws.com"))
+    BUCKET.grant_read(athena, "a/")
+    plain = by_sid(inline_policy_of(synth(stack), "athena"))
+    assert plain["ListBucket"]["condition"] == [{"test": "StringLike", "variable": "s3:prefix", "values": ["a/*"]}]
+    assert "ProbeFolderKeys" not in plain
