@@ -58,9 +58,8 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
             planned.append(PlannedLayer(source, settings.layers.dynamodb,
                                         lambda address, props=props: DynamoDbLayer(app, project, address, props)))
     lake_props = DatalakeDemoLayerProps(
-        sources=tuple(LakeSource(project.accounts[pipeline.source_account], tuple(
-            streamed for streamed, _ in _streamed_tables(settings, pipeline, project.accounts[pipeline.source_account],
-                                                         region))) for pipeline in pipelines),
+        sources=tuple(_lake_source(settings, pipeline, project.accounts[pipeline.source_account], region)
+                      for pipeline in pipelines),
         firehose=settings.firehose,
         adopt_existing=settings.layers.lake in adopt,
         firehose_roles_as_reference=settings.layers.datalake in adopt,  # named as the datalake layers name them
@@ -163,6 +162,11 @@ def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
         else:
             tables.append((StreamedTable(key, table_layer, "dynamodb_table_names", table.name), keys))
     return tables
+
+
+def _lake_source(settings: Settings, pipeline: Pipeline, source: Account, region: str) -> LakeSource:
+    """A source as the lake grants it: its account and its tables, read where its datalake layer reads them."""
+    return LakeSource(source, tuple(streamed for streamed, _ in _streamed_tables(settings, pipeline, source, region)))
 
 
 def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
