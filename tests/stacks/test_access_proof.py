@@ -2,7 +2,7 @@
 (identity, resource and key policies, cross-account) by the IAM simulator, for the example and the end-to-end suite's
 two multi-account projects (docs/access-proof.md).
 
-The catalogue of requests is derived from each project's synthesized layers (stacks/access_paths.py); the projects'
+The catalogue of requests is derived from each project's synthesized layers (stacks/access_paths/); the projects'
 own `security-keys` layers are those the end-to-end suite applies. The simulator (npm @cloud-copilot/iam-simulate,
 AGPL-3.0, test-only) is installed by `make access-simulator`, which `make test` and `make test-fast` run first.
 """
