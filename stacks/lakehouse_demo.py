@@ -11,7 +11,6 @@ from aws_constructs.dynamodb import KeyAttribute
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.events import GlueJobFailureNotification
-from aws_constructs.firehose import delivery_key_prefix
 from aws_constructs.glue import CatalogDatabase
 from aws_constructs.glue_job import SparkJob, SparkJobProps
 from aws_constructs.iam import Grantable, ManagedPolicy, ManagedPolicyProps, ServiceRole, ServiceRoleProps
@@ -23,8 +22,9 @@ from leverage.hcl import literal
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
-from stacks.datalake import StreamedTable
+from stacks.datalake import StreamedTable, streamed_table_name
 from stacks.names import processed_bucket_name, raw_bucket_name
+from stacks.raw_layout import raw_root
 from stacks.settings.model import FirehoseSettings, LakehouseSettings
 
 JOB_SCRIPT = Path(__file__).resolve().parent / "lakehouse" / "job" / "cdc_merge.py"
@@ -33,8 +33,6 @@ TEMP_PREFIX = "temporary/"
 WAREHOUSE_PREFIX = "lakehouse/"
 RESULTS_PREFIX = "results/"  # of the Athena results bucket: what query runners may write, read and list
 CATALOG_NAME = "lakehouse"  # the Spark catalog the job addresses its tables through
-# Where Firehose's dynamic partitioning puts a table's records: `<root><table>/cdc_data/...`, the layout the job reads.
-TABLE_PARTITION = "!{partitionKeyFromQuery:tableName}/cdc_data/"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
@@ -56,17 +54,6 @@ class LakehouseDemoLayerProps:
     alarm_email: str = ""
     # Region the layer's buckets replicate to, as the lake's do (setting lakeReplicaRegion); None: no replication.
     replica_region: str | None = None
-
-
-def raw_root(prefix: str) -> str:
-    """The raw bucket's folder holding one `<table>/cdc_data/` folder per table, from the Firehose prefix."""
-    root, partition, _ = prefix.partition(TABLE_PARTITION)
-    if not partition or delivery_key_prefix(root) != root or (root and not root.endswith("/")):
-        raise ConstructPropsError(
-            f"the lakehouse job reads <folder>/<table>/cdc_data/..., and firehosePrefix {prefix!r} does not write that "
-            f"layout; keep a prefix of the form <folder>/{TABLE_PARTITION}..., or leave the lakehouse layer out with "
-            "skipLayers")
-    return root
 
 
 def iceberg_table_name(source: str) -> str:
@@ -169,7 +156,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         job.schedule("Schedule", self.aws_name("lakehouse-cdc-merge-schedule"), literal(settings.schedule))
         role = job.role
         cdc_folders = tuple(f"{root}{source}/cdc_data/" for source in sources)
-        raw.grant_read(role, cdc_folders)
+        raw.grant_read(role, cdc_folders, answers_missing_keys=True)  # Spark probes each folder before listing it
         processed.grant_read_write(role, WAREHOUSE_PREFIX)
         database.grant_manage_tables(role)
         s3 = env.service_host("s3")
@@ -244,8 +231,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
                                 replica_env.partition)
 
     def _table_name(self, table: StreamedTable) -> str:
-        state = self.remote_state(table.layer)
-        return state.get_string(table.output) if table.entry is None else Fn.lookup(state.get(table.output), table.entry)
+        return streamed_table_name(self, table)
 
     @staticmethod
     def _table_argument(source: str, keys: tuple[KeyAttribute, ...]) -> dict:

@@ -27,7 +27,7 @@ from stacks.settings.model import Settings
 from stacks.settings.values import TableKey
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
 from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
-from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer
+from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer, LakeSource
 from stacks.lakehouse_demo import LakehouseDemoLayer, LakehouseDemoLayerProps, LakehouseTable
 from stacks.own_layers import build_own_layer
 
@@ -58,7 +58,8 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
             planned.append(PlannedLayer(source, settings.layers.dynamodb,
                                         lambda address, props=props: DynamoDbLayer(app, project, address, props)))
     lake_props = DatalakeDemoLayerProps(
-        source_accounts=tuple(project.accounts[pipeline.source_account] for pipeline in pipelines),
+        sources=tuple(_lake_source(settings, pipeline, project.accounts[pipeline.source_account], region)
+                      for pipeline in pipelines),
         firehose=settings.firehose,
         adopt_existing=settings.layers.lake in adopt,
         firehose_roles_as_reference=settings.layers.datalake in adopt,  # named as the datalake layers name them
@@ -163,6 +164,11 @@ def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
     return tables
 
 
+def _lake_source(settings: Settings, pipeline: Pipeline, source: Account, region: str) -> LakeSource:
+    """A source as the lake grants it: its account and its tables, read where its datalake layer reads them."""
+    return LakeSource(source, tuple(streamed for streamed, _ in _streamed_tables(settings, pipeline, source, region)))
+
+
 def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
                     region: str) -> DatalakeLayerProps:
     return DatalakeLayerProps(
@@ -173,4 +179,5 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
         firehose=settings.firehose,
         alarms=dataclasses.replace(settings.alarms, email=pipeline.alarm_email or settings.alarms.email),
         adopt_existing=settings.layers.datalake in settings.adopt_existing,
+        sources=len(settings.pipeline_list),
     )

@@ -41,17 +41,32 @@ def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lake
     written = {resource for statement in role.values() if "s3:PutObject" in statement["actions"]
                for resource in statement["resources"]}
     assert written == {f"{PROCESSED}/lakehouse/*", "${aws_s3_bucket.artifacts_bucket.arn}/temporary/*"}
-    listing = {(statement["resources"][0], value) for sid, statement in role.items() if sid.startswith("ListBucket")
-               for condition in statement["condition"] for value in condition["values"]}
-    assert listing == {(RAW, f"dynamodb_data/{TABLE}/cdc_data/*"), (PROCESSED, "lakehouse/*"),
-                       ("${aws_s3_bucket.artifacts_bucket.arn}", "temporary/*")}
+    listing = {(statement["resources"][0], condition["test"], value) for sid, statement in role.items()
+               if sid.startswith("ListBucket") for condition in statement["condition"] for value in condition["values"]}
+    # Below each folder, or no prefix at all: a HEAD of a missing key (Hadoop probing a folder as a file, Iceberg
+    # before every write) answers 404 only to a caller S3 lets list, and that check names no prefix.
+    assert listing == {(RAW, "StringLikeIfExists", f"dynamodb_data/{TABLE}/cdc_data"),
+                       (RAW, "StringLikeIfExists", f"dynamodb_data/{TABLE}/cdc_data/*"),
+                       (PROCESSED, "StringLikeIfExists", "lakehouse"), (PROCESSED, "StringLikeIfExists", "lakehouse/*"),
+                       ("${aws_s3_bucket.artifacts_bucket.arn}", "StringLikeIfExists", "temporary"),
+                       ("${aws_s3_bucket.artifacts_bucket.arn}", "StringLikeIfExists", "temporary/*")}
+    probes = {resource for sid, statement in role.items() if sid.startswith("ProbeFolderKeys")
+              for resource in statement["resources"]}
+    assert probes == {f"{RAW}/dynamodb_data/{TABLE}/cdc_data", f"{PROCESSED}/lakehouse",
+                      "${aws_s3_bucket.artifacts_bucket.arn}/temporary"}
     every_resource = [resource for statement in role.values() for resource in statement["resources"]]
     assert "*" not in every_resource and not any(resource.endswith(":*:*") for resource in every_resource)
     for sid in ("ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"):  # keys only through S3
         assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} \
             in role[sid]["condition"]
     kms = [sid for sid, statement in role.items() if any(a.startswith("kms:") for a in statement["actions"])]
-    assert sorted(kms) == ["ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"]
+    assert sorted(kms) == ["ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey", "WriteEncryptedJobLogs"]
+    # Its encrypted log groups: CloudWatch Logs uses the key on the role's behalf, for those two groups only.
+    assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["logs.us-east-1.amazonaws.com"]} \
+        in role["WriteEncryptedJobLogs"]["condition"]
+    groups = next(condition["values"] for condition in role["WriteEncryptedJobLogs"]["condition"]
+                  if condition["variable"] == "kms:EncryptionContext:aws:logs:arn")
+    assert [group.rsplit("/", 1)[1] for group in groups] == ["output", "error"]
     assert role["ReadRawWithLakeKey"]["actions"] == ["kms:Decrypt"]  # the raw bucket is read, never written
     assert encryption_contexts(role["ReadRawWithLakeKey"]) == [RAW, f"{RAW}/dynamodb_data/{TABLE}/cdc_data/*"]
     assert encryption_contexts(role["UseLakeKey"]) == [PROCESSED, f"{PROCESSED}/lakehouse/*"]
@@ -68,6 +83,11 @@ def test_the_reader_policy_queries_through_the_workgroup_and_reads_nothing_else(
     assert reader["QueryInWorkgroup"]["resources"] == ["${aws_athena_workgroup.workgroup.arn}"]
     assert "athena:StartQueryExecution" in reader["QueryInWorkgroup"]["actions"]
     assert reader["ReadBucketObjects"]["resources"] == [f"{PROCESSED}/lakehouse/*"]
+    # Athena lists the databases with glue:GetDatabases: on the catalog and this database only.
+    assert "glue:GetDatabases" in reader["ReadCatalogDatabase"]["actions"]
+    assert reader["ReadCatalogDatabase"]["resources"][:2] == [
+        "arn:aws:glue:us-east-1:777777777777:catalog",
+        "arn:aws:glue:us-east-1:777777777777:database/bb_data_science_lakehouse"]
     results = "${aws_s3_bucket.results_bucket.arn}"
     assert reader["WriteQueryResults"]["resources"] == [f"{results}/results/*"]
     assert not any("s3:DeleteObject" in statement["actions"] for statement in reader.values())

@@ -118,7 +118,43 @@ def test_the_lake_grants_every_sources_firehose_role_by_arn_and_crawls_their_pre
     target = crawler["s3_target"][0]["path"]
     assert [f"s3://${{aws_s3_bucket.raw_bucket.bucket}}/{prefix.split('!{')[0]}" for prefix in firehose_prefixes] == \
         [target]  # one prefix for every source, partitioned by table below it
-    assert "terraform_remote_state" not in json.dumps(main_json(lake))
+
+
+def test_each_source_may_write_only_its_own_tables_and_its_own_error_folder(two_sources: Path) -> None:
+    """The lake grants each source's role the folders of the tables that source's datalake layer streams (their
+    names read from the tables' layers, as the datalake layer reads them) and an error folder of its own; the
+    source's role asks for the same, and its Firehose writes its errors there."""
+    lake = two_sources / "data-science/us-east-1/datalake-demo"
+    raw = "${aws_s3_bucket.raw_bucket.arn}/"
+    granted: dict[str, set[str]] = {}
+    for document in main_json(lake)["data"]["aws_iam_policy_document"].values():
+        for statement in document["statement"]:
+            if statement.get("sid", "").startswith("FirehoseDeliveryObjects"):
+                [role] = next(c["values"] for c in statement["condition"] if c["variable"] == "aws:PrincipalArn")
+                granted[role.split(":")[4]] = {resource.removeprefix(raw) for resource in statement["resources"]}
+    for account in ("apps-devstg", "apps-prd"):
+        datalake = two_sources / account / "us-east-1/datalake"
+        tables = [destination["table_name"] for destination in
+                  resources(datalake, "aws_dynamodb_kinesis_streaming_destination").values()]
+        expected = {f"dynamodb_data/{table}/cdc_data/*" for table in tables} | {f"dynamodb_data/cdc_error/{account}/*"}
+        assert granted[ACCOUNTS[account]] == expected
+        role_policy = main_json(datalake)["data"]["aws_iam_policy_document"]["delivery_role_policy"]["statement"]
+        writes = next(statement["resources"] for statement in role_policy if statement["sid"] == "WriteBucketObjects")
+        lake_arn = "${data.terraform_remote_state.datalake_demo.outputs.s3_bucket_data_raw_arn}/"
+        assert {resource.removeprefix(lake_arn) for resource in writes} == expected
+        delivery = resources(datalake, "aws_kinesis_firehose_delivery_stream")["delivery"]["extended_s3_configuration"]
+        assert delivery["error_output_prefix"] == f"dynamodb_data/cdc_error/{account}/"
+    # The lake reads the tables' layers, never the datalake layers' state (they read the lake's: a cycle).
+    assert set(remote_states(lake)) == {"databases_dynamodb", "databases_legacy"}
+
+
+def test_several_sources_need_the_table_first_in_the_prefix(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = write_project(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "layers=[]", "-c", pipelines_setting(PIPELINES),
+                     "-c", "firehosePrefix=cdc/!{timestamp:yyyy}/!{partitionKeyFromQuery:tableName}/cdc_data/",
+                     "-c", "skipLayers=lakehouse-demo")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "cannot let each source account write only its own tables" in result.err
 
 
 def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -> None:
