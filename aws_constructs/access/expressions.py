@@ -71,7 +71,7 @@ def split_template(text: str) -> list[str | Interpolation]:
         elif text.startswith("%{", index):
             raise Unresolved(text, "template directives (%{...}) are not evaluated")
         elif text.startswith("${", index):
-            end = _closing_brace(text, index + 2)
+            end = closing_brace(text, index + 2)
             if literal:
                 parts.append("".join(literal))
                 literal = []
@@ -85,13 +85,20 @@ def split_template(text: str) -> list[str | Interpolation]:
     return parts
 
 
-def _closing_brace(text: str, start: int) -> int:
-    depth, index, quoted = 0, start, False
-    while index < len(text):
-        char = text[index]
+_BRACES_AND_QUOTES = re.compile(r'[{}"\\]')
+
+
+def closing_brace(text: str, start: int) -> int:
+    """The index of the `}` that closes the interpolation whose body starts at `start` (after its `${`), braces inside
+    quoted strings and escaped characters not counted."""
+    depth, quoted, skip = 0, False, -1
+    for found in _BRACES_AND_QUOTES.finditer(text, start):
+        index, char = found.start(), found.group()
+        if index == skip:
+            continue
         if quoted:
             if char == "\\":
-                index += 1
+                skip = index + 1
             elif char == '"':
                 quoted = False
         elif char == '"':
@@ -102,7 +109,6 @@ def _closing_brace(text: str, start: int) -> int:
             if depth == 0:
                 return index
             depth -= 1
-        index += 1
     raise Unresolved(text, "an interpolation is not closed")
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_constructs.access.expressions import Unresolved, closing_brace
+
 REMOTE_STATE = "terraform_remote_state"
 _REMOTE_OUTPUT = (r'lookup\(\s*data\.terraform_remote_state\.(?P<lookup_state>[\w-]+)\.outputs\.(?P<lookup_output>[\w-]+)'
                   r'\s*,\s*"(?P<lookup_key>[^"]*)"\s*\)'
@@ -38,37 +40,18 @@ OUTPUT = re.compile(r"^\$\{⟨(?P<where>[^⟩]+?)::outputs\.(?P<output>[\w-]+(?:
 SINGLE_INTERPOLATION = re.compile(r"^\$\{(?P<inner>.*)\}$", re.DOTALL)
 
 
-_BRACES = re.compile(r'[{}"\\]')
-
-
 def interpolations(text: str) -> list[tuple[int, int]]:
-    """The spans of `${...}` in a Terraform string (`$${` is a literal `${`), braces and quotes inside counted."""
+    """The spans of `${...}` in a Terraform string (`$${` is a literal `${`); an unclosed one runs to the end."""
     spans: list[tuple[int, int]] = []
     position = 0
     while (start := text.find("${", position)) >= 0:
         if start > 0 and text[start - 1] == "$":
             position = start + 2
             continue
-        depth, quoted, end = 0, False, len(text)
-        skip = -1  # the character an escape in a quoted string covers
-        for found in _BRACES.finditer(text, start + 1):
-            index, char = found.start(), found.group()
-            if index == skip:
-                continue
-            if quoted:
-                if char == "\\":
-                    skip = index + 1
-                elif char == '"':
-                    quoted = False
-            elif char == '"':
-                quoted = True
-            elif char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-                if depth == 0:
-                    end = index + 1
-                    break
+        try:
+            end = closing_brace(text, start + 2) + 1
+        except Unresolved:
+            end = len(text)
         spans.append((start, end))
         position = end
     return spans
