@@ -45,7 +45,7 @@ $(SPARK_STAMP): requirements-spark.txt
 DATABASE ?= lakehouse
 lakehouse-local: $(SPARK_STAMP)
 	@test -n "$(RAW)" -a -n "$(WAREHOUSE)" || { echo "usage: make lakehouse-local RAW=<folder> WAREHOUSE=<folder> [DATABASE=lakehouse]"; exit 2; }
-	$(SPARK_VENV)/bin/python stacks/lakehouse/job/local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
+	$(SPARK_VENV)/bin/python glue_jobs/run_local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
 
 # cdktf-cli, pinned in package.json/package-lock.json; its native module builds against the venv's Node.
 node_modules/.installed: package.json package-lock.json $(STAMP)

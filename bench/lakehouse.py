@@ -22,9 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "stacks" / "lakehouse" / "job"))
+sys.path.insert(0, str(REPO / "glue_jobs"))
 
-from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds  # noqa: E402
+from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds  # noqa: E402
 
 TABLE = "BenchOrders"
 
@@ -67,9 +67,9 @@ def write_history(raw: Path, hours: int, items: int, per_hour: int, start: datet
 
 def timed_run(spark, raw: Path, warehouse: Path) -> tuple[float, dict]:
     import cdc_merge
-    import local
+    import run_local
 
-    arguments = local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse), "--database", "bench",
+    arguments = run_local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse), "--database", "bench",
                                        "--overlap-minutes", "60", "--maintenance-every-runs", "0"])
     started = time.perf_counter()
     summaries = cdc_merge.main(arguments, spark=spark)
@@ -85,7 +85,7 @@ def main() -> int:
     options = parser.parse_args()
 
     import cdc_merge
-    import local
+    import run_local
 
     scratch = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
@@ -95,8 +95,8 @@ def main() -> int:
         records = sum(len(file.changes) for file in history)
 
         session_started = time.perf_counter()
-        first = local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse)])
-        spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), local.local_spark_configuration(scratch))
+        first = run_local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse)])
+        spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), run_local.local_spark_configuration(scratch))
         spark.sparkContext.setLogLevel("ERROR")
         session_seconds = time.perf_counter() - session_started
 

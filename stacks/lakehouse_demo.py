@@ -27,7 +27,7 @@ from stacks.datalake import StreamedTable
 from stacks.names import processed_bucket_name, raw_bucket_name
 from stacks.settings.model import FirehoseSettings, LakehouseSettings
 
-JOB_SCRIPT = Path(__file__).resolve().parent / "lakehouse" / "job" / "cdc_merge.py"
+JOB_SCRIPT = Path(__file__).resolve().parent.parent / "glue_jobs" / "cdc_merge.py"
 SCRIPT_KEY = "scripts/cdc_merge.py"
 TEMP_PREFIX = "temporary/"
 WAREHOUSE_PREFIX = "lakehouse/"
@@ -78,7 +78,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
     """A Glue 5 Spark job merges the CDC records of every streamed table into an Iceberg table of its own, and an
     Athena workgroup queries them.
 
-    The job script (`stacks/lakehouse/job/cdc_merge.py`) is shipped as an object of this layer's artifacts bucket,
+    The job script (`glue_jobs/cdc_merge.py`) is shipped as an object of this layer's artifacts bucket,
     tracked by its SHA-256; a scheduled trigger starts it (at most one run at a time), and runs that end FAILED,
     TIMEOUT or ERROR notify an SNS topic through an EventBridge rule. The tables are registered in a Glue database
     of this layer and stored under `lakehouse/` of the lake's processed bucket.

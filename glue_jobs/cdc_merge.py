@@ -1,6 +1,6 @@
 """AWS Glue 5 (Spark 3.5, Python 3) job: DynamoDB change records in the raw bucket become current-state Iceberg tables.
 
-Shipped to S3 as is and run unchanged by a local Spark session (`stacks/lakehouse/job/local.py`): it imports only
+Shipped to S3 as is and run unchanged by a local Spark session (`glue_jobs/run_local.py`): it imports only
 pyspark and the standard library, Glue-specific code is limited to argument parsing (Glue appends its own arguments,
 `--JOB_NAME`, `--TempDir`, ..., which are ignored), and everything else is plain Spark and Iceberg SQL.
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.stacks.lakehouse.conftest import spark_environment
-from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
+from tests.glue_jobs.conftest import spark_environment
+from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
 
 pytestmark = pytest.mark.spark
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_lakehouse_local(raw: Path, warehouse: Path) -> str:

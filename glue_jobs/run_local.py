@@ -1,10 +1,10 @@
 """Runs the Glue job script (cdc_merge.py) in a local Spark session with an Iceberg catalog on local disk.
 
-    .venv-spark/bin/python stacks/lakehouse/job/local.py --raw-path RAW --warehouse WAREHOUSE [--database lakehouse]
+    .venv-spark/bin/python glue_jobs/run_local.py --raw-path RAW --warehouse WAREHOUSE [--database lakehouse]
         [any other cdc_merge argument]
 
-Run as a script (not as `stacks.lakehouse.job.local`): the spark venv has none of the app's dependencies, and
-`stacks/__init__.py` belongs to the app. The only differences from Glue are the session's settings: the Iceberg
+Run as a script, as Glue runs the job's: the spark venv has none of the app's dependencies, and the job's modules
+import each other by plain name. The only differences from Glue are the session's settings: the Iceberg
 runtime jar from the installed snowpark-connect-deps-iceberg package, a `hadoop` catalog on the warehouse folder
 (Iceberg's Hadoop layout `<warehouse>/<database>/<table>/`), and little memory (driver 1 GiB, few shuffle
 partitions, no UI).

@@ -1,12 +1,20 @@
-"""The lakehouse job's tests: Spark runs in .venv-spark (`make .venv-spark`), these tests in the main venv."""
+"""The Glue jobs' tests: Spark runs in .venv-spark (`make .venv-spark`), these tests in the main venv.
+
+The job's modules import each other by plain name, as they do on Glue (top-level modules there): their folder
+goes on the path, so the pure-Python parts are tested here without Spark.
+"""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
+JOB_FOLDER = REPO / "glue_jobs"
+if str(JOB_FOLDER) not in sys.path:
+    sys.path.insert(0, str(JOB_FOLDER))
 SPARK_PYTHON = REPO / ".venv-spark" / "bin" / "python"
 # The tests' Spark runs are short and their data small: the JVM's optimizing compiler (C2) would cost more CPU than
 # it saves, and CPU is what the suite waits on when it runs side by side on 2 cores. C1 only, for tests only; the

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
+from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
 
 ORDERS, SESSIONS = "Orders", "app.Sessions-v2"  # the second name exercises the sanitizing rule
 TARGETS = {ORDERS: "orders", SESSIONS: "app_sessions_v2"}

@@ -1,7 +1,7 @@
 """Runs a sequence of job runs in ONE local Spark session (a session costs 8-15 s to start) and dumps the tables
 after each run with pyiceberg, an independent reader of the Iceberg files.
 
-    .venv-spark/bin/python tests/stacks/lakehouse/scenario_runner.py PLAN.json RESULT.json
+    .venv-spark/bin/python tests/glue_jobs/scenario_runner.py PLAN.json RESULT.json
 
 The plan names, per step, the files to deliver (written with their modification time, as Firehose would deliver
 them), the job's arguments, and optionally a method of the job to make fail after it ran (fault injection for the
@@ -19,11 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-JOB = Path(__file__).resolve().parents[3] / "stacks" / "lakehouse" / "job"
+JOB = Path(__file__).resolve().parents[2] / "glue_jobs"
 sys.path.insert(0, str(JOB))
 
 import cdc_merge  # noqa: E402
-import local  # noqa: E402
+import run_local  # noqa: E402
 
 
 def json_value(value: Any) -> Any:
@@ -91,7 +91,7 @@ def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"injected failure after {failing}")
         setattr(cdc_merge.CdcMergeJob, failing, fail_after)
     try:
-        summaries = cdc_merge.main(local.local_arguments(step["args"]), spark=spark)
+        summaries = cdc_merge.main(run_local.local_arguments(step["args"]), spark=spark)
         return {"summaries": [summary.__dict__ for summary in summaries], "error": None}
     except Exception as error:  # the failure is the step's result
         return {"summaries": [], "error": f"{type(error).__name__}: {error}",
@@ -104,8 +104,8 @@ def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
 def main(plan_path: str, result_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text())
     raw, warehouse = Path(plan["raw"]), Path(plan["warehouse"])
-    first = local.local_arguments(plan["steps"][0]["args"])
-    spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), local.local_spark_configuration())
+    first = run_local.local_arguments(plan["steps"][0]["args"])
+    spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), run_local.local_spark_configuration())
     spark.sparkContext.setLogLevel("ERROR")
     results = []
     for step in plan["steps"]:

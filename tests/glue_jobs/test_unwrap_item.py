@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from stacks.lakehouse.job.cdc_merge import (KeyAttribute, parse_arguments, sanitized_table_name, unwrap_item,
-                                            validate_table_specs, TableSpec)
+from cdc_merge import KeyAttribute, TableSpec, parse_arguments, sanitized_table_name, unwrap_item, \
+    validate_table_specs
 
 
 def test_numbers_keep_their_exact_digits_as_json_numbers() -> None:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.stacks.lakehouse.conftest import spark_environment
-from tests.stacks.lakehouse.cdc_records import LONG_NUMBER, Change, DynamoOracle, FirehoseFile, plain_value, \
+from tests.glue_jobs.conftest import spark_environment
+from tests.glue_jobs.cdc_records import LONG_NUMBER, Change, DynamoOracle, FirehoseFile, plain_value, \
     utc_microseconds
-from tests.stacks.lakehouse.scenario import (DATABASE, EXPLICIT_DATABASE, KEY_TYPES, LATENESS_WINDOW_DAYS, ORDERS,
+from tests.glue_jobs.scenario import (DATABASE, EXPLICIT_DATABASE, KEY_TYPES, LATENESS_WINDOW_DAYS, ORDERS,
                                           OVERLAP_MINUTES, SESSIONS, TARGETS, Scenario, build_scenario, write_plan)
 
 pytestmark = pytest.mark.spark
