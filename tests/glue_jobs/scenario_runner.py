@@ -1,5 +1,6 @@
 """Runs a sequence of job runs in ONE local Spark session (a session costs 8-15 s to start) and dumps the tables
-after each run with pyiceberg, an independent reader of the Iceberg files.
+after each run with pyiceberg, an independent reader of the Iceberg files; then runs the plan's SQL queries (the
+docs' Athena examples) in the same session.
 
     .venv-spark/bin/python tests/glue_jobs/scenario_runner.py PLAN.json RESULT.json
 
@@ -22,17 +23,23 @@ from typing import Any
 JOB = Path(__file__).resolve().parents[2] / "glue_jobs"
 sys.path.insert(0, str(JOB))
 
+import cdc_job  # noqa: E402
 import cdc_merge  # noqa: E402
+import cdc_settings  # noqa: E402
 import run_local  # noqa: E402
 
 
 def json_value(value: Any) -> Any:
-    if isinstance(value, bytes):
+    if isinstance(value, (bytes, bytearray)):
         return {"base64": base64.b64encode(value).decode()}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        return [json_value(member) for member in value]
+    if isinstance(value, dict):
+        return {name: json_value(member) for name, member in value.items()}
     return value
 
 
@@ -60,6 +67,8 @@ def read_table(warehouse: Path, database: str, table: str) -> dict[str, Any] | N
     rows = [{name: json_value(value) for name, value in row.items()} for row in arrow_rows]
     return {
         "rows": rows,
+        "columns": [{"name": column.name, "type": str(column.field_type), "doc": column.doc}
+                    for column in iceberg.schema().fields],
         "format_version": iceberg.metadata.format_version,
         "properties": dict(iceberg.properties),
         "snapshots": len(iceberg.snapshots()),
@@ -84,28 +93,43 @@ def deliver(raw: Path, files: list[dict[str, Any]]) -> None:
 
 def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
     failing = step.get("fail_after")
-    original = getattr(cdc_merge.CdcMergeJob, failing) if failing else None
+    original = getattr(cdc_job.CdcMergeJob, failing) if failing else None
     if failing:
         def fail_after(self: Any, *arguments: Any) -> Any:
             original(self, *arguments)
             raise RuntimeError(f"injected failure after {failing}")
-        setattr(cdc_merge.CdcMergeJob, failing, fail_after)
+        setattr(cdc_job.CdcMergeJob, failing, fail_after)
     try:
         summaries = cdc_merge.main(run_local.local_arguments(step["args"]), spark=spark)
         return {"summaries": [summary.__dict__ for summary in summaries], "error": None}
+    except cdc_job.RunFailed as failure:  # tables failed, the others were merged
+        return {"summaries": [summary.__dict__ for summary in failure.summaries], "error": str(failure)}
     except Exception as error:  # the failure is the step's result
-        return {"summaries": [], "error": f"{type(error).__name__}: {error}",
-                "traceback": traceback.format_exc() if not failing else ""}
+        return {"summaries": [], "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
     finally:
         if failing:
-            setattr(cdc_merge.CdcMergeJob, failing, original)
+            setattr(cdc_job.CdcMergeJob, failing, original)
+
+
+def run_queries(spark: Any, database: str, queries: list[str]) -> list[dict[str, Any]]:
+    """Each query's rows, or its error (a query the docs show must run)."""
+    spark.sql(f"USE local.{database}")
+    answers = []
+    for query in queries:
+        try:
+            rows = [{name: json_value(value) for name, value in row.asDict().items()}
+                    for row in spark.sql(query).collect()]
+            answers.append({"query": query, "rows": rows, "error": None})
+        except Exception as error:
+            answers.append({"query": query, "rows": [], "error": f"{type(error).__name__}: {error}"})
+    return answers
 
 
 def main(plan_path: str, result_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text())
     raw, warehouse = Path(plan["raw"]), Path(plan["warehouse"])
     first = run_local.local_arguments(plan["steps"][0]["args"])
-    spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), run_local.local_spark_configuration())
+    spark = cdc_job.spark_session(cdc_settings.parse_arguments(first), run_local.local_spark_configuration())
     spark.sparkContext.setLogLevel("ERROR")
     results = []
     for step in plan["steps"]:
@@ -115,8 +139,9 @@ def main(plan_path: str, result_path: str) -> int:
             step["args"][step["args"].index("--database") + 1]
         outcome.update({"name": step["name"], "tables": dump(warehouse, database)})
         results.append(outcome)
+    queries = run_queries(spark, plan["queries"]["database"], plan["queries"]["sql"]) if plan.get("queries") else []
     spark.stop()
-    Path(result_path).write_text(json.dumps(results, indent=1))
+    Path(result_path).write_text(json.dumps({"steps": results, "queries": queries}, indent=1))
     return 0
 
 
