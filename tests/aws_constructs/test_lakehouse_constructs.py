@@ -36,6 +36,7 @@ def job_props(stack, **changes) -> SparkJobProps:
     ({"temp_dir": "s3://other-bucket/tmp/"}, "keep the temporary folder in the script's bucket artifacts-bucket"),
     ({"temp_dir": "s3://artifacts-bucket/tmp"}, "must be an s3://bucket/prefix/ URL ending in '/'"),
     ({"datalake_formats": ("parquet",)}, "data lake format 'parquet' is not one of delta, hudi, iceberg"),
+    ({"arguments": {"--extra-py-files": "s3://x/y.py"}}, "argument '--extra-py-files' must start with '--' and not"),
 ])
 def test_spark_job_refuses_what_glue_would(changes: dict, message: str) -> None:
     stack = new_stack()
@@ -79,3 +80,12 @@ def test_an_object_needs_a_key_bucket_and_a_plain_key() -> None:
         BucketObject(stack, "O", BucketObjectProps(bucket=plain, key="a.py", text=""))
     with pytest.raises(ConstructPropsError, match="must be a non-empty path"):
         BucketObject(stack, "O2", BucketObjectProps(bucket=plain, key="/a.py", text=""))
+
+
+def test_a_jobs_modules_live_beside_its_script_once_each() -> None:
+    stack = new_stack()
+    props = job_props(stack)
+    other = SecureBucket(stack, "Other", SecureBucketProps(name="other-bucket", encryption_key=props.key.as_ref()))
+    stray = BucketObject(stack, "Stray", BucketObjectProps(bucket=other, key="scripts/helper.py", text=""))
+    with pytest.raises(ConstructPropsError, match="keep the script's modules in its bucket artifacts-bucket"):
+        SparkJob(stack, "Job", dataclasses.replace(props, modules=(stray,)))
