@@ -98,9 +98,6 @@ def plan_generations(current: Generation | None, declared: KeySchema, groups: li
     if declared:
         return _declared(current, declared, groups)
     ordered = sorted(groups, key=lambda group: (group.first_us, group.last_us))
-    for before, after in zip(ordered, ordered[1:]):
-        if after.first_us <= before.last_us:
-            raise KeySchemaMix(_mix(after, before))
     steps: list[MergeStep] = []
     generation, newest = current, current.newest_us if current else None
     for group in ordered:
@@ -109,9 +106,9 @@ def plan_generations(current: Generation | None, declared: KeySchema, groups: li
             steps.append(MergeStep(generation, group))
         elif group.keys == generation.keys:
             steps.append(MergeStep(generation, group))
-        elif newest is not None and group.first_us <= newest:
-            raise KeySchemaMix(f"file {group.file} holds changes with keys {describe(group.keys)} older than the "
-                               f"newest change with the table's keys {describe(generation.keys)}")
+        elif newest is not None and group.first_us <= newest:  # the table's, stored or in this run
+            raise KeySchemaMix(f"file {group.file} holds changes with keys {describe(group.keys)} from before a "
+                               f"change with keys {describe(generation.keys)}")
         else:
             generation = Generation(group.keys, generation.number + 1, group.first_us)
             steps.append(MergeStep(generation, group, archive=True))
@@ -130,11 +127,6 @@ def _declared(current: Generation | None, declared: KeySchema, groups: list[KeyG
     started = None if current is None else (ours.first_us if ours else None)
     return GenerationPlan((MergeStep(Generation(declared, number, started), ours, archive=current is not None),),
                           ignored)
-
-
-def _mix(later: KeyGroup, earlier: KeyGroup) -> str:
-    return (f"file {later.file} holds changes with keys {describe(later.keys)} between changes with keys "
-            f"{describe(earlier.keys)} (file {earlier.file})")
 
 
 def archive_name(target: str, generation: Generation) -> str:

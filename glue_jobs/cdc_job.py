@@ -405,14 +405,15 @@ class CdcMergeJob:
         if missing:
             self.spark.sql(f"ALTER TABLE {self.table(target)} ADD COLUMNS ({', '.join(missing)})")
 
+    def stored_facts(self) -> str:
+        """SQL: the facts of a stored row, from its `item` and `cdc_attribute_types` (a Python UDF)."""
+        register_modules_by_value()
+        self.spark.udf.register("cdc_stored_facts", cdc_items.stored_item_facts, STORED_FACTS_TYPE)
+        return "cdc_stored_facts(item, cdc_attribute_types)"
+
     def backfill(self, target: str, columns: tuple[TypedColumn, ...]) -> None:
         """Every stored row's typed columns read again from its `item` and `cdc_attribute_types`."""
-        from pyspark.sql import types as T
-
-        register_modules_by_value()
-        self.spark.udf.register("cdc_stored_facts", cdc_items.stored_item_facts,
-                                T._parse_datatype_string(STORED_FACTS_TYPE))
-        facts = "cdc_stored_facts(item, cdc_attribute_types)"
+        facts = self.stored_facts()
         assignments = [f"{quoted(column.name)} = {value_sql(column, facts)}" for column in columns]
         assignments.append(f"cdc_type_conflicts = {conflicts_sql(columns, facts)}")
         self.spark.sql(f"UPDATE {self.table(target)} SET {', '.join(assignments)}")
@@ -437,13 +438,8 @@ class CdcMergeJob:
 
     def stored_profile(self, target: str, keys: KeySchema) -> dict[str, dict[str, int]]:
         """The attributes of rows stored before typed columns, to give them columns too (once)."""
-        from pyspark.sql import types as T
-
-        register_modules_by_value()
-        self.spark.udf.register("cdc_stored_facts", cdc_items.stored_item_facts,
-                                T._parse_datatype_string(STORED_FACTS_TYPE))
-        self.spark.sql(f"SELECT named_struct('facts', cdc_stored_facts(item, cdc_attribute_types)) AS r,"
-                       f" cdc_event_name FROM {self.table(target)}").createOrReplaceTempView("cdc_stored")
+        self.spark.sql(f"SELECT named_struct('facts', {self.stored_facts()}) AS r, cdc_event_name"
+                       f" FROM {self.table(target)}").createOrReplaceTempView("cdc_stored")
         return self.profile("cdc_stored", keys)[0]
 
     # ------------------------------------------------------------ merging
@@ -697,9 +693,7 @@ class CdcMergeJob:
 
     def record_runs(self, summaries: list[TableRunSummary]) -> None:
         """One row per table and run in `cdc_merge_runs`, in one commit."""
-        from pyspark.sql import types as T
-
-        schema = T._parse_datatype_string(", ".join(f"{name}: {kind}" for name, kind in RUNS_COLUMNS))
+        schema = ", ".join(f"{name} {kind}" for name, kind in RUNS_COLUMNS)
         rows = [(self.now, summary.source, summary.target, "failed" if summary.error else "merged", summary.error,
                  summary.generation, summary.files_read, summary.records_read, summary.malformed_records,
                  summary.replaced_table_records, summary.changes_merged, summary.newest_change_us,

@@ -16,16 +16,6 @@ JOB_FOLDER = REPO / "glue_jobs"
 if str(JOB_FOLDER) not in sys.path:
     sys.path.insert(0, str(JOB_FOLDER))
 SPARK_PYTHON = REPO / ".venv-spark" / "bin" / "python"
-# The tests' Spark runs are short and their data small: the JVM's optimizing compiler (C2) would cost more CPU than
-# it saves, and CPU is what the suite waits on when it runs side by side on 2 cores. C1 only, for tests only; the
-# job, `make lakehouse-local` and the benchmark keep the JVM's defaults.
-SHORT_RUN_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
-
-
-def spark_environment() -> dict[str, str]:
-    """The environment of a test's Spark process: this one, with the short-run JVM options."""
-    inherited = os.environ.get("JAVA_TOOL_OPTIONS", "")
-    return {**os.environ, "JAVA_TOOL_OPTIONS": f"{inherited} {SHORT_RUN_JAVA_OPTIONS}".strip()}
 
 
 @pytest.fixture(scope="session")

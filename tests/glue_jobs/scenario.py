@@ -25,6 +25,12 @@ REPLACED_KEY_TYPES = {"session_id": "S", "seq": "N"}
 # The rebuild declares columns and caps them (the other runs infer every column).
 DECLARED_COLUMNS = {"version": "decimal", "mixed": "json", "status": "string"}
 REBUILD_MAX_COLUMNS = 10
+# A table an earlier version of the job left (keys, item and the cdc_ event columns, no typed columns): the rebuild's
+# run gives it typed columns, read from the items it holds (their types as the JSON suggests).
+LEGACY, LEGACY_TARGET = "Legacy", "legacy"
+LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "meta": {"k": 1}, "flag": True,
+                      "blob": "AAEC"},
+                "b": {"id": "b", "count": 4, "note": None, "Flag": False}}
 OVERLAP_MINUTES = 10
 LATENESS_WINDOW_DAYS = 7
 EVERY_RUNS = 5
@@ -39,6 +45,7 @@ class Step:
     extra_args: list[str] = field(default_factory=list)
     fail_after: str | None = None
     database: str = DATABASE
+    setup_sql: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,7 +105,7 @@ class Scenario:
             files = [{"path": file.relative_path, "text": file.text(), "mtime": file.modified_at}
                      for file in step.files]
             steps.append({"name": step.name, "files": files, "args": args + step.extra_args,
-                          "fail_after": step.fail_after})
+                          "fail_after": step.fail_after, "setup_sql": step.setup_sql})
         return {"raw": str(raw), "warehouse": str(warehouse), "steps": steps}
 
 
@@ -174,15 +181,32 @@ def build_scenario(seed: int = 7) -> Scenario:
                             make.modify(SESSIONS, replaced_session_key(0), t(5100))], 11)]
     rebuild_tables = [{"source": ORDERS, "target": "orders_explicit", "keys": [
         {"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}], "columns": DECLARED_COLUMNS,
-        "max_columns": REBUILD_MAX_COLUMNS}]
+        "max_columns": REBUILD_MAX_COLUMNS}, {"source": LEGACY, "keys": [{"name": "id", "type": "S"}]}]
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
         Step("run4-replay", replays), Step("run5-cadence", run5),
         Step("run6-maintenance", [], ["--maintenance", "true", "--snapshot-retention-hours", "0"]),
-        Step("rebuild-explicit", [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE),
+        Step("rebuild-explicit", [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
+             setup_sql=legacy_table()),
     ]
     return Scenario(steps, now)
+
+
+def legacy_table() -> list[str]:
+    table = f"local.{EXPLICIT_DATABASE}.{LEGACY_TARGET}"
+    rows = ", ".join(f"('{key}', '{json.dumps(item, sort_keys=True, separators=(',', ':'))}', 'INSERT', "
+                     f"'{index:032x}', {1_700_000_000_000_000 + index}, 'old-file', current_timestamp())"
+                     for index, (key, item) in enumerate(sorted(LEGACY_ITEMS.items())))
+    return [f"CREATE NAMESPACE IF NOT EXISTS local.{EXPLICIT_DATABASE}",
+            f"CREATE TABLE {table} (id STRING, item STRING, cdc_event_name STRING, cdc_event_id STRING, "
+            "cdc_event_time_us BIGINT, cdc_source_file STRING, cdc_merged_at TIMESTAMP) USING iceberg TBLPROPERTIES ("
+            "'format-version'='2', 'write.delete.mode'='merge-on-read', 'write.update.mode'='merge-on-read', "
+            f"'write.merge.mode'='merge-on-read', 'cdc.keys'='[{{\"name\": \"id\", \"type\": \"S\"}}]', "
+            f"'cdc.source-table'='{LEGACY}')",
+            f"CREATE TABLE {table}__deletes (id STRING, cdc_event_name STRING, cdc_event_id STRING, "
+            "cdc_event_time_us BIGINT, cdc_source_file STRING, cdc_merged_at TIMESTAMP) USING iceberg",
+            f"INSERT INTO {table} VALUES {rows}"]
 
 
 MALFORMED_LINE = '{"awsRegion": "us-east-1", "eventID": "trunc'

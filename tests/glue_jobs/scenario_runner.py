@@ -5,8 +5,9 @@ docs' Athena examples) in the same session.
     .venv-spark/bin/python tests/glue_jobs/scenario_runner.py PLAN.json RESULT.json
 
 The plan names, per step, the files to deliver (written with their modification time, as Firehose would deliver
-them), the job's arguments, and optionally a method of the job to make fail after it ran (fault injection for the
-"watermark moves only after the merge commits" rule). Runs in the spark venv: standard library, pyspark, pyiceberg.
+them), SQL to run first (tables as an earlier version of the job left them), the job's arguments, and optionally a
+method of the job to make fail after it ran (fault injection for the "watermark moves only after the merge commits"
+rule). Runs in the spark venv: standard library, pyspark, pyiceberg.
 """
 from __future__ import annotations
 
@@ -134,6 +135,8 @@ def main(plan_path: str, result_path: str) -> int:
     results = []
     for step in plan["steps"]:
         deliver(raw, step["files"])
+        for statement in step.get("setup_sql", ()):  # tables as an earlier version of the job left them
+            spark.sql(statement)
         outcome = run_step(spark, step)
         database = first[first.index("--database") + 1] if "--database" not in step["args"] else \
             step["args"][step["args"].index("--database") + 1]

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 
 from tests.glue_jobs.cdc_records import LONG_NUMBER, Change, FirehoseFile, plain_value, utc_microseconds
-from tests.glue_jobs.conftest import REPO, spark_environment
+from tests.glue_jobs.conftest import REPO
 from tests.glue_jobs.lake_model import TableModel
 from tests.glue_jobs.scenario import (DATABASE, DECLARED_COLUMNS, EXPLICIT_DATABASE, KEY_TYPES, LATENESS_WINDOW_DAYS,
-                                      ORDERS, OVERLAP_MINUTES, REBUILD_MAX_COLUMNS, REPLACED_KEY_TYPES, SESSIONS,
-                                      TARGETS, Scenario, build_scenario, write_plan)
+                                      LEGACY_ITEMS, LEGACY_TARGET, ORDERS, OVERLAP_MINUTES, REBUILD_MAX_COLUMNS,
+                                      REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario, build_scenario, write_plan)
 from tests.glue_jobs.typed_model import ColumnModel, dumped
 
 pytestmark = pytest.mark.spark
@@ -98,7 +98,7 @@ def outcome(spark_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Out
     plan = write_plan(scenario, folder / "run", {"database": DATABASE, "sql": docs_queries()})
     result_file = folder / "results.json"
     completed = subprocess.run([str(spark_python), str(RUNNER), str(plan), str(result_file)],
-                               capture_output=True, text=True, timeout=600, env=spark_environment())
+                               capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-5000:]
     results = json.loads(result_file.read_text())
     expected, files_expected = expected_by_watermark(scenario)
@@ -174,7 +174,8 @@ def test_live_rows_and_typed_columns_match_the_model_after_each_run(outcome: Out
 def test_a_full_rebuild_with_explicit_tables_declared_columns_and_a_cap_matches_the_model(outcome: Outcome) -> None:
     result = outcome.results["rebuild-explicit"]
     assert result["error"] is None, result.get("traceback")
-    assert set(result["tables"]) == {"cdc_merge_runs", "orders_explicit", "orders_explicit__deletes"}
+    assert set(result["tables"]) == {"cdc_merge_runs", "orders_explicit", "orders_explicit__deletes",
+                                     LEGACY_TARGET, LEGACY_TARGET + "__deletes"}
     model = outcome.expected["rebuild-explicit"][ORDERS]
     orders = table(outcome, "rebuild-explicit", "orders_explicit")
     assert_columns_match(orders, model_keys(model), model.columns)
@@ -187,6 +188,38 @@ def test_a_full_rebuild_with_explicit_tables_declared_columns_and_a_cap_matches_
     entry = summary(outcome, "rebuild-explicit", ORDERS)
     assert entry["untyped_attributes"] == len(model.columns.untyped)
     assert entry["type_conflicts"] == model.conflicts and "mixed" not in entry["type_conflicts"]  # json holds all
+
+
+def as_typed(value: Any) -> dict[str, Any]:
+    """A plain JSON value with the DynamoDB type its JSON suggests (how rows stored without types are read)."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (int, float)):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [as_typed(member) for member in value]}
+    return {"M": {name: as_typed(member) for name, member in value.items()}}
+
+
+def test_a_table_from_before_typed_columns_gets_them_from_the_items_it_holds(outcome: Outcome) -> None:
+    legacy = table(outcome, "rebuild-explicit", LEGACY_TARGET)
+    images = {key: {name: as_typed(value) for name, value in item.items()} for key, item in LEGACY_ITEMS.items()}
+    columns = ColumnModel({"id"})
+    columns.run(list(images.values()))
+    assert_columns_match(legacy, {"id": "S"}, columns)
+    types = {column.name: column.type for column in columns.columns.values()}
+    assert types == {"blob": "string", "count": "bigint", "flag": "boolean", "flag_2": "boolean", "meta": "json",
+                     "price": "decimal", "tags": "json"}  # B and sets read as their JSON suggests; `note` only null
+    for row in legacy["rows"]:
+        values, conflicts = columns.expected(images[row["id"]])
+        assert {name: dumped(types[name], row[name]) for name in values} == values
+        assert row["cdc_type_conflicts"] == conflicts and row["cdc_attribute_types"] is None
+        assert json.loads(row["item"]) == LEGACY_ITEMS[row["id"]]  # untouched
+    assert summary(outcome, "rebuild-explicit", "Legacy")["columns_added"] == list(types)
 
 
 def test_a_replaced_table_starts_a_new_generation_and_keeps_the_old_one_queryable(outcome: Outcome) -> None:
