@@ -16,7 +16,7 @@ Value kinds refine DynamoDB's types where a column type depends on the value, ne
 | `N_WIDE` | numbers neither holds exactly (more than 9 decimals, 30+ integer digits) | the JSON number |
 | `BOOL`, `NULL` | booleans, NULL | `true`/`false`; none |
 | `SS`, `BS` | string and binary sets | a JSON array of the strings |
-| `NS_INT`, `NS_DEC`, `NS_WIDE` | number sets whose every member is `N_INT` (`N_DEC` or narrower; else `NS_WIDE`) | a JSON array of numbers |
+| `NS_INT`, `NS_DEC`, `NS_WIDE` | number sets, by the widest kind among their members | a JSON array of numbers |
 | `L`, `M` | lists and maps | their plain JSON text |
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 DECIMAL_PRECISION, DECIMAL_SCALE = 38, 9  # the typed columns' decimal: 29 integer digits, 9 decimals
 DECIMAL_LIMIT = Decimal(10) ** (DECIMAL_PRECISION - DECIMAL_SCALE)
 DECIMAL_QUANTUM = Decimal(1).scaleb(-DECIMAL_SCALE)
-EXACT = Context(prec=200, rounding=ROUND_DOWN)  # DynamoDB numbers have at most 38 digits and magnitudes up to 1E+126: nothing rounds
+# DynamoDB numbers have at most 38 digits and magnitudes up to 1E+126: with 200 digits nothing rounds.
+EXACT = Context(prec=200, rounding=ROUND_DOWN)
 NUMBER_KINDS = ("N_INT", "N_DEC", "N_WIDE")  # narrowest first
 NUMBER_SET_KINDS = ("NS_INT", "NS_DEC", "NS_WIDE")
 VALUE_KINDS = ("S", *NUMBER_KINDS, "B", "BOOL", "NULL", "SS", *NUMBER_SET_KINDS, "BS", "L", "M")

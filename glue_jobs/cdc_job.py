@@ -342,7 +342,8 @@ class CdcMergeJob:
         for name, typed in ((spec.target, {column.name for column in kept}), (spec.target + TOMBSTONE_SUFFIX, set())):
             self.spark.sql(f"DELETE FROM {self.table(name)}")
             current = self.load(name).columns
-            stale = [column for column in current if column not in fixed | typed and keys.get(column) != current[column]]
+            stale = [column for column in current
+                     if column not in fixed | typed and keys.get(column) != current[column]]
             if stale:
                 self.spark.sql(f"ALTER TABLE {self.table(name)} DROP COLUMNS "
                                f"({', '.join(quoted(column) for column in stale)})")
@@ -400,7 +401,8 @@ class CdcMergeJob:
         for column in columns:
             if column.name not in stored.columns or column in retyped:
                 position = f" AFTER {quoted(after)}" if after else " FIRST"
-                missing.append(f"{quoted(column.name)} {column.sql_type} COMMENT {sql_text(column.attribute)}{position}")
+                missing.append(f"{quoted(column.name)} {column.sql_type} COMMENT {sql_text(column.attribute)}"
+                               + position)
             after = column.name
         if missing:
             self.spark.sql(f"ALTER TABLE {self.table(target)} ADD COLUMNS ({', '.join(missing)})")

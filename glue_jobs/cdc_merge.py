@@ -15,7 +15,8 @@ Arguments (`--name value`, as Glue passes them):
                              on AWS, a local folder locally).
   --catalog-name             Spark catalog name the tables are addressed through (default `lakehouse`).
   --catalog-type             `glue` (org.apache.iceberg.aws.glue.GlueCatalog with S3FileIO) or `hadoop` (a catalog on
-                             a local or HDFS warehouse folder, Iceberg's Hadoop layout `<warehouse>/<database>/<table>/`).
+                             a local or HDFS warehouse folder, Iceberg's Hadoop layout
+                             `<warehouse>/<database>/<table>/`).
   --warehouse                warehouse URI (`s3://processed-bucket/lakehouse/`, or a local folder).
   --database                 catalog database (namespace) holding the tables.
   --tables                   optional JSON list: `[{"source": "Orders", "target": "orders",

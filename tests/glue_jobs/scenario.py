@@ -25,9 +25,10 @@ REPLACED_KEY_TYPES = {"session_id": "S", "seq": "N"}
 # The rebuild declares columns and caps them (the other runs infer every column).
 DECLARED_COLUMNS = {"version": "decimal", "mixed": "json", "status": "string"}
 REBUILD_MAX_COLUMNS = 10
-# A table an earlier version of the job left (keys, item and the cdc_ event columns, no typed columns): the rebuild's
-# run gives it typed columns, read from the items it holds (their types as the JSON suggests).
-LEGACY, LEGACY_TARGET = "Legacy", "legacy"
+# A table an earlier version of the job left (keys, item and the cdc_ event columns, no typed columns, its watermark
+# in a state table): the rebuild's run gives it typed columns, read from the items it holds (their types as the JSON
+# suggests), and takes over its watermark.
+LEGACY, LEGACY_TARGET, LEGACY_WATERMARK_US = "Legacy", "legacy", 1_700_000_500_000_000
 LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "meta": {"k": 1}, "flag": True,
                       "blob": "AAEC"},
                 "b": {"id": "b", "count": 4, "note": None, "Flag": False}}
@@ -206,7 +207,11 @@ def legacy_table() -> list[str]:
             f"'cdc.source-table'='{LEGACY}')",
             f"CREATE TABLE {table}__deletes (id STRING, cdc_event_name STRING, cdc_event_id STRING, "
             "cdc_event_time_us BIGINT, cdc_source_file STRING, cdc_merged_at TIMESTAMP) USING iceberg",
-            f"INSERT INTO {table} VALUES {rows}"]
+            f"INSERT INTO {table} VALUES {rows}",
+            f"CREATE TABLE local.{EXPLICIT_DATABASE}.cdc_merge_state (source_table STRING, target_table STRING, "
+            "watermark_us BIGINT, runs BIGINT, last_maintenance_run BIGINT, updated_at TIMESTAMP) USING iceberg",
+            f"INSERT INTO local.{EXPLICIT_DATABASE}.cdc_merge_state VALUES ('{LEGACY}', '{LEGACY_TARGET}', "
+            f"{LEGACY_WATERMARK_US}, 3, 0, current_timestamp())"]
 
 
 MALFORMED_LINE = '{"awsRegion": "us-east-1", "eventID": "trunc'

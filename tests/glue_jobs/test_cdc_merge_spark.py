@@ -24,8 +24,9 @@ from tests.glue_jobs.cdc_records import LONG_NUMBER, Change, FirehoseFile, plain
 from tests.glue_jobs.conftest import REPO
 from tests.glue_jobs.lake_model import TableModel
 from tests.glue_jobs.scenario import (DATABASE, DECLARED_COLUMNS, EXPLICIT_DATABASE, KEY_TYPES, LATENESS_WINDOW_DAYS,
-                                      LEGACY_ITEMS, LEGACY_TARGET, ORDERS, OVERLAP_MINUTES, REBUILD_MAX_COLUMNS,
-                                      REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario, build_scenario, write_plan)
+                                      LEGACY_ITEMS, LEGACY_TARGET, LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES,
+                                      REBUILD_MAX_COLUMNS, REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario,
+                                      build_scenario, write_plan)
 from tests.glue_jobs.typed_model import ColumnModel, dumped
 
 pytestmark = pytest.mark.spark
@@ -33,7 +34,8 @@ RUNNER = Path(__file__).with_name("scenario_runner.py")
 SUCCESSFUL_STEPS = ("run1", "run2", "run3-retry", "run4-replay", "run5-cadence", "run6-maintenance")
 ICEBERG_TYPES = {"string": "string", "json": "string", "bigint": "long", "decimal": "decimal(38, 9)",
                  "boolean": "boolean", "binary": "binary", "array<string>": "list<string>",
-                 "array<bigint>": "list<long>", "array<decimal>": "list<decimal(38, 9)>", "array<binary>": "list<binary>"}
+                 "array<bigint>": "list<long>", "array<decimal>": "list<decimal(38, 9)>",
+                 "array<binary>": "list<binary>"}
 DOCS = REPO / "docs" / "lakehouse.md"
 QUERY_SECTION = "## Querying with Athena"
 
@@ -175,7 +177,7 @@ def test_a_full_rebuild_with_explicit_tables_declared_columns_and_a_cap_matches_
     result = outcome.results["rebuild-explicit"]
     assert result["error"] is None, result.get("traceback")
     assert set(result["tables"]) == {"cdc_merge_runs", "orders_explicit", "orders_explicit__deletes",
-                                     LEGACY_TARGET, LEGACY_TARGET + "__deletes"}
+                                     LEGACY_TARGET, LEGACY_TARGET + "__deletes", "cdc_merge_state"}
     model = outcome.expected["rebuild-explicit"][ORDERS]
     orders = table(outcome, "rebuild-explicit", "orders_explicit")
     assert_columns_match(orders, model_keys(model), model.columns)
@@ -220,6 +222,9 @@ def test_a_table_from_before_typed_columns_gets_them_from_the_items_it_holds(out
         assert row["cdc_type_conflicts"] == conflicts and row["cdc_attribute_types"] is None
         assert json.loads(row["item"]) == LEGACY_ITEMS[row["id"]]  # untouched
     assert summary(outcome, "rebuild-explicit", "Legacy")["columns_added"] == list(types)
+    # Its watermark and run count, from the state table earlier versions kept, now in its properties.
+    assert legacy["properties"]["cdc.watermark-us"] == str(LEGACY_WATERMARK_US)
+    assert legacy["properties"]["cdc.runs"] == "4"
 
 
 def test_a_replaced_table_starts_a_new_generation_and_keeps_the_old_one_queryable(outcome: Outcome) -> None:
