@@ -41,11 +41,12 @@ $(SPARK_STAMP): requirements-spark.txt
 
 # The Glue job script in a local Spark session: `make lakehouse-local RAW=<folder> WAREHOUSE=<folder>`
 # [DATABASE=lakehouse]. RAW holds `<table>/cdc_data/year=/month=/day=/hour=/` folders (for example
-# `aws s3 sync s3://<raw bucket>/dynamodb_data/ RAW`); run again, it merges only what is new.
+# `aws s3 sync s3://<raw bucket>/dynamodb_data/ RAW`), or has one folder below it that does (the bucket synced from
+# its root); run again, it merges only what is new. A table that fails is named on stderr, and the exit is 2.
 DATABASE ?= lakehouse
 lakehouse-local: $(SPARK_STAMP)
 	@test -n "$(RAW)" -a -n "$(WAREHOUSE)" || { echo "usage: make lakehouse-local RAW=<folder> WAREHOUSE=<folder> [DATABASE=lakehouse]"; exit 2; }
-	$(SPARK_VENV)/bin/python stacks/lakehouse/job/local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
+	$(SPARK_VENV)/bin/python glue_jobs/run_local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
 
 # cdktf-cli, pinned in package.json/package-lock.json; its native module builds against the venv's Node.
 node_modules/.installed: package.json package-lock.json $(STAMP)

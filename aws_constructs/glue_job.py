@@ -33,7 +33,8 @@ GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
 # Glue runs a scheduled trigger at most every 5 minutes: a minutes field of every minute (or every 1 to 4) is refused.
 TOO_FREQUENT_MINUTES = re.compile(r"\*|\*/[1-4]|0/[1-4]")
 # Arguments the construct sets itself; the job's own arguments must not name them.
-RESERVED_ARGUMENTS = ("--conf", "--datalake-formats", "--job-bookmark-option", "--job-language", "--TempDir")
+RESERVED_ARGUMENTS = ("--conf", "--datalake-formats", "--extra-py-files", "--job-bookmark-option", "--job-language",
+                      "--TempDir")
 # Glue 4-and-earlier continuous logging: Glue 5 ignores these, its logs go to the output and error groups anyway.
 CONTINUOUS_LOGGING_ARGUMENTS = ("--continuous-log-logGroup", "--continuous-log-logStreamPrefix",
                                 "--continuous-log-conversionPattern", "--enable-continuous-cloudwatch-log",
@@ -79,6 +80,9 @@ class SparkJobProps:
     max_retries: int = 0
     description: str = ""
     log_retention_days: int = DEFAULT_RETENTION_DAYS
+    # Python modules the script imports, objects of the script's bucket: Glue puts them on the path of the driver and
+    # the executors (`--extra-py-files`).
+    modules: tuple[BucketObject, ...] = ()
 
 
 class SparkJob(NamedConstruct):
@@ -125,8 +129,13 @@ class SparkJob(NamedConstruct):
         self.role = ServiceRole(self, "Role", ServiceRoleProps(
             name=props.role_name, service="glue.amazonaws.com", source_account=props.env.account_id,
             description=f"Glue job {props.name}"))
+        strays = [module.key for module in props.modules if module.bucket is not props.script.bucket]
+        if strays or len({module.key for module in props.modules}) != len(props.modules):
+            raise ConstructPropsError(f"Glue job {props.name}: keep the script's modules in its bucket "
+                                      f"{props.script.bucket.name}, each once (not {', '.join(strays) or 'twice'})")
         self.role.add_to_principal_policy(PolicyStatement(
-            sid="ReadJobScript", actions=("s3:GetObject",), resources=(props.script.arn,)))
+            sid="ReadJobScript", actions=("s3:GetObject",),
+            resources=(props.script.arn, *(module.arn for module in props.modules))))
         temp_bucket, _, temp_prefix = props.temp_dir.removeprefix("s3://").partition("/")
         if temp_bucket != props.script.bucket.name:
             raise ConstructPropsError(f"Glue job {props.name}: keep the temporary folder in the script's bucket "
@@ -153,6 +162,8 @@ class SparkJob(NamedConstruct):
         }
         if props.datalake_formats:
             arguments["--datalake-formats"] = ",".join(props.datalake_formats)
+        if props.modules:
+            arguments["--extra-py-files"] = ",".join(module.s3_url for module in props.modules)
         if props.spark_conf:
             # Glue takes one --conf argument; further settings follow inside its value, each after ` --conf `.
             arguments["--conf"] = " --conf ".join(f"{name}={value}" for name, value in props.spark_conf.items())

@@ -74,9 +74,10 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
                                     lambda address, props=props: DatalakeLayer(app, project, address, props)))
     lakehouse_props = LakehouseDemoLayerProps(
         lake_layer=RemoteLayer(lake, settings.layers.lake, region),
-        tables=tuple(LakehouseTable(streamed, keys) for pipeline in pipelines
-                     for streamed, keys in _streamed_tables(settings, pipeline, project.accounts[pipeline.source_account],
-                                                            region)),
+        tables=tuple(LakehouseTable(streamed, keys, table.lakehouse.declared, table.lakehouse.max_columns)
+                     for pipeline in pipelines
+                     for table, (streamed, keys) in zip(pipeline.tables, _streamed_tables(
+                         settings, pipeline, project.accounts[pipeline.source_account], region))),
         firehose=settings.firehose,
         lakehouse=settings.lakehouse,
         alarm_email=settings.alarms.email,

@@ -3,6 +3,7 @@ Leverage conventions and AWS constructs -> bindings), no module imports one abov
 from __future__ import annotations
 
 import ast
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -99,3 +100,25 @@ def test_aws_constructs_know_nothing_of_leverage_and_leverage_names_no_aws_servi
     offenders = [str(path.relative_to(REPO)) for path in (REPO / "leverage").rglob("*.py")
                  if any(f"aws_{service}" in path.read_text() for service in services)]
     assert offenders == []
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The top-level names a module imports (lazy imports inside functions count; relative imports do not)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_glue_jobs_import_only_the_standard_library_pyspark_and_each_other() -> None:
+    """What runs on Glue has only Glue's Python there: no module of the app, nothing installed but pyspark; and the
+    app ships the job's text, it never imports it."""
+    jobs = {path.stem: top_level_imports(path) for path in sorted((REPO / "glue_jobs").glob("*.py"))}
+    allowed = set(sys.stdlib_module_names) | {"pyspark"} | set(jobs)
+    assert {module: sorted(names - allowed) for module, names in jobs.items() if names - allowed} == {}
+    job_names = {"glue_jobs", *jobs} - {"__init__"}
+    assert {module: sorted(top_level_imports(path) & job_names) for module, path in app_modules().items()
+            if top_level_imports(path) & job_names} == {}

@@ -21,6 +21,7 @@ S3_LOG_DELIVERY = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-
 GLUE_CRAWLER = "https://docs.aws.amazon.com/glue/latest/dg/crawler-prereqs.html"
 GLUE_ARNS = "https://docs.aws.amazon.com/glue/latest/dg/glue-specifying-resource-arns.html"
 GLUE_ICEBERG = "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html"
+GLUE_JOB_CODE = "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html"
 LOGS_KEY = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"
 LOGS_PUT = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html"
 ATHENA_WORKGROUP = "https://docs.aws.amazon.com/athena/latest/ug/workgroups-iam-policy.html"

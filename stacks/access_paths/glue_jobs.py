@@ -8,8 +8,8 @@ import json
 
 from aws_constructs.access.layers import TerraformLayer
 from aws_constructs.access.requests import ALLOWED, DENIED
-from stacks.access_paths.aws_docs import (FIREHOSE_ERRORS, GLUE_ICEBERG, S3_BUCKET_KEY, S3_GET_OBJECT, S3_HEAD_OBJECT,
-                                          S3_LIST)
+from stacks.access_paths.aws_docs import (FIREHOSE_ERRORS, GLUE_ICEBERG, GLUE_JOB_CODE, S3_BUCKET_KEY, S3_GET_OBJECT,
+                                          S3_HEAD_OBJECT, S3_LIST)
 from stacks.access_paths.builder import CatalogueBuilder, one_block, s3_location
 from stacks.access_paths.deliveries import Delivery
 from stacks.access_paths.lakehouse import raw_changes_of, warehouse_of
@@ -26,10 +26,9 @@ def glue_jobs(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None:
         arguments = builder.attribute(layer, JOB, name, "default_arguments")
         script = one_block(builder.attribute(layer, JOB, name, "command"))["script_location"]
         region, who = builder.region(layer), f"Glue job {job}"
-        script_bucket, script_key = s3_location(script)
-        script_arn = f"{builder.bucket_arn(script_bucket)}/{script_key}"
-        builder.add(f"{who} reads its script", role, "s3:GetObject", script_arn, ALLOWED, GLUE_ICEBERG)
-        builder.add(f"{who} rewrites its own script", role, "s3:PutObject", script_arn, DENIED, GLUE_ICEBERG)
+        modules = [url for url in arguments.get("--extra-py-files", "").split(",") if url]
+        for what, url in (("its script", script), *((f"module {url.rsplit('/', 1)[1]}", url) for url in modules)):
+            _reads_code(builder, who, role, region, what, url)
         temp_bucket, temp_prefix = s3_location(arguments["--TempDir"])
         builder.add(f"{who} writes its temporary files", role, "s3:PutObject",
                     f"{builder.bucket_arn(temp_bucket)}/{temp_prefix}part-0000", ALLOWED, GLUE_ICEBERG)
@@ -43,6 +42,18 @@ def glue_jobs(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None:
                                          "jr_0123456789abcdef")
         if LAKEHOUSE_JOB_ARGUMENTS <= set(arguments):
             _lakehouse_job(builder, layer, who, role, region, arguments, deliveries)
+
+
+def _reads_code(builder: CatalogueBuilder, who: str, role: str, region: str, what: str, url: str) -> None:
+    """Glue fetches the script and each `--extra-py-files` module with the job's role before the first line runs."""
+    bucket, key = s3_location(url)
+    arn = f"{builder.bucket_arn(bucket)}/{key}"
+    builder.add(f"{who} reads {what}", role, "s3:GetObject", arn, ALLOWED, GLUE_JOB_CODE)
+    builder.add(f"{who} rewrites {what}", role, "s3:PutObject", arn, DENIED, GLUE_JOB_CODE)
+    bucket_key = builder.bucket_key(bucket)
+    if bucket_key:
+        builder.key_use(f"{who} decrypts {what}", role, "kms:Decrypt", bucket_key, "s3", region,
+                        {"aws:s3:arn": builder.bucket_arn(bucket)}, ALLOWED, GLUE_JOB_CODE)
 
 
 def _lakehouse_job(builder: CatalogueBuilder, layer: TerraformLayer, who: str, role: str, region: str,

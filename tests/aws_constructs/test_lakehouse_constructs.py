@@ -41,6 +41,7 @@ def job_props(stack, **changes) -> SparkJobProps:
      "argument '--enable-continuous-cloudwatch-log' configures the continuous logging of Glue 4 and earlier, which "
      "Glue 5 ignores"),
     ({"arguments": {"--continuous-log-logGroup": "/aws-glue/jobs/job"}}, "which Glue 5 ignores"),
+    ({"arguments": {"--extra-py-files": "s3://x/y.py"}}, "argument '--extra-py-files' must start with '--' and not"),
 ])
 def test_spark_job_refuses_what_glue_would(changes: dict, message: str) -> None:
     stack = new_stack()
@@ -105,3 +106,12 @@ def test_a_glue_5_job_creates_the_two_log_groups_glue_writes_and_their_key_grant
         in role_half["condition"]
     assert key_half["Condition"]["StringEquals"]["kms:EncryptionContext:aws:logs:arn"] == arns
     assert key_half["Condition"]["ArnEquals"] == {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/job-role"}
+
+
+def test_a_jobs_modules_live_beside_its_script_once_each() -> None:
+    stack = new_stack()
+    props = job_props(stack)
+    other = SecureBucket(stack, "Other", SecureBucketProps(name="other-bucket", encryption_key=props.key.as_ref()))
+    stray = BucketObject(stack, "Stray", BucketObjectProps(bucket=other, key="scripts/helper.py", text=""))
+    with pytest.raises(ConstructPropsError, match="keep the script's modules in its bucket artifacts-bucket"):
+        SparkJob(stack, "Job", dataclasses.replace(props, modules=(stray,)))

@@ -2,6 +2,7 @@
 script, the failure notification (least privilege read from the layer itself, as a reviewer would)."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stacks.lakehouse_demo import JOB_SCRIPT, raw_root
+from stacks.lakehouse_demo import JOB_FOLDER, JOB_MODULES, JOB_SCRIPT, raw_root
 from aws_constructs.errors import ConstructPropsError
 from tests.layers import main_json
 
@@ -117,6 +118,35 @@ def test_the_script_shipped_is_the_job_file_tracked_by_its_hash(layer: dict[str,
     assert script["key"] == "scripts/cdc_merge.py" and script["server_side_encryption"] == "aws:kms"
     job = next(iter(layer["resource"]["aws_glue_job"].values()))
     assert job["command"]["script_location"] == "s3://bb-data-science-lakehouse-artifacts/scripts/cdc_merge.py"
+
+
+def job_modules_imported(path: Path, found: set[str] | None = None) -> set[str]:
+    """The glue_jobs modules a module imports, and theirs."""
+    found = set() if found is None else found
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        for name in names:
+            module = JOB_FOLDER / f"{name}.py"
+            if module.exists() and module.name not in found:
+                found.add(module.name)
+                job_modules_imported(module, found)
+    return found
+
+
+def test_the_modules_the_script_imports_are_shipped_beside_it_and_readable(layer: dict[str, Any]) -> None:
+    objects = layer["resource"]["aws_s3_object"]
+    shipped = {body["key"]: body for name, body in objects.items() if name.startswith("job_module_")}
+    assert set(shipped) == {f"scripts/{name}" for name in job_modules_imported(JOB_SCRIPT)} \
+        == {f"scripts/{path.name}" for path in JOB_MODULES}
+    for module in JOB_MODULES:
+        text = module.read_text(encoding="utf-8")
+        assert shipped[f"scripts/{module.name}"]["metadata"] == {"sha256": hashlib.sha256(text.encode()).hexdigest()}
+    job = next(iter(layer["resource"]["aws_glue_job"].values()))
+    assert job["default_arguments"]["--extra-py-files"] == ",".join(
+        f"s3://bb-data-science-lakehouse-artifacts/scripts/{path.name}" for path in JOB_MODULES)
+    readable = statements(layer, "cdc_merge_job_role_policy")["ReadJobScript"]["resources"]
+    assert readable == ["${aws_s3_bucket.artifacts_bucket.arn}/" + key for key in ["scripts/cdc_merge.py", *shipped]]
 
 
 def test_failed_runs_notify_the_topic_through_one_rule(layer: dict[str, Any]) -> None:

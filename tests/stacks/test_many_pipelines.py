@@ -16,10 +16,11 @@ ACCOUNTS = {"apps-devstg": "555555555555", "apps-prd": "666666666666", "data-sci
 SPEC = ProjectSpec(accounts=ACCOUNTS)
 # Two source accounts, three tables: two generated in apps-devstg, one apps-prd keeps in a hand-written layer.
 PIPELINES = [
-    {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N"},
+    {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N",
+                                                 "columns": {"total": "decimal", "lines": "json"}, "maxTypedColumns": 50},
                                                 {"name": "customers", "partitionKey": "customerId:S"}]},
     {"sourceAccount": "apps-prd", "alarmEmail": "data-oncall@example.com",
-     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users"}]},
+     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users", "maxTypedColumns": 0}]},
 ]
 LEGACY_LAYER = "apps-prd/us-east-1/databases-legacy"
 
@@ -408,7 +409,8 @@ def test_renaming_the_lake_layer_while_its_old_folder_declares_the_buckets_is_re
 
 def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     """One job for every table of every pipeline: generated tables with their keys, read tables by the output the
-    datalake layer reads (their keys come from the change records); the role reads only those tables' folders."""
+    datalake layer reads (their keys come from the change records), each with its declared typed columns and cap;
+    the role reads only those tables' folders."""
     folder = two_sources / "data-science/us-east-1/lakehouse-demo"
     config = main_json(folder)
     states = "data.terraform_remote_state"
@@ -418,9 +420,10 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     job = next(iter(resources(folder, "aws_glue_job").values()))
     assert job["default_arguments"]["--tables"] == (
         "${jsonencode(["
-        f'{{"source" = {orders}, "keys" = [{{"name" = "orderId", "type" = "S"}}, {{"name" = "at", "type" = "N"}}]}}, '
+        f'{{"source" = {orders}, "keys" = [{{"name" = "orderId", "type" = "S"}}, {{"name" = "at", "type" = "N"}}], '
+        '"columns" = {"total" = "decimal", "lines" = "json"}, "max_columns" = 50}, '
         f'{{"source" = {customers}, "keys" = [{{"name" = "customerId", "type" = "S"}}]}}, '
-        f'{{"source" = {users}}}'
+        f'{{"source" = {users}, "max_columns" = 0}}'
         "])}")
     reads = config["data"]["aws_iam_policy_document"]["cdc_merge_job_role_policy"]["statement"]
     raw = next(statement for statement in reads if statement["sid"] == "ReadBucketObjects")
