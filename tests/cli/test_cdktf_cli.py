@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 CDKTF = REPO / "node_modules" / ".bin" / "cdktf"
 APP_FILES = ("main.py", "cdktf.json")
-APP_PACKAGES = ("aws_constructs", "bindings", "leverage", "stacks")
+# The packages the app ships, as pyproject.toml lists them: a package added there is copied here too.
+APP_PACKAGES = tuple(pattern.rstrip("*") for pattern in tomllib.loads((REPO / "pyproject.toml").read_text())
+                     ["tool"]["setuptools"]["packages"]["find"]["include"])
 
 
 def test_cdktf_synth_generates_the_same_layers(tmp_path: Path, synthesized_example: Path) -> None:

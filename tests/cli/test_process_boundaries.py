@@ -90,12 +90,27 @@ STOPS_WHILE_WRITING = textwrap.dedent("""
     os.replace = replace
     sys.exit(main.main(sys.argv[2:]))
 """)
-# case -> (signal, sent to the whole process group (as a terminal's Ctrl-C or a CI runner does), when)
+# case -> (signal, sent to the whole process group (as a terminal's Ctrl-C or a CI runner does), when: seconds after
+# the app has its handlers in place, or "writing")
 SIGNALS = {
-    "a closed terminal while it loads": (signal.SIGHUP, True, 0.5),
-    "a cancelled CI job (or timeout) while it synthesizes, the lock held": (signal.SIGTERM, False, 1.5),
+    "a closed terminal while it loads": (signal.SIGHUP, True, 0.0),
+    "a cancelled CI job (or timeout) while it synthesizes, the lock held": (signal.SIGTERM, False, 1.0),
     "Ctrl-C while it writes, the engine's child dying with it": (signal.SIGINT, True, "writing"),
 }
+
+
+def handlers_in_place(pid: int, signum: int, timeout: float = 60.0) -> None:
+    """Wait until the process catches `signum` (/proc's SigCgt mask): before that, the interpreter is still starting
+    and the signal's default action ends it, which no program can prevent. A fixed delay is too short on a busy
+    machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught & (1 << (signum - 1)):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the app did not install a handler for signal {signum} within {timeout:.0f} s")
 
 
 @pytest.mark.parametrize("case", SIGNALS)
@@ -117,6 +132,7 @@ def test_a_signal_is_one_line_exit_128_plus_n_and_leaves_nothing_behind(tmp_path
     if when == "writing":
         assert process.stdout is not None and process.stdout.readline() == "writing\n"
     else:
+        handlers_in_place(process.pid, signum)
         time.sleep(when)
     if group:
         os.killpg(process.pid, signum)
