@@ -30,6 +30,7 @@ import boto3
 
 from leverage.project.tfvars import read_hcl
 from tests.layers import backend_key
+from tests.e2e.provider_process import one_process_serves, one_provider_process
 from tests.e2e.toolchain import Toolchain
 
 EMULATOR = Path(__file__).with_name("emulator.py")
@@ -359,9 +360,13 @@ class LeverageProject:
         return [f"-var-file={path}" for folder in folders for path in sorted(folder.glob("*.tfvars"))]
 
     def terraform(self, layer: str, *args: str, check: bool = True) -> TerraformRun:
+        """`terraform <args>` in the layer's folder; a plan, apply or destroy with one provider process for the
+        whole command where the layer has one provider configuration (tests/e2e/provider_process.py)."""
         folder = self.root / layer
         command = [*self.toolchain.command, *args]
-        done = subprocess.run(command, cwd=folder, env=self.env, capture_output=True, text=True)
+        with (one_provider_process(folder, self.env) if one_process_serves(folder, args[0])
+              else contextlib.nullcontext(self.env)) as env:
+            done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
         run = TerraformRun(done.returncode, done.stdout, done.stderr)
         self.log.append(f"{layer}: terraform {' '.join(args)} -> {run.code}")
         if check and run.code != 0:
