@@ -241,3 +241,11 @@ def test_access_logs_are_written_at_once_until_held(emulator: Emulator) -> None:
         emulator.hold_access_logs(held=False)
     s3.get_bucket_location(Bucket="e2e-logged")
     assert logs() > written
+
+
+def test_moto_lists_its_modules_once_and_the_same() -> None:
+    """The emulator's one change for speed: moto's per-request listing of its own package folder, listed once."""
+    from tests.e2e import emulator as shims
+
+    assert shims.moto_modules() == tuple(shims._LIST_OF_MOTO_MODULES()) and "s3" in shims.moto_modules()
+    assert shims.moto_modules() is shims.moto_modules()
