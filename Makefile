@@ -80,11 +80,13 @@ cdktf-synth: node_modules/.installed
 		node_modules/.bin/cdktf synth
 
 # Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included, in worker
-# processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py).
+# processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py): one
+# worker for each of the five long units (four scenarios and Spark) and one for the rest from the start; each worker
+# more costs ~6 CPU-seconds of its own (docs/tests.md, "Where the time goes") on cores already busy.
 # The five installs are independent but for Node (from the main venv): built side by side.
 test:
 	$(MAKE) --no-print-directory -j5 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(ACCESS_SIMULATOR)
-	$(PY) -m pytest -q -p tests.e2e.scheduling -n 8
+	$(PY) -m pytest -q -p tests.e2e.scheduling -n 6
 	$(PY) main.py check
 
 # The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.

@@ -144,3 +144,10 @@ def pipeline_layers_only(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     return copy_example(tmp_path / "example")
+
+
+@pytest.fixture
+def synthesized_copy(tmp_path: Path, synthesized_example: Path) -> Path:
+    """A copy of the session's synthesized example, at the same place as `project_copy`: the tree a fresh `synth` of
+    `project_copy` writes (tests/cli/test_commands.py proves it), for tests whose first synth is only the start."""
+    return Path(shutil.copytree(synthesized_example, tmp_path / "example", symlinks=True))

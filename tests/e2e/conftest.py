@@ -27,5 +27,6 @@ def example_lifecycle(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def second_lifecycle(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> lifecycles.Lifecycle:
-    return lifecycles.second_lifecycle(toolchain, tmp_path_factory)
+def pipelines_lifecycle(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> lifecycles.Lifecycle:
+    """The pipelines project applied once, read by tests/e2e/test_apply.py and tests/e2e/test_apply_pipelines.py."""
+    return lifecycles.pipelines_lifecycle(toolchain, tmp_path_factory)

@@ -22,14 +22,26 @@ Gaps filled here, never in the layers:
   layers applied with hashed addresses, regenerated) changes this way.
 - SQS GetQueueAttributes returns `RedrivePolicy` as JSON with spaces after `,` and `:`; AWS returns it compact, and
   the provider compares it as text (every plan after apply would show a whitespace change): compact, as AWS.
+
+One switch on its standard input: the line `hold access logs` (answered `held`) stops S3 server access logging, for
+the destroys (`deliver access logs`, answered `delivered`, starts it again). moto writes a log object into the
+target bucket during each request; AWS delivers access logs hours later, best effort, and drops those whose target
+bucket is gone. So in AWS a destroy's own calls do not fill the log bucket it is about to delete; in moto, without
+the switch, they do (BucketNotEmpty, and a second destroy).
+
+One change is for speed only: moto routes every request by listing its own package folder (a `stat` of each of
+~170 entries, a quarter of its CPU in a scenario); the folder does not change while it runs, so it is listed once.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import sys
 from typing import Any
+
+from moto import backends
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.s3.exceptions import ReplicationConfigurationNotFoundError
@@ -41,7 +53,7 @@ from moto.kinesis.responses import KinesisResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogGroupNotFound
 from moto.logs.responses import LogsResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, S3Backend
 from moto.s3.responses import S3Response
 from moto.sqs.models import Queue
 
@@ -240,6 +252,23 @@ def queue_attributes(self: Queue) -> dict[str, Any]:
     return result
 
 
+_ACCESS_LOGS = {"held": False}
+_LOG_INCOMING_REQUEST = S3Backend.log_incoming_request
+
+
+def log_incoming_request(self: S3Backend, request: Any, bucket_name: str) -> None:
+    if not _ACCESS_LOGS["held"]:
+        _LOG_INCOMING_REQUEST(self, request, bucket_name)
+
+
+@functools.cache
+def moto_modules() -> tuple[str, ...]:
+    return tuple(_LIST_OF_MOTO_MODULES())
+
+
+_LIST_OF_MOTO_MODULES = backends.list_of_moto_modules
+
+
 def install_shims() -> None:
     Queue.attributes = property(queue_attributes)
     DynamoHandler.enable_kinesis_streaming_destination = enable_kinesis_streaming_destination
@@ -255,6 +284,8 @@ def install_shims() -> None:
     FakeBucket.get_permission = get_permission
     LogsResponse.associate_kms_key = associate_kms_key
     LogsResponse.disassociate_kms_key = disassociate_kms_key
+    S3Backend.log_incoming_request = log_incoming_request
+    backends.list_of_moto_modules = moto_modules
 
 
 def main() -> int:
@@ -263,7 +294,10 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(f"port {server.get_host_and_port()[1]}", flush=True)
-    sys.stdin.read()  # until the parent closes the pipe (or dies)
+    for line in sys.stdin:  # until the parent closes the pipe (or dies)
+        if line.strip() in ("hold access logs", "deliver access logs"):
+            _ACCESS_LOGS["held"] = line.startswith("hold")
+            print("held" if _ACCESS_LOGS["held"] else "delivered", flush=True)
     server.stop()
     return 0
 

@@ -21,6 +21,7 @@ import re
 import itertools
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,7 @@ import boto3
 
 from leverage.project.tfvars import read_hcl
 from tests.layers import backend_key
+from tests.e2e.provider_process import one_process_serves, one_provider_process
 from tests.e2e.toolchain import Toolchain
 
 EMULATOR = Path(__file__).with_name("emulator.py")
@@ -43,6 +45,7 @@ S3_ENDPOINT = "http://s3.e2e.test"
 BASE_PROFILE = "e2e-base"  # static keys; every account profile assumes its role from it
 BASE_KEYS = {"aws_access_key_id": "AKIAE2EBASE000000000", "aws_secret_access_key": "e2e-secret"}
 GOGC = "1000"  # see LeverageProject._environment
+PARALLEL_PLANS = 3  # see LayerLifecycle.plan_every_layer
 
 
 class TerraformFailed(AssertionError):
@@ -151,6 +154,13 @@ class Emulator:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def hold_access_logs(self, held: bool = True) -> None:
+        """No S3 server access logs from now on (tests/e2e/emulator.py says why), or, `held=False`, again."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("hold access logs\n" if held else "deliver access logs\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == ("held" if held else "delivered")
+
     def stop(self) -> None:
         assert self.process.stdin is not None
         self.process.stdin.close()  # the emulator stops when its standard input closes
@@ -193,37 +203,58 @@ class TerraformRun:
         return self.out + self.err
 
 
+# A `planned_change` message's action (Terraform's machine-readable output) as `show -json` lists it: a move or an
+# import that changes nothing else is a no-op there; a replacement deletes and creates, in either order.
+PLANNED_ACTIONS = {"noop": ["no-op"], "move": ["no-op"], "import": ["no-op"], "create": ["create"], "read": ["read"],
+                   "update": ["update"], "replace": ["delete", "create"], "delete": ["delete"], "remove": ["forget"]}
+
+
 @dataclass
 class PlanResult:
-    """`plan -detailed-exitcode` (code 0: no change, 2: changes) and, on demand, `show -json` of the saved plan."""
+    """`plan -json -detailed-exitcode -out=<file>` (code 0: no change, 2: changes), read from Terraform's
+    machine-readable messages: a `planned_change` for every resource the plan changes, moves or imports, the same
+    resources `show -json` of the saved plan lists, without a second Terraform process (and its provider). The
+    saved plan (`plan_file`, in the layer's folder) is what `LeverageProject.apply` applies when given this result."""
 
     code: int
-    text: str
-    show: Callable[[], dict[str, Any]] = field(repr=False)
-    _json: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    messages: list[dict[str, Any]] = field(repr=False)
+    plan_file: str = ""
+    err: str = field(default="", repr=False)
 
     @property
-    def json(self) -> dict[str, Any]:
-        if self._json is None:
-            self._json = self.show()
-        return self._json
+    def text(self) -> str:
+        """The messages as a person reads them (diagnostics with their detail), for failure messages."""
+        lines = []
+        for message in self.messages:
+            lines.append(message.get("@message", ""))
+            if message.get("type") == "diagnostic" and message["diagnostic"].get("detail"):
+                lines.append(message["diagnostic"]["detail"])
+        return "\n".join(lines) + self.err
+
+    @property
+    def planned(self) -> list[dict[str, Any]]:
+        return [message["change"] for message in self.messages if message.get("type") == "planned_change"]
 
     @property
     def changes(self) -> dict[str, list[str]]:
         """address -> actions, for every resource the plan does more to than read or leave alone."""
-        return {change["address"]: change["change"]["actions"] for change in self.json.get("resource_changes", [])
-                if change["change"]["actions"] not in (["no-op"], ["read"])}
+        return {change["resource"]["addr"]: PLANNED_ACTIONS[change["action"]] for change in self.planned
+                if PLANNED_ACTIONS[change["action"]] not in (["no-op"], ["read"])}
 
     @property
     def moves(self) -> dict[str, str]:
         """address -> previous address, for every resource the plan moves."""
-        return {change["address"]: change["previous_address"] for change in self.json.get("resource_changes", [])
-                if change.get("previous_address")}
+        return {change["resource"]["addr"]: change["previous_resource"]["addr"] for change in self.planned
+                if change.get("previous_resource")}
 
     @property
     def imports(self) -> list[str]:
-        return [change["address"] for change in self.json.get("resource_changes", [])
-                if change["change"].get("importing")]
+        return [change["resource"]["addr"] for change in self.planned if change.get("importing")]
+
+
+def json_messages(output: str) -> list[dict[str, Any]]:
+    """Terraform's `-json` output: one JSON object a line."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
 @dataclass
@@ -239,6 +270,8 @@ class LeverageProject:
     log: list[str] = field(default_factory=list)  # every command run, for failure messages
     applied_layers: list[str] = field(default_factory=list)  # applied successfully, in the order they finished
     _plans: Iterator[int] = field(default_factory=lambda: itertools.count(1), init=False, repr=False)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
+    _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()  # terraform runs in each layer's folder
@@ -294,14 +327,18 @@ class LeverageProject:
         return env
 
     def client(self, account: str, service: str) -> Any:
-        """A boto3 client acting in the account, through the same role its profile assumes."""
-        target = self.accounts[account]
-        sts = boto3.client("sts", endpoint_url=self.emulator.endpoint, region_name=target.region, **BASE_KEYS)
-        credentials = sts.assume_role(RoleArn=target.role_arn, RoleSessionName=f"e2e-{account}")["Credentials"]
-        return boto3.client(service, endpoint_url=self.emulator.endpoint, region_name=target.region,
-                            aws_access_key_id=credentials["AccessKeyId"],
-                            aws_secret_access_key=credentials["SecretAccessKey"],
-                            aws_session_token=credentials["SessionToken"])
+        """A boto3 client acting in the account, through the same role its profile assumes: made once per account
+        and service (a client costs ~20 ms of CPU to make, and layers read state from threads side by side)."""
+        with self._client_lock:
+            if (account, service) not in self._clients:
+                target = self.accounts[account]
+                sts = boto3.client("sts", endpoint_url=self.emulator.endpoint, region_name=target.region, **BASE_KEYS)
+                credentials = sts.assume_role(RoleArn=target.role_arn, RoleSessionName=f"e2e-{account}")["Credentials"]
+                self._clients[account, service] = boto3.client(
+                    service, endpoint_url=self.emulator.endpoint, region_name=target.region,
+                    aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                    aws_session_token=credentials["SessionToken"])
+            return self._clients[account, service]
 
     def bootstrap(self) -> None:
         """Each account's state bucket and lock table, as Leverage's base-tf-backend layer creates them."""
@@ -330,9 +367,13 @@ class LeverageProject:
         return [f"-var-file={path}" for folder in folders for path in sorted(folder.glob("*.tfvars"))]
 
     def terraform(self, layer: str, *args: str, check: bool = True) -> TerraformRun:
+        """`terraform <args>` in the layer's folder; a plan, apply or destroy with one provider process for the
+        whole command where the layer has one provider configuration (tests/e2e/provider_process.py)."""
         folder = self.root / layer
         command = [*self.toolchain.command, *args]
-        done = subprocess.run(command, cwd=folder, env=self.env, capture_output=True, text=True)
+        with (one_provider_process(folder, self.env) if one_process_serves(folder, args[0])
+              else contextlib.nullcontext(self.env)) as env:
+            done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
         run = TerraformRun(done.returncode, done.stdout, done.stderr)
         self.log.append(f"{layer}: terraform {' '.join(args)} -> {run.code}")
         if check and run.code != 0:
@@ -343,25 +384,33 @@ class LeverageProject:
         backend = self.root / self.account_of(layer) / "config" / "backend.tfvars"
         return self.terraform(layer, "init", "-input=false", "-no-color", f"-backend-config={backend}")
 
-    def apply(self, layer: str) -> TerraformRun:
+    def apply(self, layer: str, plan: PlanResult | None = None) -> TerraformRun:
+        """`apply` as the Leverage CLI runs it (it plans again), or, given a saved plan, exactly that plan (its
+        variables are in it): what was checked is what is applied, without a second refresh and plan."""
         if not (self.root / layer / ".terraform").is_dir():
             self.init(layer)
-        run = self.terraform(layer, "apply", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer))
+        if plan is not None:
+            run = self.terraform(layer, "apply", "-input=false", "-no-color", plan.plan_file)
+        else:
+            run = self.terraform(layer, "apply", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer))
         self.applied_layers.append(layer)
         return run
 
     def plan(self, layer: str) -> PlanResult:
-        plan_file = f"e2e-{next(self._plans)}.tfplan"  # kept, so each result's `show -json` reads its own plan
-        run = self.terraform(layer, "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}",
+        plan_file = f"e2e-{next(self._plans)}.tfplan"
+        run = self.terraform(layer, "plan", "-input=false", "-json", "-detailed-exitcode", f"-out={plan_file}",
                              *self.var_files(layer), check=False)
+        result = PlanResult(run.code, json_messages(run.out), plan_file, run.err)
         if run.code not in (0, 2):
-            raise TerraformFailed(f"{layer}: terraform plan exited {run.code}\n{run.text[-6000:]}")
-        return PlanResult(run.code, run.text, lambda: json.loads(self.terraform(layer, "show", "-json", plan_file).out))
+            raise TerraformFailed(f"{layer}: terraform plan exited {run.code}\n{result.text[-6000:]}")
+        return result
 
     def destroy(self, layer: str) -> TerraformRun:
-        """Runs `destroy` and returns its result, failed or not (deletion protection makes it fail on purpose)."""
-        return self.terraform(layer, "destroy", "-input=false", "-no-color", "-auto-approve", *self.var_files(layer),
-                              check=False)
+        """Runs `destroy` and returns its result, failed or not (deletion protection makes it fail on purpose).
+        Without a refresh: the suite destroys right after plans that read every resource and found nothing to
+        change, so the state is what the emulator holds; reading it all again costs about a fifth of a destroy."""
+        return self.terraform(layer, "destroy", "-input=false", "-no-color", "-auto-approve", "-refresh=false",
+                              *self.var_files(layer), check=False)
 
     def state(self, layer: str) -> dict[str, Any]:
         """The layer's state as its S3 backend keeps it (the key its config.tf declares, the account's state bucket),
@@ -378,28 +427,15 @@ class LeverageProject:
         """What `terraform output -json` shows, by name."""
         return {name: entry["value"] for name, entry in self.state(layer).get("outputs", {}).items()}
 
-    def destroy_emptying_buckets(self, layer: str) -> TerraformRun:
-        """`destroy`; when a bucket still holds objects (access logs written while destroying: moto writes them at
-        once, AWS within minutes), empty the layer account's buckets and destroy again, as an operator would."""
-        run = self.destroy(layer)
-        if run.code != 0 and "BucketNotEmpty" in run.text:
-            self.empty_buckets(self.account_of(layer))
-            run = self.destroy(layer)
-        return run
-
     def empty_buckets(self, account: str) -> None:
-        """Delete every object version and delete marker in the account's buckets (its state bucket excepted). A
-        bucket another layer's destroy deletes meanwhile is skipped."""
+        """Delete every object version and delete marker in the account's buckets (its state bucket excepted)."""
         s3 = self.client(account, "s3")
         for bucket in s3.list_buckets()["Buckets"]:
             if bucket["Name"] == self.accounts[account].bucket:
                 continue
-            try:
-                listed = s3.list_object_versions(Bucket=bucket["Name"])
-                for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
-                    s3.delete_object(Bucket=bucket["Name"], Key=entry["Key"], VersionId=entry["VersionId"])
-            except s3.exceptions.NoSuchBucket:
-                continue
+            listed = s3.list_object_versions(Bucket=bucket["Name"])
+            for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket["Name"], Key=entry["Key"], VersionId=entry["VersionId"])
 
     def state_addresses(self, layer: str) -> list[str]:
         """What `terraform state list` shows: every resource instance's address, data sources included."""
@@ -425,14 +461,16 @@ class LayerLifecycle:
 
     Layers apply as `list` orders them, with one liberty: a layer starts once the layers it reads are applied,
     beside the layers it does not read. Any order that applies each layer after what it reads then works, `list`'s
-    serial order among them; a layer that needed another without reading it would fail here. Destroys run the same
-    way in reverse: a layer once the layers reading it are destroyed."""
+    serial order among them; a layer that needed another without reading it would fail here. Once every layer is
+    applied, each is planned (all at once: plans only read); an empty plan then shows both that the layer has no
+    perpetual diff and that no layer applied after it changed what it manages. Destroys run the way applies do, in
+    reverse: a layer once the layers reading it are destroyed."""
 
     name: str = "the project"
     layers: list[str] = field(default_factory=list)  # apply order: the project's own layers, then `list` order
     reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # as `Listed.reads`; own layers read nothing
     applied: list[str] = field(default_factory=list)  # in `layers` order
-    plans: dict[str, PlanResult] = field(default_factory=dict)  # the plan right after each apply
+    plans: dict[str, PlanResult] = field(default_factory=dict)  # each layer's plan once every layer is applied
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     destroyed: dict[str, TerraformRun] = field(default_factory=dict)  # in reverse `layers` order
     left: dict[str, list[str]] = field(default_factory=dict)  # state after destroy, per layer
@@ -440,31 +478,33 @@ class LayerLifecycle:
     log: list[str] = field(default_factory=list)
 
     def apply_in_order(self, project: LeverageProject) -> None:
-        def apply(layer: str) -> tuple[PlanResult, dict[str, Any]]:
+        def apply(layer: str) -> dict[str, Any]:
             project.init(layer)
             project.apply(layer)
-            plan = project.plan(layer)
-            if plan.code != 0:
-                plan.json  # noqa: B018  (read while the emulator runs, for the failure message)
-            return plan, project.outputs(layer)
+            return project.outputs(layer)
 
         try:
-            done = run_in_dependency_order(self.layers, dependencies(self.layers, self.reads), apply)
+            self.outputs = run_in_dependency_order(self.layers, dependencies(self.layers, self.reads), apply)
         finally:
             self.applied = [layer for layer in self.layers if layer in project.applied_layers]
-        for layer in self.layers:
-            self.plans[layer], self.outputs[layer] = done[layer]
+
+    def plan_every_layer(self, project: LeverageProject) -> None:
+        # Plans wait on nothing but CPU: a few at a time, not one Terraform and provider per layer at once.
+        with ThreadPoolExecutor(max_workers=PARALLEL_PLANS) as pool:
+            self.plans = dict(zip(self.layers, pool.map(project.plan, self.layers)))
 
     def destroy_in_reverse(self, project: LeverageProject) -> None:
         """Buckets holding objects refuse to be destroyed (no force_destroy) and the applies and plans wrote access
-        logs, so every account's buckets are emptied first, as an operator would after archiving them."""
+        logs, so every account's buckets are emptied first, as an operator would after archiving them. From then on
+        the emulator writes no access logs, as AWS would not before the buckets are gone (`Emulator.hold_access_logs`)."""
+        project.emulator.hold_access_logs()
         for account in project.accounts:
             project.empty_buckets(account)
         depends_on = dependencies(self.layers, self.reads)
         read_by = {layer: {other for other in self.layers if layer in depends_on[other]} for layer in self.layers}
 
         def destroy(layer: str) -> tuple[TerraformRun, list[str]]:
-            run = project.destroy_emptying_buckets(layer)
+            run = project.destroy(layer)
             return run, [address for address in project.state_addresses(layer) if not address.startswith("data.")]
 
         done = run_in_dependency_order(list(reversed(self.layers)), read_by, destroy)

@@ -23,17 +23,17 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 # Scenario -> its tests, as (module path suffix, test id suffix) pairs; the slowest scenario first (measured: README,
-# "End-to-end"). `example` is read by test_apply.py's `[example]` tests and all of test_security_apply.py. A scenario
-# of one test comes with a quick module that runs after it: an xdist worker runs the last test it holds only once it
-# knows the next one (or is told to stop), and the module is that next one.
+# "End-to-end"). `example` is read by test_apply.py's `[example]` tests and all of test_security_apply.py, `pipelines`
+# by test_apply.py's `[pipelines]` tests and all of test_apply_pipelines.py. A scenario of one test comes with a quick
+# module that runs after it: an xdist worker runs the last test it holds only once it knows the next one (or is told
+# to stop), and the module is that next one.
 SCENARIOS: dict[str, tuple[tuple[str, str], ...]] = {
-    "e2e-pipelines": (("e2e/test_apply_pipelines.py", ""),),
+    "e2e-pipelines": (("e2e/test_apply_pipelines.py", ""), ("e2e/test_apply.py", "[pipelines]")),
     # Not end-to-end, but as long as a scenario (Spark sessions): started early too.
     "spark-lakehouse": (("glue_jobs/test_cdc_merge_spark.py", ""), ("glue_jobs/test_lakehouse_local.py", "")),
     "e2e-moves": (("e2e/test_moves.py", ""), ("e2e/test_toolchain.py", "")),
     "e2e-example": (("e2e/test_apply.py", "[example]"), ("e2e/test_security_apply.py", "")),
     "e2e-adopt": (("e2e/test_adopt.py", ""), ("e2e/test_emulator.py", "")),
-    "e2e-second": (("e2e/test_apply.py", "[second]"),),
 }
 
 

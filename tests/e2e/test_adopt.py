@@ -118,7 +118,7 @@ def test_adopt_existing_takes_over_the_reference_resources_without_creating_or_r
             assert not touched, f"{layer}: adopted resources created or replaced: {touched}"
             # Nothing at all is destroyed or replaced: what differs from the stack is updated in place.
             assert not [address for address, actions in plan.changes.items() if "delete" in actions], plan.changes
-            project.apply(layer)
+            project.apply(layer, plan)  # the plan checked above, as saved
             after = project.plan(layer)
             assert after.code == 0, f"{layer} is not settled after adoption:\n{after.text[-3000:]}"
             assert adopted <= set(project.state_addresses(layer))

@@ -150,3 +150,102 @@ def test_a_queues_redrive_policy_is_compact_json_as_aws_returns_it(emulator: Emu
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 5})})["QueueUrl"]
     policy = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
     assert policy == f'{{"deadLetterTargetArn":"{dead_arn}","maxReceiveCount":5}}'
+
+
+def test_log_delivery_is_accepted_beside_a_tls_only_deny(emulator: Emulator) -> None:
+    """The emulator shim: moto 5.2 fails PutBucketLogging (HTTP 500) when the target's policy has a statement with
+    `"Principal": "*"`; with the shim the check reads the policy as AWS does and still refuses a target without a
+    log-delivery grant."""
+    s3 = client(emulator, "s3")
+    for bucket in ("e2e-source", "e2e-logs", "e2e-no-grant"):
+        s3.create_bucket(Bucket=bucket)
+    deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::e2e-logs", "arn:aws:s3:::e2e-logs/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    delivery = {"Sid": "Delivery", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject", "Resource": "arn:aws:s3:::e2e-logs/*"}
+    s3.put_bucket_policy(Bucket="e2e-logs", Policy=json.dumps({"Version": "2012-10-17",
+                                                               "Statement": [deny, delivery]}))
+    s3.put_bucket_policy(Bucket="e2e-no-grant", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**deny, "Resource": "arn:aws:s3:::e2e-no-grant/*"}]}))
+    s3.put_bucket_logging(Bucket="e2e-source", BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": "e2e-logs", "TargetPrefix": "e2e-source/"}})
+    assert s3.get_bucket_logging(Bucket="e2e-source")["LoggingEnabled"]["TargetBucket"] == "e2e-logs"
+    with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
+        s3.put_bucket_logging(Bucket="e2e-source", BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": "e2e-no-grant", "TargetPrefix": "e2e-source/"}})
+
+
+def test_notification_and_replication_return_what_was_stored(emulator: Emulator) -> None:
+    """The emulator shims: moto 5.2 drops EventBridgeConfiguration from GetBucketNotificationConfiguration, and
+    reports delete-marker replication Disabled and no SourceSelectionCriteria from GetBucketReplication."""
+    s3 = client(emulator, "s3")
+    for bucket in ("e2e-replicated", "e2e-replica"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(Bucket="e2e-replicated",
+                                             NotificationConfiguration={"EventBridgeConfiguration": {}})
+    assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="e2e-replicated")
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="e2e-replica")
+    rule = {"ID": "everything", "Priority": 0, "Status": "Enabled", "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Enabled"},
+            "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+            "Destination": {"Bucket": "arn:aws:s3:::e2e-replica"}}
+    s3.put_bucket_replication(Bucket="e2e-replicated", ReplicationConfiguration={
+        "Role": "arn:aws:iam::111111111111:role/replication", "Rules": [rule]})
+    [returned] = s3.get_bucket_replication(Bucket="e2e-replicated")["ReplicationConfiguration"]["Rules"]
+    assert returned["DeleteMarkerReplication"] == {"Status": "Enabled"}
+    assert returned["SourceSelectionCriteria"] == rule["SourceSelectionCriteria"]
+
+
+def test_object_calls_pass_a_tls_only_deny_and_no_other(emulator: Emulator) -> None:
+    """The emulator shim: moto checks object calls against the bucket policy without its conditions, so a TLS-only
+    `Deny` would deny them all; every emulator call stands for a TLS call, so only that statement is left out."""
+    s3 = client(emulator, "s3")
+    s3.create_bucket(Bucket="e2e-tls-only")
+    deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::e2e-tls-only", "arn:aws:s3:::e2e-tls-only/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    s3.put_bucket_policy(Bucket="e2e-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    s3.put_object(Bucket="e2e-tls-only", Key="object", Body=b"{}")
+    s3.delete_object(Bucket="e2e-tls-only", Key="object")
+    other = {**deny, "Sid": "DenyAll", "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}}}
+    s3.put_bucket_policy(Bucket="e2e-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [other]}))
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket="e2e-tls-only", Key="object", Body=b"{}")
+
+
+def test_access_logs_are_written_at_once_until_held(emulator: Emulator) -> None:
+    """moto writes a server access log object during each request to a logged bucket; while held (for the
+    destroys, as AWS delivers them hours later), none."""
+    s3 = client(emulator, "s3")
+    for bucket in ("e2e-logged", "e2e-access-logs"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_acl(Bucket="e2e-access-logs", GrantWrite="uri=http://acs.amazonaws.com/groups/s3/LogDelivery",
+                      GrantReadACP="uri=http://acs.amazonaws.com/groups/s3/LogDelivery")
+    s3.put_bucket_logging(Bucket="e2e-logged", BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": "e2e-access-logs", "TargetPrefix": "logged/"}})
+
+    def logs() -> int:
+        return s3.list_objects_v2(Bucket="e2e-access-logs").get("KeyCount", 0)
+
+    s3.get_bucket_location(Bucket="e2e-logged")
+    written = logs()
+    assert written >= 1
+    emulator.hold_access_logs()
+    try:
+        s3.get_bucket_location(Bucket="e2e-logged")
+        s3.put_object(Bucket="e2e-logged", Key="object", Body=b"{}")
+        assert logs() == written
+    finally:
+        emulator.hold_access_logs(held=False)
+    s3.get_bucket_location(Bucket="e2e-logged")
+    assert logs() > written
+
+
+def test_moto_lists_its_modules_once_and_the_same() -> None:
+    """The emulator's one change for speed: moto's per-request listing of its own package folder, listed once."""
+    from tests.e2e import emulator as shims
+
+    assert shims.moto_modules() == tuple(shims._LIST_OF_MOTO_MODULES()) and "s3" in shims.moto_modules()
+    assert shims.moto_modules() is shims.moto_modules()

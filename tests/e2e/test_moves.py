@@ -106,7 +106,7 @@ def test_layers_applied_with_hashed_addresses_move_to_the_new_ones_without_destr
             created = {address for address, actions in plan.changes.items() if "create" in actions}
             assert created <= set(added_since(root, layer)), f"{layer}: {created - set(added_since(root, layer))}"
             assert plan.moves == {new: old for old, new in moved_to(root, layer).items()}, layer
-            project.apply(layer)
+            project.apply(layer, plan)  # the plan checked above, as saved
             after = project.plan(layer)
             assert after.code == 0, f"{layer} is not settled after the move:\n{after.text[-3000:]}"
             resources = [address for address in project.state_addresses(layer) if not address.startswith("data.")]

@@ -1,19 +1,18 @@
 """The security review's fixes applied for real: against moto with the real aws provider, the lake's key
 encrypts its buckets and is used across accounts, access logs, the crawler's security configuration, encrypted
-log groups and replication are in place; a second plan is empty; everything destroys.
+log groups and replication are in place; the plans after the cross-account write are empty; everything destroys.
 
 The example project's layers are applied once for this module and tests/e2e/test_apply.py (`example_lifecycle`,
 tests/e2e/lifecycles.py: `inspect_security` reads what is checked here, with every layer applied).
-moto stores key policies and bucket policies but evaluates neither, so what is checked is what AWS is told.
+moto stores key policies and bucket policies but evaluates neither, so what is checked is what AWS is told. The
+emulator's shims these rely on (log delivery beside a TLS-only deny, ...) are tested in tests/e2e/test_emulator.py.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Emulator
 from tests.e2e.lifecycles import Lifecycle
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +22,7 @@ pytestmark = pytest.mark.e2e
 def applied(example_lifecycle: Lifecycle) -> dict[str, Any]:
     example_lifecycle.check()
     seen = dict(example_lifecycle.inspected)
+    seen["plans"] = {layer: plan.code for layer, plan in example_lifecycle.plans.items()}  # after the write above
     seen["destroyed"] = {layer: run.code for layer, run in example_lifecycle.destroyed.items()}
     seen["left"] = {layer: example_lifecycle.left[layer] for layer in example_lifecycle.layers}
     return seen
@@ -63,79 +63,3 @@ def test_plans_are_empty_and_everything_but_the_protected_table_destroys(applied
     failed = [layer for layer, code in applied["destroyed"].items() if code != 0]
     assert [layer.split("/")[-1] for layer in failed] == ["databases-dynamodb"]  # deletion protection, on purpose
     assert {layer for layer, left in applied["left"].items() if left} == set(failed)
-
-
-def test_emulator_accepts_log_delivery_beside_a_tls_only_deny() -> None:
-    """The emulator shim: moto 5.2 fails PutBucketLogging (HTTP 500) when the target's policy has a statement with
-    `"Principal": "*"`; with the shim the check reads the policy as AWS does and still refuses a target without a
-    log-delivery grant."""
-    from botocore.exceptions import ClientError
-
-    from tests.e2e.test_emulator import client
-
-    with Emulator.start() as emulator:
-        s3 = client(emulator, "s3")
-        for bucket in ("e2e-source", "e2e-logs", "e2e-no-grant"):
-            s3.create_bucket(Bucket=bucket)
-        deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": ["arn:aws:s3:::e2e-logs", "arn:aws:s3:::e2e-logs/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-        delivery = {"Sid": "Delivery", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject", "Resource": "arn:aws:s3:::e2e-logs/*"}
-        s3.put_bucket_policy(Bucket="e2e-logs", Policy=json.dumps({"Version": "2012-10-17",
-                                                                   "Statement": [deny, delivery]}))
-        s3.put_bucket_policy(Bucket="e2e-no-grant", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {**deny, "Resource": "arn:aws:s3:::e2e-no-grant/*"}]}))
-        s3.put_bucket_logging(Bucket="e2e-source", BucketLoggingStatus={
-            "LoggingEnabled": {"TargetBucket": "e2e-logs", "TargetPrefix": "e2e-source/"}})
-        assert s3.get_bucket_logging(Bucket="e2e-source")["LoggingEnabled"]["TargetBucket"] == "e2e-logs"
-        with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
-            s3.put_bucket_logging(Bucket="e2e-source", BucketLoggingStatus={
-                "LoggingEnabled": {"TargetBucket": "e2e-no-grant", "TargetPrefix": "e2e-source/"}})
-
-
-def test_emulator_returns_what_notification_and_replication_stored() -> None:
-    """The emulator shims: moto 5.2 drops EventBridgeConfiguration from GetBucketNotificationConfiguration, and
-    reports delete-marker replication Disabled and no SourceSelectionCriteria from GetBucketReplication."""
-    from tests.e2e.test_emulator import client
-
-    with Emulator.start() as emulator:
-        s3 = client(emulator, "s3")
-        for bucket in ("e2e-replicated", "e2e-replica"):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_notification_configuration(Bucket="e2e-replicated",
-                                                 NotificationConfiguration={"EventBridgeConfiguration": {}})
-        assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="e2e-replicated")
-        assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="e2e-replica")
-        rule = {"ID": "everything", "Priority": 0, "Status": "Enabled", "Filter": {"Prefix": ""},
-                "DeleteMarkerReplication": {"Status": "Enabled"},
-                "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
-                "Destination": {"Bucket": "arn:aws:s3:::e2e-replica"}}
-        s3.put_bucket_replication(Bucket="e2e-replicated", ReplicationConfiguration={
-            "Role": "arn:aws:iam::111111111111:role/replication", "Rules": [rule]})
-        [returned] = s3.get_bucket_replication(Bucket="e2e-replicated")["ReplicationConfiguration"]["Rules"]
-        assert returned["DeleteMarkerReplication"] == {"Status": "Enabled"}
-        assert returned["SourceSelectionCriteria"] == rule["SourceSelectionCriteria"]
-
-
-def test_emulator_lets_object_calls_through_a_tls_only_deny_and_no_other() -> None:
-    """The emulator shim: moto checks object calls against the bucket policy without its conditions, so a TLS-only
-    `Deny` would deny them all; every emulator call stands for a TLS call, so only that statement is left out."""
-    from botocore.exceptions import ClientError
-
-    from tests.e2e.test_emulator import client
-
-    with Emulator.start() as emulator:
-        s3 = client(emulator, "s3")
-        s3.create_bucket(Bucket="e2e-tls-only")
-        deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": ["arn:aws:s3:::e2e-tls-only", "arn:aws:s3:::e2e-tls-only/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-        s3.put_bucket_policy(Bucket="e2e-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
-        s3.put_object(Bucket="e2e-tls-only", Key="object", Body=b"{}")
-        s3.delete_object(Bucket="e2e-tls-only", Key="object")
-        other = {**deny, "Sid": "DenyAll", "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}}}
-        s3.put_bucket_policy(Bucket="e2e-tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [other]}))
-        with pytest.raises(ClientError):
-            s3.put_object(Bucket="e2e-tls-only", Key="object", Body=b"{}")

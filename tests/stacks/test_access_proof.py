@@ -25,8 +25,7 @@ from leverage.testing import load_layers
 from stacks.access_paths import catalogue
 from tests.conftest import app_main
 from tests.e2e.harness import security_keys_files
-from tests.e2e.lifecycles import SECOND, SSO_SETTINGS
-from tests.e2e.test_apply_pipelines import LEGACY, LEGACY_TABLE_TF, PIPELINES, SPEC as PIPELINES_SPEC
+from tests.e2e.lifecycles import LEGACY_LAYER, LEGACY_TABLE_TF, PIPELINES, PIPELINES_SPEC, SSO_SETTINGS
 
 OUTSIDER = "999999999999"  # an account of no project here
 
@@ -60,29 +59,18 @@ def example(synthesized_example: Path) -> Layers:
 
 
 @pytest.fixture(scope="module")
-def second(tmp_path_factory: pytest.TempPathFactory) -> Layers:
-    """The end-to-end suite's second project (tests/e2e/lifecycles.py), synthesized here."""
-    root = SECOND.write(tmp_path_factory.mktemp("access-second") / "acme")
+def pipelines(tmp_path_factory: pytest.TempPathFactory) -> Layers:
+    """The end-to-end suite's two-source project (tests/e2e/lifecycles.py: other names, ids and region than the
+    example, SSO settings), with legacy-prd's hand-written table layer, synthesized here."""
+    root = PIPELINES_SPEC.write(tmp_path_factory.mktemp("access-pipelines") / "acme")
     with (root / "config" / "common.tfvars").open("a", encoding="utf-8") as common:
         common.write(SSO_SETTINGS)
-    assert app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "sourceAccount=core-prd",
-                          "-c", "lakeAccount=lake-prd"]) == 0
-    return with_security_keys(root, "core-prd")
-
-
-@pytest.fixture(scope="module")
-def pipelines(tmp_path_factory: pytest.TempPathFactory) -> Layers:
-    """The end-to-end suite's two-source project (tests/e2e/test_apply_pipelines.py), with apps-prd's hand-written
-    table layer, synthesized here."""
-    root = PIPELINES_SPEC.write(tmp_path_factory.mktemp("access-pipelines") / "bb")
-    with (root / "config" / "common.tfvars").open("a", encoding="utf-8") as common:
-        common.write('sso_enabled = true\nsso_start_url = "https://bb.awsapps.com/start"\nsso_region = "us-east-1"\n')
-    (root / LEGACY).mkdir(parents=True)
-    (root / LEGACY / "config.tf").write_text(
-        'terraform {\n  backend "s3" {\n    key = "apps-prd/databases-legacy/terraform.tfstate"\n  }\n}\n')
-    (root / LEGACY / "main.tf").write_text(LEGACY_TABLE_TF, encoding="utf-8")
+    (root / LEGACY_LAYER).mkdir(parents=True)
+    (root / LEGACY_LAYER / "config.tf").write_text(
+        'terraform {\n  backend "s3" {\n    key = "legacy-prd/databases-legacy/terraform.tfstate"\n  }\n}\n')
+    (root / LEGACY_LAYER / "main.tf").write_text(LEGACY_TABLE_TF, encoding="utf-8")
     assert app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "pipelines=" + json.dumps(PIPELINES)]) == 0
-    return with_security_keys(root, "apps-devstg", "apps-prd")
+    return with_security_keys(root, "core-prd", "legacy-prd")
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +103,7 @@ PRINCIPALS: dict[str, Callable[[AccessRequest], bool]] = {
 }
 
 
-@pytest.mark.parametrize("project", ["example", "second", "pipelines"])
+@pytest.mark.parametrize("project", ["example", "pipelines"])
 def test_every_access_path_is_decided_as_aws_must_decide_it(proven: Callable[[str], list[Outcome]],
                                                             project: str) -> None:
     outcomes = proven(project)
@@ -135,11 +123,11 @@ def test_one_source_can_neither_write_nor_read_another_sources_tables(proven: Ca
     outcomes = proven("pipelines")
     assert failures(outcomes) == []
     requests = [outcome.request for outcome in outcomes]
-    crossing = [r for r in requests if r.principal.startswith("arn:aws:iam::555555555555:role/")
-                and r.expect == DENIED and "/dynamodb_data/bb-apps-prd-users/cdc_data/" in r.resource]
+    crossing = [r for r in requests if r.principal.startswith("arn:aws:iam::210987654321:role/")
+                and r.expect == DENIED and "/dynamodb_data/acme-legacy-prd-users/cdc_data/" in r.resource]
     assert {r.action for r in crossing} == {"s3:PutObject", "s3:GetObject"}
-    errors = [r for r in requests if r.principal.startswith("arn:aws:iam::666666666666:role/")
-              and r.expect == DENIED and "/dynamodb_data/cdc_error/apps-devstg/" in r.resource]
+    errors = [r for r in requests if r.principal.startswith("arn:aws:iam::456789012345:role/")
+              and r.expect == DENIED and "/dynamodb_data/cdc_error/core-prd/" in r.resource]
     assert [r.action for r in errors] == ["s3:PutObject"]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.provider_process import one_provider_process
 from tests.e2e.toolchain import Toolchain, require_toolchain
 
 pytestmark = pytest.mark.slow
@@ -29,8 +30,11 @@ def validate(toolchain: Toolchain, layer: Path, cli_config: Path) -> dict[str, A
     init = subprocess.run([*toolchain.command, "init", "-backend=false", "-input=false", "-no-color"], cwd=layer,
                           env=env, capture_output=True, text=True)
     assert init.returncode == 0, f"{layer}: terraform init failed:\n{init.stdout}{init.stderr}"
-    done = subprocess.run([*toolchain.command, "validate", "-json", "-no-color"], cwd=layer, env=env,
-                          capture_output=True, text=True)
+    # One provider process for the whole command (tests/e2e/provider_process.py), whatever the layer's provider
+    # configurations: validation configures none of them.
+    with one_provider_process(layer, env) as reattached:
+        done = subprocess.run([*toolchain.command, "validate", "-json", "-no-color"], cwd=layer, env=reattached,
+                              capture_output=True, text=True)
     return json.loads(done.stdout)
 
 

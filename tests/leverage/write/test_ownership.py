@@ -54,35 +54,33 @@ def test_a_users_file_that_is_not_utf8_is_shown_in_the_drift_diff(capsys: pytest
 
 
 def test_a_link_or_a_users_common_variables_file_is_the_users(capsys: pytest.CaptureFixture[str],
-                                                               project_copy: Path) -> None:
+                                                               synthesized_copy: Path) -> None:
     """A symbolic link at config.tf (even to a generated file) cannot carry the marker, so it is the user's; so is
     a regular common-variables.tf in a layer folder (the generator only ever writes a link there)."""
-    assert synth(capsys, project_copy).code == 0
-    folder = project_copy / DATALAKE
+    folder = synthesized_copy / DATALAKE
     (folder / "config.tf").rename(folder / "mine.tf")
     (folder / "config.tf").symlink_to("mine.tf")
-    before = tree_digest(project_copy)
-    result = synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300")
+    before = tree_digest(synthesized_copy)
+    result = synth(capsys, synthesized_copy, "-c", "firehoseBufferingIntervalSeconds=300")
     assert result.code == 2 and f"{DATALAKE}/config.tf is a symbolic link (to mine.tf), not a file leverage-cdktf " \
         "wrote" in result.err, result.err
-    assert tree_digest(project_copy) == before
+    assert tree_digest(synthesized_copy) == before
     (folder / "config.tf").unlink()
     (folder / "mine.tf").rename(folder / "config.tf")
 
     # Without config/common-variables.tf no link is generated, and nothing removes the user's own file.
-    (project_copy / "config/common-variables.tf").unlink()
+    (synthesized_copy / "config/common-variables.tf").unlink()
     (folder / "common-variables.tf").unlink()
     (folder / "common-variables.tf").write_text('variable "mine" {}\n')
-    assert synth(capsys, project_copy).code == 0
+    assert synth(capsys, synthesized_copy).code == 0
     assert (folder / "common-variables.tf").read_text() == 'variable "mine" {}\n'
-    drift = check(capsys, project_copy)
+    drift = check(capsys, synthesized_copy)
     assert drift.code == 0 and drift.out.startswith("no drift"), drift.out
 
 
 def test_copies_of_generated_files_under_other_names_survive_and_are_not_drift(
-        capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
-    assert synth(capsys, project_copy).code == 0
-    folder = project_copy / DATALAKE
+        capsys: pytest.CaptureFixture[str], synthesized_copy: Path) -> None:
+    folder = synthesized_copy / DATALAKE
     (folder / "config.tf.orig").write_bytes((folder / "config.tf").read_bytes())
     extra = json.loads((folder / "main.tf.json").read_text())
     extra["output"] = {"mine": {"value": "kept"}}
@@ -90,24 +88,23 @@ def test_copies_of_generated_files_under_other_names_survive_and_are_not_drift(
     (folder / "notes.md").write_bytes((folder / "README.md").read_bytes())
     kept = tree_digest(folder)
 
-    drift = check(capsys, project_copy)
+    drift = check(capsys, synthesized_copy)
     assert drift.code == 0 and drift.out.startswith("no drift"), drift.out
     # A synth that rewrites the layer (other settings) leaves them too.
-    result = synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300")
+    result = synth(capsys, synthesized_copy, "-c", "firehoseBufferingIntervalSeconds=300")
     assert result.code == 0 and "removed" not in result.out
     for name in ("config.tf.orig", "extra.tf.json", "notes.md"):
-        assert (folder / name).read_bytes() == (project_copy / DATALAKE / name).read_bytes()
+        assert (folder / name).read_bytes() == (synthesized_copy / DATALAKE / name).read_bytes()
         assert tree_digest(folder)[name] == kept[name]
 
 
-def test_a_generated_file_with_its_marker_is_replaced(capsys: pytest.CaptureFixture[str], project_copy: Path) -> None:
-    assert synth(capsys, project_copy).code == 0
+def test_a_generated_file_with_its_marker_is_replaced(capsys: pytest.CaptureFixture[str], synthesized_copy: Path) -> None:
     for name in ("config.tf", "README.md", "main.tf.json"):
-        path = project_copy / DATALAKE / name
+        path = synthesized_copy / DATALAKE / name
         text = path.read_text()
         path.write_text(text + ("\n" if name != "main.tf.json" else "") if name != "main.tf.json"
                         else text.replace('"buffering_interval": 100', '"buffering_interval": 5'))
-    result = synth(capsys, project_copy)
+    result = synth(capsys, synthesized_copy)
     assert result.code == 0, result.err
     assert sorted(result.out.splitlines()[:-1]) == [f"wrote {DATALAKE}/{name}"
                                                    for name in ("README.md", "config.tf", "main.tf.json")]

@@ -277,27 +277,26 @@ def hold_lock(root: Path, seconds: float) -> subprocess.Popen[str]:
 
 
 def test_a_second_synth_is_refused_naming_the_holder(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                                     project_copy: Path) -> None:
+                                                     synthesized_copy: Path) -> None:
     """The holder is this process (flock(2) locks belong to an open file, so a second open conflicts all the
     same): in-process, so `make mutate` runs it."""
-    assert synth(capsys, project_copy).code == 0
-    before = tree_digest(project_copy)
-    with lock.exclusive(project_copy):
-        holder = (project_copy / lock.LOCK_NAME).read_text().strip()
+    before = tree_digest(synthesized_copy)
+    with lock.exclusive(synthesized_copy):
+        holder = (synthesized_copy / lock.LOCK_NAME).read_text().strip()
         assert holder.startswith(f"pid {os.getpid()} on ") and " since 20" in holder
-        refused = synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300")
+        refused = synth(capsys, synthesized_copy, "-c", "firehoseBufferingIntervalSeconds=300")
         assert refused.code == 2 and refused.err.count("\n") == 1
         assert refused.err.startswith(f"error: another synth is writing layers in example right now ({holder}; lock ")
         monkeypatch.setattr(lock, "CHECK_WAIT_SECONDS", 0.3)
-        waited = check(capsys, project_copy)
+        waited = check(capsys, synthesized_copy)
         assert waited.code == 2 and waited.err.count("\n") == 1
         assert f"a synth has been writing layers in example for more than 0.3 s ({holder})" in waited.err
-    assert tree_digest(project_copy) == before  # the holder removes its lock file; nothing else was touched
+    assert tree_digest(synthesized_copy) == before  # the holder removes its lock file; nothing else was touched
     # A holder that died leaves its file without its flock: the next synth takes it over, and removes it after.
-    state.ensure(project_copy)
-    (project_copy / lock.LOCK_NAME).write_text("pid 1 on elsewhere since 2026-01-01T00:00:00Z\n")
-    assert synth(capsys, project_copy, "-c", "firehoseBufferingIntervalSeconds=300").code == 0
-    assert not (project_copy / lock.LOCK_NAME).exists()
+    state.ensure(synthesized_copy)
+    (synthesized_copy / lock.LOCK_NAME).write_text("pid 1 on elsewhere since 2026-01-01T00:00:00Z\n")
+    assert synth(capsys, synthesized_copy, "-c", "firehoseBufferingIntervalSeconds=300").code == 0
+    assert not (synthesized_copy / lock.LOCK_NAME).exists()
 
 
 def test_check_waits_for_a_running_synth(capsys: pytest.CaptureFixture[str], synthesized_example: Path,
