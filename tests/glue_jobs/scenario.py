@@ -35,6 +35,13 @@ LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "
 OVERLAP_MINUTES = 10
 LATENESS_WINDOW_DAYS = 7
 EVERY_RUNS = 5
+# The scenario's changes are about two days old: fresh enough for the runs' limit, stale for the faults run's.
+FRESH_HOURS, STALE_HOURS = 240, 24
+FAULTS_STEP, HEALTHY_STEP = "run7-faults", "run6-maintenance"
+COUNT_DRIFT = 500  # what the faults run's source item count of Orders adds to its true count
+PLANTED_KEY = "customer#1"  # its row (sort key 10) is copied: two live rows with one key
+KEYLESS_ROW = "customer#9"  # its sort key is erased: a live row without a key attribute
+HISTORY_ON = ("--history", "true")  # switched on from run 5: backfilled from the raw folder
 DATABASE, EXPLICIT_DATABASE = "lakehouse", "explicit"
 SECOND = 1_000_000
 
@@ -102,7 +109,9 @@ class Scenario:
         for step in self.steps:
             args = ["--raw-path", str(raw), "--warehouse", str(warehouse), "--database", step.database,
                     "--overlap-minutes", str(OVERLAP_MINUTES), "--lateness-window-days", str(LATENESS_WINDOW_DAYS),
-                    "--maintenance-every-runs", str(EVERY_RUNS), "--JOB_NAME", "ignored-glue-argument"]
+                    "--maintenance-every-runs", str(EVERY_RUNS), "--JOB_NAME", "ignored-glue-argument",
+                    "--max-change-age-hours", str(FRESH_HOURS),
+                    "--metrics", f"file:{metrics_file(warehouse.parent, step.name)}"]
             files = [{"path": file.relative_path, "text": file.text(), "mtime": file.modified_at}
                      for file in step.files]
             steps.append({"name": step.name, "files": files, "args": args + step.extra_args,
@@ -186,12 +195,35 @@ def build_scenario(seed: int = 7) -> Scenario:
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
-        Step("run4-replay", replays), Step("run5-cadence", run5),
-        Step("run6-maintenance", [], ["--maintenance", "true", "--snapshot-retention-hours", "0"]),
+        Step("run4-replay", replays), Step("run5-cadence", run5, list(HISTORY_ON)),
+        Step(HEALTHY_STEP, [], ["--maintenance", "true", "--snapshot-retention-hours", "0", *HISTORY_ON]),
+        Step(FAULTS_STEP, [], ["--max-change-age-hours", str(STALE_HOURS), *HISTORY_ON], setup_sql=planted_faults()),
         Step("rebuild-explicit", [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
              setup_sql=legacy_table()),
     ]
     return Scenario(steps, now)
+
+
+def metrics_file(folder: Path, step: str) -> Path:
+    return folder / "metrics" / f"{step}.jsonl"
+
+
+def planted_faults() -> list[str]:
+    """Before the faults run: a live row copied (two rows, one key) and another row's sort key erased, as writes
+    outside the job would leave them."""
+    table = f"local.{DATABASE}.{TARGETS[ORDERS]}"
+    return [f"INSERT INTO {table} SELECT * FROM {table} WHERE pk = '{PLANTED_KEY}' AND sk = '10'",
+            f"UPDATE {table} SET sk = NULL WHERE pk = '{KEYLESS_ROW}'"]
+
+
+def give_item_counts(scenario: Scenario, live_counts: dict[str, int]) -> None:
+    """The source tables' item counts: exact for the healthy run, Orders' drifted for the faults run."""
+    for step in scenario.steps:
+        if step.name in (HEALTHY_STEP, FAULTS_STEP):
+            counts = dict(live_counts)
+            if step.name == FAULTS_STEP:
+                counts[ORDERS] += COUNT_DRIFT
+            step.extra_args += ["--item-counts", json.dumps(counts)]
 
 
 def legacy_table() -> list[str]:
