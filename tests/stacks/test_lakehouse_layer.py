@@ -55,8 +55,18 @@ def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lake
               for resource in statement["resources"]}
     assert probes == {f"{RAW}/dynamodb_data/{TABLE}/cdc_data", f"{PROCESSED}/lakehouse",
                       "${aws_s3_bucket.artifacts_bucket.arn}/temporary"}
-    every_resource = [resource for statement in role.values() for resource in statement["resources"]]
+    every_resource = [resource for sid, statement in role.items() for resource in statement["resources"]
+                      if sid != "PublishJobMetrics"]
     assert "*" not in every_resource and not any(resource.endswith(":*:*") for resource in every_resource)
+    # PutMetricData has no resource: "*", held to the job's namespace.
+    assert role["PublishJobMetrics"] == {
+        "sid": "PublishJobMetrics", "effect": "Allow", "actions": ["cloudwatch:PutMetricData"], "resources": ["*"],
+        "condition": [{"test": "StringEquals", "variable": "cloudwatch:namespace",
+                       "values": ["Lakehouse/bb_data_science_lakehouse"]}]}
+    # The source account's item-count role, and no other role.
+    assert role["ReadSourceItemCounts"]["actions"] == ["sts:AssumeRole"]
+    assert role["ReadSourceItemCounts"]["resources"] == [
+        "arn:aws:iam::555555555555:role/bb-apps-devstg-lakehouse-item-count-role"]
     for sid in ("ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"):  # keys only through S3
         assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} \
             in role[sid]["condition"]
