@@ -360,4 +360,7 @@ def _lakehouse_diagram(raw_bucket: str, root: str, processed_bucket: str, databa
         f'  job --> tables[("Iceberg tables<br/>{processed_bucket}/{WAREHOUSE_PREFIX}<br/>Glue database {database}")]',
         f'  tables --> athena["Athena workgroup<br/>{workgroup}"]',
         '  job -.-> alarms(["failed runs -> EventBridge -> SNS topic"])',
+        '  job -. "metrics" .-> cloudwatch(["CloudWatch alarms: no successful run, stale or failing tables"])',
+        '  cloudwatch -.-> alarms',
+        '  job -. "ItemCount, through each source account\'s role" .-> sources[("DynamoDB tables")]',
     ])
