@@ -191,6 +191,26 @@ class PolicyDocument(NamedConstruct):
         return self._json
 
 
+class _RoleWithInlinePolicy(NamedConstruct):
+    """A role and the one inline policy its grants build."""
+
+    def _with_inline_policy(self, name: str, description: str, trust_json: str, tags: dict[str, str]) -> None:
+        self._role = self._name(IamRole(self, "Resource", name=name, description=description or None,
+                                        assume_role_policy=trust_json, tags=tags or None))
+        self._policy = PolicyDocument(self, "Policy")
+        # What uses the role should depend on this, not only on the role: AWS checks permissions at creation.
+        self.policy = self._name(IamRolePolicy(
+            self, "InlinePolicy", name=f"{name}-policy", role=self._role.id, policy=self._policy.json))
+        self.name = name
+
+    @property
+    def arn(self) -> str:
+        return self._role.arn
+
+    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
+        self._policy.add_statement(statement)
+
+
 @dataclass(frozen=True)
 class ServiceRoleProps:
     name: str
@@ -203,7 +223,7 @@ class ServiceRoleProps:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class ServiceRole(NamedConstruct):
+class ServiceRole(_RoleWithInlinePolicy):
     """A role only one AWS service can assume, with one inline policy built from grants."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ServiceRoleProps) -> None:
@@ -226,26 +246,7 @@ class ServiceRole(NamedConstruct):
                 )
             ],
         ), "trust", resource=False)
-        self._role = self._name(IamRole(
-            self,
-            "Resource",
-            name=props.name,
-            description=props.description or None,
-            assume_role_policy=self._trust.json,
-            tags=props.tags or None,
-        ))
-        self._policy = PolicyDocument(self, "Policy")
-        # What uses the role should depend on this, not only on the role: AWS checks permissions at creation.
-        self.policy = self._name(IamRolePolicy(
-            self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json))
-        self.name = props.name
-
-    @property
-    def arn(self) -> str:
-        return self._role.arn
-
-    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
-        self._policy.add_statement(statement)
+        self._with_inline_policy(props.name, props.description, self._trust.json, props.tags)
 
     def adopt_existing(self) -> None:
         """Take over a live role of this name (an `import` block); its inline policy is this construct's."""
@@ -264,7 +265,7 @@ class CrossAccountRoleProps:
     description: str = ""
 
 
-class CrossAccountRole(NamedConstruct):
+class CrossAccountRole(_RoleWithInlinePolicy):
     """A role one named role of another account may assume, with one inline policy built from grants. Both halves of
     the assumption: this trust policy, and `grant_assume` on the other side (`sts:AssumeRole` on this role's ARN)."""
 
@@ -281,19 +282,7 @@ class CrossAccountRole(NamedConstruct):
                 principals=[{"type": "AWS", "identifiers": [f"arn:{props.partition}:iam::{props.trusted_account}:root"]}],
                 condition=[{"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [props.principal_arn]}])]),
             "trust", resource=False)
-        self._role = self._name(IamRole(self, "Resource", name=props.name, description=props.description or None,
-                                        assume_role_policy=self._trust.json))
-        self._policy = PolicyDocument(self, "Policy")
-        self.policy = self._name(IamRolePolicy(
-            self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json))
-        self.name = props.name
-
-    @property
-    def arn(self) -> str:
-        return self._role.arn
-
-    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
-        self._policy.add_statement(statement)
+        self._with_inline_policy(props.name, props.description, self._trust.json, {})
 
 
 def grant_assume(principal: Grantable, sid: str, role_arns: tuple[str, ...]) -> None:
