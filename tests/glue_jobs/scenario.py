@@ -35,12 +35,13 @@ LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "
 OVERLAP_MINUTES = 10
 LATENESS_WINDOW_DAYS = 7
 EVERY_RUNS = 5
-# The scenario's changes are about two days old: fresh enough for the runs' limit, stale for the faults run's.
-FRESH_HOURS, STALE_HOURS = 240, 24
-FAULTS_STEP, HEALTHY_STEP = "run7-faults", "run6-maintenance"
-COUNT_DRIFT = 500  # what the faults run's source item count of Orders adds to its true count
-PLANTED_KEY = "customer#1"  # its row (sort key 10) is copied: two live rows with one key
-KEYLESS_ROW = "customer#9"  # its sort key is erased: a live row without a key attribute
+# The scenario's changes are about two days old, fresh for this limit; the table of an earlier version of the job
+# holds changes of 2023, stale for it.
+FRESH_HOURS = 240
+# Every check passes in the healthy run; in the rebuild, the earlier version's table has a fault for each check
+# planted (and the rebuilt table, beside it, none).
+HEALTHY_STEP, FAULTS_STEP = "run6-maintenance", "rebuild-explicit"
+COUNT_DRIFT = 500  # what the rebuild's source item count of Legacy adds to its true count
 HISTORY_ON = ("--history", "true")  # switched on from run 5: backfilled from the raw folder
 DATABASE, EXPLICIT_DATABASE = "lakehouse", "explicit"
 SECOND = 1_000_000
@@ -197,9 +198,8 @@ def build_scenario(seed: int = 7) -> Scenario:
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
         Step("run4-replay", replays), Step("run5-cadence", run5, list(HISTORY_ON)),
         Step(HEALTHY_STEP, [], ["--maintenance", "true", "--snapshot-retention-hours", "0", *HISTORY_ON]),
-        Step(FAULTS_STEP, [], ["--max-change-age-hours", str(STALE_HOURS), *HISTORY_ON], setup_sql=planted_faults()),
-        Step("rebuild-explicit", [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
-             setup_sql=legacy_table()),
+        Step(FAULTS_STEP, [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
+             setup_sql=legacy_table() + planted_faults()),
     ]
     return Scenario(steps, now)
 
@@ -208,22 +208,27 @@ def metrics_file(folder: Path, step: str) -> Path:
     return folder / "metrics" / f"{step}.jsonl"
 
 
+PLANTED_KEY = "a"  # of the earlier version's table: its row is copied, two live rows with one key
+
+
 def planted_faults() -> list[str]:
-    """Before the faults run: a live row copied (two rows, one key) and another row's sort key erased, as writes
-    outside the job would leave them."""
-    table = f"local.{DATABASE}.{TARGETS[ORDERS]}"
-    return [f"INSERT INTO {table} SELECT * FROM {table} WHERE pk = '{PLANTED_KEY}' AND sk = '10'",
-            f"UPDATE {table} SET sk = NULL WHERE pk = '{KEYLESS_ROW}'"]
+    """In the earlier version's table, before the rebuild: a row copied (two rows, one key) and a row without its
+    key, as writes outside the job would leave them. Its changes are of 2023: stale too."""
+    table = f"local.{EXPLICIT_DATABASE}.{LEGACY_TARGET}"
+    return [f"INSERT INTO {table} SELECT * FROM {table} WHERE id = '{PLANTED_KEY}'",
+            f"INSERT INTO {table} VALUES (NULL, '{{}}', 'INSERT', 'planted', 1700000000000009, 'old-file', "
+            "current_timestamp())"]
 
 
-def give_item_counts(scenario: Scenario, live_counts: dict[str, int]) -> None:
-    """The source tables' item counts: exact for the healthy run, Orders' drifted for the faults run."""
+def give_item_counts(scenario: Scenario, healthy: dict[str, int], rebuilt_orders: int) -> None:
+    """The source tables' item counts: exact for the healthy run and for the rebuilt Orders; the earlier version's
+    table's `COUNT_DRIFT` above its items."""
     for step in scenario.steps:
-        if step.name in (HEALTHY_STEP, FAULTS_STEP):
-            counts = dict(live_counts)
-            if step.name == FAULTS_STEP:
-                counts[ORDERS] += COUNT_DRIFT
-            step.extra_args += ["--item-counts", json.dumps(counts)]
+        if step.name == HEALTHY_STEP:
+            step.extra_args += ["--item-counts", json.dumps(healthy)]
+        if step.name == FAULTS_STEP:
+            step.extra_args += ["--item-counts", json.dumps({ORDERS: rebuilt_orders,
+                                                             LEGACY: len(LEGACY_ITEMS) + COUNT_DRIFT})]
 
 
 def legacy_table() -> list[str]:

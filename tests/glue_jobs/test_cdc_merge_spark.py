@@ -25,9 +25,9 @@ from tests.glue_jobs.cdc_records import LONG_NUMBER, Change, FirehoseFile, plain
 from tests.glue_jobs.conftest import REPO
 from tests.glue_jobs.lake_model import TableModel
 from tests.glue_jobs.scenario import (COUNT_DRIFT, DATABASE, DECLARED_COLUMNS, EXPLICIT_DATABASE, FAULTS_STEP,
-                                      HEALTHY_STEP, KEY_TYPES, LATENESS_WINDOW_DAYS, LEGACY_ITEMS, LEGACY_TARGET,
-                                      LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES, PLANTED_KEY, REBUILD_MAX_COLUMNS,
-                                      REPLACED_KEY_TYPES, SESSIONS, STALE_HOURS, TARGETS, Scenario, build_scenario,
+                                      FRESH_HOURS, HEALTHY_STEP, KEY_TYPES, LATENESS_WINDOW_DAYS, LEGACY_ITEMS,
+                                      LEGACY_TARGET, LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES, REBUILD_MAX_COLUMNS,
+                                      REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario, build_scenario,
                                       give_item_counts, metrics_file, write_plan)
 from tests.glue_jobs.typed_model import ColumnModel, dumped
 
@@ -111,7 +111,8 @@ def expected_by_watermark(scenario: Scenario) -> tuple[dict[str, dict[str, Table
 def outcome(spark_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     scenario = build_scenario()
     expected, files_expected = expected_by_watermark(scenario)
-    give_item_counts(scenario, {source: len(model.live()) for source, model in expected[HEALTHY_STEP].items()})
+    give_item_counts(scenario, {source: len(model.live()) for source, model in expected[HEALTHY_STEP].items()},
+                     len(expected[FAULTS_STEP][ORDERS].live()))
     folder = tmp_path_factory.mktemp("lakehouse-scenario")
     as_of_us = utc_microseconds(scenario.now - timedelta(days=2)) + 1000 * 1_000_000 + 500_000  # t(1000.5)
     plan = write_plan(scenario, folder / "run", {"database": DATABASE,
@@ -237,6 +238,8 @@ def test_a_table_from_before_typed_columns_gets_them_from_the_items_it_holds(out
     assert types == {"blob": "string", "count": "bigint", "flag": "boolean", "flag_2": "boolean", "meta": "json",
                      "price": "decimal", "tags": "json"}  # B and sets read as their JSON suggests; `note` only null
     for row in legacy["rows"]:
+        if row["id"] is None:  # planted for the checks (a row without its key)
+            continue
         values, conflicts = columns.expected(images[row["id"]])
         assert {name: dumped(types[name], row[name]) for name in values} == values
         assert row["cdc_type_conflicts"] == conflicts and row["cdc_attribute_types"] is None
@@ -323,11 +326,6 @@ def test_the_docs_athena_examples_run_on_the_merged_tables(outcome: Outcome) -> 
     for change in model.live().values():
         values, _ = model.columns.expected(change.new_image)
         per_status.setdefault(values["status"], []).append(values["amount"])
-    # The faults run copied one row: it counts twice.
-    planted = next(change for key, change in model.live().items()
-                   if dict((name, value) for name, _, value in key) == {"pk": PLANTED_KEY, "sk": "10"})
-    per_status[model.columns.expected(planted.new_image)[0]["status"]].append(
-        model.columns.expected(planted.new_image)[0]["amount"])
     first = outcome.queries[0]  # orders and their total amount per status
     with localcontext() as exact:
         exact.prec = 60  # a decimal(38,9) sum, not Python's 28 digits
@@ -442,10 +440,11 @@ def test_maintenance_runs_on_its_cadence_and_compacts(outcome: Outcome) -> None:
 EVENT_RANK = {"INSERT": 1, "MODIFY": 2, "REMOVE": 3}
 
 
-def published(outcome: Outcome, step: str, name: str, table: str | None = None) -> list[float]:
+def published(outcome: Outcome, step: str, name: str, table: str | None = None,
+              database: str = DATABASE) -> list[float]:
     """The values a run published of one metric (of one table, or of the job)."""
     return [line["value"] for line in outcome.metrics[step] if line["name"] == name
-            and line["dimensions"].get("Table") == table and line["dimensions"]["Database"] == DATABASE]
+            and line["dimensions"].get("Table") == table and line["dimensions"]["Database"] == database]
 
 
 def check_rows(outcome: Outcome, step: str, target: str) -> dict[str, dict[str, Any]]:
@@ -455,14 +454,16 @@ def check_rows(outcome: Outcome, step: str, target: str) -> dict[str, dict[str, 
     return {row["check_name"]: row for row in rows if row["run_started_at"] == newest and row["target_table"] == target}
 
 
+CHECKS = ("unique_keys", "key_attributes", "freshness", "item_count")
+
+
 def test_a_healthy_table_reports_nothing(outcome: Outcome) -> None:
     """Unique keys, every key attribute, fresh enough, the source's exact item count: every check passes."""
     for source in (ORDERS, SESSIONS):
         target = TARGETS[source]
-        assert summary(outcome, HEALTHY_STEP, source)["checks"] == dict.fromkeys(
-            ("unique_keys", "key_attributes", "freshness", "item_count"), "passed"), source
+        assert summary(outcome, HEALTHY_STEP, source)["checks"] == dict.fromkeys(CHECKS, "passed"), source
         assert {name: row["outcome"] for name, row in check_rows(outcome, HEALTHY_STEP, target).items()} == \
-            dict.fromkeys(("unique_keys", "key_attributes", "freshness", "item_count"), "passed")
+            dict.fromkeys(CHECKS, "passed")
         for metric in ("QualityChecksFailed", "DuplicateKeys", "RowsWithoutKeys", "ItemCountDifference"):
             assert published(outcome, HEALTHY_STEP, metric, target) == [0], (source, metric)
         assert published(outcome, HEALTHY_STEP, "LiveRows", target) == [len(outcome.expected[HEALTHY_STEP][source]
@@ -475,29 +476,29 @@ def test_a_healthy_table_reports_nothing(outcome: Outcome) -> None:
 
 
 def test_each_planted_fault_is_reported(outcome: Outcome) -> None:
-    """A copied row (one key twice), a row whose sort key is gone, a source count 500 off, and changes two days old
-    against a 24-hour limit: each check fails, in the summary, the check results table and the metrics."""
-    orders, sessions = (check_rows(outcome, FAULTS_STEP, TARGETS[source]) for source in (ORDERS, SESSIONS))
-    assert {name: row["outcome"] for name, row in orders.items()} == dict.fromkeys(
-        ("unique_keys", "key_attributes", "freshness", "item_count"), "failed")
-    assert orders["unique_keys"]["observed"] == 1 and orders["key_attributes"]["observed"] == 1
-    live = len(outcome.expected[HEALTHY_STEP][ORDERS].live())
-    assert orders["item_count"]["observed"] == COUNT_DRIFT - 1  # the copied row counts as live
-    assert orders["item_count"]["threshold"] < COUNT_DRIFT - 1 and f"{live + 1} live rows" in orders["item_count"][
-        "detail"]
-    assert orders["freshness"]["observed"] > STALE_HOURS * 3600 == orders["freshness"]["threshold"]
-    # The other table has only the stale data: its other checks pass.
-    assert {name: row["outcome"] for name, row in sessions.items()} == {
-        "unique_keys": "passed", "key_attributes": "passed", "freshness": "failed", "item_count": "passed"}
-    assert summary(outcome, FAULTS_STEP, ORDERS)["checks"] == {name: "failed" for name in orders}
-    assert published(outcome, FAULTS_STEP, "QualityChecksFailed", "orders") == [3]
-    assert published(outcome, FAULTS_STEP, "QualityChecksFailed", TARGETS[SESSIONS]) == [0]
-    assert published(outcome, FAULTS_STEP, "DuplicateKeys", "orders") == [1]
-    assert published(outcome, FAULTS_STEP, "RowsWithoutKeys", "orders") == [1]
-    assert published(outcome, FAULTS_STEP, "ItemCountDifference", "orders") == [COUNT_DRIFT - 1]
-    newest = max(change.time_us for step in outcome.scenario.steps for file in step.files
-                 for change in file.changes if change.table == ORDERS)
-    age, = published(outcome, FAULTS_STEP, "NewestChangeAgeSeconds", "orders")
+    """The earlier version's table with a copied row (one key twice), a row without its key, a source count 500 off,
+    and changes of 2023: each check fails, in the summary, the check results table and the metrics. The table
+    rebuilt beside it in the same run reports nothing."""
+    legacy = check_rows(outcome, FAULTS_STEP, LEGACY_TARGET)
+    assert {name: row["outcome"] for name, row in legacy.items()} == dict.fromkeys(CHECKS, "failed")
+    assert legacy["unique_keys"]["observed"] == 1 and legacy["key_attributes"]["observed"] == 1
+    rows = len(LEGACY_ITEMS) + 2  # the copied row and the row without a key are live rows
+    assert legacy["item_count"]["observed"] == COUNT_DRIFT - 2
+    assert legacy["item_count"]["threshold"] < COUNT_DRIFT - 2 and f"{rows} live rows" in legacy["item_count"]["detail"]
+    assert legacy["freshness"]["observed"] > FRESH_HOURS * 3600 == legacy["freshness"]["threshold"]
+    assert summary(outcome, FAULTS_STEP, "Legacy")["checks"] == dict.fromkeys(CHECKS, "failed")
+    assert {name: row["outcome"] for name, row in check_rows(outcome, FAULTS_STEP, "orders_explicit").items()} == \
+        dict.fromkeys(CHECKS, "passed")
+
+    def metric(name: str, target: str) -> list[float]:
+        return published(outcome, FAULTS_STEP, name, target, EXPLICIT_DATABASE)
+
+    assert metric("QualityChecksFailed", LEGACY_TARGET) == [3] and metric("QualityChecksFailed", "orders_explicit") == [0]
+    assert metric("DuplicateKeys", LEGACY_TARGET) == [1] and metric("RowsWithoutKeys", LEGACY_TARGET) == [1]
+    assert metric("ItemCountDifference", LEGACY_TARGET) == [COUNT_DRIFT - 2]
+    assert metric("LiveRows", LEGACY_TARGET) == [rows]
+    newest = max(int(row["cdc_event_time_us"]) for row in table(outcome, FAULTS_STEP, LEGACY_TARGET)["rows"])
+    age, = metric("NewestChangeAgeSeconds", LEGACY_TARGET)
     assert abs(age - (utc_microseconds(outcome.scenario.now) - newest) / 1e6) < 600  # measured at the run's start
 
 
@@ -530,7 +531,7 @@ def delivered_changes(outcome: Outcome, source: str, through: str) -> list[Chang
 
 
 def test_history_switched_on_is_backfilled_and_holds_every_change_once(outcome: Outcome) -> None:
-    for step in ("run5-cadence", FAULTS_STEP):
+    for step in ("run5-cadence", HEALTHY_STEP):
         history = table(outcome, step, "orders__history")
         ids = [row["cdc_event_id"] for row in history["rows"]]
         assert len(ids) == len(set(ids)), step  # replayed files' changes once
@@ -540,9 +541,9 @@ def test_history_switched_on_is_backfilled_and_holds_every_change_once(outcome: 
     assert first["history_added"] == len(table(outcome, "run5-cadence", "orders__history")["rows"])
     assert summary(outcome, HEALTHY_STEP, ORDERS)["history_added"] == 0  # only the overlap's replays: nothing new
     # The replaced sessions table: the history of the current table only (keys session_id and seq).
-    sessions = table(outcome, FAULTS_STEP, TARGETS[SESSIONS] + "__history")
+    sessions = table(outcome, HEALTHY_STEP, TARGETS[SESSIONS] + "__history")
     assert {row["cdc_event_id"] for row in sessions["rows"]} == {
-        change.event_id for change in delivered_changes(outcome, SESSIONS, FAULTS_STEP) if "seq" in change.keys}
+        change.event_id for change in delivered_changes(outcome, SESSIONS, HEALTHY_STEP) if "seq" in change.keys}
     assert json.loads(sessions["properties"]["cdc.keys"]) == [{"name": "seq", "type": "N"},
                                                               {"name": "session_id", "type": "S"}]
 
@@ -572,7 +573,7 @@ def test_the_docs_as_of_query_gives_each_item_as_it_was_then(outcome: Outcome) -
     answer = outcome.queries[-1]
     assert answer["error"] is None, answer
     newest: dict[tuple, Change] = {}
-    for change in delivered_changes(outcome, ORDERS, FAULTS_STEP):
+    for change in delivered_changes(outcome, ORDERS, HEALTHY_STEP):
         position = (change.time_us, EVENT_RANK[change.event_name], change.event_id)
         known = newest.get(change.key)
         if change.time_us <= outcome.as_of_us and (known is None or position > (
