@@ -20,7 +20,7 @@ from bindings import (CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, C
                           SnsTopicPolicy, SnsTopicSubscription)
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.iam import Condition, PolicyDocument, PolicyStatement
+from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name, check_range
@@ -184,3 +184,13 @@ class MetricAlarm(NamedConstruct):
     @property
     def arn(self) -> str:
         return self._alarm.arn
+
+
+def grant_put_metric_data(principal: Grantable, sid: str, namespace: str) -> None:
+    """Publish custom metrics of one namespace. PutMetricData names no resource, so IAM authorizes it on "*" only;
+    the `cloudwatch:namespace` condition keeps the principal to its own namespace."""
+    if not namespace or namespace.startswith("AWS/"):
+        raise ConstructPropsError(f"metric namespace {namespace!r} must be a custom one (not empty, not AWS/...)")
+    principal.add_to_principal_policy(PolicyStatement(
+        sid=sid, actions=("cloudwatch:PutMetricData",), resources=("*",),
+        conditions=(Condition("StringEquals", "cloudwatch:namespace", (namespace,)),)))

@@ -30,8 +30,9 @@ GLUE_VERSIONS = ("5.0",)
 DATALAKE_FORMATS = ("delta", "hudi", "iceberg")
 # Glue's cron: six fields (minutes hours day-of-month month day-of-week year), one of the day fields `?`.
 GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
-# Glue runs a scheduled trigger at most every 5 minutes: a minutes field of every minute (or every 1 to 4) is refused.
-TOO_FREQUENT_MINUTES = re.compile(r"\*|\*/[1-4]|0/[1-4]")
+# Glue runs a scheduled trigger at most every 5 minutes.
+GLUE_SHORTEST_INTERVAL_MINUTES = 5
+CRON_PART = re.compile(r"(\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?")
 # Arguments the construct sets itself; the job's own arguments must not name them.
 RESERVED_ARGUMENTS = ("--conf", "--datalake-formats", "--extra-py-files", "--job-bookmark-option", "--job-language",
                       "--TempDir")
@@ -41,13 +42,46 @@ CONTINUOUS_LOGGING_ARGUMENTS = ("--continuous-log-logGroup", "--continuous-log-l
                                 "--enable-continuous-log-filter")
 
 
+def cron_values(field: str, low: int, high: int) -> set[int] | None:
+    """The values a cron field (`*`, `n`, `a-b`, `*/n`, `a/n`, `a-b/n`, comma-separated) selects; None for what this
+    reading does not cover (names, L, W, #)."""
+    values: set[int] = set()
+    for part in field.split(","):
+        match = CRON_PART.fullmatch(part)
+        if not match:
+            return None
+        every, first, last, step = match.groups()
+        start = low if every == "*" else int(first)
+        end = high if every == "*" or (step and last is None) else int(last or first)
+        if not low <= start <= end <= high or (step is not None and int(step) == 0):
+            return None
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+def schedule_gaps_minutes(schedule: str) -> tuple[int, int] | None:
+    """The shortest and the longest time between two runs of a Glue cron schedule, within a day (day fields make
+    some gaps longer still); None when the minutes or hours field is beyond this reading."""
+    cron = GLUE_CRON.fullmatch(schedule)
+    if not cron:
+        return None
+    minutes, hours = cron_values(cron.group(1), 0, 59), cron_values(cron.group(2), 0, 23)
+    if not minutes or not hours:
+        return None
+    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])] + [times[0] + 1440 - times[-1]]
+    return min(gaps), max(gaps)
+
+
 def check_schedule(what: str, schedule: str) -> None:
     """A schedule a Glue trigger accepts: `cron(<6 fields>)`, one of the day fields `?`, not more often than every
     5 minutes (Glue triggers take no `rate(...)`)."""
     cron = GLUE_CRON.fullmatch(schedule)
-    if cron and TOO_FREQUENT_MINUTES.fullmatch(cron.group(1)):
-        raise ConstructPropsError(f"{what} {schedule!r} runs more often than every 5 minutes, which Glue refuses; "
-                                  "e.g. cron(15 * * * ? *) for 15 minutes past every hour")
+    gaps = schedule_gaps_minutes(schedule)
+    if gaps and gaps[0] < GLUE_SHORTEST_INTERVAL_MINUTES:
+        raise ConstructPropsError(f"{what} {schedule!r} runs {gaps[0]} minutes apart, more often than every "
+                                  f"{GLUE_SHORTEST_INTERVAL_MINUTES} minutes, which Glue refuses; e.g. "
+                                  "cron(15 * * * ? *) for 15 minutes past every hour")
     if not cron or "?" not in (cron.group(3), cron.group(5)) or cron.group(3) == cron.group(5):
         raise ConstructPropsError(
             f"{what} {schedule!r} is not a Glue schedule; write cron(minutes hours day-of-month month day-of-week "

@@ -80,14 +80,31 @@ def _one_or_list(values: tuple[str, ...]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
 
 
+# Actions IAM authorizes only on `"Resource": "*"` (they name no resource type), each with the condition key that
+# scopes it instead; an identity policy may grant them on "*" only with that key pinned by StringEquals.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+ACTIONS_ON_ANY_RESOURCE = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
+
+
+def _scoped_on_any_resource(statement: PolicyStatement) -> bool:
+    """`"Resource": "*"` for actions that have no resource, each narrowed by its scoping condition key."""
+    pinned = {condition.variable for condition in statement.conditions
+              if condition.test == "StringEquals" and condition.values}
+    return all(ACTIONS_ON_ANY_RESOURCE.get(action) in pinned for action in statement.actions)
+
+
 def check_least_privilege(statement: PolicyStatement) -> None:
-    """No wildcard action; a resource wildcard only as the tail of a path below one named resource."""
+    """No wildcard action; a resource wildcard only as the tail of a path below one named resource, or `*` alone for
+    actions that name no resource (ACTIONS_ON_ANY_RESOURCE), narrowed by their condition key."""
     for action in statement.actions:
         if "*" in action or "?" in action:
             raise ConstructPropsError(f"policy statement {statement.sid!r} allows wildcard action {action!r}")
     for resource in statement.resources:
         if resource == "*" and statement.principals:
             continue  # in a key policy, the only resource policy that allows it, "*" means this key
+        if resource == "*" and _scoped_on_any_resource(statement):
+            continue
         if not _names_one_resource(resource):
             raise ConstructPropsError(
                 f"policy statement {statement.sid!r} allows wildcard resource {resource!r}; grant on named "
@@ -174,6 +191,26 @@ class PolicyDocument(NamedConstruct):
         return self._json
 
 
+class _RoleWithInlinePolicy(NamedConstruct):
+    """A role and the one inline policy its grants build."""
+
+    def _with_inline_policy(self, name: str, description: str, trust_json: str, tags: dict[str, str]) -> None:
+        self._role = self._name(IamRole(self, "Resource", name=name, description=description or None,
+                                        assume_role_policy=trust_json, tags=tags or None))
+        self._policy = PolicyDocument(self, "Policy")
+        # What uses the role should depend on this, not only on the role: AWS checks permissions at creation.
+        self.policy = self._name(IamRolePolicy(
+            self, "InlinePolicy", name=f"{name}-policy", role=self._role.id, policy=self._policy.json))
+        self.name = name
+
+    @property
+    def arn(self) -> str:
+        return self._role.arn
+
+    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
+        self._policy.add_statement(statement)
+
+
 @dataclass(frozen=True)
 class ServiceRoleProps:
     name: str
@@ -186,7 +223,7 @@ class ServiceRoleProps:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class ServiceRole(NamedConstruct):
+class ServiceRole(_RoleWithInlinePolicy):
     """A role only one AWS service can assume, with one inline policy built from grants."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ServiceRoleProps) -> None:
@@ -209,31 +246,48 @@ class ServiceRole(NamedConstruct):
                 )
             ],
         ), "trust", resource=False)
-        self._role = self._name(IamRole(
-            self,
-            "Resource",
-            name=props.name,
-            description=props.description or None,
-            assume_role_policy=self._trust.json,
-            tags=props.tags or None,
-        ))
-        self._policy = PolicyDocument(self, "Policy")
-        # What uses the role should depend on this, not only on the role: AWS checks permissions at creation.
-        self.policy = self._name(IamRolePolicy(
-            self, "InlinePolicy", name=f"{props.name}-policy", role=self._role.id, policy=self._policy.json))
-        self.name = props.name
-
-    @property
-    def arn(self) -> str:
-        return self._role.arn
-
-    def add_to_principal_policy(self, statement: PolicyStatement) -> None:
-        self._policy.add_statement(statement)
+        self._with_inline_policy(props.name, props.description, self._trust.json, props.tags)
 
     def adopt_existing(self) -> None:
         """Take over a live role of this name (an `import` block); its inline policy is this construct's."""
         self._adopt(self._role, self.name)
 
+
+
+@dataclass(frozen=True)
+class CrossAccountRoleProps:
+    name: str
+    trusted_account: str  # the account whose principal assumes the role
+    # The principal (a role) of that account allowed to assume it, by ARN: pinned with `aws:PrincipalArn` on the
+    # account root, so the trust policy is valid before that role exists and survives its re-creation.
+    principal_arn: str
+    partition: str = "aws"
+    description: str = ""
+
+
+class CrossAccountRole(_RoleWithInlinePolicy):
+    """A role one named role of another account may assume, with one inline policy built from grants. Both halves of
+    the assumption: this trust policy, and `grant_assume` on the other side (`sts:AssumeRole` on this role's ARN)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: CrossAccountRoleProps) -> None:
+        super().__init__(scope, construct_id)
+        check_name("IAM role", props.name, 64, r"[\w+=,.@-]+", "letters, digits and +=,.@_-")
+        if not re.fullmatch(r"[0-9]{12}|\$\{.+\}", props.trusted_account):
+            raise ConstructPropsError(f"IAM role {props.name}: trusted account {props.trusted_account!r} is not a "
+                                      "12-digit account id")
+        # A trust policy names no resource: the role itself is the resource.
+        self._trust = self._name(DataAwsIamPolicyDocument(self, "AssumeRolePolicy", statement=[
+            DataAwsIamPolicyDocumentStatement(
+                sid="AssumedByOneRole", effect="Allow", actions=["sts:AssumeRole"],
+                principals=[{"type": "AWS", "identifiers": [f"arn:{props.partition}:iam::{props.trusted_account}:root"]}],
+                condition=[{"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [props.principal_arn]}])]),
+            "trust", resource=False)
+        self._with_inline_policy(props.name, props.description, self._trust.json, {})
+
+
+def grant_assume(principal: Grantable, sid: str, role_arns: tuple[str, ...]) -> None:
+    """The principal's half of assuming roles of other accounts: `sts:AssumeRole` on exactly those roles."""
+    principal.add_to_principal_policy(PolicyStatement(sid=sid, actions=("sts:AssumeRole",), resources=role_arns))
 
 
 @dataclass(frozen=True)

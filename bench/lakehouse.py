@@ -1,7 +1,8 @@
 """Local merge throughput of the lakehouse job, and the cost of an incremental run against the first run, at three
-history sizes.
+history sizes; or (`--runs N`) whether a table's files and snapshots stay bounded over many runs.
 
     .venv-spark/bin/python bench/lakehouse.py [--hours 12,48,96] [--per-hour 800] [--items 6000] [--output figures.json]
+    .venv-spark/bin/python bench/lakehouse.py --runs 200 [--per-hour 100] [--items 2000] [--output figures.json]
 
 One Spark session (local[2], driver 1 GiB, as `make lakehouse-local`) runs the job script, for each history size:
 a first run over `hours` hourly Firehose files into a fresh warehouse (every change new: tables created, columns
@@ -12,6 +13,14 @@ JVM warm, as a long-lived session would.
 
 Each run is measured in wall seconds and in CPU-seconds of every process it uses (the driver's JVM, its Python
 workers: read from /proc, so Linux only): on a shared machine the CPU-seconds are the figure that holds.
+
+With `--runs N`: N job runs on one table, each after one more hour of changes arrived, with the layer's maintenance
+cadence (every 24 runs) and every snapshot older than the run expired at maintenance (`--snapshot-retention-hours
+0`: the runs take seconds, not hours, so the default 168 hours would expire nothing here; on AWS a table keeps
+168 hours of runs' snapshots more). The data files, delete files and snapshots the job publishes after each run
+(its `DataFiles`, `DeleteFiles`, `Snapshots` metrics, through the file sink) are reported: their maximum over the
+runs, and over the last cadence, against the first; bounded means the later maxima are no larger than the first
+cycle's.
 """
 from __future__ import annotations
 
@@ -121,13 +130,53 @@ def measure(spark, scratch: Path, hours: int, items: int, per_hour: int) -> dict
     }
 
 
+EVERY_RUNS = 24  # the layer's maintenance cadence (the job's default)
+
+
+def bounded_counts(spark, scratch: Path, runs: int, items: int, per_hour: int) -> dict:
+    """`runs` job runs of one table, an hour of changes before each; the file and snapshot counts after each."""
+    import cdc_merge
+    import run_local
+
+    raw, warehouse, metrics = scratch / "raw-runs", scratch / "warehouse-runs", scratch / "runs-metrics.jsonl"
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=runs + 2)
+    rng, versions, counts, cpu_per_run = random.Random(5), {}, [], []
+    arguments = run_local.local_arguments([
+        "--raw-path", str(raw), "--warehouse", str(warehouse), "--database", "bench", "--catalog-name", "runs",
+        "--overlap-minutes", "60", "--maintenance-every-runs", str(EVERY_RUNS), "--snapshot-retention-hours", "0",
+        "--metrics", f"file:{metrics}"])
+    for run in range(runs):
+        write_hours(raw, start, range(run, run + 1), items, per_hour, rng, versions)
+        cpu = descendants_cpu_seconds()
+        cdc_merge.main(arguments, spark=spark)
+        cpu_per_run.append(descendants_cpu_seconds() - cpu)
+        published = [json.loads(line) for line in metrics.read_text().splitlines()]
+        metrics.unlink()
+        counts.append({line["name"]: int(line["value"]) for line in published
+                       if line["name"] in ("DataFiles", "DeleteFiles", "Snapshots")})
+    cycle = counts[:EVERY_RUNS]
+    last = counts[-EVERY_RUNS:]
+    return {
+        "runs": runs, "changes_per_run": per_hour, "maintenance_every_runs": EVERY_RUNS,
+        "first_cycle_max": {name: max(count[name] for count in cycle) for name in cycle[0]},
+        "last_cycle_max": {name: max(count[name] for count in last) for name in last[0]},
+        "overall_max": {name: max(count[name] for count in counts) for name in counts[0]},
+        "after_last_run": counts[-1],
+        "cpu_s_per_run_first_cycle": round(sum(cpu_per_run[:EVERY_RUNS]) / EVERY_RUNS, 2),
+        "cpu_s_per_run_last_cycle": round(sum(cpu_per_run[-EVERY_RUNS:]) / EVERY_RUNS, 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", default="12,48,96", help="history sizes, in hourly files")
-    parser.add_argument("--items", type=int, default=6000)
-    parser.add_argument("--per-hour", type=int, default=800)
+    parser.add_argument("--items", type=int, default=None, help="distinct items (default 6000; 2000 with --runs)")
+    parser.add_argument("--per-hour", type=int, default=None, help="changes an hour (default 800; 100 with --runs)")
+    parser.add_argument("--runs", type=int, default=0, help="measure file and snapshot counts over this many runs")
     parser.add_argument("--output", type=Path)
     options = parser.parse_args()
+    items = options.items or (2000 if options.runs else 6000)
+    per_hour = options.per_hour or (100 if options.runs else 800)
 
     import cdc_job
     import cdc_settings
@@ -141,11 +190,22 @@ def main() -> int:
                                       run_local.local_spark_configuration(scratch))
         spark.sparkContext.setLogLevel("ERROR")
         session_seconds, session_cpu = time.perf_counter() - session_started, descendants_cpu_seconds() - cpu
-        sizes = [measure(spark, scratch, int(hours), options.items, options.per_hour)
-                 for hours in sorted(int(hours) for hours in options.hours.split(","))]
+        if options.runs:
+            bounded = bounded_counts(spark, scratch, options.runs, items, per_hour)
+        else:
+            sizes = [measure(spark, scratch, int(hours), items, per_hour)
+                     for hours in sorted(int(hours) for hours in options.hours.split(","))]
         spark.stop()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+    if options.runs:
+        print(json.dumps(bounded, indent=1))
+        if options.output:
+            options.output.write_text(json.dumps(bounded, indent=1) + "\n")
+        return 0 if bounded["last_cycle_max"] == bounded["first_cycle_max"] or all(
+            bounded["last_cycle_max"][name] <= bounded["first_cycle_max"][name] for name in bounded["first_cycle_max"]
+        ) else 1
 
     print(f"lakehouse job, local[2]; session start {session_seconds:.1f} s, {session_cpu:.1f} CPU-s (once per run)")
     print(f"{'history':>22} {'first run':>18} {'records/s':>10} {'incremental':>18} {'records/s':>10} {'ratio':>6}")

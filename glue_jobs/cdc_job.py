@@ -11,12 +11,14 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import cdc_items
+from cdc_checks import COUNT_LAG_HOURS, HOUR_US, QUALITY_CHECKS, CheckResult, ItemCounts, TableFacts, evaluate
 from cdc_columns import (ColumnPlan, TypedColumn, columns_from_json, columns_to_json, conflicts_sql, plan_columns,
                          quoted, sql_text, value_sql)
 from cdc_identity import (Generation, KeyAttribute, KeyGroup, KeySchema, KeySchemaMix, MergeStep, archive_name,
                           keys_from_json, keys_to_json, plan_generations)
-from cdc_settings import (LEGACY_STATE_TABLE, RUNS_TABLE, TOMBSTONE_SUFFIX, JobArguments, JobInputError, TableSpec,
-                          catalog_configuration, sanitized_table_name, validate_table_specs)
+from cdc_metrics import Datum, metric_sink
+from cdc_settings import (CHECKS_TABLE, HISTORY_SUFFIX, LEGACY_STATE_TABLE, RUNS_TABLE, TOMBSTONE_SUFFIX, JobArguments,
+                          JobInputError, TableSpec, catalog_configuration, sanitized_table_name, validate_table_specs)
 
 if TYPE_CHECKING:  # pyspark is imported where it is used: the other modules' pure functions run without Spark
     from pyspark.sql import DataFrame, SparkSession
@@ -42,6 +44,13 @@ RUNS_COLUMNS = (
     ("type_conflicts", "MAP<STRING, BIGINT>"), ("untyped_attributes", "BIGINT"), ("archived_as", "STRING"),
     ("tombstones_purged", "BIGINT"), ("watermark_us", "BIGINT"), ("maintenance", "BOOLEAN"), ("seconds", "DOUBLE"),
 )
+CHECKS_COLUMNS = (
+    ("run_started_at", "TIMESTAMP"), ("source_table", "STRING"), ("target_table", "STRING"), ("check_name", "STRING"),
+    ("outcome", "STRING"), ("observed", "DOUBLE"), ("threshold", "DOUBLE"), ("detail", "STRING"),
+)
+HISTORY_EVENT_COLUMNS = (("cdc_event_name", "STRING"), ("cdc_event_id", "STRING"), ("cdc_event_time_us", "BIGINT"),
+                         ("cdc_event_time", "TIMESTAMP"), ("cdc_source_file", "STRING"),
+                         ("cdc_merged_at", "TIMESTAMP"))
 
 
 class TableFailed(Exception):
@@ -76,6 +85,9 @@ class TableRunSummary:
     tombstones_purged: int = 0
     watermark_us: int | None = None
     maintenance: bool = False
+    history_added: int = 0  # changes appended to `<target>__history`
+    newest_stored_change_us: int | None = None  # the newest change the table reflects, this run's or earlier
+    checks: dict[str, str] = field(default_factory=dict)  # check -> passed, failed, skipped
     seconds: float = 0.0
     error: str | None = None
 
@@ -181,7 +193,8 @@ class CdcMergeJob:
                                                                                           "cdc_data")):
                     source = status.getPath().getName()
                     sources.append(TableSpec(source, sanitized_table_name(source),
-                                             max_columns=self.arguments.max_columns))
+                                             max_columns=self.arguments.max_columns, checks=self.arguments.checks,
+                                             history=self.arguments.history))
         if not sources:
             raise JobInputError(f"--raw-path {self.arguments.raw_path} holds no <table>/cdc_data/ folder: give the "
                                 "folder that holds one per table (the raw bucket's dynamodb_data/), or --tables")
@@ -446,11 +459,9 @@ class CdcMergeJob:
 
     # ------------------------------------------------------------ merging
 
-    def newest_change_per_key(self, changes: "DataFrame", keys: KeySchema, schema_text: str,
-                              started_us: int | None) -> "DataFrame":
-        """The valid changes with these keys (at or after the generation's start), only the newest per key, with
-        its item, types and facts."""
-        from pyspark.sql import Window
+    @staticmethod
+    def keyed_changes(changes: "DataFrame", keys: KeySchema, schema_text: str, started_us: int | None) -> "DataFrame":
+        """The valid changes with these keys (at or after the generation's start), each key in its column."""
         from pyspark.sql import functions as F
 
         rank = F.coalesce(*[F.when(F.col("cdc_event_name") == name, F.lit(value))
@@ -463,16 +474,32 @@ class CdcMergeJob:
         for key in keys:
             value = F.element_at(F.element_at("key_map", F.lit(key.name)), F.lit(key.type))
             with_keys = with_keys.withColumn(key.name, F.unbase64(value) if key.type == "B" else value)
-        valid = with_keys.where(F.expr(" AND ".join(f"{quoted(key.name)} IS NOT NULL" for key in keys)))
+        return with_keys.where(F.expr(" AND ".join(f"{quoted(key.name)} IS NOT NULL" for key in keys)))
+
+    @staticmethod
+    def with_facts(changes: "DataFrame", keys: KeySchema) -> "DataFrame":
+        """The changes' keys, item, types and facts (`r`, null for a REMOVE) and event columns."""
+        from pyspark.sql import functions as F
+
+        register_modules_by_value()
+        facts = F.udf(cdc_items.item_facts, FACTS_TYPE)
+        image = F.when(F.col("cdc_event_name") == "REMOVE", F.lit(None)).otherwise(facts("new_image"))
+        return changes.select(*[F.col(quoted(key.name)) for key in keys], image.alias("r"), "cdc_event_name",
+                              "cdc_event_id", "cdc_event_time_us", "cdc_source_file", "cdc_event_rank")
+
+    def newest_change_per_key(self, changes: "DataFrame", keys: KeySchema, schema_text: str,
+                              started_us: int | None) -> "DataFrame":
+        """The valid changes with these keys (at or after the generation's start), only the newest per key, with
+        its item, types and facts."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        valid = self.keyed_changes(changes, keys, schema_text, started_us)
         order = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys]).orderBy(
             F.col("cdc_event_time_us").desc(), F.col("cdc_event_rank").desc(), F.col("cdc_event_id").desc(),
             F.col("cdc_source_file").asc())
         newest = valid.withColumn("position", F.row_number().over(order)).where("position = 1")
-        register_modules_by_value()
-        facts = F.udf(cdc_items.item_facts, FACTS_TYPE)
-        image = F.when(F.col("cdc_event_name") == "REMOVE", F.lit(None)).otherwise(facts("new_image"))
-        return newest.select(*[F.col(quoted(key.name)) for key in keys], image.alias("r"), "cdc_event_name",
-                             "cdc_event_id", "cdc_event_time_us", "cdc_source_file", "cdc_event_rank")
+        return self.with_facts(newest, keys)
 
     @staticmethod
     def newer(incoming: str, stored: str) -> str:
@@ -583,13 +610,106 @@ class CdcMergeJob:
     def has_rows(self, target: str) -> bool:
         return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)} LIMIT 1").collect())
 
+    # ------------------------------------------------------------ history
+
+    def update_history(self, spec: TableSpec, generation: Generation, changes: "DataFrame | None",
+                       stats: ChangeStats) -> int:
+        """Appends this run's changes of the current generation to `<target>__history` (each change once, however
+        often it was delivered); a history switched on now starts with every change still in the raw folder. Its
+        typed columns follow the live table's. Returns the number of changes appended."""
+        from pyspark import StorageLevel
+
+        name = spec.target + HISTORY_SUFFIX
+        history = self.load(name)
+        if history.exists and history.keys != generation.keys:  # the table was replaced
+            self.archive_history(name, history)
+            history = StoredTable(name)
+        backfill = None
+        if not history.exists:
+            self.create_history(name, spec, generation)
+            history = self.load(name)
+            lines = self.read_new_files(spec, TableState())
+            if lines is None:
+                return 0
+            changes = backfill = self.parse_changes(lines).persist(StorageLevel.MEMORY_AND_DISK)
+            stats = self.change_stats(changes, spec, generation.started_us)
+        try:
+            if changes is None or generation.keys not in stats.schema_texts:
+                return 0
+            live = self.load(spec.target)
+            columns = live.typed_columns
+            retyped = [column for column in columns if column.name in history.columns
+                       and history.columns[column.name] != spark_type(column)]
+            self.match_schema(name, history, columns, generation.keys)
+            if retyped and self.has_rows(name):
+                self.backfill(name, columns)
+            return self.append_history(name, generation, columns,
+                                       self.keyed_changes(changes, generation.keys,
+                                                          stats.schema_texts[generation.keys], generation.started_us))
+        finally:
+            if backfill is not None:
+                backfill.unpersist()
+
+    def create_history(self, name: str, spec: TableSpec, generation: Generation) -> None:
+        keys = key_columns(generation.keys)
+        items = ", ".join(f"{column} {kind}" for column, kind in ITEM_COLUMNS)
+        events = ", ".join(f"{column} {kind}" for column, kind in HISTORY_EVENT_COLUMNS)
+        properties = ", ".join(f"{sql_text(key)}={sql_text(value)}" for key, value in {
+            "format-version": "2", "cdc.source-table": spec.source, "cdc.keys": keys_to_json(generation.keys),
+            "cdc.generation": str(generation.number)}.items())
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({keys}, {items}, {events}) USING iceberg"
+                       f" PARTITIONED BY (days(cdc_event_time)) TBLPROPERTIES ({properties})")
+
+    def archive_history(self, name: str, history: StoredTable) -> None:
+        """The history of a replaced DynamoDB table kept as `<target>__v<n>__history`, beside its live items'."""
+        generation = history.properties.get("cdc.generation", "1")
+        archived = f"{name.removesuffix(HISTORY_SUFFIX)}__v{generation}{HISTORY_SUFFIX}"
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(archived)} USING iceberg PARTITIONED BY "
+                       f"(days(cdc_event_time)) TBLPROPERTIES ('format-version'='2') AS SELECT * FROM "
+                       f"{self.table(name)}")
+        self.spark.sql(f"DROP TABLE {self.table(name)} PURGE")
+
+    def append_history(self, name: str, generation: Generation, columns: tuple[TypedColumn, ...],
+                       keyed: "DataFrame") -> int:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        keys = generation.keys
+        once = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys], F.col("cdc_event_id")).orderBy(
+            F.col("cdc_source_file").asc())
+        unique = keyed.withColumn("position", F.row_number().over(once)).where("position = 1")
+        self.with_facts(unique, keys).createOrReplaceTempView("cdc_history_facts")
+        typed = "".join(f"{value_sql(column, 'r.facts')} AS {quoted(column.name)}, " for column in columns)
+        self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_history_source AS SELECT
+            {''.join(quoted(key.name) + ', ' for key in keys)}{typed}r.item AS item,
+            r.types AS cdc_attribute_types, {conflicts_sql(columns, 'r.facts')} AS cdc_type_conflicts,
+            cdc_event_name, cdc_event_id, cdc_event_time_us, timestamp_micros(cdc_event_time_us) AS cdc_event_time,
+            cdc_source_file FROM cdc_history_facts""")
+        bounds = self.spark.sql("SELECT count(*) AS n, date_format(min(cdc_event_time), 'yyyy-MM-dd') AS first"
+                                " FROM cdc_history_source").collect()
+        if not bounds[0]["n"]:
+            return 0
+        names = [quoted(key.name) for key in keys] + [quoted(column.name) for column in columns] + [
+            column for column, _ in ITEM_COLUMNS] + [column for column, _ in HISTORY_EVENT_COLUMNS
+                                                     if column != "cdc_merged_at"]
+        first = bounds[0]["first"]
+        before = self.spark.sql(f"SELECT count(*) AS n FROM {self.table(name)}").collect()[0]["n"]
+        # Only the days this batch touches are joined (the table is partitioned by day): a history does not make
+        # every run read all of itself.
+        self.spark.sql(f"""MERGE INTO {self.table(name)} t USING cdc_history_source s
+            ON {self.key_join('t', 's', keys)} AND t.cdc_event_id = s.cdc_event_id
+               AND t.cdc_event_time >= TIMESTAMP '{first}'
+            WHEN NOT MATCHED THEN INSERT ({', '.join(names)}, cdc_merged_at)
+                VALUES ({', '.join('s.' + column for column in names)}, current_timestamp())""")
+        return self.spark.sql(f"SELECT count(*) AS n FROM {self.table(name)}").collect()[0]["n"] - before
+
     # ------------------------------------------------------------ maintenance
 
     def maintenance_due(self, state: TableState) -> bool:
         every = self.arguments.maintenance_every_runs
         return self.arguments.force_maintenance or (every > 0 and state.runs - state.last_maintenance_run >= every)
 
-    def maintain(self, *names: str) -> None:
+    def maintain(self, *names: str, appended: tuple[str, ...] = ()) -> None:
         """Compaction of every data file, deletes applied, then expiry of the snapshots older than the retention (the
         newest always stays).
 
@@ -598,12 +718,16 @@ class CdcMergeJob:
         are dropped by the next one (bounded: no more than one cycle's). Rewriting only the files that have deletes
         would leave older untouched files behind, and their age would keep every delete file forever;
         `rewrite_position_delete_files`, which drops them at once, fails on tables with array or map columns in
-        Iceberg 1.10 (apache/iceberg issue 15080), and typed tables have them."""
+        Iceberg 1.10 (apache/iceberg issue 15080), and typed tables have them.
+
+        Tables only ever appended to (`appended`: a history) have no deletes: only their small files are combined
+        (Iceberg's default bin-packing), so a long history is not rewritten whole every time."""
         catalog = quoted(self.arguments.catalog_name)
-        for name in names:
+        for name in names + appended:
             identifier = sql_text(f"{self.arguments.database}.{name}")
-            self.spark.sql(f"CALL {catalog}.system.rewrite_data_files(table => {identifier}, options => map("
-                           "'rewrite-all', 'true', 'use-starting-sequence-number', 'false'))")
+            options = "" if name in appended else (", options => map('rewrite-all', 'true', "
+                                                   "'use-starting-sequence-number', 'false')")
+            self.spark.sql(f"CALL {catalog}.system.rewrite_data_files(table => {identifier}{options})")
             older_than = (datetime.now(timezone.utc) - timedelta(hours=self.arguments.snapshot_retention_hours))
             cutoff = f"TIMESTAMP '{older_than.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
             # The procedure lists every file the table's snapshots reach: not for nothing (the metadata table is
@@ -650,6 +774,8 @@ class CdcMergeJob:
                 stored = self.prepare(spec, stored, step.generation)
                 stored = self.merge_step(spec, stored, step, changes, stats, summary)
                 current = step.generation
+            if spec.history and plan.final is not None:
+                summary.history_added = self.update_history(spec, plan.final, changes, stats)
         finally:
             if changes is not None:
                 changes.unpersist()
@@ -662,7 +788,8 @@ class CdcMergeJob:
         state.runs += 1
         maintained = self.maintenance_due(state)
         if maintained:
-            self.maintain(spec.target, spec.target + TOMBSTONE_SUFFIX)
+            self.maintain(spec.target, spec.target + TOMBSTONE_SUFFIX,
+                          appended=(spec.target + HISTORY_SUFFIX,) if spec.history else ())
             state.last_maintenance_run = state.runs
             summary.maintenance = True
         # Last: the watermark moves only once everything above has committed, and never past this run's start (a
@@ -672,6 +799,7 @@ class CdcMergeJob:
         summary.watermark_us = state.watermark_us
         newest = max(filter(None, (summary.newest_change_us, generation.newest_us if generation and
                                    generation.keys == plan.final.keys else None)), default=None)
+        summary.newest_stored_change_us = newest
         self.set_properties(spec.target, {
             **generation_properties(replace(plan.final, newest_us=newest)),
             "cdc.watermark-us": "" if state.watermark_us is None else str(state.watermark_us),
@@ -686,12 +814,68 @@ class CdcMergeJob:
             return int(value) if value else None
         return self.newest_stored_change(target)  # a table from before the property
 
+    # ------------------------------------------------------------ measuring
+
+    def recent_changes(self) -> dict[str, int]:
+        """Per source table, the changes merged by the runs of the last COUNT_LAG_HOURS hours."""
+        since = (self.now - timedelta(hours=COUNT_LAG_HOURS)).strftime("%Y-%m-%d %H:%M:%S")
+        rows = self.spark.sql(f"SELECT source_table, sum(changes_merged) AS n FROM {self.table(RUNS_TABLE)}"
+                              f" WHERE outcome = 'merged' AND run_started_at >= TIMESTAMP '{since}'"
+                              " GROUP BY source_table").collect()
+        return {row["source_table"]: row["n"] or 0 for row in rows}
+
+    def key_facts(self, target: str, keys: KeySchema) -> tuple[int, int, int]:
+        """In one Spark job: live rows, key values held by several rows, rows lacking a key attribute."""
+        names = ", ".join(quoted(key.name) for key in keys)
+        missing = " OR ".join(f"{quoted(key.name)} IS NULL" for key in keys)
+        row = self.spark.sql(f"""SELECT coalesce(sum(n), 0) AS live_rows,
+                coalesce(sum(CASE WHEN missing THEN n ELSE 0 END), 0) AS without_keys,
+                count_if(NOT missing AND n > 1) AS duplicates
+            FROM (SELECT ({missing}) AS missing, count(*) AS n FROM {self.table(target)} GROUP BY {names})""").collect()[0]
+        return row["live_rows"], row["duplicates"], row["without_keys"]
+
+    def file_counts(self, name: str) -> dict[str, int]:
+        """The table's live data files, delete files and snapshots: the snapshots and the newest one's summary, from
+        the table's metadata file alone (no manifest, no data file read)."""
+        row = self.spark.sql(f"""SELECT count(*) AS snapshots,
+                max_by(summary['total-data-files'], committed_at) AS data_files,
+                max_by(summary['total-delete-files'], committed_at) AS delete_files
+            FROM {self.table(name)}.snapshots""").collect()[0]
+        return {name: int(value or 0) for name, value in row.asDict().items()}
+
+    def measure(self, spec: TableSpec, summary: TableRunSummary, recent: dict[str, int],
+                counts: ItemCounts) -> tuple[list[CheckResult], list[Datum]]:
+        """The table's checks and metrics after its merge (and maintenance, when due)."""
+        stored = self.load(spec.target)
+        if not stored.keys:
+            return [], []
+        live_rows, duplicates, without_keys = self.key_facts(spec.target, stored.keys)
+        item_count, note = counts.count(spec.source, spec.count_source)
+        facts = TableFacts(live_rows, duplicates, without_keys, summary.newest_stored_change_us, self.now_us,
+                           item_count, note, recent.get(spec.source, 0) + summary.changes_merged)
+        results = evaluate(facts, spec.checks)
+        summary.checks = {result.check: result.outcome for result in results}
+        dimensions = (("Database", self.arguments.database), ("Table", spec.target))
+        files = self.file_counts(spec.target)
+        data = [Datum("ChangesMerged", summary.changes_merged), Datum("LiveRows", live_rows),
+                Datum("DuplicateKeys", duplicates), Datum("RowsWithoutKeys", without_keys),
+                Datum("QualityChecksFailed", sum(result.failed for result in results
+                                                 if result.check in QUALITY_CHECKS)),
+                Datum("DataFiles", files["data_files"]), Datum("DeleteFiles", files["delete_files"]),
+                Datum("Snapshots", files["snapshots"])]
+        if facts.change_age_seconds is not None:
+            data.append(Datum("NewestChangeAgeSeconds", facts.change_age_seconds, "Seconds"))
+        if item_count is not None:
+            data += [Datum("SourceItemCount", item_count), Datum("ItemCountDifference", abs(live_rows - item_count))]
+        return results, [replace(datum, dimensions=dimensions) for datum in data]
+
     # ------------------------------------------------------------ the run
 
     def ensure_runs_table(self) -> None:
-        columns = ", ".join(f"{name} {kind}" for name, kind in RUNS_COLUMNS)
-        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(RUNS_TABLE)} ({columns}) USING iceberg"
-                       " TBLPROPERTIES ('format-version'='2')")
+        for name, columns in ((RUNS_TABLE, RUNS_COLUMNS), (CHECKS_TABLE, CHECKS_COLUMNS)):
+            listed = ", ".join(f"{column} {kind}" for column, kind in columns)
+            self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({listed}) USING iceberg"
+                           " TBLPROPERTIES ('format-version'='2')")
 
     def record_runs(self, summaries: list[TableRunSummary]) -> None:
         """One row per table and run in `cdc_merge_runs`, in one commit."""
@@ -704,16 +888,30 @@ class CdcMergeJob:
                  summary.seconds) for summary in summaries]
         self.spark.createDataFrame(rows, schema).writeTo(self.table(RUNS_TABLE)).append()
 
+    def record_checks(self, results: list[tuple[TableSpec, CheckResult]]) -> None:
+        """One row per table, check and run in `cdc_check_results`, in one commit."""
+        schema = ", ".join(f"{name} {kind}" for name, kind in CHECKS_COLUMNS)
+        rows = [(self.now, spec.source, spec.target, result.check, result.outcome,
+                 None if result.observed is None else float(result.observed),
+                 None if result.threshold is None else float(result.threshold), result.detail)
+                for spec, result in results]
+        self.spark.createDataFrame(rows, schema).writeTo(self.table(CHECKS_TABLE)).append()
+
     def run(self) -> list[TableRunSummary]:
         self.ensure_namespace()
         specs = self.arguments.tables if self.arguments.tables is not None else self.discover_sources()
         self.ensure_runs_table()
-        summaries, maintained = [], False
+        sink = metric_sink(self.arguments.metrics, self.arguments.metrics_namespace)
+        recent, counts = self.recent_changes(), ItemCounts(dict(self.arguments.item_counts))
+        summaries, maintained, results, data = [], False, [], []
         for spec in specs:
             started = time.monotonic()
             summary = TableRunSummary(spec.source, spec.target)
             try:
                 maintained = self.merge_table(spec, summary) or maintained
+                checked, measured = self.measure(spec, summary, recent, counts)
+                results += [(spec, result) for result in checked]
+                data += measured
             except TableFailed as error:
                 summary.error = str(error)
             except Exception as error:  # the others are still merged; the run fails at the end
@@ -724,8 +922,16 @@ class CdcMergeJob:
             summaries.append(summary)
         if summaries:
             self.record_runs(summaries)
+        if results:
+            self.record_checks(results)
         if maintained:
-            self.maintain(RUNS_TABLE)
+            self.maintain(appended=(RUNS_TABLE, CHECKS_TABLE))
+        failed = sum(1 for summary in summaries if summary.error)
+        database = (("Database", self.arguments.database),)
+        data.append(Datum("FailedTables", failed, dimensions=database))
+        if not failed:  # what the "no successful run" alarm waits for: missing, it breaches
+            data.append(Datum("SuccessfulRuns", 1, dimensions=database))
+        sink.publish(data, self.now)
         return summaries
 
 

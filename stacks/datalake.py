@@ -16,6 +16,7 @@ from aws_constructs.dynamodb import ChangeStreamProps, KinesisChangeStream
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.firehose import DynamicPartitioning, KinesisToS3DeliveryStream, S3DeliveryStreamProps
+from aws_constructs.iam import CrossAccountRole, CrossAccountRoleProps, PolicyStatement
 from aws_constructs.kinesis import DataStream, DataStreamProps
 from aws_constructs.kms import KmsKeyRef
 from aws_constructs.s3 import BucketRef
@@ -25,7 +26,7 @@ from leverage.hcl import literal
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
-from stacks.names import delivery_stream_name, firehose_role_name
+from stacks.names import delivery_stream_name, firehose_role_name, item_count_role_name, lakehouse_job_role_name
 from stacks.raw_layout import source_error_prefix, source_folders
 from stacks.settings.model import AlarmSettings, FirehoseSettings
 
@@ -60,6 +61,9 @@ class DatalakeLayerProps:
     # reference architecture's datalake layer creates them; the role then has the reference's name.
     adopt_existing: bool = False
     sources: int = 1  # how many source accounts deliver into the lake: with several, each must keep to its tables
+    # The lake account's lakehouse job reads this account's tables' item counts (its data-quality checks) through a
+    # read-only role of this layer; False when the lakehouse layer is not generated.
+    lakehouse_reads_item_counts: bool = True
 
 
 class DatalakeLayer(LeverageLayerStack):
@@ -135,10 +139,30 @@ class DatalakeLayer(LeverageLayerStack):
             for adopted in (stream, *changes, delivery):
                 adopted.adopt_existing()
         self._alarms(env, props, stream, delivery, changes)
+        if props.lakehouse_reads_item_counts:
+            self._item_count_role(props, [change.props.table_name for change in changes])
         self.diagram = _pipeline_diagram(props, stream.name, delivery.props.name)
         self.output("kinesis_stream_arn", stream.arn, "ARN of the Kinesis stream that carries the table's changes")
         self.output("kinesis_firehose_role_arn", delivery.role.arn, "ARN of the Firehose role the lake bucket trusts")
         self.output("kinesis_firehose_arn", delivery.arn, "ARN of the Firehose delivery stream")
+
+    def _item_count_role(self, props: DatalakeLayerProps, tables: list[str]) -> None:
+        """A role only the lake account's lakehouse job role may assume (the lake account trusted, the job role's
+        ARN pinned), which may describe this layer's tables and nothing else: the job compares its tables' row
+        counts with their ItemCount. The job role's name is fixed by convention (stacks/names.py): no state read."""
+        lake = props.lake_layer.account
+        env = self.env
+        job_role = f"arn:{env.partition}:iam::{lake.id}:role/" + lakehouse_job_role_name(
+            self.project.name, lake.environment, self.address.disaster_recovery)
+        role = CrossAccountRole(self, "ItemCountRole", CrossAccountRoleProps(
+            name=item_count_role_name(self.project.name, self.account.environment, self.address.disaster_recovery),
+            trusted_account=lake.id, principal_arn=job_role, partition=env.partition,
+            description="Read by the lakehouse job: the item counts of the tables this account streams"))
+        role.add_to_principal_policy(PolicyStatement(
+            sid="DescribeStreamedTables", actions=("dynamodb:DescribeTable",),
+            resources=tuple(env.arn("dynamodb", f"table/{table}") for table in tables)))
+        self.output("lakehouse_item_count_role_arn", role.arn,
+                    "ARN of the role the lakehouse job assumes to read the streamed tables' item counts")
 
     def _alarms(self, env: AwsEnvironment, props: DatalakeLayerProps, stream: DataStream,
                 delivery: KinesisToS3DeliveryStream, changes: list[KinesisChangeStream]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_constructs.alarms import AlarmTopic, AlarmTopicProps
+from aws_constructs.alarms import (AlarmTopic, AlarmTopicProps, Metric, MetricAlarm, MetricAlarmProps,
+                                   grant_put_metric_data)
 from aws_constructs.athena import QueryWorkgroup, QueryWorkgroupProps
 from aws_constructs.dynamodb import KeyAttribute
 from aws_constructs.env import AwsEnvironment
@@ -13,7 +14,8 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.events import GlueJobFailureNotification
 from aws_constructs.glue import CatalogDatabase
 from aws_constructs.glue_job import SparkJob, SparkJobProps
-from aws_constructs.iam import Grantable, ManagedPolicy, ManagedPolicyProps, ServiceRole, ServiceRoleProps
+from aws_constructs.iam import (Grantable, ManagedPolicy, ManagedPolicyProps, ServiceRole, ServiceRoleProps,
+                                grant_assume)
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps, KmsKeyRef
 from aws_constructs.s3 import BucketObject, BucketObjectProps, BucketRef, SecureBucket, SecureBucketProps, \
     ServerAccessLogBucket
@@ -23,9 +25,10 @@ from leverage.project.layer import LayerAddress
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks.datalake import StreamedTable, streamed_table_name
-from stacks.names import processed_bucket_name, raw_bucket_name
+from stacks.names import item_count_role_name, lakehouse_job_role_name, processed_bucket_name, raw_bucket_name
 from stacks.raw_layout import raw_root
 from stacks.settings.model import FirehoseSettings, LakehouseSettings
+from stacks.settings.pipelines import LakehouseTableSettings
 
 JOB_FOLDER = Path(__file__).resolve().parent.parent / "glue_jobs"
 JOB_SCRIPT = JOB_FOLDER / "cdc_merge.py"
@@ -37,18 +40,18 @@ WAREHOUSE_PREFIX = "lakehouse/"
 RESULTS_PREFIX = "results/"  # of the Athena results bucket: what query runners may write, read and list
 CATALOG_NAME = "lakehouse"  # the Spark catalog the job addresses its tables through
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+METRICS_NAMESPACE = "Lakehouse"  # the job's CloudWatch namespace is `Lakehouse/<database>`
 
 
 @dataclass(frozen=True)
 class LakehouseTable:
     """A streamed table the job merges: where its name is read (as the datalake layer reads it), for tables the app
-    generates its key attributes (a read table's keys are taken from its change records), its declared typed columns
-    (attribute, type) and its cap on typed columns (None: the job's default)."""
+    generates its key attributes (a read table's keys are taken from its change records), and its lakehouse
+    settings (declared typed columns and their cap, history, data-quality limits)."""
 
     table: StreamedTable
     keys: tuple[KeyAttribute, ...] = ()
-    columns: tuple[tuple[str, str], ...] = ()
-    max_columns: int | None = None
+    settings: LakehouseTableSettings = LakehouseTableSettings()
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class LakehouseDemoLayerProps:
     alarm_email: str = ""
     # Region the layer's buckets replicate to, as the lake's do (setting lakeReplicaRegion); None: no replication.
     replica_region: str | None = None
+    # The source accounts' datalake layers give the job a role to read their tables' item counts.
+    source_item_count_roles: bool = True
 
 
 def iceberg_table_name(source: str) -> str:
@@ -78,8 +83,26 @@ class LakehouseDemoLayer(LeverageLayerStack):
 
     The job's role reads only the tables' CDC folders of the raw bucket (not the error folder), reads and writes
     only `lakehouse/` of the processed bucket, uses the lake's key and this layer's key only through S3, and
-    manages only its database's tables. A managed policy (`lakehouse_reader_policy_arn`) lets people read those
+    manages only its database's tables. It publishes metrics of its own CloudWatch namespace only
+    (`Lakehouse/<database>`), and assumes only the source accounts' item-count roles, which may describe their
+    streamed tables and nothing else. A managed policy (`lakehouse_reader_policy_arn`) lets people read those
     tables and query through the workgroup, nothing more.
+
+    Every run checks each table (keys unique among live rows, no row without its keys, the newest change's age, the
+    row count against DynamoDB's ItemCount), records the results in the `cdc_check_results` table and publishes
+    them with the tables' files and snapshots as metrics. Alarms on those metrics notify the layer's SNS topic:
+
+    - `<project>-<account>-lakehouse-no-successful-run`: no run succeeded for the window of setting
+      `lakehouseNoSuccessAlarmMinutes` (by default the schedule's longest gap plus an hour). Look at the job's last
+      runs in the Glue console and its error log group: a failed run names each failed table (also in
+      `cdc_merge_runs`); a run that never started points at the trigger, Flex capacity or the concurrency limit.
+    - `<project>-<account>-lakehouse-<table>-stale`: the table's newest merged change is older than its
+      `maxChangeAgeHours`. Compare with the source table (is it written to?), the datalake layer's Firehose alarms
+      and the raw bucket's `<table>/cdc_data/` folder (do new files arrive?); then the job's runs (`files_read`).
+    - `<project>-<account>-lakehouse-<table>-quality`: a data-quality check failed (duplicate keys, rows without
+      keys, or a row count far from the source's ItemCount). Query `cdc_check_results` for what it saw; a write
+      outside the job, or lost changes (Firehose's error prefix, a gap longer than the stream's retention), are the
+      usual causes; rebuild the table from the raw bucket with `--tables` when it is wrong.
     """
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress,
@@ -98,6 +121,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
         lake_key = KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn"))
         root = literal(raw_root(props.firehose.prefix))
         sources = [self._table_name(table.table) for table in props.tables]
+        count_roles = [self._item_count_role(table) if props.source_item_count_roles else None
+                       for table in props.tables]
 
         key = Key(self, "LakehouseKey", KeyProps(description=f"Lakehouse {self.aws_name('lakehouse')}: job artifacts, "
                                                  "logs and Athena results", env=env))
@@ -119,7 +144,9 @@ class LakehouseDemoLayer(LeverageLayerStack):
                            f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
 
         warehouse = f"s3://{processed.name}/{WAREHOUSE_PREFIX}"
-        database = CatalogDatabase(self, "Database", self.aws_name("lakehouse").replace("-", "_"), env,
+        database_name = self.aws_name("lakehouse").replace("-", "_")
+        namespace = f"{METRICS_NAMESPACE}/{database_name}"
+        database = CatalogDatabase(self, "Database", database_name, env,
                                    location_uri=warehouse,
                                    description="Current state of the streamed DynamoDB tables (Iceberg), merged "
                                                "from the lake's change records")
@@ -134,7 +161,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         catalog = f"spark.sql.catalog.{CATALOG_NAME}"
         job = SparkJob(self, "CdcMergeJob", SparkJobProps(
             name=self.aws_name("lakehouse-cdc-merge"),
-            role_name=self.aws_name("lakehouse-cdc-merge-role"),
+            role_name=lakehouse_job_role_name(project.name, self.account.environment, dr),
             env=env,
             script=script,
             modules=modules,
@@ -155,8 +182,10 @@ class LakehouseDemoLayer(LeverageLayerStack):
                 "--catalog-type": "glue",
                 "--warehouse": warehouse,
                 "--database": database.database_name,
-                "--tables": Fn.jsonencode([self._table_argument(source, table)
-                                           for source, table in zip(sources, props.tables)]),
+                "--tables": Fn.jsonencode([self._table_argument(source, table, role)
+                                           for source, table, role in zip(sources, props.tables, count_roles)]),
+                "--metrics": "cloudwatch",
+                "--metrics-namespace": namespace,
             },
             worker_type=settings.worker_type,
             worker_count=settings.worker_count,
@@ -179,11 +208,15 @@ class LakehouseDemoLayer(LeverageLayerStack):
             processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
         key.as_ref().grant_encrypt_decrypt_via(role, "UseLakehouseKey", s3, ("aws:s3:arn", (
             artifacts.arn, f"{artifacts.arn}/*", processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
+        grant_put_metric_data(role, "PublishJobMetrics", namespace)
+        if any(count_roles):
+            grant_assume(role, "ReadSourceItemCounts", tuple(sorted({arn for arn, _ in filter(None, count_roles)})))
 
         topic = AlarmTopic(self, "Alarms", AlarmTopicProps(
             name=self.aws_name("lakehouse-alarms"), env=env, email=literal(props.alarm_email)))
         GlueJobFailureNotification(self, "JobFailed", self.aws_name("lakehouse-cdc-merge-failed"), job.name, topic,
                                    env.account_id)
+        self._alarms(topic, namespace, database_name, settings, props.tables, sources)
 
         workgroup = QueryWorkgroup(self, "Workgroup", QueryWorkgroupProps(
             name=self.aws_name("lakehouse"), env=env, results_bucket=results, results_prefix=RESULTS_PREFIX,
@@ -209,7 +242,50 @@ class LakehouseDemoLayer(LeverageLayerStack):
                     "ARN of the layer's KMS key: artifacts, Athena results, the job's logs and what Glue writes")
         self.output("lakehouse_reader_policy_arn", reader.arn,
                     "ARN of the managed policy that lets people query the tables through the workgroup")
-        self.output("lakehouse_alarm_topic_arn", topic.arn, "ARN of the SNS topic the job's failures notify")
+        self.output("lakehouse_alarm_topic_arn", topic.arn,
+                    "ARN of the SNS topic the job's failures and the lakehouse's alarms notify")
+        self.output("lakehouse_metrics_namespace", namespace, "CloudWatch namespace of the job's metrics")
+
+    def _alarms(self, topic: AlarmTopic, namespace: str, database: str, settings: LakehouseSettings,
+                tables: tuple[LakehouseTable, ...], sources: list[str]) -> None:
+        """No successful run for the window (the metric is published only by a run that merged every table; no
+        data breaches), and per table its newest change's age and its failed data-quality checks."""
+        window = settings.no_success_window_minutes()
+        MetricAlarm(self, "NoSuccessfulRun-alarm", MetricAlarmProps(
+            name=self.aws_name("lakehouse-no-successful-run"),
+            description=f"No run of the lakehouse job merged every table for {window} minutes: the tables are not "
+                        "refreshed. See the layer's README, Alarms.",
+            metric=Metric(namespace, "SuccessfulRuns", {"Database": database}, "Sum", 900),
+            comparison="LessThanThreshold", threshold=1, topic=topic, evaluation_periods=window // 15,
+            treat_missing_data="breaching"))
+        keys = [table.table.key for table in tables]
+        for table, source in zip(tables, sources):
+            key = table.table.key
+            if keys.count(key) > 1:  # tables of one name in several source accounts
+                key = f"{table.table.layer.account.name}-{key}"
+            dimensions = {"Database": database, "Table": iceberg_table_name(source)}
+            hours = table.settings.max_change_age_hours
+            if hours:
+                MetricAlarm(self, f"{key}-stale-alarm", MetricAlarmProps(
+                    name=self.aws_name(f"lakehouse-{key.replace('_', '-')}-stale"),
+                    description=f"The newest change merged into table {key} is more than {hours} hours old: its "
+                                "changes stopped arriving or merging. See the layer's README, Alarms.",
+                    metric=Metric(namespace, "NewestChangeAgeSeconds", dimensions, "Maximum", 3600),
+                    comparison="GreaterThanThreshold", threshold=hours * 3600, topic=topic,
+                    treat_missing_data="missing"))
+            MetricAlarm(self, f"{key}-quality-alarm", MetricAlarmProps(
+                name=self.aws_name(f"lakehouse-{key.replace('_', '-')}-quality"),
+                description=f"A data-quality check of table {key} failed (duplicate keys, rows without keys, or its "
+                            "row count far from DynamoDB's ItemCount): query cdc_check_results. See the layer's "
+                            "README, Alarms.",
+                metric=Metric(namespace, "QualityChecksFailed", dimensions, "Maximum", 3600),
+                comparison="GreaterThanThreshold", threshold=0, topic=topic))
+
+    def _item_count_role(self, table: LakehouseTable) -> tuple[str, str]:
+        """The role of the table's source account that may describe it (its datalake layer's), and its region."""
+        account, region = table.table.layer.account, table.table.layer.region
+        name = item_count_role_name(self.project.name, account.environment, self.address.disaster_recovery)
+        return f"arn:{self.env.partition}:iam::{account.id}:role/{name}", region
 
     def _replicate(self, key: Key, buckets: tuple[SecureBucket, ...], replica_env: AwsEnvironment) -> None:
         """Each bucket copied to `<name>-replica` in `replica_env`'s region, with a key and access logs of its own
@@ -246,16 +322,22 @@ class LakehouseDemoLayer(LeverageLayerStack):
         return streamed_table_name(self, table)
 
     @staticmethod
-    def _table_argument(source: str, table: LakehouseTable) -> dict:
+    def _table_argument(source: str, table: LakehouseTable, count_role: tuple[str, str] | None) -> dict:
         """One entry of the job's `--tables`. It becomes a string literal inside a Terraform expression
         (`jsonencode`): cdktf escapes `${` there, not `%{`, which would start a template directive."""
         argument: dict = {"source": source}
+        settings = table.settings
         if table.keys:
             argument["keys"] = [{"name": key.name.replace("%{", "%%{"), "type": key.type} for key in table.keys]
-        if table.columns:
-            argument["columns"] = {name.replace("%{", "%%{"): kind for name, kind in table.columns}
-        if table.max_columns is not None:
-            argument["max_columns"] = table.max_columns
+        if settings.declared:
+            argument["columns"] = {name.replace("%{", "%%{"): kind for name, kind in settings.declared}
+        if settings.max_columns is not None:
+            argument["max_columns"] = settings.max_columns
+        argument["history"] = settings.history
+        argument["max_change_age_hours"] = settings.max_change_age_hours
+        argument["item_count_tolerance_percent"] = settings.item_count_tolerance_percent
+        if count_role is not None:
+            argument["item_count_role"], argument["item_count_region"] = count_role
         return argument
 
     @staticmethod
@@ -278,4 +360,7 @@ def _lakehouse_diagram(raw_bucket: str, root: str, processed_bucket: str, databa
         f'  job --> tables[("Iceberg tables<br/>{processed_bucket}/{WAREHOUSE_PREFIX}<br/>Glue database {database}")]',
         f'  tables --> athena["Athena workgroup<br/>{workgroup}"]',
         '  job -.-> alarms(["failed runs -> EventBridge -> SNS topic"])',
+        '  job -. "metrics" .-> cloudwatch(["CloudWatch alarms: no successful run, stale or failing tables"])',
+        '  cloudwatch -.-> alarms',
+        '  job -. "ItemCount, through each source account\'s role" .-> sources[("DynamoDB tables")]',
     ])

@@ -44,3 +44,14 @@ def raw_bucket_name(project: str, lake_environment: str, disaster_recovery: bool
 def processed_bucket_name(project: str, lake_environment: str, disaster_recovery: bool) -> str:
     return aws_name(project, lake_environment, "data-lake-demo-data-processed-bucket",
                     disaster_recovery=disaster_recovery)
+
+
+def lakehouse_job_role_name(project: str, lake_environment: str, disaster_recovery: bool) -> str:
+    """The lakehouse job's role: the source accounts' item-count roles trust it by this name."""
+    return aws_name(project, lake_environment, "lakehouse-cdc-merge-role", disaster_recovery=disaster_recovery)
+
+
+def item_count_role_name(project: str, source_environment: str, disaster_recovery: bool) -> str:
+    """The read-only role of a source account's datalake layer that the lakehouse job assumes to read its tables'
+    item counts (DynamoDB's DescribeTable)."""
+    return aws_name(project, source_environment, "lakehouse-item-count-role", disaster_recovery=disaster_recovery)

@@ -74,7 +74,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
                                     lambda address, props=props: DatalakeLayer(app, project, address, props)))
     lakehouse_props = LakehouseDemoLayerProps(
         lake_layer=RemoteLayer(lake, settings.layers.lake, region),
-        tables=tuple(LakehouseTable(streamed, keys, table.lakehouse.declared, table.lakehouse.max_columns)
+        tables=tuple(LakehouseTable(streamed, keys, table.lakehouse)
                      for pipeline in pipelines
                      for table, (streamed, keys) in zip(pipeline.tables, _streamed_tables(
                          settings, pipeline, project.accounts[pipeline.source_account], region))),
@@ -82,6 +82,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
         lakehouse=settings.lakehouse,
         alarm_email=settings.alarms.email,
         replica_region=replica_region(settings, project, region),
+        source_item_count_roles=settings.layers.datalake not in settings.skip_layers,
     )
     planned.append(PlannedLayer(lake, settings.layers.lakehouse,
                                 lambda address: LakehouseDemoLayer(app, project, address, lakehouse_props)))
@@ -181,4 +182,5 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
         alarms=dataclasses.replace(settings.alarms, email=pipeline.alarm_email or settings.alarms.email),
         adopt_existing=settings.layers.datalake in settings.adopt_existing,
         sources=len(settings.pipeline_list),
+        lakehouse_reads_item_counts=settings.layers.lakehouse not in settings.skip_layers,
     )

@@ -1,5 +1,6 @@
 """The policies AWS evaluates for a request, read from the layers: the principal's identity policies (a role's
-inline and attached policies) and the resource's policy (a bucket's, a key's, a topic's, a queue's).
+inline and attached policies) and the resource's policy (a bucket's, a key's, a topic's, a queue's, and for
+`sts:AssumeRole` the role's trust policy).
 
 A KMS key created without a policy gets AWS's default key policy; every other resource without a policy of the
 layers has none. A resource no layer creates, or a policy kind the proof does not model, raises `Unresolved`.
@@ -69,6 +70,9 @@ def resource_policy(layers: Layers, resource_arn: str) -> tuple[dict[str, Any] |
     if service == "sns":
         layer, _, _ = layers.find("aws_sns_topic", "arn", resource_arn)
         return _attached(layers, layer, "aws_sns_topic_policy", "arn", resource_arn), account
+    if service == "iam" and resource.startswith("role/"):  # sts:AssumeRole: the role's trust policy
+        layer, name, body = layers.find("aws_iam_role", "arn", resource_arn)
+        return _document(layers.value(layer, body["assume_role_policy"]), f"aws_iam_role.{name}"), account
     if service == "sqs":
         layer, name, _ = layers.find("aws_sqs_queue", "arn", resource_arn)
         url = layers.attribute(layer, "aws_sqs_queue", name, "url")

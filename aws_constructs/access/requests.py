@@ -97,11 +97,16 @@ def failures(outcomes: Sequence[Outcome]) -> list[str]:
 
 
 def _simulation(layers: Layers, request: AccessRequest) -> Simulation:
-    resource_document, resource_account = resource_policy(layers, request.resource)
+    role = ROLE_ARN.fullmatch(request.principal)
+    if request.resource == "*":  # an action that names no resource (PutMetricData): the caller's account, no policy
+        if not role:
+            raise ValueError(f"{request.why}: a request on '*' needs a role as its principal")
+        resource_document, resource_account = None, role["account"]
+    else:
+        resource_document, resource_account = resource_policy(layers, request.resource)
     context: dict[str, Any] = {"aws:SecureTransport": "true"}
     principal: str | None = request.principal
     identity: list[dict[str, Any]] = []
-    role = ROLE_ARN.fullmatch(request.principal)
     if request.principal == ANONYMOUS:
         principal = None
         if request.identity:

@@ -9,6 +9,7 @@ derived from what):
 | `firehose` | each Firehose delivery stream's role |
 | `glue_crawlers` | each Glue crawler's role |
 | `glue_jobs` | each Glue job's role, the lakehouse job's reads and writes of the lake |
+| `item_counts` | the lakehouse job's metrics, and the source accounts' item-count roles it assumes |
 | `athena_readers` | a person holding a managed policy of an Athena workgroup's layer |
 | `s3_service` | S3 replication's role, S3 server access log delivery |
 | `cloudwatch` | CloudWatch Logs and CloudWatch alarms using the keys |
@@ -35,6 +36,7 @@ from stacks.access_paths.eventbridge import eventbridge_targets
 from stacks.access_paths.firehose import firehose_role
 from stacks.access_paths.glue_crawlers import glue_crawlers
 from stacks.access_paths.glue_jobs import glue_jobs
+from stacks.access_paths.item_counts import lakehouse_job_reads_and_publishes
 from stacks.access_paths.outsiders import outsiders
 from stacks.access_paths.s3_service import s3_access_log_delivery, s3_replication
 
@@ -47,6 +49,7 @@ def catalogue(layers: Layers, outsider_account: str) -> list[AccessRequest]:
         firehose_role(builder, delivery, delivery_streams)
     glue_crawlers(builder, delivery_streams)
     glue_jobs(builder, delivery_streams)
+    lakehouse_job_reads_and_publishes(builder)
     athena_readers(builder)
     s3_replication(builder)
     s3_access_log_delivery(builder)

@@ -31,3 +31,6 @@ SNS_SERVICES_KEY = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management
 EVENTBRIDGE_TARGETS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html"
 DYNAMODB_STREAMING = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/kds_iam.html"
 CROSS_ACCOUNT = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html"
+CLOUDWATCH_NAMESPACE = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html"
+STS_ASSUME_ROLE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html"
+DYNAMODB_DESCRIBE = "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DescribeTable.html"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aws_constructs.glue_job import schedule_gaps_minutes
 from aws_constructs.limits import (
     ATHENA_CUTOFF_MIB, GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
     LOG_RETENTION_DAYS,
@@ -72,6 +73,20 @@ class LakehouseSettings:
     athena_bytes_scanned_cutoff_mib: int = 10240  # a query stops after scanning 10 GiB
     athena_results_retention_days: int = 30
     log_retention_days: int = 365
+    # The "no successful run" alarm fires after this long without one; 0: the schedule's longest gap plus an hour.
+    no_success_alarm_minutes: int = 0
+
+    def no_success_window_minutes(self) -> int:
+        """The alarm's window, a multiple of its 15-minute period."""
+        if self.no_success_alarm_minutes:
+            return self.no_success_alarm_minutes
+        gaps = schedule_gaps_minutes(self.schedule)
+        longest = gaps[1] if gaps else 24 * 60
+        return min(-(-(longest + 60) // 15) * 15, MAX_NO_SUCCESS_MINUTES)
+
+
+LAKEHOUSE_SHORTEST_INTERVAL_MINUTES = 15  # a run every 15 minutes at most: zero-ETL's default refresh
+MAX_NO_SUCCESS_MINUTES = 24 * 60  # CloudWatch evaluates at most a day of periods
 
 
 @dataclass(frozen=True)
@@ -369,6 +384,22 @@ def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
     if not re.fullmatch(r"cron\(\S+( \S+){5}\)", lakehouse.schedule):
         raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} is not a Glue schedule",
                         fix="write cron(minutes hours day-of-month month day-of-week year), e.g. cron(15 * * * ? *)")
+    gaps = schedule_gaps_minutes(lakehouse.schedule)
+    if gaps is None:
+        raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} has minutes or hours this app cannot "
+                        "read", fix="write them as n, a-b, */n, a/n or lists of those, e.g. cron(0/15 * * * ? *)")
+    if gaps[0] < LAKEHOUSE_SHORTEST_INTERVAL_MINUTES:
+        raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} runs the job {gaps[0]} minutes apart",
+                        fix=f"run it at most every {LAKEHOUSE_SHORTEST_INTERVAL_MINUTES} minutes (each run costs at "
+                            "least a minute of every worker: docs/lakehouse.md, Freshness and cost), e.g. "
+                            "cron(0/15 * * * ? *)")
+    window = lakehouse.no_success_alarm_minutes
+    shortest_window = min(-(-(gaps[1] + 15) // 15) * 15, MAX_NO_SUCCESS_MINUTES)
+    if window and (window % 15 or not shortest_window <= window <= MAX_NO_SUCCESS_MINUTES):
+        raise UserError(f"setting lakehouseNoSuccessAlarmMinutes={window} does not fit the schedule, whose runs are "
+                        f"up to {gaps[1]} minutes apart",
+                        fix=f"use a multiple of 15 from {shortest_window} to {MAX_NO_SUCCESS_MINUTES}, or 0 for the "
+                            "longest gap plus an hour")
     if lakehouse.worker_type not in GLUE_WORKER_TYPES:
         raise UserError(f"setting lakehouseWorkerType={shown(lakehouse.worker_type)} is not a Glue Spark worker type",
                         fix="use one of " + ", ".join(GLUE_WORKER_TYPES))

@@ -7,7 +7,8 @@ account is a settings change: nothing here or there names a particular pipeline.
 ```json
 "pipelines": [
   {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N",
-                                              "columns": {"total": "decimal"}, "maxTypedColumns": 100},
+                                              "columns": {"total": "decimal"}, "maxTypedColumns": 100,
+                                              "history": true, "maxChangeAgeHours": 6},
                                              {"name": "customers", "partitionKey": "customerId:S"}]},
   {"sourceAccount": "apps-prd", "alarmEmail": "data-oncall@example.com",
    "tables": [{"layer": "databases-dynamodb--", "output": "dynamodb_table_name"}]}
@@ -16,7 +17,9 @@ account is a settings change: nothing here or there names a particular pipeline.
 
 A table is either generated (in the source account's table layer, with its key schema) or read: an output of a
 hand-written layer of the source account that holds the table's name. Either may declare typed columns of its
-lakehouse table (`columns`, attribute -> type) and cap them (`maxTypedColumns`).
+lakehouse table (`columns`, attribute -> type) and cap them (`maxTypedColumns`), keep its every change
+(`history`), and set its data-quality limits: how old its newest change may be (`maxChangeAgeHours`, 0: unchecked)
+and how far its row count may be from DynamoDB's ItemCount (`itemCountTolerancePercent`).
 """
 from __future__ import annotations
 
@@ -27,23 +30,31 @@ from typing import Any, Union
 
 from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
-from stacks.settings.values import TableKey, check_email, key_attribute, shown_json, typed_column_cap, typed_columns
+from stacks.settings.values import (TableKey, check_email, key_attribute, shown_json, typed_column_cap, typed_columns,
+                                    whole_number)
 
 DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
 TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
 OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
-LAKEHOUSE_KEYS = {"columns", "maxTypedColumns"}  # what the lakehouse makes of the table (glue_jobs/cdc_columns.py)
+# What the lakehouse makes of the table (glue_jobs/cdc_columns.py, cdc_checks.py).
+LAKEHOUSE_KEYS = {"columns", "maxTypedColumns", "history", "maxChangeAgeHours", "itemCountTolerancePercent"}
+DEFAULT_MAX_CHANGE_AGE_HOURS = 24  # a day: a quiet night pages nobody; a table with no change all day does
+MAX_CHANGE_AGE_HOURS = 24 * 365
 GENERATED_KEYS = {"name", "partitionKey", "sortKey"} | LAKEHOUSE_KEYS
 READ_KEYS = {"layer", "output", "name", "renamedFrom"} | LAKEHOUSE_KEYS
 PIPELINE_KEYS = {"sourceAccount", "tables", "alarmEmail"}
 
 
 @dataclass(frozen=True)
-class LakehouseColumns:
-    """A table's typed columns in the lakehouse: declared ones (attribute, type) and the cap (None: the job's)."""
+class LakehouseTableSettings:
+    """A table in the lakehouse: its declared typed columns (attribute, type) and their cap (None: the job's), its
+    history, and the limits of its data-quality checks."""
 
     declared: tuple[tuple[str, str], ...] = ()
     max_columns: int | None = None
+    history: bool = False
+    max_change_age_hours: int = DEFAULT_MAX_CHANGE_AGE_HOURS  # 0: no freshness check nor alarm
+    item_count_tolerance_percent: int = 1
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class GeneratedTable:
     partition_key: TableKey = TableKey("id")
     sort_key: TableKey | None = None
     where: str = ""  # the setting it came from, for messages
-    lakehouse: LakehouseColumns = LakehouseColumns()
+    lakehouse: LakehouseTableSettings = LakehouseTableSettings()
 
     @property
     def key(self) -> str:
@@ -75,7 +86,7 @@ class ReadTable:
     # The `name` it had before (or, without one, its `<layer>-<output>`): its streaming destination is moved, not
     # destroyed and recreated, which would leave a gap in the changes the lake receives.
     renamed_from: str = ""
-    lakehouse: LakehouseColumns = LakehouseColumns()
+    lakehouse: LakehouseTableSettings = LakehouseTableSettings()
 
     @property
     def key(self) -> str:
@@ -152,8 +163,8 @@ def _pipeline(item: Any, where: str) -> Pipeline:
 def _table(item: Any, where: str) -> Table:
     if isinstance(item, dict) and "layer" in item:
         _object(item, where, READ_KEYS, required={"layer", "output"},
-                hint="a table read from a layer has `layer`, `output` and optionally `name`, `renamedFrom`, "
-                     "`columns` and `maxTypedColumns`")
+                hint="a table read from a layer has `layer`, `output` and optionally `name`, `renamedFrom` and "
+                     "the lakehouse's " + ", ".join(f"`{key}`" for key in sorted(LAKEHOUSE_KEYS)))
         name, renamed_from = (_name(item[key], f"{where}.{key}", TABLE_NAME, "a table name") if key in item else ""
                               for key in ("name", "renamedFrom"))
         table = ReadTable(_name(item["layer"], f"{where}.layer", LAYER_NAME, "a layer folder name"),
@@ -164,8 +175,8 @@ def _table(item: Any, where: str) -> Table:
                             fix="give the name it had before, or remove renamedFrom")
         return table
     _object(item, where, GENERATED_KEYS, required=set(),
-            hint="a generated table has `name`, `partitionKey`, `sortKey`, `columns` and `maxTypedColumns`; "
-                 "a read one `layer` and `output`")
+            hint="a generated table has `name`, `partitionKey`, `sortKey` and the lakehouse's "
+                 + ", ".join(f"`{key}`" for key in sorted(LAKEHOUSE_KEYS)) + "; a read one `layer` and `output`")
     name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,
                  "a table name (letters, digits and _.-, up to 200)")
     keys: dict[str, TableKey | None] = {}
@@ -184,13 +195,23 @@ def _table(item: Any, where: str) -> Table:
     return GeneratedTable(name, keys["partitionKey"], keys["sortKey"], where, lakehouse)
 
 
-def _lakehouse(item: dict, where: str) -> LakehouseColumns:
+def _lakehouse(item: dict, where: str) -> LakehouseTableSettings:
     declared = typed_columns(f"{where}.columns", item["columns"]) if "columns" in item else ()
     cap = typed_column_cap(f"{where}.maxTypedColumns", item["maxTypedColumns"]) if "maxTypedColumns" in item else None
     if cap is not None and len(declared) > cap:
         raise UserError(f"setting {where}.columns declares {len(declared)} columns, more than maxTypedColumns={cap}",
                         fix="raise maxTypedColumns or declare fewer columns")
-    return LakehouseColumns(declared, cap)
+    history = item.get("history", False)
+    if not isinstance(history, bool):
+        raise UserError(f"setting {where}.history is {shown_json(history)}, not true or false",
+                        fix="write true to keep every change of the table, or remove it")
+    defaults = LakehouseTableSettings()
+    age = whole_number(f"{where}.maxChangeAgeHours", item.get("maxChangeAgeHours", defaults.max_change_age_hours),
+                       0, MAX_CHANGE_AGE_HOURS, "hours (0: unchecked)")
+    tolerance = whole_number(f"{where}.itemCountTolerancePercent",
+                             item.get("itemCountTolerancePercent", defaults.item_count_tolerance_percent),
+                             0, 100, "percent")
+    return LakehouseTableSettings(declared, cap, history, age, tolerance)
 
 
 def _identities(table: Table) -> list[str]:

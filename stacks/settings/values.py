@@ -57,6 +57,13 @@ def typed_column_cap(setting: str, value: Any) -> int:
     return value
 
 
+def whole_number(setting: str, value: Any, low: int, high: int, unit: str) -> int:
+    """A whole number of a JSON setting within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UserError(f"setting {setting}={shown_json(value)} is out of range", fix=f"use {low} to {high} {unit}")
+    return value
+
+
 def check_free_text(key: str, value: str) -> None:
     bad = next((char for char in value if unicodedata.category(char).startswith("C")), None)
     if bad is not None:

@@ -130,3 +130,60 @@ def test_repeated_grants_get_numbered_statement_ids():
         PolicyStatement(sid="Read2", actions=("s3:ListBucket",), resources=(BUCKET.arn,)))
     sids = [statement["sid"] for statement in inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role")]
     assert sids == ["Read", "Read2", "Read3", "Read22"]
+
+
+# --- Actions that name no resource: "*" with their scoping condition only ----------------------------------------
+
+def test_put_metric_data_on_any_resource_needs_its_namespace_pinned():
+    """PutMetricData names no resource: IAM authorizes it on "*" alone, and `cloudwatch:namespace` is the scope."""
+    from aws_constructs.iam import Condition
+
+    pinned = Condition("StringEquals", "cloudwatch:namespace", ("Lakehouse/db",))
+    PolicyStatement(sid="Publish", actions=("cloudwatch:PutMetricData",), resources=("*",), conditions=(pinned,))
+    for conditions in ((), (Condition("StringLike", "cloudwatch:namespace", ("*",)),),
+                       (Condition("StringEquals", "aws:SourceAccount", ("1",)),)):
+        with pytest.raises(ConstructPropsError, match="wildcard resource"):
+            PolicyStatement(sid="Publish", actions=("cloudwatch:PutMetricData",), resources=("*",),
+                            conditions=conditions)
+    with pytest.raises(ConstructPropsError, match="wildcard resource"):  # an action that has resources: never "*"
+        PolicyStatement(sid="Publish", actions=("cloudwatch:PutMetricData", "s3:GetObject"), resources=("*",),
+                        conditions=(pinned,))
+
+
+def test_grant_put_metric_data_writes_the_namespace_condition():
+    from aws_constructs.alarms import grant_put_metric_data
+
+    stack = new_stack()
+    consumer = role(stack, service="glue.amazonaws.com")
+    grant_put_metric_data(consumer, "PublishMetrics", "Lakehouse/db")
+    [statement] = inline_policy_of(synth(stack), "bb-apps-devstg-consumer-role")
+    assert statement == {"sid": "PublishMetrics", "effect": "Allow", "actions": ["cloudwatch:PutMetricData"],
+                         "resources": ["*"], "condition": [{"test": "StringEquals", "variable": "cloudwatch:namespace",
+                                                             "values": ["Lakehouse/db"]}]}
+    with pytest.raises(ConstructPropsError, match="custom one"):
+        grant_put_metric_data(consumer, "PublishMetrics", "AWS/Glue")
+
+
+def test_a_cross_account_role_trusts_the_other_accounts_root_with_the_principal_pinned():
+    from aws_constructs.iam import CrossAccountRole, CrossAccountRoleProps, grant_assume
+
+    stack = new_stack()
+    job_role = "arn:aws:iam::777777777777:role/bb-data-science-lakehouse-cdc-merge-role"
+    counts = CrossAccountRole(stack, "Counts", CrossAccountRoleProps(
+        name="bb-apps-devstg-counts", trusted_account="777777777777", principal_arn=job_role))
+    counts.add_to_principal_policy(PolicyStatement(sid="Describe", actions=("dynamodb:DescribeTable",),
+                                                   resources=(f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/t",)))
+    consumer = role(stack, service="glue.amazonaws.com")
+    grant_assume(consumer, "AssumeCounts", (counts.arn,))
+    synthesized = synth(stack)
+    _, iam_role = role_named(synthesized, "bb-apps-devstg-counts")
+    assert policy_statements(synthesized, iam_role["assume_role_policy"]) == [{
+        "sid": "AssumedByOneRole", "effect": "Allow", "actions": ["sts:AssumeRole"],
+        "principals": [{"type": "AWS", "identifiers": ["arn:aws:iam::777777777777:root"]}],
+        "condition": [{"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [job_role]}]}]
+    assert inline_policy_of(synthesized, "bb-apps-devstg-consumer-role") == [{
+        "sid": "AssumeCounts", "effect": "Allow", "actions": ["sts:AssumeRole"],
+        "resources": ["${aws_iam_role.counts.arn}"]}]
+    with pytest.raises(ConstructPropsError, match="12-digit account id"):
+        CrossAccountRole(stack, "Bad", CrossAccountRoleProps(name="bad", trusted_account="data-science",
+                                                             principal_arn=job_role))

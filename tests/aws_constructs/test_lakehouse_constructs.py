@@ -10,7 +10,7 @@ import bindings  # noqa: F401  (registers the fast-import shim first)
 from aws_constructs.athena import QueryWorkgroup, QueryWorkgroupProps
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule
+from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule, schedule_gaps_minutes
 from aws_constructs.kms import Key, KeyProps
 from aws_constructs.s3 import BucketObject, BucketObjectProps, SecureBucket, SecureBucketProps
 from tests.aws_constructs.support import by_sid, inline_policy_of, new_stack, synth
@@ -54,10 +54,20 @@ def test_glue_schedules(schedule: str) -> None:
     check_schedule("schedule", schedule)
 
 
-@pytest.mark.parametrize("schedule", ["cron(* * * * ? *)", "cron(*/4 * * * ? *)", "cron(0/1 * * * ? *)"])
+@pytest.mark.parametrize("schedule", ["cron(* * * * ? *)", "cron(*/4 * * * ? *)", "cron(0/1 * * * ? *)",
+                                      "cron(0,3 * * * ? *)", "cron(10-12 * * * ? *)"])
 def test_schedules_more_often_than_every_5_minutes_are_refused(schedule: str) -> None:
     with pytest.raises(ConstructPropsError, match="more often than every 5 minutes"):
         check_schedule("schedule", schedule)
+
+
+@pytest.mark.parametrize("schedule, gaps", [
+    ("cron(15 * * * ? *)", (60, 60)), ("cron(0/15 * * * ? *)", (15, 15)), ("cron(*/5 * * * ? *)", (5, 5)),
+    ("cron(0,50 * * * ? *)", (10, 50)), ("cron(0 8-18 * * ? *)", (60, 840)), ("cron(5-10 * * * ? *)", (1, 55)),
+    ("cron(0 0/6 * * ? *)", (360, 360)), ("cron(30 2 * * ? *)", (1440, 1440)), ("cron(0 L * * ? *)", None),
+    ("cron(61 * * * ? *)", None), ("hourly", None)])
+def test_the_time_between_runs_of_a_schedule(schedule: str, gaps: tuple[int, int] | None) -> None:
+    assert schedule_gaps_minutes(schedule) == gaps
 
 
 @pytest.mark.parametrize("schedule", ["cron(15 * * * *)", "cron(15 * * * * *)", "cron(15 * ? * ? *)", "hourly",

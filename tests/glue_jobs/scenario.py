@@ -35,6 +35,14 @@ LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "
 OVERLAP_MINUTES = 10
 LATENESS_WINDOW_DAYS = 7
 EVERY_RUNS = 5
+# The scenario's changes are about two days old, fresh for this limit; the table of an earlier version of the job
+# holds changes of 2023, stale for it.
+FRESH_HOURS = 240
+# Every check passes in the healthy run; in the rebuild, the earlier version's table has a fault for each check
+# planted (and the rebuilt table, beside it, none).
+HEALTHY_STEP, FAULTS_STEP = "run6-maintenance", "rebuild-explicit"
+COUNT_DRIFT = 500  # what the rebuild's source item count of Legacy adds to its true count
+HISTORY_ON = ("--history", "true")  # switched on from run 5: backfilled from the raw folder
 DATABASE, EXPLICIT_DATABASE = "lakehouse", "explicit"
 SECOND = 1_000_000
 
@@ -102,7 +110,9 @@ class Scenario:
         for step in self.steps:
             args = ["--raw-path", str(raw), "--warehouse", str(warehouse), "--database", step.database,
                     "--overlap-minutes", str(OVERLAP_MINUTES), "--lateness-window-days", str(LATENESS_WINDOW_DAYS),
-                    "--maintenance-every-runs", str(EVERY_RUNS), "--JOB_NAME", "ignored-glue-argument"]
+                    "--maintenance-every-runs", str(EVERY_RUNS), "--JOB_NAME", "ignored-glue-argument",
+                    "--max-change-age-hours", str(FRESH_HOURS),
+                    "--metrics", f"file:{metrics_file(warehouse.parent, step.name)}"]
             files = [{"path": file.relative_path, "text": file.text(), "mtime": file.modified_at}
                      for file in step.files]
             steps.append({"name": step.name, "files": files, "args": args + step.extra_args,
@@ -186,12 +196,39 @@ def build_scenario(seed: int = 7) -> Scenario:
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
-        Step("run4-replay", replays), Step("run5-cadence", run5),
-        Step("run6-maintenance", [], ["--maintenance", "true", "--snapshot-retention-hours", "0"]),
-        Step("rebuild-explicit", [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
-             setup_sql=legacy_table()),
+        Step("run4-replay", replays), Step("run5-cadence", run5, list(HISTORY_ON)),
+        Step(HEALTHY_STEP, [], ["--maintenance", "true", "--snapshot-retention-hours", "0", *HISTORY_ON]),
+        Step(FAULTS_STEP, [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
+             setup_sql=legacy_table() + planted_faults()),
     ]
     return Scenario(steps, now)
+
+
+def metrics_file(folder: Path, step: str) -> Path:
+    return folder / "metrics" / f"{step}.jsonl"
+
+
+PLANTED_KEY = "a"  # of the earlier version's table: its row is copied, two live rows with one key
+
+
+def planted_faults() -> list[str]:
+    """In the earlier version's table, before the rebuild: a row copied (two rows, one key) and a row without its
+    key, as writes outside the job would leave them. Its changes are of 2023: stale too."""
+    table = f"local.{EXPLICIT_DATABASE}.{LEGACY_TARGET}"
+    return [f"INSERT INTO {table} SELECT * FROM {table} WHERE id = '{PLANTED_KEY}'",
+            f"INSERT INTO {table} VALUES (NULL, '{{}}', 'INSERT', 'planted', 1700000000000009, 'old-file', "
+            "current_timestamp())"]
+
+
+def give_item_counts(scenario: Scenario, healthy: dict[str, int], rebuilt_orders: int) -> None:
+    """The source tables' item counts: exact for the healthy run and for the rebuilt Orders; the earlier version's
+    table's `COUNT_DRIFT` above its items."""
+    for step in scenario.steps:
+        if step.name == HEALTHY_STEP:
+            step.extra_args += ["--item-counts", json.dumps(healthy)]
+        if step.name == FAULTS_STEP:
+            step.extra_args += ["--item-counts", json.dumps({ORDERS: rebuilt_orders,
+                                                             LEGACY: len(LEGACY_ITEMS) + COUNT_DRIFT})]
 
 
 def legacy_table() -> list[str]:

@@ -75,6 +75,8 @@ def read_table(warehouse: Path, database: str, table: str) -> dict[str, Any] | N
         "snapshots": len(iceberg.snapshots()),
         "data_files": contents.count(0),
         "delete_files": len(contents) - contents.count(0),
+        "partition": [f"{field.transform}({iceberg.schema().find_column_name(field.source_id)})"
+                      for field in iceberg.spec().fields],
     }
 
 

@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ import pytest
 from tests.glue_jobs.cdc_records import LONG_NUMBER, Change, FirehoseFile, plain_value, utc_microseconds
 from tests.glue_jobs.conftest import REPO
 from tests.glue_jobs.lake_model import TableModel
-from tests.glue_jobs.scenario import (DATABASE, DECLARED_COLUMNS, EXPLICIT_DATABASE, KEY_TYPES, LATENESS_WINDOW_DAYS,
-                                      LEGACY_ITEMS, LEGACY_TARGET, LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES,
-                                      REBUILD_MAX_COLUMNS, REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario,
-                                      build_scenario, write_plan)
+from tests.glue_jobs.scenario import (COUNT_DRIFT, DATABASE, DECLARED_COLUMNS, EXPLICIT_DATABASE, FAULTS_STEP,
+                                      FRESH_HOURS, HEALTHY_STEP, KEY_TYPES, LATENESS_WINDOW_DAYS, LEGACY_ITEMS,
+                                      LEGACY_TARGET, LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES, REBUILD_MAX_COLUMNS,
+                                      REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario, build_scenario,
+                                      give_item_counts, metrics_file, write_plan)
 from tests.glue_jobs.typed_model import ColumnModel, dumped
 
 pytestmark = pytest.mark.spark
@@ -38,6 +40,8 @@ ICEBERG_TYPES = {"string": "string", "json": "string", "bigint": "long", "decima
                  "array<binary>": "list<binary>"}
 DOCS = REPO / "docs" / "lakehouse.md"
 QUERY_SECTION = "## Querying with Athena"
+HISTORY_SECTION = "## History on demand"
+AS_OF = re.compile(r"TIMESTAMP '[0-9: -]+'")  # the docs' moment T, replaced by the test's
 
 
 @dataclass
@@ -47,16 +51,26 @@ class Outcome:
     queries: list[dict[str, Any]]
     expected: dict[str, dict[str, TableModel]]  # step -> source table -> the model after that step
     files_expected: dict[str, dict[str, int]]  # step -> source table -> files the watermark rule lets it read
+    metrics: dict[str, list[dict[str, Any]]]  # step -> the metrics it published (the file sink's lines)
+    as_of_us: int  # the moment the docs' "as of" query is asked about
 
 
-def docs_queries() -> list[str]:
-    """The SQL blocks of the docs' Athena section."""
+def docs_queries(heading: str = QUERY_SECTION) -> list[str]:
+    """The SQL blocks of a section of the docs."""
     text = DOCS.read_text(encoding="utf-8")
-    section = text[text.index(QUERY_SECTION):]
-    section = section[:section.index("\n## ", len(QUERY_SECTION))]
+    section = text[text.index(heading):]
+    section = section[:section.index("\n## ", len(heading))]
     blocks = re.findall(r"```sql\n(.*?)```", section, re.DOTALL)
     return [statement.strip() for block in blocks for statement in block.split(";")
             if re.sub(r"--[^\n]*", "", statement).strip()]
+
+
+def as_of_query(as_of_us: int) -> str:
+    """The docs' "the item as of time T" query, asked about `as_of_us`."""
+    moment = datetime.fromtimestamp(as_of_us / 1_000_000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    query, = docs_queries(HISTORY_SECTION)
+    assert len(AS_OF.findall(query)) == 1, query
+    return AS_OF.sub(f"TIMESTAMP '{moment}'", query)
 
 
 def expected_by_watermark(scenario: Scenario) -> tuple[dict[str, dict[str, TableModel]], dict[str, dict[str, int]]]:
@@ -96,16 +110,22 @@ def expected_by_watermark(scenario: Scenario) -> tuple[dict[str, dict[str, Table
 @pytest.fixture(scope="module")
 def outcome(spark_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     scenario = build_scenario()
+    expected, files_expected = expected_by_watermark(scenario)
+    give_item_counts(scenario, {source: len(model.live()) for source, model in expected[HEALTHY_STEP].items()},
+                     len(expected[FAULTS_STEP][ORDERS].live()))
     folder = tmp_path_factory.mktemp("lakehouse-scenario")
-    plan = write_plan(scenario, folder / "run", {"database": DATABASE, "sql": docs_queries()})
+    as_of_us = utc_microseconds(scenario.now - timedelta(days=2)) + 1000 * 1_000_000 + 500_000  # t(1000.5)
+    plan = write_plan(scenario, folder / "run", {"database": DATABASE,
+                                                 "sql": docs_queries() + [as_of_query(as_of_us)]})
     result_file = folder / "results.json"
     completed = subprocess.run([str(spark_python), str(RUNNER), str(plan), str(result_file)],
                                capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-5000:]
     results = json.loads(result_file.read_text())
-    expected, files_expected = expected_by_watermark(scenario)
+    metrics = {step.name: [json.loads(line) for line in metrics_file(folder / "run", step.name).read_text().splitlines()]
+               for step in scenario.steps}
     return Outcome(scenario, {step["name"]: step for step in results["steps"]}, results["queries"], expected,
-                   files_expected)
+                   files_expected, metrics, as_of_us)
 
 
 def summary(outcome: Outcome, step: str, source: str) -> dict[str, Any]:
@@ -177,7 +197,8 @@ def test_a_full_rebuild_with_explicit_tables_declared_columns_and_a_cap_matches_
     result = outcome.results["rebuild-explicit"]
     assert result["error"] is None, result.get("traceback")
     assert set(result["tables"]) == {"cdc_merge_runs", "orders_explicit", "orders_explicit__deletes",
-                                     LEGACY_TARGET, LEGACY_TARGET + "__deletes", "cdc_merge_state"}
+                                     LEGACY_TARGET, LEGACY_TARGET + "__deletes", "cdc_merge_state",
+                                     "cdc_check_results"}
     model = outcome.expected["rebuild-explicit"][ORDERS]
     orders = table(outcome, "rebuild-explicit", "orders_explicit")
     assert_columns_match(orders, model_keys(model), model.columns)
@@ -217,6 +238,8 @@ def test_a_table_from_before_typed_columns_gets_them_from_the_items_it_holds(out
     assert types == {"blob": "string", "count": "bigint", "flag": "boolean", "flag_2": "boolean", "meta": "json",
                      "price": "decimal", "tags": "json"}  # B and sets read as their JSON suggests; `note` only null
     for row in legacy["rows"]:
+        if row["id"] is None:  # planted for the checks (a row without its key)
+            continue
         values, conflicts = columns.expected(images[row["id"]])
         assert {name: dumped(types[name], row[name]) for name in values} == values
         assert row["cdc_type_conflicts"] == conflicts and row["cdc_attribute_types"] is None
@@ -409,3 +432,153 @@ def test_maintenance_runs_on_its_cadence_and_compacts(outcome: Outcome) -> None:
     assert merged["delete_files"] > 0 and merged["data_files"] > 1  # merges wrote position deletes
     assert cadence["data_files"] == 1 and cadence["delete_files"] <= 1  # those of run 5's merge apply to no row
     assert forced["snapshots"] == 1 and forced["data_files"] == 1 and forced["delete_files"] == 0
+
+
+# ---------------------------------------------------------------- checks, metrics, history
+
+
+EVENT_RANK = {"INSERT": 1, "MODIFY": 2, "REMOVE": 3}
+
+
+def published(outcome: Outcome, step: str, name: str, table: str | None = None,
+              database: str = DATABASE) -> list[float]:
+    """The values a run published of one metric (of one table, or of the job)."""
+    return [line["value"] for line in outcome.metrics[step] if line["name"] == name
+            and line["dimensions"].get("Table") == table and line["dimensions"]["Database"] == database]
+
+
+def check_rows(outcome: Outcome, step: str, target: str) -> dict[str, dict[str, Any]]:
+    """That run's rows of `cdc_check_results` for one table, by check (the run's rows: its start is the newest)."""
+    rows = table(outcome, step, "cdc_check_results")["rows"]
+    newest = max(row["run_started_at"] for row in rows)
+    return {row["check_name"]: row for row in rows if row["run_started_at"] == newest and row["target_table"] == target}
+
+
+CHECKS = ("unique_keys", "key_attributes", "freshness", "item_count")
+
+
+def test_a_healthy_table_reports_nothing(outcome: Outcome) -> None:
+    """Unique keys, every key attribute, fresh enough, the source's exact item count: every check passes."""
+    for source in (ORDERS, SESSIONS):
+        target = TARGETS[source]
+        assert summary(outcome, HEALTHY_STEP, source)["checks"] == dict.fromkeys(CHECKS, "passed"), source
+        assert {name: row["outcome"] for name, row in check_rows(outcome, HEALTHY_STEP, target).items()} == \
+            dict.fromkeys(CHECKS, "passed")
+        for metric in ("QualityChecksFailed", "DuplicateKeys", "RowsWithoutKeys", "ItemCountDifference"):
+            assert published(outcome, HEALTHY_STEP, metric, target) == [0], (source, metric)
+        assert published(outcome, HEALTHY_STEP, "LiveRows", target) == [len(outcome.expected[HEALTHY_STEP][source]
+                                                                             .live())]
+    # Before any source count was given, the count check is skipped and says so; nothing fails.
+    assert summary(outcome, "run1", ORDERS)["checks"]["item_count"] == "skipped"
+    assert "no source item count" in check_rows(outcome, "run1", "orders")["item_count"]["detail"]
+    assert all(result != "failed" for step in ("run1", "run2", "run5-cadence")
+               for source in (ORDERS, SESSIONS) for result in summary(outcome, step, source)["checks"].values())
+
+
+def test_each_planted_fault_is_reported(outcome: Outcome) -> None:
+    """The earlier version's table with a copied row (one key twice), a row without its key, a source count 500 off,
+    and changes of 2023: each check fails, in the summary, the check results table and the metrics. The table
+    rebuilt beside it in the same run reports nothing."""
+    legacy = check_rows(outcome, FAULTS_STEP, LEGACY_TARGET)
+    assert {name: row["outcome"] for name, row in legacy.items()} == dict.fromkeys(CHECKS, "failed")
+    assert legacy["unique_keys"]["observed"] == 1 and legacy["key_attributes"]["observed"] == 1
+    rows = len(LEGACY_ITEMS) + 2  # the copied row and the row without a key are live rows
+    assert legacy["item_count"]["observed"] == COUNT_DRIFT - 2
+    assert legacy["item_count"]["threshold"] < COUNT_DRIFT - 2 and f"{rows} live rows" in legacy["item_count"]["detail"]
+    assert legacy["freshness"]["observed"] > FRESH_HOURS * 3600 == legacy["freshness"]["threshold"]
+    assert summary(outcome, FAULTS_STEP, "Legacy")["checks"] == dict.fromkeys(CHECKS, "failed")
+    assert {name: row["outcome"] for name, row in check_rows(outcome, FAULTS_STEP, "orders_explicit").items()} == \
+        dict.fromkeys(CHECKS, "passed")
+
+    def metric(name: str, target: str) -> list[float]:
+        return published(outcome, FAULTS_STEP, name, target, EXPLICIT_DATABASE)
+
+    assert metric("QualityChecksFailed", LEGACY_TARGET) == [3] and metric("QualityChecksFailed", "orders_explicit") == [0]
+    assert metric("DuplicateKeys", LEGACY_TARGET) == [1] and metric("RowsWithoutKeys", LEGACY_TARGET) == [1]
+    assert metric("ItemCountDifference", LEGACY_TARGET) == [COUNT_DRIFT - 2]
+    assert metric("LiveRows", LEGACY_TARGET) == [rows]
+    newest = max(int(row["cdc_event_time_us"]) for row in table(outcome, FAULTS_STEP, LEGACY_TARGET)["rows"])
+    age, = metric("NewestChangeAgeSeconds", LEGACY_TARGET)
+    assert abs(age - (utc_microseconds(outcome.scenario.now) - newest) / 1e6) < 600  # measured at the run's start
+
+
+def test_every_run_publishes_its_outcome_and_only_a_clean_run_a_success(outcome: Outcome) -> None:
+    for step in SUCCESSFUL_STEPS:
+        assert published(outcome, step, "SuccessfulRuns") == [1] and published(outcome, step, "FailedTables") == [0]
+    assert published(outcome, "run3-fails", "SuccessfulRuns") == []
+    assert published(outcome, "run3-fails", "FailedTables") == [2]
+    assert published(outcome, "run1", "ChangesMerged", "orders") == [summary(outcome, "run1", ORDERS)["changes_merged"]]
+    assert {line["namespace"] for lines in outcome.metrics.values() for line in lines} == {"Lakehouse"}
+
+
+def test_files_and_snapshots_are_published_after_maintenance(outcome: Outcome) -> None:
+    for step in ("run5-cadence", HEALTHY_STEP, "run2"):
+        dumped_table = table(outcome, step, "orders")
+        assert published(outcome, step, "DataFiles", "orders") == [dumped_table["data_files"]], step
+        assert published(outcome, step, "DeleteFiles", "orders") == [dumped_table["delete_files"]], step
+        assert published(outcome, step, "Snapshots", "orders") == [dumped_table["snapshots"]], step
+    assert published(outcome, HEALTHY_STEP, "Snapshots", "orders") == [1]
+
+
+def delivered_changes(outcome: Outcome, source: str, through: str) -> list[Change]:
+    changes = []
+    for step in outcome.scenario.steps:
+        if step.database == DATABASE:
+            changes += [change for file in step.files for change in file.changes if change.table == source]
+        if step.name == through:
+            return changes
+    raise AssertionError(through)
+
+
+def test_history_switched_on_is_backfilled_and_holds_every_change_once(outcome: Outcome) -> None:
+    for step in ("run5-cadence", HEALTHY_STEP):
+        history = table(outcome, step, "orders__history")
+        ids = [row["cdc_event_id"] for row in history["rows"]]
+        assert len(ids) == len(set(ids)), step  # replayed files' changes once
+        assert set(ids) == {change.event_id for change in delivered_changes(outcome, ORDERS, step)}, step
+        assert history["partition"] == ["day(cdc_event_time)"]
+    first = summary(outcome, "run5-cadence", ORDERS)
+    assert first["history_added"] == len(table(outcome, "run5-cadence", "orders__history")["rows"])
+    assert summary(outcome, HEALTHY_STEP, ORDERS)["history_added"] == 0  # only the overlap's replays: nothing new
+    # The replaced sessions table: the history of the current table only (keys session_id and seq).
+    sessions = table(outcome, HEALTHY_STEP, TARGETS[SESSIONS] + "__history")
+    assert {row["cdc_event_id"] for row in sessions["rows"]} == {
+        change.event_id for change in delivered_changes(outcome, SESSIONS, HEALTHY_STEP) if "seq" in change.keys}
+    assert json.loads(sessions["properties"]["cdc.keys"]) == [{"name": "seq", "type": "N"},
+                                                              {"name": "session_id", "type": "S"}]
+
+
+def test_history_rows_have_the_live_tables_typed_columns(outcome: Outcome) -> None:
+    live = table(outcome, HEALTHY_STEP, "orders")
+    history = table(outcome, HEALTHY_STEP, "orders__history")
+    typed = [column for column in live["columns"] if column["doc"] is not None]
+    assert typed and all(column in history["columns"] for column in typed)
+    types = {column.name: column.type for column in outcome.expected[HEALTHY_STEP][ORDERS].columns.columns.values()}
+    events = {row["cdc_event_id"]: row for row in history["rows"]}
+
+    def values(row: dict[str, Any]) -> dict[str, Any]:  # as the model reads them (JSON text compared parsed)
+        return {column["name"]: dumped(types[column["name"]], row[column["name"]]) for column in typed}
+
+    for row in live["rows"]:
+        assert values(events[row["cdc_event_id"]]) == values(row)
+        assert json.loads(events[row["cdc_event_id"]]["item"], parse_float=Decimal) == \
+            json.loads(row["item"], parse_float=Decimal)
+    removes = [row for row in history["rows"] if row["cdc_event_name"] == "REMOVE"]
+    assert removes and all(row["item"] is None for row in removes)
+
+
+def test_the_docs_as_of_query_gives_each_item_as_it_was_then(outcome: Outcome) -> None:
+    """Each key's newest change at or before T, unless it was a delete: from every change delivered, however late
+    (unlike the live table, whose tombstones are purged after the lateness window)."""
+    answer = outcome.queries[-1]
+    assert answer["error"] is None, answer
+    newest: dict[tuple, Change] = {}
+    for change in delivered_changes(outcome, ORDERS, HEALTHY_STEP):
+        position = (change.time_us, EVENT_RANK[change.event_name], change.event_id)
+        known = newest.get(change.key)
+        if change.time_us <= outcome.as_of_us and (known is None or position > (
+                known.time_us, EVENT_RANK[known.event_name], known.event_id)):
+            newest[change.key] = change
+    expected = {change.event_id for change in newest.values() if change.event_name != "REMOVE"}
+    assert {row["cdc_event_id"] for row in answer["rows"]} == expected
+    assert len(answer["rows"]) == len(expected) and any(change.event_name == "REMOVE" for change in newest.values())

@@ -92,6 +92,7 @@ PRINCIPALS: dict[str, Callable[[AccessRequest], bool]] = {
     "Firehose": lambda r: r.principal.endswith("-firehose-role"),
     "crawler": lambda r: r.principal.endswith("-cdc-crawler-role"),
     "lakehouse job": lambda r: r.principal.endswith("-lakehouse-cdc-merge-role"),
+    "source item-count role": lambda r: r.principal.endswith("-lakehouse-item-count-role"),
     "Athena reader": lambda r: r.principal.endswith("reader_policy-holder"),
     "S3 replication": lambda r: r.principal.endswith("-replication-role"),
     "CloudWatch Logs": lambda r: r.principal.startswith("logs."),
@@ -186,6 +187,22 @@ def test_a_grant_missing_one_half_is_denied(example: Layers) -> None:
     assert {o.decision for o in prove(no_iam_half, crawler)} == {DENIED}
     no_bucket_half = without_statement(example, lake, "raw_bucket_policy_document", "FirehoseDeliveryObjects")
     assert {o.decision for o in prove(no_bucket_half, firehose)} == {DENIED}
+
+
+def test_the_job_assumes_the_item_count_role_only_with_both_halves(example: Layers) -> None:
+    """Across accounts: the job role's own statement and the source role's trust, which pins the job role's ARN."""
+    assuming = [r for r in catalogue(example, OUTSIDER) if r.action == "sts:AssumeRole" and r.expect == ALLOWED]
+    assert len(assuming) == 1 and assuming[0].principal.endswith("-lakehouse-cdc-merge-role")
+    assert [o.decision for o in prove(example, assuming)] == [ALLOWED]
+    no_principal_half = without_statement(example, "data-science/us-east-1/lakehouse-demo",
+                                          "cdc_merge_job_role_policy", "ReadSourceItemCounts")
+    no_trust = without_statement(example, "apps-devstg/us-east-1/datalake", "item_count_role_trust", "AssumedByOneRole")
+    assert [o.decision for o in prove(no_principal_half, assuming) + prove(no_trust, assuming)] == [DENIED, DENIED]
+    publishing = [r for r in catalogue(example, OUTSIDER) if r.action == "cloudwatch:PutMetricData"]
+    assert {r.expect for r in publishing} == {ALLOWED, DENIED}
+    no_metrics = without_statement(example, "data-science/us-east-1/lakehouse-demo", "cdc_merge_job_role_policy",
+                                   "PublishJobMetrics")
+    assert {o.decision for o in prove(no_metrics, publishing)} == {DENIED}
 
 
 def test_a_value_the_layers_do_not_determine_fails_with_its_expression(synthesized_example: Path) -> None:

@@ -23,6 +23,7 @@ LAKE_ACCOUNT_ID = "777777777777"  # data-science, in the example and in ProjectS
 EVERY_LAYER = "adoptExisting=databases-dynamodb,datalake,datalake-demo"
 REFERENCE_ROLE = "bb-apps-devstg-ddb-lakehouse-firehose"  # fdmsantos/kinesis-firehose: the delivery stream's name
 GENERATED_ROLE = "bb-apps-devstg-ddb-lakehouse-firehose-role"
+ITEM_COUNT_ROLE = "bb-apps-devstg-lakehouse-item-count-role"  # the layer's own, never adopted
 REFERENCE_TABLE = "bb-apps-devstg-bb-devstg-dynamodb"  # cloudposse label: bb, apps-devstg, bb-devstg-dynamodb
 
 
@@ -53,7 +54,7 @@ def adopted_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_without_the_setting_no_layer_imports_anything_and_names_stay_generated(synthesized_example: Path) -> None:
     assert all(not imports(folder) for folder in layer_folders(synthesized_example))
     assert names(synthesized_example / TABLE, "aws_dynamodb_table") == {"bb-apps-devstg-app-data"}
-    assert names(synthesized_example / DATALAKE, "aws_iam_role") == {GENERATED_ROLE}
+    assert names(synthesized_example / DATALAKE, "aws_iam_role") == {GENERATED_ROLE, ITEM_COUNT_ROLE}
     assert role_arns_granted_by_the_lake(synthesized_example / LAKE) == {
         f"arn:aws:iam::555555555555:role/{GENERATED_ROLE}"}
 
@@ -87,7 +88,7 @@ def test_adopted_layers_import_every_resource_the_reference_creates(adopted_proj
 
 def test_adopted_layers_use_the_reference_names_for_the_role_and_the_table_everywhere(adopted_project: Path) -> None:
     assert names(adopted_project / TABLE, "aws_dynamodb_table") == {REFERENCE_TABLE}
-    assert names(adopted_project / DATALAKE, "aws_iam_role") == {REFERENCE_ROLE}
+    assert names(adopted_project / DATALAKE, "aws_iam_role") == {REFERENCE_ROLE, ITEM_COUNT_ROLE}
     # The lake's bucket and key policies grant the role the datalake layer adopts, by its ARN; nothing else.
     assert role_arns_granted_by_the_lake(adopted_project / LAKE) == {f"arn:aws:iam::555555555555:role/{REFERENCE_ROLE}"}
     # Addresses do not change: only the AWS names.

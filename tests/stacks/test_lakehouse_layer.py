@@ -55,8 +55,18 @@ def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lake
               for resource in statement["resources"]}
     assert probes == {f"{RAW}/dynamodb_data/{TABLE}/cdc_data", f"{PROCESSED}/lakehouse",
                       "${aws_s3_bucket.artifacts_bucket.arn}/temporary"}
-    every_resource = [resource for statement in role.values() for resource in statement["resources"]]
+    every_resource = [resource for sid, statement in role.items() for resource in statement["resources"]
+                      if sid != "PublishJobMetrics"]
     assert "*" not in every_resource and not any(resource.endswith(":*:*") for resource in every_resource)
+    # PutMetricData has no resource: "*", held to the job's namespace.
+    assert role["PublishJobMetrics"] == {
+        "sid": "PublishJobMetrics", "effect": "Allow", "actions": ["cloudwatch:PutMetricData"], "resources": ["*"],
+        "condition": [{"test": "StringEquals", "variable": "cloudwatch:namespace",
+                       "values": ["Lakehouse/bb_data_science_lakehouse"]}]}
+    # The source account's item-count role, and no other role.
+    assert role["ReadSourceItemCounts"]["actions"] == ["sts:AssumeRole"]
+    assert role["ReadSourceItemCounts"]["resources"] == [
+        "arn:aws:iam::555555555555:role/bb-apps-devstg-lakehouse-item-count-role"]
     for sid in ("ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"):  # keys only through S3
         assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} \
             in role[sid]["condition"]
@@ -178,3 +188,42 @@ def test_raw_root_is_the_folder_above_the_tables(prefix: str, root: str) -> None
 def test_raw_root_refuses_other_layouts(prefix: str) -> None:
     with pytest.raises(ConstructPropsError, match="skipLayers"):
         raw_root(prefix)
+
+
+def alarms(layer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {body["alarm_name"]: body for body in layer["resource"]["aws_cloudwatch_metric_alarm"].values()}
+
+
+def test_the_lakes_alarms_watch_the_jobs_metrics_and_notify_its_topic(layer: dict[str, Any]) -> None:
+    """No successful run for two hours (hourly runs: the longest gap plus an hour, no data breaching), the table's
+    newest change older than a day, any failed data-quality check; each notifying the layer's topic."""
+    found = alarms(layer)
+    namespace = "Lakehouse/bb_data_science_lakehouse"
+    table = {"Database": "bb_data_science_lakehouse", "Table": f"${{replace(lower({TABLE[2:-1]}), \"/[^a-z0-9_]/\", \"_\")}}"}
+    no_success = found["bb-data-science-lakehouse-no-successful-run"]
+    assert {key: no_success[key] for key in ("namespace", "metric_name", "dimensions", "statistic", "period",
+                                              "evaluation_periods", "datapoints_to_alarm", "comparison_operator",
+                                              "threshold", "treat_missing_data")} == {
+        "namespace": namespace, "metric_name": "SuccessfulRuns", "dimensions": {"Database": table["Database"]},
+        "statistic": "Sum", "period": 900, "evaluation_periods": 8, "datapoints_to_alarm": 8,
+        "comparison_operator": "LessThanThreshold", "threshold": 1, "treat_missing_data": "breaching"}
+    stale = found["bb-data-science-lakehouse-app-data-stale"]
+    assert (stale["metric_name"], stale["dimensions"], stale["statistic"], stale["threshold"],
+            stale["comparison_operator"]) == ("NewestChangeAgeSeconds", table, "Maximum", 86400, "GreaterThanThreshold")
+    quality = found["bb-data-science-lakehouse-app-data-quality"]
+    assert (quality["metric_name"], quality["dimensions"], quality["threshold"], quality["treat_missing_data"]) == (
+        "QualityChecksFailed", table, 0, "notBreaching")
+    assert set(found) == {"bb-data-science-lakehouse-no-successful-run", "bb-data-science-lakehouse-app-data-stale",
+                          "bb-data-science-lakehouse-app-data-quality"}
+    assert all(body["alarm_actions"] == body["ok_actions"] == ["${aws_sns_topic.alarms.arn}"] for body in found.values())
+    readme = (JOB_FOLDER.parent / "example" / LAYER / "README.md").read_text()
+    assert all(f"`<project>-<account>-lakehouse-{kind}`" in readme
+               for kind in ("no-successful-run", "<table>-stale", "<table>-quality"))
+
+
+def test_the_job_is_told_its_checks_history_metrics_and_item_count_role(layer: dict[str, Any]) -> None:
+    job = next(iter(layer["resource"]["aws_glue_job"].values()))["default_arguments"]
+    assert (job["--metrics"], job["--metrics-namespace"]) == ("cloudwatch", "Lakehouse/bb_data_science_lakehouse")
+    assert ('"history" = false, "max_change_age_hours" = 24, "item_count_tolerance_percent" = 1, "item_count_role" = '
+            '"arn:aws:iam::555555555555:role/bb-apps-devstg-lakehouse-item-count-role", "item_count_region" = '
+            '"us-east-1"') in job["--tables"]

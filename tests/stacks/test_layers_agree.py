@@ -34,9 +34,11 @@ def generated_by_key(root: Path) -> dict[str, Path]:
     return {backend_key(folder): folder for folder in layer_folders(root)}
 
 
-def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: str, dr: str = "") -> None:
+def check_pipeline(root: Path, source: str, source_id: str, lake: str, lake_id: str, region: str,
+                   dr: str = "") -> None:
     """Every layer loads; every read of a generated layer is its backend key and uses outputs it has; the lake
-    trusts exactly the datalake layer's role. `dr` is "-dr" for layers outside the primary region."""
+    trusts exactly the datalake layer's role, and the datalake layer's item-count role exactly the lakehouse job's.
+    `dr` is "-dr" for layers outside the primary region."""
     folders = [folder for folder in layer_folders(root) if folder.parent.name == region
                and folder.name != "change-events-queue"]  # the example's own layer: tests/stacks/test_own_layers.py
     assert len(folders) == 4
@@ -61,7 +63,7 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: s
         f"{source}/databases-dynamodb{dr}/terraform.tfstate", f"{lake}/datalake-demo{dr}/terraform.tfstate"}
 
     # The lake's bucket policy trusts exactly the role the datalake layer creates, by ARN.
-    role_name = next(iter(main_json(datalake)["resource"]["aws_iam_role"].values()))["name"]
+    role_name = main_json(datalake)["resource"]["aws_iam_role"]["delivery_role"]["name"]
     role_arn = f"arn:aws:iam::{source_id}:role/{role_name}"
     lake_folder = root / lake / region / "datalake-demo"
     documents = main_json(lake_folder)["data"]["aws_iam_policy_document"]
@@ -75,14 +77,29 @@ def check_pipeline(root: Path, source: str, source_id: str, lake: str, region: s
     # state: that layer reads the lake's, and the two would form a cycle.
     assert {resolved_key(lake_folder, root, c["key"]) for c in remote_states(lake_folder).values()} == {
         f"{source}/databases-dynamodb{dr}/terraform.tfstate"}
+    # The source's item-count role trusts the lake account with exactly the lakehouse job's role pinned (by its name,
+    # no state read), and that role may assume exactly it.
+    count_role = main_json(datalake)["resource"]["aws_iam_role"]["item_count_role"]["name"]
+    job_role = main_json(lakehouse)["resource"]["aws_iam_role"]["cdc_merge_job_role"]["name"]
+    [trust] = main_json(datalake)["data"]["aws_iam_policy_document"]["item_count_role_trust"]["statement"]
+    assert trust["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{lake_id}:root"]}]
+    assert trust["condition"] == [{"test": "ArnEquals", "variable": "aws:PrincipalArn",
+                                   "values": [f"arn:aws:iam::{lake_id}:role/{job_role}"]}]
+    [describe] = main_json(datalake)["data"]["aws_iam_policy_document"]["item_count_role_policy"]["statement"]
+    assert describe["actions"] == ["dynamodb:DescribeTable"] and describe["resources"] == [
+        f"arn:aws:dynamodb:{region}:{source_id}:table/${{data.terraform_remote_state.databases_dynamodb.outputs."
+        "dynamodb_table_name}"]
+    job_policy = main_json(lakehouse)["data"]["aws_iam_policy_document"]["cdc_merge_job_role_policy"]["statement"]
+    assumed = [statement for statement in job_policy if "sts:AssumeRole" in statement["actions"]]
+    assert [statement["resources"] for statement in assumed] == [[f"arn:aws:iam::{source_id}:role/{count_role}"]]
 
 
 def test_example_pipeline_agrees_by_construction(synthesized_example: Path) -> None:
-    check_pipeline(synthesized_example, "apps-devstg", "555555555555", "data-science", "us-east-1")
+    check_pipeline(synthesized_example, "apps-devstg", "555555555555", "data-science", "777777777777", "us-east-1")
 
 
 def test_second_project_pipeline_agrees_by_construction(second_project: Path) -> None:
-    check_pipeline(second_project, "prod-apps", "123456789012", "analytics", "eu-west-1")
+    check_pipeline(second_project, "prod-apps", "123456789012", "analytics", "210987654321", "eu-west-1")
     stream = main_json(second_project / "prod-apps/eu-west-1/datalake")["resource"]["aws_kinesis_stream"]
     assert next(iter(stream.values()))["name"] == "acme-prod-apps-ddb-lakehouse-stream"
 
@@ -138,7 +155,7 @@ def test_one_account_setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     lake_state = remote_states(datalake)["datalake_demo"]
     assert lake_state == {"bucket": "${var.bucket}", "key": "${var.environment}/datalake-demo/terraform.tfstate",
                           "profile": "${var.profile}", "region": "${var.region}"}
-    check_pipeline(root, "apps-devstg", "555555555555", "apps-devstg", "us-east-1")
+    check_pipeline(root, "apps-devstg", "555555555555", "apps-devstg", "555555555555", "us-east-1")
 
 
 def test_dr_region_pipeline_agrees_and_passes_validate_layout(capsys: pytest.CaptureFixture[str],
@@ -147,7 +164,7 @@ def test_dr_region_pipeline_agrees_and_passes_validate_layout(capsys: pytest.Cap
 
     root = ProjectSpec(common_variables=False).write(tmp_path / "dr")  # region_secondary = "us-west-2"
     assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "region=us-west-2").code == 0
-    check_pipeline(root, "apps-devstg", "555555555555", "data-science", "us-west-2", dr="-dr")
+    check_pipeline(root, "apps-devstg", "555555555555", "data-science", "777777777777", "us-west-2", dr="-dr")
     for folder in layer_folders(root):
         assert backend_key(folder).endswith("-dr/terraform.tfstate")
         assert backend_key(folder) in leverage_expected_keys(root, folder)

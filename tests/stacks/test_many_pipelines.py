@@ -20,7 +20,8 @@ PIPELINES = [
                                                  "columns": {"total": "decimal", "lines": "json"}, "maxTypedColumns": 50},
                                                 {"name": "customers", "partitionKey": "customerId:S"}]},
     {"sourceAccount": "apps-prd", "alarmEmail": "data-oncall@example.com",
-     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users", "maxTypedColumns": 0}]},
+     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users", "maxTypedColumns": 0,
+                 "history": True, "maxChangeAgeHours": 0, "itemCountTolerancePercent": 5}]},
 ]
 LEGACY_LAYER = "apps-prd/us-east-1/databases-legacy"
 
@@ -252,7 +253,8 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
             after = main_json(two_sources / folder.relative_to(root))["resource"]
             assert all(set(items) <= set(after[kind]) for kind, items in before.items()), folder
     # What applying the bigger pipelines would do to what exists: the lake's grants and the Firehose role's policy
-    # gain the new table's folder, the lakehouse job (and its role) is told one more table; nothing else changes. (The
+    # gain the new table's folder, the item-count role may describe it, the lakehouse job (and its role) is told one
+    # more table; nothing else changes. (The
     # first table is read by its name once the table layer holds two: another reference to the same table, which the
     # guard resolves.)
     found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
@@ -260,6 +262,7 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
     changed = {(item["layer"], item["action"], item["address"]) for item in found["resources"]
                if item["action"] != "create"}
     assert changed == {("apps-devstg/us-east-1/datalake", "update", "aws_iam_role_policy.delivery_role"),
+                       ("apps-devstg/us-east-1/datalake", "update", "aws_iam_role_policy.item_count_role"),
                        ("data-science/us-east-1/datalake-demo", "update", "aws_kms_key.data_key"),
                        ("data-science/us-east-1/datalake-demo", "update", "aws_s3_bucket_policy.raw_bucket"),
                        ("data-science/us-east-1/lakehouse-demo", "update", "aws_glue_job.cdc_merge_job"),
@@ -409,8 +412,9 @@ def test_renaming_the_lake_layer_while_its_old_folder_declares_the_buckets_is_re
 
 def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     """One job for every table of every pipeline: generated tables with their keys, read tables by the output the
-    datalake layer reads (their keys come from the change records), each with its declared typed columns and cap;
-    the role reads only those tables' folders."""
+    datalake layer reads (their keys come from the change records), each with its declared typed columns and cap,
+    its history and check limits, and its source account's item-count role; the role reads only those tables'
+    folders, and assumes only those roles."""
     folder = two_sources / "data-science/us-east-1/lakehouse-demo"
     config = main_json(folder)
     states = "data.terraform_remote_state"
@@ -418,14 +422,26 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     customers = f"{states}.databases_dynamodb.outputs.dynamodb_table_names.customers"
     users = f"{states}.databases_legacy.outputs.users_table_name"
     job = next(iter(resources(folder, "aws_glue_job").values()))
+    def operated(account: str, history: str = "false", age: int = 24, tolerance: int = 1) -> str:
+        return (f'"history" = {history}, "max_change_age_hours" = {age}, "item_count_tolerance_percent" = {tolerance}, '
+                f'"item_count_role" = "arn:aws:iam::{ACCOUNTS[account]}:role/bb-{account}-lakehouse-item-count-role", '
+                '"item_count_region" = "us-east-1"')
+
     assert job["default_arguments"]["--tables"] == (
         "${jsonencode(["
         f'{{"source" = {orders}, "keys" = [{{"name" = "orderId", "type" = "S"}}, {{"name" = "at", "type" = "N"}}], '
-        '"columns" = {"total" = "decimal", "lines" = "json"}, "max_columns" = 50}, '
-        f'{{"source" = {customers}, "keys" = [{{"name" = "customerId", "type" = "S"}}]}}, '
-        f'{{"source" = {users}, "max_columns" = 0}}'
+        f'"columns" = {{"total" = "decimal", "lines" = "json"}}, "max_columns" = 50, {operated("apps-devstg")}}}, '
+        f'{{"source" = {customers}, "keys" = [{{"name" = "customerId", "type" = "S"}}], {operated("apps-devstg")}}}, '
+        f'{{"source" = {users}, "max_columns" = 0, {operated("apps-prd", "true", 0, 5)}}}'
         "])}")
     reads = config["data"]["aws_iam_policy_document"]["cdc_merge_job_role_policy"]["statement"]
+    assumed = next(statement for statement in reads if statement["sid"] == "ReadSourceItemCounts")
+    assert assumed["resources"] == [f"arn:aws:iam::{ACCOUNTS[account]}:role/bb-{account}-lakehouse-item-count-role"
+                                    for account in ("apps-devstg", "apps-prd")]
+    alarms = {body["alarm_name"] for body in resources(folder, "aws_cloudwatch_metric_alarm").values()}
+    assert alarms == {"bb-data-science-lakehouse-no-successful-run", "bb-data-science-lakehouse-users-quality",
+                      *(f"bb-data-science-lakehouse-{table}-{kind}" for table in ("orders", "customers")
+                        for kind in ("stale", "quality"))}  # users: maxChangeAgeHours 0, no freshness alarm
     raw = next(statement for statement in reads if statement["sid"] == "ReadBucketObjects")
     assert [resource.split("}", 1)[1] for resource in raw["resources"]] == [
         f"/dynamodb_data/${{{name}}}/cdc_data/*" for name in (orders, customers, users)]
@@ -451,6 +467,12 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     ("lakehouseLogRetentionDays=2", "setting lakehouseLogRetentionDays=2 is not a CloudWatch retention"),
     ("lakehouseWorkerType=G.4X", "setting lakehouseFlex=true needs G.1X or G.2X workers, not G.4X"),
     ("lakehouseLayer=datalake-demo", "settings lakehouseLayer and lakeLayer are both 'datalake-demo'"),
+    ("lakehouseSchedule=cron(0/10 * * * ? *)", "setting lakehouseSchedule='cron(0/10 * * * ? *)' runs the job 10 "
+                                               "minutes apart; run it at most every 15 minutes"),
+    ("lakehouseSchedule=cron(0 L * * ? *)", "setting lakehouseSchedule='cron(0 L * * ? *)' has minutes or hours"),
+    ("lakehouseNoSuccessAlarmMinutes=60", "setting lakehouseNoSuccessAlarmMinutes=60 does not fit the schedule, whose "
+                                          "runs are up to 60 minutes apart; use a multiple of 15 from 75 to 1440"),
+    ("lakehouseNoSuccessAlarmMinutes=100", "setting lakehouseNoSuccessAlarmMinutes=100 does not fit the schedule"),
 ])
 def test_lakehouse_settings_out_of_range_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                             setting: str, message: str) -> None:
@@ -481,6 +503,11 @@ def test_lakehouse_settings_reach_the_job_the_trigger_and_the_workgroup(capsys: 
     assert workgroup["engine_version"] == {"selected_engine_version": "Athena engine version 3"}
     lifecycle = resources(folder, "aws_s3_bucket_lifecycle_configuration")
     assert lifecycle["results_bucket"]["rule"][0]["expiration"] == [{"days": 7}]
+    # Runs two hours apart: no success for three hours (twelve 15-minute periods, none with a success) alarms.
+    alarm = resources(folder, "aws_cloudwatch_metric_alarm")["no_successful_run_alarm"]
+    assert (alarm["metric_name"], alarm["period"], alarm["evaluation_periods"], alarm["datapoints_to_alarm"],
+            alarm["treat_missing_data"], alarm["comparison_operator"], alarm["threshold"]) == (
+        "SuccessfulRuns", 900, 12, 12, "breaching", "LessThanThreshold", 1)
     assert "transition" not in lifecycle["artifacts_bucket"]["rule"][0]  # the script is never archived
     groups = resources(folder, "aws_cloudwatch_log_group")
     assert {group["retention_in_days"] for group in groups.values()} == {90}

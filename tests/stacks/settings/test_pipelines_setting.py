@@ -103,6 +103,13 @@ BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = 
     "a cap out of range": (unchanged, (pipelines(devstg({**ORDERS, "maxTypedColumns": 5000})),),
                            "setting pipelines[0].tables[0].maxTypedColumns=5000 is not a number of columns from 0 "
                            "to 1000"),
+    "a history that is no boolean": (unchanged, (pipelines(devstg({**ORDERS, "history": "yes"})),),
+                                     "setting pipelines[0].tables[0].history is 'yes', not true or false"),
+    "a negative change age": (unchanged, (pipelines(devstg({**READ, "maxChangeAgeHours": -1})),),
+                              "setting pipelines[0].tables[0].maxChangeAgeHours=-1 is out of range; use 0 to 8760 "
+                              "hours (0: unchecked)"),
+    "a tolerance over 100 percent": (unchanged, (pipelines(devstg({**ORDERS, "itemCountTolerancePercent": 101})),),
+                                     "setting pipelines[0].tables[0].itemCountTolerancePercent=101 is out of range"),
     "more declared columns than the cap": (
         unchanged, (pipelines(devstg({**ORDERS, "columns": {"a": "json", "b": "json"}, "maxTypedColumns": 1})),),
         "pipelines[0].tables[0].columns declares 2 columns, more than maxTypedColumns=1"),
