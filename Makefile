@@ -95,7 +95,8 @@ test-suite: $(STAMP)
 
 # On CDK Terrain: the constructs, the bindings, the example's own layer and the example synthesized and compared
 # byte for byte with the committed layers (docs/engines.md#what-runs-under-which-engine).
-CDKTN_TESTS := tests/aws_constructs tests/bindings tests/cli/test_example_is_current.py example/layers
+CDKTN_TESTS := tests/aws_constructs tests/bindings tests/cli/test_example_is_current.py tests/stacks/test_provider_range.py \
+	example/layers
 test-cdktn: $(CDKTN_STAMP)
 	$(CDKTN_VENV)/bin/python -m pytest -q -m "not slow" $(CDKTN_TESTS)
 

@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             app = App(outdir=str(outdir))
             layers = synthesize(app, build_stacks(app, settings, project, region, CDKTF_JSON.parent), outdir,
                                 CDKTF_JSON.parent)
+            check_provider_arguments(layers)
             check_state_keys(project, layers, settings)  # before the graph: a shared key is no cycle
             generated = generate(layers, project)
             warnings = check_reads(project.root, project.layers, generated.graph.external_states())
@@ -161,6 +162,26 @@ def new_layer(args: argparse.Namespace, root: Path, settings: Settings) -> int:
     print(f"registered {args.target} in {CDKTF_JSON.name} (layers); next: python main.py synth, and "
           f"python -m pytest {scaffold.test}")
     return EXIT_OK
+
+
+def check_provider_arguments(layers: list[SynthesizedLayer]) -> None:
+    """No layer sets an argument (or a resource type) the oldest hashicorp/aws release its range allows may lack."""
+    from aws_constructs.provider_versions import OLDEST_PROVEN_VERSION, uncarried_arguments, version_key
+    from bindings import aws_provider_version
+    from leverage.errors import UserError
+
+    bindings_version = aws_provider_version()
+    for layer in layers:
+        for found in uncarried_arguments(layer.config, bindings_version):
+            declared = layer.config["terraform"]["required_providers"]["aws"]["version"]
+            what = f"sets {found.argument!r}" if found.argument else "is a resource type"
+            raise UserError(
+                f"layer {layer.address.folder}: {found.address} {what}, which hashicorp/aws {OLDEST_PROVEN_VERSION} "
+                f"(the release the layers are proven with) lacks, and the layers declare hashicorp/aws {declared!r}, "
+                f"which starts below {bindings_version} (the release the provider bindings were generated for)",
+                fix=f"leave it out, or set awsProviderVersion to a range starting there (e.g. '>= {bindings_version}, "
+                    f"< {version_key(bindings_version)[0] + 1}.0') and apply the layers with such a release; nothing "
+                    "was written")
 
 
 def check_state_keys(project: Project, layers: list[SynthesizedLayer], settings: Settings) -> None:

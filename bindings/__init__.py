@@ -27,6 +27,7 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -166,6 +167,18 @@ def _register_bare_provider_package(name: str) -> None:
     package.__spec__ = spec
     package.__file__ = spec.origin
     sys.modules[name] = package
+
+
+def aws_provider_version() -> str:
+    """The hashicorp/aws release the installed provider bindings were generated for (cdktf's: 6.25.0; cdktn's:
+    6.69.1), as their provider module's docstring links its documentation; "0.0.0" if it says none."""
+    spec = importlib.util.find_spec(f"{ENGINE.provider}.provider")
+    try:
+        with open(spec.origin, encoding="utf-8") as source:
+            found = re.search(r"registry\.terraform\.io/providers/hashicorp/aws/(\d+\.\d+\.\d+)/docs", source.read(2000))
+    except (AttributeError, TypeError, OSError):
+        found = None
+    return found[1] if found else "0.0.0"
 
 
 def _own_layer_modules() -> list[Path]:
