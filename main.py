@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -282,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     from leverage.errors import UserError
 
     argv = sys.argv[1:] if argv is None else argv
+    # A run creates some hundred thousand objects in a second or two (the engine's and the provider's classes, the
+    # stacks) and keeps them to the end: the cyclic collector's passes over them cost about a seventh of its CPU
+    # and free next to nothing (measured: same peak memory). Off for the run, back on after (tests call main()).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return run(parse_args(argv))
     except UserError as exc:
@@ -294,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("error: interrupted; nothing was written (files a write had begun were restored)", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

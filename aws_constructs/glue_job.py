@@ -8,6 +8,8 @@ creates a group without retention.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import re
 from dataclasses import dataclass, field
 
@@ -174,7 +176,7 @@ class SparkJob(NamedConstruct):
         """The name as a reference, so that what starts the job is created after it."""
         return self._job.name
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._job.arn
 

@@ -1,6 +1,8 @@
 """CloudWatch Logs."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from dataclasses import dataclass
 
 from bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
@@ -64,7 +66,7 @@ class LogStream(NamedConstruct):
         self.name = name
         self._stream = self._name(CloudwatchLogStream(self, "Resource", name=name, log_group_name=group.group_name))
 
-    @property
+    @cached_property
     def stream_name(self) -> str:
         return self._stream.name
 

@@ -200,8 +200,6 @@ def _load_provider(engine: Engine) -> None:
     if engine.provider in sys.modules:
         return
     if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
-        from bindings import provider_cache
-
         submodules = provider_cache.imported_submodules(Path(__file__))
         for module in _own_layer_modules():
             try:  # your own layers' provider imports join the trimmed assembly
@@ -216,6 +214,8 @@ def _load_provider(engine: Engine) -> None:
 
 
 _cache_bytecode()
+from bindings import provider_cache  # noqa: E402  (through the bytecode cache)
+
 _use_bundled_node()
 _small_young_generation()
 install_import_hooks(ENGINE)
@@ -238,6 +238,13 @@ TerraformStack = _core.TerraformStack
 TerraformVariable = _core.TerraformVariable
 Testing = _core.Testing
 Token = _core.Token
+TerraformElement = _core.TerraformElement
+# One of each per resource, returning nothing and calling nothing back: sent without waiting for jsii's answer
+# (bindings/provider_cache.py, `_Ahead`).
+TerraformElement.override_logical_id = provider_cache.call_ahead(TerraformElement.override_logical_id,
+                                                                 "overrideLogicalId", str)
+TerraformElement.add_override = provider_cache.call_ahead(TerraformElement.add_override, "addOverride", str)
+TerraformStack.add_override = provider_cache.call_ahead(TerraformStack.add_override, "addOverride", str)
 from constructs import Construct  # noqa: F401
 from jsii import implements  # noqa: F401
 from bindings.aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401

@@ -416,7 +416,7 @@ def _deterministic_tgz(contents: dict[str, bytes]) -> bytes:
 # the Python side unwraps). This launcher does both in the kernel's own process: descriptor 3 reads stdin and
 # writes stdout, and process.stdout/stderr are replaced by streams that write those JSON lines. The kernel's
 # module links need `--preserve-symlinks`, which the launcher passed on the command line; here it goes into
-# NODE_OPTIONS of that one process.
+# NODE_OPTIONS of that one process, and into `process.execArgv`, where the kernel looks for it.
 _LAUNCHER = r"""'use strict';
 // Written by bindings/provider_cache.py (leverage-cdktf): jsii's kernel in one Node.js process. See there.
 const fs = require('fs');
@@ -455,6 +455,10 @@ for (const tag of ['stdout', 'stderr']) {
   });
   Object.defineProperty(process, tag, { configurable: true, enumerable: true, get: () => stream });
 }
+// The kernel links each loaded package into its working folder as one symbolic link when Node.js runs with
+// --preserve-symlinks, which it reads from the command line only; else it hard-links every file (cdktf's ~2,700)
+// and removes them all at exit. The option reaches this process through NODE_OPTIONS: say so on its command line.
+if (!process.execArgv.includes('--preserve-symlinks')) process.execArgv.push('--preserve-symlinks');
 require('../lib/program.js');
 """
 
@@ -587,10 +591,110 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
         return Path(temporary)
 
 
-def _start_jsii(launcher: Path | None, engine: Engine) -> None:
-    """jsii's Node.js process with the provider's dependencies loaded (as the provider's own _jsii does first)."""
+class _Ahead:
+    """Requests sent to jsii's Node.js process without waiting for their answers.
+
+    jsii's Python side sends each request and waits for its answer: a round trip through a pipe, two context
+    switches (much more than the work itself on a busy machine), and Node.js idle while Python works. Requests
+    whose answer Python does not use go ahead instead: the assembly loads (Node.js loads constructs, the engine and
+    the provider, about half a second, while Python imports their modules) and the calls that return nothing and
+    call nothing back (`override_logical_id`, `add_override`: one per resource). Node.js answers them in order;
+    the answers are read, and a failure raised naming its request, before the next request that waits."""
+
+    def __init__(self, process: object) -> None:
+        self._process = process
+        self._pending: list[str] = []
+        self.loads: set[tuple[str, str]] = set()
+        self._send = process.send
+        process.send = self._send_after_answers  # type: ignore[attr-defined]
+
+    @classmethod
+    def of_running_kernel(cls) -> _Ahead:
+        """The one of jsii's running Node.js process (started, with jsii's own launcher, if it was not)."""
+        from jsii._runtime import kernel
+
+        ahead = getattr(kernel.provider, "_leverage_ahead", None)
+        if ahead is None:
+            ahead = kernel.provider._leverage_ahead = cls(kernel.provider._process)
+            load = kernel.provider.load
+            kernel.provider.load = lambda request: None if (request.name, request.version) in ahead.loads \
+                else load(request)
+        return ahead
+
+    def _write(self, request: object, what: str) -> None:
+        from jsii._kernel.providers.process import jdefault
+
+        data = json.dumps(self._process._serializer.unstructure(request), default=jdefault).encode()
+        self._process._process.stdin.write(data + b"\n")
+        self._process._process.stdin.flush()
+        self._pending.append(what)
+
+    def load(self, name: str, version: str, tarball: Path) -> None:
+        from jsii._kernel.types import LoadRequest
+
+        if (name, version) not in self.loads:
+            self._write(LoadRequest(name=name, version=version, tarball=os.fspath(tarball)),
+                        f"loading {name}@{version} from {tarball}")
+            self.loads.add((name, version))
+
+    def call(self, obj: object, method: str, args: list[object]) -> None:
+        from jsii._kernel import _make_reference_for_native
+        from jsii._kernel.types import InvokeRequest
+        from jsii._runtime import kernel
+
+        self._write(InvokeRequest(objref=obj.__jsii_ref__, method=method, args=_make_reference_for_native(kernel, args)),
+                    f"{method}{tuple(args)!r} on {obj.__jsii_ref__.ref}")
+
+    def answers(self) -> None:
+        while self._pending:
+            what = self._pending.pop(0)
+            answer = self._process._next_message()
+            if not isinstance(answer, dict) or "ok" not in answer:
+                raise RuntimeError(f"{what}: {answer.get('error') if isinstance(answer, dict) else answer}")
+
+    def _send_after_answers(self, request: object, response_type: object) -> object:
+        self.answers()
+        return self._send(request, response_type)
+
+
+def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> Callable[..., None]:
+    """`method` (of the engine's classes: one that returns nothing and calls nothing back) sent without waiting
+    for its answer; its first arguments are checked against `checked`, as the generated method checks them."""
+    def ahead(self: object, *args: object) -> None:
+        for index, (value, kind) in enumerate(zip(args, checked)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{method.__qualname__}: argument {index + 1} must be {kind.__name__}, not "
+                                f"{type(value).__name__}")
+        _Ahead.of_running_kernel().call(self, jsii_name, list(args))
+
+    ahead.__doc__, ahead.__name__, ahead.__qualname__ = method.__doc__, method.__name__, method.__qualname__
+    return ahead
+
+
+def _assembly(package: str) -> tuple[str, str, Path]:
+    """The jsii assembly a Python package's `_jsii` loads: name, version, tarball (read without importing the
+    package, whose `__init__` would load it)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise TrimError(f"{package} is not installed")
+    loader = Path(list(spec.submodule_search_locations)[0]) / "_jsii" / "__init__.py"
+    call = _JSII_LOAD_CALL.search(loader.read_text())
+    if call is None:
+        raise TrimError(f"{package}._jsii loads its assembly in an unknown way")
+    return call["name"], call["version"], loader.parent / call["file"]
+
+
+def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Path]) -> None:
+    """jsii's Node.js process loading constructs, the engine and `also` (the trimmed provider) while Python
+    imports the engine's modules (as the provider's own _jsii does first)."""
+    from jsii._runtime import kernel
+
     with _jsii_process_environment(launcher):
-        import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
+        kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
+    ahead = _Ahead.of_running_kernel()
+    for name, version, tarball in (*map(_assembly, ("constructs", engine.core)), *also):
+        ahead.load(name, version, tarball)
+    import constructs._jsii  # noqa: F401
     importlib.import_module(f"{engine.core}._jsii")
 
 
@@ -609,10 +713,7 @@ def load_trimmed_provider(submodules: frozenset[str], root: Path, engine: Engine
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)
         return False
-    _start_jsii(launcher, engine)
-    from jsii._runtime import kernel
-
-    kernel.load(provider.assembly_name, provider.version, os.fspath(tarball))
+    _start_jsii(launcher, engine, (provider.assembly_name, provider.version, tarball))
     sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules, provider, tarball))
     global loaded
     loaded = tarball
