@@ -341,14 +341,69 @@ def test_modules_load_through_the_bytecode_cache_when_python_writes_none() -> No
     assert type(sys.modules["json.decoder"].__loader__) is SourceFileLoader  # the standard library's own
 
 
-def test_one_process_launcher_forwards_what_javascript_writes_to_stderr(tmp_path: Path) -> None:
+# In a fresh process with jsii's debug output on: how the kernel's working folder (under TMPDIR) holds each
+# assembly the bindings loaded.
+LAUNCHER_PROBE = """
+import glob, json, os, sys
+sys.path.insert(0, {repo!r})
+import bindings
+from bindings import provider_cache
+assert provider_cache.loaded
+assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
+folder, = glob.glob(os.path.join(os.environ["TMPDIR"], "jsii-kernel-*", "node_modules"))
+print(json.dumps({{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}))
+"""
+
+
+def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_assembly_once_by_one_link(
+        tmp_path: Path) -> None:
     """jsii's debug output is written by the kernel to its stderr; the launcher wraps it as jsii's own launcher
-    does, and the Python side prints it as plain lines."""
-    script = f"import sys; sys.path.insert(0, {str(REPO)!r}); import bindings; from bindings import provider_cache; " \
-             "assert provider_cache.loaded"
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                             env={**os.environ, "JSII_DEBUG": "1"}, cwd=tmp_path)
-    assert process.returncode == 0, process.stderr
+    does, and the Python side prints it as plain lines. It shows each assembly loaded once (sent ahead, the
+    modules' own loads not sent again), and the kernel links each package into its working folder as one symbolic
+    link (it hard-links every file, and removes them all at exit, unless it knows it preserves symlinks)."""
+    process = subprocess.run([sys.executable, "-c", LAUNCHER_PROBE.format(repo=str(REPO))], capture_output=True,
+                             text=True, timeout=300, env={**os.environ, "JSII_DEBUG": "1", "TMPDIR": str(tmp_path)},
+                             cwd=tmp_path)
+    assert process.returncode == 0, process.stderr[-3000:]
     lines = process.stderr.splitlines()
-    assert any(line.startswith("[@jsii/kernel] load") for line in lines)
     assert not any(line.startswith(("b'", '{"stderr"', '{"stdout"')) for line in lines)
+    loads = [line for line in lines if line.startswith("[@jsii/kernel] load")]
+    assert len(loads) == 3 and not any("already-loaded" in line for line in lines)  # constructs, engine, provider
+    links = json.loads(process.stdout.strip().splitlines()[-1])
+    assert list(links.values()) == [True, True, True], links
+
+
+def test_a_call_sent_ahead_is_answered_before_the_next_and_a_failure_names_it() -> None:
+    """`override_logical_id` and `add_override` go to jsii without waiting (bindings/provider_cache.py, `_Ahead`):
+    their effect is there for the next call, a failure is raised at the next call naming the request, and wrong
+    arguments are refused at once, as the engine's own methods refuse them."""
+    from bindings import App, S3Bucket, TerraformStack
+
+    bucket = S3Bucket(TerraformStack(App(), "ahead"), "Bucket", bucket="b")
+    bucket.override_logical_id("chosen_name")
+    assert bucket.friendly_unique_id == "chosen_name"
+    provider_cache._Ahead.of_running_kernel().call(bucket, "noSuchMethod", ["x"])
+    with pytest.raises(RuntimeError, match=r"^noSuchMethod\('x',\) on .*S3Bucket@\d+: "):
+        bucket.friendly_unique_id  # noqa: B018
+    assert bucket.friendly_unique_id == "chosen_name"
+    with pytest.raises(TypeError, match="override_logical_id: argument 1 must be str, not int"):
+        bucket.override_logical_id(5)
+
+
+def test_type_hints_of_jsii_stubs_are_resolved_once_and_the_type_checks_stay() -> None:
+    """(bindings/__init__.py, `_resolve_type_hints_once`): the generated bindings' type-checking stubs are resolved
+    once; any other function's hints as usual; and a wrong argument is still refused before it reaches jsii."""
+    import typing
+
+    from bindings import App, S3Bucket, TerraformStack
+
+    stub = next(value for name, value in S3Bucket.__init__.__globals__.items()  # the module's own namespace
+                if name.startswith("_typecheckingstub__"))
+    assert typing.get_type_hints(stub) is typing.get_type_hints(stub)
+
+    def plain(value: "int") -> None: ...
+
+    assert typing.get_type_hints(plain) == {"value": int, "return": type(None)}
+    assert typing.get_type_hints(plain) is not typing.get_type_hints(plain)
+    with pytest.raises(TypeError, match="bucket"):
+        S3Bucket(TerraformStack(App(), "hints"), "Bucket", bucket=5)
