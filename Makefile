@@ -112,8 +112,9 @@ scan: $(STAMP) $(SCAN_STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q -m e2e -p tests.e2e.scheduling -n 6
 
-bench: $(STAMP) $(SPARK_STAMP)
-	$(PY) bench/benchmark.py
+# Both engines side by side: .venv (cdktf) and .venv-cdktn (docs/speed.md).
+bench: $(STAMP) $(SPARK_STAMP) $(CDKTN_STAMP)
+	$(PY) bench/benchmark.py --venv $(VENV) --venv $(CDKTN_VENV)
 	$(SPARK_VENV)/bin/python bench/lakehouse.py
 
 # Mutation testing (mutmut, pinned in requirements-mutate.txt; settings in setup.cfg): not part of `make test`.

@@ -56,6 +56,22 @@ class TrimError(Exception):
     """The trimmed assembly cannot be built from what is installed; the full package is used instead."""
 
 
+def _assembly(package: str) -> tuple[str, str, Path]:
+    """The jsii assembly a Python package's `_jsii` loads: name, version, tarball (read without importing the
+    package, whose `__init__` would load it)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise TrimError(f"{package} is not installed")
+    loader = Path(list(spec.submodule_search_locations)[0]) / "_jsii" / "__init__.py"
+    try:
+        call = _JSII_LOAD_CALL.search(loader.read_text())
+    except OSError as exc:
+        raise TrimError(f"cannot read {package}._jsii: {exc.strerror}") from None
+    if call is None:
+        raise TrimError(f"{package}._jsii loads its assembly in an unknown way")
+    return call["name"], call["version"], loader.parent / call["file"]
+
+
 @dataclass(frozen=True)
 class InstalledProvider:
     """The provider package as installed: where its Python submodules and its jsii tarball are."""
@@ -68,21 +84,10 @@ class InstalledProvider:
 
     @classmethod
     def find(cls, package: str) -> InstalledProvider:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise TrimError(f"{package} is not installed")
-        package_dir = Path(list(spec.submodule_search_locations)[0])
-        try:
-            loader_source = (package_dir / "_jsii" / "__init__.py").read_text()
-        except OSError as exc:
-            raise TrimError(f"cannot read {package}._jsii: {exc.strerror}") from None
-        call = _JSII_LOAD_CALL.search(loader_source)
-        if call is None:
-            raise TrimError(f"{package}._jsii loads its assembly in an unknown way")
-        tarball = package_dir / "_jsii" / call["file"]
+        name, version, tarball = _assembly(package)
         if not tarball.is_file():
             raise TrimError(f"{tarball} is missing")
-        return cls(package, package_dir, call["name"], call["version"], tarball)
+        return cls(package, tarball.parent.parent, name, version, tarball)
 
     def python_types(self, submodule: str) -> set[str]:
         """The jsii type names a Python submodule binds (each must exist in the trimmed assembly)."""
@@ -459,6 +464,25 @@ for (const tag of ['stdout', 'stderr']) {
 // --preserve-symlinks, which it reads from the command line only; else it hard-links every file (cdktf's ~2,700)
 // and removes them all at exit. The option reaches this process through NODE_OPTIONS: say so on its command line.
 if (!process.execArgv.includes('--preserve-symlinks')) process.execArgv.push('--preserve-symlinks');
+// The kernel's working folder has a random name, so the paths of the modules it loads (through its links) differ on
+// every run, and Node.js's compile cache (NODE_COMPILE_CACHE, keyed by path and content) never hits. The first free
+// of a few fixed names instead: created here (mkdir fails if it exists: another run's, or anyone's), removed at exit
+// by the kernel as before.
+const { mkdtempSync } = fs;
+fs.mkdtempSync = function (prefix, ...rest) {
+  if (typeof prefix === 'string' && require('path').basename(prefix) === 'jsii-kernel-' && process.env.NODE_COMPILE_CACHE) {
+    for (let slot = 0; slot < 16; slot++) {
+      const folder = `${prefix}leverage-${process.getuid()}-${slot}`;
+      try {
+        fs.mkdirSync(folder, { mode: 0o700 });
+        return folder;
+      } catch (e) {
+        if (e.code !== 'EEXIST') break;
+      }
+    }
+  }
+  return mkdtempSync.call(fs, prefix, ...rest);
+};
 require('../lib/program.js');
 """
 
@@ -490,12 +514,15 @@ def _single_process_runtime(root: Path) -> Path | None:
 
 
 class _jsii_process_environment:
-    """While jsii starts its Node.js process: the one-process launcher, and `--preserve-symlinks` for it alone."""
+    """While jsii starts its Node.js process: the one-process launcher, `--preserve-symlinks` and Node.js's compile
+    cache for it alone."""
 
     def __init__(self, launcher: Path | None) -> None:
         self.changes = {} if launcher is None or os.environ.get("JSII_RUNTIME") else {
             "JSII_RUNTIME": os.fspath(launcher),
             "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} --preserve-symlinks".strip(),
+            # Node.js's compiled JavaScript, beside the launcher's folder in the cache folder (see _LAUNCHER).
+            "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE") or os.fspath(launcher.parents[2] / "node-compile-cache"),
         }
 
     def __enter__(self) -> None:
@@ -669,19 +696,6 @@ def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> C
 
     ahead.__doc__, ahead.__name__, ahead.__qualname__ = method.__doc__, method.__name__, method.__qualname__
     return ahead
-
-
-def _assembly(package: str) -> tuple[str, str, Path]:
-    """The jsii assembly a Python package's `_jsii` loads: name, version, tarball (read without importing the
-    package, whose `__init__` would load it)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise TrimError(f"{package} is not installed")
-    loader = Path(list(spec.submodule_search_locations)[0]) / "_jsii" / "__init__.py"
-    call = _JSII_LOAD_CALL.search(loader.read_text())
-    if call is None:
-        raise TrimError(f"{package}._jsii loads its assembly in an unknown way")
-    return call["name"], call["version"], loader.parent / call["file"]
 
 
 def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Path]) -> None:

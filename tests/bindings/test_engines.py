@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +90,19 @@ def test_bindings_that_cannot_load_are_one_error_line(monkeypatch: pytest.Monkey
     result = run_cli(capsys, "check", "-c", f"leverageRoot={EXAMPLE}")
     assert result.code == 2 and result.out == ""
     assert result.err.startswith("error: cannot load the CDK bindings: ") and result.err.count("\n") == 1
+
+
+def test_a_layer_importing_the_other_engine_s_provider_is_one_error_line_naming_the_neutral_path(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A layer written for one engine, run on the other: its file and line, and what to import instead."""
+    other = CDKTN if bindings.ENGINE == CDKTF else CDKTF
+    module = tmp_path / "other_engine_layer.py"
+    module.write_text(f"from {other.provider}.sqs_queue import SqsQueue\n"
+                      "from leverage.stack import LeverageLayerStack\n\n\nclass Queue(LeverageLayerStack):\n"
+                      "    def build(self, settings):\n        SqsQueue(self, 'q')\n")
+    layers = json.dumps([{"module": str(module), "class": "Queue", "account": "lakeAccount", "layer": "queue"}])
+    result = run_cli(capsys, "check", "-c", f"leverageRoot={EXAMPLE}", "-c", f"layers={layers}")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith(f"error: {module}:1: layer data-science/us-east-1/queue (layers[0]): the module does "
+                                 f"not import: ModuleNotFoundError: {other.provider} is {other.name}'s, and this app "
+                                 f"runs on {bindings.ENGINE.name}: import provider classes from bindings.aws.<service>")

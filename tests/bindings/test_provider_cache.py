@@ -351,7 +351,8 @@ from bindings import provider_cache
 assert provider_cache.loaded
 assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
 folder, = glob.glob(os.path.join(os.environ["TMPDIR"], "jsii-kernel-*", "node_modules"))
-print(json.dumps({{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}))
+print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)),
+                  "links": {{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}}}))
 """
 
 
@@ -359,18 +360,24 @@ def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_ass
         tmp_path: Path) -> None:
     """jsii's debug output is written by the kernel to its stderr; the launcher wraps it as jsii's own launcher
     does, and the Python side prints it as plain lines. It shows each assembly loaded once (sent ahead, the
-    modules' own loads not sent again), and the kernel links each package into its working folder as one symbolic
-    link (it hard-links every file, and removes them all at exit, unless it knows it preserves symlinks)."""
+    modules' own loads not sent again); the kernel links each package into its working folder as one symbolic
+    link (it hard-links every file, and removes them all at exit, unless it knows it preserves symlinks), in a
+    folder of a fixed name (so that Node.js's compile cache, in the cache folder, finds its modules again), and
+    removes the folder at exit."""
+    compile_cache = tmp_path / "node-compile-cache"
     process = subprocess.run([sys.executable, "-c", LAUNCHER_PROBE.format(repo=str(REPO))], capture_output=True,
-                             text=True, timeout=300, env={**os.environ, "JSII_DEBUG": "1", "TMPDIR": str(tmp_path)},
-                             cwd=tmp_path)
+                             text=True, timeout=300, cwd=tmp_path,
+                             env={**os.environ, "JSII_DEBUG": "1", "TMPDIR": str(tmp_path),
+                                  "NODE_COMPILE_CACHE": str(compile_cache)})
     assert process.returncode == 0, process.stderr[-3000:]
     lines = process.stderr.splitlines()
     assert not any(line.startswith(("b'", '{"stderr"', '{"stdout"')) for line in lines)
     loads = [line for line in lines if line.startswith("[@jsii/kernel] load")]
     assert len(loads) == 3 and not any("already-loaded" in line for line in lines)  # constructs, engine, provider
-    links = json.loads(process.stdout.strip().splitlines()[-1])
-    assert list(links.values()) == [True, True, True], links
+    found = json.loads(process.stdout.strip().splitlines()[-1])
+    assert list(found["links"].values()) == [True, True, True], found
+    assert re.fullmatch(rf"jsii-kernel-leverage-{os.getuid()}-\d+", found["folder"]), found
+    assert not list(tmp_path.glob("jsii-kernel-*")) and any(compile_cache.rglob("*"))
 
 
 def test_a_call_sent_ahead_is_answered_before_the_next_and_a_failure_names_it() -> None:
