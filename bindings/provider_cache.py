@@ -621,19 +621,21 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
 class _Ahead:
     """Requests sent to jsii's Node.js process without waiting for their answers.
 
-    jsii's Python side sends each request and waits for its answer: a round trip through a pipe, two context
-    switches (much more than the work itself on a busy machine), and Node.js idle while Python works. Requests
-    whose answer Python does not use go ahead instead: the assembly loads (Node.js loads constructs, the engine and
-    the provider, about half a second, while Python imports their modules) and the calls that return nothing and
-    call nothing back (`override_logical_id`, `add_override`: one per resource). Node.js answers them in order;
-    the answers are read, and a failure raised naming its request, before the next request that waits."""
+    jsii's Python side sends each request and waits for its answer: a round trip through a pipe, and Node.js idle
+    while Python works. Requests whose answer Python does not use go ahead instead: the assembly loads (sent at
+    once: Node.js loads constructs, the engine and the provider, about half a second, while Python imports their
+    modules) and the calls that return nothing and call nothing back (`override_logical_id`, `add_override`: one
+    per resource), which wait in the pipe's buffer until the next request that waits. That one then goes out with
+    them in one write, Node.js handles them all in one go (each write wakes it: a context switch, which on a busy
+    machine costs more than the work), and their answers, read in order before that request's own, are checked: a
+    failure is raised there, naming its request."""
 
     def __init__(self, process: object) -> None:
         self._process = process
         self._pending: list[str] = []
         self.loads: set[tuple[str, str]] = set()
-        self._send = process.send
-        process.send = self._send_after_answers  # type: ignore[attr-defined]
+        self._next_message = process._next_message
+        process._next_message = self._next_message_after_answers  # type: ignore[attr-defined]
 
     @classmethod
     def of_running_kernel(cls) -> _Ahead:
@@ -649,11 +651,11 @@ class _Ahead:
         return ahead
 
     def _write(self, request: object, what: str) -> None:
+        """Into the pipe's buffer (jsii's own requests flush it)."""
         from jsii._kernel.providers.process import jdefault
 
         data = json.dumps(self._process._serializer.unstructure(request), default=jdefault).encode()
         self._process._process.stdin.write(data + b"\n")
-        self._process._process.stdin.flush()
         self._pending.append(what)
 
     def load(self, name: str, version: str, tarball: Path) -> None:
@@ -662,6 +664,7 @@ class _Ahead:
         if (name, version) not in self.loads:
             self._write(LoadRequest(name=name, version=version, tarball=os.fspath(tarball)),
                         f"loading {name}@{version} from {tarball}")
+            self._process._process.stdin.flush()  # now: Node.js loads while Python imports
             self.loads.add((name, version))
 
     def call(self, obj: object, method: str, args: list[object]) -> None:
@@ -672,16 +675,19 @@ class _Ahead:
         self._write(InvokeRequest(objref=obj.__jsii_ref__, method=method, args=_make_reference_for_native(kernel, args)),
                     f"{method}{tuple(args)!r} on {obj.__jsii_ref__.ref}")
 
-    def answers(self) -> None:
+    def _next_message_after_answers(self) -> object:
+        """jsii reads an answer: first those of the requests sent ahead of its own (in the pipe before it). All are
+        read, also after a failure, so that the next answer read is the next request's."""
+        failure = None
         while self._pending:
             what = self._pending.pop(0)
-            answer = self._process._next_message()
-            if not isinstance(answer, dict) or "ok" not in answer:
-                raise RuntimeError(f"{what}: {answer.get('error') if isinstance(answer, dict) else answer}")
-
-    def _send_after_answers(self, request: object, response_type: object) -> object:
-        self.answers()
-        return self._send(request, response_type)
+            answer = self._next_message()
+            if failure is None and (not isinstance(answer, dict) or "ok" not in answer):
+                failure = RuntimeError(f"{what}: {answer.get('error') if isinstance(answer, dict) else answer}")
+        answer = self._next_message()
+        if failure is not None:
+            raise failure
+        return answer
 
 
 def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> Callable[..., None]:

@@ -348,7 +348,7 @@ import glob, json, os, sys
 sys.path.insert(0, {repo!r})
 import bindings
 from bindings import provider_cache
-assert provider_cache.loaded
+assert provider_cache.loaded and bindings.Token.is_unresolved("x") is False  # a call: the loads are answered
 assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
 folder, = glob.glob(os.path.join(os.environ["TMPDIR"], "jsii-kernel-*", "node_modules"))
 print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)),
