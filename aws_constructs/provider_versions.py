@@ -148,8 +148,8 @@ def arguments_of_schema(schema: dict[str, Any]) -> dict[str, Any]:
             "data": {name: block(value["block"]) for name, value in provider["data_source_schemas"].items()}}
 
 
-def record(arguments: dict[str, Any]) -> bytes:
-    """ARGUMENTS_FILE's bytes (the same record, the same bytes), as RecordedArguments reads them."""
+def record_text(arguments: dict[str, Any]) -> bytes:
+    """What ARGUMENTS_FILE holds, as RecordedArguments reads it (the same record, the same bytes)."""
     index: dict[str, list[int]] = {}
     body = bytearray()
     for kind in ("provider", "resource", "data"):
@@ -157,4 +157,9 @@ def record(arguments: dict[str, Any]) -> bytes:
             line = json.dumps(arguments[kind][name], sort_keys=True, separators=(",", ":")).encode()
             index[f"{kind} {name}"] = [len(body), len(body) + len(line)]
             body += line + b"\n"
-    return gzip.compress(json.dumps(index, separators=(",", ":")).encode() + b"\n" + body, compresslevel=9, mtime=0)
+    return json.dumps(index, separators=(",", ":")).encode() + b"\n" + body
+
+
+def record(arguments: dict[str, Any]) -> bytes:
+    """ARGUMENTS_FILE's bytes."""
+    return gzip.compress(record_text(arguments), compresslevel=9, mtime=0)
