@@ -8,9 +8,9 @@ jsii's Node.js process loads all of it as soon as any provider submodule is impo
 this module writes a copy of that tarball holding only those submodules (their types in ``.jsii``, their
 JavaScript, an index that requires only them) into the user's cache folder, and loads it into jsii under the
 provider's own name and version before the provider's Python submodules are imported. Their own load of the
-full tarball then finds the package loaded and does nothing. The Python bindings and the JavaScript that runs
-are the provider's own, byte for byte, so the synthesized output is the same as with the usual import
-(tests/bindings/test_provider_cache.py proves it).
+full tarball is then not sent (see `_Ahead`). The Python bindings and the JavaScript that runs are the provider's
+own, byte for byte, so the synthesized output is the same as with the usual import
+(tests/cli/test_process_boundaries.py proves it).
 
 Which submodules: every ``bindings.aws.<name>`` that ``bindings/__init__.py`` imports (read from its source, so
 adding a binding there is all it takes) and those your own layers import; a provider submodule imported anywhere
