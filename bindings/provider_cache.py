@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -704,12 +706,29 @@ def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> C
     return ahead
 
 
+@contextlib.contextmanager
+def _interrupt_after() -> Iterator[None]:
+    """Ctrl-C while jsii starts its Node.js process is raised once it has started: interrupted half-way, jsii's
+    process object could not stop itself, and its finalizer would print a traceback on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Path]) -> None:
     """jsii's Node.js process loading constructs, the engine and `also` (the trimmed provider) while Python
     imports the engine's modules (as the provider's own _jsii does first)."""
     from jsii._runtime import kernel
 
-    with _jsii_process_environment(launcher):
+    with _jsii_process_environment(launcher), _interrupt_after():
         kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
     ahead = _Ahead.of_running_kernel()
     for name, version, tarball in (*map(_assembly, ("constructs", engine.core)), *also):

@@ -414,3 +414,17 @@ def test_type_hints_of_jsii_stubs_are_resolved_once_and_the_type_checks_stay() -
     assert typing.get_type_hints(plain) is not typing.get_type_hints(plain)
     with pytest.raises(TypeError, match="bucket"):
         S3Bucket(TerraformStack(App(), "hints"), "Bucket", bucket=5)
+
+
+def test_ctrl_c_while_jsii_starts_is_raised_once_it_has_started() -> None:
+    """(provider_cache._interrupt_after): jsii's process object, interrupted half-way through its start, could not
+    stop itself, and its finalizer printed a traceback after the one-line error (tests/cli/test_process_boundaries.py
+    sends Ctrl-C to a running synth)."""
+    import signal
+
+    started = []
+    with pytest.raises(KeyboardInterrupt):
+        with provider_cache._interrupt_after():
+            os.kill(os.getpid(), signal.SIGINT)
+            started.append("the start went on")
+    assert started == ["the start went on"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
