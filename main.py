@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             str((CDKTF_JSON.parent / registered.module).resolve()) for registered in settings.own_layers)
         try:
             from bindings import App
-        except ImportError as exc:  # no CDK engine installed, or two (bindings/engine.py says which, and the fix)
+        except ImportError as exc:  # no CDK engine installed, or two (bindings/engine_choice.py says which, and the fix)
             raise UserError(f"cannot load the CDK bindings: {exc}") from exc
         from leverage.project.scan import check_reads
         from leverage.render.generate import generate

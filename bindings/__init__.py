@@ -2,7 +2,7 @@
 
 Everything else imports the engine's classes (App, TerraformStack, Fn, Testing, ...), constructs' Construct, jsii's
 `implements` and the AWS provider bindings from here; provider classes as `bindings.aws.<service>` (the installed
-engine's provider submodule: bindings/engine.py). So the app, and your own layers, run on either engine unchanged
+engine's provider submodule: bindings/engine_choice.py). So the app, and your own layers, run on either engine unchanged
 (docs/engines.md).
 
 The prebuilt provider package is one jsii assembly of ~2,200 service submodules: cdktf's Python ``__init__``
@@ -32,7 +32,7 @@ import sys
 import types
 from pathlib import Path
 
-from bindings.engine import Engine, installed_engine, install_import_hooks
+from bindings.engine_choice import Engine, installed_engine, install_import_hooks
 
 # The installed engine (an EngineError, which is an ImportError, names what to install when there is none).
 ENGINE: Engine = installed_engine()

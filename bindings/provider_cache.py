@@ -1,6 +1,6 @@
 """A trimmed jsii assembly of the AWS provider: only the submodules the stacks import.
 
-Works alike for both engines (bindings/engine.py): cdktf's `cdktf_cdktf_provider_aws` and cdktn's
+Works alike for both engines (bindings/engine_choice.py): cdktf's `cdktf_cdktf_provider_aws` and cdktn's
 `cdktn_provider_aws` ship the same layout. The prebuilt provider package ships one jsii assembly (``_jsii/provider-aws@<version>.jsii.tgz``) whose
 JavaScript index ``require``s all ~2,200 service modules and whose ``.jsii`` type system is 130 MB of JSON.
 jsii's Node.js process loads all of it as soon as any provider submodule is imported: most of synth time and
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bindings.engine import ENGINES, NEUTRAL_PROVIDER_PACKAGE, Engine
+from bindings.engine_choice import ENGINES, NEUTRAL_PROVIDER_PACKAGE, Engine
 
 CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
 loaded: Path | None = None  # the trimmed tarball jsii loaded in this process, if it did

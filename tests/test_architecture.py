@@ -102,8 +102,8 @@ def test_aws_constructs_know_nothing_of_leverage_and_leverage_names_no_aws_servi
 
 
 def engine_imports(source: str, label: str) -> list[str]:
-    """The imports of either CDK engine's own modules in a source (the app runs on either: bindings/engine.py)."""
-    from bindings.engine import ENGINES
+    """The imports of either CDK engine's own modules in a source (the app runs on either: bindings/engine_choice.py)."""
+    from bindings.engine_choice import ENGINES
 
     engine_modules = {module for engine in ENGINES for module in engine.modules}
     found = []

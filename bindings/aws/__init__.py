@@ -4,5 +4,5 @@
 or `cdktn_provider_aws.<service>`), the same module object under a second name, so its classes are the engine's
 own. Import provider classes this way in your own layers and they run on cdktf and on CDK Terrain alike
 (docs/engines.md); the submodules your layer modules import are loaded with the app's (docs/speed.md). The alias
-is an import hook installed by `bindings` (bindings/engine.py), which this package's parent imports first.
+is an import hook installed by `bindings` (bindings/engine_choice.py), which this package's parent imports first.
 """

@@ -1,4 +1,4 @@
-"""Both engines, one app (bindings/engine.py): the installed engine is the one the app runs on; provider classes
+"""Both engines, one app (bindings/engine_choice.py): the installed engine is the one the app runs on; provider classes
 through the engine-neutral `bindings.aws.<service>` are the engine's own; the other engine's modules are refused
 with what to import instead; the two requirements files differ only in the engine. Runs under both engines
 (`make test` runs tests/bindings in .venv-cdktn too)."""
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import bindings
-from bindings import engine
-from bindings.engine import CDKTF, CDKTN, EngineError, installed_engine
+from bindings import engine_choice as engine
+from bindings.engine_choice import CDKTF, CDKTN, EngineError, installed_engine
 from tests.conftest import EXAMPLE, REPO, run_cli
 
 
