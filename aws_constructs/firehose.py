@@ -73,6 +73,9 @@ class S3DeliveryStreamProps:
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     # The destination bucket's customer-managed key (possibly of another account): objects are written with it.
     destination_key: KmsKeyRef | None = None
+    # The folders the role may write below, when narrower than the prefixes' static folders (for example one
+    # folder per partition key value this stream delivers); each must hold the objects of one of the prefixes.
+    destination_folders: tuple[str, ...] = ()
 
 
 class KinesisToS3DeliveryStream(NamedConstruct):
@@ -97,7 +100,7 @@ class KinesisToS3DeliveryStream(NamedConstruct):
         self.log_stream = log_stream = log_group.add_stream("DestinationErrors", "DestinationDelivery")
 
         props.source.grant_read(self.role)
-        key_prefixes = delivery_key_prefixes(props.prefix, props.error_output_prefix)
+        key_prefixes = props.destination_folders or delivery_key_prefixes(props.prefix, props.error_output_prefix)
         props.destination.grant_write(self.role, key_prefixes)
         if props.destination_key:
             # Only through S3 in the bucket's region, only for that bucket (its ARN is the encryption context
@@ -106,7 +109,7 @@ class KinesisToS3DeliveryStream(NamedConstruct):
             props.destination_key.grant_encrypt_decrypt_via(
                 self.role, "EncryptDeliveredObjects", props.env.service_host("s3"),
                 ("aws:s3:arn", (bucket, *(f"{bucket}/{prefix}*" for prefix in key_prefixes))))
-        log_stream.grant_write(self.role)
+        log_stream.grant_write(self.role, props.env.role_arn(props.role_name))
 
         partitioning = props.dynamic_partitioning
         processors = None
@@ -177,6 +180,11 @@ def _validate(props: S3DeliveryStreamProps) -> None:
         raise ConstructPropsError(
             f"Firehose error output prefix {props.error_output_prefix!r} uses !{{partitionKeyFromQuery:...}}; "
             "AWS forbids partition keys there (failed records have none)")
+    statics = delivery_key_prefixes(props.prefix, props.error_output_prefix)
+    for folder in props.destination_folders:
+        if not folder.endswith("/") or not any(folder.startswith(static) for static in statics):
+            raise ConstructPropsError(f"Firehose destination folder {folder!r} must end with '/' and lie below the "
+                                      f"static folder of the prefix or the error output prefix ({', '.join(statics)})")
     if props.dynamic_partitioning:
         _validate_partitioning(props, props.dynamic_partitioning)
     elif PARTITION_KEY_IN_PREFIX.search(props.prefix):

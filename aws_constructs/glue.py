@@ -18,7 +18,7 @@ from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement, ServiceRole, ServiceRoleProps
 from aws_constructs.kms import Key
-from aws_constructs.logs import LogGroup, LogGroupProps
+from aws_constructs.logs import LogGroup, LogGroupProps, grant_encrypted_writing
 from aws_constructs.addresses import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name
@@ -46,11 +46,13 @@ class CatalogDatabase(NamedConstruct):
                 self.env.arn("glue", f"table/{self.name}/*"))
 
     def grant_read(self, grantee: Grantable) -> None:
-        """Read this database's table definitions (what a query engine such as Athena needs), nothing else."""
+        """Read this database's table definitions (what a query engine such as Athena needs), nothing else.
+        `glue:GetDatabases` is how Athena lists databases (its console, `SHOW DATABASES`): on the catalog and this
+        database only, so the list shows this one."""
         grantee.add_to_principal_policy(PolicyStatement(
             sid="ReadCatalogDatabase",
-            actions=("glue:BatchGetPartition", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions",
-                     "glue:GetTable", "glue:GetTables"),
+            actions=("glue:BatchGetPartition", "glue:GetDatabase", "glue:GetDatabases", "glue:GetPartition",
+                     "glue:GetPartitions", "glue:GetTable", "glue:GetTables"),
             resources=self._resources,
         ))
 
@@ -133,17 +135,18 @@ class S3Crawler(NamedConstruct):
         self.role = ServiceRole(self, "Role", ServiceRoleProps(
             name=props.role_name, service="glue.amazonaws.com", source_account=props.env.account_id,
             description=f"Glue crawler {props.name}"))
-        props.bucket.grant_read(self.role, props.key_prefix)
+        role_arn = props.env.role_arn(props.role_name)
+        props.bucket.grant_read(self.role, props.key_prefix, answers_missing_keys=True)
         props.database.grant_crawl(self.role)
         security = None
         key = props.encryption_key
         if key:
             security = SecurityConfiguration(
                 self, "Security", props.security_configuration_name or f"{props.name}-security", key)
-            # The crawler's role reads objects encrypted with the key, through S3, for this bucket only.
-            key.allow_via_service("CrawlerReadsBucket", props.env.account_id, ("kms:Decrypt",), "s3",
-                                  ("aws:s3:arn", (props.bucket.arn, f"{props.bucket.arn}/{props.key_prefix}*")),
-                                  principal_arn=props.env.role_arn(props.role_name))
+            # The crawler's role reads objects encrypted with the key, through S3, for this bucket only: the key
+            # policy and the role's policy both say so.
+            key.grant_via_service(self.role, role_arn, "CrawlerReadsBucket", ("kms:Decrypt",), "s3",
+                                  ("aws:s3:arn", (props.bucket.arn, f"{props.bucket.arn}/{props.key_prefix}*")))
             log_group_name = crawler_log_group(props.role_name, security.name)
         else:
             log_group_name = "/aws-glue/crawlers"
@@ -162,6 +165,8 @@ class S3Crawler(NamedConstruct):
             actions=("logs:CreateLogStream", "logs:PutLogEvents"),
             resources=(f"{group_arn}:log-stream:{props.name}",),
         ))
+        if self.log_group:
+            grant_encrypted_writing([self.log_group], self.role, role_arn, "WriteEncryptedLogs")
         self._name(GlueCrawler(
             self,
             "Resource",

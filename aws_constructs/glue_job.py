@@ -1,10 +1,11 @@
 """A Glue Spark job (Glue 5, Python 3) with its role, security configuration, log groups and schedule.
 
-Glue writes a job's logs to log groups it names itself: with a security configuration, the driver's and
-executors' standard output and error go to `/aws-glue/jobs/<configuration>-role/<role>/output` and `.../error`.
-The job's continuous (real-time) logs go to a group named by the job's `--continuous-log-logGroup` argument.
-All three are created here, encrypted with the configuration's key and kept `log_retention_days`, so Glue never
-creates a group without retention.
+Glue 5 writes every job's logs, in real time, to two log groups it names itself: `/aws-glue/jobs/output` and
+`/aws-glue/jobs/error`, which a security configuration with CloudWatch encryption turns into
+`/aws-glue/jobs/<configuration>-role/<role>/output` and `.../error`. Both are created here, encrypted with the
+configuration's key and kept `log_retention_days`, so Glue never creates a group without retention. The
+continuous-logging arguments of Glue 4 and earlier (`--enable-continuous-cloudwatch-log`,
+`--continuous-log-logGroup`) do nothing on Glue 5 and are refused.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from aws_constructs.kms import Key
 from aws_constructs.limits import (
     GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
 )
-from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps
+from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps, grant_encrypted_writing
 from aws_constructs.s3 import BucketObject
 from aws_constructs.validation import check_name, check_range
 
@@ -34,8 +35,12 @@ GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
 # Glue runs a scheduled trigger at most every 5 minutes: a minutes field of every minute (or every 1 to 4) is refused.
 TOO_FREQUENT_MINUTES = re.compile(r"\*|\*/[1-4]|0/[1-4]")
 # Arguments the construct sets itself; the job's own arguments must not name them.
-RESERVED_ARGUMENTS = ("--conf", "--continuous-log-logGroup", "--datalake-formats", "--enable-continuous-cloudwatch-log",
-                      "--job-bookmark-option", "--job-language", "--TempDir")
+RESERVED_ARGUMENTS = ("--conf", "--datalake-formats", "--extra-py-files", "--job-bookmark-option", "--job-language",
+                      "--TempDir")
+# Glue 4-and-earlier continuous logging: Glue 5 ignores these, its logs go to the output and error groups anyway.
+CONTINUOUS_LOGGING_ARGUMENTS = ("--continuous-log-logGroup", "--continuous-log-logStreamPrefix",
+                                "--continuous-log-conversionPattern", "--enable-continuous-cloudwatch-log",
+                                "--enable-continuous-log-filter")
 
 
 def check_schedule(what: str, schedule: str) -> None:
@@ -51,10 +56,10 @@ def check_schedule(what: str, schedule: str) -> None:
             "year) with exactly one day field '?', e.g. cron(15 * * * ? *) for 15 minutes past every hour")
 
 
-def job_log_groups(security_configuration: str, role_name: str, job_name: str) -> dict[str, str]:
-    """The log groups a job with a security configuration writes to: its output, its errors, its continuous logs."""
+def job_log_groups(security_configuration: str, role_name: str) -> dict[str, str]:
+    """The log groups a Glue 5 job with a security configuration writes to: its output and its errors."""
     prefix = f"/aws-glue/jobs/{security_configuration}-role/{role_name}"
-    return {"output": f"{prefix}/output", "error": f"{prefix}/error", "continuous": f"/aws-glue/jobs/{job_name}"}
+    return {"output": f"{prefix}/output", "error": f"{prefix}/error"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class SparkJobProps:
     max_retries: int = 0
     description: str = ""
     log_retention_days: int = DEFAULT_RETENTION_DAYS
+    # Python modules the script imports, objects of the script's bucket: Glue puts them on the path of the driver and
+    # the executors (`--extra-py-files`).
+    modules: tuple[BucketObject, ...] = ()
 
 
 class SparkJob(NamedConstruct):
@@ -108,6 +116,10 @@ class SparkJob(NamedConstruct):
             raise ConstructPropsError(f"Glue job {props.name}: data lake format {unknown[0]!r} is not one of "
                                       + ", ".join(DATALAKE_FORMATS))
         for name in props.arguments:
+            if name in CONTINUOUS_LOGGING_ARGUMENTS:
+                raise ConstructPropsError(f"Glue job {props.name}: argument {name!r} configures the continuous logging of "
+                                          "Glue 4 and earlier, which Glue 5 ignores (it logs every run to the job's "
+                                          "output and error log groups); remove it")
             if not name.startswith("--") or name in RESERVED_ARGUMENTS:
                 raise ConstructPropsError(f"Glue job {props.name}: argument {name!r} must start with '--' and not be "
                                           "one the job sets itself (" + ", ".join(RESERVED_ARGUMENTS) + ")")
@@ -119,15 +131,20 @@ class SparkJob(NamedConstruct):
         self.role = ServiceRole(self, "Role", ServiceRoleProps(
             name=props.role_name, service="glue.amazonaws.com", source_account=props.env.account_id,
             description=f"Glue job {props.name}"))
+        strays = [module.key for module in props.modules if module.bucket is not props.script.bucket]
+        if strays or len({module.key for module in props.modules}) != len(props.modules):
+            raise ConstructPropsError(f"Glue job {props.name}: keep the script's modules in its bucket "
+                                      f"{props.script.bucket.name}, each once (not {', '.join(strays) or 'twice'})")
         self.role.add_to_principal_policy(PolicyStatement(
-            sid="ReadJobScript", actions=("s3:GetObject",), resources=(props.script.arn,)))
+            sid="ReadJobScript", actions=("s3:GetObject",),
+            resources=(props.script.arn, *(module.arn for module in props.modules))))
         temp_bucket, _, temp_prefix = props.temp_dir.removeprefix("s3://").partition("/")
         if temp_bucket != props.script.bucket.name:
             raise ConstructPropsError(f"Glue job {props.name}: keep the temporary folder in the script's bucket "
                                       f"{props.script.bucket.name}, not {temp_bucket}")
         props.script.bucket.grant_read_write(self.role, temp_prefix)
         self.security = SecurityConfiguration(self, "Security", f"{props.name}-security", props.key)
-        self.log_groups = job_log_groups(self.security.name, props.role_name, props.name)
+        self.log_groups = job_log_groups(self.security.name, props.role_name)
         groups = [LogGroup(self, f"{kind.capitalize()}Logs", LogGroupProps(
             name=name, retention_days=props.log_retention_days, encryption_key=props.key))
             for kind, name in self.log_groups.items()]
@@ -139,15 +156,16 @@ class SparkJob(NamedConstruct):
         self.role.add_to_principal_policy(PolicyStatement(
             sid="WriteJobLogs", actions=("logs:CreateLogStream", "logs:PutLogEvents"),
             resources=tuple(f"{arn}:log-stream:*" for arn in group_arns)))
+        grant_encrypted_writing(groups, self.role, props.env.role_arn(props.role_name), "WriteEncryptedJobLogs")
         arguments = {
             "--job-language": "python",
             "--job-bookmark-option": "job-bookmark-disable",
             "--TempDir": props.temp_dir,
-            "--enable-continuous-cloudwatch-log": "true",
-            "--continuous-log-logGroup": self.log_groups["continuous"],
         }
         if props.datalake_formats:
             arguments["--datalake-formats"] = ",".join(props.datalake_formats)
+        if props.modules:
+            arguments["--extra-py-files"] = ",".join(module.s3_url for module in props.modules)
         if props.spark_conf:
             # Glue takes one --conf argument; further settings follow inside its value, each after ` --conf `.
             arguments["--conf"] = " --conf ".join(f"{name}={value}" for name, value in props.spark_conf.items())

@@ -22,6 +22,9 @@ ADMIN_ACTIONS = (
 DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 LOGS_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
                 "kms:ReEncryptFrom", "kms:ReEncryptTo")
+# What a principal writing to an encrypted log group needs of its key: CloudWatch Logs calls KMS on the writer's
+# behalf (`kms:ViaService` logs) as well as with its own service principal.
+LOG_WRITER_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 
 # An encryption context: the key (e.g. `aws:s3:arn`) and the values it may have (`*` patterns allowed).
 EncryptionContext = tuple[str, tuple[str, ...]]
@@ -109,14 +112,26 @@ class Key(NamedConstruct):
         self._policy.add_statement(PolicyStatement(
             sid=sid, actions=actions, resources=("*",), principals=(("AWS", (root,)),), conditions=tuple(conditions)))
 
+    def grant_via_service(self, grantee: Grantable, principal_arn: str, sid: str, actions: tuple[str, ...],
+                          service: str, context: EncryptionContext) -> None:
+        """Both halves for a principal of this key's account, through one service, for one encryption context: the
+        key policy lets the account's IAM decide for that principal only (`aws:PrincipalArn`), and the principal's
+        own policy allows it. A key policy that delegates to IAM grants nothing by itself."""
+        self.allow_via_service(sid, self.env.account_id, actions, service, context, principal_arn=principal_arn)
+        self.as_ref().grant_via(grantee, sid, actions, self.env.service_host(service), context)
+
     def allow_log_group(self, sid: str, log_group_name: str) -> None:
-        """Let CloudWatch Logs encrypt one log group of this account and region with the key."""
+        """Let CloudWatch Logs encrypt one log group of this account and region with the key.
+
+        As AWS documents it: the encryption context names the group (its ARN holds this account's id, so no
+        other account's group matches). CloudWatch Logs sends no `aws:SourceAccount` to KMS; a condition on it
+        would fail the creation of the group.
+        """
         group_arn = self.env.arn("logs", f"log-group:{log_group_name}")
         self._policy.add_statement(PolicyStatement(
             sid=sid, actions=LOGS_ACTIONS, resources=("*",),
             principals=(("Service", (self.env.service_host("logs"),)),),
-            conditions=(Condition("StringEquals", "kms:EncryptionContext:aws:logs:arn", (group_arn,)),
-                        Condition("StringEquals", "aws:SourceAccount", (self.env.account_id,))),
+            conditions=(Condition("StringEquals", "kms:EncryptionContext:aws:logs:arn", (group_arn,)),),
         ))
 
     def allow_service_principal(self, sid: str, principal: str, actions: tuple[str, ...]) -> None:

@@ -1,14 +1,14 @@
 """CloudWatch Logs."""
 from __future__ import annotations
 
-from functools import cached_property
-
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement
-from aws_constructs.kms import Key
+from aws_constructs.kms import LOG_WRITER_ACTIONS, Key
 from aws_constructs.limits import LOG_RETENTION_DAYS
 from aws_constructs.addresses import NamedConstruct
 from aws_constructs.validation import check_name
@@ -35,7 +35,7 @@ class LogGroup(NamedConstruct):
                 + ", ".join(map(str, LOG_RETENTION_DAYS))
             )
         self.name = props.name
-        key = props.encryption_key
+        self.key = key = props.encryption_key
         if key:
             key.allow_log_group("EncryptLogGroup", props.name)
         self._group = self._name(CloudwatchLogGroup(
@@ -58,6 +58,20 @@ class LogGroup(NamedConstruct):
         return LogStream(self, construct_id, self, name)
 
 
+def grant_encrypted_writing(groups: Sequence[LogGroup], grantee: Grantable, principal_arn: str, sid: str) -> None:
+    """What a principal writing to encrypted log groups needs of their key, both halves: CloudWatch Logs calls KMS
+    on the writer's behalf (`kms:ViaService` logs, the group's ARN as encryption context), so the key policy and
+    the writer's own policy must both allow it. Groups without a key need nothing."""
+    encrypted = [group for group in groups if group.key is not None]
+    if not encrypted:
+        return
+    key = encrypted[0].key
+    if any(group.key is not key for group in encrypted):
+        raise ConstructPropsError("log groups written by one principal are granted together: give them one key")
+    arns = tuple(key.env.arn("logs", f"log-group:{group.name}") for group in encrypted)
+    key.grant_via_service(grantee, principal_arn, sid, LOG_WRITER_ACTIONS, "logs", ("aws:logs:arn", arns))
+
+
 class LogStream(NamedConstruct):
     def __init__(self, scope: Construct, construct_id: str, group: LogGroup, name: str) -> None:
         super().__init__(scope, construct_id)
@@ -73,8 +87,10 @@ class LogStream(NamedConstruct):
     def adopt_existing(self) -> None:
         self._adopt(self._stream, f"{self.group.name}:{self.name}")
 
-    def grant_write(self, grantee: Grantable) -> None:
+    def grant_write(self, grantee: Grantable, principal_arn: str) -> None:
+        """Put events in this stream, and use the group's key through CloudWatch Logs when it has one."""
         grantee.add_to_principal_policy(
             PolicyStatement(sid="WriteLogStream", actions=("logs:PutLogEvents",), resources=(self._stream.arn,))
         )
+        grant_encrypted_writing([self.group], grantee, principal_arn, "WriteEncryptedLogs")
 

@@ -89,12 +89,31 @@ def object_resources(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, .
     return tuple(object_resource(bucket_arn, prefix) for prefix in _prefixes(key_prefixes))
 
 
-def listing_conditions(key_prefixes: KeyPrefixes) -> tuple[Condition, ...]:
-    """Listing limited to the keys below the prefixes (`s3:prefix`); none when a prefix is the whole bucket."""
+def listing_conditions(key_prefixes: KeyPrefixes, *, answers_missing_keys: bool = False) -> tuple[Condition, ...]:
+    """Listing limited to the keys below the prefixes (`s3:prefix`); none when a prefix is the whole bucket.
+
+    `answers_missing_keys`: the principal reads keys that may not exist (a HEAD before a write, a folder probed as
+    a file) and must get 404 rather than 403. S3 answers 404 only to a caller allowed `s3:ListBucket`, and that
+    check carries no `s3:prefix` (the request names a key, not a prefix), so the condition must also hold when
+    the key is absent (`StringLikeIfExists`). This also admits a listing that names no prefix: the principal may
+    see every key name of the bucket (not read the objects). A listing naming another prefix stays refused. The
+    folders' own keys without the trailing slash are listed too: a folder probed as a file.
+    """
     prefixes = _prefixes(key_prefixes)
     if not all(prefixes):
         return ()
-    return (Condition("StringLike", "s3:prefix", tuple(f"{prefix}*" for prefix in prefixes)),)
+    if not answers_missing_keys:
+        return (Condition("StringLike", "s3:prefix", tuple(f"{prefix}*" for prefix in prefixes)),)
+    values = sorted({*(prefix.removesuffix("/") for prefix in prefixes if prefix.endswith("/")),
+                     *(f"{prefix}*" for prefix in prefixes)})
+    return (Condition("StringLikeIfExists", "s3:prefix", tuple(values)),)
+
+
+def folder_keys(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
+    """The keys of the folders themselves, without the trailing slash: what a file system client (Hadoop's S3A,
+    EMRFS) sends a HEAD for before it lists a folder."""
+    return tuple(f"{bucket_arn}/{prefix.removesuffix('/')}" for prefix in _prefixes(key_prefixes)
+                 if prefix.endswith("/") and prefix != "/")
 
 
 @dataclass(frozen=True)
@@ -110,22 +129,39 @@ class BucketRef:
         for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix):
             grantee.add_to_principal_policy(statement)
 
-    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "", *,
+                   answers_missing_keys: bool = False) -> None:
+        """Read objects below `key_prefix`, list below it. `answers_missing_keys`: for clients that probe keys
+        which may not exist (Hadoop's and Spark's file systems, Glue crawlers): a missing key answers 404
+        (`listing_conditions`), and a folder may be probed as a file first. Off, the principal lists nothing but
+        its folders (a reader querying through Athena)."""
         sids = ("ReadBucketObjects", "LocateBucket", "ListBucket")
-        for statement in bucket_statements(sids, ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix):
+        for statement in bucket_statements(sids, ("s3:GetObject",), READ_BUCKET_ACTIONS, self.arn, key_prefix,
+                                           answers_missing_keys=answers_missing_keys):
             grantee.add_to_principal_policy(statement)
+        if answers_missing_keys:
+            self._grant_folder_probes(grantee, key_prefix)
 
     def grant_read_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
-        """Read, write and delete objects below `key_prefix` (a table format rewriting its files), list below it."""
+        """Read, write and delete objects below `key_prefix` (a table format rewriting its files), list below it.
+        Missing keys answer 404: Iceberg sends a HEAD for every file before it writes it."""
         sids = ("ReadWriteBucketObjects", "LocateBucket", "ListBucket")
         for statement in bucket_statements(sids, READ_WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn,
-                                           key_prefix):
+                                           key_prefix, answers_missing_keys=True):
             grantee.add_to_principal_policy(statement)
+        self._grant_folder_probes(grantee, key_prefix)
+
+    def _grant_folder_probes(self, grantee: Grantable, key_prefix: KeyPrefixes) -> None:
+        probes = folder_keys(self.arn, key_prefix)
+        if probes:
+            grantee.add_to_principal_policy(PolicyStatement(sid="ProbeFolderKeys", actions=("s3:GetObject",),
+                                                            resources=probes))
 
 
 def bucket_statements(sids: tuple[str, str, str], object_actions: tuple[str, ...], bucket_actions: tuple[str, ...],
                       bucket_arn: str, key_prefix: KeyPrefixes, principals: tuple = (),
-                      conditions: tuple[Condition, ...] = ()) -> list[PolicyStatement]:
+                      conditions: tuple[Condition, ...] = (), *,
+                      answers_missing_keys: bool = False) -> list[PolicyStatement]:
     """Objects below the prefixes, the bucket actions that need the bucket, and listing below the prefixes
     (with the statement ids `sids`, in that order)."""
     on_objects, on_bucket, listing = sids
@@ -135,7 +171,8 @@ def bucket_statements(sids: tuple[str, str, str], object_actions: tuple[str, ...
         PolicyStatement(sid=on_bucket, actions=bucket_actions, resources=(bucket_arn,), principals=principals,
                         conditions=conditions),
         PolicyStatement(sid=listing, actions=LIST_ACTIONS, resources=(bucket_arn,), principals=principals,
-                        conditions=conditions + listing_conditions(key_prefix)),
+                        conditions=conditions + listing_conditions(key_prefix,
+                                                                   answers_missing_keys=answers_missing_keys)),
     ]
 
 
@@ -145,11 +182,18 @@ class Transition:
     storage_class: str
 
 
+# Storage classes whose objects must be restored before any read (GLACIER_IR is instant retrieval, not one of them).
+ARCHIVE_CLASSES = ("DEEP_ARCHIVE", "GLACIER")
+
+
 @dataclass(frozen=True)
 class SecureBucketProps:
     name: str
     # Objects move to cheaper classes as they age; old versions expire.
     transitions: tuple[Transition, ...] = (Transition(90, "STANDARD_IA"), Transition(365, "GLACIER"))
+    # Read in place by query engines or a table format (Athena, Spark, Iceberg), objects of any age: no
+    # transition to an archive class, whose objects cannot be read until restored.
+    read_in_place: bool = False
     noncurrent_version_expiration_days: int = 365
     expiration_days: int | None = None  # objects are deleted this long after creation
     # A customer-managed key (SSE-KMS, with S3 Bucket Keys to cut KMS calls); without one, SSE-S3.
@@ -167,6 +211,13 @@ class SecureBucket(NamedConstruct):
     def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps) -> None:
         super().__init__(scope, construct_id)
         check_bucket_name(props.name)
+        archived = [t.storage_class for t in props.transitions if t.storage_class in ARCHIVE_CLASSES]
+        if props.read_in_place and archived:
+            raise ConstructPropsError(
+                f"bucket {props.name} is read in place (query engines, Iceberg), but its lifecycle moves objects to "
+                f"{archived[0]}, which no read reaches until the object is restored (MERGE fails with "
+                "InvalidObjectState, queries skip or fail); transition to GLACIER_IR (instant retrieval), "
+                "STANDARD_IA or INTELLIGENT_TIERING instead")
         for transition in props.transitions:
             if transition.storage_class in ("STANDARD_IA", "ONEZONE_IA") and transition.days < 30:
                 raise ConstructPropsError(
@@ -266,8 +317,9 @@ class SecureBucket(NamedConstruct):
     def as_ref(self) -> BucketRef:
         return BucketRef(self.arn, self._bucket.bucket)
 
-    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
-        self.as_ref().grant_read(grantee, key_prefix)
+    def grant_read(self, grantee: Grantable, key_prefix: KeyPrefixes = "", *,
+                   answers_missing_keys: bool = False) -> None:
+        self.as_ref().grant_read(grantee, key_prefix, answers_missing_keys=answers_missing_keys)
 
     def grant_read_write(self, grantee: Grantable, key_prefix: KeyPrefixes = "") -> None:
         self.as_ref().grant_read_write(grantee, key_prefix)

@@ -1,17 +1,23 @@
-"""Local merge throughput of the lakehouse job, and the cost of an incremental run after a large history against a
-full rebuild of that history.
+"""Local merge throughput of the lakehouse job, and the cost of an incremental run against the first run, at three
+history sizes.
 
-    .venv-spark/bin/python bench/lakehouse.py [--items 6000] [--hours 48] [--output figures.json]
+    .venv-spark/bin/python bench/lakehouse.py [--hours 12,48,96] [--per-hour 800] [--items 6000] [--output figures.json]
 
-One Spark session (local[2], driver 1 GiB, as `make lakehouse-local`) runs the job script twice: a full rebuild of
-a history of `--hours` hourly Firehose files into a fresh warehouse, then an incremental run after one more hour
-arrived (the watermark skips the history; the overlap re-reads the previous hour's file). The ratio is the
-incremental run's time over the full rebuild's. Session start is reported apart: every job run pays it once.
+One Spark session (local[2], driver 1 GiB, as `make lakehouse-local`) runs the job script, for each history size:
+a first run over `hours` hourly Firehose files into a fresh warehouse (every change new: tables created, columns
+typed), then an incremental run after one more hour arrived (the watermark skips the history; the overlap re-reads
+the previous hour's file). The ratio is the incremental run's time over the first run's. Session start is reported
+apart: every job run pays it once; the sizes run smallest first, in the same session, so the larger ones find the
+JVM warm, as a long-lived session would.
+
+Each run is measured in wall seconds and in CPU-seconds of every process it uses (the driver's JVM, its Python
+workers: read from /proc, so Linux only): on a shared machine the CPU-seconds are the figure that holds.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -22,9 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "stacks" / "lakehouse" / "job"))
+sys.path.insert(0, str(REPO / "glue_jobs"))
 
-from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds  # noqa: E402
+from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds  # noqa: E402
 
 TABLE = "BenchOrders"
 
@@ -51,85 +57,107 @@ def hour_of_changes(rng: random.Random, factory: ItemFactory, items: int, hour_s
     return changes
 
 
-def write_history(raw: Path, hours: int, items: int, per_hour: int, start: datetime) -> list[FirehoseFile]:
-    rng = random.Random(11)
-    factory, versions = ItemFactory(rng), {}
-    files = []
-    for hour in range(hours):
+def write_hours(raw: Path, start: datetime, hours: range, items: int, per_hour: int, rng: random.Random,
+                versions: dict[int, int]) -> int:
+    factory, records = ItemFactory(rng), 0
+    for hour in hours:
         arrival = start + timedelta(hours=hour)
         changes = hour_of_changes(rng, factory, items, utc_microseconds(arrival), per_hour, versions)
-        file = FirehoseFile(firehose_path(TABLE, arrival + timedelta(minutes=5), hour, rng), changes,
-                            (arrival + timedelta(minutes=5)).timestamp())
-        file.write(raw)
-        files.append(file)
-    return files
+        FirehoseFile(firehose_path(TABLE, arrival + timedelta(minutes=5), hour, rng), changes,
+                     (arrival + timedelta(minutes=5)).timestamp()).write(raw)
+        records += len(changes)
+    return records
 
 
-def timed_run(spark, raw: Path, warehouse: Path) -> tuple[float, dict]:
+def descendants_cpu_seconds() -> float:
+    """CPU-seconds used so far by this process's descendants (the JVM, the Python workers it forks): those alive,
+    and those that ended and were waited for by one of them."""
+    ticks, processes = os.sysconf("SC_CLK_TCK"), {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        processes[int(pid)] = (int(fields[1]), sum(int(value) for value in fields[11:15]) / ticks)
+    total, parents = 0.0, {os.getpid()}
+    while parents:
+        children = {pid for pid, (parent, _) in processes.items() if parent in parents}
+        total += sum(processes[pid][1] for pid in children)
+        parents = children
+    return total
+
+
+def timed_run(spark, raw: Path, warehouse: Path, catalog: str) -> tuple[float, float, dict]:
+    """One job run: wall seconds, CPU-seconds, its summary. A catalog of its own per warehouse (Spark keeps a
+    catalog's settings from its first use)."""
     import cdc_merge
-    import local
+    import run_local
 
-    arguments = local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse), "--database", "bench",
-                                       "--overlap-minutes", "60", "--maintenance-every-runs", "0"])
-    started = time.perf_counter()
+    arguments = run_local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse), "--database",
+                                           "bench", "--catalog-name", catalog, "--overlap-minutes", "60",
+                                           "--maintenance-every-runs", "0"])
+    started, cpu = time.perf_counter(), descendants_cpu_seconds()
     summaries = cdc_merge.main(arguments, spark=spark)
-    return time.perf_counter() - started, summaries[0].__dict__
+    return time.perf_counter() - started, descendants_cpu_seconds() - cpu, summaries[0].__dict__
+
+
+def measure(spark, scratch: Path, hours: int, items: int, per_hour: int) -> dict:
+    raw, warehouse = scratch / f"raw-{hours}", scratch / f"warehouse-{hours}"
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours + 2)
+    rng, versions = random.Random(11), {}
+    records = write_hours(raw, start, range(hours), items, per_hour, rng, versions)
+    first_seconds, first_cpu, first = timed_run(spark, raw, warehouse, f"history{hours}")
+    write_hours(raw, start, range(hours, hours + 1), items, per_hour, rng, versions)
+    incremental_seconds, incremental_cpu, incremental = timed_run(spark, raw, warehouse, f"history{hours}")
+    return {
+        "hours": hours, "history_records": records, "first_run_s": round(first_seconds, 1),
+        "first_run_cpu_s": round(first_cpu, 1), "first_run_records_per_s": round(records / first_seconds),
+        "typed_columns": len(first["columns_added"]), "changes_merged": first["changes_merged"],
+        "incremental_files_read": incremental["files_read"], "incremental_records_read": incremental["records_read"],
+        "incremental_s": round(incremental_seconds, 1), "incremental_cpu_s": round(incremental_cpu, 1),
+        "incremental_records_per_s": round(incremental["records_read"] / incremental_seconds),
+        "incremental_over_first_ratio": round(incremental_seconds / first_seconds, 3),
+        "incremental_over_first_cpu_ratio": round(incremental_cpu / first_cpu, 3),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", default="12,48,96", help="history sizes, in hourly files")
     parser.add_argument("--items", type=int, default=6000)
-    parser.add_argument("--hours", type=int, default=48)
     parser.add_argument("--per-hour", type=int, default=800)
     parser.add_argument("--output", type=Path)
     options = parser.parse_args()
 
-    import cdc_merge
-    import local
+    import cdc_job
+    import cdc_settings
+    import run_local
 
     scratch = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
-        raw, warehouse = scratch / "raw", scratch / "warehouse"
-        start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=options.hours + 2)
-        history = write_history(raw, options.hours, options.items, options.per_hour, start)
-        records = sum(len(file.changes) for file in history)
-
-        session_started = time.perf_counter()
-        first = local.local_arguments(["--raw-path", str(raw), "--warehouse", str(warehouse)])
-        spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), local.local_spark_configuration(scratch))
+        session_started, cpu = time.perf_counter(), descendants_cpu_seconds()
+        arguments = run_local.local_arguments(["--raw-path", str(scratch), "--warehouse", str(scratch / "w")])
+        spark = cdc_job.spark_session(cdc_settings.parse_arguments(arguments),
+                                      run_local.local_spark_configuration(scratch))
         spark.sparkContext.setLogLevel("ERROR")
-        session_seconds = time.perf_counter() - session_started
-
-        full_seconds, full = timed_run(spark, raw, warehouse)
-        rng = random.Random(99)
-        new_hour = start + timedelta(hours=options.hours)
-        versions: dict[int, int] = {}
-        changes = hour_of_changes(rng, ItemFactory(rng), options.items, utc_microseconds(new_hour),
-                                  options.per_hour, versions)
-        FirehoseFile(firehose_path(TABLE, new_hour + timedelta(minutes=5), 99, rng), changes,
-                     (new_hour + timedelta(minutes=5)).timestamp()).write(raw)
-        incremental_seconds, incremental = timed_run(spark, raw, warehouse)
+        session_seconds, session_cpu = time.perf_counter() - session_started, descendants_cpu_seconds() - cpu
+        sizes = [measure(spark, scratch, int(hours), options.items, options.per_hour)
+                 for hours in sorted(int(hours) for hours in options.hours.split(","))]
         spark.stop()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    figures = {
-        "history_files": len(history), "history_records": records, "session_start_s": round(session_seconds, 1),
-        "full_rebuild_s": round(full_seconds, 1), "full_rebuild_records_per_s": round(records / full_seconds),
-        "incremental_files_read": incremental["files_read"], "incremental_records_read": incremental["records_read"],
-        "incremental_s": round(incremental_seconds, 1),
-        "incremental_over_full_ratio": round(incremental_seconds / full_seconds, 3),
-        "full_rebuild_files_read": full["files_read"],
-    }
-    print(f"lakehouse job, local[2], history of {records} records in {len(history)} hourly files")
-    print(f"  session start                 {figures['session_start_s']:>8} s (once per job run)")
-    print(f"  full rebuild                  {figures['full_rebuild_s']:>8} s  "
-          f"{figures['full_rebuild_records_per_s']} records/s")
-    print(f"  incremental run (one hour)    {figures['incremental_s']:>8} s  read {incremental['files_read']} files, "
-          f"{incremental['records_read']} records")
-    print(f"  incremental / full rebuild    {figures['incremental_over_full_ratio']:>8}")
+    print(f"lakehouse job, local[2]; session start {session_seconds:.1f} s, {session_cpu:.1f} CPU-s (once per run)")
+    print(f"{'history':>22} {'first run':>18} {'records/s':>10} {'incremental':>18} {'records/s':>10} {'ratio':>6}")
+    for size in sizes:
+        print(f"{size['history_records']:>8} records {size['hours']:>3} h {size['first_run_s']:>6} s "
+              f"{size['first_run_cpu_s']:>5} CPU-s {size['first_run_records_per_s']:>10} {size['incremental_s']:>6} s "
+              f"{size['incremental_cpu_s']:>5} CPU-s {size['incremental_records_per_s']:>10} "
+              f"{size['incremental_over_first_cpu_ratio']:>6}")
     if options.output:
-        options.output.write_text(json.dumps(figures, indent=1) + "\n")
+        options.output.write_text(json.dumps({"session_start_s": round(session_seconds, 1),
+                                              "session_start_cpu_s": round(session_cpu, 1), "sizes": sizes},
+                                             indent=1) + "\n")
     return 0
 
 

@@ -6,12 +6,14 @@ This is the public API of a layer, built-in or your own (docs/own-layers.md). A 
 in cdktf.json. What a layer may use, and nothing cdktf-internal:
 
 - `self.project.name`, `self.account.name` / `.id` / `.environment`, `self.address.region` / `.layer` / `.folder`:
-  where the layer is;
+  where the layer is; `self.env`: the same as an `aws_constructs.env.AwsEnvironment` (account id and region), for
+  the constructs that take one;
 - `self.aws_name(name, kind=...)`: the one AWS naming function (`<project>-<account>[-dr]-<name>`), with the
   AWS limits of `kind` checked (leverage/naming.py: AWS_NAME_LIMITS);
 - `self.var(name)`: a Leverage variable (`region`, `profile`, `environment`, ...);
-- `self.read_layer(account, layer, output)`: an output of another layer, read from the state key that layer
-  declares; the app checks the output is declared there and applies this layer after it;
+- `self.read_layer(account, layer, output)`: an output of another layer (of any account the project declares),
+  read from the state key that layer declares; the app checks the output is declared there, naming the line of
+  the call when it is not, and applies this layer after it;
 - `self.output(name, value, description)`: an output other layers may read;
 - `self.aws_provider(construct_id, region, alias=...)`: a provider for another region of the same account;
 - `self.moved(old, new)`: a `moved` block after renaming a resource.
@@ -22,7 +24,9 @@ resource's readable Terraform name.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import sys
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 from bindings import (
@@ -35,6 +39,7 @@ from bindings import (
     TerraformStack,
     TerraformVariable,
 )
+from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.addresses import check_unique_addresses, declare_move
 from leverage.errors import UserError
@@ -71,6 +76,14 @@ class RemoteLayer:
     region: str
 
 
+@dataclass(frozen=True)
+class ReadSite:
+    """Where a layer's code reads another layer's output: the file and line of its `read_layer` call."""
+
+    file: str
+    line: int
+
+
 class LeverageLayerStack(TerraformStack):
     """Base of every layer stack. Subclasses add resources; this class keeps them Leverage-shaped."""
 
@@ -89,6 +102,10 @@ class LeverageLayerStack(TerraformStack):
         self.account = project.accounts[address.account]
         self._declared: dict[str, TerraformVariable] = {}
         self._remote_states: dict[RemoteLayer, DataTerraformRemoteStateS3] = {}
+        # (state key, output) -> where `read_layer` asked for it, for an error naming the line.
+        self.read_sites: dict[tuple[str, str], ReadSite] = {}
+        # The entry of cdktf.json's `layers` this layer was built from (`layers[0]`); None for a built-in layer.
+        self.registration: str | None = None
         for old, new in self.legacy_addresses.items():
             self.moved(old, new)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
@@ -99,6 +116,11 @@ class LeverageLayerStack(TerraformStack):
         backend = S3Backend(self, bucket="set-by-leverage-at-init", key=address.backend_key)
         backend.add_override("bucket", None)
         self.aws_provider("aws", address.region)
+
+    @cached_property
+    def env(self) -> AwsEnvironment:
+        """The layer's account id and region, as the constructs of `aws_constructs` take them."""
+        return AwsEnvironment(self.account.id, self.address.region)
 
     def aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> AwsProvider:
         """The layer's `aws` provider, or (with an alias) one for another region of the same account."""
@@ -135,7 +157,7 @@ class LeverageLayerStack(TerraformStack):
             return aws_name(self.project.name, self.account.environment, name,
                             disaster_recovery=self.address.disaster_recovery, kind=kind)
         except ValueError as exc:
-            raise UserError(f"layer {self.address.folder}: {exc}", fix="choose a shorter or plainer name") from None
+            raise UserError(str(exc), fix="choose a shorter or plainer name", layer=self.address.folder) from None
 
     def var(self, name: str) -> str:
         """Reference a Leverage variable; declare it only when the project's common file does not."""
@@ -143,9 +165,9 @@ class LeverageLayerStack(TerraformStack):
         if common is not None and name in common:
             return "${var.%s}" % name
         if name not in LEVERAGE_VARIABLE_TYPES:
-            raise UserError(f"layer {self.address.folder} uses variable {name!r}, which the project's common "
-                            "variables do not declare", fix="use one of " + ", ".join(LEVERAGE_VARIABLE_TYPES)
-                            + ", or declare it in config/common-variables.tf")
+            raise UserError(f"uses variable {name!r}, which the project's common variables do not declare",
+                            fix="use one of " + ", ".join(LEVERAGE_VARIABLE_TYPES)
+                            + ", or declare it in config/common-variables.tf", layer=self.address.folder)
         if name not in self._declared:
             self._declared[name] = TerraformVariable(self, name, type=LEVERAGE_VARIABLE_TYPES[name])
         return self._declared[name].string_value
@@ -154,10 +176,13 @@ class LeverageLayerStack(TerraformStack):
         """Output `output` of layer `layer` in `account` (same region unless `region`), read from the state key
         that layer keeps. The app refuses the layers when that layer does not declare the output, and lists
         this layer after it."""
-        if account not in self.project.accounts:
-            raise UserError(f"layer {self.address.folder} reads layer {layer!r} of account {account!r}, which none of "
-                            "the layers lives in", fix="read a layer of one of: " + ", ".join(sorted(self.project.accounts)))
-        remote = RemoteLayer(self.project.accounts[account], layer, region or self.address.region)
+        caller = sys._getframe(1)
+        site = ReadSite(caller.f_code.co_filename, caller.f_lineno)
+        try:
+            remote = RemoteLayer(self.project.account(account), layer, region or self.address.region)
+        except UserError as exc:
+            raise exc.in_context(layer=self.address.folder)
+        self.read_sites[(self.project.state_key(account, remote.region, layer), output)] = site
         return self.remote_state(remote).get_string(output)
 
     def remote_state(self, remote: RemoteLayer) -> DataTerraformRemoteStateS3:
@@ -196,7 +221,7 @@ class LeverageLayerStack(TerraformStack):
         try:
             declare_move(self, from_address, to_address)
         except ConstructPropsError as exc:
-            raise UserError(f"layer {self.address.folder}: {exc}", fix="see docs/addresses.md") from None
+            raise UserError(str(exc), fix="see docs/addresses.md", layer=self.address.folder) from None
 
     def check_addresses(self, synthesized: dict[str, Any]) -> None:
         """After synth, before anything is written: one element per address, none with cdktf's hashed default name

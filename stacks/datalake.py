@@ -26,6 +26,7 @@ from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks import legacy_addresses as legacy
 from stacks.names import delivery_stream_name, firehose_role_name
+from stacks.raw_layout import source_error_prefix, source_folders
 from stacks.settings.model import AlarmSettings, FirehoseSettings
 
 
@@ -41,6 +42,12 @@ class StreamedTable:
     renamed_from: str | None = None  # the key it had before: its streaming destination moves
 
 
+def streamed_table_name(stack: LeverageLayerStack, table: StreamedTable) -> str:
+    """The table's name, read from its layer's state as every layer that needs it reads it."""
+    state = stack.remote_state(table.layer)
+    return state.get_string(table.output) if table.entry is None else Fn.lookup(state.get(table.output), table.entry)
+
+
 @dataclass(frozen=True)
 class DatalakeLayerProps:
     keys_layer: RemoteLayer
@@ -52,6 +59,7 @@ class DatalakeLayerProps:
     # Import the live stream, Firehose (with its role, log group and stream) and streaming destination, as the
     # reference architecture's datalake layer creates them; the role then has the reference's name.
     adopt_existing: bool = False
+    sources: int = 1  # how many source accounts deliver into the lake: with several, each must keep to its tables
 
 
 class DatalakeLayer(LeverageLayerStack):
@@ -66,8 +74,9 @@ class DatalakeLayer(LeverageLayerStack):
     ```
 
     Firehose assumes its own role, which can read only this stream (and decrypt only its records), write only
-    below the CDC prefix of the raw bucket, with the lake's KMS key (read from the lake layer's state), and
-    write only its own log stream, in a log group encrypted with a key of this layer. The lake bucket's and
+    its own tables' folders of the raw bucket and an error folder of its own (`<error prefix><account>/`), with
+    the lake's KMS key (read from the lake layer's state), and write only its own log stream, in a log group
+    encrypted with a key of this layer. The lake bucket's and
     key's policies trust that role by name, so the role name is fixed.
 
     CloudWatch alarms watch every stage: Firehose delivery freshness and success, the stream's iterator age and
@@ -80,7 +89,7 @@ class DatalakeLayer(LeverageLayerStack):
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeLayerProps) -> None:
         super().__init__(scope, project, address)
-        env = AwsEnvironment(self.account.id, address.region)
+        env = self.env
         keys = self.remote_state(props.keys_layer)
         lake = self.remote_state(props.lake_layer)
         if not props.tables:
@@ -94,11 +103,8 @@ class DatalakeLayer(LeverageLayerStack):
         ))
         changes = []
         for table in props.tables:
-            state = self.remote_state(table.layer)
-            name = state.get_string(table.output) if table.entry is None else \
-                Fn.lookup(state.get(table.output), table.entry)
             changes.append(KinesisChangeStream(self, f"{table.key}-changes", ChangeStreamProps(
-                table_name=name, stream=stream)))
+                table_name=streamed_table_name(self, table), stream=stream)))
             if table.renamed_from:
                 changes[-1].renamed_from(f"{table.renamed_from}_changes")
         # Before a pipeline could stream many tables, its one destination was `table_changes`: the first table's.
@@ -106,6 +112,10 @@ class DatalakeLayer(LeverageLayerStack):
                    f"aws_dynamodb_kinesis_streaming_destination.{changes[0].terraform_name}")
         firehose = props.firehose
         names = (project.name, self.account.environment, address.disaster_recovery)
+        # Only this source's tables' folders and its own error folder: the lake's policies grant no more.
+        error_prefix = source_error_prefix(literal(firehose.error_prefix), self.account.name)
+        folders = source_folders(literal(firehose.prefix), literal(firehose.error_prefix), self.account.name,
+                                 [change.props.table_name for change in changes], props.sources)
         delivery = KinesisToS3DeliveryStream(self, "Delivery", S3DeliveryStreamProps(
             name=delivery_stream_name(*names),
             env=env,
@@ -113,12 +123,13 @@ class DatalakeLayer(LeverageLayerStack):
             destination=BucketRef(lake.get_string("s3_bucket_data_raw_arn")),
             role_name=firehose_role_name(*names, as_reference=props.adopt_existing),
             prefix=literal(firehose.prefix),
-            error_output_prefix=literal(firehose.error_prefix),
+            error_output_prefix=error_prefix,
             buffering_size_mib=firehose.buffering_size_mib,
             buffering_interval_seconds=firehose.buffering_interval_seconds,
             dynamic_partitioning=DynamicPartitioning(literal(firehose.partition_query)),
             log_retention_days=firehose.log_retention_days,
             destination_key=KmsKeyRef(lake.get_string("s3_bucket_data_kms_key_arn")),
+            destination_folders=folders,
         ))
         if props.adopt_existing:
             for adopted in (stream, *changes, delivery):

@@ -6,23 +6,34 @@ from dataclasses import dataclass
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
-from aws_constructs.firehose import crawl_scope, delivery_key_prefixes
+from aws_constructs.firehose import crawl_scope
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
-from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket
+from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket, Transition
 from bindings import Construct, TerraformProvider
 from leverage.project.layer import LayerAddress
 from leverage.hcl import literal
 from leverage.project.model import Account, Project
 from leverage.stack import LeverageLayerStack
 from stacks import legacy_addresses as legacy
+from stacks.datalake import StreamedTable, streamed_table_name
 from stacks.names import firehose_role_name, processed_bucket_name, raw_bucket_name
+from stacks.raw_layout import source_folders
 from stacks.settings.model import FirehoseSettings
 
 
 @dataclass(frozen=True)
+class LakeSource:
+    """A source account whose datalake layer delivers into the lake, and the tables it streams (their names are
+    read from their layers' state, as the datalake layer reads them)."""
+
+    account: Account
+    tables: tuple[StreamedTable, ...]
+
+
+@dataclass(frozen=True)
 class DatalakeDemoLayerProps:
-    source_accounts: tuple[Account, ...]  # where the datalake layers' Firehose roles live, one per pipeline
+    sources: tuple[LakeSource, ...]  # where the datalake layers' Firehose roles live, one per pipeline
     firehose: FirehoseSettings
     adopt_existing: bool = False  # import the live raw and processed buckets of the same names
     # The datalake layers adopt the reference's resources: their Firehose roles have the reference's names.
@@ -48,10 +59,15 @@ def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[st
     raw_name, processed_name, logs_name = names
     key = Key(stack, f"DataKey{suffix}", KeyProps(
         description=f"Data lake buckets {raw_name} and {processed_name}", env=env, provider=provider))
+    # Both are read in place at any age (a rebuild of the history reads every raw record; Iceberg keeps data files
+    # live for years): no archive class. The raw history moves to instant-retrieval storage after a year; the
+    # tables' files, read by every merge, go no further than Standard-IA.
     raw = SecureBucket(stack, f"RawBucket{suffix}", SecureBucketProps(
-        name=raw_name, encryption_key=key.as_ref(), provider=provider))
+        name=raw_name, encryption_key=key.as_ref(), provider=provider, read_in_place=True,
+        transitions=(Transition(90, "STANDARD_IA"), Transition(365, "GLACIER_IR"))))
     processed = SecureBucket(stack, f"ProcessedBucket{suffix}", SecureBucketProps(
-        name=processed_name, encryption_key=key.as_ref(), provider=provider))
+        name=processed_name, encryption_key=key.as_ref(), provider=provider, read_in_place=True,
+        transitions=(Transition(90, "STANDARD_IA"),)))
     access_logs = ServerAccessLogBucket(stack, f"AccessLogBucket{suffix}", SecureBucketProps(
         name=logs_name, transitions=(), expiration_days=retention_days, provider=provider), env.account_id)
     access_logs.log_access_of(raw, processed)
@@ -67,19 +83,21 @@ class DatalakeDemoLayer(LeverageLayerStack):
     Both are versioned, private, TLS-only and owner-enforced (objects the source accounts' Firehoses write
     belong to this account), encrypted with this layer's KMS key (rotated yearly, S3 Bucket Keys on), with
     server access logs to a log bucket of their own, events to EventBridge and lifecycle rules to cheaper
-    storage. The raw bucket's policy and the key's policy let the Firehose role of every source account's datalake layer write below
-    the CDC prefix; they name each role by its fixed ARN, so this layer does not read the datalake layers' state
-    and can be applied first. A Glue database and an hourly crawler over the CDC prefix make the delivered
-    changes queryable (Athena); the crawler's role can read only that prefix and write only that database, and
-    its logs are encrypted (Glue security configuration). Unless `lakeReplicaRegion` is `off`, the buckets
-    replicate to copies in a second region, with their own key and access logs.
+    storage (never an archive class: both are read in place at any age). The raw bucket's policy and the key's
+    policy let the Firehose role of every source account's datalake layer write the folders of that source's own
+    tables and an error folder of its own, nothing else; they name each role by its fixed ARN and read the table
+    names from the tables' layers, so this layer does not read the datalake layers' state (it is applied after
+    the tables' layers and before the datalake layers). A Glue database and an hourly crawler over the CDC prefix
+    make the delivered changes queryable (Athena); the crawler's role can read only that prefix and write only
+    that database, and its logs are encrypted (Glue security configuration). Unless `lakeReplicaRegion` is `off`,
+    the buckets replicate to copies in a second region, with their own key and access logs.
     """
 
     legacy_addresses = legacy.LAKE_LAYER
 
     def __init__(self, scope: Construct, project: Project, address: LayerAddress, props: DatalakeDemoLayerProps) -> None:
         super().__init__(scope, project, address)
-        env = AwsEnvironment(self.account.id, address.region)
+        env = self.env
         environment, dr = self.account.environment, address.disaster_recovery
         names = (raw_bucket_name(project.name, environment, dr), processed_bucket_name(project.name, environment, dr),
                  self.aws_name("data-lake-demo-access-logs"))
@@ -89,15 +107,18 @@ class DatalakeDemoLayer(LeverageLayerStack):
             self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names,
                             props.access_log_retention_days)
 
-        # Built from names both stacks share, not read from the datalake layers' state: no cycle.
+        # Built from names both stacks share and the tables' layers (never the datalake layers' state: no cycle):
+        # each source's Firehose role may write only its own tables' folders and its own error folder.
         firehose_prefix, firehose_error_prefix = literal(props.firehose.prefix), literal(props.firehose.error_prefix)
-        delivered = delivery_key_prefixes(firehose_prefix, firehose_error_prefix)
-        if not props.source_accounts:
+        if not props.sources:
             raise ConstructPropsError("the lake needs at least one source account")
-        for source_account in props.source_accounts:
+        for lake_source in props.sources:
+            source_account, tables = lake_source.account, lake_source.tables
             source = AwsEnvironment(source_account.id, address.region)
             firehose_role_arn = source.role_arn(firehose_role_name(
                 project.name, source_account.environment, dr, as_reference=props.firehose_roles_as_reference))
+            delivered = source_folders(firehose_prefix, firehose_error_prefix, source_account.name,
+                                       [streamed_table_name(self, table) for table in tables], len(props.sources))
             raw.grant_write_to_role("FirehoseDelivery", source_account.id, firehose_role_arn, delivered)
             key.allow_via_service("FirehoseWritesRawBucket", source_account.id, DATA_KEY_ACTIONS, "s3", (
                 "aws:s3:arn", (raw.arn, *(f"{raw.arn}/{folder}*" for folder in delivered))),
@@ -144,7 +165,7 @@ class DatalakeDemoLayer(LeverageLayerStack):
 
 def _lake_diagram(props: DatalakeDemoLayerProps, raw_bucket: str, crawled: str) -> str:
     lines = ["flowchart LR"]
-    for index, account in enumerate(props.source_accounts):
-        lines.append(f'  source{index}(["Firehose role of {account.name}"]) -- "writes below {crawled}" --> raw')
+    for index, lake_source in enumerate(props.sources):
+        lines.append(f'  source{index}(["Firehose role of {lake_source.account.name}"]) -- "writes its tables below {crawled}" --> raw')
     lines += [f'  raw[("raw bucket<br/>{raw_bucket}")] --> crawler["Glue crawler, hourly"] --> catalog[("Glue database")]']
     return "\n".join(lines)

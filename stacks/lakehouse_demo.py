@@ -11,7 +11,6 @@ from aws_constructs.dynamodb import KeyAttribute
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.events import GlueJobFailureNotification
-from aws_constructs.firehose import delivery_key_prefix
 from aws_constructs.glue import CatalogDatabase
 from aws_constructs.glue_job import SparkJob, SparkJobProps
 from aws_constructs.iam import Grantable, ManagedPolicy, ManagedPolicyProps, ServiceRole, ServiceRoleProps
@@ -23,28 +22,33 @@ from leverage.hcl import literal
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
-from stacks.datalake import StreamedTable
+from stacks.datalake import StreamedTable, streamed_table_name
 from stacks.names import processed_bucket_name, raw_bucket_name
+from stacks.raw_layout import raw_root
 from stacks.settings.model import FirehoseSettings, LakehouseSettings
 
-JOB_SCRIPT = Path(__file__).resolve().parent / "lakehouse" / "job" / "cdc_merge.py"
+JOB_FOLDER = Path(__file__).resolve().parent.parent / "glue_jobs"
+JOB_SCRIPT = JOB_FOLDER / "cdc_merge.py"
+# The modules the script imports (glue_jobs/cdc_*.py), shipped beside it: Glue loads them with --extra-py-files.
+JOB_MODULES = tuple(path for path in sorted(JOB_FOLDER.glob("cdc_*.py")) if path != JOB_SCRIPT)
 SCRIPT_KEY = "scripts/cdc_merge.py"
 TEMP_PREFIX = "temporary/"
 WAREHOUSE_PREFIX = "lakehouse/"
 RESULTS_PREFIX = "results/"  # of the Athena results bucket: what query runners may write, read and list
 CATALOG_NAME = "lakehouse"  # the Spark catalog the job addresses its tables through
-# Where Firehose's dynamic partitioning puts a table's records: `<root><table>/cdc_data/...`, the layout the job reads.
-TABLE_PARTITION = "!{partitionKeyFromQuery:tableName}/cdc_data/"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
 @dataclass(frozen=True)
 class LakehouseTable:
-    """A streamed table the job merges: where its name is read (as the datalake layer reads it) and, for tables
-    the app generates, its key attributes (a read table's keys are taken from its change records)."""
+    """A streamed table the job merges: where its name is read (as the datalake layer reads it), for tables the app
+    generates its key attributes (a read table's keys are taken from its change records), its declared typed columns
+    (attribute, type) and its cap on typed columns (None: the job's default)."""
 
     table: StreamedTable
     keys: tuple[KeyAttribute, ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
+    max_columns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,6 @@ class LakehouseDemoLayerProps:
     replica_region: str | None = None
 
 
-def raw_root(prefix: str) -> str:
-    """The raw bucket's folder holding one `<table>/cdc_data/` folder per table, from the Firehose prefix."""
-    root, partition, _ = prefix.partition(TABLE_PARTITION)
-    if not partition or delivery_key_prefix(root) != root or (root and not root.endswith("/")):
-        raise ConstructPropsError(
-            f"the lakehouse job reads <folder>/<table>/cdc_data/..., and firehosePrefix {prefix!r} does not write that "
-            f"layout; keep a prefix of the form <folder>/{TABLE_PARTITION}..., or leave the lakehouse layer out with "
-            "skipLayers")
-    return root
-
-
 def iceberg_table_name(source: str) -> str:
     """The job's rule, as a Terraform expression: lowercase, every character but a-z, 0-9 and _ becomes _."""
     return Fn.replace(Fn.lower(source), "/[^a-z0-9_]/", "_")
@@ -78,9 +71,9 @@ class LakehouseDemoLayer(LeverageLayerStack):
     """A Glue 5 Spark job merges the CDC records of every streamed table into an Iceberg table of its own, and an
     Athena workgroup queries them.
 
-    The job script (`stacks/lakehouse/job/cdc_merge.py`) is shipped as an object of this layer's artifacts bucket,
-    tracked by its SHA-256; a scheduled trigger starts it (at most one run at a time), and runs that end FAILED,
-    TIMEOUT or ERROR notify an SNS topic through an EventBridge rule. The tables are registered in a Glue database
+    The job script (`glue_jobs/cdc_merge.py`) and the modules it imports are shipped as objects of this layer's
+    artifacts bucket, each tracked by its SHA-256; a scheduled trigger starts it (at most one run at a time), and
+    runs that end FAILED, TIMEOUT or ERROR notify an SNS topic through an EventBridge rule. The tables are registered in a Glue database
     of this layer and stored under `lakehouse/` of the lake's processed bucket.
 
     The job's role reads only the tables' CDC folders of the raw bucket (not the error folder), reads and writes
@@ -94,7 +87,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         super().__init__(scope, project, address)
         if not props.tables:
             raise ConstructPropsError("the lakehouse needs at least one streamed table")
-        env = AwsEnvironment(self.account.id, address.region)
+        env = self.env
         settings = props.lakehouse
         lake = self.remote_state(props.lake_layer)
         dr = address.disaster_recovery
@@ -133,12 +126,18 @@ class LakehouseDemoLayer(LeverageLayerStack):
         script = BucketObject(self, "JobScript", BucketObjectProps(
             bucket=artifacts, key=SCRIPT_KEY, text=JOB_SCRIPT.read_text(encoding="utf-8"),
             content_type="text/x-python"))
+        modules = tuple(BucketObject(self, "JobModule" + "".join(part.title() for part in path.stem.split("_")),
+                                     BucketObjectProps(bucket=artifacts, key=f"scripts/{path.name}",
+                                                       text=path.read_text(encoding="utf-8"),
+                                                       content_type="text/x-python"))
+                        for path in JOB_MODULES)
         catalog = f"spark.sql.catalog.{CATALOG_NAME}"
         job = SparkJob(self, "CdcMergeJob", SparkJobProps(
             name=self.aws_name("lakehouse-cdc-merge"),
             role_name=self.aws_name("lakehouse-cdc-merge-role"),
             env=env,
             script=script,
+            modules=modules,
             key=key,
             temp_dir=f"s3://{artifacts.name}/{TEMP_PREFIX}",
             description="DynamoDB change records of the raw bucket -> current-state Iceberg tables",
@@ -156,7 +155,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
                 "--catalog-type": "glue",
                 "--warehouse": warehouse,
                 "--database": database.database_name,
-                "--tables": Fn.jsonencode([self._table_argument(source, table.keys)
+                "--tables": Fn.jsonencode([self._table_argument(source, table)
                                            for source, table in zip(sources, props.tables)]),
             },
             worker_type=settings.worker_type,
@@ -169,7 +168,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         job.schedule("Schedule", self.aws_name("lakehouse-cdc-merge-schedule"), literal(settings.schedule))
         role = job.role
         cdc_folders = tuple(f"{root}{source}/cdc_data/" for source in sources)
-        raw.grant_read(role, cdc_folders)
+        raw.grant_read(role, cdc_folders, answers_missing_keys=True)  # Spark probes each folder before listing it
         processed.grant_read_write(role, WAREHOUSE_PREFIX)
         database.grant_manage_tables(role)
         s3 = env.service_host("s3")
@@ -244,16 +243,19 @@ class LakehouseDemoLayer(LeverageLayerStack):
                                 replica_env.partition)
 
     def _table_name(self, table: StreamedTable) -> str:
-        state = self.remote_state(table.layer)
-        return state.get_string(table.output) if table.entry is None else Fn.lookup(state.get(table.output), table.entry)
+        return streamed_table_name(self, table)
 
     @staticmethod
-    def _table_argument(source: str, keys: tuple[KeyAttribute, ...]) -> dict:
+    def _table_argument(source: str, table: LakehouseTable) -> dict:
         """One entry of the job's `--tables`. It becomes a string literal inside a Terraform expression
         (`jsonencode`): cdktf escapes `${` there, not `%{`, which would start a template directive."""
         argument: dict = {"source": source}
-        if keys:
-            argument["keys"] = [{"name": key.name.replace("%{", "%%{"), "type": key.type} for key in keys]
+        if table.keys:
+            argument["keys"] = [{"name": key.name.replace("%{", "%%{"), "type": key.type} for key in table.keys]
+        if table.columns:
+            argument["columns"] = {name.replace("%{", "%%{"): kind for name, kind in table.columns}
+        if table.max_columns is not None:
+            argument["max_columns"] = table.max_columns
         return argument
 
     @staticmethod

@@ -34,18 +34,19 @@ def module_path(registered: RegisteredLayer, app_root: Path) -> Path:
 
 def load_class(registered: RegisteredLayer, app_root: Path, folder: str) -> type[LeverageLayerStack]:
     path = module_path(registered, app_root)
-    where = f"layer {folder} ({registered.where})"
+    context = {"layer": folder, "registration": registered.where}
     if not path.is_file():
-        raise UserError(f"{where}: module {registered.module} does not exist ({path})",
-                        fix="fix `module` in cdktf.json: a .py file, relative to cdktf.json's folder or absolute")
-    module = _import(path, where)
+        raise UserError(f"module {registered.module} does not exist ({path})",
+                        fix="fix `module` in cdktf.json: a .py file, relative to cdktf.json's folder or absolute",
+                        **context)
+    module = _import(path, context)
     cls = getattr(module, registered.class_name, None)
     if cls is None:
-        raise UserError(f"{_shown(path)}:1: {where}: the module has no class {registered.class_name!r}",
-                        fix="fix `class` in cdktf.json, or define the class in the module")
+        raise UserError(f"the module has no class {registered.class_name!r}",
+                        fix="fix `class` in cdktf.json, or define the class in the module", **context, **_at(path))
     if not (isinstance(cls, type) and issubclass(cls, LeverageLayerStack)):
-        raise UserError(f"{_at(path, cls)}: {where}: {registered.class_name} is not a layer (a subclass of "
-                        "leverage.stack.LeverageLayerStack)", fix="subclass LeverageLayerStack (docs/own-layers.md)")
+        raise UserError(f"{registered.class_name} is not a layer (a subclass of leverage.stack.LeverageLayerStack)",
+                        fix="subclass LeverageLayerStack (docs/own-layers.md)", **context, **_at(path, cls))
     return cls
 
 
@@ -54,44 +55,45 @@ def build_own_layer(app: App, project: Project, address: LayerAddress, registere
     """The registered layer's stack for `address`, built with its typed settings."""
     cls = load_class(registered, app_root, address.folder)
     path = module_path(registered, app_root)
-    where = f"layer {address.folder} ({registered.where})"
-    settings = typed_settings(cls, registered, path, where)
+    context = {"layer": address.folder, "registration": registered.where}
+    settings = typed_settings(cls, registered, path, context)
     try:
         stack = cls(app, project, address)
+        stack.registration = registered.where
         stack.build(settings)
     except UserError as exc:  # the API's own checks (a name too long, an unknown account) already say what
-        said = str(exc).replace(f"layer {address.folder}", where, 1)  # and which registration it is
-        raise UserError(f"{_raised_at(exc, path)}: {said}") from exc
+        raise exc.in_context(**context, **_raised_at(exc, path))
     except ConstructPropsError as exc:
-        raise UserError(f"{_raised_at(exc, path)}: {where}: {exc}", fix="adjust the layer or its settings") from exc
+        raise UserError(str(exc), fix="adjust the layer or its settings", **context, **_raised_at(exc, path)) from exc
     except (Exception, SystemExit) as exc:  # noqa: BLE001  (anything the user's code raises, sys.exit too)
-        raise UserError(f"{_raised_at(exc, path)}: {where}: {type(exc).__name__}: {_one_line(exc)}",
-                        fix="fix the layer's code (--debug shows the traceback)") from exc
+        raise UserError(f"{type(exc).__name__}: {_one_line(exc)}", fix="fix the layer's code (--debug shows the "
+                        "traceback)", **context, **_raised_at(exc, path)) from exc
     return stack
 
 
-def typed_settings(cls: type[LeverageLayerStack], registered: RegisteredLayer, path: Path, where: str) -> Any:
+def typed_settings(cls: type[LeverageLayerStack], registered: RegisteredLayer, path: Path,
+                   context: dict[str, str]) -> Any:
     """The `settings` object of the registration as an instance of the class's `Settings` dataclass."""
     declared = cls.Settings
     values = registered.settings
     if declared is None:
         if values:
-            raise UserError(f"{_at(path, cls)}: {where}: {cls.__name__} declares no Settings, and cdktf.json gives "
-                            f"it settings {sorted(values)}", fix="remove `settings`, or declare a Settings dataclass")
+            raise UserError(f"{cls.__name__} declares no Settings, and cdktf.json gives it settings {sorted(values)}",
+                            fix="remove `settings`, or declare a Settings dataclass", **context, **_at(path, cls))
         return None
     if not dataclasses.is_dataclass(declared):
-        raise UserError(f"{_at(path, declared)}: {where}: {cls.__name__}.Settings is not a dataclass",
-                        fix="decorate it with @dataclass")
+        raise UserError(f"{cls.__name__}.Settings is not a dataclass", fix="decorate it with @dataclass", **context,
+                        **_at(path, declared))
     fields = {field.name: field for field in dataclasses.fields(declared) if field.init}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise UserError(f"{_at(path, declared)}: {where}: settings.{unknown[0]} is not a field of "
-                        f"{cls.__name__}.Settings", fix="known: " + (", ".join(fields) or "none"))
+        raise UserError(f"settings.{unknown[0]} is not a field of {cls.__name__}.Settings",
+                        fix="known: " + (", ".join(fields) or "none"), **context, **_at(path, declared))
     missing = [name for name, field in fields.items() if name not in values
                and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING]
     if missing:
-        raise UserError(f"{_at(path, declared)}: {where}: settings.{missing[0]} is required by "
-                        f"{cls.__name__}.Settings", fix=f'give it in cdktf.json: "settings": {{"{missing[0]}": ...}}')
+        raise UserError(f"settings.{missing[0]} is required by {cls.__name__}.Settings",
+                        fix=f'give it in cdktf.json: "settings": {{"{missing[0]}": ...}}', **context, **_at(path, declared))
     try:
         hints = typing.get_type_hints(declared)
     except Exception:  # noqa: BLE001  (an annotation that does not resolve: values are passed unchecked)
@@ -101,14 +103,14 @@ def typed_settings(cls: type[LeverageLayerStack], registered: RegisteredLayer, p
         expected = hints.get(name, Any)
         converted = _convert(value, expected)
         if converted is _WRONG:
-            raise UserError(f"{_at(path, declared)}: {where}: settings.{name} is {shown_json(value)}, not "
-                            f"{_type_name(expected)}", fix=f"give {name} as {_type_name(expected)} in cdktf.json")
+            raise UserError(f"settings.{name} is {shown_json(value)}, not {_type_name(expected)}",
+                            fix=f"give {name} as {_type_name(expected)} in cdktf.json", **context, **_at(path, declared))
         typed[name] = converted
     try:
         return declared(**typed)
     except Exception as exc:  # noqa: BLE001  (the dataclass's own __post_init__ checks)
-        raise UserError(f"{_raised_at(exc, path)}: {where}: settings refused: {_one_line(exc)}",
-                        fix="fix the settings in cdktf.json") from exc
+        raise UserError(f"settings refused: {_one_line(exc)}", fix="fix the settings in cdktf.json", **context,
+                        **_raised_at(exc, path)) from exc
 
 
 _WRONG = object()
@@ -154,7 +156,7 @@ def _type_name(expected: Any) -> str:
     return getattr(expected, "__name__", None) if not typing.get_args(expected) else str(expected).replace("typing.", "")
 
 
-def _import(path: Path, where: str) -> types.ModuleType:
+def _import(path: Path, context: dict[str, str]) -> types.ModuleType:
     """The module at `path`, imported under its file name with its folder on sys.path (so that its test and its
     helpers import it the same way); imported once per process."""
     name = path.stem
@@ -162,11 +164,12 @@ def _import(path: Path, where: str) -> types.ModuleType:
     if loaded is not None:
         if Path(getattr(loaded, "__file__", "") or "").resolve() == path:
             return loaded
-        raise UserError(f"{_shown(path)}:1: {where}: the module name {name!r} is taken by {loaded.__name__} "
-                        f"({getattr(loaded, '__file__', 'built in')})", fix="rename the layer's file")
+        raise UserError(f"the module name {name!r} is taken by {loaded.__name__} "
+                        f"({getattr(loaded, '__file__', 'built in')})", fix="rename the layer's file", **context,
+                        **_at(path))
     if not name.isidentifier():
-        raise UserError(f"{_shown(path)}:1: {where}: {path.name} is not an importable module name",
-                        fix="use letters, digits and '_' in the file name")
+        raise UserError(f"{path.name} is not an importable module name",
+                        fix="use letters, digits and '_' in the file name", **context, **_at(path))
     if str(path.parent) not in sys.path:
         sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(name, path)
@@ -177,30 +180,31 @@ def _import(path: Path, where: str) -> types.ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         del sys.modules[name]
-        raise UserError(f"{_shown(Path(exc.filename or path))}:{exc.lineno or 1}: {where}: the module does not "
-                        f"import: SyntaxError: {exc.msg}", fix="fix the syntax") from exc
+        raise UserError(f"the module does not import: SyntaxError: {exc.msg}", fix="fix the syntax", **context,
+                        file=_shown(Path(exc.filename or path)), line=exc.lineno or 1) from exc
     except (Exception, SystemExit) as exc:  # noqa: BLE001  (whatever the module raises at import, sys.exit too)
         del sys.modules[name]
-        raise UserError(f"{_raised_at(exc, path)}: {where}: the module does not import: {type(exc).__name__}: "
-                        f"{_one_line(exc)}", fix="fix the import (--debug shows the traceback)") from exc
+        raise UserError(f"the module does not import: {type(exc).__name__}: {_one_line(exc)}",
+                        fix="fix the import (--debug shows the traceback)", **context, **_raised_at(exc, path)) from exc
     return module
 
 
-def _raised_at(exc: BaseException, path: Path) -> str:
-    """`file:line` of the innermost frame of the user's code (the layer module's folder) that `exc` passed."""
+def _raised_at(exc: BaseException, path: Path) -> dict[str, Any]:
+    """File and line of the innermost frame of the user's code (the layer module's folder) that `exc` passed."""
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
               if Path(frame.filename).resolve().is_relative_to(path.parent)]
     if not frames:
-        return f"{_shown(path)}:1"
-    return f"{_shown(Path(frames[-1].filename))}:{frames[-1].lineno}"
+        return {"file": _shown(path), "line": 1}
+    return {"file": _shown(Path(frames[-1].filename)), "line": frames[-1].lineno or 1}
 
 
-def _at(path: Path, obj: Any) -> str:
+def _at(path: Path, obj: Any = None) -> dict[str, Any]:
+    """File and line where `obj` (a class) is defined in the module at `path`; its first line without one."""
     try:
-        line = inspect.getsourcelines(obj)[1]
+        line = inspect.getsourcelines(obj)[1] if obj is not None else 1
     except (OSError, TypeError):
         line = 1
-    return f"{_shown(path)}:{line}"
+    return {"file": _shown(path), "line": line}
 
 
 def _shown(path: Path) -> str:

@@ -27,7 +27,7 @@ from stacks.settings.model import Settings
 from stacks.settings.values import TableKey
 from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSpec
 from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
-from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer
+from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer, LakeSource
 from stacks.lakehouse_demo import LakehouseDemoLayer, LakehouseDemoLayerProps, LakehouseTable
 from stacks.own_layers import build_own_layer
 
@@ -58,7 +58,8 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
             planned.append(PlannedLayer(source, settings.layers.dynamodb,
                                         lambda address, props=props: DynamoDbLayer(app, project, address, props)))
     lake_props = DatalakeDemoLayerProps(
-        source_accounts=tuple(project.accounts[pipeline.source_account] for pipeline in pipelines),
+        sources=tuple(_lake_source(settings, pipeline, project.accounts[pipeline.source_account], region)
+                      for pipeline in pipelines),
         firehose=settings.firehose,
         adopt_existing=settings.layers.lake in adopt,
         firehose_roles_as_reference=settings.layers.datalake in adopt,  # named as the datalake layers name them
@@ -73,9 +74,10 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
                                     lambda address, props=props: DatalakeLayer(app, project, address, props)))
     lakehouse_props = LakehouseDemoLayerProps(
         lake_layer=RemoteLayer(lake, settings.layers.lake, region),
-        tables=tuple(LakehouseTable(streamed, keys) for pipeline in pipelines
-                     for streamed, keys in _streamed_tables(settings, pipeline, project.accounts[pipeline.source_account],
-                                                            region)),
+        tables=tuple(LakehouseTable(streamed, keys, table.lakehouse.declared, table.lakehouse.max_columns)
+                     for pipeline in pipelines
+                     for table, (streamed, keys) in zip(pipeline.tables, _streamed_tables(
+                         settings, pipeline, project.accounts[pipeline.source_account], region))),
         firehose=settings.firehose,
         lakehouse=settings.lakehouse,
         alarm_email=settings.alarms.email,
@@ -112,7 +114,7 @@ def build_stacks(app: App, settings: Settings, project: Project, region: str,
         try:
             stacks.append(planned.build(address))
         except ConstructPropsError as exc:
-            raise UserError(f"layer {address.folder}: {exc}", fix="adjust the settings in cdktf.json or pass -c") from None
+            raise UserError(str(exc), fix="adjust the settings in cdktf.json or pass -c", layer=address.folder) from None
     return stacks
 
 
@@ -145,7 +147,7 @@ def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
                      region: str) -> list[tuple[StreamedTable, tuple[KeyAttribute, ...]]]:
     """Each table of the pipeline: where its name is read, and the key attributes of the tables it generates."""
     table_layer = RemoteLayer(source, settings.layers.dynamodb, region)
-    first_generated = pipeline.generated_tables[0] if pipeline.generated_tables else None
+    one_generated = len(pipeline.generated_tables) == 1
     tables = []
     for table in pipeline.tables:
         key = address_key(table.key)
@@ -156,11 +158,16 @@ def _streamed_tables(settings: Settings, pipeline: Pipeline, source: Account,
             continue
         # Not escaped: they go into a Terraform expression (jsonencode), whose string literals cdktf escapes itself.
         keys = tuple(KeyAttribute(key.name, key.type) for key in (table.partition_key, table.sort_key) if key)
-        if table is first_generated:  # the table layer's `dynamodb_table_name`, as one-table layers read it
+        if one_generated:  # the table layer's `dynamodb_table_name`, as a one-table layer (the reference's) has it
             tables.append((StreamedTable(key, table_layer, "dynamodb_table_name"), keys))
-        else:
+        else:  # by its name, never by its place in the list: reordering the tables changes no reference
             tables.append((StreamedTable(key, table_layer, "dynamodb_table_names", table.name), keys))
     return tables
+
+
+def _lake_source(settings: Settings, pipeline: Pipeline, source: Account, region: str) -> LakeSource:
+    """A source as the lake grants it: its account and its tables, read where its datalake layer reads them."""
+    return LakeSource(source, tuple(streamed for streamed, _ in _streamed_tables(settings, pipeline, source, region)))
 
 
 def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lake: Account,
@@ -173,4 +180,5 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
         firehose=settings.firehose,
         alarms=dataclasses.replace(settings.alarms, email=pipeline.alarm_email or settings.alarms.email),
         adopt_existing=settings.layers.datalake in settings.adopt_existing,
+        sources=len(settings.pipeline_list),
     )

@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
+from leverage.write.files import is_generated
 from leverage.naming import aws_name
 from leverage.project.layer import LAYER_NAME
 from leverage.project.tfvars import read_env_file
+
+APP_CODE = Path(__file__).resolve().parent.parent  # where the app's packages are (a checkout or site-packages)
+APP_PACKAGES = ("stacks", "leverage", "aws_constructs", "bindings")
 
 MODULE_TEMPLATE = '''"""`{account}/<region>/{layer}`: say here what this layer is for (its README shows this text)."""
 from __future__ import annotations
@@ -98,6 +102,7 @@ def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Pa
     if taken:
         raise UserError(f"new-layer {target}: the layer folder {taken[0].relative_to(leverage_root)} exists already",
                         fix="choose another name (a layer folder belongs to one layer)")
+    _check_folder(folder.resolve(), target)
     module_name = layer.replace("-", "_")
     if not module_name.isidentifier():
         module_name = f"layer_{module_name}"
@@ -106,11 +111,24 @@ def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Pa
     for path in (module, test):
         if path.exists():
             raise UserError(f"new-layer {target}: {path} exists already", fix="remove it, or choose another --dir")
-    app_root = cdktf_json.parent.resolve()
-    shown = module.resolve()
-    entry = {"module": shown.relative_to(app_root).as_posix() if shown.is_relative_to(app_root) else str(shown),
-             "class": cls, "account": account, "layer": layer, "settings": {"retention_days": 4}}
+    # Relative to cdktf.json, as every path of the settings, so that CI and other checkouts find it too.
+    relative = Path(os.path.relpath(module.resolve(), cdktf_json.parent.resolve())).as_posix()
+    entry = {"module": relative, "class": cls, "account": account, "layer": layer, "settings": {"retention_days": 4}}
     return Scaffold(module, test, entry)
+
+
+def _check_folder(folder: Path, target: str) -> None:
+    """Not inside the app's own packages (an upgrade of the app replaces them, and a module there shadows the
+    app's), nor inside a generated layer folder (the generator's own)."""
+    for package in APP_PACKAGES:
+        inside = APP_CODE / package
+        if folder == inside or inside in folder.parents:
+            raise UserError(f"new-layer {target}: --dir {folder} is inside the app's own package {package}/",
+                            fix="keep your layers in a folder of your own (e.g. layers/ beside cdktf.json)")
+    for candidate in (folder, *folder.parents):
+        if any(is_generated(candidate / name) for name in ("main.tf.json", "config.tf")):
+            raise UserError(f"new-layer {target}: --dir {folder} is inside the generated layer folder {candidate}",
+                            fix="keep your layers in a folder of your own, outside the layer folders")
 
 
 def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Path,

@@ -3,6 +3,7 @@ Leverage conventions and AWS constructs -> bindings), no module imports one abov
 from __future__ import annotations
 
 import ast
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -12,9 +13,10 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("stacks", "leverage", "aws_constructs", "bindings")
 # Lower number: higher up. A module may import its own level or below, never above.
 LEVELS = {"main": 0, "stacks": 1, "leverage": 2, "aws_constructs": 3, "bindings": 4}
-# Inside leverage/: the base stack uses everything; review reads what render writes; render lays out what the
-# project reading found, in the file types the writer defines.
-LEVERAGE_LEVELS = {"synth": 0, "testing": 0, "stack": 0, "review": 1, "render": 2, "project": 3, "write": 3, "naming": 4, "hcl": 4, "errors": 4}
+# Inside leverage/: the base stack and the transaction (one run of a command) use everything; review reads what
+# render writes; render lays out what the project reading found, in the file types the writer defines.
+LEVERAGE_LEVELS = {"synth": 0, "testing": 0, "stack": 0, "transaction": 0, "review": 1, "render": 2, "project": 3, "write": 3,
+                   "naming": 4, "hcl": 4, "errors": 4, "interrupts": 4}
 
 
 def app_modules() -> dict[str, Path]:
@@ -131,3 +133,25 @@ def test_only_bindings_imports_either_engine() -> None:
     # The check sees them: bindings/__init__.py names neither, but its engine's provider is imported by name.
     assert engine_imports("from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket\nimport cdktn", "x") == \
         ["x imports cdktf_cdktf_provider_aws.s3_bucket", "x imports cdktn"]
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The top-level names a module imports (lazy imports inside functions count; relative imports do not)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_glue_jobs_import_only_the_standard_library_pyspark_and_each_other() -> None:
+    """What runs on Glue has only Glue's Python there: no module of the app, nothing installed but pyspark; and the
+    app ships the job's text, it never imports it."""
+    jobs = {path.stem: top_level_imports(path) for path in sorted((REPO / "glue_jobs").glob("*.py"))}
+    allowed = set(sys.stdlib_module_names) | {"pyspark"} | set(jobs)
+    assert {module: sorted(names - allowed) for module, names in jobs.items() if names - allowed} == {}
+    job_names = {"glue_jobs", *jobs} - {"__init__"}
+    assert {module: sorted(top_level_imports(path) & job_names) for module, path in app_modules().items()
+            if top_level_imports(path) & job_names} == {}

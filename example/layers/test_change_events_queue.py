@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from change_events_queue import ChangeEventsQueueLayer, QueueSettings
 
-from leverage.testing import Testing, synth_layer
+from leverage.testing import ALLOWED, ANONYMOUS, DENIED, AccessPath, Testing, assert_access, synth_layer
 
 PROJECT = Path(__file__).resolve().parent.parent  # the example Leverage project
 
@@ -39,6 +39,31 @@ def test_only_the_rule_may_send_and_only_over_tls() -> None:
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == "${aws_cloudwatch_event_rule.raw_objects.arn}"
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+# EventBridge delivering to SQS: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+EVENTBRIDGE_TO_SQS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html"
+QUEUE, RULE = "${aws_sqs_queue.change_events.arn}", "${aws_cloudwatch_event_rule.raw_objects.arn}"
+
+
+def test_only_the_rule_can_send_and_nobody_else_reaches_the_queue() -> None:
+    """The queue's access paths as AWS decides them (identity and queue policies, across accounts), in the IAM
+    simulator (`make access-simulator`); `${...}` are resolved in the layer, the raw bucket's rule included."""
+    from_rule = {"aws:SourceArn": RULE, "aws:SourceAccount": "777777777777"}
+    assert_access(synth(), [
+        AccessPath("the rule forwards a new raw object", "events.amazonaws.com", "sqs:SendMessage", QUEUE, ALLOWED,
+                   EVENTBRIDGE_TO_SQS, context=from_rule),
+        AccessPath("another rule sends to the queue", "events.amazonaws.com", "sqs:SendMessage", QUEUE, DENIED,
+                   EVENTBRIDGE_TO_SQS, context={**from_rule, "aws:SourceArn": RULE + "-other"}),
+        AccessPath("the rule sends over plain HTTP", "events.amazonaws.com", "sqs:SendMessage", QUEUE, DENIED,
+                   EVENTBRIDGE_TO_SQS, context={**from_rule, "aws:SecureTransport": "false"}),
+        AccessPath("an anonymous caller sends", ANONYMOUS, "sqs:SendMessage", QUEUE, DENIED,
+                   "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-basic-examples-of-sqs-policies.html"),
+        AccessPath("another account reads the messages", "arn:aws:iam::999999999999:role/administrator",
+                   "sqs:ReceiveMessage", QUEUE, DENIED,
+                   "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html",
+                   identity=({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},)),
+    ], leverage_root=PROJECT, account="data-science", layer="change-events-queue")
 
 
 def test_a_retention_sqs_refuses_is_refused() -> None:

@@ -61,15 +61,14 @@ class LayerGraph:
     def external_reads(self, address: LayerAddress) -> list[RemoteRead]:
         return [read for read in self.reads[address] if read.key not in self.generated_by_key]
 
-    def external_states(self) -> dict[str, tuple[list[str], set[str]]]:
-        """State keys read but not generated -> (folders of the layers reading it, outputs they read)."""
-        found: dict[str, tuple[list[str], set[str]]] = {}
-        for address in self.order:
-            for read in self.external_reads(address):
-                readers, outputs = found.setdefault(read.key, ([], set()))
-                readers.append(address.folder)
-                outputs.update(read.outputs)
-        return found
+    def external_states(self) -> list[str]:
+        """State keys read but not generated, sorted."""
+        return sorted({read.key for address in self.order for read in self.external_reads(address)})
+
+    def external_reads_by_layer(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(reading folder, state key, outputs read) of every read of a state no generated layer keeps."""
+        return [(address.folder, read.key, read.outputs) for address in self.order
+                for read in self.external_reads(address)]
 
     def prerequisites(self, address: LayerAddress) -> list[LayerAddress]:
         """Every generated layer that must be applied before this one, in apply order."""
@@ -117,8 +116,9 @@ def _check_outputs_exist(configs: dict[LayerAddress, dict[str, Any]], reads: dic
             missing = sorted(set(read.outputs) - set(configs[target].get("output", {})))
             if missing:
                 raise UserError(
-                    f"layer {address.folder} reads output {missing[0]!r} of {target.folder}, which does not have it",
-                    fix="check the layer settings (keysLayer, dynamodbLayer, lakeLayer): they name the wrong layer")
+                    f"reads output {missing[0]!r} of {target.folder}, which does not have it",
+                    fix="check the layer settings (keysLayer, dynamodbLayer, lakeLayer): they name the wrong layer",
+                    layer=address.folder, details={"reads": target.folder, "key": read.key, "output": missing[0]})
 
 
 def _stable_order(sorter: TopologicalSorter[LayerAddress]) -> list[LayerAddress]:

@@ -8,6 +8,7 @@ from leverage.errors import UserError
 
 LAYER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # used with fullmatch: "$" would let a trailing newline in
 STATE_FILE = "terraform.tfstate"
+MAX_FILE_NAME = 255  # bytes, on every file system the tools run on
 
 
 @dataclass(frozen=True, order=True)
@@ -24,6 +25,13 @@ class LayerAddress:
                 f"layer name {self.layer!r} is not a valid folder name",
                 fix="use lowercase letters, digits, '-' and '_'",
             )
+        # The layer's folder, and cdktf's folder of its stack (`<account>--<region>--<layer>`), are file names.
+        longest = len(self.folder.replace("/", "--").encode())
+        if longest > MAX_FILE_NAME:
+            raise UserError(
+                f"layer name {self.layer[:40]!r}... ({len(self.layer)} characters) is too long: with its account and "
+                f"region it names a folder of {longest} characters, more than the {MAX_FILE_NAME} a file name may have",
+                fix="choose a shorter layer name")
 
     @property
     def folder(self) -> str:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,26 @@ class Project:
     region_primary: str
     region_secondary: str | None
     regions_allowed: tuple[str, ...]  # `regions_allowed` of common.tfvars, where the project has it
-    accounts: dict[str, Account]
+    accounts: dict[str, Account]  # read in full: the accounts the layers use, and those read since (`account`)
     # Variables `config/common-variables.tf` declares; None when the project has no such file.
     common_variables: frozenset[str] | None
     layers: tuple[LayerFolder, ...] = ()  # every layer folder in the tree, with its backend key
+    declared: Mapping[str, str] = field(default_factory=dict)  # every account of common.tfvars -> its id
+    # Accounts declared with a problem (an id that is not one, or another account's): refused when used.
+    problems: Mapping[str, UserError] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # problems of accounts no layer uses
+
+    def account(self, name: str) -> Account:
+        """Any account the project declares, its folder read the first time it is asked for."""
+        if name not in self.accounts:
+            if name in self.problems:
+                raise self.problems[name]
+            if name not in self.declared:
+                raise UserError(f"reads a layer of account {name!r}, which config/common.tfvars does not declare "
+                                f"(it declares: {', '.join(sorted(self.declared)) or 'none'})",
+                                fix="read a layer of one of them, or declare the account there")
+            self.accounts[name] = _load_account(self.root, self.name, name, self.declared[name])
+        return self.accounts[name]
 
     def state_key(self, account: str, region: str, layer: str) -> str:
         """Where a layer's state is: the key its folder's config.tf declares, when the folder is in the tree
@@ -101,20 +118,27 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
                         fix='write it as regions_allowed = ["us-east-1", ...]')
     for allowed in regions_allowed:
         check_region(allowed, f"regions_allowed in {display_path(common_path, root)}")
-    ids = _account_ids(common, common_path, root)
+    ids, problems = _account_ids(common, common_path, root)
 
     accounts: dict[str, Account] = {}
     for account_name, setting in needed_accounts:
         if account_name in accounts:
             continue
+        if account_name in problems:
+            raise problems[account_name]
         if account_name not in ids:
-            known = ", ".join(sorted(ids)) or "none"
+            known = ", ".join(sorted({*ids, *problems})) or "none"
             raise UserError(
                 f"setting {setting}={account_name!r}: {display_path(common_path, root)} has no account "
                 f"{account_name!r} in `accounts` (it has: {known})",
                 fix=f"add it there or pass -c {setting}=<one of them>",
             )
         accounts[account_name] = _load_account(root, name, account_name, ids[account_name])
+    # A problem of accounts no layer uses is not ours to refuse: the project may keep such entries (the reference
+    # architecture's own example has two accounts with one id).
+    unique = list({id(problem): problem for problem in problems.values()}.values())
+    warnings = tuple(f"{problem.what} (no layer generated here uses that account: fix it before one does)"
+                     for problem in unique)
 
     variables_file = root / "config" / "common-variables.tf"
     common_variables = None
@@ -122,7 +146,7 @@ def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
         common_variables = frozenset(name for block in blocks(read_hcl(variables_file, root), "variable")
                                      for name in block)
     return Project(root, name, region_primary, region_secondary, tuple(regions_allowed), accounts, common_variables,
-                   scan_layers(root))
+                   scan_layers(root), ids, problems, warnings)
 
 
 def require_project_folder(root: Path) -> None:
@@ -153,27 +177,31 @@ def check_region(region: str, where: str) -> None:
         raise UserError(f"{where}: {str(region)[:60]!r} is not an AWS region", fix="use a region code such as us-east-1")
 
 
-def _account_ids(common: dict[str, Any], path: Path, root: Path) -> dict[str, str]:
+def _account_ids(common: dict[str, Any], path: Path, root: Path) -> tuple[dict[str, str], dict[str, UserError]]:
+    """(account -> id, account -> what is wrong with it) of the `accounts` map."""
     accounts = common.get("accounts")
     shown = display_path(path, root)
     if not isinstance(accounts, dict) or not accounts:
         raise UserError(f"{shown} has no `accounts` map", fix='add accounts = { <name> = { email = "...", id = "..." } }')
     ids: dict[str, str] = {}
+    problems: dict[str, UserError] = {}
     for account_name, entry in accounts.items():
         account_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
         if not ACCOUNT_ID.fullmatch(account_id):
-            raise UserError(
+            problems[account_name] = UserError(
                 f"{shown}: accounts.{account_name}.id is {account_id!r}, not a 12-digit AWS account id",
                 fix=f'set accounts.{account_name}.id = "<12 digits>" (quoted, to keep leading zeros)',
             )
+            continue
         twin = next((other for other, other_id in ids.items() if other_id == account_id), None)
         if twin is not None:
-            raise UserError(
+            shared = UserError(
                 f"{shown}: accounts {twin} and {account_name} have the same id {account_id}; layers of one would be "
                 "applied in the other, and grants meant for one would reach both",
                 fix="give each account its own id (one of them is wrong), or remove the duplicate entry")
+            problems[twin] = problems[account_name] = shared
         ids[account_name] = account_id
-    return ids
+    return {name: account_id for name, account_id in ids.items() if name not in problems}, problems
 
 
 def _load_account(root: Path, project: str, name: str, account_id: str) -> Account:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ class LayerFolder:
     folder: str  # relative to the project root: <account>/<region or global>/<layer>[/<sub-layer>...]
     key: str  # the backend key config.tf declares, or the one the Leverage CLI writes in when it declares none
     declared: bool  # config.tf declares the key
+    config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # config.tf, parsed
 
 
 def scan_layers(root: Path) -> tuple[LayerFolder, ...]:
@@ -35,11 +36,12 @@ def scan_layers(root: Path) -> tuple[LayerFolder, ...]:
 
 def _read_layer(root: Path, config: Path) -> LayerFolder:
     relative = config.parent.relative_to(root)
-    key = _declared_key(read_hcl(config, root))
+    parsed = read_hcl(config, root)
+    key = _declared_key(parsed)
     if key is not None:
-        return LayerFolder(relative.as_posix(), key, True)
+        return LayerFolder(relative.as_posix(), key, True, parsed)
     account, _region, layer, *below = relative.parts
-    return LayerFolder(relative.as_posix(), "/".join([account, state_name(layer), *below, STATE_FILE]), False)
+    return LayerFolder(relative.as_posix(), "/".join([account, state_name(layer), *below, STATE_FILE]), False, parsed)
 
 
 def _declared_key(config: dict[str, Any]) -> str | None:
@@ -88,25 +90,30 @@ def check_state_keys(layers: tuple[LayerFolder, ...], generated: dict[str, Layer
                         "over and remove it (docs/addresses.md: migrating from the reference's layers); nothing was written")
 
 
-def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: dict[str, tuple[list[str], set[str]]]) -> list[str]:
-    """The states generated layers read but no generated layer writes, as key -> (reading folders, outputs read).
+def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: list[tuple[str, str, tuple[str, ...]]]) -> list[str]:
+    """The states generated layers read but no generated layer writes, as (reading folder, key, outputs read).
 
-    An output declared nowhere in the folder that keeps its state at that key is an error (the plan would
-    fail); a key no folder of the project keeps is a warning, returned (that layer may live elsewhere).
+    An output declared nowhere in the folder that keeps its state at that key is an error naming the layer that
+    reads it (the plan would fail); a key no folder of the project keeps is a warning, returned (that layer may live
+    elsewhere).
     """
-    warnings = []
-    for key, (readers, outputs) in sorted(reads.items()):
+    missing_states: dict[str, list[str]] = {}
+    declared: dict[str, set[str]] = {}
+    for reader, key, outputs in reads:
         folders = [layer.folder for layer in layers if layer.key == key]
         if not folders:
-            warnings.append(f"no layer folder of this project keeps the state at {key} (read by {', '.join(readers)}); "
-                            "make sure that layer is applied (it may live elsewhere)")
+            missing_states.setdefault(key, []).append(reader)
             continue
         for folder in folders:
-            missing = sorted(outputs - declared_outputs(root, folder))
+            if folder not in declared:
+                declared[folder] = declared_outputs(root, folder)
+            missing = sorted(set(outputs) - declared[folder])
             if missing:
                 raise UserError(
-                    f"{readers[0]} reads output {missing[0]!r} of {folder} (state {key}), which declares no such "
-                    "output in its .tf files, so the plan would fail",
+                    f"reads output {missing[0]!r} of {folder} (state {key}), which declares no such output in its "
+                    ".tf files, so the plan would fail",
                     fix=f"add `output \"{missing[0]}\"` to {folder}, or name another layer in the settings "
-                        "(keysLayer, dynamodbLayer, lakeLayer)")
-    return warnings
+                        "(keysLayer, dynamodbLayer, lakeLayer, a pipelines table's layer)",
+                    layer=reader, details={"reads": folder, "key": key, "output": missing[0]})
+    return [f"no layer folder of this project keeps the state at {key} (read by {', '.join(readers)}); "
+            "make sure that layer is applied (it may live elsewhere)" for key, readers in sorted(missing_states.items())]

@@ -24,6 +24,11 @@ def read_hcl(path: Path, root: Path) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{shown} is not UTF-8 text (byte {exc.start})", fix="save it as UTF-8") from None
+    return parse_hcl(text, shown)
+
+
+def parse_hcl(text: str, shown: str) -> dict[str, Any]:
+    """HCL text (of the file `shown`) in python-hcl2's dict form."""
     try:
         return hcl2.loads(text)
     except lark.exceptions.UnexpectedInput as exc:

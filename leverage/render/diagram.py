@@ -75,7 +75,7 @@ def _by_account(graph: LayerGraph) -> dict[str, list[LayerAddress]]:
 
 def _external(graph: LayerGraph) -> dict[str, str]:
     """State keys read but not generated, labelled as `list` describes them."""
-    return {key: f"{key} (not generated)" for key in sorted(graph.external_states())}
+    return {key: f"{key} (not generated)" for key in graph.external_states()}
 
 
 def _edges(graph: LayerGraph) -> list[tuple[str, str]]:

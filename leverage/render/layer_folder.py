@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 import jinja2.bccache
@@ -53,6 +53,12 @@ _templates.filters["hcl_value"] = hcl.value
 _templates.filters["hcl_body"] = lambda data, indent: "\n".join(hcl.body(data, indent))
 
 
+class NamingArguments(Protocol):
+    """What names a live resource of each type (a ResourceLifecycle has it)."""
+
+    def identity_arguments(self, kind: str) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True)
 class SynthesizedLayer:
     address: LayerAddress
@@ -62,14 +68,15 @@ class SynthesizedLayer:
     diagram: str = ""  # a Mermaid flowchart of what the layer carries (the stack's `diagram`)
 
 
-def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project) -> dict[str, FileContent]:
+def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project,
+                 naming: NamingArguments | None = None) -> dict[str, FileContent]:
     """Relative file name -> content, for one layer folder."""
     config, blocks = state_blocks.split(_strip_metadata(copy.deepcopy(layer.config)))
     note = marker(layer.source)
     files: dict[str, FileContent] = {
         "config.tf": _render_config(config, note).encode(),
         "main.tf.json": _render_json(config, note).encode(),
-        "README.md": _render_readme(layer, graph, project, note, tuple(blocks)).encode(),
+        "README.md": _render_readme(layer, graph, project, note, tuple(blocks), naming).encode(),
     }
     if blocks:
         files[ADDRESSES_FILE] = _templates.get_template("addresses.tf.j2").render(
@@ -122,10 +129,10 @@ def _render_json(config: dict[str, Any], note: str) -> str:
 
 
 def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project, note: str,
-                   state_sections: tuple[str, ...]) -> str:
+                   state_sections: tuple[str, ...], naming: NamingArguments | None) -> str:
     config = layer.config
     resources = [
-        {"address": f"{kind}.{name}", "name": _literal_name(body)}
+        {"address": f"{kind}.{name}", "name": _literal_name(body, naming.identity_arguments(kind) if naming else ())}
         for kind, items in config.get("resource", {}).items()
         for name, body in items.items()
     ]
@@ -152,9 +159,17 @@ def _render_readme(layer: SynthesizedLayer, graph: LayerGraph, project: Project,
     )
 
 
-def _literal_name(resource: dict[str, Any]) -> str:
-    name = resource.get("name") or ""
+def _literal_name(resource: dict[str, Any], arguments: tuple[str, ...] = ()) -> str:
+    """The resource's name in AWS, where the configuration spells it out: the last of the arguments that name it
+    (a bucket's `bucket`, a key's `description`), else `name`."""
+    name = resource.get(arguments[-1] if arguments else "name") or ""
     return name if isinstance(name, str) and "${" not in name else ""
+
+
+def terraform_config(layer: SynthesizedLayer) -> dict[str, Any]:
+    """The layer's whole configuration as Terraform reads its folder (every file together), without cdktf's
+    metadata."""
+    return _strip_metadata(layer.config)
 
 
 def _strip_metadata(node: Any) -> Any:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from leverage.write.files import Plan, current_content, unified_diff
 
@@ -11,7 +12,9 @@ def findings(result: Plan, desired: dict) -> dict[str, list]:
     for relative in sorted(set(result.changed) | set(result.conflicts)):
         old = current_content(result.root / relative)
         diff = unified_diff(relative, old, desired[relative]) if old is not None else ""
-        modified.append({"path": relative, "generated": relative in result.changed, "diff": diff})
+        generated = relative in result.changed
+        modified.append({"path": relative, "generated": generated, "diff": diff,
+                         **({} if generated else {"conflict": _standing(result.root / relative)})})
     return {
         "modified": modified,
         "missing": sorted(result.missing),
@@ -20,10 +23,17 @@ def findings(result: Plan, desired: dict) -> dict[str, list]:
     }
 
 
+def _standing(path) -> str:
+    """What stands where a generated file goes, in the words of the drift report."""
+    if path.is_symlink():
+        return f"a symbolic link (to {os.readlink(path)}) stands where a generated file goes"
+    return "a file without the generated marker stands where a generated one goes"
+
+
 def as_text(found: dict[str, list]) -> str:
     out = []
     for item in found["modified"]:
-        note = "" if item["generated"] else " (a file without the generated marker stands where a generated one goes)"
+        note = "" if item["generated"] else f" ({item['conflict']})"
         out.append(f"modified: {item['path']}{note}\n{item['diff']}")
     out += [f"missing: {path} (the stacks generate it; run `make synth`)\n" for path in found["missing"]]
     out += [f"stale: {path} (generated earlier; no stack produces it now)\n" for path in found["stale"]]

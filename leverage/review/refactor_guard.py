@@ -1,7 +1,10 @@
 """Drift by consequence: what `terraform apply` would do to live resources when fresh layers replace the committed ones.
 
-The committed `main.tf.json` of each generated layer is compared with a fresh synth address by address, the way
-Terraform compares configuration with state (assuming the committed layers are what was applied):
+The committed configuration of each generated layer (main.tf.json, and config.tf's providers and remote states) is
+compared with a fresh synth address by address, the way Terraform compares configuration with state (assuming the
+committed layers are what was applied). References are compared by what they point at (references.py): a remote
+state that reads another layer's state, or a data source whose arguments change, changes every argument that refers
+to it, however it is written.
 
 - an address only in the fresh synth is a **create** (an **import** when an `import` block adopts it);
 - an address in both whose arguments differ is an **update in place**, or a **replace** (destroy, then create)
@@ -12,38 +15,46 @@ Terraform compares configuration with state (assuming the committed layers are w
   transitively within the layer: the referenced value is unknown until the replacement exists, and the provider
   replaces on any change of such an argument;
 - an address that a `moved` block of the fresh synth (in its `addresses.tf`) maps to another is a **move**: state only;
-- an address only in the committed layers is a **destroy**.
+- an address only in the committed layers is a **destroy**;
+- a **repoint**: the resource stays, but what it is or what it refers to moves elsewhere. A remote state that reads
+  another layer's state (a lake in another account: every Firehose then delivers into a new, empty lake); a
+  provider whose region changes (its resources are looked up in the new region, created anew there, and the old
+  ones left behind, outside the state, with what they hold); a change the lifecycle's `relocation` names (a
+  delivery stream writing below another folder, a grant naming another account's role).
 
-Undeclared moves. A stateful resource (its data lives in it) that leaves one address and
-appears at another without a `moved` block would be destroyed and recreated empty. The heuristic that spots
-it: the same resource type with the same identifying argument (the AWS name: `name`, `bucket`; `description`
-for KMS keys) disappears at one address and appears at another, in the same layer or in another (a move between
-layers is a move between state files, which a `moved` block cannot express). References are compared after the
-renames are applied, so renaming a resource does not make everything that references it look changed.
+Undeclared moves. A resource that leaves one address and appears at another without a `moved` block would be
+destroyed and created in one apply. When both carry the same identity (the lifecycle's `identity_arguments`: the
+AWS name, `bucket`; `description` for KMS keys), that is always a surprise, whatever the type: a stateful
+resource is recreated empty, and for any other the destroy may delete what the create just made (an SNS topic,
+with its subscriptions). The pairing works in the same layer or across layers (a move between layers is a move
+between state files, which a `moved` block cannot express).
 
-`synth` refuses any destroy or replace of a stateful resource unless `--allow-destroy` is given; `check`
-reports every change with its consequence.
+`synth` refuses what loses data or needs a hand (unless `--allow-destroy`) and any repoint (unless
+`--allow-repoint`), before writing anything; `check` reports every change with its consequence.
 """
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Set as AbstractSet
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Set as AbstractSet
 from typing import Any, Protocol
 
-from leverage.render import state_blocks
 from leverage.errors import UserError
-from leverage.write.content import ADDRESSES_FILE, marker_prefix
+from leverage.project.tfvars import blocks, parse_hcl
+from leverage.review.references import (REMOTE_STATE, REFERENCE, Layer, World, interpolations, literal_or_none,
+                                        resource_bodies)
+from leverage.write.content import marker_prefix
 
 LAYER_FILE = "main.tf.json"
+CONFIG_FILE = "config.tf"
+
 
 class ResourceLifecycle(Protocol):
     """What the provider does with each resource type, given by the caller: this package knows no AWS service
     (aws_constructs.lifecycle describes the AWS provider's types)."""
 
-    # Resource type -> the argument that names the live resource (None: nothing unique to match by).
+    # Resource type -> the argument that names the live resource (None: nothing unique to match by). These hold data.
     stateful_types: Mapping[str, str | None]
     # Resource type -> top-level arguments whose change makes the provider replace the resource.
     replacing_arguments: Mapping[str, AbstractSet[str]]
@@ -51,23 +62,31 @@ class ResourceLifecycle(Protocol):
     def impossible_change(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
         """Why the provider cannot apply this in-place change (it plans an update the service refuses), or None."""
 
+    def identity_arguments(self, kind: str) -> tuple[str, ...]:
+        """The arguments that together name a live resource of any type (empty: nothing names it)."""
 
-CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE, MANUAL = (
-    "create", "import", "update", "replace", "destroy", "move", "manual")
+    def relocation(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
+        """How this in-place change moves what the resource reads, writes or grants to another place, or None."""
+
+
+CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE, MANUAL, REPOINT = (
+    "create", "import", "update", "replace", "destroy", "move", "manual", "repoint")
 CONSEQUENCE = {CREATE: "create", IMPORT: "create (import)", UPDATE: "update in place", REPLACE: "destroy/replace",
-               DESTROY: "destroy/replace", MOVE: "none, state only", MANUAL: "fails: replace it by hand"}
-REFERENCE = re.compile(r"\b(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*")
+               DESTROY: "destroy/replace", MOVE: "none, state only", MANUAL: "fails: replace it by hand",
+               REPOINT: "points elsewhere"}
 
 
 @dataclass(frozen=True)
 class ResourceChange:
     layer: str  # folder relative to the Leverage root
-    action: str  # create, import, update, replace, destroy or move
-    address: str  # where the resource is after the change (before it, for destroy)
+    action: str  # create, import, update, replace, destroy, move, manual or repoint
+    address: str  # where the resource is after the change (before it, for destroy); a data source or provider
     stateful: bool
     detail: str = ""
     from_address: str | None = None  # for moves, and for destroys that are undeclared moves
     undeclared_move: bool = False
+    to_address: str | None = None  # for an undeclared move: where the resource appears
+    name: str = ""  # the live resource's name as the user knows it, where it has one
 
     @property
     def consequence(self) -> str:
@@ -75,8 +94,19 @@ class ResourceChange:
 
     @property
     def destructive(self) -> bool:
-        """Data would be lost: a stateful resource is destroyed or replaced, or must be replaced by hand."""
-        return self.action == MANUAL or self.stateful and self.action in (REPLACE, DESTROY)
+        """Data would be lost, or a resource destroyed under one that was just created: a stateful resource is
+        destroyed or replaced, must be replaced by hand, or any resource moves without a moved block."""
+        return self.action == MANUAL or self.stateful and self.action in (REPLACE, DESTROY) or \
+            self.undeclared_move and self.action == DESTROY
+
+    @property
+    def repointing(self) -> bool:
+        return self.action == REPOINT
+
+    @property
+    def root_cause(self) -> bool:
+        """A remote state or provider that moves: what makes the resources referring to it move."""
+        return self.repointing and (self.address.startswith("data.") or self.address.startswith("provider "))
 
     def by_hand(self, where: bool = True) -> str:
         """What the user must do for a change the provider cannot apply (`where`: naming the layer's folder)."""
@@ -84,137 +114,293 @@ class ResourceChange:
         return (f"replace it by hand: `leverage tf apply -replace={self.address}`{folder} (it is recreated "
                 "empty: copy out what it holds first)") if self.action == MANUAL else ""
 
+    def summary(self) -> str:
+        """The change in one clause, as refusals and warnings print it."""
+        if self.undeclared_move or self.repointing:
+            return f"{self.address}: {self.detail}" if self.repointing else self.detail
+        if self.action == MANUAL:
+            return f"{self.address}: {self.detail}"
+        return f"{self.action} of {self.address}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What the compared layers read from around them."""
+
+    folders_by_key: Mapping[str, str] = field(default_factory=dict)  # state key -> layer folder keeping it
+    # Generated layer folders of the tree that are not compared (the compared ones may read them), as committed.
+    other_layers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # (layer folder, Leverage variable) -> its value there (a provider's `var.region`), or None.
+    variables: Callable[[str, str], str | None] = lambda folder, name: None
+
+
+def committed_config(folder: Path, config_tf: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A layer folder as generated before (main.tf.json with config.tf's providers and remote states), or nothing
+    when there is none (a new layer: everything is created). `config_tf`: its config.tf, parsed already."""
+    try:
+        config = json.loads((folder / LAYER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    marker = config.get("//") if isinstance(config, dict) else None
+    if not (isinstance(marker, str) and marker.startswith(marker_prefix())):
+        return {}
+    try:
+        sections = config_sections(config_tf if config_tf is not None else
+                                   parse_hcl((folder / CONFIG_FILE).read_text(encoding="utf-8"), CONFIG_FILE))
+    except (OSError, UserError):
+        return config  # a config.tf that is not there or not HCL: its providers and remote states are unknown
+    config["provider"] = sections["provider"]
+    config["data"] = {**config.get("data", {}), **sections.get("data", {})}
+    return config
+
+
+def config_sections(parsed: dict[str, Any]) -> dict[str, Any]:
+    """config.tf's providers and remote states (python-hcl2's form), in Terraform JSON's shape."""
+    providers: dict[str, list[dict[str, Any]]] = {}
+    for block in blocks(parsed, "provider"):
+        for name, body in block.items():
+            providers.setdefault(name, []).append(body if isinstance(body, dict) else {})
+    states = {name: source for data in blocks(parsed, "data")
+              for name, source in (data.get(REMOTE_STATE) or {}).items() if isinstance(source, dict)}
+    sections: dict[str, Any] = {"provider": providers}
+    if states:
+        sections["data"] = {REMOTE_STATE: states}
+    return sections
+
+
+def compare_configs(layers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], lifecycle: ResourceLifecycle,
+                    surroundings: Surroundings | None = None) -> list[ResourceChange]:
+    """layer folder -> (committed config, new config): the changes, undeclared moves paired across layers."""
+    around = surroundings or Surroundings()
+    renames = {folder: _renames(old, new) for folder, (old, new) in layers.items()}
+    others = {folder: Layer(folder, config) for folder, config in around.other_layers.items() if folder not in layers}
+    old_world = World({**others, **{folder: Layer(folder, old, renames[folder])
+                                    for folder, (old, _new) in layers.items()}}, around.folders_by_key,
+                      lifecycle.identity_arguments)
+    new_world = World({**others, **{folder: Layer(folder, new) for folder, (_old, new) in layers.items()}},
+                      around.folders_by_key, lifecycle.identity_arguments)
+    comparison = _Comparison(lifecycle, old_world, new_world, around)
+    unchanged = comparison.unchanged(layers, renames)
+    for folder, (old, new) in layers.items():
+        if folder not in unchanged:
+            comparison.layer(folder, old, new, renames[folder])
+    changes = comparison.pair_moves()
+    order = {layer: index for index, layer in enumerate(layers)}
+    return sorted(changes, key=lambda change: (order[change.layer], not change.root_cause, change.address,
+                                               change.action))
+
 
 @dataclass(frozen=True)
 class _Resource:
     layer: str
     address: str
-    body: dict[str, Any]
+    body: dict[str, Any]  # resolved
+    identity: tuple[str, ...] | None
+    name: str
 
     @property
     def type(self) -> str:
         return self.address.split(".")[0]
 
-    def identity(self, lifecycle: ResourceLifecycle) -> tuple[str, ...] | None:
-        argument = lifecycle.stateful_types.get(self.type)
-        value = self.body.get(argument) if argument else None
-        if not isinstance(value, str) or not value:
+
+class _Comparison:
+    def __init__(self, lifecycle: ResourceLifecycle, old: World, new: World, around: Surroundings) -> None:
+        self.lifecycle, self.old, self.new, self.around = lifecycle, old, new, around
+        self.changes: list[ResourceChange] = []
+        self.removed: list[_Resource] = []
+        self.added: list[_Resource] = []
+
+    def stateful(self, address: str) -> bool:
+        return address.split(".")[0] in self.lifecycle.stateful_types
+
+    def resource(self, world: World, layer: str, address: str, body: dict[str, Any]) -> _Resource:
+        resolved = world.resolve(layer, body)
+        kind = address.split(".")[0]
+        values = [resolved.get(argument) for argument in self.lifecycle.identity_arguments(kind)]
+        if not values or not all(isinstance(value, str) and value for value in values):
+            return _Resource(layer, address, resolved, None, "")
+        shown = [world.display(layer, value) for value in values]
+        # A name taken from the layer's own references means the same only within the layer.
+        scoped = () if all(literal_or_none(value) for value in shown) else (layer,)
+        return _Resource(layer, address, resolved, (kind, *shown, *scoped), shown[-1])
+
+    def unchanged(self, layers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]],
+                  renames: Mapping[str, Mapping[str, str]]) -> set[str]:
+        """The layers nothing changes for: written the same, with the same providers' regions and remote states, and
+        reading only layers nothing changes for (a layer written the same still changes when what it reads does)."""
+        def sections(config: dict[str, Any]) -> tuple[Any, ...]:
+            data = config.get("data", {})
+            states = {name: source.get("config") for name, source in data.get(REMOTE_STATE, {}).items()}
+            return (config.get("resource", {}), {kind: items for kind, items in data.items() if kind != REMOTE_STATE},
+                    config.get("output", {}), states)
+
+        same = {folder for folder, (old, new) in layers.items() if not renames[folder]
+                and sections(old) == sections(new) and self._regions(folder, old) == self._regions(folder, new)}
+        changed = True
+        while changed:
+            changed = False
+            for folder in sorted(same):
+                layer = self.new.layers[folder]
+                read = {self.around.folders_by_key.get(layer.remote_state_key(name) or "")
+                        for name in layers[folder][1].get("data", {}).get(REMOTE_STATE, {})}
+                if any(producer in layers and producer not in same for producer in read):
+                    same.discard(folder)
+                    changed = True
+        return same
+
+    def layer(self, folder: str, old: dict[str, Any], new: dict[str, Any], renames: Mapping[str, str]) -> None:
+        old_resources, new_resources = resource_bodies(old), resource_bodies(new)
+        moves = _resolved_moves(new)
+        imported = {block.get("to") for block in new.get("import", [])}
+        moved_providers = self._moved_providers(folder, old, new)
+        changes = self._repointed_states(folder, old, new) + [change for _ref, change in moved_providers.values()]
+        targets: set[str] = set()
+        existing: dict[str, dict[str, Any]] = {}
+        for address, body in old_resources.items():
+            target = moves.get(address, address)
+            if target not in new_resources:
+                self.removed.append(self.resource(self.old, folder, address, body))
+                continue
+            targets.add(target)
+            before = self.resource(self.old, folder, address, body)
+            after = self.resource(self.new, folder, target, new_resources[target])
+            existing[target] = after.body
+            if target != address:
+                changes.append(ResourceChange(folder, MOVE, target, self.stateful(target), from_address=address,
+                                              name=after.name))
+            provider = new_resources[target].get("provider", "aws")
+            if provider in moved_providers:
+                reference, _change = moved_providers[provider]
+                changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
+                continue
+            change = self._argument_change(folder, target, before.body, after.body, after.name)
+            if change:
+                changes.append(change)
+        for address, body in new_resources.items():
+            if address in targets:
+                continue
+            if address in imported:
+                changes.append(ResourceChange(folder, IMPORT, address, self.stateful(address),
+                                              "adopts the live resource (import block)"))
+            else:
+                self.added.append(self.resource(self.new, folder, address, body))
+        self.changes += _replaced_through_references(folder, changes, existing, self.lifecycle)
+
+    def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]) -> list[ResourceChange]:
+        """Remote states kept by name whose state is another layer's now."""
+        found = []
+        old_states = old.get("data", {}).get(REMOTE_STATE, {})
+        for name in sorted(set(old_states) & set(new.get("data", {}).get(REMOTE_STATE, {}))):
+            before, after = self.old.target(folder, name), self.new.target(folder, name)
+            if before and after and before != after:
+                address = f"data.{REMOTE_STATE}.{name}"
+                users = _referring(old, address)
+                found.append(ResourceChange(folder, REPOINT, address, False,
+                                            f"would read the state of {after} instead of {before}: what refers to it "
+                                            f"({', '.join(users) or 'nothing yet'}) then points at {after}'s "
+                                            f"resources, and what {before} holds is no longer used from here"))
+        return found
+
+    def _moved_providers(self, folder: str, old: dict[str, Any], new: dict[str, Any]
+                         ) -> dict[str, tuple[str, ResourceChange]]:
+        """Provider reference -> (why its resources move, the provider's own change), for providers whose region
+        changes."""
+        before, after = self._regions(folder, old), self._regions(folder, new)
+        moved = {}
+        for reference in sorted(set(before) & set(after)):
+            if before[reference] and after[reference] and before[reference] != after[reference]:
+                why = (f"created anew in {after[reference]} (provider {reference}); the one in {before[reference]} "
+                       "stays behind, outside the state")
+                provider = ResourceChange(folder, REPOINT, f"provider {reference}", False,
+                                          f"region {before[reference]} -> {after[reference]}: every resource it "
+                                          f"manages is created anew in {after[reference]}, and those in "
+                                          f"{before[reference]} are left behind, outside the state, with what they hold")
+                moved[reference] = (why, provider)
+        return moved
+
+    def _regions(self, folder: str, config: dict[str, Any]) -> dict[str, str | None]:
+        regions = {}
+        for name, entries in config.get("provider", {}).items():
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if not isinstance(entry, dict):
+                    continue
+                reference = f"{name}.{entry['alias']}" if entry.get("alias") else name
+                region = entry.get("region")
+                variable = _single_variable(region)
+                regions[reference] = self.around.variables(folder, variable) if variable else literal_or_none(region)
+        return regions
+
+    def _argument_change(self, layer: str, address: str, old: dict[str, Any], new: dict[str, Any],
+                         name: str) -> ResourceChange | None:
+        differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+        if not differing:
             return None
-        # A value taken from a reference (`${...}`) means the same only within its layer.
-        return (self.type, value, self.layer) if "${" in value else (self.type, value)
+        kind = address.split(".")[0]
+        replacing = [key for key in differing if key in self.lifecycle.replacing_arguments.get(kind, ())]
+        stateful = self.stateful(address)
+        if replacing:
+            return ResourceChange(layer, REPLACE, address, stateful,
+                                  f"{', '.join(replacing)} changes, which the provider cannot change in place", name=name)
+        impossible = self.lifecycle.impossible_change(kind, old, new)
+        if impossible:
+            return ResourceChange(layer, MANUAL, address, stateful, impossible, name=name)
+        relocated = self.lifecycle.relocation(kind, old, new)
+        if relocated:
+            return ResourceChange(layer, REPOINT, address, stateful, relocated, name=name)
+        return ResourceChange(layer, UPDATE, address, stateful, f"changes {', '.join(differing)}", name=name)
+
+    def pair_moves(self) -> list[ResourceChange]:
+        appearing = {resource.identity: resource for resource in self.added if resource.identity}
+        paired: set[tuple[str, str]] = set()
+        changes = list(self.changes)
+        for resource in self.removed:
+            twin = appearing.get(resource.identity) if resource.identity else None
+            if twin is None:
+                changes.append(ResourceChange(resource.layer, DESTROY, resource.address, self.stateful(resource.address),
+                                              "no longer in the layer", name=resource.name))
+                continue
+            paired.add((twin.layer, twin.address))
+            where = f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}"
+            across = " (another layer's state: a moved block cannot cross layers)" if twin.layer != resource.layer else ""
+            consequence = "recreated empty" if self.stateful(resource.address) else \
+                "destroyed and created in one apply, and the destroy can delete what the create made"
+            changes.append(ResourceChange(
+                resource.layer, DESTROY, resource.address, self.stateful(resource.address),
+                f"would destroy and recreate {resource.type} {resource.name}: it leaves {resource.address} and appears "
+                f"{where} without a moved block{across}, so it is {consequence}", from_address=resource.address,
+                undeclared_move=True, to_address=twin.address, name=resource.name))
+        for resource in self.added:
+            if (resource.layer, resource.address) in paired:
+                changes.append(ResourceChange(resource.layer, CREATE, resource.address, self.stateful(resource.address),
+                                              "recreated: the undeclared move from the resource above",
+                                              undeclared_move=True, name=resource.name))
+            else:
+                changes.append(ResourceChange(resource.layer, CREATE, resource.address, self.stateful(resource.address),
+                                              name=resource.name))
+        return changes
 
 
-def compare(root: Path, desired: dict[str, Any], lifecycle: ResourceLifecycle) -> list[ResourceChange]:
-    """Every resource change between the layers in `root` and the `desired` files (path -> content)."""
-    layers = {}
-    for relative, content in sorted(desired.items()):
-        if Path(relative).name == LAYER_FILE and isinstance(content, bytes):
-            folder = Path(relative).parent
-            new = json.loads(content)
-            blocks = desired.get((folder / ADDRESSES_FILE).as_posix())
-            if isinstance(blocks, bytes):
-                new.update(state_blocks.parse(blocks.decode("utf-8")))
-            layers[folder.as_posix()] = (_committed(root / relative), new)
-    return compare_configs(layers, lifecycle)
+def _referring(config: dict[str, Any], address: str) -> list[str]:
+    """The resources that refer to `address`, themselves or through a data source of the layer."""
+    sources = {f"data.{kind}.{name}" for kind, items in config.get("data", {}).items() if kind != REMOTE_STATE
+               for name, body in items.items() if address in json.dumps(body)}
+    return sorted(resource for resource, body in resource_bodies(config).items()
+                  if any(reference in json.dumps(body) for reference in (address, *sources)))
 
 
-def compare_configs(layers: dict[str, tuple[dict[str, Any], dict[str, Any]]],
-                    lifecycle: ResourceLifecycle) -> list[ResourceChange]:
-    """layer folder -> (committed config, new config): the changes, undeclared moves paired across layers."""
-    changes: list[ResourceChange] = []
-    removed: list[_Resource] = []
-    added: list[_Resource] = []
-    for layer, (old, new) in layers.items():
-        layer_changes, layer_removed, layer_added = _compare_layer(layer, old, new, lifecycle)
-        changes += layer_changes
-        removed += layer_removed
-        added += layer_added
-    stateful = lifecycle.stateful_types
-    appearing = {resource.identity(lifecycle): resource for resource in added if resource.identity(lifecycle)}
-    paired: set[tuple[str, str]] = set()
-    for resource in removed:
-        identity = resource.identity(lifecycle)
-        twin = appearing.get(identity) if identity else None
-        if twin is None:
-            changes.append(ResourceChange(resource.layer, DESTROY, resource.address, resource.type in stateful,
-                                          "no longer in the layer"))
-            continue
-        paired.add((twin.layer, twin.address))
-        where = (f"in layer {twin.layer} at {twin.address}" if twin.layer != resource.layer else f"at {twin.address}")
-        kind, name = identity[:2]
-        how = ("a moved block cannot cross layers (state files): move the state by hand or adopt it there, "
-               "see docs/addresses.md" if twin.layer != resource.layer else
-               f"declare the move (`renamed_from(...)` on the construct, or the stack's `moved({resource.address!r}, "
-               f"{twin.address!r})`)")
-        changes.append(ResourceChange(
-            resource.layer, DESTROY, resource.address, True,
-            f"would destroy and recreate {kind} {name}: it leaves {resource.address} and appears {where} "
-            f"without a moved block; {how}", from_address=resource.address, undeclared_move=True))
-    for resource in added:
-        if (resource.layer, resource.address) in paired:
-            changes.append(ResourceChange(resource.layer, CREATE, resource.address, True,
-                                          f"recreated empty: the undeclared move from the resource above",
-                                          undeclared_move=True))
-        else:
-            changes.append(ResourceChange(resource.layer, CREATE, resource.address, resource.type in stateful))
-    order = {layer: index for index, layer in enumerate(layers)}
-    return sorted(changes, key=lambda change: (order[change.layer], change.address, change.action))
-
-
-def _compare_layer(layer: str, old: dict[str, Any], new: dict[str, Any], lifecycle: ResourceLifecycle
-                   ) -> tuple[list[ResourceChange], list[_Resource], list[_Resource]]:
-    old_resources, new_resources = _resources(old), _resources(new)
-    moves = _resolved_moves(new)
-    imported = {block.get("to") for block in new.get("import", [])}
-    renames = {source: target for source, target in moves.items() if source in old_resources}
-    renames.update(_renamed_data_sources(old, new, renames))
-    changes, removed, added = [], [], []
-    targets = set()
-    for address, body in old_resources.items():
-        target = moves.get(address, address)
-        if target not in new_resources:
-            removed.append(_Resource(layer, address, body))
-            continue
-        targets.add(target)
-        stateful = target.split(".")[0] in lifecycle.stateful_types
-        if target != address:
-            changes.append(ResourceChange(layer, MOVE, target, stateful, from_address=address))
-        change = _argument_change(layer, target, _renamed(body, renames), new_resources[target], lifecycle)
-        if change:
-            changes.append(change)
-    for address, body in new_resources.items():
-        if address in targets:
-            continue
-        if address in imported:
-            changes.append(ResourceChange(layer, IMPORT, address, address.split(".")[0] in lifecycle.stateful_types,
-                                          "adopts the live resource (import block)"))
-        else:
-            added.append(_Resource(layer, address, body))
-    existing = {address: body for address, body in new_resources.items() if address in targets}
-    return _replaced_through_references(layer, changes, existing, lifecycle), removed, added
-
-
-def _argument_change(layer: str, address: str, old: dict[str, Any], new: dict[str, Any],
-                     lifecycle: ResourceLifecycle) -> ResourceChange | None:
-    differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
-    if not differing:
-        return None
-    kind = address.split(".")[0]
-    replacing = [key for key in differing if key in lifecycle.replacing_arguments.get(kind, ())]
-    stateful = kind in lifecycle.stateful_types
-    if replacing:
-        return ResourceChange(layer, REPLACE, address, stateful,
-                              f"{', '.join(replacing)} changes, which the provider cannot change in place")
-    impossible = lifecycle.impossible_change(kind, old, new)
-    if impossible:
-        return ResourceChange(layer, MANUAL, address, stateful, impossible)
-    return ResourceChange(layer, UPDATE, address, stateful, f"changes {', '.join(differing)}")
+def _single_variable(value: Any) -> str | None:
+    """`var.region` of `${var.region}`."""
+    if isinstance(value, str) and value.startswith("${var.") and value.endswith("}") and \
+            value[6:-1].replace("_", "").isalnum():
+        return value[6:-1]
+    return None
 
 
 def _replaced_through_references(layer: str, changes: list[ResourceChange], resources: dict[str, dict[str, Any]],
                                  lifecycle: ResourceLifecycle) -> list[ResourceChange]:
     """`changes` with every resource replaced whose forcing argument references a replaced one, transitively."""
-    by_address = {change.address: change for change in changes if change.action in (UPDATE, REPLACE, MANUAL)}
+    by_address = {change.address: change for change in changes
+                  if change.action in (UPDATE, REPLACE, MANUAL, REPOINT) and "." in change.address}
     replaced = [address for address, change in by_address.items() if change.action == REPLACE]
     pending = list(replaced)
     while pending:
@@ -230,16 +416,19 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
                 pending.append(address)
                 by_address[address] = ResourceChange(
                     layer, REPLACE, address, kind in lifecycle.stateful_types,
-                    f"{', '.join(forcing)} references {cause}, which is replaced")
-    kept = [change for change in changes if change.action not in (UPDATE, REPLACE, MANUAL)
-            or by_address[change.address] is change]
+                    f"{', '.join(forcing)} references {cause}, which is replaced",
+                    name=by_address[address].name if address in by_address else "")
+    kept = [change for change in changes if change.address not in by_address or by_address[change.address] is change
+            or change.action not in (UPDATE, REPLACE, MANUAL, REPOINT)]
     added = [change for change in by_address.values() if change not in kept]
     return kept + added
 
 
 def _references(node: Any) -> set[str]:
+    """The resources of the layer a (resolved) value refers to."""
     if isinstance(node, str):
-        return set(REFERENCE.findall(node))
+        return {match.group("resource") for start, end in interpolations(node)
+                for match in REFERENCE.finditer(node[start:end]) if match.group("resource")}
     if isinstance(node, dict):
         return set().union(*(_references(value) for value in node.values()))
     if isinstance(node, list):
@@ -247,14 +436,23 @@ def _references(node: Any) -> set[str]:
     return set()
 
 
-def live_names(config: dict[str, Any], lifecycle: ResourceLifecycle) -> list[tuple[str, ...]]:
-    """(type, AWS name) of each resource of `config` that holds data and is named literally (unique in AWS)."""
-    identities = (_Resource("", address, body).identity(lifecycle) for address, body in _resources(config).items())
-    return [identity for identity in identities if identity is not None and len(identity) == 2]
+def literal_names(config: dict[str, Any], lifecycle: ResourceLifecycle) -> dict[str, tuple[str, ...]]:
+    """address -> (type, *the values that name it) of each resource of `config` whose name is spelled out (a live
+    resource unique in its account), whatever its type."""
+    found = {}
+    for address, body in resource_bodies(config).items():
+        kind = address.split(".")[0]
+        arguments = lifecycle.identity_arguments(kind)
+        values = [literal_or_none(body.get(argument)) for argument in arguments]
+        if arguments and all(values):
+            found[address] = (kind, *values)  # type: ignore[arg-type]
+    return found
 
 
-def _resources(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"{kind}.{name}": body for kind, items in config.get("resource", {}).items() for name, body in items.items()}
+def _renames(old: dict[str, Any], new: dict[str, Any]) -> dict[str, str]:
+    """Old address -> new, for the resources the new configuration's `moved` blocks move."""
+    old_resources = resource_bodies(old)
+    return {source: target for source, target in _resolved_moves(new).items() if source in old_resources}
 
 
 def _resolved_moves(config: dict[str, Any]) -> dict[str, str]:
@@ -270,70 +468,62 @@ def _resolved_moves(config: dict[str, Any]) -> dict[str, str]:
     return resolved
 
 
-def _renamed_data_sources(old: dict[str, Any], new: dict[str, Any], renames: dict[str, str]) -> dict[str, str]:
-    """Data sources hold no state; a renamed one is recognised by its unchanged arguments."""
-    old_data = {f"data.{kind}.{name}": body for kind, items in old.get("data", {}).items() for name, body in items.items()}
-    new_data = {f"data.{kind}.{name}": body for kind, items in new.get("data", {}).items() for name, body in items.items()}
-    found: dict[str, str] = {}
-    for _ in range(3):  # data sources may reference renamed data sources
-        mapping = {**renames, **found}
-        unmatched = {address: body for address, body in new_data.items() if address not in old_data}
-        for address, body in old_data.items():
-            if address in new_data or address in found:
-                continue
-            normalized = _renamed(body, mapping)
-            for candidate, candidate_body in unmatched.items():
-                if candidate.split(".")[1] == address.split(".")[1] and candidate_body == normalized \
-                        and candidate not in found.values():
-                    found[address] = candidate
-                    break
-    return found
+@dataclass(frozen=True)
+class Allowances:
+    """What `synth` was told to write anyway."""
+
+    destroy: bool = False  # --allow-destroy
+    repoint: bool = False  # --allow-repoint
 
 
-def _renamed(node: Any, renames: dict[str, str]) -> Any:
-    if isinstance(node, str):
-        return REFERENCE.sub(lambda match: renames.get(match.group(0), match.group(0)), node)
-    if isinstance(node, dict):
-        return {key: _renamed(value, renames) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_renamed(value, renames) for value in node]
-    return node
+Advice = Callable[[ResourceChange], "str | None"]
 
 
-def _committed(path: Path) -> dict[str, Any]:
-    """The layer as generated before, or nothing when there is none (a new layer: everything is created)."""
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    marker = config.get("//") if isinstance(config, dict) else None
-    return config if isinstance(marker, str) and marker.startswith(marker_prefix()) else {}
+def refused(changes: list[ResourceChange], allowances: Allowances = Allowances()) -> list[ResourceChange]:
+    """The changes `synth` refuses, what makes the others happen first: a remote state or provider that moves, an
+    undeclared move, what loses data, then what points elsewhere."""
+    found = [change for change in changes
+             if (change.destructive and not allowances.destroy) or (change.repointing and not allowances.repoint)]
+    return sorted(found, key=lambda change: (not change.root_cause, not change.undeclared_move,
+                                              not change.destructive))
 
 
-def refuse_destruction(changes: list[ResourceChange]) -> None:
-    """`synth` stops before writing anything when the new layers would lose data."""
-    destructive = sorted((change for change in changes if change.destructive), key=lambda c: not c.undeclared_move)
-    if not destructive:
-        return
-    first = destructive[0]
-    more = f" (and {len(destructive) - 1} more; `main.py check` lists them)" if len(destructive) > 1 else ""
-    if first.action == MANUAL:
-        raise UserError(f"layer {first.layer}: {first.address}: {first.detail}{more}; nothing was written",
-                        fix="undo the change, or pass --allow-destroy to write it and then "
-                            + first.by_hand(where=False))
-    what = first.detail if first.undeclared_move else (
-        f"{first.action} of {first.address}: {first.detail}, and it holds data")
-    raise UserError(f"layer {first.layer}: {what}{more}; nothing was written",
-                    fix="declare the move in the stack, or pass --allow-destroy if losing the data is intended")
+def refusal(change: ResourceChange, advice: Advice | None = None) -> UserError:
+    """The error for one refused change: what would happen, and the fix that applies to what the user edited
+    (`advice`, from whoever knows whether the layer comes from settings or from code)."""
+    fix = (advice(change) if advice else None) or default_fix(change)
+    return UserError(change.summary(), fix=fix, layer=change.layer,
+                     details={"action": change.action, "address": change.address, "consequence": change.consequence,
+                              **({"name": change.name} if change.name else {})})
 
 
-def allowed(changes: list[ResourceChange]) -> list[str]:
-    """What `synth --allow-destroy` wrote that destroys data or needs a hand: one line each."""
+def default_fix(change: ResourceChange) -> str:
+    """The fix for whoever writes the layer's code."""
+    if change.action == MANUAL:
+        return "undo the change, or pass --allow-destroy to write it and then " + change.by_hand(where=False)
+    if change.repointing:
+        return ("undo the change; if the move is intended, pass --allow-repoint, and move or keep what stays behind "
+                "(docs/safety.md#what-moves-elsewhere)")
+    if change.undeclared_move and change.to_address and "another layer" not in change.detail:
+        old = change.address.split(".", 1)[1]
+        return (f"declare the move: `.renamed_from({old!r})` on the construct, or `self.moved({change.address!r}, "
+                f"{change.to_address!r})` in the layer; or pass --allow-destroy if that is intended")
+    if change.undeclared_move:
+        return ("move the state by hand (`terraform state mv` between the two states) or adopt it there "
+                "(docs/addresses.md), or pass --allow-destroy if that is intended")
+    return "undo the change, or pass --allow-destroy if losing the data is intended"
+
+
+def allowed(changes: list[ResourceChange], allowances: Allowances) -> list[str]:
+    """What `synth --allow-destroy` / `--allow-repoint` wrote that would otherwise be refused: one line each."""
     lines = []
     for change in changes:
-        if change.destructive:
-            what = change.detail if change.undeclared_move else f"{change.action} of {change.address}: {change.detail}"
-            lines.append(f"layer {change.layer}: {what}" + (f"; {change.by_hand()}" if change.by_hand() else ""))
+        flag = "--allow-destroy" if change.destructive and allowances.destroy else \
+            "--allow-repoint" if change.repointing and allowances.repoint else None
+        if flag:
+            summary = f"manual of {change.address}: {change.detail}" if change.action == MANUAL else change.summary()
+            lines.append(f"{flag}: layer {change.layer}: {summary}"
+                         + (f"; {change.by_hand()}" if change.by_hand() else ""))
     return lines
 
 
@@ -347,16 +537,19 @@ def as_text(changes: list[ResourceChange]) -> str:
             layer = change.layer
             out.append(f"  {layer}\n")
         subject = f"{change.from_address} -> {change.address}" if change.action == MOVE else change.address
-        flag = "  DESTRUCTIVE" if change.destructive else ""
+        flag = "  DESTRUCTIVE" if change.destructive else "  REPOINTS" if change.repointing else ""
         detail = f": {change.detail}" if change.detail else ""
         detail += f"; {change.by_hand()}" if change.by_hand() else ""
         out.append(f"    {change.action:<8} {subject} [{change.consequence}]{detail}{flag}\n")
     destructive = sum(change.destructive for change in changes)
     if destructive:
-        out.append(f"{destructive} destructive change(s): a stateful resource would be destroyed and recreated\n")
+        out.append(f"{destructive} destructive change(s): a resource would be destroyed and recreated\n")
+    repointing = sum(change.repointing for change in changes)
+    if repointing:
+        out.append(f"{repointing} change(s) point live resources elsewhere\n")
     return "".join(out)
 
 
 def as_json(changes: list[ResourceChange]) -> list[dict[str, Any]]:
-    return [{**asdict(change), "consequence": change.consequence, "destructive": change.destructive}
-            for change in changes]
+    return [{**asdict(change), "consequence": change.consequence, "destructive": change.destructive,
+             "repointing": change.repointing} for change in changes]

@@ -7,6 +7,7 @@ a folder inside or above the project.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ class Swap:
 
     def stage(self, source: Path) -> None:
         # The run's own names (pid and a random token): a killed run's leftovers, or another project synthesized
-        # from this checkout at the same time, never stand in the way.
+        # from this checkout at the same time, never stand in the way; the leftovers of runs whose process is
+        # gone are removed.
+        remove_leftovers(self.folder)
         run = f"{os.getpid()}-{secrets.token_hex(4)}"
         staged, previous = (self.folder.with_name(f".{self.folder.name}.{run}.{kind}") for kind in ("new", "old"))
         try:
@@ -90,3 +93,26 @@ class Swap:
         if self.previous is not None:
             shutil.rmtree(self.previous, ignore_errors=True)
         self.previous, self.placed = None, False
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove what killed runs left beside `folder` (`.<name>.<pid>-<token>.new` and `.old`): only those whose
+    process no longer runs, so that a run in progress (another project, the same checkout) keeps its own."""
+    pattern = re.compile(rf"\.{re.escape(folder.name)}\.(?P<pid>[0-9]+)-[0-9a-f]{{8}}\.(new|old)")
+    removed = []
+    for path in sorted(folder.parent.glob(f".{folder.name}.*")) if folder.parent.is_dir() else ():
+        found = pattern.fullmatch(path.name)
+        if found and path.is_dir() and not path.is_symlink() and not _running(int(found["pid"])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as someone else
+        return True
+    return True

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -111,10 +112,8 @@ def apply(result: Plan) -> Applied:
     """
     if result.conflicts:
         first = result.conflicts[0]
-        raise UserError(
-            f"{first} exists in the Leverage project but was not written by {TOOL} (no generated-file marker)",
-            fix="move it out of the way or rename the generated layer; nothing was written",
-        )
+        raise UserError(f"{first} {conflict(result.root / first)}",
+                        fix="move it out of the way or rename the generated layer; nothing was written")
     writes = {**result.missing, **result.changed}
     # Temporaries an older run left beside the layers' files are ours by name: removed with the stale files.
     removals = sorted(result.stale) + [item for item in result.leftovers if not journal.is_run_state(item)]
@@ -138,8 +137,8 @@ def apply(result: Plan) -> Applied:
         journal.recover(root)
         if not isinstance(exc, OSError):
             raise
-        raise UserError(f"cannot write in {root}: {exc.strerror}",
-                        fix="check the folder and its permissions; nothing was written") from None
+        raise UserError(f"cannot write the journal in {root}: {_failure(exc, root)}",
+                        fix=f"{os_error_fix(exc)}; nothing was written") from None
     try:
         for folder in created:
             os.mkdir(root / folder)
@@ -160,9 +159,38 @@ def apply(result: Plan) -> Applied:
                             fix=f"run synth again: it finishes the roll back recorded in {journal.JOURNAL_NAME}") from None
         if not isinstance(exc, OSError):
             raise
-        raise UserError(f"writing the layers failed ({exc}); every file was restored",
-                        fix="check the disk and retry") from None
+        raise UserError(f"writing the layers failed ({_failure(exc, root)}); every file was restored",
+                        fix=os_error_fix(exc)) from None
     return Applied(sorted(writes), removals)
+
+
+def conflict(path: Path) -> str:
+    """What stands where a generated file goes, in the words of a refusal."""
+    if path.is_symlink():
+        return (f"is a symbolic link (to {os.readlink(path)}), not a file {TOOL} wrote: the generator writes plain "
+                "files, and never through a link")
+    if path.is_dir():
+        return "is a folder, where a generated file goes"
+    return f"exists in the Leverage project but was not written by {TOOL} (no generated-file marker)"
+
+
+def _failure(exc: OSError, root: Path) -> str:
+    """The failed operation's cause and file, relative to the project where it is in it."""
+    where = Path(exc.filename) if exc.filename else None
+    if where is not None and root in where.parents:
+        where = where.relative_to(root)
+    return f"{exc.strerror or exc}" + (f": {where}" if where is not None else "")
+
+
+def os_error_fix(exc: OSError) -> str:
+    """The fix for a write the system refused, by its cause."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "give the user running synth write access to that folder (or run it as the folder's owner), then retry"
+    if exc.errno == errno.EROFS:
+        return "the file system is mounted read-only: run synth where the project is writable"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space (or raise the quota), then retry"
+    return "check the disk and retry"
 
 
 def unified_diff(relative: str, old: FileContent, new: FileContent) -> str:

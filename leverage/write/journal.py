@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from leverage.errors import UserError
 from leverage.write import state
-from leverage.write.content import GENERATED_FILE_NAMES, FileContent, Symlink, is_generated_content
+from leverage.write.content import GENERATED_FILE_NAMES, FileContent, Symlink, carries_marker, is_generated_content
 
 JOURNAL_NAME = f"{state.STATE_FOLDER}/journal.json"
 LEGACY_JOURNAL_NAME = ".leverage-cdktf.journal.json"  # where versions before the state folder kept it
@@ -102,7 +102,7 @@ def read(root: Path) -> Record | None:
         if not all(_inside(relative) for relative in recorded):
             raise ValueError("a path outside the project")
         return record
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise UserError(f"{path} records an interrupted synth but cannot be read ({type(exc).__name__})",
                         fix="restore the layer folders from version control, then delete that file") from None
 
@@ -161,6 +161,10 @@ def _mismatch(root: Path, record: Record) -> str | None:
         parts = PurePosixPath(step.path).parts
         if len(parts) < 4 or parts[-1] not in GENERATED_FILE_NAMES or any(part.startswith(".") for part in parts):
             return f"{step.path} is not a file a generated layer holds"
+        folder = PurePosixPath(step.path).parent.as_posix()
+        if folder not in record.created_folders and not _holds_generated_layer(root / folder):
+            return (f"{step.path} is in {folder}, which is not a generated layer folder (neither its config.tf nor "
+                    "its main.tf.json carries the generated-file marker)")
         if step.previous is not None and not is_generated_content(root, step.path, step.previous):
             return f"it would put back {step.path} without the generated-file marker"
         current = current_content(root / step.path)
@@ -172,6 +176,16 @@ def _mismatch(root: Path, record: Record) -> str | None:
     parents = {parent.as_posix() for step in record.steps for parent in PurePosixPath(step.path).parents}
     stray = next((folder for folder in record.created_folders if folder not in parents or folder == "."), None)
     return f"{stray} is not a folder of a recorded file" if stray is not None else None
+
+
+def _holds_generated_layer(folder: Path) -> bool:
+    """A layer folder the generator wrote: its config.tf or main.tf.json carries the marker (a hand-written layer's
+    files, its `common-variables.tf` link among them, are never touched, whatever a journal says)."""
+    for name in ("config.tf", "main.tf.json"):
+        path = folder / name
+        if not path.is_symlink() and path.is_file() and carries_marker(name, path.read_bytes()):
+            return True
+    return False
 
 
 def leftovers(root: Path) -> list[str]:

@@ -54,6 +54,9 @@ def parse_own_layers(raw: Any) -> tuple[RegisteredLayer, ...]:
             raw = json.loads(raw) if raw.strip() else []
         except ValueError:
             raise UserError("setting layers is not valid JSON", fix='write it as [{"module": ..., "class": ...}]') from None
+        except RecursionError:
+            raise UserError("setting layers nests lists or objects too deeply to be layers",
+                            fix='write it as [{"module": ..., "class": ...}]') from None
     if not isinstance(raw, list):
         raise UserError(f"setting layers is {shown_json(raw)}, not a list",
                         fix='write it as "layers": [{"module": ..., "class": ..., "account": ..., "layer": ...}]')

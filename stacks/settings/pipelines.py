@@ -6,7 +6,8 @@ account is a settings change: nothing here or there names a particular pipeline.
 
 ```json
 "pipelines": [
-  {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N"},
+  {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N",
+                                              "columns": {"total": "decimal"}, "maxTypedColumns": 100},
                                              {"name": "customers", "partitionKey": "customerId:S"}]},
   {"sourceAccount": "apps-prd", "alarmEmail": "data-oncall@example.com",
    "tables": [{"layer": "databases-dynamodb--", "output": "dynamodb_table_name"}]}
@@ -14,7 +15,8 @@ account is a settings change: nothing here or there names a particular pipeline.
 ```
 
 A table is either generated (in the source account's table layer, with its key schema) or read: an output of a
-hand-written layer of the source account that holds the table's name.
+hand-written layer of the source account that holds the table's name. Either may declare typed columns of its
+lakehouse table (`columns`, attribute -> type) and cap them (`maxTypedColumns`).
 """
 from __future__ import annotations
 
@@ -25,14 +27,23 @@ from typing import Any, Union
 
 from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
-from stacks.settings.values import TableKey, check_email, key_attribute, shown_json
+from stacks.settings.values import TableKey, check_email, key_attribute, shown_json, typed_column_cap, typed_columns
 
 DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
 TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
 OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
-GENERATED_KEYS = {"name", "partitionKey", "sortKey"}
-READ_KEYS = {"layer", "output", "name", "renamedFrom"}
+LAKEHOUSE_KEYS = {"columns", "maxTypedColumns"}  # what the lakehouse makes of the table (glue_jobs/cdc_columns.py)
+GENERATED_KEYS = {"name", "partitionKey", "sortKey"} | LAKEHOUSE_KEYS
+READ_KEYS = {"layer", "output", "name", "renamedFrom"} | LAKEHOUSE_KEYS
 PIPELINE_KEYS = {"sourceAccount", "tables", "alarmEmail"}
+
+
+@dataclass(frozen=True)
+class LakehouseColumns:
+    """A table's typed columns in the lakehouse: declared ones (attribute, type) and the cap (None: the job's)."""
+
+    declared: tuple[tuple[str, str], ...] = ()
+    max_columns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class GeneratedTable:
     partition_key: TableKey = TableKey("id")
     sort_key: TableKey | None = None
     where: str = ""  # the setting it came from, for messages
+    lakehouse: LakehouseColumns = LakehouseColumns()
 
     @property
     def key(self) -> str:
@@ -63,6 +75,7 @@ class ReadTable:
     # The `name` it had before (or, without one, its `<layer>-<output>`): its streaming destination is moved, not
     # destroyed and recreated, which would leave a gap in the changes the lake receives.
     renamed_from: str = ""
+    lakehouse: LakehouseColumns = LakehouseColumns()
 
     @property
     def key(self) -> str:
@@ -139,18 +152,20 @@ def _pipeline(item: Any, where: str) -> Pipeline:
 def _table(item: Any, where: str) -> Table:
     if isinstance(item, dict) and "layer" in item:
         _object(item, where, READ_KEYS, required={"layer", "output"},
-                hint="a table read from a layer has `layer`, `output` and optionally `name` and `renamedFrom`")
+                hint="a table read from a layer has `layer`, `output` and optionally `name`, `renamedFrom`, "
+                     "`columns` and `maxTypedColumns`")
         name, renamed_from = (_name(item[key], f"{where}.{key}", TABLE_NAME, "a table name") if key in item else ""
                               for key in ("name", "renamedFrom"))
         table = ReadTable(_name(item["layer"], f"{where}.layer", LAYER_NAME, "a layer folder name"),
                           _name(item["output"], f"{where}.output", OUTPUT_NAME, "a Terraform output name"), name, where,
-                          renamed_from)
+                          renamed_from, _lakehouse(item, where))
         if renamed_from and address_key(renamed_from) == address_key(table.key):
             raise UserError(f"setting {where}.renamedFrom={renamed_from!r} is the name its addresses have now",
                             fix="give the name it had before, or remove renamedFrom")
         return table
     _object(item, where, GENERATED_KEYS, required=set(),
-            hint="a generated table has `name`, `partitionKey` and `sortKey`; a read one `layer` and `output`")
+            hint="a generated table has `name`, `partitionKey`, `sortKey`, `columns` and `maxTypedColumns`; "
+                 "a read one `layer` and `output`")
     name = _name(item.get("name", DEFAULT_TABLE), f"{where}.name", TABLE_NAME,
                  "a table name (letters, digits and _.-, up to 200)")
     keys: dict[str, TableKey | None] = {}
@@ -160,7 +175,22 @@ def _table(item: Any, where: str) -> Table:
             raise UserError(f"setting {where}.{key} is {shown_json(value)}, not text", fix="write it as name:S, name:N or name:B")
         keys[key] = key_attribute(f"{where}.{key}", value) if value or key == "partitionKey" else None
     assert keys["partitionKey"] is not None
-    return GeneratedTable(name, keys["partitionKey"], keys["sortKey"], where)
+    lakehouse = _lakehouse(item, where)
+    key = next((key for key in (keys["partitionKey"], keys["sortKey"]) if key and key.name in dict(lakehouse.declared)),
+               None)
+    if key is not None:
+        raise UserError(f"setting {where}.columns.{key.name} names a key attribute, which has a column of its own",
+                        fix=f"remove {key.name!r} from the columns")
+    return GeneratedTable(name, keys["partitionKey"], keys["sortKey"], where, lakehouse)
+
+
+def _lakehouse(item: dict, where: str) -> LakehouseColumns:
+    declared = typed_columns(f"{where}.columns", item["columns"]) if "columns" in item else ()
+    cap = typed_column_cap(f"{where}.maxTypedColumns", item["maxTypedColumns"]) if "maxTypedColumns" in item else None
+    if cap is not None and len(declared) > cap:
+        raise UserError(f"setting {where}.columns declares {len(declared)} columns, more than maxTypedColumns={cap}",
+                        fix="raise maxTypedColumns or declare fewer columns")
+    return LakehouseColumns(declared, cap)
 
 
 def _identities(table: Table) -> list[str]:

@@ -10,6 +10,10 @@ from typing import Any
 from leverage.errors import UserError
 
 KEY_TYPES = {"S": "string", "N": "number", "B": "binary"}
+# The lakehouse job's typed-column types (glue_jobs/cdc_columns.py) and its cap on typed columns per table.
+TYPED_COLUMN_TYPES = ("string", "bigint", "decimal", "boolean", "binary", "json", "array<string>", "array<bigint>",
+                      "array<decimal>", "array<binary>")
+MAX_TYPED_COLUMNS = 1000
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
@@ -32,6 +36,25 @@ def key_attribute(setting: str, value: str) -> TableKey:
         raise UserError(f"setting {setting}={value!r}: DynamoDB key attribute {name!r} has type {kind!r}; key "
                         "attributes must be S (string), N (number) or B (binary)", fix="write it as name:S, name:N or name:B")
     return TableKey(name, kind)
+
+
+def typed_columns(setting: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A table's declared lakehouse columns, `{"attribute": "type", ...}`: the types the job knows."""
+    if not isinstance(value, dict):
+        raise UserError(f"setting {setting} is {shown_json(value)}, not an object",
+                        fix='write it as {"<attribute>": "<type>"}, e.g. {"amount": "decimal"}')
+    for name, kind in value.items():
+        if not name or kind not in TYPED_COLUMN_TYPES:
+            raise UserError(f"setting {setting}.{name}={shown_json(kind)} is not a lakehouse column type",
+                            fix="use one of " + ", ".join(TYPED_COLUMN_TYPES))
+    return tuple(value.items())
+
+
+def typed_column_cap(setting: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TYPED_COLUMNS:
+        raise UserError(f"setting {setting}={shown_json(value)} is not a number of columns from 0 to "
+                        f"{MAX_TYPED_COLUMNS}", fix="write a whole number, e.g. 100")
+    return value
 
 
 def check_free_text(key: str, value: str) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.firehose import DynamicPartitioning, KinesisToS3DeliveryStream, delivery_key_prefix
-from tests.aws_constructs.support import (ACCOUNT, BUCKET, ERROR_PREFIX, FIREHOSE_ROLE, PREFIX, QUERY, assert_least_privilege, by_sid, delivery_props,
+from tests.aws_constructs.support import (ACCOUNT, BUCKET, ERROR_PREFIX, FIREHOSE_ROLE, PREFIX, QUERY, REGION, assert_least_privilege, by_sid, delivery_props,
     firehose_with, inline_policy_of, new_stack, only, policy_statements, role_named, synth)
 
 
@@ -66,7 +66,12 @@ def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefi
     assert_least_privilege(statements)
     statements = by_sid(statements)
     assert sorted(statements) == ["DecryptKinesisRecords", "ListBucketPrefixes", "LocateBucket", "ReadKinesisStream",
-                                  "WriteBucketObjects", "WriteLogStream"]
+                                  "WriteBucketObjects", "WriteEncryptedLogs", "WriteLogStream"]
+    # Writing to its encrypted error log, CloudWatch Logs uses the key on the role's behalf: the role's half.
+    assert statements["WriteEncryptedLogs"]["condition"] == [
+        {"test": "StringEquals", "variable": "kms:ViaService", "values": [f"logs.{REGION}.amazonaws.com"]},
+        {"test": "StringEquals", "variable": "kms:EncryptionContext:aws:logs:arn",
+         "values": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/kinesisfirehose/bb-apps-devstg-ddb-lakehouse-firehose"]}]
     assert statements["ListBucketPrefixes"]["condition"] == [
         {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}]
     assert statements["WriteBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
@@ -98,6 +103,9 @@ def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefi
     ({"name": "f" * 65}, r"Firehose delivery stream name .* has 65 characters, AWS allows 1 to 64"),
     ({"buffering_interval_seconds": 0}, r"zero buffering is not available with dynamic partitioning"),
     ({"prefix": "dynamodb_data/!{partitionKeyFromQuery:tableName}/!{timestamp:yyyy"}, r"unterminated or malformed"),
+    ({"destination_folders": ("other/",)}, r"destination folder 'other/' must end with '/' and lie below the static "
+                                          r"folder of the prefix or the error output prefix \(dynamodb_data/\)"),
+    ({"destination_folders": ("dynamodb_data/orders",)}, r"destination folder 'dynamodb_data/orders' must end with"),
     ({"prefix": "dynamodb_data/!{partitionKeyFromQuery:tableName}/!{foo:bar}/"}, r"the namespaces are firehose"),
     ({"error_output_prefix": "errors/!{timestamp:yyyy}/"}, r"must include !\{firehose:error-output-type\}"),
     ({"prefix": "d/!{partitionKeyFromQuery:tableName}/!{firehose:error-output-type}/"}, r"only the error prefix"),
@@ -108,7 +116,8 @@ def test_firehose_role_is_least_privilege_and_writes_only_below_the_static_prefi
      r"partition query '\.tableName' must be a JQ object such as '\{tableName:\.tableName\}'"),
 ], ids=["buffer-0", "buffer-129", "buffer-32-with-partitioning", "interval-901", "interval-negative",
         "unknown-partition-key", "empty-error-prefix", "partition-key-in-error-prefix", "name-65-chars",
-        "zero-buffering-with-partitioning", "unterminated-expression", "unknown-namespace",
+        "zero-buffering-with-partitioning", "unterminated-expression", "folder-outside-the-prefixes",
+        "folder-without-slash", "unknown-namespace",
         "error-prefix-without-error-output-type", "error-output-type-in-prefix", "prefix-without-partition-key",
         "query-not-jq-object"])
 def test_firehose_rejects_invalid_props(overrides, message):

@@ -56,8 +56,11 @@ def test_crawler_role_may_write_only_its_database_and_read_only_its_prefix(crawl
     assert statements["ReadBucketObjects"]["actions"] == ["s3:GetObject"]
     assert statements["ReadBucketObjects"]["resources"] == [f"{BUCKET.arn}/dynamodb_data/*"]
     assert statements["ListBucket"]["resources"] == [BUCKET.arn]
+    # A key that does not exist answers 404 only to a caller S3 lets list, and that check names no prefix.
     assert statements["ListBucket"]["condition"] == [
-        {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}]
+        {"test": "StringLikeIfExists", "variable": "s3:prefix", "values": ["dynamodb_data", "dynamodb_data/*"]}]
+    assert statements["ProbeFolderKeys"] == {"sid": "ProbeFolderKeys", "effect": "Allow", "actions": ["s3:GetObject"],
+                                             "resources": [f"{BUCKET.arn}/dynamodb_data"]}
     assert not any(action.startswith("s3:Put") for statement in statements.values()
                    for action in statement["actions"])
 

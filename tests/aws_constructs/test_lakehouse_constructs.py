@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -12,7 +13,7 @@ from aws_constructs.errors import ConstructPropsError
 from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule
 from aws_constructs.kms import Key, KeyProps
 from aws_constructs.s3 import BucketObject, BucketObjectProps, SecureBucket, SecureBucketProps
-from tests.aws_constructs.support import new_stack
+from tests.aws_constructs.support import by_sid, inline_policy_of, new_stack, synth
 
 ENV = AwsEnvironment("123456789012", "us-east-1")
 
@@ -36,6 +37,11 @@ def job_props(stack, **changes) -> SparkJobProps:
     ({"temp_dir": "s3://other-bucket/tmp/"}, "keep the temporary folder in the script's bucket artifacts-bucket"),
     ({"temp_dir": "s3://artifacts-bucket/tmp"}, "must be an s3://bucket/prefix/ URL ending in '/'"),
     ({"datalake_formats": ("parquet",)}, "data lake format 'parquet' is not one of delta, hudi, iceberg"),
+    ({"arguments": {"--enable-continuous-cloudwatch-log": "true"}},
+     "argument '--enable-continuous-cloudwatch-log' configures the continuous logging of Glue 4 and earlier, which "
+     "Glue 5 ignores"),
+    ({"arguments": {"--continuous-log-logGroup": "/aws-glue/jobs/job"}}, "which Glue 5 ignores"),
+    ({"arguments": {"--extra-py-files": "s3://x/y.py"}}, "argument '--extra-py-files' must start with '--' and not"),
 ])
 def test_spark_job_refuses_what_glue_would(changes: dict, message: str) -> None:
     stack = new_stack()
@@ -79,3 +85,33 @@ def test_an_object_needs_a_key_bucket_and_a_plain_key() -> None:
         BucketObject(stack, "O", BucketObjectProps(bucket=plain, key="a.py", text=""))
     with pytest.raises(ConstructPropsError, match="must be a non-empty path"):
         BucketObject(stack, "O2", BucketObjectProps(bucket=plain, key="/a.py", text=""))
+
+
+def test_a_glue_5_job_creates_the_two_log_groups_glue_writes_and_their_key_grants() -> None:
+    """Glue 5 writes to the output and error groups of its security configuration (no continuous-logging group);
+    its role uses their key through CloudWatch Logs, both halves."""
+    stack = new_stack()
+    job = SparkJob(stack, "Job", job_props(stack))
+    config = synth(stack)
+    groups = sorted(group["name"] for group in config["resource"]["aws_cloudwatch_log_group"].values())
+    assert groups == ["/aws-glue/jobs/job-security-role/job-role/error", "/aws-glue/jobs/job-security-role/job-role/output"]
+    arguments = next(iter(config["resource"]["aws_glue_job"].values()))["default_arguments"]
+    assert not any(name.startswith(("--continuous-log", "--enable-continuous")) for name in arguments)
+    role_half = by_sid(inline_policy_of(config, "job-role"))["WriteEncryptedJobLogs"]
+    key_half = next(statement for statement in json.loads(next(iter(config["resource"]["aws_kms_key"].values()))["policy"])
+                    ["Statement"] if statement["Sid"] == "WriteEncryptedJobLogs")
+    arns = [f"arn:aws:logs:us-east-1:123456789012:log-group:{name}" for name in (job.log_groups["output"],
+                                                                               job.log_groups["error"])]
+    assert {"test": "StringEquals", "variable": "kms:EncryptionContext:aws:logs:arn", "values": arns} \
+        in role_half["condition"]
+    assert key_half["Condition"]["StringEquals"]["kms:EncryptionContext:aws:logs:arn"] == arns
+    assert key_half["Condition"]["ArnEquals"] == {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/job-role"}
+
+
+def test_a_jobs_modules_live_beside_its_script_once_each() -> None:
+    stack = new_stack()
+    props = job_props(stack)
+    other = SecureBucket(stack, "Other", SecureBucketProps(name="other-bucket", encryption_key=props.key.as_ref()))
+    stray = BucketObject(stack, "Stray", BucketObjectProps(bucket=other, key="scripts/helper.py", text=""))
+    with pytest.raises(ConstructPropsError, match="keep the script's modules in its bucket artifacts-bucket"):
+        SparkJob(stack, "Job", dataclasses.replace(props, modules=(stray,)))

@@ -1,12 +1,15 @@
 """Rules every construct shares (names, statement ids) and the log group construct."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from aws_constructs.dynamodb import KeyAttribute, Table, TableProps
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.kinesis import DataStream, DataStreamProps
-from aws_constructs.logs import LogGroup, LogGroupProps
+from aws_constructs.kms import Key, KeyProps
+from aws_constructs.logs import LogGroup, LogGroupProps, grant_encrypted_writing
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, Transition
 from tests.aws_constructs.support import (BUCKET_NAME, ENV, crawler_with, firehose_with, inline_policy_of, log_group_with, new_stack, role, stream, synth)
 
@@ -65,3 +68,25 @@ def test_names_may_use_uppercase_letters_and_the_punctuation_aws_allows(build):
 def test_names_with_characters_aws_refuses_are_refused(build, message):
     with pytest.raises(ConstructPropsError, match=message):
         build(new_stack())
+
+
+def test_writers_of_encrypted_log_groups_get_both_halves_of_the_key_and_one_key_only():
+    stack = new_stack()
+    key, other = Key(stack, "Key", KeyProps(description="k", env=ENV)), Key(stack, "Other", KeyProps(description="o", env=ENV))
+    first = LogGroup(stack, "First", LogGroupProps(name="/first", encryption_key=key))
+    plain = LogGroup(stack, "Plain", LogGroupProps(name="/plain"))
+    writer = role(stack, name="writer")
+    grant_encrypted_writing([first, plain], writer, "arn:aws:iam::555555555555:role/writer", "WriteLogs")
+    config = synth(stack)
+    statements = {s["sid"]: s for s in inline_policy_of(config, "writer")}
+    assert {"test": "StringEquals", "variable": "kms:EncryptionContext:aws:logs:arn",
+            "values": ["arn:aws:logs:us-east-1:555555555555:log-group:/first"]} in statements["WriteLogs"]["condition"]
+    policy = json.loads(config["resource"]["aws_kms_key"]["key"]["policy"])
+    [logs] = [s for s in policy["Statement"] if s["Sid"] == "EncryptLogGroup"]
+    assert logs["Condition"] == {"StringEquals": {
+        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:555555555555:log-group:/first"}}
+    [half] = [s for s in policy["Statement"] if s["Sid"] == "WriteLogs"]
+    assert half["Condition"]["ArnEquals"] == {"aws:PrincipalArn": "arn:aws:iam::555555555555:role/writer"}
+    second = LogGroup(stack, "Second", LogGroupProps(name="/second", encryption_key=other))
+    with pytest.raises(ConstructPropsError, match="give them one key"):
+        grant_encrypted_writing([first, second], writer, "arn:aws:iam::555555555555:role/writer", "WriteLogs")

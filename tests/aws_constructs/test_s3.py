@@ -6,6 +6,7 @@ import re
 import pytest
 
 from aws_constructs.errors import ConstructPropsError
+from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, Transition, check_bucket_name
 from tests.aws_constructs.support import (ACCOUNT, BUCKET, BUCKET_NAME, FIREHOSE_ROLE_ARN, by_sid, inline_policy_of, new_stack, only, policy_statements,
     role, synth)
@@ -173,3 +174,42 @@ def test_bucket_grant_to_a_role_known_by_reference_names_the_aws_partition_root(
     synthesized = synth(stack)
     statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
     assert statements["WriterObjects"]["principals"] == [{"type": "AWS", "identifiers": [f"arn:aws:iam::{ACCOUNT}:root"]}]
+
+
+@pytest.mark.parametrize("storage_class", ["GLACIER", "DEEP_ARCHIVE"])
+def test_a_bucket_read_in_place_refuses_archive_classes(storage_class):
+    with pytest.raises(ConstructPropsError, match=f"bucket {BUCKET_NAME} is read in place .* moves objects to "
+                                                  f"{storage_class}, which no read reaches until the object is "
+                                                  "restored .* transition to GLACIER_IR"):
+        SecureBucket(new_stack(), "Raw", SecureBucketProps(
+            name=BUCKET_NAME, read_in_place=True, transitions=(Transition(365, storage_class),)))
+    # The same lifecycle on a bucket nobody reads in place (logs, backups) is fine, and so is instant retrieval.
+    SecureBucket(new_stack(), "Raw", SecureBucketProps(name=BUCKET_NAME, transitions=(Transition(365, storage_class),)))
+    SecureBucket(new_stack(), "Raw", SecureBucketProps(name=BUCKET_NAME, read_in_place=True,
+                                                       transitions=(Transition(365, "GLACIER_IR"),)))
+
+
+def test_probing_readers_get_404_for_missing_keys_and_folder_keys_others_list_only_their_folders():
+    """A reader's listing also holds without `s3:prefix` (the check behind a HEAD's 404), a delivery writer's not."""
+    stack = new_stack()
+    reader, writer = (ServiceRole(stack, name, ServiceRoleProps(name=name, service="glue.amazonaws.com"))
+                      for name in ("reader", "writer"))
+    BUCKET.grant_read(reader, ("a/", "b/c/"), answers_missing_keys=True)
+    BUCKET.grant_write(writer, "a/")
+    config = synth(stack)
+    read = by_sid(inline_policy_of(config, "reader"))
+    assert read["ListBucket"]["condition"] == [{"test": "StringLikeIfExists", "variable": "s3:prefix",
+                                                "values": ["a", "a/*", "b/c", "b/c/*"]}]
+    assert read["ProbeFolderKeys"]["resources"] == [f"{BUCKET.arn}/a", f"{BUCKET.arn}/b/c"]
+    assert read["ProbeFolderKeys"]["actions"] == ["s3:GetObject"]
+    written = by_sid(inline_policy_of(config, "writer"))
+    assert written["ListBucketPrefixes"]["condition"] == [{"test": "StringLike", "variable": "s3:prefix",
+                                                           "values": ["a/*"]}]
+    assert "ProbeFolderKeys" not in written
+    # A reader whose client never asks for a missing key (Athena) lists only its folders, as a writer does.
+    stack = new_stack()
+    athena = ServiceRole(stack, "athena", ServiceRoleProps(name="athena", service="glue.amazonaws.com"))
+    BUCKET.grant_read(athena, "a/")
+    plain = by_sid(inline_policy_of(synth(stack), "athena"))
+    assert plain["ListBucket"]["condition"] == [{"test": "StringLike", "variable": "s3:prefix", "values": ["a/*"]}]
+    assert "ProbeFolderKeys" not in plain

@@ -113,7 +113,8 @@ def test_check_json_when_clean(capsys: pytest.CaptureFixture[str], project_copy:
     assert synth(capsys, project_copy).code == 0
     result = check(capsys, project_copy, "--json")
     assert result.code == 0
-    assert json.loads(result.out) == {"drift": False, "modified": [], "missing": [], "stale": [], "leftover": [], "resources": []}
+    assert json.loads(result.out) == {"drift": False, "modified": [], "missing": [], "stale": [], "leftover": [],
+                                      "resources": [], "refusals": []}
 
 
 def test_layers_without_common_variables_declare_their_own(

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -73,22 +75,56 @@ def test_usual_import_in_a_read_only_checkout_from_another_directory_finds_no_dr
         pytest.skip("the read-only part needs root and unshare(1); the rest was checked without the mount")
 
 
-def test_ctrl_c_is_one_line_exit_130_and_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
-    """SIGINT while synth loads and synthesizes (the write itself: tests/leverage/write/test_transaction.py)."""
-    import signal
+# A wrapper around main.py that stops at the first layer file it renames into place (the journal is written, the
+# engine's child still runs) and says so: the signal then arrives in the middle of the write, every time.
+STOPS_WHILE_WRITING = textwrap.dedent("""
+    import os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import main
+    real_replace = os.replace
+    def replace(source, target, *args, **kwargs):
+        if str(target).endswith("main.tf.json"):
+            print("writing", flush=True)
+            time.sleep(60)
+        return real_replace(source, target, *args, **kwargs)
+    os.replace = replace
+    sys.exit(main.main(sys.argv[2:]))
+""")
+# case -> (signal, sent to the whole process group (as a terminal's Ctrl-C or a CI runner does), when)
+SIGNALS = {
+    "a closed terminal while it loads": (signal.SIGHUP, True, 0.5),
+    "a cancelled CI job (or timeout) while it synthesizes, the lock held": (signal.SIGTERM, False, 1.5),
+    "Ctrl-C while it writes, the engine's child dying with it": (signal.SIGINT, True, "writing"),
+}
 
+
+@pytest.mark.parametrize("case", SIGNALS)
+def test_a_signal_is_one_line_exit_128_plus_n_and_leaves_nothing_behind(tmp_path: Path, case: str) -> None:
+    """SIGINT, SIGTERM and SIGHUP alike: one line, no traceback (not even from the engine's child, which a signal to
+    the group ends too), exit 128 + n, the tree as it was, the lock released, no temporary folder left."""
     from tests.conftest import copy_example
 
+    signum, group, when = SIGNALS[case]
     project = copy_example(tmp_path / "example")
-    before = tree_digest(tmp_path)
-    for delay in (0.5, 1.5):
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "main.py"), "synth", "-c", f"leverageRoot={project}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal
-        time.sleep(delay)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-        assert (process.returncode, out) == (130, ""), err[-2000:]
-        assert err.startswith("error: interrupted") and err.count("\n") == 1, err[-2000:]
-        assert tree_digest(tmp_path) == before
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    before = tree_digest(project)
+    argv = ([sys.executable, "-c", STOPS_WHILE_WRITING, str(REPO)] if when == "writing"
+            else [sys.executable, str(REPO / "main.py")]) + ["synth", "-c", f"leverageRoot={project}"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env={**os.environ, "TMPDIR": str(temporary), "CDKTF_OUTDIR": str(tmp_path / "out")},
+                               start_new_session=True)
+    if when == "writing":
+        assert process.stdout is not None and process.stdout.readline() == "writing\n"
+    else:
+        time.sleep(when)
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    out, err = process.communicate(timeout=120)
+    assert (process.returncode, out) == (128 + signum, ""), err[-2000:]
+    assert err == f"error: interrupted ({signal.Signals(signum).name}); nothing was written (files a write had " \
+                  "begun were restored)\n", err[-2000:]
+    assert tree_digest(project) == before  # no lock, no journal: the state folder is gone too
+    assert list(temporary.iterdir()) == []

@@ -481,7 +481,15 @@ def write_security_keys_layer(root: Path, account: str, region: str) -> str:
     layer = f"{account}/{region}/security-keys"
     folder = root / layer
     folder.mkdir(parents=True)
-    (folder / "config.tf").write_text(f'''provider "aws" {{
+    for name, text in security_keys_files(account).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "common-variables.tf").symlink_to("../../../config/common-variables.tf")
+    return layer
+
+
+def security_keys_files(account: str) -> dict[str, str]:
+    """The files of a `security-keys` layer as a project keeps it (the access proof reads them too)."""
+    return {"config.tf": f'''provider "aws" {{
   profile = var.profile
   region  = var.region
 }}
@@ -498,8 +506,7 @@ terraform {{
     key = "{account}/security-keys/terraform.tfstate"
   }}
 }}
-''', encoding="utf-8")
-    (folder / "main.tf").write_text('''resource "aws_kms_key" "main" {
+''', "main.tf": '''resource "aws_kms_key" "main" {
   description             = "${var.project}-${var.environment} default key"
   deletion_window_in_days = 7
   enable_key_rotation     = true
@@ -508,6 +515,4 @@ terraform {{
 output "aws_kms_key_arn" {
   value = aws_kms_key.main.arn
 }
-''', encoding="utf-8")
-    (folder / "common-variables.tf").symlink_to("../../../config/common-variables.tf")
-    return layer
+'''}

@@ -26,7 +26,7 @@ from tests.e2e.toolchain import Toolchain
 SECOND = ProjectSpec(name="acme", region="eu-west-1",
                      accounts={"core-prd": "210987654321", "lake-prd": "345678901234"})
 SSO_SETTINGS = 'sso_enabled = true\nsso_start_url = "https://acme.awsapps.com/start"\nsso_region = "eu-west-1"\n'
-PROBE = "dynamodb_data/e2e_probe/record.json"
+PROBE = "dynamodb_data/cdc_error/{source}/e2e_probe/record.json"  # the source's own error folder: it may write there
 
 
 @dataclass
@@ -143,9 +143,10 @@ def inspect_security(project: LeverageProject, lifecycle: Lifecycle) -> dict[str
     # Cross-account key use, as Firehose writes: its role in the source account puts an object into the lake's raw
     # bucket, encrypted with the lake account's key.
     firehose_s3 = as_role(project, source, seen["firehose role"], "s3")
-    firehose_s3.put_object(Bucket=raw, Key=PROBE, Body=b'{"tableName": "probe"}',
+    probe = PROBE.format(source=source)
+    firehose_s3.put_object(Bucket=raw, Key=probe, Body=b'{"tableName": "probe"}',
                            ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
-    seen["probe"] = lake_s3.head_object(Bucket=raw, Key=PROBE)
+    seen["probe"] = lake_s3.head_object(Bucket=raw, Key=probe)
     # Plans only read: all layers at once.
     codes = run_in_dependency_order(layers, {layer: set() for layer in layers}, lambda layer: project.plan(layer).code)
     seen["plans"] = {layer: codes[layer] for layer in layers}

@@ -29,7 +29,7 @@ from xdist.scheduler import LoadScopeScheduling
 SCENARIOS: dict[str, tuple[tuple[str, str], ...]] = {
     "e2e-pipelines": (("e2e/test_apply_pipelines.py", ""),),
     # Not end-to-end, but as long as a scenario (Spark sessions): started early too.
-    "spark-lakehouse": (("stacks/lakehouse/test_cdc_merge_spark.py", ""), ("stacks/lakehouse/test_lakehouse_local.py", "")),
+    "spark-lakehouse": (("glue_jobs/test_cdc_merge_spark.py", ""), ("glue_jobs/test_lakehouse_local.py", "")),
     "e2e-moves": (("e2e/test_moves.py", ""), ("e2e/test_toolchain.py", "")),
     "e2e-example": (("e2e/test_apply.py", "[example]"), ("e2e/test_security_apply.py", "")),
     "e2e-adopt": (("e2e/test_adopt.py", ""), ("e2e/test_emulator.py", "")),

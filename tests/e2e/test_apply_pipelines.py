@@ -42,7 +42,12 @@ def write_legacy_table_layer(root: Path) -> str:
     config = (root / f"apps-prd/{REGION}/security-keys/config.tf").read_text(encoding="utf-8")
     (folder / "config.tf").write_text(config.replace("apps-prd/security-keys/", "apps-prd/databases-legacy/"),
                                       encoding="utf-8")
-    (folder / "main.tf").write_text('''resource "aws_dynamodb_table" "users" {
+    (folder / "main.tf").write_text(LEGACY_TABLE_TF, encoding="utf-8")
+    (folder / "common-variables.tf").symlink_to("../../../config/common-variables.tf")
+    return LEGACY
+
+
+LEGACY_TABLE_TF = '''resource "aws_dynamodb_table" "users" {
   name         = "${var.project}-${var.environment}-users"
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "userId"
@@ -55,9 +60,7 @@ def write_legacy_table_layer(root: Path) -> str:
 output "users_table_name" {
   value = aws_dynamodb_table.users.name
 }
-''', encoding="utf-8")
-    (folder / "common-variables.tf").symlink_to("../../../config/common-variables.tf")
-    return LEGACY
+'''
 
 
 @dataclass

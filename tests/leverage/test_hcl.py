@@ -101,16 +101,21 @@ def test_provider_requirements_are_written_as_layers_pin_them(requirement: dict,
     assert _registry_requirement(requirement) == written
 
 
-@pytest.mark.parametrize("resource, name", [
-    ({"name": "bb-apps-devstg-stream"}, "bb-apps-devstg-stream"),
-    ({"name": "${aws_iam_role.firehose.name}-policy"}, ""),
-    ({"name": ["not", "a", "string"]}, ""),
-    ({"bucket": "named-otherwise"}, ""),
+@pytest.mark.parametrize("resource, kind, name", [
+    ({"name": "bb-apps-devstg-stream"}, "aws_kinesis_stream", "bb-apps-devstg-stream"),
+    ({"name": "${aws_iam_role.firehose.name}-policy"}, "aws_iam_role_policy", ""),
+    ({"name": ["not", "a", "string"]}, "aws_iam_role", ""),
+    # Buckets and keys are named by what names them in AWS (the lifecycle's identity arguments), not `name`.
+    ({"bucket": "bb-raw", "name": "x"}, "aws_s3_bucket", "bb-raw"),
+    ({"description": "Data lake buckets a and b"}, "aws_kms_key", "Data lake buckets a and b"),
+    ({"alarm_name": "bb-freshness"}, "aws_cloudwatch_metric_alarm", "bb-freshness"),
+    ({"bucket": "${aws_s3_bucket.raw.id}"}, "aws_s3_bucket_policy", ""),
 ])
-def test_readme_lists_a_resource_name_only_when_it_is_literal(resource: dict, name: str) -> None:
+def test_readme_lists_a_resource_name_only_when_it_is_literal(resource: dict, kind: str, name: str) -> None:
+    from aws_constructs.lifecycle import AWS_PROVIDER
     from leverage.render.layer_folder import _literal_name
 
-    assert _literal_name(resource) == name
+    assert _literal_name(resource, AWS_PROVIDER.identity_arguments(kind)) == name
 
 
 def test_literal_text_escapes_terraform_template_sequences() -> None:

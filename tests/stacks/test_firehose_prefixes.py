@@ -26,16 +26,25 @@ def object_suffixes(resources: list[str]) -> list[str]:
     return sorted(resource.split("}", 1)[1] for resource in resources)
 
 
+# The table's name, as both layers read it from the table layer's state.
+NAME = "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_name}"
+
+
+# The source may write its table's folder and an error folder of its own (named after its account), nothing else.
 @pytest.mark.parametrize("prefix, error_prefix, grants, crawled, excluded", [
     # Error folder inside the data folder.
-    (f"cdc/{TABLE}/", f"cdc/errors/{ERROR_TYPE}/", ["/cdc/*"], "cdc/", ["errors/**"]),
+    (f"cdc/{TABLE}/", f"cdc/errors/{ERROR_TYPE}/", ["/cdc/errors/apps-devstg/*", f"/cdc/{NAME}/*"], "cdc/",
+     ["errors/**"]),
     # Sibling folders whose names share characters: the common prefix would be the whole bucket.
-    (f"cdc/{TABLE}/", f"cdc-errors/{ERROR_TYPE}/", ["/cdc-errors/*", "/cdc/*"], "cdc/", None),
-    (f"data/{TABLE}/year=!{{timestamp:yyyy}}/", "errors/", ["/data/*", "/errors/*"], "data/", None),
+    (f"cdc/{TABLE}/", f"cdc-errors/{ERROR_TYPE}/", ["/cdc-errors/apps-devstg/*", f"/cdc/{NAME}/*"], "cdc/", None),
+    (f"data/{TABLE}/year=!{{timestamp:yyyy}}/", "errors/", [f"/data/{NAME}/*", "/errors/apps-devstg/*"], "data/",
+     None),
     # The data folder inside the error folder.
-    (f"lake/cdc/{TABLE}/", f"lake/{ERROR_TYPE}/", ["/lake/*"], "lake/cdc/", None),
-    # No static folder for the data: the whole bucket, without the error folder.
-    (f"{TABLE}/", f"errors/{ERROR_TYPE}/", ["/*"], "", ["errors/**"]),
+    (f"lake/cdc/{TABLE}/", f"lake/{ERROR_TYPE}/", ["/lake/apps-devstg/*", f"/lake/cdc/{NAME}/*"], "lake/cdc/", None),
+    # No static folder for the data: the table's folder at the top of the bucket.
+    (f"{TABLE}/", f"errors/{ERROR_TYPE}/", [f"/{NAME}/*", "/errors/apps-devstg/*"], "", ["errors/**"]),
+    # The table's name after another expression: one source may write the whole static folder (several may not).
+    (f"cdc/!{{timestamp:yyyy}}/{TABLE}/", f"cdc/errors/{ERROR_TYPE}/", ["/cdc/*"], "cdc/", ["errors/**"]),
 ])
 def test_crawler_and_grants_follow_the_prefixes(capsys: pytest.CaptureFixture[str], tmp_path: Path, prefix: str,
                                                 error_prefix: str, grants: list[str], crawled: str,
@@ -50,9 +59,9 @@ def test_crawler_and_grants_follow_the_prefixes(capsys: pytest.CaptureFixture[st
     assert crawler["path"].split("}", 1)[1] == f"/{crawled}"  # after the bucket's name
     assert crawler.get("exclusions") == excluded
     assert object_suffixes(statements(lake)["ReadBucketObjects"]) == [f"/{crawled}*"]
-    assert object_suffixes(statements(lake)["FirehoseDeliveryObjects"]) == grants
+    assert object_suffixes(statements(lake)["FirehoseDeliveryObjects"]) == sorted(grants)
     datalake = main_json(root / "apps-devstg/us-east-1/datalake")
-    assert object_suffixes(statements(datalake)["WriteBucketObjects"]) == grants
+    assert object_suffixes(statements(datalake)["WriteBucketObjects"]) == sorted(grants)
 
 
 @pytest.mark.parametrize("error_prefix", [f"cdc/{ERROR_TYPE}/!{{timestamp:yyyy}}/", "cdc/"])

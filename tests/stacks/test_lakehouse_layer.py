@@ -2,6 +2,7 @@
 script, the failure notification (least privilege read from the layer itself, as a reviewer would)."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stacks.lakehouse_demo import JOB_SCRIPT, raw_root
+from stacks.lakehouse_demo import JOB_FOLDER, JOB_MODULES, JOB_SCRIPT, raw_root
 from aws_constructs.errors import ConstructPropsError
 from tests.layers import main_json
 
@@ -41,17 +42,32 @@ def test_the_job_role_reads_only_the_tables_cdc_folders_and_writes_only_the_lake
     written = {resource for statement in role.values() if "s3:PutObject" in statement["actions"]
                for resource in statement["resources"]}
     assert written == {f"{PROCESSED}/lakehouse/*", "${aws_s3_bucket.artifacts_bucket.arn}/temporary/*"}
-    listing = {(statement["resources"][0], value) for sid, statement in role.items() if sid.startswith("ListBucket")
-               for condition in statement["condition"] for value in condition["values"]}
-    assert listing == {(RAW, f"dynamodb_data/{TABLE}/cdc_data/*"), (PROCESSED, "lakehouse/*"),
-                       ("${aws_s3_bucket.artifacts_bucket.arn}", "temporary/*")}
+    listing = {(statement["resources"][0], condition["test"], value) for sid, statement in role.items()
+               if sid.startswith("ListBucket") for condition in statement["condition"] for value in condition["values"]}
+    # Below each folder, or no prefix at all: a HEAD of a missing key (Hadoop probing a folder as a file, Iceberg
+    # before every write) answers 404 only to a caller S3 lets list, and that check names no prefix.
+    assert listing == {(RAW, "StringLikeIfExists", f"dynamodb_data/{TABLE}/cdc_data"),
+                       (RAW, "StringLikeIfExists", f"dynamodb_data/{TABLE}/cdc_data/*"),
+                       (PROCESSED, "StringLikeIfExists", "lakehouse"), (PROCESSED, "StringLikeIfExists", "lakehouse/*"),
+                       ("${aws_s3_bucket.artifacts_bucket.arn}", "StringLikeIfExists", "temporary"),
+                       ("${aws_s3_bucket.artifacts_bucket.arn}", "StringLikeIfExists", "temporary/*")}
+    probes = {resource for sid, statement in role.items() if sid.startswith("ProbeFolderKeys")
+              for resource in statement["resources"]}
+    assert probes == {f"{RAW}/dynamodb_data/{TABLE}/cdc_data", f"{PROCESSED}/lakehouse",
+                      "${aws_s3_bucket.artifacts_bucket.arn}/temporary"}
     every_resource = [resource for statement in role.values() for resource in statement["resources"]]
     assert "*" not in every_resource and not any(resource.endswith(":*:*") for resource in every_resource)
     for sid in ("ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"):  # keys only through S3
         assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} \
             in role[sid]["condition"]
     kms = [sid for sid, statement in role.items() if any(a.startswith("kms:") for a in statement["actions"])]
-    assert sorted(kms) == ["ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey"]
+    assert sorted(kms) == ["ReadRawWithLakeKey", "UseLakeKey", "UseLakehouseKey", "WriteEncryptedJobLogs"]
+    # Its encrypted log groups: CloudWatch Logs uses the key on the role's behalf, for those two groups only.
+    assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["logs.us-east-1.amazonaws.com"]} \
+        in role["WriteEncryptedJobLogs"]["condition"]
+    groups = next(condition["values"] for condition in role["WriteEncryptedJobLogs"]["condition"]
+                  if condition["variable"] == "kms:EncryptionContext:aws:logs:arn")
+    assert [group.rsplit("/", 1)[1] for group in groups] == ["output", "error"]
     assert role["ReadRawWithLakeKey"]["actions"] == ["kms:Decrypt"]  # the raw bucket is read, never written
     assert encryption_contexts(role["ReadRawWithLakeKey"]) == [RAW, f"{RAW}/dynamodb_data/{TABLE}/cdc_data/*"]
     assert encryption_contexts(role["UseLakeKey"]) == [PROCESSED, f"{PROCESSED}/lakehouse/*"]
@@ -68,6 +84,11 @@ def test_the_reader_policy_queries_through_the_workgroup_and_reads_nothing_else(
     assert reader["QueryInWorkgroup"]["resources"] == ["${aws_athena_workgroup.workgroup.arn}"]
     assert "athena:StartQueryExecution" in reader["QueryInWorkgroup"]["actions"]
     assert reader["ReadBucketObjects"]["resources"] == [f"{PROCESSED}/lakehouse/*"]
+    # Athena lists the databases with glue:GetDatabases: on the catalog and this database only.
+    assert "glue:GetDatabases" in reader["ReadCatalogDatabase"]["actions"]
+    assert reader["ReadCatalogDatabase"]["resources"][:2] == [
+        "arn:aws:glue:us-east-1:777777777777:catalog",
+        "arn:aws:glue:us-east-1:777777777777:database/bb_data_science_lakehouse"]
     results = "${aws_s3_bucket.results_bucket.arn}"
     assert reader["WriteQueryResults"]["resources"] == [f"{results}/results/*"]
     assert not any("s3:DeleteObject" in statement["actions"] for statement in reader.values())
@@ -97,6 +118,35 @@ def test_the_script_shipped_is_the_job_file_tracked_by_its_hash(layer: dict[str,
     assert script["key"] == "scripts/cdc_merge.py" and script["server_side_encryption"] == "aws:kms"
     job = next(iter(layer["resource"]["aws_glue_job"].values()))
     assert job["command"]["script_location"] == "s3://bb-data-science-lakehouse-artifacts/scripts/cdc_merge.py"
+
+
+def job_modules_imported(path: Path, found: set[str] | None = None) -> set[str]:
+    """The glue_jobs modules a module imports, and theirs."""
+    found = set() if found is None else found
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        for name in names:
+            module = JOB_FOLDER / f"{name}.py"
+            if module.exists() and module.name not in found:
+                found.add(module.name)
+                job_modules_imported(module, found)
+    return found
+
+
+def test_the_modules_the_script_imports_are_shipped_beside_it_and_readable(layer: dict[str, Any]) -> None:
+    objects = layer["resource"]["aws_s3_object"]
+    shipped = {body["key"]: body for name, body in objects.items() if name.startswith("job_module_")}
+    assert set(shipped) == {f"scripts/{name}" for name in job_modules_imported(JOB_SCRIPT)} \
+        == {f"scripts/{path.name}" for path in JOB_MODULES}
+    for module in JOB_MODULES:
+        text = module.read_text(encoding="utf-8")
+        assert shipped[f"scripts/{module.name}"]["metadata"] == {"sha256": hashlib.sha256(text.encode()).hexdigest()}
+    job = next(iter(layer["resource"]["aws_glue_job"].values()))
+    assert job["default_arguments"]["--extra-py-files"] == ",".join(
+        f"s3://bb-data-science-lakehouse-artifacts/scripts/{path.name}" for path in JOB_MODULES)
+    readable = statements(layer, "cdc_merge_job_role_policy")["ReadJobScript"]["resources"]
+    assert readable == ["${aws_s3_bucket.artifacts_bucket.arn}/" + key for key in ["scripts/cdc_merge.py", *shipped]]
 
 
 def test_failed_runs_notify_the_topic_through_one_rule(layer: dict[str, Any]) -> None:

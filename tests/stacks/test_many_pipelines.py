@@ -16,10 +16,11 @@ ACCOUNTS = {"apps-devstg": "555555555555", "apps-prd": "666666666666", "data-sci
 SPEC = ProjectSpec(accounts=ACCOUNTS)
 # Two source accounts, three tables: two generated in apps-devstg, one apps-prd keeps in a hand-written layer.
 PIPELINES = [
-    {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N"},
+    {"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N",
+                                                 "columns": {"total": "decimal", "lines": "json"}, "maxTypedColumns": 50},
                                                 {"name": "customers", "partitionKey": "customerId:S"}]},
     {"sourceAccount": "apps-prd", "alarmEmail": "data-oncall@example.com",
-     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users"}]},
+     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users", "maxTypedColumns": 0}]},
 ]
 LEGACY_LAYER = "apps-prd/us-east-1/databases-legacy"
 
@@ -80,7 +81,7 @@ def test_each_datalake_layer_streams_every_table_of_its_pipeline(two_sources: Pa
     devstg = two_sources / "apps-devstg/us-east-1/datalake"
     destinations = resources(devstg, "aws_dynamodb_kinesis_streaming_destination")
     assert {name: body["table_name"] for name, body in destinations.items()} == {
-        "orders_changes": "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_name}",
+        "orders_changes": "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_names.orders}",
         "customers_changes": "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_names.customers}",
     }
     assert all(body["stream_arn"] == "${aws_kinesis_stream.change_stream.arn}" for body in destinations.values())
@@ -118,7 +119,43 @@ def test_the_lake_grants_every_sources_firehose_role_by_arn_and_crawls_their_pre
     target = crawler["s3_target"][0]["path"]
     assert [f"s3://${{aws_s3_bucket.raw_bucket.bucket}}/{prefix.split('!{')[0]}" for prefix in firehose_prefixes] == \
         [target]  # one prefix for every source, partitioned by table below it
-    assert "terraform_remote_state" not in json.dumps(main_json(lake))
+
+
+def test_each_source_may_write_only_its_own_tables_and_its_own_error_folder(two_sources: Path) -> None:
+    """The lake grants each source's role the folders of the tables that source's datalake layer streams (their
+    names read from the tables' layers, as the datalake layer reads them) and an error folder of its own; the
+    source's role asks for the same, and its Firehose writes its errors there."""
+    lake = two_sources / "data-science/us-east-1/datalake-demo"
+    raw = "${aws_s3_bucket.raw_bucket.arn}/"
+    granted: dict[str, set[str]] = {}
+    for document in main_json(lake)["data"]["aws_iam_policy_document"].values():
+        for statement in document["statement"]:
+            if statement.get("sid", "").startswith("FirehoseDeliveryObjects"):
+                [role] = next(c["values"] for c in statement["condition"] if c["variable"] == "aws:PrincipalArn")
+                granted[role.split(":")[4]] = {resource.removeprefix(raw) for resource in statement["resources"]}
+    for account in ("apps-devstg", "apps-prd"):
+        datalake = two_sources / account / "us-east-1/datalake"
+        tables = [destination["table_name"] for destination in
+                  resources(datalake, "aws_dynamodb_kinesis_streaming_destination").values()]
+        expected = {f"dynamodb_data/{table}/cdc_data/*" for table in tables} | {f"dynamodb_data/cdc_error/{account}/*"}
+        assert granted[ACCOUNTS[account]] == expected
+        role_policy = main_json(datalake)["data"]["aws_iam_policy_document"]["delivery_role_policy"]["statement"]
+        writes = next(statement["resources"] for statement in role_policy if statement["sid"] == "WriteBucketObjects")
+        lake_arn = "${data.terraform_remote_state.datalake_demo.outputs.s3_bucket_data_raw_arn}/"
+        assert {resource.removeprefix(lake_arn) for resource in writes} == expected
+        delivery = resources(datalake, "aws_kinesis_firehose_delivery_stream")["delivery"]["extended_s3_configuration"]
+        assert delivery["error_output_prefix"] == f"dynamodb_data/cdc_error/{account}/"
+    # The lake reads the tables' layers, never the datalake layers' state (they read the lake's: a cycle).
+    assert set(remote_states(lake)) == {"databases_dynamodb", "databases_legacy"}
+
+
+def test_several_sources_need_the_table_first_in_the_prefix(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = write_project(tmp_path / "bb")
+    result = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "layers=[]", "-c", pipelines_setting(PIPELINES),
+                     "-c", "firehosePrefix=cdc/!{timestamp:yyyy}/!{partitionKeyFromQuery:tableName}/cdc_data/",
+                     "-c", "skipLayers=lakehouse-demo")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "cannot let each source account write only its own tables" in result.err
 
 
 def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -> None:
@@ -210,20 +247,24 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
     smaller = [{"sourceAccount": "apps-devstg", "tables": [PIPELINES[0]["tables"][0]]}]
     assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(smaller)).code == 0
     for folder in layer_folders(root):
-        if folder.name == "databases-legacy":
-            continue
-        before = main_json(folder)["resource"]
-        after = main_json(two_sources / folder.relative_to(root))["resource"]
-        for kind, items in before.items():
-            assert set(items) <= set(after[kind]), (folder, kind)
-            for name in items:
-                if kind == "aws_glue_job":  # the lakehouse job is told one more table
-                    assert {**items[name], "default_arguments": None} == {**after[kind][name], "default_arguments": None}
-                    changed = {argument for argument, value in items[name]["default_arguments"].items()
-                               if after[kind][name]["default_arguments"][argument] != value}
-                    assert changed == {"--tables"}
-                elif kind not in ("aws_s3_bucket_policy", "aws_kms_key"):  # the lake's grants gain statements
-                    assert items[name] == after[kind][name], (folder, kind, name)
+        if folder.name != "databases-legacy":
+            before = main_json(folder)["resource"]
+            after = main_json(two_sources / folder.relative_to(root))["resource"]
+            assert all(set(items) <= set(after[kind]) for kind, items in before.items()), folder
+    # What applying the bigger pipelines would do to what exists: the lake's grants and the Firehose role's policy
+    # gain the new table's folder, the lakehouse job (and its role) is told one more table; nothing else changes. (The
+    # first table is read by its name once the table layer holds two: another reference to the same table, which the
+    # guard resolves.)
+    found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
+                               "-c", pipelines_setting(PIPELINES)).out)
+    changed = {(item["layer"], item["action"], item["address"]) for item in found["resources"]
+               if item["action"] != "create"}
+    assert changed == {("apps-devstg/us-east-1/datalake", "update", "aws_iam_role_policy.delivery_role"),
+                       ("data-science/us-east-1/datalake-demo", "update", "aws_kms_key.data_key"),
+                       ("data-science/us-east-1/datalake-demo", "update", "aws_s3_bucket_policy.raw_bucket"),
+                       ("data-science/us-east-1/lakehouse-demo", "update", "aws_glue_job.cdc_merge_job"),
+                       ("data-science/us-east-1/lakehouse-demo", "update", "aws_iam_role_policy.cdc_merge_job_role")}
+    assert found["refusals"] == []
 
 
 def test_the_shorthand_is_the_pipeline_of_one_generated_table(capsys: pytest.CaptureFixture[str],
@@ -341,9 +382,11 @@ def test_dropping_a_source_whose_layers_stay_in_the_tree_is_refused(capsys: pyte
     before = tree_digest(root)
     dropped = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES[:1]))
     assert dropped.code == 2 and dropped.err.count("\n") == 1, dropped.err
-    assert dropped.err.startswith("error: account apps-prd is no longer a source of the pipelines, but its layer "
-                                  "apps-prd/us-east-1/datalake (generated earlier) is still in the tree")
-    assert "put apps-prd back in pipelines, or first destroy its layers" in dropped.err
+    # What breaks the layer left behind: the lake stops naming its Firehose role, whose grant it revokes.
+    assert dropped.err.startswith("error: layer data-science/us-east-1/datalake-demo: would stop naming aws_iam_role "
+                                  "bb-apps-prd-ddb-lakehouse-firehose-role (aws_iam_role.delivery_role of "
+                                  "apps-prd/us-east-1/datalake, generated earlier"), dropped.err
+    assert "put apps-prd back in `pipelines` (sourceAccount), or first destroy its layers" in dropped.err
     assert tree_digest(root) == before
     shutil.rmtree(root / "apps-prd/us-east-1/datalake")  # destroyed, then removed
     assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(PIPELINES[:1])).code == 0
@@ -358,7 +401,7 @@ def test_renaming_the_lake_layer_while_its_old_folder_declares_the_buckets_is_re
     before = tree_digest(root)
     renamed = run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", "lakeLayer=lake-storage")
     assert renamed.code == 2 and renamed.err.count("\n") == 1, renamed.err
-    assert re.match(r"error: layer data-science/us-east-1/lake-storage would declare aws_\w+ \S+, "
+    assert re.match(r"error: layer data-science/us-east-1/lake-storage: would declare aws_\w+ \S+, "
                     r"which data-science/us-east-1/datalake-demo \(generated earlier, no longer by these settings\) "
                     r"still declares", renamed.err), renamed.err
     assert tree_digest(root) == before
@@ -366,19 +409,21 @@ def test_renaming_the_lake_layer_while_its_old_folder_declares_the_buckets_is_re
 
 def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     """One job for every table of every pipeline: generated tables with their keys, read tables by the output the
-    datalake layer reads (their keys come from the change records); the role reads only those tables' folders."""
+    datalake layer reads (their keys come from the change records), each with its declared typed columns and cap;
+    the role reads only those tables' folders."""
     folder = two_sources / "data-science/us-east-1/lakehouse-demo"
     config = main_json(folder)
     states = "data.terraform_remote_state"
-    orders = f"{states}.databases_dynamodb.outputs.dynamodb_table_name"
+    orders = f"{states}.databases_dynamodb.outputs.dynamodb_table_names.orders"
     customers = f"{states}.databases_dynamodb.outputs.dynamodb_table_names.customers"
     users = f"{states}.databases_legacy.outputs.users_table_name"
     job = next(iter(resources(folder, "aws_glue_job").values()))
     assert job["default_arguments"]["--tables"] == (
         "${jsonencode(["
-        f'{{"source" = {orders}, "keys" = [{{"name" = "orderId", "type" = "S"}}, {{"name" = "at", "type" = "N"}}]}}, '
+        f'{{"source" = {orders}, "keys" = [{{"name" = "orderId", "type" = "S"}}, {{"name" = "at", "type" = "N"}}], '
+        '"columns" = {"total" = "decimal", "lines" = "json"}, "max_columns" = 50}, '
         f'{{"source" = {customers}, "keys" = [{{"name" = "customerId", "type" = "S"}}]}}, '
-        f'{{"source" = {users}}}'
+        f'{{"source" = {users}, "max_columns" = 0}}'
         "])}")
     reads = config["data"]["aws_iam_policy_document"]["cdc_merge_job_role_policy"]["statement"]
     raw = next(statement for statement in reads if statement["sid"] == "ReadBucketObjects")

@@ -93,8 +93,13 @@ def test_reading_an_output_the_layer_does_not_declare_is_refused(
         capsys: pytest.CaptureFixture[str], project_copy: Path, user_folder: Path) -> None:
     path = write_module(user_folder, GOOD)
     entry = registration(path, settings={"retention_days": 2, "lake_output": "no_such_output"})
+    lines = textwrap.dedent(GOOD).splitlines()
+    call = next(number for number, line in enumerate(lines, 1) if "self.read_layer(" in line)
+    # The line of the read_layer call, and the fix for the code, not the built-in layers' settings.
     assert_refused(capsys, "synth", project_copy, (entry,),
-                   f"layer {LAYER} reads output 'no_such_output' of data-science/us-east-1/datalake-demo")
+                   f"{path}:{call}: layer {LAYER} (layers[0]): reads output 'no_such_output' of "
+                   "data-science/us-east-1/datalake-demo, which does not have it; read an output that "
+                   "data-science/us-east-1/datalake-demo declares (the `read_layer` call)")
 
 
 def test_a_state_key_another_folder_uses_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path,

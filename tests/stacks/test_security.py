@@ -16,6 +16,7 @@ DATALAKE = "apps-devstg/us-east-1/datalake"
 SOURCE_ID, LAKE_ID = "555555555555", "777777777777"
 FIREHOSE_ROLE_ARN = f"arn:aws:iam::{SOURCE_ID}:role/bb-apps-devstg-ddb-lakehouse-firehose-role"
 RAW, PROCESSED = "${aws_s3_bucket.raw_bucket.arn}", "${aws_s3_bucket.processed_bucket.arn}"
+TABLE = "${data.terraform_remote_state.databases_dynamodb.outputs.dynamodb_table_name}"  # as both layers read it
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_lake_buckets_are_encrypted_with_the_lake_key_rotated_with_bucket_keys(l
     assert lake["output"]["s3_bucket_data_kms_key_arn"]["value"] == "${aws_kms_key.data_key.arn}"
 
 
-def test_key_policy_names_the_firehose_role_by_arn_so_the_lake_layer_reads_no_state(lake: dict[str, Any]) -> None:
+def test_key_policy_names_the_firehose_role_by_arn_and_only_its_tables_folders(lake: dict[str, Any]) -> None:
     statements = key_policy(lake, "data_key")
     firehose = statements["FirehoseWritesRawBucket"]
     # The same pattern as the bucket policy: the source account as principal, the role pinned by its ARN.
@@ -68,18 +69,23 @@ def test_key_policy_names_the_firehose_role_by_arn_so_the_lake_layer_reads_no_st
     assert firehose["Condition"]["ArnEquals"] == {"aws:PrincipalArn": FIREHOSE_ROLE_ARN}
     assert firehose["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com",
                                                      "kms:CallerAccount": SOURCE_ID}
-    assert firehose["Condition"]["StringLike"] == {"kms:EncryptionContext:aws:s3:arn": [RAW, f"{RAW}/dynamodb_data/*"]}
+    assert firehose["Condition"]["StringLike"] == {"kms:EncryptionContext:aws:s3:arn": [
+        RAW, f"{RAW}/dynamodb_data/{TABLE}/cdc_data/*", f"{RAW}/dynamodb_data/cdc_error/apps-devstg/*"]}
     assert sorted(firehose["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     crawler = statements["CrawlerReadsBucket"]
     assert crawler["Action"] == "kms:Decrypt"
     assert crawler["Condition"]["ArnEquals"] == {
         "aws:PrincipalArn": f"arn:aws:iam::{LAKE_ID}:role/{resource(lake, 'aws_iam_role.cdc_crawler_role')['name']}"}
+    # The key policy delegates to IAM for the crawler: its role's policy carries the other half.
+    crawler_grant = role_policy(lake, "cdc_crawler_role")["CrawlerReadsBucket"]
+    assert crawler_grant["actions"] == ["kms:Decrypt"] and crawler_grant["resources"] == ["${aws_kms_key.data_key.arn}"]
+    assert {"test": "StringLike", "variable": "kms:EncryptionContext:aws:s3:arn",
+            "values": crawler["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]} in crawler_grant["condition"]
     # The account may manage the key but uses it only through S3, for the lake's buckets.
     assert not any(action in statements["AccountAdministersKey"]["Action"]
                    for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"))
     assert statements["AccountUsesKeyThroughS3"]["Condition"]["StringEquals"]["kms:ViaService"] == (
         "s3.us-east-1.amazonaws.com")
-    assert "terraform_remote_state" not in json.dumps(lake)
 
 
 def test_firehose_writes_with_the_lake_key_it_reads_from_the_lake_layer(datalake: dict[str, Any],
@@ -93,8 +99,9 @@ def test_firehose_writes_with_the_lake_key_it_reads_from_the_lake_layer(datalake
     assert grant["resources"] == [key_arn]
     assert grant["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]} in grant["condition"]
-    assert {"test": "StringLike", "variable": "kms:EncryptionContext:aws:s3:arn",
-            "values": [bucket, f"{bucket}/dynamodb_data/*"]} in grant["condition"]
+    assert {"test": "StringLike", "variable": "kms:EncryptionContext:aws:s3:arn", "values": [
+        bucket, f"{bucket}/dynamodb_data/{TABLE}/cdc_data/*", f"{bucket}/dynamodb_data/cdc_error/apps-devstg/*"]} \
+        in grant["condition"]
 
 
 def test_lake_buckets_log_access_to_a_private_sse_s3_log_bucket_with_a_lifecycle(lake: dict[str, Any]) -> None:
@@ -139,8 +146,15 @@ def test_crawler_encrypts_with_a_security_configuration_and_logs_where_glue_writ
     assert grants["CreateCrawlerLogGroup"]["resources"] == [group_arn]
     assert grants["CreateCrawlerLogGroup"]["actions"] == ["logs:AssociateKmsKey", "logs:CreateLogGroup"]
     assert grants["WriteCrawlerLogs"]["resources"] == [f"{group_arn}:log-stream:{crawler['name']}"]
-    assert key_policy(lake, "data_key")["EncryptLogGroup"]["Condition"]["StringEquals"] == {
-        "kms:EncryptionContext:aws:logs:arn": group_arn, "aws:SourceAccount": LAKE_ID}
+    # As AWS documents it: the group's ARN as encryption context, no aws:SourceAccount (Logs sends none).
+    assert key_policy(lake, "data_key")["EncryptLogGroup"]["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}}
+    # Writing its encrypted logs, the role uses the key through CloudWatch Logs: both halves.
+    writing = key_policy(lake, "data_key")["WriteEncryptedLogs"]
+    assert writing["Condition"]["StringEquals"]["kms:ViaService"] == "logs.us-east-1.amazonaws.com"
+    assert writing["Condition"]["ArnEquals"] == {"aws:PrincipalArn": f"arn:aws:iam::{LAKE_ID}:role/{role}"}
+    assert {"test": "StringEquals", "variable": "kms:EncryptionContext:aws:logs:arn", "values": [group_arn]} \
+        in grants["WriteEncryptedLogs"]["condition"]
     [trust] = document(lake, resource(lake, "aws_iam_role.cdc_crawler_role")["assume_role_policy"]).values()
     assert trust["condition"] == [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": [LAKE_ID]}]
 
@@ -157,15 +171,18 @@ def test_firehose_error_log_group_is_encrypted_with_a_key_of_its_layer_and_kept_
 
 
 def test_listing_is_limited_to_the_prefixes_each_service_uses(lake: dict[str, Any], datalake: dict[str, Any]) -> None:
-    prefix = {"test": "StringLike", "variable": "s3:prefix", "values": ["dynamodb_data/*"]}
-    listings = [role_policy(datalake, "delivery_role")["ListBucketPrefixes"],
-                role_policy(lake, "cdc_crawler_role")["ListBucket"],
-                document(lake, resource(lake, "aws_s3_bucket_policy.raw_bucket")["policy"])["FirehoseDeliveryListing"]]
-    for statement in listings:
-        assert statement["actions"] == ["s3:ListBucket"] and prefix in statement["condition"]
-    every_statement = [s for name in ("delivery_role",) for s in role_policy(datalake, name).values()] + [
-        s for s in role_policy(lake, "cdc_crawler_role").values()]
-    assert all("s3:ListBucket" not in s["actions"] or prefix in s.get("condition", []) for s in every_statement)
+    # Firehose only writes new keys: it lists its own folders and nothing else (no prefix-less listing).
+    firehose = {"test": "StringLike", "variable": "s3:prefix",
+                "values": [f"dynamodb_data/{TABLE}/cdc_data/*", "dynamodb_data/cdc_error/apps-devstg/*"]}
+    for statement in (role_policy(datalake, "delivery_role")["ListBucketPrefixes"],
+                      document(lake, resource(lake, "aws_s3_bucket_policy.raw_bucket")["policy"])["FirehoseDeliveryListing"]):
+        assert statement["actions"] == ["s3:ListBucket"] and firehose in statement["condition"]
+    # The crawler reads: a missing key must answer 404, whose check carries no prefix.
+    crawler = {"test": "StringLikeIfExists", "variable": "s3:prefix", "values": ["dynamodb_data", "dynamodb_data/*"]}
+    assert role_policy(lake, "cdc_crawler_role")["ListBucket"]["condition"] == [crawler]
+    every_statement = [*role_policy(datalake, "delivery_role").values(), *role_policy(lake, "cdc_crawler_role").values()]
+    assert all("s3:ListBucket" not in s["actions"] or s.get("condition") in ([firehose], [crawler])
+               for s in every_statement)
 
 
 def test_lake_replicates_to_the_other_region_by_default(synthesized_example: Path, lake: dict[str, Any]) -> None:
@@ -221,3 +238,14 @@ def test_an_access_log_bucket_refuses_a_kms_key_and_keeping_logs_forever() -> No
         ServerAccessLogBucket(stack, "Logs2", SecureBucketProps(name="bb-logs-2"), "1")
     with pytest.raises(ConstructPropsError, match="expire after 90 days, which must be positive and after every"):
         ServerAccessLogBucket(stack, "Logs3", SecureBucketProps(name="bb-logs-3", expiration_days=90), "1")
+
+
+def test_lake_buckets_never_move_objects_to_a_class_no_read_reaches(lake: dict[str, Any]) -> None:
+    """Query engines and Iceberg read the lake's objects in place at any age (a rebuild reads the whole raw history;
+    a table's data files stay live for years): no GLACIER or DEEP_ARCHIVE, in either region."""
+    classes = {bucket: [transition["storage_class"] for rule in
+                        resource(lake, f"aws_s3_bucket_lifecycle_configuration.{bucket}")["rule"]
+                        for transition in rule.get("transition", [])]
+               for bucket in ("raw_bucket", "processed_bucket", "raw_bucket_replica", "processed_bucket_replica")}
+    assert classes == {"raw_bucket": ["STANDARD_IA", "GLACIER_IR"], "raw_bucket_replica": ["STANDARD_IA", "GLACIER_IR"],
+                       "processed_bucket": ["STANDARD_IA"], "processed_bucket_replica": ["STANDARD_IA"]}

@@ -114,7 +114,7 @@ def test_two_layers_with_one_state_key_are_refused() -> None:
 
 def test_reading_an_output_a_generated_layer_lacks_is_refused() -> None:
     a, b = address("a"), address("b")
-    with pytest.raises(UserError, match=r"^layer apps-devstg/us-east-1/b reads output 'out' of apps-devstg/us-east-1/a, "
+    with pytest.raises(UserError, match=r"^layer apps-devstg/us-east-1/b: reads output 'out' of apps-devstg/us-east-1/a, "
                                         r"which does not have it; check the layer settings \(keysLayer, dynamodbLayer, "
                                         r"lakeLayer\): they name the wrong layer$"):
         build_graph({a: reading(outputs={"other": "x"}), b: reading(a.backend_key)})

@@ -47,9 +47,10 @@ def test_an_undeclared_move_of_a_stateful_resource_is_destroy_and_recreate() -> 
     [destroy, create] = compare_configs({"a/r/l": (old, new)})
     assert (destroy.action, destroy.address, destroy.destructive, destroy.undeclared_move) == (
         "destroy", "aws_kinesis_stream.change_stream", True, True)
-    assert destroy.detail.startswith(f"would destroy and recreate aws_kinesis_stream {STREAM_NAME}: it leaves "
-                                     "aws_kinesis_stream.change_stream and appears at aws_kinesis_stream.stream "
-                                     "without a moved block; declare the move")
+    assert destroy.detail == (f"would destroy and recreate aws_kinesis_stream {STREAM_NAME}: it leaves "
+                              "aws_kinesis_stream.change_stream and appears at aws_kinesis_stream.stream "
+                              "without a moved block, so it is recreated empty")
+    assert destroy.to_address == "aws_kinesis_stream.stream" and destroy.name == STREAM_NAME
     assert (create.action, create.address, create.consequence) == ("create", "aws_kinesis_stream.stream", "create")
 
 
@@ -89,11 +90,16 @@ def test_arguments_decide_between_update_in_place_and_replace() -> None:
         "update aws_kinesis_stream.s": ("update in place", False)}
 
 
-def test_stateless_renames_and_removals_are_reported_but_not_destructive() -> None:
-    old = layer({"aws_iam_role.old": ROLE, "aws_kinesis_stream.gone": STREAM})
-    new = layer({"aws_iam_role.new": ROLE})
-    assert actions(old, new) == {"destroy aws_iam_role.old": ("destroy/replace", False),
+def test_stateless_removals_are_reported_but_not_destructive_and_a_same_name_move_of_any_type_is() -> None:
+    old = layer({"aws_iam_role.old": ROLE, "aws_iam_role.other": {**ROLE, "name": "bb-other"},
+                 "aws_kinesis_stream.gone": STREAM})
+    new = layer({"aws_iam_role.new": {**ROLE, "name": "bb-renamed"}, "aws_iam_role.same": ROLE})
+    # A role whose name changes is another role; one that keeps its name at another address is destroyed and
+    # created in one apply, and the destroy can delete what the create made: flagged whatever the type.
+    assert actions(old, new) == {"destroy aws_iam_role.other": ("destroy/replace", False),
                                  "create aws_iam_role.new": ("create", False),
+                                 "destroy aws_iam_role.old": ("destroy/replace", True),
+                                 "create aws_iam_role.same": ("create", False),
                                  "destroy aws_kinesis_stream.gone": ("destroy/replace", True)}
 
 
@@ -112,6 +118,54 @@ def test_a_stateful_resource_moving_to_another_layer_is_an_undeclared_move_acros
 def test_an_imported_resource_is_adopted_not_created() -> None:
     new = layer({"aws_kinesis_stream.s": STREAM}, imports=("aws_kinesis_stream.s",))
     assert actions({}, new) == {"import aws_kinesis_stream.s": ("create (import)", False)}
+
+
+def delivery(bucket: str, prefix: str) -> dict:
+    return {"name": "bb-delivery", "destination": "extended_s3", "extended_s3_configuration": [
+        {"bucket_arn": bucket, "prefix": prefix, "buffering_interval": 100}]}
+
+
+@pytest.mark.parametrize("bucket, prefix, moves", [
+    ("${aws_s3_bucket.raw.arn}", "cdc/!{partitionKeyFromQuery:tableName}/cdc_data/", "delivers below 'cdc/' instead of "
+                                                                                    "'dynamodb_data/'"),
+    ("${aws_s3_bucket.other.arn}", "dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/", "delivers into "
+                                                                                               "another bucket"),
+    ("${aws_s3_bucket.raw.arn}", "dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/!{timestamp:yyyy}/", None),
+])
+def test_a_delivery_to_another_bucket_or_folder_repoints_and_a_partition_below_the_folder_does_not(
+        bucket: str, prefix: str, moves: str | None) -> None:
+    old = layer({"aws_kinesis_firehose_delivery_stream.d": delivery(
+        "${aws_s3_bucket.raw.arn}", "dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/")})
+    [change] = compare_configs({"a/r/l": (old, layer({"aws_kinesis_firehose_delivery_stream.d": delivery(bucket, prefix)}))})
+    assert (change.action, change.repointing) == (("repoint", True) if moves else ("update", False))
+    assert moves is None or change.detail.startswith(moves), change.detail
+
+
+def test_a_remote_state_or_provider_that_moves_is_reported_with_what_refers_to_it() -> None:
+    def config(key: str, region: str) -> dict:
+        return {**layer({"aws_kinesis_firehose_delivery_stream.d": delivery(
+                    "${data.terraform_remote_state.lake.outputs.raw_arn}", "cdc/"),
+                    "aws_s3_bucket.copy": {"bucket": "bb-copy", "provider": "aws.replica"}}),
+                "provider": {"aws": [{"region": "${var.region}"}, {"alias": "replica", "region": region}]},
+                "data": {"terraform_remote_state": {"lake": {"backend": "s3", "config": {"key": key}}}}}
+    before = config("data-science/datalake-demo/terraform.tfstate", "${var.region_secondary}")
+    after = config("apps-prd/datalake-demo/terraform.tfstate", "eu-central-1")
+    around = refactor_guard.Surroundings(variables=lambda folder, name: {"region": "us-east-1",
+                                                                         "region_secondary": "us-east-2"}[name])
+    changes = refactor_guard.compare_configs({"a/r/l": (before, after)}, AWS_PROVIDER, around)
+    by_address = {change.address: change for change in changes}
+    assert by_address["data.terraform_remote_state.lake"].detail.startswith(
+        "would read the state of apps-prd/datalake-demo/terraform.tfstate instead of "
+        "data-science/datalake-demo/terraform.tfstate: what refers to it (aws_kinesis_firehose_delivery_stream.d)")
+    assert by_address["provider aws.replica"].detail.startswith("region us-east-2 -> eu-central-1")
+    assert by_address["aws_s3_bucket.copy"].detail == ("created anew in eu-central-1 (provider aws.replica); the one in "
+                                                       "us-east-2 stays behind, outside the state")
+    assert by_address["aws_kinesis_firehose_delivery_stream.d"].action == "repoint"  # its bucket is another one now
+    # The remote state and the provider come first: what makes the rest move.
+    assert [change.root_cause for change in refactor_guard.refused(changes)][:2] == [True, True]
+    # The same region written another way moves nothing.
+    same = config("data-science/datalake-demo/terraform.tfstate", "us-east-2")
+    assert refactor_guard.compare_configs({"a/r/l": (before, same)}, AWS_PROVIDER, around) == []
 
 
 # --- through the command line, on a synthesized copy of the example -------------------------------------------
@@ -141,8 +195,12 @@ def test_check_reports_an_undeclared_move_as_destructive_drift(
     assert "DESTRUCTIVE" in result.out
     # The stream's destroy, its create at the new address, and the streaming destination it replaces.
     flagged = result.out.count("  DESTRUCTIVE\n")
-    assert flagged == 3 and result.out.endswith(
-        f"{flagged} destructive change(s): a stateful resource would be destroyed and recreated\n")
+    assert flagged == 3 and f"\n{flagged} destructive change(s): a resource would be destroyed and recreated\n" \
+        in result.out
+    # ... and what synth would refuse, with the fix for whoever changed the stack's code.
+    assert "`self.moved('aws_kinesis_stream.change_stream', 'aws_kinesis_stream.stream')` in the layer; or pass " \
+        "--allow-destroy if that is intended\n" in result.out
+    assert f"synth refuses: layer {DATALAKE}: would destroy and recreate aws_kinesis_stream" in result.out
     # What references the stream is updated in place (its policy names the stream's ARN by the new address).
     assert "update   aws_kinesis_firehose_delivery_stream.delivery [update in place]" not in result.out
     found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={applied}").out)
@@ -161,7 +219,10 @@ def test_synth_refuses_an_undeclared_move_and_writes_nothing(
     assert result.code == 2
     assert result.err.startswith(f"error: layer {DATALAKE}: would destroy and recreate aws_kinesis_stream "
                                  f"{STREAM_NAME}: ")
-    assert result.err.rstrip().endswith("pass --allow-destroy if losing the data is intended")
+    assert result.err.rstrip().endswith("; nothing was written; declare the move: `.renamed_from('change_stream')` on "
+                                        "the construct, or `self.moved('aws_kinesis_stream.change_stream', "
+                                        "'aws_kinesis_stream.stream')` in the layer; or pass --allow-destroy if that "
+                                        "is intended"), result.err
     assert len(result.err.strip().splitlines()) == 1
     assert tree_digest(applied) == before
     assert run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}").code == 0

@@ -93,6 +93,19 @@ BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = 
     "an e-mail that is no address": (unchanged, ("alarmEmail=oncall",), "setting alarmEmail='oncall' is not an e-mail"),
     "a pipeline's e-mail that is no address": (unchanged, (pipelines(devstg(ORDERS, alarmEmail="a@b")),),
                                                "pipelines[0].alarmEmail='a@b' is not an e-mail address"),
+    "a column type the lakehouse lacks": (unchanged, (pipelines(devstg({**ORDERS, "columns": {"total": "float"}})),),
+                                          "setting pipelines[0].tables[0].columns.total='float' is not a lakehouse "
+                                          "column type; use one of string, bigint, decimal"),
+    "columns that are no object": (unchanged, (pipelines(devstg({**READ, "columns": ["total"]})),),
+                                   "setting pipelines[0].tables[0].columns is [\"total\"], not an object"),
+    "a declared key attribute": (unchanged, (pipelines(devstg({**ORDERS, "columns": {"orderId": "string"}})),),
+                                 "pipelines[0].tables[0].columns.orderId names a key attribute"),
+    "a cap out of range": (unchanged, (pipelines(devstg({**ORDERS, "maxTypedColumns": 5000})),),
+                           "setting pipelines[0].tables[0].maxTypedColumns=5000 is not a number of columns from 0 "
+                           "to 1000"),
+    "more declared columns than the cap": (
+        unchanged, (pipelines(devstg({**ORDERS, "columns": {"a": "json", "b": "json"}, "maxTypedColumns": 1})),),
+        "pipelines[0].tables[0].columns declares 2 columns, more than maxTypedColumns=1"),
 }
 
 

@@ -47,3 +47,17 @@ terraform {
   }
 }
 
+#==============================#
+# Remote state of other layers #
+#==============================#
+
+data "terraform_remote_state" "databases_dynamodb" {
+  backend = "s3"
+  config = {
+    bucket  = "bb-apps-devstg-terraform-backend"
+    key     = "apps-devstg/databases-dynamodb/terraform.tfstate"
+    profile = "bb-apps-devstg-devops"
+    region  = "us-east-1"
+  }
+}
+

@@ -8,7 +8,7 @@ import base64
 import json
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -81,8 +81,14 @@ def firehose_path(table: str, arrival: datetime, sequence: int, rng: random.Rand
 
 @dataclass
 class ItemFactory:
-    """Items with every DynamoDB type: nested maps, lists, sets, binary, NULL, BOOL, long numbers, `Status`/`status`."""
+    """Items with every DynamoDB type: nested maps, lists, sets, binary, NULL, BOOL, long numbers, and attribute names
+    the typed columns must rename (`Status`/`status`, `Item`, `PK`, `order-total`, `1st`, `cdc_note`).
+
+    `fractional_prices` and `priority` change what later items look like: a number attribute that was integral
+    gains decimals (its column widens), a new attribute appears (its column is added)."""
     rng: random.Random
+    fractional_prices: bool = False
+    priority: bool = False
 
     def number(self) -> str:
         choices = [LONG_NUMBER, "-0.000000001", "99999999999999999999999999999999999999", "0", "42", "-17.25",
@@ -99,7 +105,17 @@ class ItemFactory:
         image["status"] = {"S": rng.choice(["open", "closed", "pending"])}
         image["amount"] = {"N": LONG_NUMBER if version % 2 else self.number()}
         image["version"] = {"N": str(version)}
+        image["price"] = {"N": f"{rng.randint(1, 500)}.{rng.randint(10, 99)}" if self.fractional_prices
+                          else str(rng.randint(1, 500))}
+        image["mixed"] = {"N": str(version * 7)} if rng.random() < 0.8 else {"S": "n/a"}  # a type conflict
         image["note"] = {"S": rng.choice(["ñandú 🚀", "line\nbreak \"quoted\"", "plain", "back\\slash"])}
+        image["Item"] = {"S": "shadowed by the item column"}
+        image["PK"] = {"S": "not the key"}
+        image["order-total"] = {"N": str(rng.randint(0, 10**6))}
+        image["1st"] = {"BOOL": True}
+        image["cdc_note"] = {"S": "not the job's"}
+        if self.priority:
+            image["priority"] = {"N": str(rng.randint(1, 5))}
         if rng.random() < 0.7:
             image["tags"] = {"SS": sorted({rng.choice("abcdefgh") * rng.randint(1, 3) for _ in range(3)})}
         if rng.random() < 0.7:
@@ -141,32 +157,6 @@ def plain_value(typed: Typed) -> Any:
     if kind == "M":
         return {name: plain_value(member) for name, member in value.items()}
     raise ValueError(kind)
-
-
-@dataclass
-class DynamoOracle:
-    """DynamoDB's semantics applied run by run: per key the change with the greatest (time, rank, eventID) wins;
-    REMOVE leaves a tombstone that later-delivered older changes cannot pass until it falls out of the window."""
-    lateness_window_us: int
-    state: dict[tuple[str, tuple], Change] = field(default_factory=dict)
-
-    def apply_run(self, changes: list[Change], run_clock_us: int) -> None:
-        for change in changes:
-            current = self.state.get((change.table, change.key))
-            if current is None or change.position > current.position:
-                self.state[(change.table, change.key)] = change
-        horizon = run_clock_us - self.lateness_window_us
-        for identity, change in list(self.state.items()):
-            if change.event_name == "REMOVE" and change.time_us < horizon:
-                del self.state[identity]
-
-    def live(self, table: str) -> dict[tuple, Change]:
-        return {key: change for (name, key), change in self.state.items()
-                if name == table and change.event_name != "REMOVE"}
-
-    def tombstones(self, table: str) -> dict[tuple, Change]:
-        return {key: change for (name, key), change in self.state.items()
-                if name == table and change.event_name == "REMOVE"}
 
 
 def utc_microseconds(moment: datetime) -> int:

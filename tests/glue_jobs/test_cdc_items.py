@@ -1,4 +1,5 @@
-"""unwrap_item, the job's DynamoDB-JSON to plain-JSON conversion, without Spark."""
+"""The job's pure parts without Spark: DynamoDB JSON to plain JSON and to the facts typed columns are cast from,
+and the job's arguments and names."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from stacks.lakehouse.job.cdc_merge import (KeyAttribute, parse_arguments, sanitized_table_name, unwrap_item,
-                                            validate_table_specs, TableSpec)
+from cdc_identity import KeyAttribute
+from cdc_items import item_facts, number_fact, stored_item_facts, unwrap_item
+from cdc_settings import JobInputError, TableSpec, parse_arguments, sanitized_table_name, validate_table_specs
 
 
 def test_numbers_keep_their_exact_digits_as_json_numbers() -> None:
@@ -63,13 +65,50 @@ def test_glue_arguments_are_ignored_and_tables_parsed() -> None:
                                  '[{"source": "Orders", "keys": [{"name": "pk", "type": "S"}]}]'])
     assert arguments.raw_path == "s3://raw/dynamodb_data" and arguments.catalog_type == "glue"
     assert arguments.tables == (TableSpec("Orders", "orders", (KeyAttribute("pk", "S"),)),)
+    assert arguments.tables[0].max_columns == 200
 
 
 @pytest.mark.parametrize("specs", [
     (TableSpec("a-b", "a_b"), TableSpec("a.b", "a_b")),
-    (TableSpec("x", "x__deletes"),), (TableSpec("x", "cdc_merge_state"),),
+    (TableSpec("x", "x__deletes"),), (TableSpec("x", "cdc_merge_runs"),), (TableSpec("x", "x__v2"),),
     (TableSpec("x", "x", (KeyAttribute("item", "S"),)),), (TableSpec("x", "x", (KeyAttribute("k", "BOOL"),)),),
+    (TableSpec("x", "x", (KeyAttribute("cdc_k", "S"),)),),
+    (TableSpec("x", "x", (KeyAttribute("k", "S"),), (("a", "float"),)),),
+    (TableSpec("x", "x", (KeyAttribute("k", "S"),), (("k", "string"),)),),
+    (TableSpec("x", "x", (), (("a", "string"), ("b", "bigint")), max_columns=1),),
+    (TableSpec("x", "x", max_columns=1001),),
 ])
-def test_colliding_or_reserved_names_are_refused(specs: tuple[TableSpec, ...]) -> None:
-    with pytest.raises(ValueError):
+def test_colliding_reserved_or_unknown_names_and_types_are_refused(specs: tuple[TableSpec, ...]) -> None:
+    with pytest.raises(JobInputError):
         validate_table_specs(specs)
+
+
+@pytest.mark.parametrize("digits, kind, text", [
+    ("42", "N_INT", "42"), ("-0", "N_INT", "0"), ("1.0", "N_INT", "1"), ("9223372036854775807", "N_INT", None),
+    ("9223372036854775808", "N_DEC", None), ("-9223372036854775809", "N_DEC", None),
+    ("12345678901234567890.123456789", "N_DEC", None), ("-0.000000001", "N_DEC", None),
+    ("1E+25", "N_DEC", "1" + "0" * 25),
+    ("0.0000000001", "N_WIDE", None), ("99999999999999999999999999999999999999", "N_WIDE", None),
+    ("1e130", "N_WIDE", None), ("17.250", "N_DEC", "17.250"),
+])
+def test_numbers_are_classed_by_the_exact_type_that_holds_them(digits: str, kind: str, text: str | None) -> None:
+    assert number_fact(digits) == (kind, text or digits)
+
+
+def test_facts_of_every_type_and_the_same_facts_from_the_stored_item() -> None:
+    image = {"s": {"S": "ñ \"q\""}, "n": {"N": "2.50"}, "b": {"B": "AAEC"}, "bool": {"BOOL": True},
+             "nothing": {"NULL": True}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]},
+             "wide": {"NS": ["1", "1E+40"]}, "bs": {"BS": ["AA=="]}, "l": {"L": [{"N": "1.5"}, {"S": "x"}]},
+             "m": {"M": {"z": {"N": "1"}, "a": {"NULL": True}}}}
+    item, types, facts = item_facts(json.dumps(image))
+    assert item == unwrap_item(json.dumps(image))
+    assert types == {name: next(iter(typed)) for name, typed in image.items()}
+    assert facts == {"s": ("S", "ñ \"q\""), "n": ("N_DEC", "2.50"), "b": ("B", "AAEC"), "bool": ("BOOL", "true"),
+                     "nothing": ("NULL", None), "ss": ("SS", '["a","b"]'), "ns": ("NS_INT", "[1,2]"),
+                     "wide": ("NS_WIDE", "[1,1E+40]"), "bs": ("BS", '["AA=="]'), "l": ("L", '[1.5,"x"]'),
+                     "m": ("M", '{"a":null,"z":1}')}
+    assert stored_item_facts(item, types) == facts
+    # Rows stored without their types (before typed columns): B reads as S, sets as lists.
+    untyped = stored_item_facts(item, None)
+    assert untyped["b"] == ("S", "AAEC") and untyped["ss"] == ("L", '["a","b"]') and untyped["n"] == facts["n"]
+    assert item_facts(None) is None and stored_item_facts(None, None) is None

@@ -1,11 +1,13 @@
 """Runs a sequence of job runs in ONE local Spark session (a session costs 8-15 s to start) and dumps the tables
-after each run with pyiceberg, an independent reader of the Iceberg files.
+after each run with pyiceberg, an independent reader of the Iceberg files; then runs the plan's SQL queries (the
+docs' Athena examples) in the same session.
 
-    .venv-spark/bin/python tests/stacks/lakehouse/scenario_runner.py PLAN.json RESULT.json
+    .venv-spark/bin/python tests/glue_jobs/scenario_runner.py PLAN.json RESULT.json
 
 The plan names, per step, the files to deliver (written with their modification time, as Firehose would deliver
-them), the job's arguments, and optionally a method of the job to make fail after it ran (fault injection for the
-"watermark moves only after the merge commits" rule). Runs in the spark venv: standard library, pyspark, pyiceberg.
+them), SQL to run first (tables as an earlier version of the job left them), the job's arguments, and optionally a
+method of the job to make fail after it ran (fault injection for the "watermark moves only after the merge commits"
+rule). Runs in the spark venv: standard library, pyspark, pyiceberg.
 """
 from __future__ import annotations
 
@@ -19,20 +21,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-JOB = Path(__file__).resolve().parents[3] / "stacks" / "lakehouse" / "job"
+JOB = Path(__file__).resolve().parents[2] / "glue_jobs"
 sys.path.insert(0, str(JOB))
 
+import cdc_job  # noqa: E402
 import cdc_merge  # noqa: E402
-import local  # noqa: E402
+import cdc_settings  # noqa: E402
+import run_local  # noqa: E402
 
 
 def json_value(value: Any) -> Any:
-    if isinstance(value, bytes):
+    if isinstance(value, (bytes, bytearray)):
         return {"base64": base64.b64encode(value).decode()}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        return [json_value(member) for member in value]
+    if isinstance(value, dict):
+        return {name: json_value(member) for name, member in value.items()}
     return value
 
 
@@ -60,6 +68,8 @@ def read_table(warehouse: Path, database: str, table: str) -> dict[str, Any] | N
     rows = [{name: json_value(value) for name, value in row.items()} for row in arrow_rows]
     return {
         "rows": rows,
+        "columns": [{"name": column.name, "type": str(column.field_type), "doc": column.doc}
+                    for column in iceberg.schema().fields],
         "format_version": iceberg.metadata.format_version,
         "properties": dict(iceberg.properties),
         "snapshots": len(iceberg.snapshots()),
@@ -84,39 +94,57 @@ def deliver(raw: Path, files: list[dict[str, Any]]) -> None:
 
 def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
     failing = step.get("fail_after")
-    original = getattr(cdc_merge.CdcMergeJob, failing) if failing else None
+    original = getattr(cdc_job.CdcMergeJob, failing) if failing else None
     if failing:
         def fail_after(self: Any, *arguments: Any) -> Any:
             original(self, *arguments)
             raise RuntimeError(f"injected failure after {failing}")
-        setattr(cdc_merge.CdcMergeJob, failing, fail_after)
+        setattr(cdc_job.CdcMergeJob, failing, fail_after)
     try:
-        summaries = cdc_merge.main(local.local_arguments(step["args"]), spark=spark)
+        summaries = cdc_merge.main(run_local.local_arguments(step["args"]), spark=spark)
         return {"summaries": [summary.__dict__ for summary in summaries], "error": None}
+    except cdc_job.RunFailed as failure:  # tables failed, the others were merged
+        return {"summaries": [summary.__dict__ for summary in failure.summaries], "error": str(failure)}
     except Exception as error:  # the failure is the step's result
-        return {"summaries": [], "error": f"{type(error).__name__}: {error}",
-                "traceback": traceback.format_exc() if not failing else ""}
+        return {"summaries": [], "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
     finally:
         if failing:
-            setattr(cdc_merge.CdcMergeJob, failing, original)
+            setattr(cdc_job.CdcMergeJob, failing, original)
+
+
+def run_queries(spark: Any, database: str, queries: list[str]) -> list[dict[str, Any]]:
+    """Each query's rows, or its error (a query the docs show must run)."""
+    spark.sql(f"USE local.{database}")
+    answers = []
+    for query in queries:
+        try:
+            rows = [{name: json_value(value) for name, value in row.asDict().items()}
+                    for row in spark.sql(query).collect()]
+            answers.append({"query": query, "rows": rows, "error": None})
+        except Exception as error:
+            answers.append({"query": query, "rows": [], "error": f"{type(error).__name__}: {error}"})
+    return answers
 
 
 def main(plan_path: str, result_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text())
     raw, warehouse = Path(plan["raw"]), Path(plan["warehouse"])
-    first = local.local_arguments(plan["steps"][0]["args"])
-    spark = cdc_merge.spark_session(cdc_merge.parse_arguments(first), local.local_spark_configuration())
+    first = run_local.local_arguments(plan["steps"][0]["args"])
+    spark = cdc_job.spark_session(cdc_settings.parse_arguments(first), run_local.local_spark_configuration())
     spark.sparkContext.setLogLevel("ERROR")
     results = []
     for step in plan["steps"]:
         deliver(raw, step["files"])
+        for statement in step.get("setup_sql", ()):  # tables as an earlier version of the job left them
+            spark.sql(statement)
         outcome = run_step(spark, step)
         database = first[first.index("--database") + 1] if "--database" not in step["args"] else \
             step["args"][step["args"].index("--database") + 1]
         outcome.update({"name": step["name"], "tables": dump(warehouse, database)})
         results.append(outcome)
+    queries = run_queries(spark, plan["queries"]["database"], plan["queries"]["sql"]) if plan.get("queries") else []
     spark.stop()
-    Path(result_path).write_text(json.dumps(results, indent=1))
+    Path(result_path).write_text(json.dumps({"steps": results, "queries": queries}, indent=1))
     return 0
 
 

@@ -1,5 +1,7 @@
 """The scenario the spark tests drive through the job in one Spark session: batches with out-of-order, duplicate,
-late and replayed deliveries across runs, a failed run, maintenance, and a full rebuild; plus the oracle's view.
+late and replayed deliveries across runs, a failed run, maintenance, a DynamoDB table replaced by one with other keys,
+items whose attributes evolve (a new attribute, a number that gains decimals, type conflicts, names that collide),
+and a full rebuild with declared columns and a cap on typed columns.
 
 Pure standard library (the test process builds the plan; scenario_runner.py executes it in the spark venv).
 """
@@ -13,11 +15,23 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.stacks.lakehouse.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
+from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
 
 ORDERS, SESSIONS = "Orders", "app.Sessions-v2"  # the second name exercises the sanitizing rule
 TARGETS = {ORDERS: "orders", SESSIONS: "app_sessions_v2"}
 KEY_TYPES = {ORDERS: {"pk": "S", "sk": "N"}, SESSIONS: {"session_id": "B"}}
+# In run 3 the sessions table is replaced by one with other keys (the same name, a key of another type).
+REPLACED_KEY_TYPES = {"session_id": "S", "seq": "N"}
+# The rebuild declares columns and caps them (the other runs infer every column).
+DECLARED_COLUMNS = {"version": "decimal", "mixed": "json", "status": "string"}
+REBUILD_MAX_COLUMNS = 10
+# A table an earlier version of the job left (keys, item and the cdc_ event columns, no typed columns, its watermark
+# in a state table): the rebuild's run gives it typed columns, read from the items it holds (their types as the JSON
+# suggests), and takes over its watermark.
+LEGACY, LEGACY_TARGET, LEGACY_WATERMARK_US = "Legacy", "legacy", 1_700_000_500_000_000
+LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "meta": {"k": 1}, "flag": True,
+                      "blob": "AAEC"},
+                "b": {"id": "b", "count": 4, "note": None, "Flag": False}}
 OVERLAP_MINUTES = 10
 LATENESS_WINDOW_DAYS = 7
 EVERY_RUNS = 5
@@ -32,6 +46,7 @@ class Step:
     extra_args: list[str] = field(default_factory=list)
     fail_after: str | None = None
     database: str = DATABASE
+    setup_sql: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +87,10 @@ def session_key(number: int) -> dict[str, Any]:
     return {"session_id": {"B": base64.b64encode(bytes([number, 0, 255, number * 7 % 256])).decode()}}
 
 
+def replaced_session_key(number: int, seq: int = 1) -> dict[str, Any]:
+    return {"session_id": {"S": f"session-{number}"}, "seq": {"N": str(seq)}}
+
+
 @dataclass
 class Scenario:
     """The steps and, for the oracle, which changes each successful run saw."""
@@ -87,7 +106,7 @@ class Scenario:
             files = [{"path": file.relative_path, "text": file.text(), "mtime": file.modified_at}
                      for file in step.files]
             steps.append({"name": step.name, "files": files, "args": args + step.extra_args,
-                          "fail_after": step.fail_after})
+                          "fail_after": step.fail_after, "setup_sql": step.setup_sql})
         return {"raw": str(raw), "warehouse": str(warehouse), "steps": steps}
 
 
@@ -126,6 +145,8 @@ def build_scenario(seed: int = 7) -> Scenario:
             file(SESSIONS, sessions, 2)]
 
     # Run 2 (malformed line included): a late older modify, a newer one, deletes (one by TTL), a redelivered duplicate.
+    # From here on prices have decimals (the bigint column widens) and items have a `priority` (a column is added).
+    make.factory.fractional_prices = make.factory.priority = True
     run2_orders = [make.modify(ORDERS, order_key(1), t(150)), make.modify(ORDERS, order_key(2), t(1000)),
                    make.remove(ORDERS, order_key(3), t(1100)), make.remove(ORDERS, order_key(4), t(1200), ttl=True),
                    make.remove(ORDERS, order_key(8), t(1250))]
@@ -134,43 +155,79 @@ def build_scenario(seed: int = 7) -> Scenario:
             file(SESSIONS, [make.remove(SESSIONS, session_key(3), t(700))], 4.5)]
 
     # Run 3 (fails once, then retried): late older changes after deletes, a re-insert after a delete, a change
-    # whose tombstone fell out of the lateness window, and a file that shows up inside the overlap window.
+    # whose tombstone fell out of the lateness window, and a file that shows up inside the overlap window. The
+    # sessions table was replaced: the new one's keys are (session_id S, seq N), its changes come after the old's.
+    replaced = [make.insert(SESSIONS, replaced_session_key(i), t(5000 + i)) for i in range(4)]
+    replaced += [make.insert(SESSIONS, replaced_session_key(1, 2), t(5010)),
+                 make.modify(SESSIONS, replaced_session_key(2), t(5020)),
+                 make.remove(SESSIONS, replaced_session_key(3), t(5030))]
     run3 = [file(ORDERS, [make.modify(ORDERS, order_key(3), t(1050)), make.modify(ORDERS, order_key(4), t(1150)),
                           make.insert(ORDERS, order_key(8), t(1400))], 7),
             file(ORDERS, [make.modify(ORDERS, old_key, utc_microseconds(now - timedelta(days=30, hours=12)))], 7.5),
             file(SESSIONS, [make.modify(SESSIONS, session_key(4), t(900)),
-                            make.insert(SESSIONS, session_key(3), t(650))], 7)]
+                            make.insert(SESSIONS, session_key(3), t(650))], 7),
+            file(SESSIONS, replaced, 7.2)]
     overlap_file = file(ORDERS, [make.modify(ORDERS, order_key(9), t(1500))], 5 - 5 / 60)
     run3.append(overlap_file)
 
     # Run 4: the files of runs 1 and 2 replayed under new names (Firehose retries, a re-drive). Not the one of the
-    # item whose tombstone was purged: its REMOVE would rightly delete the resurrected item again.
+    # item whose tombstone was purged: its REMOVE would rightly delete the resurrected item again. The sessions
+    # replayed are the replaced table's: not merged any more.
     replays = [FirehoseFile(firehose_path(original.relative_path.split("/")[0], delivered + timedelta(hours=9), 2,
                                           rng), original.changes, (delivered + timedelta(hours=9)).timestamp())
                for original in run1[:2] + run1[3:] + run2[:1] + run2[2:]]
-    run5 = [file(ORDERS, [make.modify(ORDERS, order_key(11), t(2000))], 11)]
+    # Run 5: a change of the replaced sessions table delivered late (after the new table's first changes).
+    run5 = [file(ORDERS, [make.modify(ORDERS, order_key(11), t(2000))], 11),
+            file(SESSIONS, [make.modify(SESSIONS, session_key(5), t(950)),
+                            make.modify(SESSIONS, replaced_session_key(0), t(5100))], 11)]
+    rebuild_tables = [{"source": ORDERS, "target": "orders_explicit", "keys": [
+        {"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}], "columns": DECLARED_COLUMNS,
+        "max_columns": REBUILD_MAX_COLUMNS}, {"source": LEGACY, "keys": [{"name": "id", "type": "S"}]}]
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
         Step("run4-replay", replays), Step("run5-cadence", run5),
         Step("run6-maintenance", [], ["--maintenance", "true", "--snapshot-retention-hours", "0"]),
-        Step("rebuild-explicit", [], ["--tables", json.dumps([{"source": ORDERS, "target": "orders_explicit", "keys": [
-            {"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}]}])], database=EXPLICIT_DATABASE),
+        Step("rebuild-explicit", [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
+             setup_sql=legacy_table()),
     ]
     return Scenario(steps, now)
+
+
+def legacy_table() -> list[str]:
+    table = f"local.{EXPLICIT_DATABASE}.{LEGACY_TARGET}"
+    rows = ", ".join(f"('{key}', '{json.dumps(item, sort_keys=True, separators=(',', ':'))}', 'INSERT', "
+                     f"'{index:032x}', {1_700_000_000_000_000 + index}, 'old-file', current_timestamp())"
+                     for index, (key, item) in enumerate(sorted(LEGACY_ITEMS.items())))
+    return [f"CREATE NAMESPACE IF NOT EXISTS local.{EXPLICIT_DATABASE}",
+            f"CREATE TABLE {table} (id STRING, item STRING, cdc_event_name STRING, cdc_event_id STRING, "
+            "cdc_event_time_us BIGINT, cdc_source_file STRING, cdc_merged_at TIMESTAMP) USING iceberg TBLPROPERTIES ("
+            "'format-version'='2', 'write.delete.mode'='merge-on-read', 'write.update.mode'='merge-on-read', "
+            f"'write.merge.mode'='merge-on-read', 'cdc.keys'='[{{\"name\": \"id\", \"type\": \"S\"}}]', "
+            f"'cdc.source-table'='{LEGACY}')",
+            f"CREATE TABLE {table}__deletes (id STRING, cdc_event_name STRING, cdc_event_id STRING, "
+            "cdc_event_time_us BIGINT, cdc_source_file STRING, cdc_merged_at TIMESTAMP) USING iceberg",
+            f"INSERT INTO {table} VALUES {rows}",
+            f"CREATE TABLE local.{EXPLICIT_DATABASE}.cdc_merge_state (source_table STRING, target_table STRING, "
+            "watermark_us BIGINT, runs BIGINT, last_maintenance_run BIGINT, updated_at TIMESTAMP) USING iceberg",
+            f"INSERT INTO local.{EXPLICIT_DATABASE}.cdc_merge_state VALUES ('{LEGACY}', '{LEGACY_TARGET}', "
+            f"{LEGACY_WATERMARK_US}, 3, 0, current_timestamp())"]
 
 
 MALFORMED_LINE = '{"awsRegion": "us-east-1", "eventID": "trunc'
 
 
-def write_plan(scenario: Scenario, folder: Path) -> Path:
-    """The plan file; the run-2 duplicate file also carries a truncated line, as a broken delivery would."""
+def write_plan(scenario: Scenario, folder: Path, queries: dict[str, Any] | None = None) -> Path:
+    """The plan file; the run-2 duplicate file also carries a truncated line, as a broken delivery would. `queries`:
+    SQL the runner runs after the last step (`{"database": ..., "sql": [...]}`)."""
     raw, warehouse = folder / "raw", folder / "warehouse"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     plan = scenario.plan(raw, warehouse)
     run2 = next(step for step in plan["steps"] if step["name"] == "run2")
     run2["files"][1]["text"] += MALFORMED_LINE + "\n\n"
+    if queries:
+        plan["queries"] = queries
     path = folder / "plan.json"
     path.write_text(json.dumps(plan))
     return path

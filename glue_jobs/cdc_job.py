@@ -1,0 +1,806 @@
+"""The Spark side of the job: per source table, read the change records that arrived since the last run, merge them
+into the table's Iceberg tables with typed columns, start a new generation when the DynamoDB table was replaced,
+maintain the tables, and record the run. What it guarantees is documented in cdc_merge.py."""
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import cdc_items
+from cdc_columns import (ColumnPlan, TypedColumn, columns_from_json, columns_to_json, conflicts_sql, plan_columns,
+                         quoted, sql_text, value_sql)
+from cdc_identity import (Generation, KeyAttribute, KeyGroup, KeySchema, KeySchemaMix, MergeStep, archive_name,
+                          keys_from_json, keys_to_json, plan_generations)
+from cdc_settings import (LEGACY_STATE_TABLE, RUNS_TABLE, TOMBSTONE_SUFFIX, JobArguments, JobInputError, TableSpec,
+                          catalog_configuration, sanitized_table_name, validate_table_specs)
+
+if TYPE_CHECKING:  # pyspark is imported where it is used: the other modules' pure functions run without Spark
+    from pyspark.sql import DataFrame, SparkSession
+
+EVENT_RANK = {"INSERT": 1, "MODIFY": 2, "REMOVE": 3}
+# DynamoDB writes ApproximateCreationDateTime in milliseconds unless the destination asks for MICROSECOND precision.
+MICROSECONDS_THRESHOLD = 10**14
+METADATA_COLUMNS = (("cdc_event_name", "STRING"), ("cdc_event_id", "STRING"), ("cdc_event_time_us", "BIGINT"),
+                    ("cdc_source_file", "STRING"), ("cdc_merged_at", "TIMESTAMP"))
+ITEM_COLUMNS = (("item", "STRING"), ("cdc_attribute_types", "MAP<STRING, STRING>"),
+                ("cdc_type_conflicts", "ARRAY<STRING>"))
+MERGE_ON_READ = ("'format-version'='2', 'write.delete.mode'='merge-on-read', 'write.update.mode'='merge-on-read', "
+                 "'write.merge.mode'='merge-on-read'")
+MAX_UNTYPED_KEPT = 1000  # attribute names kept in `cdc.untyped-attributes`; beyond, every new column is backfilled
+FACTS_TYPE = ("struct<item: string, types: map<string, string>, "
+              "facts: map<string, struct<kind: string, text: string>>>")
+STORED_FACTS_TYPE = "map<string, struct<kind: string, text: string>>"
+RUNS_COLUMNS = (
+    ("run_started_at", "TIMESTAMP"), ("source_table", "STRING"), ("target_table", "STRING"), ("outcome", "STRING"),
+    ("error", "STRING"), ("generation", "BIGINT"), ("files_read", "BIGINT"), ("records_read", "BIGINT"),
+    ("malformed_records", "BIGINT"), ("replaced_table_records", "BIGINT"), ("changes_merged", "BIGINT"),
+    ("newest_change_us", "BIGINT"), ("columns_added", "ARRAY<STRING>"), ("columns_retyped", "ARRAY<STRING>"),
+    ("type_conflicts", "MAP<STRING, BIGINT>"), ("untyped_attributes", "BIGINT"), ("archived_as", "STRING"),
+    ("tombstones_purged", "BIGINT"), ("watermark_us", "BIGINT"), ("maintenance", "BOOLEAN"), ("seconds", "DOUBLE"),
+)
+
+
+class TableFailed(Exception):
+    """A table's input the job refuses: the table is not merged this run, the others are."""
+
+
+class RunFailed(Exception):
+    """Raised after the run when tables failed: the Glue run ends FAILED (and notifies); the summaries say which."""
+
+    def __init__(self, summaries: list["TableRunSummary"]) -> None:
+        self.summaries = summaries
+        failed = [summary for summary in summaries if summary.error]
+        super().__init__("; ".join(f"table {summary.source}: {summary.error}" for summary in failed))
+
+
+@dataclass
+class TableRunSummary:
+    source: str
+    target: str
+    generation: int | None = None
+    files_read: int = 0
+    records_read: int = 0
+    malformed_records: int = 0
+    replaced_table_records: int = 0  # changes of a DynamoDB table this one replaced: never merged
+    changes_merged: int = 0
+    newest_change_us: int | None = None
+    columns_added: list[str] = field(default_factory=list)
+    columns_retyped: list[str] = field(default_factory=list)
+    type_conflicts: dict[str, int] = field(default_factory=dict)  # attribute -> values its column cannot hold
+    untyped_attributes: int = 0
+    archived_as: str | None = None
+    tombstones_purged: int = 0
+    watermark_us: int | None = None
+    maintenance: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class TableState:
+    watermark_us: int | None = None
+    runs: int = 0
+    last_maintenance_run: int = 0
+
+
+@dataclass
+class StoredTable:
+    """A live table as the catalog holds it now: its columns (name -> Spark SQL type) and its properties."""
+    name: str
+    columns: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.columns)
+
+    @property
+    def keys(self) -> KeySchema:
+        return keys_from_json(self.properties.get("cdc.keys"))
+
+    def generation(self, newest_us: int | None) -> Generation | None:
+        if not self.keys:
+            return None
+        started = self.properties.get("cdc.generation-started-us")
+        return Generation(self.keys, int(self.properties.get("cdc.generation", "1")),
+                          int(started) if started else None, newest_us)
+
+    @property
+    def typed_columns(self) -> tuple[TypedColumn, ...]:
+        return columns_from_json(self.properties.get("cdc.columns"))
+
+    @property
+    def untyped(self) -> tuple[str, ...]:
+        return tuple(json.loads(self.properties.get("cdc.untyped-attributes", "[]")))
+
+    @property
+    def legacy(self) -> bool:
+        """Stored by a version of the job without typed columns: its rows' attributes are not known."""
+        return self.exists and "cdc.columns" not in self.properties
+
+    @property
+    def rows_untyped(self) -> bool:
+        """Rows may hold attributes no column shows: stored before typed columns, or more untyped ones than kept."""
+        return self.legacy or len(self.untyped) >= MAX_UNTYPED_KEPT
+
+    def state(self) -> TableState | None:
+        if "cdc.watermark-us" not in self.properties:
+            return None
+        watermark = self.properties["cdc.watermark-us"]
+        return TableState(int(watermark) if watermark else None, int(self.properties.get("cdc.runs", "0")),
+                          int(self.properties.get("cdc.last-maintenance-run", "0")))
+
+
+@dataclass
+class ChangeStats:
+    files: int = 0
+    records: int = 0
+    malformed: int = 0
+    newest_file_us: int | None = None
+    older_than_generation: int = 0
+    groups: list[KeyGroup] = field(default_factory=list)
+    schema_texts: dict[KeySchema, str] = field(default_factory=dict)  # as Spark wrote them, to filter by
+    other_tables: list[tuple[str, str]] = field(default_factory=list)  # (table name, a file)
+
+
+@dataclass
+class CdcMergeJob:
+    spark: "SparkSession"
+    arguments: JobArguments
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def namespace(self) -> str:
+        return f"{quoted(self.arguments.catalog_name)}.{quoted(self.arguments.database)}"
+
+    def table(self, name: str) -> str:
+        return f"{self.namespace}.{quoted(name)}"
+
+    @property
+    def now_us(self) -> int:
+        return int(self.now.timestamp() * 1_000_000)
+
+    # ------------------------------------------------------------ catalog
+
+    def ensure_namespace(self) -> None:
+        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {self.namespace}")
+
+    def discover_sources(self) -> tuple[TableSpec, ...]:
+        """One table per `<source>/cdc_data` folder below the raw path."""
+        jvm = self.spark.sparkContext._jvm
+        root = jvm.org.apache.hadoop.fs.Path(self.arguments.raw_path)
+        filesystem = root.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
+        sources = []
+        if filesystem.exists(root):
+            for status in filesystem.listStatus(root):
+                if status.isDirectory() and filesystem.exists(jvm.org.apache.hadoop.fs.Path(status.getPath(),
+                                                                                          "cdc_data")):
+                    source = status.getPath().getName()
+                    sources.append(TableSpec(source, sanitized_table_name(source),
+                                             max_columns=self.arguments.max_columns))
+        if not sources:
+            raise JobInputError(f"--raw-path {self.arguments.raw_path} holds no <table>/cdc_data/ folder: give the "
+                                "folder that holds one per table (the raw bucket's dynamodb_data/), or --tables")
+        specs = tuple(sorted(sources, key=lambda spec: spec.source))
+        validate_table_specs(specs)
+        return specs
+
+    def load(self, name: str) -> StoredTable:
+        from pyspark.sql.utils import AnalysisException
+
+        try:
+            properties = {row["key"]: row["value"]
+                          for row in self.spark.sql(f"SHOW TBLPROPERTIES {self.table(name)}").collect()}
+        except AnalysisException:
+            return StoredTable(name)
+        schema = self.spark.table(self.table(name)).schema
+        return StoredTable(name, {column.name: column.dataType.simpleString() for column in schema.fields},
+                           properties)
+
+    def set_properties(self, name: str, properties: dict[str, str | None]) -> None:
+        values = {key: value for key, value in properties.items() if value is not None}
+        if values:
+            pairs = ", ".join(f"{sql_text(key)}={sql_text(value)}" for key, value in values.items())
+            self.spark.sql(f"ALTER TABLE {self.table(name)} SET TBLPROPERTIES ({pairs})")
+        removed = [key for key, value in properties.items() if value is None]
+        if removed:
+            self.spark.sql(f"ALTER TABLE {self.table(name)} UNSET TBLPROPERTIES IF EXISTS "
+                           f"({', '.join(sql_text(key) for key in removed)})")
+
+    def legacy_state(self, source: str) -> TableState:
+        """The watermark an earlier version of the job kept in its state table, if any."""
+        tables = {row["tableName"] for row in self.spark.sql(f"SHOW TABLES IN {self.namespace}").collect()}
+        if LEGACY_STATE_TABLE not in tables:
+            return TableState()
+        rows = self.spark.sql(f"SELECT watermark_us, runs, last_maintenance_run FROM {self.table(LEGACY_STATE_TABLE)}"
+                              f" WHERE source_table = {sql_text(source)}").collect()
+        return TableState(rows[0]["watermark_us"], rows[0]["runs"] or 0, rows[0]["last_maintenance_run"] or 0) \
+            if rows else TableState()
+
+    def newest_stored_change(self, target: str) -> int | None:
+        rows = self.spark.sql(f"SELECT max(t) AS t FROM (SELECT max(cdc_event_time_us) AS t FROM {self.table(target)}"
+                              f" UNION ALL SELECT max(cdc_event_time_us) FROM {self.table(target + TOMBSTONE_SUFFIX)})"
+                              ).collect()
+        return rows[0]["t"]
+
+    # ------------------------------------------------------------ reading
+
+    def read_new_files(self, spec: TableSpec, state: TableState) -> "DataFrame | None":
+        """Lines of the files modified after the watermark minus the overlap, with their file and its time."""
+        from pyspark.sql import functions as F
+
+        folder = f"{self.arguments.raw_path}/{spec.source}/cdc_data"
+        jvm = self.spark.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(folder)
+        if not path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).exists(path):
+            return None
+        reader = self.spark.read.option("recursiveFileLookup", "true")
+        threshold_us = None
+        if state.watermark_us is not None:
+            threshold_us = state.watermark_us - self.arguments.overlap_minutes * 60 * 1_000_000
+            # modifiedAfter has second precision and is exclusive: one second earlier, the exact filter follows.
+            since = datetime.fromtimestamp(threshold_us // 1_000_000 - 1, timezone.utc)
+            reader = reader.option("modifiedAfter", since.strftime("%Y-%m-%dT%H:%M:%S"))
+        lines = reader.text(folder).select(
+            "value", F.col("_metadata.file_path").alias("source_file"),
+            F.unix_micros(F.col("_metadata.file_modification_time")).alias("file_time_us"))
+        if threshold_us is not None:
+            lines = lines.where(F.col("file_time_us") > F.lit(threshold_us))
+        return lines
+
+    def parse_changes(self, lines: "DataFrame") -> "DataFrame":
+        """One row per non-empty line: the change's fields, its key schema (as sorted JSON) and whether it is valid."""
+        from pyspark.sql import functions as F
+
+        record = F.from_json("value", record_schema(), {"mode": "PERMISSIVE"})
+        created = F.col("r.dynamodb.ApproximateCreationDateTime")
+        keys = F.from_json(F.col("r.dynamodb.Keys"), "map<string, map<string, string>>")
+        schema = F.to_json(F.array_sort(F.transform(F.map_entries(keys), lambda entry: F.struct(
+            entry["key"].alias("name"), F.element_at(F.map_keys(entry["value"]), 1).alias("type")))))
+        valid = (F.col("r.eventName").isin(*EVENT_RANK) & F.col("r.eventID").isNotNull() & created.isNotNull()
+                 & (F.size(keys) > 0))
+        return (lines.where(F.length(F.trim("value")) > 0)
+                .select(record.alias("r"), "source_file", "file_time_us")
+                .select(
+                    F.col("r.eventName").alias("cdc_event_name"), F.col("r.eventID").alias("cdc_event_id"),
+                    F.when(created < MICROSECONDS_THRESHOLD, created * 1000).otherwise(created)
+                    .alias("cdc_event_time_us"),
+                    F.col("r.tableName").alias("table_name"), F.col("r.dynamodb.Keys").alias("keys_json"),
+                    F.when(valid, schema).alias("key_schema"), F.col("r.dynamodb.NewImage").alias("new_image"),
+                    F.col("source_file").alias("cdc_source_file"), "file_time_us"))
+
+    def change_stats(self, changes: "DataFrame", spec: TableSpec, started_us: int | None) -> ChangeStats:
+        """In one Spark job: per key schema and table name, the changes' counts, times and files (malformed changes
+        have no key schema); the totals are their sums."""
+        changes.createOrReplaceTempView("cdc_changes")
+        before = f"cdc_event_time_us < {started_us}" if started_us is not None else "false"
+        rows = self.spark.sql(f"""SELECT key_schema, table_name, {before} AS before_generation, count(*) AS records,
+                min(cdc_event_time_us) AS first_us, max(cdc_event_time_us) AS last_us, min(cdc_source_file) AS file,
+                collect_set(cdc_source_file) AS files, max(file_time_us) AS newest_file_us
+            FROM cdc_changes GROUP BY 1, 2, 3""").collect()
+        stats = ChangeStats(records=sum(row["records"] for row in rows),
+                            files=len({file for row in rows for file in row["files"]}),
+                            newest_file_us=max((row["newest_file_us"] for row in rows), default=None))
+        groups: dict[KeySchema, KeyGroup] = {}
+        for row in rows:
+            if row["key_schema"] is None:
+                stats.malformed += row["records"]
+            elif row["table_name"] is not None and row["table_name"] != spec.source:
+                stats.other_tables.append((row["table_name"], row["file"]))
+            elif row["before_generation"]:
+                stats.older_than_generation += row["records"]
+            else:
+                keys = keys_from_json(row["key_schema"])
+                stats.schema_texts[keys] = row["key_schema"]
+                group = KeyGroup(keys, row["records"], row["first_us"], row["last_us"], row["file"])
+                earlier = groups.get(keys)  # the same keys with and without a table name
+                groups[keys] = group if earlier is None else KeyGroup(
+                    keys, group.records + earlier.records, min(group.first_us, earlier.first_us),
+                    max(group.last_us, earlier.last_us), min(group.file, earlier.file))
+        stats.groups = list(groups.values())
+        stats.other_tables.sort()
+        return stats
+
+    # ------------------------------------------------------------ tables and generations
+
+    def create_tables(self, spec: TableSpec, generation: Generation) -> None:
+        keys = key_columns(generation.keys)
+        metadata = ", ".join(f"{name} {kind}" for name, kind in METADATA_COLUMNS)
+        items = ", ".join(f"{name} {kind}" for name, kind in ITEM_COLUMNS)
+        properties = (f"{MERGE_ON_READ}, 'cdc.source-table'={sql_text(spec.source)}, "
+                      + ", ".join(f"{sql_text(key)}={sql_text(value)}"
+                                  for key, value in generation_properties(generation).items() if value is not None))
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(spec.target)} ({keys}, {items}, {metadata})"
+                       f" USING iceberg TBLPROPERTIES ({properties}, 'cdc.columns'='[]')")
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(spec.target + TOMBSTONE_SUFFIX)} ({keys},"
+                       f" {metadata}) USING iceberg TBLPROPERTIES ({properties})")
+
+    def archive(self, spec: TableSpec, stored: StoredTable, old: Generation, new: Generation) -> str:
+        """The old generation's live items copied to `<target>__v<n>`, then the table emptied for the new keys."""
+        name = archive_name(spec.target, old)
+        properties = ", ".join(f"{sql_text(key)}={sql_text(value)}" for key, value in {
+            "format-version": "2", "cdc.source-table": spec.source, "cdc.keys": keys_to_json(old.keys),
+            "cdc.generation": str(old.number), "cdc.replaced-at": self.now.isoformat(),
+            "cdc.columns": stored.properties.get("cdc.columns", "[]")}.items())
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(name)} USING iceberg TBLPROPERTIES ({properties})"
+                       f" AS SELECT * FROM {self.table(spec.target)}")
+        self.set_properties(spec.target, {**generation_properties(new), "cdc.resetting": "true"})
+        return name
+
+    def reset(self, spec: TableSpec, stored: StoredTable) -> StoredTable:
+        """Empties the table and its tombstones and gives them the key columns of `cdc.keys` (after an archive).
+        Typed columns stay, but for one named like a new key column: its attribute gets a column anew."""
+        keys = {key.name: key_sql_type(key).lower() for key in stored.keys}
+        lowered = {name.lower() for name in keys}
+        kept = tuple(column for column in stored.typed_columns
+                     if column.name.lower() not in lowered and column.attribute not in keys)
+        fixed = {name for name, _ in METADATA_COLUMNS + ITEM_COLUMNS}
+        for name, typed in ((spec.target, {column.name for column in kept}), (spec.target + TOMBSTONE_SUFFIX, set())):
+            self.spark.sql(f"DELETE FROM {self.table(name)}")
+            current = self.load(name).columns
+            stale = [column for column in current
+                     if column not in fixed | typed and keys.get(column) != current[column]]
+            if stale:
+                self.spark.sql(f"ALTER TABLE {self.table(name)} DROP COLUMNS "
+                               f"({', '.join(quoted(column) for column in stale)})")
+            missing = [key for key in stored.keys if current.get(key.name) != keys[key.name]]
+            if missing:  # first, in key order
+                self.spark.sql(f"ALTER TABLE {self.table(name)} ADD COLUMNS ("
+                               + ", ".join(f"{quoted(key.name)} {key_sql_type(key)} FIRST" for key in reversed(missing))
+                               + ")")
+        self.set_properties(spec.target, {"cdc.columns": columns_to_json(kept), "cdc.resetting": None})
+        return self.load(spec.target)
+
+    def prepare(self, spec: TableSpec, stored: StoredTable, generation: Generation) -> StoredTable:
+        """The tables exist with the generation's keys and the columns this version of the job writes."""
+        if not stored.exists:
+            self.create_tables(spec, generation)
+            return self.load(spec.target)
+        if stored.properties.get("cdc.resetting"):
+            stored = self.reset(spec, stored)
+        missing = [(name, kind) for name, kind in ITEM_COLUMNS if name not in stored.columns]
+        if missing:  # a table from before typed columns
+            self.spark.sql(f"ALTER TABLE {self.table(spec.target)} ADD COLUMNS ("
+                           + ", ".join(f"{name} {kind} AFTER item" for name, kind in reversed(missing)) + ")")
+            stored = self.load(spec.target)
+        return stored
+
+    # ------------------------------------------------------------ typed columns
+
+    def apply_columns(self, spec: TableSpec, stored: StoredTable, plan: ColumnPlan,
+                      keys: KeySchema) -> StoredTable:
+        """The plan stored first, then the schema made to match it, then existing rows backfilled: a run that dies
+        in between is completed by the next (`cdc.backfill` stays until the backfill committed)."""
+        pending = bool(stored.properties.get("cdc.backfill"))
+        if not (plan.changed or pending or plan.columns != stored.typed_columns
+                or plan.untyped != stored.untyped):
+            return stored
+        untyped = plan.untyped[:MAX_UNTYPED_KEPT]
+        self.set_properties(spec.target, {"cdc.columns": columns_to_json(plan.columns),
+                                          "cdc.untyped-attributes": json.dumps(list(untyped), ensure_ascii=False),
+                                          **({"cdc.backfill": "pending"} if plan.backfill else {})})
+        stored = self.load(spec.target)
+        self.match_schema(spec.target, stored, plan.columns, keys)
+        if plan.backfill or pending:
+            self.backfill(spec.target, plan.columns)
+            self.set_properties(spec.target, {"cdc.backfill": None})
+        return self.load(spec.target)
+
+    def match_schema(self, target: str, stored: StoredTable, columns: tuple[TypedColumn, ...],
+                     keys: KeySchema) -> None:
+        retyped = [column for column in columns
+                   if column.name in stored.columns and stored.columns[column.name] != spark_type(column)]
+        if retyped:
+            self.spark.sql(f"ALTER TABLE {self.table(target)} DROP COLUMNS "
+                           f"({', '.join(quoted(column.name) for column in retyped)})")
+        missing, after = [], keys[-1].name if keys else None
+        for column in columns:
+            if column.name not in stored.columns or column in retyped:
+                position = f" AFTER {quoted(after)}" if after else " FIRST"
+                missing.append(f"{quoted(column.name)} {column.sql_type} COMMENT {sql_text(column.attribute)}"
+                               + position)
+            after = column.name
+        if missing:
+            self.spark.sql(f"ALTER TABLE {self.table(target)} ADD COLUMNS ({', '.join(missing)})")
+
+    def stored_facts(self) -> str:
+        """SQL: the facts of a stored row, from its `item` and `cdc_attribute_types` (a Python UDF)."""
+        register_modules_by_value()
+        self.spark.udf.register("cdc_stored_facts", cdc_items.stored_item_facts, STORED_FACTS_TYPE)
+        return "cdc_stored_facts(item, cdc_attribute_types)"
+
+    def backfill(self, target: str, columns: tuple[TypedColumn, ...]) -> None:
+        """Every stored row's typed columns read again from its `item` and `cdc_attribute_types`."""
+        facts = self.stored_facts()
+        assignments = [f"{quoted(column.name)} = {value_sql(column, facts)}" for column in columns]
+        assignments.append(f"cdc_type_conflicts = {conflicts_sql(columns, facts)}")
+        self.spark.sql(f"UPDATE {self.table(target)} SET {', '.join(assignments)}")
+
+    def profile(self, view: str, keys: KeySchema) -> tuple[dict[str, dict[str, int]], int, int]:
+        """In one Spark job: this run's values per attribute and kind, the number of changes and of REMOVEs among
+        them. Every image holds its key attributes (DynamoDB's NewImage is the whole item): the first key's values
+        count the images."""
+        key_names = {key.name for key in keys}
+        profile: dict[str, dict[str, int]] = {}
+        images = removes = 0
+        for row in self.spark.sql(f"SELECT cdc_event_name = 'REMOVE' AS removal, attribute, fact.kind AS kind,"
+                                  f" count(*) AS n FROM {view} LATERAL VIEW OUTER explode(r.facts) f AS attribute, fact"
+                                  " GROUP BY 1, 2, 3").collect():
+            if row["removal"]:
+                removes += row["n"]
+            elif row["attribute"] == keys[0].name:
+                images += row["n"]
+            elif row["attribute"] is not None and row["attribute"] not in key_names:
+                profile.setdefault(row["attribute"], {})[row["kind"]] = row["n"]
+        return profile, images + removes, removes
+
+    def stored_profile(self, target: str, keys: KeySchema) -> dict[str, dict[str, int]]:
+        """The attributes of rows stored before typed columns, to give them columns too (once)."""
+        self.spark.sql(f"SELECT named_struct('facts', {self.stored_facts()}) AS r, cdc_event_name"
+                       f" FROM {self.table(target)}").createOrReplaceTempView("cdc_stored")
+        return self.profile("cdc_stored", keys)[0]
+
+    # ------------------------------------------------------------ merging
+
+    def newest_change_per_key(self, changes: "DataFrame", keys: KeySchema, schema_text: str,
+                              started_us: int | None) -> "DataFrame":
+        """The valid changes with these keys (at or after the generation's start), only the newest per key, with
+        its item, types and facts."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        rank = F.coalesce(*[F.when(F.col("cdc_event_name") == name, F.lit(value))
+                            for name, value in EVENT_RANK.items()])
+        typed = F.from_json("keys_json", "map<string, map<string, string>>")
+        batch = changes.where(F.col("key_schema") == F.lit(schema_text))
+        if started_us is not None:
+            batch = batch.where(F.col("cdc_event_time_us") >= F.lit(started_us))
+        with_keys = batch.withColumn("key_map", typed).withColumn("cdc_event_rank", rank)
+        for key in keys:
+            value = F.element_at(F.element_at("key_map", F.lit(key.name)), F.lit(key.type))
+            with_keys = with_keys.withColumn(key.name, F.unbase64(value) if key.type == "B" else value)
+        valid = with_keys.where(F.expr(" AND ".join(f"{quoted(key.name)} IS NOT NULL" for key in keys)))
+        order = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys]).orderBy(
+            F.col("cdc_event_time_us").desc(), F.col("cdc_event_rank").desc(), F.col("cdc_event_id").desc(),
+            F.col("cdc_source_file").asc())
+        newest = valid.withColumn("position", F.row_number().over(order)).where("position = 1")
+        register_modules_by_value()
+        facts = F.udf(cdc_items.item_facts, FACTS_TYPE)
+        image = F.when(F.col("cdc_event_name") == "REMOVE", F.lit(None)).otherwise(facts("new_image"))
+        return newest.select(*[F.col(quoted(key.name)) for key in keys], image.alias("r"), "cdc_event_name",
+                             "cdc_event_id", "cdc_event_time_us", "cdc_source_file", "cdc_event_rank")
+
+    @staticmethod
+    def newer(incoming: str, stored: str) -> str:
+        """SQL: the incoming change's position is strictly after the stored one's (equal: the same change)."""
+        stored_rank = " ".join(f"WHEN {stored}.cdc_event_name = '{name}' THEN {value}"
+                               for name, value in EVENT_RANK.items())
+        stored_rank = f"(CASE {stored_rank} END)"
+        return (f"({incoming}.cdc_event_time_us > {stored}.cdc_event_time_us OR "
+                f"({incoming}.cdc_event_time_us = {stored}.cdc_event_time_us AND "
+                f"({incoming}.cdc_event_rank > {stored_rank} OR ({incoming}.cdc_event_rank = {stored_rank} AND "
+                f"{incoming}.cdc_event_id > {stored}.cdc_event_id))))")
+
+    @staticmethod
+    def key_join(left: str, right: str, keys: KeySchema) -> str:
+        return " AND ".join(f"{left}.{quoted(key.name)} = {right}.{quoted(key.name)}" for key in keys)
+
+    def not_superseded_by_tombstones(self, target: str, keys: KeySchema) -> None:
+        """View `cdc_candidates`: the batch's changes no tombstone supersedes (no late change resurrects)."""
+        tombstones = self.table(target + TOMBSTONE_SUFFIX)
+        self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_candidates AS
+            SELECT c.* FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
+            WHERE d.cdc_event_id IS NULL OR {self.newer('c', 'd')}""")
+
+    def typed_source(self, keys: KeySchema, columns: tuple[TypedColumn, ...]) -> None:
+        """View `cdc_source`: the candidates as rows of the live table, typed columns included."""
+        typed = "".join(f"{value_sql(column, 'r.facts')} AS {quoted(column.name)}, " for column in columns)
+        self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_source AS SELECT
+            {''.join(quoted(key.name) + ', ' for key in keys)}{typed}r.item AS item,
+            r.types AS cdc_attribute_types, {conflicts_sql(columns, 'r.facts')} AS cdc_type_conflicts,
+            cdc_event_name, cdc_event_id, cdc_event_time_us, cdc_source_file, cdc_event_rank
+            FROM cdc_merged""")
+
+    def merge_into_live(self, target: str, keys: KeySchema, columns: tuple[TypedColumn, ...]) -> None:
+        names = [quoted(key.name) for key in keys] + [quoted(column.name) for column in columns] + [
+            name for name, _ in ITEM_COLUMNS] + ["cdc_event_name", "cdc_event_id", "cdc_event_time_us",
+                                                 "cdc_source_file"]
+        assignments = ", ".join(f"t.{name} = s.{name}" for name in names)
+        self.spark.sql(f"""MERGE INTO {self.table(target)} t USING cdc_source s ON {self.key_join('t', 's', keys)}
+            WHEN MATCHED AND {self.newer('s', 't')} AND s.cdc_event_name = 'REMOVE' THEN DELETE
+            WHEN MATCHED AND {self.newer('s', 't')} THEN UPDATE SET {assignments}, t.cdc_merged_at = current_timestamp()
+            WHEN NOT MATCHED AND s.cdc_event_name <> 'REMOVE' THEN
+                INSERT ({', '.join(names)}, cdc_merged_at)
+                VALUES ({', '.join('s.' + name for name in names)}, current_timestamp())""")
+
+    def merge_into_tombstones(self, target: str, keys: KeySchema) -> None:
+        names = [quoted(key.name) for key in keys] + ["cdc_event_name", "cdc_event_id", "cdc_event_time_us",
+                                                      "cdc_source_file"]
+        assignments = ", ".join(f"t.{name} = s.{name}" for name in names)
+        self.spark.sql(f"""MERGE INTO {self.table(target + TOMBSTONE_SUFFIX)} t
+            USING (SELECT * FROM cdc_source WHERE cdc_event_name = 'REMOVE') s ON {self.key_join('t', 's', keys)}
+            WHEN MATCHED AND {self.newer('s', 't')} THEN UPDATE SET {assignments}, t.cdc_merged_at = current_timestamp()
+            WHEN NOT MATCHED THEN INSERT ({', '.join(names)}, cdc_merged_at)
+                VALUES ({', '.join('s.' + name for name in names)}, current_timestamp())""")
+
+    def purge_tombstones(self, target: str) -> int:
+        horizon_us = int((self.now - timedelta(days=self.arguments.lateness_window_days)).timestamp() * 1_000_000)
+        tombstones = self.table(target + TOMBSTONE_SUFFIX)
+        expired = self.spark.sql(f"SELECT count(*) AS n FROM {tombstones} WHERE cdc_event_time_us < {horizon_us}")
+        count = expired.collect()[0]["n"]
+        if count:
+            self.spark.sql(f"DELETE FROM {tombstones} WHERE cdc_event_time_us < {horizon_us}")
+        return count
+
+    def merge_step(self, spec: TableSpec, stored: StoredTable, step: MergeStep, changes: "DataFrame | None",
+                   stats: ChangeStats, summary: TableRunSummary) -> StoredTable:
+        """One generation's changes of this run merged, typed columns evolved first."""
+        from pyspark import StorageLevel
+
+        keys = step.generation.keys
+        profile, merged, removes = {}, 0, 0
+        source = None
+        if step.group is not None and changes is not None:
+            newest = self.newest_change_per_key(changes, keys, stats.schema_texts[keys], step.generation.started_us)
+            newest.createOrReplaceTempView("cdc_newest")
+            self.not_superseded_by_tombstones(spec.target, keys)
+            # Cached once: the profile, both merges and the tombstone merge's own writes must see the same changes.
+            source = self.spark.table("cdc_candidates").persist(StorageLevel.MEMORY_AND_DISK)
+            source.createOrReplaceTempView("cdc_merged")
+            profile, merged, removes = self.profile("cdc_merged", keys)
+        try:
+            rows_untyped = stored.rows_untyped and self.has_rows(spec.target)
+            if stored.legacy and rows_untyped:
+                for attribute, kinds in self.stored_profile(spec.target, keys).items():
+                    for kind, count in kinds.items():
+                        profile.setdefault(attribute, {})[kind] = profile.get(attribute, {}).get(kind, 0) + count
+            typed = {column.name for column in stored.typed_columns}
+            reserved = {key.name for key in keys} | {name for name in stored.columns if name not in typed}
+            plan = plan_columns(stored.typed_columns, profile, reserved=reserved, declared=dict(spec.columns),
+                                max_columns=spec.max_columns, untyped=stored.untyped,
+                                stored_rows_untyped=rows_untyped)
+            stored = self.apply_columns(spec, stored, plan, keys)
+            summary.columns_added += [column.name for column in plan.added]
+            summary.columns_retyped += [column.name for column in plan.retyped]
+            summary.untyped_attributes = len(plan.untyped)
+            for attribute, count in plan.conflicts.items():
+                summary.type_conflicts[attribute] = summary.type_conflicts.get(attribute, 0) + count
+            if source is not None and merged:
+                self.typed_source(keys, plan.columns)
+                self.merge_into_live(spec.target, keys, plan.columns)
+                if removes:
+                    self.merge_into_tombstones(spec.target, keys)
+                summary.changes_merged += merged
+        finally:
+            if source is not None:
+                source.unpersist()
+        return stored
+
+    def has_rows(self, target: str) -> bool:
+        return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)} LIMIT 1").collect())
+
+    # ------------------------------------------------------------ maintenance
+
+    def maintenance_due(self, state: TableState) -> bool:
+        every = self.arguments.maintenance_every_runs
+        return self.arguments.force_maintenance or (every > 0 and state.runs - state.last_maintenance_run >= every)
+
+    def maintain(self, *names: str) -> None:
+        """Compaction of every data file, deletes applied, then expiry of the snapshots older than the retention (the
+        newest always stays).
+
+        Every data file, each with a new sequence number: Iceberg drops a position-delete file when every live data
+        file is newer than it, so the delete files of the merges before a maintenance apply to no row after it and
+        are dropped by the next one (bounded: no more than one cycle's). Rewriting only the files that have deletes
+        would leave older untouched files behind, and their age would keep every delete file forever;
+        `rewrite_position_delete_files`, which drops them at once, fails on tables with array or map columns in
+        Iceberg 1.10 (apache/iceberg issue 15080), and typed tables have them."""
+        catalog = quoted(self.arguments.catalog_name)
+        for name in names:
+            identifier = sql_text(f"{self.arguments.database}.{name}")
+            self.spark.sql(f"CALL {catalog}.system.rewrite_data_files(table => {identifier}, options => map("
+                           "'rewrite-all', 'true', 'use-starting-sequence-number', 'false'))")
+            older_than = (datetime.now(timezone.utc) - timedelta(hours=self.arguments.snapshot_retention_hours))
+            cutoff = f"TIMESTAMP '{older_than.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+            # The procedure lists every file the table's snapshots reach: not for nothing (the metadata table is
+            # read from the metadata alone).
+            expired = self.spark.sql(f"SELECT count(*) AS n FROM {self.table(name)}.snapshots"
+                                     f" WHERE committed_at < {cutoff}").collect()[0]["n"]
+            if expired:
+                self.spark.sql(f"CALL {catalog}.system.expire_snapshots(table => {identifier},"
+                               f" older_than => {cutoff}, retain_last => 1)")
+
+    # ------------------------------------------------------------ one table
+
+    def merge_table(self, spec: TableSpec, summary: TableRunSummary) -> bool:
+        """Merges one table's new changes; True when its maintenance ran."""
+        from pyspark import StorageLevel
+
+        stored = self.load(spec.target)
+        state = stored.state() or (self.legacy_state(spec.source) if stored.exists else TableState())
+        generation = stored.generation(self.stored_newest(stored, spec.target))
+        lines = self.read_new_files(spec, state)
+        changes, stats = None, ChangeStats()
+        try:
+            if lines is not None:
+                changes = self.parse_changes(lines).persist(StorageLevel.MEMORY_AND_DISK)
+                stats = self.change_stats(changes, spec, generation.started_us if generation else None)
+            summary.files_read, summary.records_read, summary.malformed_records = \
+                stats.files, stats.records, stats.malformed
+            if stats.other_tables:
+                table, file = stats.other_tables[0]
+                raise TableFailed(f"file {file} holds changes of DynamoDB table {table!r}; move it to "
+                                  f"{table}/cdc_data/ (each table's folder holds its own changes only)")
+            try:
+                plan = plan_generations(generation, spec.keys, stats.groups)
+            except KeySchemaMix as error:
+                raise TableFailed(f"{error}; a replaced table's changes must all come after the old table's: "
+                                  "move the other table's files out of the folder") from None
+            summary.replaced_table_records = stats.older_than_generation + sum(group.records
+                                                                              for group in plan.ignored)
+            current = generation
+            for step in plan.steps:
+                if step.archive and current is not None:
+                    summary.archived_as = self.archive(spec, stored, current, step.generation)
+                    stored = self.load(spec.target)
+                stored = self.prepare(spec, stored, step.generation)
+                stored = self.merge_step(spec, stored, step, changes, stats, summary)
+                current = step.generation
+        finally:
+            if changes is not None:
+                changes.unpersist()
+        if plan.final is None:  # no keys yet: nothing is stored, the same files are read again next time
+            return False
+        summary.generation = plan.final.number
+        summary.newest_change_us = max((step.group.last_us for step in plan.steps
+                                        if step.group and step.generation is plan.final), default=None)
+        summary.tombstones_purged = self.purge_tombstones(spec.target)
+        state.runs += 1
+        maintained = self.maintenance_due(state)
+        if maintained:
+            self.maintain(spec.target, spec.target + TOMBSTONE_SUFFIX)
+            state.last_maintenance_run = state.runs
+            summary.maintenance = True
+        # Last: the watermark moves only once everything above has committed, and never past this run's start (a
+        # file dated in the future is read again until then).
+        if stats.newest_file_us is not None:
+            state.watermark_us = max(min(stats.newest_file_us, self.now_us), state.watermark_us or 0)
+        summary.watermark_us = state.watermark_us
+        newest = max(filter(None, (summary.newest_change_us, generation.newest_us if generation and
+                                   generation.keys == plan.final.keys else None)), default=None)
+        self.set_properties(spec.target, {
+            **generation_properties(replace(plan.final, newest_us=newest)),
+            "cdc.watermark-us": "" if state.watermark_us is None else str(state.watermark_us),
+            "cdc.runs": str(state.runs), "cdc.last-maintenance-run": str(state.last_maintenance_run)})
+        return maintained
+
+    def stored_newest(self, stored: StoredTable, target: str) -> int | None:
+        if not stored.keys:
+            return None
+        if "cdc.newest-change-us" in stored.properties:
+            value = stored.properties["cdc.newest-change-us"]
+            return int(value) if value else None
+        return self.newest_stored_change(target)  # a table from before the property
+
+    # ------------------------------------------------------------ the run
+
+    def ensure_runs_table(self) -> None:
+        columns = ", ".join(f"{name} {kind}" for name, kind in RUNS_COLUMNS)
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(RUNS_TABLE)} ({columns}) USING iceberg"
+                       " TBLPROPERTIES ('format-version'='2')")
+
+    def record_runs(self, summaries: list[TableRunSummary]) -> None:
+        """One row per table and run in `cdc_merge_runs`, in one commit."""
+        schema = ", ".join(f"{name} {kind}" for name, kind in RUNS_COLUMNS)
+        rows = [(self.now, summary.source, summary.target, "failed" if summary.error else "merged", summary.error,
+                 summary.generation, summary.files_read, summary.records_read, summary.malformed_records,
+                 summary.replaced_table_records, summary.changes_merged, summary.newest_change_us,
+                 summary.columns_added, summary.columns_retyped, summary.type_conflicts, summary.untyped_attributes,
+                 summary.archived_as, summary.tombstones_purged, summary.watermark_us, summary.maintenance,
+                 summary.seconds) for summary in summaries]
+        self.spark.createDataFrame(rows, schema).writeTo(self.table(RUNS_TABLE)).append()
+
+    def run(self) -> list[TableRunSummary]:
+        self.ensure_namespace()
+        specs = self.arguments.tables if self.arguments.tables is not None else self.discover_sources()
+        self.ensure_runs_table()
+        summaries, maintained = [], False
+        for spec in specs:
+            started = time.monotonic()
+            summary = TableRunSummary(spec.source, spec.target)
+            try:
+                maintained = self.merge_table(spec, summary) or maintained
+            except TableFailed as error:
+                summary.error = str(error)
+            except Exception as error:  # the others are still merged; the run fails at the end
+                summary.error = error_line(error)
+                traceback.print_exc()
+            summary.seconds = round(time.monotonic() - started, 3)
+            print("cdc_merge table " + json.dumps(asdict(summary), sort_keys=True), flush=True)
+            summaries.append(summary)
+        if summaries:
+            self.record_runs(summaries)
+        if maintained:
+            self.maintain(RUNS_TABLE)
+        return summaries
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def record_schema():
+    from pyspark.sql import types as T
+
+    raw_json = T.StringType()  # an object read into a string field keeps its JSON text (case of names included)
+    return T.StructType([
+        T.StructField("awsRegion", T.StringType()), T.StructField("eventID", T.StringType()),
+        T.StructField("eventName", T.StringType()),
+        T.StructField("userIdentity", T.StructType([T.StructField("type", T.StringType()),
+                                                    T.StructField("principalId", T.StringType())])),
+        T.StructField("recordFormat", T.StringType()), T.StructField("tableName", T.StringType()),
+        T.StructField("dynamodb", T.StructType([
+            T.StructField("ApproximateCreationDateTime", T.LongType()), T.StructField("Keys", raw_json),
+            T.StructField("NewImage", raw_json), T.StructField("OldImage", raw_json),
+            T.StructField("SizeBytes", T.LongType())])),
+        T.StructField("eventSource", T.StringType()),
+    ])
+
+
+def error_line(error: Exception) -> str:
+    """One line saying what failed: for an error of Spark's JVM, the Java exception rather than py4j's call."""
+    java = getattr(error, "java_exception", None)
+    text = str(java) if java is not None else f"{type(error).__name__}: {error}"
+    return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+
+
+def key_sql_type(key: KeyAttribute) -> str:
+    """N keys are strings holding DynamoDB's digits exactly (a decimal cannot hold every DynamoDB number)."""
+    return "BINARY" if key.type == "B" else "STRING"
+
+
+def key_columns(keys: KeySchema) -> str:
+    return ", ".join(f"{quoted(key.name)} {key_sql_type(key)}" for key in keys)
+
+
+def spark_type(column: TypedColumn) -> str:
+    """The column's type as Spark's schema writes it (`simpleString`)."""
+    return column.sql_type.lower().replace(" ", "")
+
+
+def generation_properties(generation: Generation) -> dict[str, str | None]:
+    """None removes a property; an empty `cdc.newest-change-us` says the generation has no change yet."""
+    return {"cdc.keys": keys_to_json(generation.keys), "cdc.generation": str(generation.number),
+            "cdc.generation-started-us": None if generation.started_us is None else str(generation.started_us),
+            "cdc.newest-change-us": "" if generation.newest_us is None else str(generation.newest_us)}
+
+
+def register_modules_by_value() -> None:
+    """The UDFs' module travels with them: Python workers outside Glue (local runs, tests) cannot import it by name."""
+    from pyspark import cloudpickle
+
+    cloudpickle.register_pickle_by_value(cdc_items)
+
+
+def apply_catalog_configuration(spark: "SparkSession", arguments: JobArguments) -> None:
+    """Catalog settings on a running session (Glue's, or a reused one): Spark loads catalogs lazily, on first use.
+    The SQL extensions are the exception: they are read when the session starts."""
+    for name, value in catalog_configuration(arguments).items():
+        if name != "spark.sql.extensions":
+            spark.conf.set(name, value)
+
+
+def spark_session(arguments: JobArguments, extra_configuration: dict[str, str] | None = None) -> "SparkSession":
+    """The session with the Iceberg catalog configured; on Glue no session exists before this (no GlueContext)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("cdc_merge")
+    for name, value in {**(extra_configuration or {}), **catalog_configuration(arguments)}.items():
+        builder = builder.config(name, value)
+    spark = builder.getOrCreate()
+    apply_catalog_configuration(spark, arguments)
+    return spark
+

@@ -1,0 +1,105 @@
+"""Signals that end a run: SIGINT (Ctrl-C), SIGTERM (CI cancellation, `timeout`, `kill`) and SIGHUP (a closed
+terminal) all end it the same way: whatever it was doing is rolled back on the way out (the write's `except`
+clauses and `finally` blocks run: the journal restores the files, the lock is released, temporary folders are
+removed), then one line and exit 128 + the signal's number, as a shell reports a process a signal ended.
+
+An interrupted run can fail in other ways first: the engine's child process (Node.js), in the same process group,
+dies of the same Ctrl-C, and the next call to it fails with a broken pipe. `received()` tells the caller that
+such a failure is the interrupt's doing, not a bug.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_received: list[int] = []
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal ended the run. A KeyboardInterrupt, so that every clause that rolls back on Ctrl-C rolls back."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def _raise(signum: int, _frame: FrameType | None) -> None:
+    _received.append(signum)
+    raise Interrupted(signum)
+
+
+def received() -> int | None:
+    """The signal this process received during the current run, if any."""
+    return _received[-1] if _received else None
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise `Interrupted` while the block runs; the previous handlers come back after.
+    Outside the main thread (signals cannot be handled there) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED}
+    _received.clear()
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def as_interrupt(exc: BaseException) -> Interrupted | None:
+    """`exc` as the interrupt that caused it: an Interrupted itself, a plain KeyboardInterrupt (SIGINT raised
+    before our handler was in place), or any failure that happened after a signal arrived (a broken pipe to a
+    child process the same Ctrl-C ended)."""
+    if isinstance(exc, Interrupted):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return Interrupted(signal.SIGINT)
+    signum = received()
+    return Interrupted(signum) if signum is not None else None
+
+
+@contextmanager
+def private_temporary_folder_for_children(prefix: str) -> Iterator[None]:
+    """Child processes started in the block put their temporary files in a folder of this process's own
+    (TMPDIR), removed when the process exits, however the children end: a child killed by the same Ctrl-C
+    cannot clean up after itself. Python's own temporary folder stays where it was."""
+    tempfile.gettempdir()  # fixed before TMPDIR changes
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = folder
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
+
+
+def write_line(text: str) -> None:
+    """One line on stderr, even when stderr is a closed pipe (the terminal is gone after SIGHUP)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, OSError):
+        pass

@@ -1,1 +1,0 @@
-"""Tests of the lakehouse Glue job script (stacks/lakehouse/job)."""
