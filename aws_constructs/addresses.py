@@ -14,6 +14,7 @@ constructs in between do not count, so reorganising the tree does not rename any
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Protocol, Self, TypeVar
 
 from bindings import Construct, TerraformDataSource, TerraformResource, TerraformStack
@@ -46,10 +47,15 @@ def snake_case(construct_id: str) -> str:
 
 
 class NamedConstruct(Construct):
-    """Base of the L2 constructs: names every Terraform resource it creates (see the module docstring)."""
+    """Base of the L2 constructs: names every Terraform resource it creates (see the module docstring).
+
+    Each read of a resource's attribute (`bucket.arn`) and each call on a construct is a round trip to jsii's
+    Node.js process, the bulk of a synth's time: an L2's attributes are `cached_property`s, and what Python knows
+    (the enclosing construct, the stack) is not asked of jsii."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        self._scope = scope
         owner = _enclosing_named_construct(scope)
         own = snake_case(construct_id)
         self.terraform_name = f"{owner.terraform_name}_{own}" if owner else own
@@ -107,15 +113,27 @@ class _StackBlocks(Construct):
 
     @classmethod
     def of(cls, scope: Construct) -> Self:
-        stack = TerraformStack.of(scope)
-        existing = stack.node.try_find_child(cls.ID)
-        return existing if isinstance(existing, cls) else cls(stack)
+        stack = _stack_of(scope)
+        blocks = _BLOCKS.setdefault(stack, {})
+        if cls not in blocks:
+            blocks[cls] = cls(stack)
+        return blocks[cls]
 
     def _write(self) -> None:
         self._stack.add_override(self.KEY, [self._block(key, value) for key, value in sorted(self.blocks.items())])
 
     def _block(self, key: str, value: str) -> dict[str, str]:
         raise NotImplementedError
+
+
+# Each stack's blocks, kept here rather than looked up in the construct tree (three calls into jsii).
+_BLOCKS: weakref.WeakKeyDictionary[TerraformStack, dict[type[_StackBlocks], _StackBlocks]] = weakref.WeakKeyDictionary()
+
+
+def _stack_of(scope: Construct) -> TerraformStack:
+    while isinstance(scope, NamedConstruct):
+        scope = scope._scope
+    return scope if isinstance(scope, TerraformStack) else TerraformStack.of(scope)
 
 
 class MovedBlocks(_StackBlocks):
@@ -167,6 +185,8 @@ def declare_move(scope: Construct, from_address: str, to_address: str) -> None:
 
 
 def _enclosing_named_construct(scope: Construct) -> NamedConstruct | None:
+    if isinstance(scope, (NamedConstruct, TerraformStack)):  # most often: known here, no call into jsii
+        return scope if isinstance(scope, NamedConstruct) else None
     for ancestor in reversed(scope.node.scopes):
         if isinstance(ancestor, NamedConstruct):
             return ancestor
@@ -175,8 +195,32 @@ def _enclosing_named_construct(scope: Construct) -> NamedConstruct | None:
     return None
 
 
-def check_unique_addresses(stack: TerraformStack, layer: str) -> None:
-    """Refuse two elements with one address (cdktf would merge them silently) and hashed default names."""
+def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict | None = None) -> None:
+    """Refuse two elements with one address (cdktf would merge them silently) and hashed default names.
+
+    Given the stack's synthesized configuration, read from it (each address once, with its construct path), which
+    costs one call into jsii instead of four per element: only when the tree holds more resources and data sources
+    than the configuration (two merged into one address) is the tree walked to name them."""
+    if synthesized is None:
+        _check_tree(stack, layer)
+        return
+    addresses: dict[str, str] = {}
+    for kind, prefix in (("resource", ""), ("data", "data.")):
+        for element_type, elements in synthesized.get(kind, {}).items():
+            if kind == "data" and element_type == "terraform_remote_state":
+                continue  # remote state: not a TerraformDataSource, named by the layer it reads
+            for name, body in elements.items():
+                addresses[f"{prefix}{element_type}.{name}"] = body.get("//", {}).get("metadata", {}).get("path", "")
+    hashed = [(address, path) for address, path in addresses.items() if HASH_SUFFIX.search(address)]
+    if hashed and hashed[0][1]:
+        raise _hashed(layer, hashed[0][1], hashed[0][0])
+    elements = [construct for construct in stack.node.find_all()
+                if isinstance(construct, (TerraformResource, TerraformDataSource))]
+    if hashed or len(elements) != len(addresses):  # (a configuration without metadata names no path)
+        _check_tree(stack, layer)
+
+
+def _check_tree(stack: TerraformStack, layer: str) -> None:
     seen: dict[str, str] = {}
     for construct in stack.node.find_all():
         if isinstance(construct, TerraformResource):
@@ -191,7 +235,11 @@ def check_unique_addresses(stack: TerraformStack, layer: str) -> None:
                 f"layer {layer}: {seen[address]} and {path} both get the Terraform address {address}; "
                 "give one of the constructs another id")
         if HASH_SUFFIX.search(address):
-            raise ConstructPropsError(
-                f"layer {layer}: {path} has cdktf's hashed address {address}; create the resource inside an L2 "
-                "construct (aws_constructs.addresses.NamedConstruct) or call override_logical_id on it")
+            raise _hashed(layer, path, address)
         seen[address] = path
+
+
+def _hashed(layer: str, path: str, address: str) -> ConstructPropsError:
+    return ConstructPropsError(
+        f"layer {layer}: {path} has cdktf's hashed address {address}; create the resource inside an L2 "
+        "construct (aws_constructs.addresses.NamedConstruct) or call override_logical_id on it")

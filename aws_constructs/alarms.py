@@ -13,6 +13,8 @@ filtered by the table only.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import re
 from dataclasses import dataclass, field
 
@@ -106,7 +108,7 @@ class AlarmTopic(NamedConstruct):
             self._name(SnsTopicSubscription(
                 self, "Email", topic_arn=self._topic.arn, protocol="email", endpoint=props.email), "email")
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._topic.arn
 
@@ -181,7 +183,7 @@ class MetricAlarm(NamedConstruct):
             tags=props.tags or None,
         ))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._alarm.arn
 

@@ -1,6 +1,8 @@
 """Athena: a workgroup whose settings every query must use, and the grants to query through it."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from dataclasses import dataclass
 
 from bindings import (
@@ -72,11 +74,11 @@ class QueryWorkgroup(NamedConstruct):
                     encryption_configuration=ResultEncryption(encryption_option="SSE_KMS", kms_key_arn=key.arn)),
             )))
 
-    @property
+    @cached_property
     def workgroup_name(self) -> str:
         return self._workgroup.name
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._workgroup.arn
 

@@ -1,6 +1,8 @@
 """DynamoDB tables and their change data capture into Kinesis."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from dataclasses import dataclass
 
 from bindings import (
@@ -71,11 +73,11 @@ class Table(NamedConstruct):
             deletion_protection_enabled=props.deletion_protection,
         ))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._table.arn
 
-    @property
+    @cached_property
     def table_name(self) -> str:
         return self._table.name
 

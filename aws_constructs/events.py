@@ -1,6 +1,8 @@
 """EventBridge rules on the account's default bus."""
 from __future__ import annotations
 
+from functools import cached_property
+
 import json
 
 from bindings import CloudwatchEventRule, CloudwatchEventTarget, Construct
@@ -34,6 +36,6 @@ class GlueJobFailureNotification(NamedConstruct):
                                          arn=topic.arn))
         topic.allow_event_rule(self._rule.arn, account_id)
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._rule.arn

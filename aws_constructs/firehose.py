@@ -1,6 +1,8 @@
 """Kinesis Data Firehose: a delivery stream from a Kinesis stream to S3, with dynamic partitioning."""
 from __future__ import annotations
 
+from functools import cached_property
+
 import re
 from dataclasses import dataclass
 
@@ -146,7 +148,7 @@ class KinesisToS3DeliveryStream(NamedConstruct):
             depends_on=[self.role.policy],
         ))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._stream.arn
 

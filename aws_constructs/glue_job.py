@@ -9,6 +9,8 @@ continuous-logging arguments of Glue 4 and earlier (`--enable-continuous-cloudwa
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import re
 from dataclasses import dataclass, field
 
@@ -226,7 +228,7 @@ class SparkJob(NamedConstruct):
         """The name as a reference, so that what starts the job is created after it."""
         return self._job.name
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._job.arn
 

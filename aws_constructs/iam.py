@@ -1,6 +1,8 @@
 """IAM: policy statements, lazily assembled policy documents, and roles that services assume."""
 from __future__ import annotations
 
+from functools import cached_property
+
 import dataclasses
 import json
 import re
@@ -133,29 +135,29 @@ class Grantable(Protocol):
     def add_to_principal_policy(self, statement: PolicyStatement) -> None: ...
 
 
-@implements(IAnyProducer)
-class _StatementsProducer:
-    def __init__(self, owner: str, statements: list[PolicyStatement]) -> None:
-        self._owner = owner
+class _PolicyProducer:
+    """A policy's statements as they are at synth (grants arrive after the document is created)."""
+
+    def __init__(self, owner: Construct, statements: list[PolicyStatement]) -> None:
+        self._owner = owner  # its path, asked of jsii only for the error
         self._statements = statements
 
-    def produce(self, _context: object) -> list[DataAwsIamPolicyDocumentStatement]:
+    def _checked(self) -> list[PolicyStatement]:
         if not self._statements:
-            raise ConstructPropsError(f"{self._owner} has an empty policy; grant it something or remove it")
-        return [statement.to_struct() for statement in self._statements]
+            raise ConstructPropsError(f"{self._owner.node.path} has an empty policy; grant it something or remove it")
+        return self._statements
+
+
+@implements(IAnyProducer)
+class _StatementsProducer(_PolicyProducer):
+    def produce(self, _context: object) -> list[DataAwsIamPolicyDocumentStatement]:
+        return [statement.to_struct() for statement in self._checked()]
 
 
 @implements(IStringProducer)
-class _JsonProducer:
-    def __init__(self, owner: str, statements: list[PolicyStatement]) -> None:
-        self._owner = owner
-        self._statements = statements
-
+class _JsonProducer(_PolicyProducer):
     def produce(self, _context: object) -> str:
-        if not self._statements:
-            raise ConstructPropsError(f"{self._owner} has an empty policy; grant it something or remove it")
-        return json.dumps({"Version": "2012-10-17", "Statement": [s.to_json() for s in self._statements]},
-                          indent=2)
+        return json.dumps({"Version": "2012-10-17", "Statement": [s.to_json() for s in self._checked()]}, indent=2)
 
 
 class PolicyDocument(NamedConstruct):
@@ -171,10 +173,10 @@ class PolicyDocument(NamedConstruct):
         self._statements: list[PolicyStatement] = []
         self._document = None
         if inline:
-            self._json = Lazy.string_value(_JsonProducer(self.node.path, self._statements))
+            self._json = Lazy.string_value(_JsonProducer(self, self._statements))
         else:
             self._document = self._name(DataAwsIamPolicyDocument(
-                self, "Resource", statement=Lazy.any_value(_StatementsProducer(self.node.path, self._statements))
+                self, "Resource", statement=Lazy.any_value(_StatementsProducer(self, self._statements))
             ), resource=False)
             self._json = self._document.json
 
@@ -203,7 +205,7 @@ class _RoleWithInlinePolicy(NamedConstruct):
             self, "InlinePolicy", name=f"{name}-policy", role=self._role.id, policy=self._policy.json))
         self.name = name
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._role.arn
 
@@ -313,7 +315,7 @@ class ManagedPolicy(NamedConstruct):
         self._policy = self._name(IamPolicy(self, "Resource", name=props.name, path=props.path,
                                             description=props.description, policy=self._document.json))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._policy.arn
 

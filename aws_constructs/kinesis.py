@@ -1,6 +1,8 @@
 """Kinesis Data Streams."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from dataclasses import dataclass
 
 from bindings import Construct, KinesisStream, KinesisStreamStreamModeDetails
@@ -50,7 +52,7 @@ class DataStream(NamedConstruct):
             kms_key_id=props.encryption_key.arn if props.encryption_key else AWS_MANAGED_KINESIS_KEY,
         ))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._stream.arn
 

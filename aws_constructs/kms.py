@@ -1,6 +1,8 @@
 """KMS: a customer-managed key this stack owns, with its key policy, and a reference to a key owned elsewhere."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from dataclasses import dataclass
 
 from bindings import Construct, KmsKey, TerraformProvider
@@ -87,7 +89,7 @@ class Key(NamedConstruct):
             deletion_window_in_days=props.deletion_window_days, policy=self._policy.json, provider=props.provider,
         ))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._key.arn
 

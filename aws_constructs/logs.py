@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from bindings import CloudwatchLogGroup, CloudwatchLogStream, Construct
 from aws_constructs.errors import ConstructPropsError
@@ -79,7 +80,7 @@ class LogStream(NamedConstruct):
         self.name = name
         self._stream = self._name(CloudwatchLogStream(self, "Resource", name=name, log_group_name=group.group_name))
 
-    @property
+    @cached_property
     def stream_name(self) -> str:
         return self._stream.name
 

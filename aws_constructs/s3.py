@@ -1,6 +1,8 @@
 """S3 buckets: a secure bucket this stack owns, and a reference to one owned elsewhere."""
 from __future__ import annotations
 
+from functools import cached_property
+
 import hashlib
 import ipaddress
 import re
@@ -296,11 +298,11 @@ class SecureBucket(NamedConstruct):
         self.policy = self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
                                                 provider=props.provider, depends_on=[self._public_access]))
 
-    @property
+    @cached_property
     def arn(self) -> str:
         return self._bucket.arn
 
-    @property
+    @cached_property
     def bucket_id(self) -> str:
         return self._bucket.id
 

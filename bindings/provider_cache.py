@@ -1,23 +1,24 @@
 """A trimmed jsii assembly of the AWS provider: only the submodules the stacks import.
 
-The prebuilt provider package ships one jsii assembly (``_jsii/provider-aws@<version>.jsii.tgz``) whose
+Works alike for both engines (bindings/engine_choice.py): cdktf's `cdktf_cdktf_provider_aws` and cdktn's
+`cdktn_provider_aws` ship the same layout. The prebuilt provider package ships one jsii assembly (``_jsii/provider-aws@<version>.jsii.tgz``) whose
 JavaScript index ``require``s all ~2,200 service modules and whose ``.jsii`` type system is 130 MB of JSON.
 jsii's Node.js process loads all of it as soon as any provider submodule is imported: most of synth time and
 ~600 MiB of memory, for the ~20 submodules a layer uses. So, once per provider version and set of submodules,
 this module writes a copy of that tarball holding only those submodules (their types in ``.jsii``, their
 JavaScript, an index that requires only them) into the user's cache folder, and loads it into jsii under the
 provider's own name and version before the provider's Python submodules are imported. Their own load of the
-full tarball then finds the package loaded and does nothing. The Python bindings and the JavaScript that runs
-are the provider's own, byte for byte, so the synthesized output is the same as with the usual import
-(tests/bindings/test_provider_cache.py proves it).
+full tarball is then not sent (see `_Ahead`). The Python bindings and the JavaScript that runs are the provider's
+own, byte for byte, so the synthesized output is the same as with the usual import
+(tests/cli/test_process_boundaries.py proves it).
 
-Which submodules: every ``cdktf_cdktf_provider_aws.<name>`` that ``bindings/__init__.py`` imports (read from its
-source, so adding a binding there is all it takes); a provider submodule imported anywhere else is refused with
-a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
+Which submodules: every ``bindings.aws.<name>`` that ``bindings/__init__.py`` imports (read from its source, so
+adding a binding there is all it takes) and those your own layers import; a provider submodule imported anywhere
+else is refused with a message. jsii's Node.js kernel also runs in one process instead of jsii's usual two (see `_LAUNCHER`).
 
 This module is the one place (with ``bindings/__init__.py``) that relies on jsii and provider-package internals:
 the tarball's layout, the pretty-printed ``.jsii`` (one type per 4-space-indented key), the provider's
-``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt pins them; tests/bindings/test_provider_cache.py
+``_jsii/__init__.py`` and the kernel's ``load`` call. requirements.txt and requirements-cdktn.txt pin them; tests/bindings/test_provider_cache.py
 fails loudly when a bump breaks any of it. Whenever the trimmed assembly cannot be built or used, the full
 package is imported the usual way (same output, usual cost) and one line on stderr says why.
 """
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -38,13 +41,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+from bindings.engine_choice import ENGINES, NEUTRAL_PROVIDER_PACKAGE, Engine
+
 CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
 loaded: Path | None = None  # the trimmed tarball jsii loaded in this process, if it did
 _JSII_LOAD_CALL = re.compile(
     r'jsii\.JSIIAssembly\.load\(\s*"(?P<name>[^"]+)",\s*"(?P<version>[^"]+)",\s*__name__\[0:-6\],\s*"(?P<file>[^"]+)"\s*,?\s*\)')
 _JSII_TYPE = re.compile(r'jsii_type="([^"]+)"')
-_INDEX_EXPORT = re.compile(r'^exports\.(?P<namespace>\w+) = require\("\./(?P<folder>[\w.-]+)"\);$', re.M)
+# cdktf's `exports.s3Bucket = require("./s3-bucket");`, cdktn's `exports.s3Bucket = __importStar(require("./s3-bucket/index"));`
+_INDEX_EXPORT = re.compile(
+    r'^exports\.(?P<namespace>\w+) = (?:__importStar\()?require\("\./(?P<folder>[\w.-]+?)(?:/index)?"\)\)?;$', re.M)
 _RELATIVE_REQUIRE = re.compile(r'require\("(\./[^"]+)"\)')
 
 
@@ -52,53 +58,67 @@ class TrimError(Exception):
     """The trimmed assembly cannot be built from what is installed; the full package is used instead."""
 
 
+def _assembly(package: str) -> tuple[str, str, Path]:
+    """The jsii assembly a Python package's `_jsii` loads: name, version, tarball (read without importing the
+    package, whose `__init__` would load it)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise TrimError(f"{package} is not installed")
+    loader = Path(list(spec.submodule_search_locations)[0]) / "_jsii" / "__init__.py"
+    try:
+        call = _JSII_LOAD_CALL.search(loader.read_text())
+    except OSError as exc:
+        raise TrimError(f"cannot read {package}._jsii: {exc.strerror}") from None
+    if call is None:
+        raise TrimError(f"{package}._jsii loads its assembly in an unknown way")
+    return call["name"], call["version"], loader.parent / call["file"]
+
+
 @dataclass(frozen=True)
 class InstalledProvider:
     """The provider package as installed: where its Python submodules and its jsii tarball are."""
 
+    package: str  # the Python package: "cdktf_cdktf_provider_aws", "cdktn_provider_aws"
     package_dir: Path
-    assembly_name: str  # "@cdktf/provider-aws"
+    assembly_name: str  # "@cdktf/provider-aws", "@cdktn/provider-aws"
     version: str
     tarball: Path
 
     @classmethod
-    def find(cls) -> InstalledProvider:
-        spec = importlib.util.find_spec(PROVIDER_PACKAGE)
-        if spec is None or not spec.submodule_search_locations:
-            raise TrimError(f"{PROVIDER_PACKAGE} is not installed")
-        package_dir = Path(list(spec.submodule_search_locations)[0])
-        try:
-            loader_source = (package_dir / "_jsii" / "__init__.py").read_text()
-        except OSError as exc:
-            raise TrimError(f"cannot read {PROVIDER_PACKAGE}._jsii: {exc.strerror}") from None
-        call = _JSII_LOAD_CALL.search(loader_source)
-        if call is None:
-            raise TrimError(f"{PROVIDER_PACKAGE}._jsii loads its assembly in an unknown way")
-        tarball = package_dir / "_jsii" / call["file"]
+    def find(cls, package: str) -> InstalledProvider:
+        name, version, tarball = _assembly(package)
         if not tarball.is_file():
             raise TrimError(f"{tarball} is missing")
-        return cls(package_dir, call["name"], call["version"], tarball)
+        return cls(package, tarball.parent.parent, name, version, tarball)
 
     def python_types(self, submodule: str) -> set[str]:
         """The jsii type names a Python submodule binds (each must exist in the trimmed assembly)."""
         try:
             source = (self.package_dir / submodule / "__init__.py").read_text()
         except OSError:
-            raise TrimError(f"{PROVIDER_PACKAGE}.{submodule} is not installed") from None
+            raise TrimError(f"{self.package}.{submodule} is not installed") from None
         return set(_JSII_TYPE.findall(source))
 
 
+# `bindings.aws.<name>`, and either engine's own `<provider package>.<name>`.
+_PROVIDER_PACKAGES = frozenset([NEUTRAL_PROVIDER_PACKAGE, *(engine.provider for engine in ENGINES)])
+
+
 def imported_submodules(source_file: Path) -> frozenset[str]:
-    """The provider submodules a file imports (`from cdktf_cdktf_provider_aws.<name> import ...`)."""
+    """The provider submodules a file imports: `from bindings.aws.<name> import ...`, `from bindings.aws import
+    <name>`, `import bindings.aws.<name>` (and the same with either engine's provider package)."""
     tree = ast.parse(source_file.read_text(), str(source_file))
     found = set()
     for node in ast.walk(tree):
-        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module in _PROVIDER_PACKAGES:
+            found.update(alias.name for alias in node.names if alias.name != "*")
+            continue
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else \
             [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
         for name in names:
-            parts = name.split(".")
-            if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE:
-                found.add(parts[1])
+            for package in _PROVIDER_PACKAGES:
+                if name.startswith(package + "."):
+                    found.add(name[len(package) + 1:].split(".")[0])
     return frozenset(found)
 
 
@@ -161,11 +181,12 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple[dict, dict[str, dict]]:
-    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces. The 120 MB
-    `types` object is not parsed as a whole: jsii writes the assembly with `JSON.stringify(assembly, null, 2)`,
-    so `types` opens on a line `  "types": {`, closes on the next line `  }`, and each type's key starts a line
-    indented by 4 spaces. Each kept type is then parsed on its own (as a
-    one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
+    """Every top-level member of the `.jsii` except `types`, and the types of the wanted namespaces and of every
+    namespace their types refer to (so that jsii can describe any object it hands over: cdktn's AwsProvider, for
+    one, refers to its provider functions). The 120 MB `types` object is not parsed as a whole: jsii writes the
+    assembly with `JSON.stringify(assembly, null, 2)`, so `types` opens on a line `  "types": {`, closes on the next
+    line `  }`, and each type's key starts a line indented by 4 spaces. Each kept type is then parsed on its own
+    (as a one-member object, so that a line this reading misplaced fails to parse instead of passing unnoticed)."""
     opening = data.find(b'\n  "types": {')
     if opening < 0:
         raise TrimError("unexpected layout of the assembly's types")
@@ -192,7 +213,9 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
 
     types: dict[str, dict] = {}
     reference = re.compile(re.escape(f'"{name}.'.encode()) + rb"([A-Za-z0-9_]+)\.")
-    for namespace in sorted(wanted_namespaces):
+    kept, pending = set(wanted_namespaces), sorted(wanted_namespaces)
+    while pending:
+        namespace = pending.pop()
         if namespace not in by_namespace:
             raise TrimError(f"no types of {name}.{namespace} in the assembly")
         for row in by_namespace[namespace]:
@@ -204,11 +227,9 @@ def _read_assembly(data: bytes, name: str, wanted_namespaces: set[str]) -> tuple
             if not isinstance(definition, dict) or definition.get("fqn") != fqn:
                 raise TrimError(f"unexpected definition of {fqn}")
             types[fqn] = definition
-            # jsii could hand Python an object of a type from elsewhere in the provider; its bindings would then
-            # have to be imported, and be in the assembly: so they must be imported in bindings/__init__.py too.
-            for other in {ref.decode() for ref in reference.findall(chunk)} - wanted_namespaces:
-                raise TrimError(f"{fqn} refers to types of {name}.{other}: "
-                                f"import a binding of its submodule in bindings/__init__.py")
+            for other in sorted({ref.decode() for ref in reference.findall(chunk)} - kept):
+                kept.add(other)
+                pending.append(other)
     return header, types
 
 
@@ -224,7 +245,7 @@ def build_trimmed_tarball(provider: InstalledProvider, submodules: Iterable[str]
         fqns = provider.python_types(submodule)
         namespaces = {_namespace_of(fqn, provider.assembly_name) for fqn in fqns}
         if len(namespaces) != 1 or not all(fqn.startswith(provider.assembly_name + ".") for fqn in fqns):
-            raise TrimError(f"{PROVIDER_PACKAGE}.{submodule} does not bind one submodule of the assembly")
+            raise TrimError(f"{provider.package}.{submodule} does not bind one submodule of the assembly")
         bound.setdefault(namespaces.pop(), set()).update(fqns)
 
     header: dict | None = None
@@ -402,7 +423,7 @@ def _deterministic_tgz(contents: dict[str, bytes]) -> bytes:
 # the Python side unwraps). This launcher does both in the kernel's own process: descriptor 3 reads stdin and
 # writes stdout, and process.stdout/stderr are replaced by streams that write those JSON lines. The kernel's
 # module links need `--preserve-symlinks`, which the launcher passed on the command line; here it goes into
-# NODE_OPTIONS of that one process.
+# NODE_OPTIONS of that one process, and into `process.execArgv`, where the kernel looks for it.
 _LAUNCHER = r"""'use strict';
 // Written by bindings/provider_cache.py (leverage-cdktf): jsii's kernel in one Node.js process. See there.
 const fs = require('fs');
@@ -441,6 +462,29 @@ for (const tag of ['stdout', 'stderr']) {
   });
   Object.defineProperty(process, tag, { configurable: true, enumerable: true, get: () => stream });
 }
+// The kernel links each loaded package into its working folder as one symbolic link when Node.js runs with
+// --preserve-symlinks, which it reads from the command line only; else it hard-links every file (cdktf's ~2,700)
+// and removes them all at exit. The option reaches this process through NODE_OPTIONS: say so on its command line.
+if (!process.execArgv.includes('--preserve-symlinks')) process.execArgv.push('--preserve-symlinks');
+// The kernel's working folder has a random name, so the paths of the modules it loads (through its links) differ on
+// every run, and Node.js's compile cache (NODE_COMPILE_CACHE, keyed by path and content) never hits. The first free
+// of a few fixed names instead: created here (mkdir fails if it exists: another run's, or anyone's), removed at exit
+// by the kernel as before.
+const { mkdtempSync } = fs;
+fs.mkdtempSync = function (prefix, ...rest) {
+  if (typeof prefix === 'string' && require('path').basename(prefix) === 'jsii-kernel-' && process.env.NODE_COMPILE_CACHE) {
+    for (let slot = 0; slot < 16; slot++) {
+      const folder = `${prefix}leverage-${process.getuid()}-${slot}`;
+      try {
+        fs.mkdirSync(folder, { mode: 0o700 });
+        return folder;
+      } catch (e) {
+        if (e.code !== 'EEXIST') break;
+      }
+    }
+  }
+  return mkdtempSync.call(fs, prefix, ...rest);
+};
 require('../lib/program.js');
 """
 
@@ -472,12 +516,15 @@ def _single_process_runtime(root: Path) -> Path | None:
 
 
 class _jsii_process_environment:
-    """While jsii starts its Node.js process: the one-process launcher, and `--preserve-symlinks` for it alone."""
+    """While jsii starts its Node.js process: the one-process launcher, `--preserve-symlinks` and Node.js's compile
+    cache for it alone."""
 
     def __init__(self, launcher: Path | None) -> None:
         self.changes = {} if launcher is None or os.environ.get("JSII_RUNTIME") else {
             "JSII_RUNTIME": os.fspath(launcher),
             "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} --preserve-symlinks".strip(),
+            # Node.js's compiled JavaScript, beside the launcher's folder in the cache folder (see _LAUNCHER).
+            "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE") or os.fspath(launcher.parents[2] / "node-compile-cache"),
         }
 
     def __enter__(self) -> None:
@@ -498,17 +545,39 @@ class _jsii_process_environment:
 
 class _RefuseUntrimmedSubmodules:
     """With the trimmed assembly loaded, a provider submodule outside it would fail deep inside jsii at synth
-    time; refuse it at import time instead, with what to do."""
+    time; refuse it at import time instead, with what to do. A submodule the trimmed assembly holds because the
+    imported ones refer to it (cdktn's provider functions) is let through: jsii imports it when it hands Python an
+    object of its types."""
 
-    def __init__(self, allowed: frozenset[str]) -> None:
-        self.allowed = allowed | {"_jsii"}
+    def __init__(self, allowed: frozenset[str], provider: InstalledProvider, tarball: Path) -> None:
+        self.allowed = set(allowed) | {"_jsii"}
+        self.provider = provider
+        self.tarball = tarball
+        self._namespaces: set[str] | None = None
 
     def find_spec(self, fullname: str, path: object, target: object = None) -> None:
         parts = fullname.split(".")
-        if len(parts) >= 2 and parts[0] == PROVIDER_PACKAGE and parts[1] not in self.allowed:
-            raise ImportError(f"{fullname} is not in the trimmed provider assembly: import it in bindings/__init__.py "
-                              "(which decides what is loaded), or set LEVERAGE_CDKTF_EAGER_IMPORT=1")
+        if len(parts) >= 2 and parts[0] == self.provider.package and parts[1] not in self.allowed \
+                and (self.provider.package_dir / parts[1]).is_dir():  # else Python's own "No module named"
+            if not self._referred_to(parts[1]):
+                raise ImportError(f"{NEUTRAL_PROVIDER_PACKAGE}.{parts[1]} is not in the trimmed provider assembly: "
+                                  "import it at the top of bindings/__init__.py or of a layer module registered in "
+                                  "cdktf.json (their imports decide what is loaded), or set LEVERAGE_CDKTF_EAGER_IMPORT=1")
+            self.allowed.add(parts[1])
         return None
+
+    def _referred_to(self, submodule: str) -> bool:
+        if self._namespaces is None:
+            import tarfile
+
+            with tarfile.open(self.tarball) as archive:
+                index = archive.extractfile("package/lib/index.js")
+                self._namespaces = {match["namespace"] for match in _INDEX_EXPORT.finditer(index.read().decode())}
+        try:
+            types = self.provider.python_types(submodule)
+        except TrimError:
+            return False
+        return bool(types) and {_namespace_of(fqn, self.provider.assembly_name) for fqn in types} <= self._namespaces
 
 
 def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], root: Path,
@@ -551,14 +620,124 @@ def trimmed_tarball(provider: InstalledProvider, submodules: frozenset[str], roo
         return Path(temporary)
 
 
-def _start_jsii(launcher: Path | None) -> None:
-    """jsii's Node.js process with the provider's dependencies loaded (as the provider's own _jsii does first)."""
-    with _jsii_process_environment(launcher):
-        import constructs._jsii  # noqa: F401  (starts jsii's Node.js process, if not yet started)
-    import cdktf._jsii  # noqa: F401
+class _Ahead:
+    """Requests sent to jsii's Node.js process without waiting for their answers.
+
+    jsii's Python side sends each request and waits for its answer: a round trip through a pipe, and Node.js idle
+    while Python works. Requests whose answer Python does not use go ahead instead: the assembly loads (sent at
+    once: Node.js loads constructs, the engine and the provider, about half a second, while Python imports their
+    modules) and the calls that return nothing and call nothing back (`override_logical_id`, `add_override`: one
+    per resource), which wait in the pipe's buffer until the next request that waits. That one then goes out with
+    them in one write, Node.js handles them all in one go (each write wakes it: a context switch, which on a busy
+    machine costs more than the work), and their answers, read in order before that request's own, are checked: a
+    failure is raised there, naming its request."""
+
+    def __init__(self, process: object) -> None:
+        self._process = process
+        self._pending: list[str] = []
+        self.loads: set[tuple[str, str]] = set()
+        self._next_message = process._next_message
+        process._next_message = self._next_message_after_answers  # type: ignore[attr-defined]
+
+    @classmethod
+    def of_running_kernel(cls) -> _Ahead:
+        """The one of jsii's running Node.js process (started, with jsii's own launcher, if it was not)."""
+        from jsii._runtime import kernel
+
+        ahead = getattr(kernel.provider, "_leverage_ahead", None)
+        if ahead is None:
+            ahead = kernel.provider._leverage_ahead = cls(kernel.provider._process)
+            load = kernel.provider.load
+            kernel.provider.load = lambda request: None if (request.name, request.version) in ahead.loads \
+                else load(request)
+        return ahead
+
+    def _write(self, request: object, what: str) -> None:
+        """Into the pipe's buffer (jsii's own requests flush it)."""
+        from jsii._kernel.providers.process import jdefault
+
+        data = json.dumps(self._process._serializer.unstructure(request), default=jdefault).encode()
+        self._process._process.stdin.write(data + b"\n")
+        self._pending.append(what)
+
+    def load(self, name: str, version: str, tarball: Path) -> None:
+        from jsii._kernel.types import LoadRequest
+
+        if (name, version) not in self.loads:
+            self._write(LoadRequest(name=name, version=version, tarball=os.fspath(tarball)),
+                        f"loading {name}@{version} from {tarball}")
+            self._process._process.stdin.flush()  # now: Node.js loads while Python imports
+            self.loads.add((name, version))
+
+    def call(self, obj: object, method: str, args: list[object]) -> None:
+        from jsii._kernel import _make_reference_for_native
+        from jsii._kernel.types import InvokeRequest
+        from jsii._runtime import kernel
+
+        self._write(InvokeRequest(objref=obj.__jsii_ref__, method=method, args=_make_reference_for_native(kernel, args)),
+                    f"{method}{tuple(args)!r} on {obj.__jsii_ref__.ref}")
+
+    def _next_message_after_answers(self) -> object:
+        """jsii reads an answer: first those of the requests sent ahead of its own (in the pipe before it). All are
+        read, also after a failure, so that the next answer read is the next request's."""
+        failure = None
+        while self._pending:
+            what = self._pending.pop(0)
+            answer = self._next_message()
+            if failure is None and (not isinstance(answer, dict) or "ok" not in answer):
+                failure = RuntimeError(f"{what}: {answer.get('error') if isinstance(answer, dict) else answer}")
+        answer = self._next_message()
+        if failure is not None:
+            raise failure
+        return answer
 
 
-def load_trimmed_provider(submodules: frozenset[str], root: Path) -> bool:
+def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> Callable[..., None]:
+    """`method` (of the engine's classes: one that returns nothing and calls nothing back) sent without waiting
+    for its answer; its first arguments are checked against `checked`, as the generated method checks them."""
+    def ahead(self: object, *args: object) -> None:
+        for index, (value, kind) in enumerate(zip(args, checked)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{method.__qualname__}: argument {index + 1} must be {kind.__name__}, not "
+                                f"{type(value).__name__}")
+        _Ahead.of_running_kernel().call(self, jsii_name, list(args))
+
+    ahead.__doc__, ahead.__name__, ahead.__qualname__ = method.__doc__, method.__name__, method.__qualname__
+    return ahead
+
+
+@contextlib.contextmanager
+def _interrupt_after() -> Iterator[None]:
+    """Ctrl-C while jsii starts its Node.js process is raised once it has started: interrupted half-way, jsii's
+    process object could not stop itself, and its finalizer would print a traceback on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Path]) -> None:
+    """jsii's Node.js process loading constructs, the engine and `also` (the trimmed provider) while Python
+    imports the engine's modules (as the provider's own _jsii does first)."""
+    from jsii._runtime import kernel
+
+    with _jsii_process_environment(launcher), _interrupt_after():
+        kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
+    ahead = _Ahead.of_running_kernel()
+    for name, version, tarball in (*map(_assembly, ("constructs", engine.core)), *also):
+        ahead.load(name, version, tarball)
+    import constructs._jsii  # noqa: F401
+    importlib.import_module(f"{engine.core}._jsii")
+
+
+def load_trimmed_provider(submodules: frozenset[str], root: Path, engine: Engine) -> bool:
     """Load the trimmed assembly (cached in the folder `root`) into jsii before any provider submodule is
     imported. False (after one line on stderr) when it cannot be: the caller then imports the full package."""
     try:
@@ -566,18 +745,15 @@ def load_trimmed_provider(submodules: frozenset[str], root: Path) -> bool:
     except OSError:
         launcher = None  # jsii's own two-process launcher
     try:
-        provider = InstalledProvider.find()
+        provider = InstalledProvider.find(engine.provider)
         # On a first run, jsii starts while the tarball is built: two cores, half the wait.
-        tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher))
+        tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher, engine))
     except Exception as exc:  # noqa: BLE001  (whatever went wrong, the full package still works)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)
         return False
-    _start_jsii(launcher)
-    from jsii._runtime import kernel
-
-    kernel.load(provider.assembly_name, provider.version, os.fspath(tarball))
-    sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules))
+    _start_jsii(launcher, engine, (provider.assembly_name, provider.version, tarball))
+    sys.meta_path.insert(0, _RefuseUntrimmedSubmodules(submodules, provider, tarball))
     global loaded
     loaded = tarball
     return True

@@ -223,10 +223,11 @@ class LeverageLayerStack(TerraformStack):
         except ConstructPropsError as exc:
             raise UserError(str(exc), fix="see docs/addresses.md", layer=self.address.folder) from None
 
-    def check_addresses(self) -> None:
-        """Before synth: one element per address, none with cdktf's hashed default name."""
+    def check_addresses(self, synthesized: dict[str, Any]) -> None:
+        """After synth, before anything is written: one element per address, none with cdktf's hashed default name
+        (`synthesized`: this stack's configuration)."""
         try:
-            check_unique_addresses(self, self.address.folder)
+            check_unique_addresses(self, self.address.folder, synthesized)
         except ConstructPropsError as exc:
             raise UserError(str(exc), fix="see docs/addresses.md") from None
 

@@ -11,12 +11,11 @@ from leverage.stack import LeverageLayerStack
 
 
 def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_root: Path) -> list[SynthesizedLayer]:
-    for stack in stacks:
-        stack.check_addresses()
     app.synth()
     layers = []
     for stack in stacks:
         config = json.loads((outdir / "stacks" / stack.node.id / "cdk.tf.json").read_text(encoding="utf-8"))
+        stack.check_addresses(config)
         layers.append(SynthesizedLayer(stack.address, config, inspect.getdoc(type(stack)) or "", _source(stack, app_root),
                                        stack.diagram))
     return layers

@@ -38,6 +38,7 @@ from leverage.write.cdktf_out import Swap
 
 if TYPE_CHECKING:
     from bindings import App
+    from leverage.render.layer_folder import SynthesizedLayer
     from leverage.stack import LeverageLayerStack
 
 EXIT_OK, EXIT_DRIFT = 0, 1
@@ -72,6 +73,8 @@ class Request:
     lifecycle: ResourceLifecycle
     layer_modules: tuple[Path, ...] = ()  # the modules of your own layers
     policy: Policy = Policy()
+    # Refuses synthesized layers the settings cannot carry (an argument the declared provider range may lack).
+    check_layers: Callable[[list[SynthesizedLayer]], None] | None = None
 
 
 @dataclass
@@ -113,6 +116,8 @@ def synthesized(request: Request, *, writes: bool) -> Iterator[Run]:
             app = app_type(outdir=str(outdir))
             stacks = request.build(app, project, region)
             layers = synthesize(app, stacks, outdir, request.app_root)
+            if request.check_layers is not None:
+                request.check_layers(layers)
             scan.check_state_keys(project.layers, {layer.address.backend_key: layer.address for layer in layers},
                                   request.layer_settings)  # before the graph: a shared key is no cycle
             from leverage.render.generate import generate
@@ -130,7 +135,10 @@ def _engine(request: Request) -> type[App]:
     os.environ[LAYER_MODULES_VARIABLE] = os.pathsep.join(str(path) for path in request.layer_modules)
     first = "bindings" not in sys.modules
     with interrupts.private_temporary_folder_for_children("leverage-cdktf-engine-") if first else _nothing():
-        from bindings import App
+        try:
+            from bindings import App
+        except ImportError as exc:  # no CDK engine installed, or two (bindings/engine_choice.py says which, and the fix)
+            raise UserError(f"cannot load the CDK bindings: {exc}") from exc
     from bindings.engine import stop_quietly_at_exit
 
     stop_quietly_at_exit()

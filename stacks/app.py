@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_constructs.lifecycle import AWS_PROVIDER
 from leverage import transaction
@@ -23,6 +24,9 @@ from leverage.review.orphans import EarlierLayer
 from leverage.review.refactor_guard import MANUAL, Allowances, ResourceChange
 from leverage.write.cdktf_out import output_folder
 from stacks.settings.model import Settings, load_settings
+
+if TYPE_CHECKING:
+    from leverage.render.layer_folder import SynthesizedLayer
 
 BUILT_IN_SOURCES = "stacks/"  # the modules of the built-in layers, as their generated-file marker names them
 STREAMING_DESTINATION = "aws_dynamodb_kinesis_streaming_destination"
@@ -82,7 +86,27 @@ def build_request(settings: Settings, root: Path, app_root: Path) -> transaction
         build=build,
         layer_settings=layer_settings, lifecycle=AWS_PROVIDER,
         layer_modules=tuple((app_root / registered.module).resolve() for registered in settings.own_layers),
-        policy=transaction.Policy(_ChangeAdvice(settings), _EarlierAdvice(settings), _UnregisteredLayers(settings)))
+        policy=transaction.Policy(_ChangeAdvice(settings), _EarlierAdvice(settings), _UnregisteredLayers(settings)),
+        check_layers=check_provider_arguments)
+
+
+def check_provider_arguments(layers: list[SynthesizedLayer]) -> None:
+    """No layer sets an argument (or a resource type) the oldest hashicorp/aws release its range allows may lack."""
+    from aws_constructs.provider_versions import OLDEST_PROVEN_VERSION, uncarried_arguments, version_key
+    from bindings import aws_provider_version
+
+    bindings_version = aws_provider_version()
+    for layer in layers:
+        for found in uncarried_arguments(layer.config, bindings_version):
+            declared = layer.config["terraform"]["required_providers"]["aws"]["version"]
+            what = f"sets {found.argument!r}" if found.argument else "is a resource type"
+            raise UserError(
+                f"layer {layer.address.folder}: {found.address} {what}, which hashicorp/aws {OLDEST_PROVEN_VERSION} "
+                f"(the release the layers are proven with) lacks, and the layers declare hashicorp/aws {declared!r}, "
+                f"which starts below {bindings_version} (the release the provider bindings were generated for)",
+                fix=f"leave it out, or set awsProviderVersion to a range starting there (e.g. '>= {bindings_version}, "
+                    f"< {version_key(bindings_version)[0] + 1}.0') and apply the layers with such a release; nothing "
+                    "was written")
 
 
 def _own_layers(settings: Settings) -> set[tuple[str, str]]:

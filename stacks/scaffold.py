@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from bindings.aws.sqs_queue import SqsQueue
 
 from leverage.stack import LeverageLayerStack
 

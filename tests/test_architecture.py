@@ -102,6 +102,39 @@ def test_aws_constructs_know_nothing_of_leverage_and_leverage_names_no_aws_servi
     assert offenders == []
 
 
+
+def engine_imports(source: str, label: str) -> list[str]:
+    """The imports of either CDK engine's own modules in a source (the app runs on either: bindings/engine_choice.py)."""
+    from bindings.engine_choice import ENGINES
+
+    engine_modules = {module for engine in ENGINES for module in engine.modules}
+    found = []
+    for node in ast.walk(ast.parse(source, label)):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+        found += [f"{label} imports {name}" for name in names if name.split(".")[0] in engine_modules]
+    return found
+
+
+def test_only_bindings_imports_either_engine() -> None:
+    """The app, the example's own layer and the scaffold's starter import the engine through `bindings` (provider
+    classes as `bindings.aws.<service>`), so they run on cdktf and on CDK Terrain alike."""
+    from stacks.scaffold import MODULE_TEMPLATE, TEST_TEMPLATE
+
+    sources = {str(path.relative_to(REPO)): path.read_text() for module, path in app_modules().items()
+               if not module.startswith("bindings")}
+    sources |= {str(path.relative_to(REPO)): path.read_text() for path in (REPO / "example" / "layers").glob("*.py")}
+    for name, template in (("MODULE_TEMPLATE", MODULE_TEMPLATE), ("TEST_TEMPLATE", TEST_TEMPLATE)):
+        # The templates' import lines (the rest holds placeholders).
+        sources[f"stacks/scaffold.py {name}"] = "\n".join(line for line in template.splitlines()
+                                                         if line.startswith(("from ", "import ")) and "{" not in line)
+    assert "bindings.aws" in sources["stacks/scaffold.py MODULE_TEMPLATE"]
+    assert [line for label, source in sources.items() for line in engine_imports(source, label)] == []
+    # The check sees them: bindings/__init__.py names neither, but its engine's provider is imported by name.
+    assert engine_imports("from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket\nimport cdktn", "x") == \
+        ["x imports cdktf_cdktf_provider_aws.s3_bucket", "x imports cdktn"]
+
+
 def top_level_imports(path: Path) -> set[str]:
     """The top-level names a module imports (lazy imports inside functions count; relative imports do not)."""
     names: set[str] = set()

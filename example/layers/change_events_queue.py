@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from bindings.aws.cloudwatch_event_rule import CloudwatchEventRule
+from bindings.aws.cloudwatch_event_target import CloudwatchEventTarget
+from bindings.aws.sqs_queue import SqsQueue
+from bindings.aws.sqs_queue_policy import SqsQueuePolicy
 
 from leverage.stack import LeverageLayerStack
 

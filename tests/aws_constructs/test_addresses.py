@@ -132,17 +132,25 @@ def test_grouping_constructs_do_not_change_a_name_but_an_owning_construct_prefix
     assert "raw_bucket_policy_document" in config["data"]["aws_iam_policy_document"]
 
 
-def test_two_constructs_with_one_address_are_refused_with_both_paths() -> None:
+# Checked on the synthesized configuration (as synth does: one call into jsii), or on the construct tree.
+BY_CONFIGURATION = pytest.mark.parametrize("synthesized", [True, False], ids=["configuration", "tree"])
+
+
+@BY_CONFIGURATION
+def test_two_constructs_with_one_address_are_refused_with_both_paths(synthesized: bool) -> None:
     stack = new_stack()
     SecureBucket(stack, "RawBucket", SecureBucketProps(name="bb-raw-bucket-one"))
     SecureBucket(stack, "raw_bucket", SecureBucketProps(name="bb-raw-bucket-two"))
+    config = json.loads(CdktfTesting.synth(stack)) if synthesized else None
+    assert config is None or len(config["resource"]["aws_s3_bucket"]) == 1  # what cdktf does: one merged into one
     with pytest.raises(ConstructPropsError, match=r"^layer layer: test/RawBucket/\w+ and test/raw_bucket/\w+ both get "
                                                   r"the Terraform address aws_s3_bucket\.raw_bucket; give one of the "
                                                   r"constructs another id$"):
-        check_unique_addresses(stack, "layer")
+        check_unique_addresses(stack, "layer", config)
 
 
-def test_a_resource_left_with_cdktfs_hashed_name_is_refused() -> None:
+@BY_CONFIGURATION
+def test_a_resource_left_with_cdktfs_hashed_name_is_refused(synthesized: bool) -> None:
     from bindings import Construct
 
     stack = new_stack()
@@ -151,7 +159,18 @@ def test_a_resource_left_with_cdktfs_hashed_name_is_refused() -> None:
                                                   r"aws_s3_bucket\.Group_Bucket_[0-9A-F]{8}; create the resource inside "
                                                   r"an L2 construct \(aws_constructs\.addresses\.NamedConstruct\) or "
                                                   r"call override_logical_id on it$"):
-        check_unique_addresses(stack, "layer")
+        check_unique_addresses(stack, "layer", json.loads(CdktfTesting.synth(stack)) if synthesized else None)
+
+
+def test_distinct_addresses_pass_also_beside_remote_state() -> None:
+    from bindings import DataTerraformRemoteStateS3
+
+    stack = new_stack()
+    SecureBucket(stack, "RawBucket", SecureBucketProps(name="bb-raw-bucket-one"))
+    DataTerraformRemoteStateS3(stack, "lake", bucket="b", key="k", region="us-east-1")
+    config = json.loads(CdktfTesting.synth(stack))
+    assert "terraform_remote_state" in config["data"]
+    check_unique_addresses(stack, "layer", config)
 
 
 def test_renamed_from_moves_every_resource_of_the_construct_and_its_inner_constructs() -> None:

@@ -1,11 +1,16 @@
-"""Loading fast (bindings/provider_cache.py, bindings/__init__.py): the trimmed provider assembly gives the usual import's
-layers; its cache is keyed, atomic and repaired; the fallback is the usual import; the jsii internals it relies
-on are checked; one Node.js process; the app's bytecode cached in the user's cache folder."""
+"""Loading fast (bindings/provider_cache.py, bindings/__init__.py), on either engine: the trimmed provider assembly
+gives the session's layers (which tests/cli/test_process_boundaries.py compares with the usual import's); its cache
+is keyed, atomic and repaired; the fallback is the usual import; the jsii internals it relies on are checked; one
+Node.js process; bytecode cached in the user's cache folder."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import json
 import os
+import py_compile
+import re
 import subprocess
 import sys
 import tarfile
@@ -20,6 +25,7 @@ from bindings.provider_cache import CacheEntry, InstalledProvider, TrimError
 from tests.conftest import REPO, copy_example, tree_digest
 
 BINDINGS = REPO / "bindings/__init__.py"
+PROVIDER = bindings.ENGINE.provider
 # What bindings/__init__.py imports, and what the layers registered in cdktf.json (the example's own) import.
 SUBMODULES = provider_cache.imported_submodules(BINDINGS).union(
     *(provider_cache.imported_submodules(module) for module in bindings._own_layer_modules()))
@@ -31,20 +37,20 @@ sys.path.insert(0, {repo!r})
 import main
 code = main.main(["synth", "-c", "leverageRoot=" + {root!r}])
 cache = sys.modules.get("bindings.provider_cache")
-print(json.dumps({{"code": code, "trimmed": str(cache.loaded) if cache and cache.loaded else None,
-                  "every_submodule": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}}))
+print(json.dumps({{"code": code, "trimmed": str(cache.loaded) if cache and cache.loaded else None}}))
 """
+# Builds the same cache entry without loading jsii (bindings.provider_cache imports the package `bindings` first,
+# which loads it: so the build starts once that is done, while the other process is building too).
 BUILD_ONLY = """
 import os, sys
 sys.path.insert(0, {repo!r})
-from bindings import provider_cache
+from bindings import provider_cache, ENGINE
 from pathlib import Path
-provider = provider_cache.InstalledProvider.find()
 import bindings
 submodules = provider_cache.imported_submodules(Path({bindings!r})).union(
     *(provider_cache.imported_submodules(module) for module in bindings._own_layer_modules()))
 root = Path(os.environ["XDG_CACHE_HOME"]) / "leverage-cdktf"
-print(provider_cache.trimmed_tarball(provider, submodules, root))
+print(provider_cache.trimmed_tarball(provider_cache.InstalledProvider.find(ENGINE.provider), submodules, root))
 """
 
 
@@ -65,29 +71,25 @@ def finish(process: subprocess.Popen) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-def test_trimmed_assembly_gives_the_usual_import_s_layers_also_when_two_runs_build_the_cache_at_once(
+def test_a_first_run_on_an_empty_cache_gives_the_session_s_layers_while_another_process_builds_the_same_entry(
         tmp_path: Path, synthesized_example: Path) -> None:
-    """Side by side: the usual import, and a first run on an empty cache while another process builds the same
-    entry. Both runs write the session's layers byte for byte; the cache ends with one complete entry."""
+    """A first run on an empty cache while another process builds the same entry: the run writes the session's
+    layers byte for byte (the usual import writes them too: tests/cli/test_process_boundaries.py, the suite's one
+    run of the usual import); the cache ends with one complete entry, no temporary file, no note."""
     cold = tmp_path / "cold-cache"
-    usual, usual_root = start_synth(tmp_path, "usual", tmp_path / "unused-cache", LEVERAGE_CDKTF_EAGER_IMPORT="1")
     first, first_root = start_synth(tmp_path, "first", cold)
     builder = subprocess.Popen([sys.executable, "-c", BUILD_ONLY.format(repo=str(REPO), bindings=str(BINDINGS))],
                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "XDG_CACHE_HOME": str(cold)})
-    (usual_out, usual_err), (first_out, first_err), (built, build_err) = map(finish, (usual, first, builder))
+    (first_out, first_err), (built, build_err) = map(finish, (first, builder))
 
-    assert tree_digest(usual_root) == tree_digest(first_root) == tree_digest(synthesized_example)
-    usual_report, first_report = (json.loads(out.strip().splitlines()[-1]) for out in (usual_out, first_out))
-    assert usual_report["every_submodule"] and usual_report["trimmed"] is None  # the usual import really ran
-    assert not first_report["every_submodule"]
-    entry = CacheEntry.for_(InstalledProvider.find(), SUBMODULES, cold / "leverage-cdktf")
-    assert first_report["trimmed"] == built.strip() == str(entry.tarball)
+    assert tree_digest(first_root) == tree_digest(synthesized_example)
+    entry = CacheEntry.for_(InstalledProvider.find(PROVIDER), SUBMODULES, cold / "leverage-cdktf")
+    assert json.loads(first_out.strip().splitlines()[-1])["trimmed"] == built.strip() == str(entry.tarball)
     assert entry.read() == entry.tarball
     assert sorted(path.name for path in entry.tarball.parent.iterdir() if path.is_file()) == \
         sorted([entry.tarball.name, entry.manifest.name])  # no temporary file left by either builder
-    # The same warnings about the project, if any, and no note from provider_cache (no rebuild, no fallback).
-    assert usual_err == first_err and "note:" not in first_err and build_err == ""
+    assert "note:" not in first_err and build_err == ""  # no rebuild, no fallback
 
 
 def test_when_trimming_fails_one_line_says_so_and_the_usual_import_follows(
@@ -98,7 +100,7 @@ def test_when_trimming_fails_one_line_says_so_and_the_usual_import_follows(
 
     monkeypatch.setattr(provider_cache, "build_trimmed_tarball", new_layout)
     capsys.readouterr()
-    assert provider_cache.load_trimmed_provider(SUBMODULES, tmp_path / "leverage-cdktf") is False
+    assert provider_cache.load_trimmed_provider(SUBMODULES, tmp_path / "leverage-cdktf", bindings.ENGINE) is False
     assert capsys.readouterr().err == \
         "note: loading the full AWS provider package (slower): simulated: the assembly has a new layout\n"
 
@@ -116,25 +118,43 @@ def test_the_session_runs_the_trimmed_assembly_in_one_node_process() -> None:
         assert children.read_text().split() == []
 
 
-def test_submodules_are_what_the_bindings_import_and_nothing_else_loads() -> None:
+def test_submodules_are_what_the_bindings_and_the_registered_layers_import_and_nothing_else_loads() -> None:
     loaded = {name.split(".")[1] for name in sys.modules
-              if name.startswith("cdktf_cdktf_provider_aws.") and name.split(".")[1] != "_jsii"}
-    assert loaded == SUBMODULES
-    assert {"s3_bucket", "kinesis_firehose_delivery_stream", "provider", "sqs_queue"} <= SUBMODULES
-    with pytest.raises(ImportError, match="not in the trimmed provider assembly: import it in bindings/__init__.py"):
-        import cdktf_cdktf_provider_aws.lambda_function  # noqa: F401
+              if name.startswith(PROVIDER + ".") and name.split(".")[1] != "_jsii"}
+    assert loaded <= SUBMODULES | {"provider_functions"}  # cdktn's AwsProvider imports its functions' bindings
+    assert {"s3_bucket", "kinesis_firehose_delivery_stream", "provider"} <= loaded and "sqs_queue" in SUBMODULES
+    for name in (f"{PROVIDER}.lambda_function", "bindings.aws.lambda_function"):
+        with pytest.raises(ImportError, match="bindings.aws.lambda_function is not in the trimmed provider assembly: "
+                                              "import it at the top of bindings/__init__.py or of a layer module"):
+            importlib.import_module(name)
 
 
-def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path) -> None:
-    bindings = tmp_path / "bindings.py"
-    bindings.write_text(BINDINGS.read_text() + "from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction\n"
-                        "import cdktf_cdktf_provider_aws.sns_topic\n")
-    assert provider_cache.imported_submodules(bindings) == \
-        provider_cache.imported_submodules(BINDINGS) | {"lambda_function", "sns_topic"}
+def test_a_submodule_the_trimmed_assembly_holds_for_the_imported_ones_imports(session_entry: CacheEntry) -> None:
+    """jsii imports the bindings of a type it hands Python (cdktn's AwsProvider.functions: its provider functions);
+    every submodule of the trimmed assembly imports, whether or not a layer imports it."""
+    with tarfile.open(session_entry.tarball) as archive:
+        submodules = json.load(archive.extractfile("package/.jsii"))["submodules"]
+    # Each submodule's source folder (`src/provider-functions/index:`) is its Python name in kebab case.
+    names = {re.fullmatch(r"src/([\w-]+)/index:", entry["symbolId"])[1].replace("-", "_") for entry in submodules.values()}
+    assert SUBMODULES <= names
+    for name in sorted(names - SUBMODULES):
+        assert importlib.import_module(f"{PROVIDER}.{name}").__name__ == f"{PROVIDER}.{name}"
+
+
+@pytest.mark.parametrize("statement", [
+    "from bindings.aws.lambda_function import LambdaFunction", "from bindings.aws import lambda_function",
+    "import bindings.aws.lambda_function", "from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction",
+    "import cdktn_provider_aws.lambda_function", "from cdktn_provider_aws import lambda_function as f"])
+def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path, statement: str) -> None:
+    """The engine-neutral path and either engine's own (a layer of yours written for cdktf keeps working there)."""
+    module = tmp_path / "layer.py"
+    module.write_text(f"from bindings.aws.sqs_queue import SqsQueue\n{statement}\nfrom bindings import Fn\n"
+                      "from . import local\nfrom bindings.aws import *\n")
+    assert provider_cache.imported_submodules(module) == {"sqs_queue", "lambda_function"}
 
 
 def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> None:
-    provider = InstalledProvider.find()
+    provider = InstalledProvider.find(PROVIDER)
     base = CacheEntry.for_(provider, SUBMODULES, tmp_path)
     assert base.tarball.parent == tmp_path and provider.version in base.tarball.name
     assert CacheEntry.for_(provider, sorted(SUBMODULES, reverse=True), tmp_path) == base
@@ -156,7 +176,7 @@ def test_cache_lives_in_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, t
 def session_entry() -> CacheEntry:
     """The entry conftest's import of the bindings used (built then, if it was missing)."""
     assert provider_cache.loaded is not None
-    entry = CacheEntry.for_(InstalledProvider.find(), SUBMODULES, provider_cache.loaded.parent)
+    entry = CacheEntry.for_(InstalledProvider.find(PROVIDER), SUBMODULES, provider_cache.loaded.parent)
     assert entry.read() == provider_cache.loaded
     return entry
 
@@ -196,7 +216,7 @@ def test_damaged_cache_is_rebuilt_with_one_line(tmp_path: Path, session_entry: C
     good = entry.tarball.read_bytes()
     entry.tarball.write_bytes(good[:1000])
     capsys.readouterr()
-    assert provider_cache.trimmed_tarball(InstalledProvider.find(), SUBMODULES, tmp_path) == entry.tarball
+    assert provider_cache.trimmed_tarball(InstalledProvider.find(PROVIDER), SUBMODULES, tmp_path) == entry.tarball
     err = capsys.readouterr().err
     assert err.startswith("note: rebuilding the cached trimmed provider assembly ") and err.count("\n") == 1
     assert entry.tarball.read_bytes() == good and entry.read() == entry.tarball
@@ -208,15 +228,15 @@ def test_unwritable_cache_folder_still_gives_a_trimmed_tarball(tmp_path: Path, s
     monkeypatch.setattr(provider_cache, "build_trimmed_tarball", lambda provider, submodules: good)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    tarball = provider_cache.trimmed_tarball(InstalledProvider.find(), SUBMODULES, blocker / "leverage-cdktf")
+    tarball = provider_cache.trimmed_tarball(InstalledProvider.find(PROVIDER), SUBMODULES, blocker / "leverage-cdktf")
     assert tarball.read_bytes() == good and not tarball.is_relative_to(blocker)
 
 
 def test_trimmed_tarball_holds_exactly_the_bound_types_and_their_javascript(session_entry: CacheEntry) -> None:
     """Fails loudly when a provider or jsii bump changes what the trimming relies on: every type the Python
     bindings name is in the trimmed assembly, each submodule's JavaScript is there, and the index requires only
-    those."""
-    provider = InstalledProvider.find()
+    those (and the types they refer to: cdktn's AwsProvider refers to its provider functions)."""
+    provider = InstalledProvider.find(PROVIDER)
     with tarfile.open(session_entry.tarball) as archive:
         names = set(archive.getnames())
         assembly = json.load(archive.extractfile("package/.jsii"))
@@ -232,6 +252,9 @@ def test_trimmed_tarball_holds_exactly_the_bound_types_and_their_javascript(sess
                                                                 if name.startswith("package/lib/") and
                                                                 name.count("/") >= 3})
     assert len(assembly["types"]) < 1000  # of ~25,000
+    referred = {match for text in map(json.dumps, assembly["types"].values())
+                for match in re.findall(re.escape(f'"{provider.assembly_name}.') + r"(\w+)\.", text)}
+    assert referred <= namespaces
 
 
 def assembly_text(types: dict[str, dict], indent: int | None = 2) -> bytes:
@@ -251,9 +274,16 @@ def test_reading_the_assembly_keeps_the_wanted_types_and_parses_each() -> None:
     assert header == {"name": "@p/q", "version": "1.0.0", "submodules": {"@p/q.a": {}, "@p/q.b": {}}, "types": {}}
 
 
-@pytest.mark.parametrize("case", ["refers elsewhere", "not pretty-printed", "missing namespace"])
+def test_reading_the_assembly_keeps_the_types_the_wanted_ones_refer_to() -> None:
+    types = {"@p/q.a.One": a_type("@p/q.a.One", "@p/q.b.Three"), "@p/q.b.Three": a_type("@p/q.b.Three", "@p/q.c.Four"),
+             "@p/q.c.Four": a_type("@p/q.c.Four"), "@p/q.d.Five": a_type("@p/q.d.Five")}
+    _, kept = provider_cache._read_assembly(assembly_text(types), "@p/q", {"a"})
+    assert sorted(kept) == ["@p/q.a.One", "@p/q.b.Three", "@p/q.c.Four"]
+
+
+@pytest.mark.parametrize("case", ["refers to a missing namespace", "not pretty-printed", "missing namespace"])
 def test_reading_an_unexpected_assembly_refuses_to_trim(case: str) -> None:
-    types = {"@p/q.a.One": a_type("@p/q.a.One", "@p/q.b.Three" if case == "refers elsewhere" else "cdktf.X"),
+    types = {"@p/q.a.One": a_type("@p/q.a.One", "@p/q.z.Gone" if case == "refers to a missing namespace" else "cdktf.X"),
              "@p/q.b.Three": a_type("@p/q.b.Three")}
     text = assembly_text(types, indent=None if case == "not pretty-printed" else 2)
     with pytest.raises(TrimError):
@@ -284,23 +314,117 @@ def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
     assert namespace["ANSWER"] == 43
 
 
-def test_app_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
+def test_an_installed_module_compiled_at_install_loads_from_its_own_pycache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What pip compiled stays where it is; what it did not (a venv installed with --no-compile) is cached."""
+    monkeypatch.setattr(bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
+    compiled, uncompiled = tmp_path / "compiled.py", tmp_path / "uncompiled.py"
+    for module in (compiled, uncompiled):
+        module.write_text(f"NAME = {module.stem!r}\n")
+    py_compile.compile(str(compiled), cfile=importlib.util.cache_from_source(str(compiled)), doraise=True)
+    for module in (compiled, uncompiled):
+        namespace: dict = {}
+        exec(bindings._InstalledBytecodeLoader(module.stem, str(module)).get_code(module.stem), namespace)
+        assert namespace["NAME"] == module.stem
+    assert [path.name.split("-")[0] for path in (tmp_path / "bytecode").iterdir()] == ["uncompiled"]
+
+
+def test_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
     import leverage.render.generate
     import stacks.datalake
 
-    expected = bindings._CachedBytecodeLoader if sys.dont_write_bytecode else SourceFileLoader
-    assert type(stacks.datalake.__loader__) is expected and type(leverage.render.generate.__loader__) is expected
-    assert type(sys.modules["jsii"].__loader__) is not bindings._CachedBytecodeLoader
+    app, installed = (bindings._CachedBytecodeLoader, bindings._InstalledBytecodeLoader) if sys.dont_write_bytecode \
+        else (SourceFileLoader, SourceFileLoader)
+    assert type(stacks.datalake.__loader__) is app and type(leverage.render.generate.__loader__) is app
+    assert type(sys.modules["jsii._runtime"].__loader__) is installed  # imported by bindings
+    assert type(sys.modules[f"{PROVIDER}.s3_bucket"].__loader__) is installed
+    assert type(sys.modules["json.decoder"].__loader__) is SourceFileLoader  # the standard library's own
 
 
-def test_one_process_launcher_forwards_what_javascript_writes_to_stderr(tmp_path: Path) -> None:
+# In a fresh process with jsii's debug output on: how the kernel's working folder (under TMPDIR) holds each
+# assembly the bindings loaded.
+LAUNCHER_PROBE = """
+import glob, json, os, sys
+sys.path.insert(0, {repo!r})
+import bindings
+from bindings import provider_cache
+assert provider_cache.loaded and bindings.Token.is_unresolved("x") is False  # a call: the loads are answered
+assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
+folder, = glob.glob(os.path.join(os.environ["TMPDIR"], "jsii-kernel-*", "node_modules"))
+print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)),
+                  "links": {{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}}}))
+"""
+
+
+def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_assembly_once_by_one_link(
+        tmp_path: Path) -> None:
     """jsii's debug output is written by the kernel to its stderr; the launcher wraps it as jsii's own launcher
-    does, and the Python side prints it as plain lines."""
-    script = f"import sys; sys.path.insert(0, {str(REPO)!r}); import bindings; from bindings import provider_cache; " \
-             "assert provider_cache.loaded"
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                             env={**os.environ, "JSII_DEBUG": "1"}, cwd=tmp_path)
-    assert process.returncode == 0, process.stderr
+    does, and the Python side prints it as plain lines. It shows each assembly loaded once (sent ahead, the
+    modules' own loads not sent again); the kernel links each package into its working folder as one symbolic
+    link (it hard-links every file, and removes them all at exit, unless it knows it preserves symlinks), in a
+    folder of a fixed name (so that Node.js's compile cache, in the cache folder, finds its modules again), and
+    removes the folder at exit."""
+    compile_cache = tmp_path / "node-compile-cache"
+    process = subprocess.run([sys.executable, "-c", LAUNCHER_PROBE.format(repo=str(REPO))], capture_output=True,
+                             text=True, timeout=300, cwd=tmp_path,
+                             env={**os.environ, "JSII_DEBUG": "1", "TMPDIR": str(tmp_path),
+                                  "NODE_COMPILE_CACHE": str(compile_cache)})
+    assert process.returncode == 0, process.stderr[-3000:]
     lines = process.stderr.splitlines()
-    assert any(line.startswith("[@jsii/kernel] load") for line in lines)
     assert not any(line.startswith(("b'", '{"stderr"', '{"stdout"')) for line in lines)
+    loads = [line for line in lines if line.startswith("[@jsii/kernel] load")]
+    assert len(loads) == 3 and not any("already-loaded" in line for line in lines)  # constructs, engine, provider
+    found = json.loads(process.stdout.strip().splitlines()[-1])
+    assert list(found["links"].values()) == [True, True, True], found
+    assert re.fullmatch(rf"jsii-kernel-leverage-{os.getuid()}-\d+", found["folder"]), found
+    assert not list(tmp_path.glob("jsii-kernel-*")) and any(compile_cache.rglob("*"))
+
+
+def test_a_call_sent_ahead_is_answered_before_the_next_and_a_failure_names_it() -> None:
+    """`override_logical_id` and `add_override` go to jsii without waiting (bindings/provider_cache.py, `_Ahead`):
+    their effect is there for the next call, a failure is raised at the next call naming the request, and wrong
+    arguments are refused at once, as the engine's own methods refuse them."""
+    from bindings import App, S3Bucket, TerraformStack
+
+    bucket = S3Bucket(TerraformStack(App(), "ahead"), "Bucket", bucket="b")
+    bucket.override_logical_id("chosen_name")
+    assert bucket.friendly_unique_id == "chosen_name"
+    provider_cache._Ahead.of_running_kernel().call(bucket, "noSuchMethod", ["x"])
+    with pytest.raises(RuntimeError, match=r"^noSuchMethod\('x',\) on .*S3Bucket@\d+: "):
+        bucket.friendly_unique_id  # noqa: B018
+    assert bucket.friendly_unique_id == "chosen_name"
+    with pytest.raises(TypeError, match="override_logical_id: argument 1 must be str, not int"):
+        bucket.override_logical_id(5)
+
+
+def test_type_hints_of_jsii_stubs_are_resolved_once_and_the_type_checks_stay() -> None:
+    """(bindings/__init__.py, `_resolve_type_hints_once`): the generated bindings' type-checking stubs are resolved
+    once; any other function's hints as usual; and a wrong argument is still refused before it reaches jsii."""
+    import typing
+
+    from bindings import App, S3Bucket, TerraformStack
+
+    stub = next(value for name, value in S3Bucket.__init__.__globals__.items()  # the module's own namespace
+                if name.startswith("_typecheckingstub__"))
+    assert typing.get_type_hints(stub) is typing.get_type_hints(stub)
+
+    def plain(value: "int") -> None: ...
+
+    assert typing.get_type_hints(plain) == {"value": int, "return": type(None)}
+    assert typing.get_type_hints(plain) is not typing.get_type_hints(plain)
+    with pytest.raises(TypeError, match="bucket"):
+        S3Bucket(TerraformStack(App(), "hints"), "Bucket", bucket=5)
+
+
+def test_ctrl_c_while_jsii_starts_is_raised_once_it_has_started() -> None:
+    """(provider_cache._interrupt_after): jsii's process object, interrupted half-way through its start, could not
+    stop itself, and its finalizer printed a traceback after the one-line error (tests/cli/test_process_boundaries.py
+    sends Ctrl-C to a running synth)."""
+    import signal
+
+    started = []
+    with pytest.raises(KeyboardInterrupt):
+        with provider_cache._interrupt_after():
+            os.kill(os.getpid(), signal.SIGINT)
+            started.append("the start went on")
+    assert started == ["the start went on"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, ProjectSpec, run_cli, tree_digest
+from tests.conftest import REPO, ProjectSpec, app_main, run_cli, tree_digest
 from tests.layers import layer_folders, load_config_dir
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
@@ -263,3 +263,27 @@ def test_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
     debug = subprocess.run([sys.executable, str(REPO / "main.py"), "synth", "--debug", "-c", f"leverageRoot={tmp_path}"],
                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_a_run_goes_without_the_cyclic_collector_and_gives_it_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, raises: bool) -> None:
+    """A run switches the cyclic garbage collector off (speed: docs/speed.md) and on again, whatever happens."""
+    import gc
+
+    seen = []
+
+    def run(args: object) -> int:
+        seen.append(gc.isenabled())
+        if raises:
+            raise RuntimeError("a bug")
+        return 0
+
+    monkeypatch.setattr(app_main, "run", run)
+    assert gc.isenabled()
+    if raises:
+        with pytest.raises(RuntimeError):
+            app_main.main(["list"])
+    else:
+        assert app_main.main(["list"]) == 0
+    assert seen == [False] and gc.isenabled()
