@@ -92,6 +92,7 @@ class Run:
 class Review:
     changes: list[ResourceChange]
     refusals: list[UserError]
+    allowed: list[str] = field(default_factory=list)  # what an --allow flag lets through beyond `changes`
 
 
 @contextmanager
@@ -193,10 +194,17 @@ def review(request: Request, run: Run, allowances: Allowances = Allowances()) ->
     refusals = [refactor_guard.refusal(change, request.policy.change_advice)
                 .in_context(registration=run.registrations.get(change.layer))
                 for change in refactor_guard.refused(changes, allowances)]
-    refusals += orphans.refusals(earlier, pairs, request.lifecycle, request.policy.earlier_advice)
+    left_behind = orphans.refusals(earlier, pairs, request.lifecycle, request.policy.earlier_advice)
+    allowed = []
+    if allowances.repoint and any(change.repointing for change in changes):
+        # The layers a re-pointing leaves behind lose what the moved layers granted them: the move was allowed.
+        allowed = [f"--allow-repoint: layer {error.layer}: {error.what}" for error in left_behind
+                   if orphans.revoked(error)]
+        left_behind = [error for error in left_behind if not orphans.revoked(error)]
+    refusals += left_behind
     if request.policy.earlier_checks is not None:
         refusals += request.policy.earlier_checks(earlier)
-    return Review(changes, refusals)
+    return Review(changes, refusals, allowed)
 
 
 def _variables(project: Project) -> Callable[[str, str], str | None]:
@@ -222,7 +230,7 @@ def synth(request: Request, allowances: Allowances, cdktf_out: Path) -> int:
             raise first
         _write(request.root, run, cdktf_out)
         # Every time: what an --allow flag let through, for the review before `leverage tf apply`.
-        run.warnings += refactor_guard.allowed(found.changes, allowances)
+        run.warnings += refactor_guard.allowed(found.changes, allowances) + found.allowed
     _warn(run.warnings)
     return EXIT_OK
 

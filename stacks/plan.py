@@ -182,5 +182,7 @@ def _datalake_props(settings: Settings, pipeline: Pipeline, source: Account, lak
         alarms=dataclasses.replace(settings.alarms, email=pipeline.alarm_email or settings.alarms.email),
         adopt_existing=settings.layers.datalake in settings.adopt_existing,
         sources=len(settings.pipeline_list),
-        lakehouse_reads_item_counts=settings.layers.lakehouse not in settings.skip_layers,
+        # Skipping the lakehouse layer leaves it as it is, running if it was applied: the role it assumes stays, as
+        # the lake layer's grants to its job do.
+        lakehouse_reads_item_counts=True,
     )

@@ -11,7 +11,8 @@ touched. Two ways that breaks what runs, whatever the layers are:
   a dropped source account's Firehose role: that Firehose keeps delivering, into AccessDenied).
 
 The caller adds what only the settings know (an own layer whose registration is gone) and the fix that applies to
-what the user edited.
+what the user edited. A revoked grant is what re-pointing the pipelines elsewhere does to the layers it leaves
+behind: `synth --allow-repoint` writes it, and says so (`revoked`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ from leverage.write.content import marker_prefix
 from leverage.write.files import is_generated
 
 NOTHING_WRITTEN = "nothing was written"
+REVOKED = "revoked"  # in a refusal's details: a grant to an earlier layer's resource taken away
+
+
+def revoked(error: UserError) -> bool:
+    return bool(error.details.get(REVOKED))
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,6 @@ def refusals(earlier: list[EarlierLayer], generated: Mapping[str, tuple[dict[str
                         f"would stop naming {kind} {name} ({address} of {layer.folder}, generated earlier and no "
                         f"longer by these settings, still in the tree): what {folder} grants it is revoked while "
                         f"{layer.folder} keeps running", fix=keep, layer=folder,
-                        details={"earlier": layer.folder, "name": name}))
+                        details={"earlier": layer.folder, "name": name, REVOKED: True}))
                     break
     return found

@@ -273,13 +273,15 @@ def test_a_run_goes_without_the_cyclic_collector_and_gives_it_back(
 
     seen = []
 
-    def run(args: object) -> int:
+    def run(*args: object) -> int:
         seen.append(gc.isenabled())
         if raises:
             raise RuntimeError("a bug")
         return 0
 
-    monkeypatch.setattr(app_main, "run", run)
+    import stacks.app
+
+    monkeypatch.setattr(stacks.app, "run", run)
     assert gc.isenabled()
     if raises:
         with pytest.raises(RuntimeError):

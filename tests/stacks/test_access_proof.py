@@ -25,7 +25,7 @@ from leverage.testing import load_layers
 from stacks.access_paths import catalogue
 from tests.conftest import app_main
 from tests.e2e.harness import security_keys_files
-from tests.e2e.lifecycles import LEGACY_LAYER, LEGACY_TABLE_TF, PIPELINES, PIPELINES_SPEC, SSO_SETTINGS
+from tests.e2e.lifecycles import LEGACY_LAYER, LEGACY_TABLE_TF, PIPELINES, PIPELINES_LAKE, PIPELINES_SPEC, SSO_SETTINGS
 
 OUTSIDER = "999999999999"  # an account of no project here
 
@@ -69,7 +69,8 @@ def pipelines(tmp_path_factory: pytest.TempPathFactory) -> Layers:
     (root / LEGACY_LAYER / "config.tf").write_text(
         'terraform {\n  backend "s3" {\n    key = "legacy-prd/databases-legacy/terraform.tfstate"\n  }\n}\n')
     (root / LEGACY_LAYER / "main.tf").write_text(LEGACY_TABLE_TF, encoding="utf-8")
-    assert app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", "pipelines=" + json.dumps(PIPELINES)]) == 0
+    assert app_main.main(["synth", "-c", f"leverageRoot={root}", "-c", f"lakeAccount={PIPELINES_LAKE}",
+                          "-c", "pipelines=" + json.dumps(PIPELINES)]) == 0
     return with_security_keys(root, "core-prd", "legacy-prd")
 
 
