@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from functools import cached_property
 
-import re
 from dataclasses import dataclass, field
 
 from bindings import Construct, GlueJob, GlueJobCommand, GlueJobExecutionProperty, GlueTrigger, GlueTriggerActions
@@ -26,15 +25,14 @@ from aws_constructs.limits import (
 )
 from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps, grant_encrypted_writing
 from aws_constructs.s3 import BucketObject
+from aws_constructs.schedules import GLUE_CRON, schedule_gaps_minutes
 from aws_constructs.validation import check_name, check_range
 
 GLUE_VERSIONS = ("5.0",)
 DATALAKE_FORMATS = ("delta", "hudi", "iceberg")
-# Glue's cron: six fields (minutes hours day-of-month month day-of-week year), one of the day fields `?`.
-GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
-# Glue runs a scheduled trigger at most every 5 minutes.
+# Glue's cron (aws_constructs/schedules.py): six fields, one of the day fields `?`; a scheduled trigger runs at most
+# every 5 minutes.
 GLUE_SHORTEST_INTERVAL_MINUTES = 5
-CRON_PART = re.compile(r"(\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?")
 # Arguments the construct sets itself; the job's own arguments must not name them.
 RESERVED_ARGUMENTS = ("--conf", "--datalake-formats", "--extra-py-files", "--job-bookmark-option", "--job-language",
                       "--TempDir")
@@ -42,37 +40,6 @@ RESERVED_ARGUMENTS = ("--conf", "--datalake-formats", "--extra-py-files", "--job
 CONTINUOUS_LOGGING_ARGUMENTS = ("--continuous-log-logGroup", "--continuous-log-logStreamPrefix",
                                 "--continuous-log-conversionPattern", "--enable-continuous-cloudwatch-log",
                                 "--enable-continuous-log-filter")
-
-
-def cron_values(field: str, low: int, high: int) -> set[int] | None:
-    """The values a cron field (`*`, `n`, `a-b`, `*/n`, `a/n`, `a-b/n`, comma-separated) selects; None for what this
-    reading does not cover (names, L, W, #)."""
-    values: set[int] = set()
-    for part in field.split(","):
-        match = CRON_PART.fullmatch(part)
-        if not match:
-            return None
-        every, first, last, step = match.groups()
-        start = low if every == "*" else int(first)
-        end = high if every == "*" or (step and last is None) else int(last or first)
-        if not low <= start <= end <= high or (step is not None and int(step) == 0):
-            return None
-        values.update(range(start, end + 1, int(step or 1)))
-    return values
-
-
-def schedule_gaps_minutes(schedule: str) -> tuple[int, int] | None:
-    """The shortest and the longest time between two runs of a Glue cron schedule, within a day (day fields make
-    some gaps longer still); None when the minutes or hours field is beyond this reading."""
-    cron = GLUE_CRON.fullmatch(schedule)
-    if not cron:
-        return None
-    minutes, hours = cron_values(cron.group(1), 0, 59), cron_values(cron.group(2), 0, 23)
-    if not minutes or not hours:
-        return None
-    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
-    gaps = [later - earlier for earlier, later in zip(times, times[1:])] + [times[0] + 1440 - times[-1]]
-    return min(gaps), max(gaps)
 
 
 def check_schedule(what: str, schedule: str) -> None:

@@ -3,6 +3,7 @@ Leverage conventions and AWS constructs -> bindings), no module imports one abov
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -156,3 +157,12 @@ def test_glue_jobs_import_only_the_standard_library_pyspark_and_each_other() -> 
     job_names = {"glue_jobs", *jobs} - {"__init__"}
     assert {module: sorted(top_level_imports(path) & job_names) for module, path in app_modules().items()
             if top_level_imports(path) & job_names} == {}
+
+
+def test_the_command_line_loads_no_engine_before_the_input_is_known_good() -> None:
+    """Reading the settings and the project never imports `bindings` (which starts the engine's child, seconds of
+    work): a bad setting is refused at once, and the engine's child starts inside the app's private temporary
+    folder, which a Ctrl-C cannot leave behind (leverage/transaction.py)."""
+    probe = "import sys; import main, stacks.app, leverage.transaction; print(sorted(m for m in sys.modules if m.startswith('bindings')))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr[-2000:]

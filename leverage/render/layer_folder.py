@@ -11,7 +11,6 @@ from typing import Any, Protocol
 import jinja2
 import jinja2.bccache
 
-from bindings import user_cache_dir
 from leverage import hcl
 from leverage.render import state_blocks
 from leverage.render.diagram import mermaid
@@ -25,7 +24,20 @@ EXACT_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.[0-9]+")
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """The templates compiled once, into the user's cache folder (Jinja checks each against its source): compiling
-    them took a twentieth of a synth. A cache folder that cannot be written only costs the compiling."""
+    them took a twentieth of a synth. A cache folder that cannot be written only costs the compiling. The folder is
+    found when a template is first rendered: `bindings` knows it, and importing it loads the CDK engine, which
+    must wait until the input is known to be good (and the engine's child has its private temporary folder)."""
+
+    def __init__(self, directory: str | None = None) -> None:  # not Jinja's, which makes a temporary folder
+        self.directory = directory
+        self.pattern = "__jinja2_%s.cache"
+
+    def _get_cache_filename(self, bucket: jinja2.bccache.Bucket) -> str:
+        if self.directory is None:
+            from bindings import user_cache_dir
+
+            self.directory = str(user_cache_dir() / f"templates-jinja2-{jinja2.__version__}")
+        return super()._get_cache_filename(bucket)
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
@@ -46,7 +58,7 @@ _templates = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,  # Terraform and Markdown, not HTML
-    bytecode_cache=_CompiledTemplates(str(user_cache_dir() / f"templates-jinja2-{jinja2.__version__}")),
+    bytecode_cache=_CompiledTemplates(),
 )
 _templates.filters["hcl_string"] = hcl.string
 _templates.filters["hcl_value"] = hcl.value

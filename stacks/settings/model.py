@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_constructs.glue_job import schedule_gaps_minutes
+from aws_constructs.schedules import schedule_gaps_minutes
 from aws_constructs.limits import (
     ATHENA_CUTOFF_MIB, GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
     LOG_RETENTION_DAYS,

@@ -10,7 +10,8 @@ import bindings  # noqa: F401  (registers the fast-import shim first)
 from aws_constructs.athena import QueryWorkgroup, QueryWorkgroupProps
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule, schedule_gaps_minutes
+from aws_constructs.glue_job import SparkJob, SparkJobProps, check_schedule
+from aws_constructs.schedules import schedule_gaps_minutes
 from aws_constructs.kms import Key, KeyProps
 from aws_constructs.s3 import BucketObject, BucketObjectProps, SecureBucket, SecureBucketProps
 from tests.aws_constructs.support import by_sid, inline_policy_of, new_stack, synth

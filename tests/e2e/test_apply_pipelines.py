@@ -39,7 +39,12 @@ def test_every_table_streams_into_its_accounts_stream_and_both_roles_reach_the_l
     for account in SOURCES:
         assert seen[account]["streams"] == [f"acme-{account}-ddb-lakehouse-stream"]
         assert seen[account]["delivery streams"] == [f"acme-{account}-ddb-lakehouse-firehose"]
-    assert not seen[LAKE]["tables"] and not seen[LAKE]["streams"] and not seen[LAKE]["alarms"]
+    assert not seen[LAKE]["tables"] and not seen[LAKE]["streams"]
+    # The lake's alarms are the lakehouse's: its runs, and each table's freshness and data quality.
+    assert sorted(seen[LAKE]["alarms"]) == sorted(
+        [f"acme-{LAKE}-lakehouse-no-successful-run"]
+        + [f"acme-{LAKE}-lakehouse-{table}-{kind}" for table in ("orders", "customers", "users")
+           for kind in ("quality", "stale")])
     roles = {lifecycle.outputs[f"{account}/{REGION}/datalake"]["kinesis_firehose_role_arn"] for account in SOURCES}
     granted = {statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
                for statement in seen["raw bucket policy"]["Statement"] if statement["Effect"] == "Allow"}

@@ -35,7 +35,9 @@ APPLY_ORDER = {
 # `list` confirms after regeneration: the others run side by side.
 DEPENDS_ON = {
     "apps-devstg/us-east-1/databases-dynamodb": set(),
-    "data-science/us-east-1/datalake-demo": set(),
+    # Only the regenerated lake reads the table layer (for each source's own folders); the legacy one applies
+    # after it all the same.
+    "data-science/us-east-1/datalake-demo": {"apps-devstg/us-east-1/databases-dynamodb"},
     "apps-devstg/us-east-1/datalake": {"apps-devstg/us-east-1/databases-dynamodb",
                                        "data-science/us-east-1/datalake-demo"},
 }

@@ -1,0 +1,38 @@
+"""Glue's cron schedules read without the CDK engine: the settings check them before the engine loads."""
+from __future__ import annotations
+
+import re
+
+GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
+CRON_PART = re.compile(r"(\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?")
+
+
+def cron_values(field: str, low: int, high: int) -> set[int] | None:
+    """The values a cron field (`*`, `n`, `a-b`, `*/n`, `a/n`, `a-b/n`, comma-separated) selects; None for what this
+    reading does not cover (names, L, W, #)."""
+    values: set[int] = set()
+    for part in field.split(","):
+        match = CRON_PART.fullmatch(part)
+        if not match:
+            return None
+        every, first, last, step = match.groups()
+        start = low if every == "*" else int(first)
+        end = high if every == "*" or (step and last is None) else int(last or first)
+        if not low <= start <= end <= high or (step is not None and int(step) == 0):
+            return None
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+def schedule_gaps_minutes(schedule: str) -> tuple[int, int] | None:
+    """The shortest and the longest time between two runs of a Glue cron schedule, within a day (day fields make
+    some gaps longer still); None when the minutes or hours field is beyond this reading."""
+    cron = GLUE_CRON.fullmatch(schedule)
+    if not cron:
+        return None
+    minutes, hours = cron_values(cron.group(1), 0, 59), cron_values(cron.group(2), 0, 23)
+    if not minutes or not hours:
+        return None
+    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])] + [times[0] + 1440 - times[-1]]
+    return min(gaps), max(gaps)
