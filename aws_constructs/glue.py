@@ -65,6 +65,17 @@ class CatalogDatabase(NamedConstruct):
             resources=self._resources,
         ))
 
+    def grant_drop_tables(self, grantee: Grantable, sid: str, tables: tuple[str, ...]) -> None:
+        """Delete these tables of this database, no other (an Iceberg `DROP TABLE` is Glue's DeleteTable)."""
+        if not tables:
+            return
+        grantee.add_to_principal_policy(PolicyStatement(
+            sid=sid,
+            actions=("glue:DeleteTable",),
+            resources=(self.env.arn("glue", "catalog"), self.env.arn("glue", f"database/{self.name}"),
+                       *(self.env.arn("glue", f"table/{self.name}/{table}") for table in tables)),
+        ))
+
     @property
     def database_name(self) -> str:
         """The name as a reference, so that what uses the database is created after it."""

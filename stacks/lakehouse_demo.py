@@ -67,6 +67,10 @@ class LakehouseDemoLayerProps:
     source_item_count_roles: bool = True
 
 
+# The job's name for a table's history (glue_jobs/cdc_settings.py, HISTORY_SUFFIX; the app never imports the job).
+HISTORY_TABLE_SUFFIX = "__history"
+
+
 def iceberg_table_name(source: str) -> str:
     """The job's rule, as a Terraform expression: lowercase, every character but a-z, 0-9 and _ becomes _."""
     return Fn.replace(Fn.lower(source), "/[^a-z0-9_]/", "_")
@@ -200,6 +204,11 @@ class LakehouseDemoLayer(LeverageLayerStack):
         raw.grant_read(role, cdc_folders, answers_missing_keys=True)  # Spark probes each folder before listing it
         processed.grant_read_write(role, WAREHOUSE_PREFIX)
         database.grant_manage_tables(role)
+        # A table with history whose DynamoDB table was replaced: its history is copied under the old generation's
+        # name, then dropped to start anew (glue_jobs/cdc_job.py, `archive_history`).
+        database.grant_drop_tables(role, "DropReplacedHistories", tuple(
+            f"{iceberg_table_name(source)}{HISTORY_TABLE_SUFFIX}" for source, table in zip(sources, props.tables)
+            if table.settings.history))
         s3 = env.service_host("s3")
         # With S3 Bucket Keys the encryption context is a bucket's ARN, without them an object's: both are named.
         lake_key.grant_decrypt_via(role, "ReadRawWithLakeKey", s3, ("aws:s3:arn", (

@@ -101,6 +101,15 @@ def _lakehouse_job(builder: CatalogueBuilder, layer: TerraformLayer, who: str, r
                                       GLUE_ICEBERG)
         builder.glue_catalog_call(f"{who} drops {iceberg_table}", role, "glue:DeleteTable", region, layer.account_id,
                                   warehouse.database, iceberg_table, DENIED)
+    # A history is dropped once copied under its old generation's name (a replaced DynamoDB table): only where
+    # the table keeps one.
+    iceberg_names = dict(warehouse.table_of_source)
+    for table in json.loads(arguments["--tables"]):
+        if table["source"] in iceberg_names:
+            history = f"{iceberg_names[table['source']]}__history"
+            builder.glue_catalog_call(f"{who} drops {history} after copying it", role, "glue:DeleteTable", region,
+                                      layer.account_id, warehouse.database, history,
+                                      ALLOWED if table.get("history") else DENIED, GLUE_ICEBERG)
     builder.add(f"{who} writes outside the warehouse folder", role, "s3:PutObject",
                 f"{warehouse.bucket_arn}/elsewhere/file", DENIED, GLUE_ICEBERG)
     warehouse_key = builder.bucket_key(warehouse.bucket_name)

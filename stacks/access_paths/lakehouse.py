@@ -29,7 +29,11 @@ class Warehouse:
     bucket_arn: str
     prefix: str
     database: str
-    tables: tuple[str, ...]  # the Iceberg tables' names
+    table_of_source: tuple[tuple[str, str], ...]  # each DynamoDB table's Iceberg table
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(table for _source, table in self.table_of_source)
 
     def data_file(self, table: str) -> str:
         return f"{self.bucket_arn}/{self.prefix}{self.database}.db/{table}/data/00000-0-0f1e2d3c.parquet"
@@ -45,4 +49,4 @@ def warehouse_of(builder: CatalogueBuilder, layer: TerraformLayer, arguments: di
     bucket_arn = builder.bucket_arn(name)
     tables = builder.layers.output(layer.name, TABLE_NAMES_OUTPUT) \
         if TABLE_NAMES_OUTPUT in layer.config.get("output", {}) else {}
-    return Warehouse(name, bucket_arn, prefix, arguments["--database"], tuple(tables.values()))
+    return Warehouse(name, bucket_arn, prefix, arguments["--database"], tuple(tables.items()))

@@ -36,7 +36,7 @@ PIPELINES = [
     {"sourceAccount": "core-prd", "tables": [{"name": "orders", "partitionKey": "orderId:S", "sortKey": "at:N"},
                                              {"name": "customers", "partitionKey": "customerId:S"}]},
     {"sourceAccount": "legacy-prd", "alarmEmail": "data-oncall@example.com",
-     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users"}]},
+     "tables": [{"layer": "databases-legacy", "output": "users_table_name", "name": "users", "history": True}]},
 ]
 PIPELINES_LAKE = "lake-prd"
 LEGACY_LAYER = f"legacy-prd/{PIPELINES_REGION}/databases-legacy"

@@ -238,3 +238,14 @@ def test_layers_of_another_shape_are_refused_not_guessed(example: Layers) -> Non
     aged = [r for r in catalogue(example, OUTSIDER) if r.object_age_days and "raw-bucket/" in r.resource]
     with pytest.raises(Unresolved, match="lifecycle filter tag is not read"):
         prove(Layers(changed), aged)
+
+
+def test_the_job_may_drop_only_the_histories_it_keeps(proven: Callable[[str], list[Outcome]]) -> None:
+    """A replaced DynamoDB table's history is copied, then dropped (Iceberg's DROP is Glue's DeleteTable): allowed
+    for the table that keeps a history, denied for the others and for every live table."""
+    outcomes = proven("pipelines")
+    assert failures(outcomes) == []
+    drops = {(r.resource.rsplit("/", 1)[-1], r.expect) for r in (o.request for o in outcomes)
+             if r.action == "glue:DeleteTable" and ":table/" in r.resource}
+    assert ("acme_legacy_prd_users__history", ALLOWED) in drops
+    assert {table for table, expect in drops if expect == ALLOWED} == {"acme_legacy_prd_users__history"}

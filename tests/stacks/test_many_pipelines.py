@@ -438,6 +438,17 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     assumed = next(statement for statement in reads if statement["sid"] == "ReadSourceItemCounts")
     assert assumed["resources"] == [f"arn:aws:iam::{ACCOUNTS[account]}:role/bb-{account}-lakehouse-item-count-role"
                                     for account in ("apps-devstg", "apps-prd")]
+    # Only the history of the table that keeps one may be dropped (after its copy, when its DynamoDB table is
+    # replaced); no live table, no other history.
+    dropped = next(statement for statement in reads if statement["sid"] == "DropReplacedHistories")
+    database = "arn:aws:glue:us-east-1:777777777777:database/bb_data_science_lakehouse"
+    assert dropped["actions"] == ["glue:DeleteTable"]
+    assert dropped["resources"] == ["arn:aws:glue:us-east-1:777777777777:catalog", database,
+                                    f'arn:aws:glue:us-east-1:777777777777:table/bb_data_science_lakehouse/'
+                                    f'${{replace(lower({users}), "/[^a-z0-9_]/", "_")}}__history']
+    from stacks.lakehouse_demo import HISTORY_TABLE_SUFFIX, JOB_FOLDER
+
+    assert f'HISTORY_SUFFIX = "{HISTORY_TABLE_SUFFIX}"' in (JOB_FOLDER / "cdc_settings.py").read_text()
     alarms = {body["alarm_name"] for body in resources(folder, "aws_cloudwatch_metric_alarm").values()}
     assert alarms == {"bb-data-science-lakehouse-no-successful-run", "bb-data-science-lakehouse-users-quality",
                       *(f"bb-data-science-lakehouse-{table}-{kind}" for table in ("orders", "customers")
