@@ -178,4 +178,8 @@ def _main(argv: list[str], debug: bool) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    from leverage.interrupts import ignored_while_exiting
+
+    ignored_while_exiting()
+    sys.exit(code)

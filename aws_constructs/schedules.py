@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
-CRON_PART = re.compile(r"(\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?")
+# Numbers of at most four digits: a minute, an hour or a step, never more.
+CRON_PART = re.compile(r"(\*|([0-9]{1,4})(?:-([0-9]{1,4}))?)(?:/([0-9]{1,4}))?")
 
 
 def cron_values(field: str, low: int, high: int) -> set[int] | None:
@@ -36,3 +37,13 @@ def schedule_gaps_minutes(schedule: str) -> tuple[int, int] | None:
     times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
     gaps = [later - earlier for earlier, later in zip(times, times[1:])] + [times[0] + 1440 - times[-1]]
     return min(gaps), max(gaps)
+
+
+def runs_every_day(schedule: str) -> bool:
+    """The day-of-month, month, day-of-week and year fields select every day: `*` or `?`, one of the two day fields
+    `?` (what `schedule_gaps_minutes` assumes)."""
+    cron = GLUE_CRON.fullmatch(schedule)
+    if not cron:
+        return False
+    day_of_month, month, day_of_week, year = cron.group(3), cron.group(4), cron.group(5), cron.group(6)
+    return {day_of_month, day_of_week} == {"*", "?"} and month == "*" and year == "*"

@@ -242,6 +242,9 @@ def _load_provider(engine: Engine) -> None:
 
 _cache_bytecode()
 from bindings import provider_cache  # noqa: E402  (through the bytecode cache)
+from bindings.engine import quiet_stops  # noqa: E402
+
+quiet_stops()
 
 _use_bundled_node()
 _small_young_generation()

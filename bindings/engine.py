@@ -1,40 +1,43 @@
-"""The engine's child process (jsii's Node.js kernel), stopped quietly when the app exits.
+"""The engine's child process (jsii's Node.js kernel), stopped quietly when the app exits, however it exits.
 
 jsii stops its kernel at exit by writing to the child's stdin. When a Ctrl-C reached the whole process group, the
-child is already dead and that write fails with a BrokenPipeError traceback after the app has printed its one line.
-`stop_quietly_at_exit` registers a stop that runs before jsii's own (atexit runs the last registered first) and
-takes its place: the child is asked to exit, or killed when it cannot hear, and jsii's temporary files are removed.
+child is already dead and that write fails with a BrokenPipeError traceback after the app has printed its one line,
+also when the signal arrives while the engine is still loading. `quiet_stops` makes jsii's own stop quiet before
+the kernel starts: the child is asked to exit, or killed when it cannot hear, and jsii's temporary files are removed.
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
 import subprocess
+from typing import Any, Callable
 
-from jsii._runtime import kernel
+from jsii._kernel.providers.process import _NodeProcess
 
-_registered: list[bool] = []
-
-
-def _stop() -> None:
-    process = kernel.provider._process  # started when the bindings were imported
-    try:
-        process.stop()  # unregisters jsii's own hook first thing
-    except (OSError, ValueError):  # the child is gone: the pipe is broken, or was closed already
-        child = process._process
-        with contextlib.suppress(OSError):
-            child.kill()
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            child.wait(timeout=5)
-        for pipe in (child.stdin, child.stdout, child.stderr):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                pipe.close()
-        with contextlib.suppress(OSError):
-            process._ctx_stack.close()
+_QUIET = "_leverage_quiet"
 
 
-def stop_quietly_at_exit() -> None:
-    """Once per process, after the bindings are imported (the kernel runs)."""
-    if not _registered:
-        atexit.register(_stop)
-        _registered.append(True)
+def _stop_quietly(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    def stop(process: Any) -> None:
+        try:
+            original(process)  # unregisters its exit hook first thing
+        except (OSError, ValueError, AttributeError):  # the child is gone (a broken or closed pipe), or never started
+            child = getattr(process, "_process", None)
+            if child is not None:
+                with contextlib.suppress(OSError):
+                    child.kill()
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                    child.wait(timeout=5)
+                for pipe in (child.stdin, child.stdout, child.stderr):
+                    with contextlib.suppress(OSError, ValueError, AttributeError):
+                        pipe.close()
+            with contextlib.suppress(OSError, AttributeError):
+                process._ctx_stack.close()
+
+    setattr(stop, _QUIET, True)
+    return stop
+
+
+def quiet_stops() -> None:
+    """Once per process, before the kernel starts (jsii registers the stop at exit when it starts the child)."""
+    if not getattr(_NodeProcess.stop, _QUIET, False):
+        _NodeProcess.stop = _stop_quietly(_NodeProcess.stop)  # type: ignore[method-assign]

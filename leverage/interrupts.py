@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -66,6 +67,15 @@ def handled() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def ignored_while_exiting() -> None:
+    """After a run of the command line, for the interpreter's exit: its hooks stop the engine's child and remove the
+    temporary folders (a few seconds at most), and a signal then would leave them half done with no message, the
+    run itself being over. Only for a process that ends now: a signal is not seen again."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def as_interrupt(exc: BaseException) -> Interrupted | None:
     """`exc` as the interrupt that caused it: an Interrupted itself, a plain KeyboardInterrupt (SIGINT raised
     before our handler was in place), or any failure that happened after a signal arrived (a broken pipe to a
@@ -84,8 +94,7 @@ def private_temporary_folder_for_children(prefix: str) -> Iterator[None]:
     (TMPDIR), removed when the process exits, however the children end: a child killed by the same Ctrl-C
     cannot clean up after itself. Python's own temporary folder stays where it was."""
     tempfile.gettempdir()  # fixed before TMPDIR changes
-    folder = tempfile.mkdtemp(prefix=prefix)
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    folder = _removed_at_exit(prefix)
     before = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = folder
     try:
@@ -95,6 +104,30 @@ def private_temporary_folder_for_children(prefix: str) -> Iterator[None]:
             os.environ.pop("TMPDIR", None)
         else:
             os.environ["TMPDIR"] = before
+
+
+@contextmanager
+def temporary_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder removed at the block's end, or at the process's exit when a signal cut that removal short."""
+    folder = _removed_at_exit(prefix)
+    try:
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _removed_at_exit(prefix: str) -> str:
+    """A new temporary folder, its removal at exit registered before any signal can be handled (they wait)."""
+    held = threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    try:
+        folder = tempfile.mkdtemp(prefix=prefix)
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
+    return folder
 
 
 def write_line(text: str) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -112,8 +111,7 @@ def synthesized(request: Request, *, writes: bool) -> Iterator[Run]:
         app_type = _engine(request)
         from leverage.synth import synthesize
 
-        with tempfile.TemporaryDirectory(prefix="leverage-cdktf-") as scratch:
-            outdir = Path(scratch)
+        with interrupts.temporary_folder("leverage-cdktf-") as outdir:
             app = app_type(outdir=str(outdir))
             stacks = request.build(app, project, region)
             layers = synthesize(app, stacks, outdir, request.app_root)
@@ -140,9 +138,6 @@ def _engine(request: Request) -> type[App]:
             from bindings import App
         except ImportError as exc:  # no CDK engine installed, or two (bindings/engine_choice.py says which, and the fix)
             raise UserError(f"cannot load the CDK bindings: {exc}") from exc
-    from bindings.engine import stop_quietly_at_exit
-
-    stop_quietly_at_exit()
     return App
 
 

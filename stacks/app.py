@@ -168,6 +168,8 @@ class _UnregisteredLayers:
             address = layer.address
             if layer.source.startswith(BUILT_IN_SOURCES) or (address.account, address.layer) in registered:
                 continue
+            if address.layer in self.settings.skip_layers:  # skipped: generated nowhere now, its folder left as it is
+                continue
             moved = next((entry for entry in self.settings.own_layers if entry.layer == address.layer), None)
             now = (f"its entry {moved.where} now generates it in account {self.settings.own_layer_account(moved)}"
                    if moved else "no entry of `layers` in cdktf.json generates it now")

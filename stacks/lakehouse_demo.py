@@ -333,7 +333,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
     @staticmethod
     def _table_argument(source: str, table: LakehouseTable, count_role: tuple[str, str] | None) -> dict:
         """One entry of the job's `--tables`. It becomes a string literal inside a Terraform expression
-        (`jsonencode`): cdktf escapes `${` there, not `%{`, which would start a template directive."""
+        (`jsonencode`): cdktf escapes `${` in its values, not `%{`, which would start a template directive; the
+        settings refuse what cdktf leaves as it is and would end the expression (stacks/settings/values.py)."""
         argument: dict = {"source": source}
         settings = table.settings
         if table.keys:

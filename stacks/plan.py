@@ -82,7 +82,9 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
         lakehouse=settings.lakehouse,
         alarm_email=settings.alarms.email,
         replica_region=replica_region(settings, project, region),
-        source_item_count_roles=settings.layers.datalake not in settings.skip_layers,
+        # Skipping the datalake layers leaves them as they are (a team's own may lack the role: the job then skips
+        # the count check and says why).
+        source_item_count_roles=True,
     )
     planned.append(PlannedLayer(lake, settings.layers.lakehouse,
                                 lambda address: LakehouseDemoLayer(app, project, address, lakehouse_props)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_constructs.schedules import schedule_gaps_minutes
+from aws_constructs.schedules import runs_every_day, schedule_gaps_minutes
 from aws_constructs.limits import (
     ATHENA_CUTOFF_MIB, GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
     LOG_RETENTION_DAYS,
@@ -384,6 +384,11 @@ def check_lakehouse_settings(lakehouse: LakehouseSettings) -> None:
     if not re.fullmatch(r"cron\(\S+( \S+){5}\)", lakehouse.schedule):
         raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} is not a Glue schedule",
                         fix="write cron(minutes hours day-of-month month day-of-week year), e.g. cron(15 * * * ? *)")
+    if not runs_every_day(lakehouse.schedule):
+        raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} does not run every day: the "
+                        "no-successful-run alarm would fire on the days without a run",
+                        fix="write * for the day of month, month and year and ? for the day of week (or ? and *), "
+                            "e.g. cron(15 * * * ? *); pause the trigger in Glue for days the job must not run")
     gaps = schedule_gaps_minutes(lakehouse.schedule)
     if gaps is None:
         raise UserError(f"setting lakehouseSchedule={shown(lakehouse.schedule)} has minutes or hours this app cannot "

@@ -30,7 +30,8 @@ from typing import Any, Union
 
 from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
-from stacks.settings.values import (TableKey, check_email, key_attribute, shown_json, typed_column_cap, typed_columns,
+from stacks.settings.values import (DEFAULT_MAX_TYPED_COLUMNS, TableKey, check_email, key_attribute, shown_json,
+                                    typed_column_cap, typed_columns,
                                     whole_number)
 
 DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
@@ -186,6 +187,10 @@ def _table(item: Any, where: str) -> Table:
             raise UserError(f"setting {where}.{key} is {shown_json(value)}, not text", fix="write it as name:S, name:N or name:B")
         keys[key] = key_attribute(f"{where}.{key}", value) if value or key == "partitionKey" else None
     assert keys["partitionKey"] is not None
+    if keys["sortKey"] is not None and keys["sortKey"].name.lower() == keys["partitionKey"].name.lower():
+        raise UserError(f"setting {where}.sortKey names the partition key's attribute "
+                        f"{keys['partitionKey'].name!r} (the lakehouse's columns ignore case)",
+                        fix="use another attribute for the sort key, or leave it out")
     lakehouse = _lakehouse(item, where)
     key = next((key for key in (keys["partitionKey"], keys["sortKey"]) if key and key.name in dict(lakehouse.declared)),
                None)
@@ -198,8 +203,9 @@ def _table(item: Any, where: str) -> Table:
 def _lakehouse(item: dict, where: str) -> LakehouseTableSettings:
     declared = typed_columns(f"{where}.columns", item["columns"]) if "columns" in item else ()
     cap = typed_column_cap(f"{where}.maxTypedColumns", item["maxTypedColumns"]) if "maxTypedColumns" in item else None
-    if cap is not None and len(declared) > cap:
-        raise UserError(f"setting {where}.columns declares {len(declared)} columns, more than maxTypedColumns={cap}",
+    if len(declared) > (DEFAULT_MAX_TYPED_COLUMNS if cap is None else cap):
+        limit = f"maxTypedColumns={cap}" if cap is not None else f"the default cap of {DEFAULT_MAX_TYPED_COLUMNS}"
+        raise UserError(f"setting {where}.columns declares {len(declared)} columns, more than {limit}",
                         fix="raise maxTypedColumns or declare fewer columns")
     history = item.get("history", False)
     if not isinstance(history, bool):

@@ -14,6 +14,15 @@ KEY_TYPES = {"S": "string", "N": "number", "B": "binary"}
 TYPED_COLUMN_TYPES = ("string", "bigint", "decimal", "boolean", "binary", "json", "array<string>", "array<bigint>",
                       "array<decimal>", "array<binary>")
 MAX_TYPED_COLUMNS = 1000
+DEFAULT_MAX_TYPED_COLUMNS = 200  # the job's cap for a table that sets none (`--max-typed-columns`)
+# Columns the job adds to every table (glue_jobs/cdc_settings.py): no key attribute may be named like them.
+JOB_COLUMNS = ("item",)
+JOB_COLUMN_PREFIX = "cdc_"
+# What an attribute name cannot hold here: the names travel as text inside a Terraform expression (the job's
+# `--tables`), where a quote or a backslash would end or change it. `${` and `%{` are taken literally in a key's
+# name (escaped like any setting's text), but cdktf does not escape `${` in an object's key: a column's name.
+UNSAFE_IN_EXPRESSION = ('"', "\\")
+UNSAFE_IN_COLUMN_NAME = (*UNSAFE_IN_EXPRESSION, "${")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
@@ -31,6 +40,11 @@ def key_attribute(setting: str, value: str) -> TableKey:
     name, _, kind = value.partition(":")
     if not name:
         raise UserError(f"setting {setting}={value!r} has no attribute name", fix="write it as name:S, name:N or name:B")
+    check_attribute_name(setting, name)
+    if name.lower() in JOB_COLUMNS or name.lower().startswith(JOB_COLUMN_PREFIX):
+        raise UserError(f"setting {setting}={value!r}: key attribute {name!r} is named like a column the lakehouse "
+                        f"job adds to every table ({', '.join(JOB_COLUMNS)}, {JOB_COLUMN_PREFIX}*)",
+                        fix="name the key attribute otherwise")
     kind = kind or "S"
     if kind not in KEY_TYPES:
         raise UserError(f"setting {setting}={value!r}: DynamoDB key attribute {name!r} has type {kind!r}; key "
@@ -44,10 +58,23 @@ def typed_columns(setting: str, value: Any) -> tuple[tuple[str, str], ...]:
         raise UserError(f"setting {setting} is {shown_json(value)}, not an object",
                         fix='write it as {"<attribute>": "<type>"}, e.g. {"amount": "decimal"}')
     for name, kind in value.items():
-        if not name or kind not in TYPED_COLUMN_TYPES:
+        if not name:
+            raise UserError(f"setting {setting} has an empty attribute name", fix="name the attribute, or remove it")
+        check_attribute_name(f"{setting}.{name}", name, UNSAFE_IN_COLUMN_NAME)
+        if kind not in TYPED_COLUMN_TYPES:
             raise UserError(f"setting {setting}.{name}={shown_json(kind)} is not a lakehouse column type",
                             fix="use one of " + ", ".join(TYPED_COLUMN_TYPES))
     return tuple(value.items())
+
+
+def check_attribute_name(setting: str, name: str, unsafe_parts: tuple[str, ...] = UNSAFE_IN_EXPRESSION) -> None:
+    """A DynamoDB attribute name the layers can carry: no control character, and none of `unsafe_parts`."""
+    check_free_text(setting, name)
+    unsafe = next((part for part in unsafe_parts if part in name), None)
+    if unsafe is not None:
+        raise UserError(f"setting {setting}: attribute name {shown(name)} contains {unsafe!r}, which this app cannot "
+                        "write into the layers", fix="rename the attribute in DynamoDB, or leave it to inference "
+                        "(its value stays in `item`)")
 
 
 def typed_column_cap(setting: str, value: Any) -> int:

@@ -66,7 +66,7 @@ def test_schedules_more_often_than_every_5_minutes_are_refused(schedule: str) ->
     ("cron(15 * * * ? *)", (60, 60)), ("cron(0/15 * * * ? *)", (15, 15)), ("cron(*/5 * * * ? *)", (5, 5)),
     ("cron(0,50 * * * ? *)", (10, 50)), ("cron(0 8-18 * * ? *)", (60, 840)), ("cron(5-10 * * * ? *)", (1, 55)),
     ("cron(0 0/6 * * ? *)", (360, 360)), ("cron(30 2 * * ? *)", (1440, 1440)), ("cron(0 L * * ? *)", None),
-    ("cron(61 * * * ? *)", None), ("hourly", None)])
+    ("cron(61 * * * ? *)", None), ("hourly", None), (f"cron({'9' * 5000} * * * ? *)", None)])
 def test_the_time_between_runs_of_a_schedule(schedule: str, gaps: tuple[int, int] | None) -> None:
     assert schedule_gaps_minutes(schedule) == gaps
 

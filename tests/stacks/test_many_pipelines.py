@@ -481,6 +481,11 @@ def test_the_lakehouse_merges_every_pipelines_tables(two_sources: Path) -> None:
     ("lakehouseSchedule=cron(0/10 * * * ? *)", "setting lakehouseSchedule='cron(0/10 * * * ? *)' runs the job 10 "
                                                "minutes apart; run it at most every 15 minutes"),
     ("lakehouseSchedule=cron(0 L * * ? *)", "setting lakehouseSchedule='cron(0 L * * ? *)' has minutes or hours"),
+    ("lakehouseSchedule=cron(15 8 ? * MON-FRI *)", "setting lakehouseSchedule='cron(15 8 ? * MON-FRI *)' does not run "
+                                                  "every day: the no-successful-run alarm would fire on the days"),
+    ("lakehouseSchedule=cron(15 * * * ? 2020-2021)", "setting lakehouseSchedule='cron(15 * * * ? 2020-2021)' does not "
+                                                     "run every day"),
+    (f"lakehouseSchedule=cron({'9' * 5000} * * * ? *)", "setting lakehouseSchedule='cron(999"),
     ("lakehouseNoSuccessAlarmMinutes=60", "setting lakehouseNoSuccessAlarmMinutes=60 does not fit the schedule, whose "
                                           "runs are up to 60 minutes apart; use a multiple of 15 from 75 to 1440"),
     ("lakehouseNoSuccessAlarmMinutes=100", "setting lakehouseNoSuccessAlarmMinutes=100 does not fit the schedule"),

@@ -113,6 +113,26 @@ BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = 
     "more declared columns than the cap": (
         unchanged, (pipelines(devstg({**ORDERS, "columns": {"a": "json", "b": "json"}, "maxTypedColumns": 1})),),
         "pipelines[0].tables[0].columns declares 2 columns, more than maxTypedColumns=1"),
+    # What the job would refuse on every run, refused before anything is written.
+    "more declared columns than the job's default cap": (
+        unchanged, (pipelines(devstg({**READ, "columns": {f"c{n}": "json" for n in range(201)}})),),
+        "pipelines[0].tables[0].columns declares 201 columns, more than the default cap of 200"),
+    "a key attribute named like a column of the job": (
+        unchanged, (pipelines(devstg({**ORDERS, "sortKey": "cdc_event_id:S"})),),
+        "setting pipelines[0].tables[0].sortKey='cdc_event_id:S': key attribute 'cdc_event_id' is named like a column "
+        "the lakehouse job adds"),
+    "a sort key that is the partition key but for case": (
+        unchanged, (pipelines(devstg({**ORDERS, "sortKey": "ORDERID:N"})),),
+        "setting pipelines[0].tables[0].sortKey names the partition key's attribute 'orderId'"),
+    "an empty column name": (unchanged, (pipelines(devstg({**ORDERS, "columns": {"": "string"}})),),
+                             "setting pipelines[0].tables[0].columns has an empty attribute name"),
+    # Names that would end or change the Terraform expression they are written into.
+    **{f"a column name with {shown}": (
+        unchanged, (pipelines(devstg({**ORDERS, "columns": {f"a{part}b": "string"}})),),
+        f"attribute name {f'a{part}b'!r} contains {part!r}, which this app cannot write into the layers")
+       for shown, part in (("a quote", '"'), ("a backslash", "\\"), ("an interpolation", "${"))},
+    "a key name with a quote": (unchanged, (pipelines(devstg({**ORDERS, "partitionKey": 'i"d:S'})),),
+                                "attribute name 'i\"d' contains '\"'"),
 }
 
 
@@ -136,3 +156,14 @@ def test_pipelines_in_cdktf_json_are_read_like_any_setting(capsys: pytest.Captur
     assert result.code == 0, result.err
     text = (project_copy / "apps-devstg/us-east-1/databases-dynamodb/main.tf.json").read_text()
     assert '"bb-apps-devstg-orders"' in text and '"bb-apps-devstg-customers"' in text
+
+
+def test_the_settings_apply_the_jobs_own_rules() -> None:
+    """The job's columns and default cap, as the settings check them (the app never imports the job)."""
+    from stacks.lakehouse_demo import JOB_FOLDER
+    from stacks.settings.values import DEFAULT_MAX_TYPED_COLUMNS, JOB_COLUMN_PREFIX, JOB_COLUMNS
+
+    columns, settings = ((JOB_FOLDER / name).read_text() for name in ("cdc_columns.py", "cdc_settings.py"))
+    assert f'JOB_PREFIX = "{JOB_COLUMN_PREFIX}"' in columns
+    assert f"DEFAULT_MAX_COLUMNS = {DEFAULT_MAX_TYPED_COLUMNS}" in columns
+    assert "RESERVED_COLUMNS = (" + "".join(f"\"{name}\"," for name in JOB_COLUMNS) + ")" in settings
