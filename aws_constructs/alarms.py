@@ -93,6 +93,10 @@ class AlarmTopic(NamedConstruct):
     The key is the topic's own because CloudWatch can publish to an encrypted topic only when the key policy
     lets `cloudwatch.amazonaws.com` use the key: the AWS-managed `alias/aws/sns` key's policy cannot be changed
     (alarms would go silent), and a key managed in another layer would need that layer's policy edited.
+
+    The topic's policy is written by the topic, and names each publisher: the alarms that notify it (an alarm
+    registers itself) and the EventBridge rules given `allow_event_rule`. Writing a topic policy replaces SNS's
+    default one, so a publisher left out of it is refused, whatever its key grant.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: AlarmTopicProps) -> None:
@@ -103,7 +107,10 @@ class AlarmTopic(NamedConstruct):
                                              env=props.env, deletion_window_days=props.key_deletion_window_days))
         self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS)
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
+        self._env = props.env
         self._policy: PolicyDocument | None = None
+        self._alarm_arns: list[str] = []
+        self._event_rules: list[str] = []
         if props.email:
             self._name(SnsTopicSubscription(
                 self, "Email", topic_arn=self._topic.arn, protocol="email", endpoint=props.email), "email")
@@ -112,14 +119,30 @@ class AlarmTopic(NamedConstruct):
     def arn(self) -> str:
         return self._topic.arn
 
-    def allow_event_rule(self, rule_arn: str, account_id: str) -> None:
-        """Let one EventBridge rule of this account publish to the topic: the topic's policy admits EventBridge for
-        that rule only (`aws:SourceArn`), and the key's policy lets EventBridge encrypt for this account."""
+    def _topic_policy(self) -> PolicyDocument:
         if self._policy is None:
-            self.key.allow_service_principal("EventBridgePublishesEvents", "events.amazonaws.com", DATA_KEY_ACTIONS)
             self._policy = PolicyDocument(self, "PolicyDocument")
             self._name(SnsTopicPolicy(self, "Policy", arn=self._topic.arn, policy=self._policy.json))
-        self._policy.add_statement(PolicyStatement(
+        return self._policy
+
+    def allow_alarm(self, alarm_name: str) -> None:
+        """Let one CloudWatch alarm of the topic's account and region publish to it (`aws:SourceArn`: the alarm's
+        ARN, which holds the account). One statement names every such alarm."""
+        self._alarm_arns.append(self._env.arn("cloudwatch", f"alarm:{alarm_name}"))
+        self._topic_policy().put_statement(PolicyStatement(
+            sid="AlarmsPublish", actions=("sns:Publish",), resources=(self._topic.arn,),
+            principals=(("Service", ("cloudwatch.amazonaws.com",)),),
+            conditions=(Condition("ArnEquals", "aws:SourceArn", tuple(self._alarm_arns)),)))
+
+    def allow_event_rule(self, rule_arn: str, account_id: str) -> None:
+        """Let one EventBridge rule of this account publish to the topic: the topic's policy admits EventBridge for
+        that rule only (`aws:SourceArn`), and the key's policy lets EventBridge encrypt (no condition: EventBridge
+        sends none that KMS could check, see `Key.allow_service_principal`)."""
+        if not self._event_rules:
+            self.key.allow_service_principal("EventBridgePublishesEvents", "events.amazonaws.com", DATA_KEY_ACTIONS,
+                                             source_account=False)
+        self._event_rules.append(rule_arn)
+        self._topic_policy().add_statement(PolicyStatement(
             sid="EventRulePublishes", actions=("sns:Publish",), resources=(self._topic.arn,),
             principals=(("Service", ("events.amazonaws.com",)),),
             conditions=(Condition("ArnEquals", "aws:SourceArn", (rule_arn,)),
@@ -182,6 +205,7 @@ class MetricAlarm(NamedConstruct):
             ok_actions=[props.topic.arn],
             tags=props.tags or None,
         ))
+        props.topic.allow_alarm(props.name)
 
     @cached_property
     def arn(self) -> str:

@@ -188,6 +188,15 @@ class PolicyDocument(NamedConstruct):
             sid, number = f"{statement.sid}{number}", number + 1
         self._statements.append(dataclasses.replace(statement, sid=sid))
 
+    def put_statement(self, statement: PolicyStatement) -> None:
+        """Add a statement, or replace the one with its sid: a grant that widens as its wiring grows (one statement
+        naming every alarm of a topic, rather than one statement per alarm)."""
+        for position, existing in enumerate(self._statements):
+            if existing.sid == statement.sid:
+                self._statements[position] = statement
+                return
+        self._statements.append(statement)
+
     @property
     def json(self) -> str:
         return self._json

@@ -134,10 +134,18 @@ class Key(NamedConstruct):
             conditions=(Condition("StringEquals", "kms:EncryptionContext:aws:logs:arn", (group_arn,)),),
         ))
 
-    def allow_service_principal(self, sid: str, principal: str, actions: tuple[str, ...]) -> None:
+    def allow_service_principal(self, sid: str, principal: str, actions: tuple[str, ...], *,
+                                source_account: bool = True) -> None:
         """Let an AWS service (its principal, e.g. `cloudwatch.amazonaws.com`) use the key on behalf of this
-        account only (`aws:SourceAccount`), as a service publishing to a resource encrypted with it does."""
+        account only (`aws:SourceAccount`), as a service publishing to a resource encrypted with it does.
+
+        `source_account=False` for a service that sends no `aws:SourceAccount` to KMS, where the condition would
+        deny every use: EventBridge publishing to an encrypted SNS topic is one (SNS's key-management guide says
+        the key is not supported there). What the service may then do with the key is still bounded by the
+        resource's own policy (the topic's admits one rule)."""
+        conditions = (Condition("StringEquals", "aws:SourceAccount", (self.env.account_id,)),) if source_account \
+            else ()
         self._policy.add_statement(PolicyStatement(
             sid=sid, actions=actions, resources=("*",), principals=(("Service", (principal,)),),
-            conditions=(Condition("StringEquals", "aws:SourceAccount", (self.env.account_id,)),),
+            conditions=conditions,
         ))

@@ -713,10 +713,11 @@ class CdcMergeJob:
         """Compaction of every data file, deletes applied, then expiry of the snapshots older than the retention (the
         newest always stays).
 
-        Every data file, each with a new sequence number: Iceberg drops a position-delete file when every live data
-        file is newer than it, so the delete files of the merges before a maintenance apply to no row after it and
-        are dropped by the next one (bounded: no more than one cycle's). Rewriting only the files that have deletes
-        would leave older untouched files behind, and their age would keep every delete file forever;
+        Every data file, each with a new sequence number, so the delete files of the merges before a maintenance
+        apply to no live row after it; `remove-dangling-deletes` (Iceberg 1.7 and later: Glue 5.0 has 1.7.1) drops
+        them from the table in the same call. Without it, the rewrite's commit dropped only some: after 200 runs the
+        benchmark counted 74 delete files, against 22 at most in the first cycle. Rewriting only the files that have
+        deletes would leave older untouched files behind, and their age would keep every delete file forever;
         `rewrite_position_delete_files`, which drops them at once, fails on tables with array or map columns in
         Iceberg 1.10 (apache/iceberg issue 15080), and typed tables have them.
 
@@ -726,7 +727,8 @@ class CdcMergeJob:
         for name in names + appended:
             identifier = sql_text(f"{self.arguments.database}.{name}")
             options = "" if name in appended else (", options => map('rewrite-all', 'true', "
-                                                   "'use-starting-sequence-number', 'false')")
+                                                   "'use-starting-sequence-number', 'false', "
+                                                   "'remove-dangling-deletes', 'true')")
             self.spark.sql(f"CALL {catalog}.system.rewrite_data_files(table => {identifier}{options})")
             older_than = (datetime.now(timezone.utc) - timedelta(hours=self.arguments.snapshot_retention_hours))
             cutoff = f"TIMESTAMP '{older_than.strftime('%Y-%m-%d %H:%M:%S.%f')}'"

@@ -28,6 +28,7 @@ ATHENA_WORKGROUP = "https://docs.aws.amazon.com/athena/latest/ug/workgroups-iam-
 ATHENA_CATALOG = "https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html"
 ATHENA_RESULTS = "https://docs.aws.amazon.com/athena/latest/ug/encryption.html"
 SNS_SERVICES_KEY = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+ALARM_TOPIC_POLICY = "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
 EVENTBRIDGE_TARGETS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html"
 DYNAMODB_STREAMING = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/kds_iam.html"
 CROSS_ACCOUNT = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html"

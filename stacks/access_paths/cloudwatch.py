@@ -1,10 +1,10 @@
 """CloudWatch's services using the layers' keys: CloudWatch Logs encrypting and reading each encrypted log group
-(that group only, not another account's), and CloudWatch publishing each alarm to its encrypted topic (not another
-account's alarm). A role writing its own log stream is `CatalogueBuilder.write_log_stream`."""
+(that group only, not another account's), and CloudWatch publishing each alarm to its topic, through the topic's
+policy and its key (not another account's alarm). A role writing its own log stream is `CatalogueBuilder.write_log_stream`."""
 from __future__ import annotations
 
 from aws_constructs.access.requests import ALLOWED, DENIED
-from stacks.access_paths.aws_docs import LOGS_KEY, SNS_SERVICES_KEY
+from stacks.access_paths.aws_docs import ALARM_TOPIC_POLICY, LOGS_KEY, SNS_SERVICES_KEY
 from stacks.access_paths.builder import CatalogueBuilder, regional_endpoint
 
 LOG_GROUP = "aws_cloudwatch_log_group"
@@ -27,15 +27,21 @@ def cloudwatch_logs_keys(builder: CatalogueBuilder) -> None:
 
 
 def cloudwatch_alarm_topics(builder: CatalogueBuilder) -> None:
-    # The topic key's policy names the account, not the alarm: the first alarm publishing to a topic proves it.
+    # The topic's policy names each alarm; the topic key's names the account: the first alarm proves it.
     published: set[str] = set()
     for layer, name, _ in builder.layers.resources(ALARM):
         alarm = builder.attribute(layer, ALARM, name, "arn")
         for topic in builder.attribute(layer, ALARM, name, "alarm_actions"):
+            builder.add(f"CloudWatch publishes alarm {alarm.rsplit(':', 1)[1]} to its topic",
+                        "cloudwatch.amazonaws.com", "sns:Publish", topic, ALLOWED, ALARM_TOPIC_POLICY,
+                        context={"aws:SourceArn": alarm})
             key = builder.topic_key(topic)
             if key is None or topic in published:
                 continue
             published.add(topic)
+            builder.add("CloudWatch publishes another account's alarm to the topic", "cloudwatch.amazonaws.com",
+                        "sns:Publish", topic, DENIED, ALARM_TOPIC_POLICY,
+                        context={"aws:SourceArn": builder.in_outsider_account(alarm, layer.account_id)})
             context = {"aws:SourceAccount": layer.account_id, "aws:SourceArn": alarm,
                        "kms:EncryptionContext:aws:sns:topicArn": topic}
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):

@@ -30,6 +30,8 @@ def eventbridge_targets(builder: CatalogueBuilder) -> None:
                     DENIED, EVENTBRIDGE_TARGETS, context={**context, "aws:SourceArn": rule.rsplit("/", 1)[0] + "/other"})
         key = builder.topic_key(target) if service == "sns" else None
         if key:
+            # SNS's key-management guide: EventBridge's use of a topic's key carries no aws:SourceAccount or
+            # aws:SourceArn that a key policy could check.
             builder.add(f"EventBridge rule {rule_name} encrypts what it publishes", "events.amazonaws.com",
                         "kms:GenerateDataKey", key, ALLOWED, SNS_SERVICES_KEY,
-                        context={**context, "kms:EncryptionContext:aws:sns:topicArn": target})
+                        context={"kms:EncryptionContext:aws:sns:topicArn": target})

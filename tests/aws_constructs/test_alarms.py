@@ -44,3 +44,36 @@ def test_a_metric_with_a_dimension_of_any_value_is_a_metrics_insights_query() ->
                                        "WHERE StreamName = 's'")
     with pytest.raises(ConstructPropsError, match="has a quote"):
         dynamodb_stream_metric("AgeOfOldestUnreplicatedRecord", "o'rders", "Maximum").insights_query()
+
+
+# --- the topic's policy --------------------------------------------------------------------------------------------
+
+def test_a_topic_policy_admits_each_alarm_that_notifies_it_since_it_replaces_the_default_one() -> None:
+    from aws_constructs.alarms import Metric, MetricAlarm, MetricAlarmProps
+    from tests.aws_constructs.support import ACCOUNT, REGION, alarm_topic_with, by_sid, policy_statements
+    stack = new_stack()
+    topic = alarm_topic_with(stack)
+    for name in ("bb-first", "bb-second"):
+        MetricAlarm(stack, name, MetricAlarmProps(
+            name=name, description="d", metric=Metric("AWS/Kinesis", "m", {"StreamName": "s"}, "Maximum", 300),
+            comparison="GreaterThanThreshold", threshold=1.0, topic=topic))
+    synthesized = synth(stack)
+    policy = only(synthesized, "resource", "aws_sns_topic_policy")
+    assert re.fullmatch(r"\$\{aws_sns_topic\.\w+\.arn\}", policy["arn"])
+    publish = by_sid(policy_statements(synthesized, policy["policy"]))["AlarmsPublish"]
+    assert publish["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
+    assert publish["actions"] == ["sns:Publish"]
+    assert publish["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [
+        f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}" for name in ("bb-first", "bb-second")]}]
+
+
+def test_eventbridge_may_use_the_topic_key_without_a_source_condition_which_it_does_not_send() -> None:
+    import json
+
+    from tests.aws_constructs.support import alarm_topic_with
+    stack = new_stack()
+    alarm_topic_with(stack).allow_event_rule("arn:aws:events:us-east-1:123456789012:rule/r", "123456789012")
+    key_policy = json.loads(only(synth(stack), "resource", "aws_kms_key")["policy"])
+    [events] = [statement for statement in key_policy["Statement"]
+                if statement["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert "Condition" not in events and events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -254,7 +254,7 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
             assert all(set(items) <= set(after[kind]) for kind, items in before.items()), folder
     # What applying the bigger pipelines would do to what exists: the lake's grants and the Firehose role's policy
     # gain the new table's folder, the item-count role may describe it, the lakehouse job (and its role) is told one
-    # more table; nothing else changes. (The
+    # more table, the alarm topics admit the new table's alarms; nothing else changes. (The
     # first table is read by its name once the table layer holds two: another reference to the same table, which the
     # guard resolves.)
     found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
@@ -263,6 +263,8 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
                if item["action"] != "create"}
     assert changed == {("apps-devstg/us-east-1/datalake", "update", "aws_iam_role_policy.delivery_role"),
                        ("apps-devstg/us-east-1/datalake", "update", "aws_iam_role_policy.item_count_role"),
+                       ("apps-devstg/us-east-1/datalake", "update", "aws_sns_topic_policy.alarms"),
+                       ("data-science/us-east-1/lakehouse-demo", "update", "aws_sns_topic_policy.alarms"),
                        ("data-science/us-east-1/datalake-demo", "update", "aws_kms_key.data_key"),
                        ("data-science/us-east-1/datalake-demo", "update", "aws_s3_bucket_policy.raw_bucket"),
                        ("data-science/us-east-1/lakehouse-demo", "update", "aws_glue_job.cdc_merge_job"),
