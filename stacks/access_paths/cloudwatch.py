@@ -1,6 +1,7 @@
 """CloudWatch's services using the layers' keys: CloudWatch Logs encrypting and reading each encrypted log group
 (that group only, not another account's), and CloudWatch publishing each alarm to its topic, through the topic's
-policy and its key (not another account's alarm). A role writing its own log stream is `CatalogueBuilder.write_log_stream`."""
+policy and its key (not another account's alarm). A role writing its own log stream is
+`CatalogueBuilder.write_log_stream`."""
 from __future__ import annotations
 
 from aws_constructs.access.requests import ALLOWED, DENIED
