@@ -13,10 +13,10 @@ filtered by the table only.
 """
 from __future__ import annotations
 
-from functools import cached_property
-
+import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bindings import (CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, Construct, SnsTopic,
                           SnsTopicPolicy, SnsTopicSubscription)
@@ -31,6 +31,8 @@ COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessTha
                "LessThanOrEqualToThreshold")
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+# An alarm's ARN takes about 100 bytes of a topic policy as Terraform prints it; SNS refuses a policy over 30 KB.
+ALARMS_NAMED_ONE_BY_ONE = 100
 # A statistic as a Metrics Insights aggregate function.
 INSIGHTS_FUNCTIONS = {"SampleCount": "COUNT", "Average": "AVG", "Sum": "SUM", "Minimum": "MIN", "Maximum": "MAX"}
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -109,7 +111,7 @@ class AlarmTopic(NamedConstruct):
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
         self._env = props.env
         self._policy: PolicyDocument | None = None
-        self._alarm_arns: list[str] = []
+        self._alarm_names: list[str] = []
         self._event_rules: list[str] = []
         if props.email:
             self._name(SnsTopicSubscription(
@@ -127,12 +129,18 @@ class AlarmTopic(NamedConstruct):
 
     def allow_alarm(self, alarm_name: str) -> None:
         """Let one CloudWatch alarm of the topic's account and region publish to it (`aws:SourceArn`: the alarm's
-        ARN, which holds the account). One statement names every such alarm."""
-        self._alarm_arns.append(self._env.arn("cloudwatch", f"alarm:{alarm_name}"))
+        ARN, which holds the account). One statement names every such alarm; past `ALARMS_NAMED_ONE_BY_ONE` of
+        them, it names their common prefix instead (`ArnLike`), which keeps the topic's policy within SNS's 30 KB."""
+        self._alarm_names.append(alarm_name)
+        if len(self._alarm_names) <= ALARMS_NAMED_ONE_BY_ONE:
+            condition = Condition("ArnEquals", "aws:SourceArn", tuple(
+                self._env.arn("cloudwatch", f"alarm:{name}") for name in self._alarm_names))
+        else:
+            prefix = os.path.commonprefix(self._alarm_names)
+            condition = Condition("ArnLike", "aws:SourceArn", (self._env.arn("cloudwatch", f"alarm:{prefix}*"),))
         self._topic_policy().put_statement(PolicyStatement(
             sid="AlarmsPublish", actions=("sns:Publish",), resources=(self._topic.arn,),
-            principals=(("Service", ("cloudwatch.amazonaws.com",)),),
-            conditions=(Condition("ArnEquals", "aws:SourceArn", tuple(self._alarm_arns)),)))
+            principals=(("Service", ("cloudwatch.amazonaws.com",)),), conditions=(condition,)))
 
     def allow_event_rule(self, rule_arn: str, account_id: str) -> None:
         """Let one EventBridge rule of this account publish to the topic: the topic's policy admits EventBridge for

@@ -77,3 +77,16 @@ def test_eventbridge_may_use_the_topic_key_without_a_source_condition_which_it_d
     [events] = [statement for statement in key_policy["Statement"]
                 if statement["Principal"] == {"Service": "events.amazonaws.com"}]
     assert "Condition" not in events and events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_past_a_hundred_alarms_the_topic_policy_names_their_common_prefix_to_stay_within_snss_size_limit() -> None:
+    from tests.aws_constructs.support import ACCOUNT, REGION, alarm_topic_with, by_sid, policy_statements
+    stack = new_stack()
+    topic = alarm_topic_with(stack)
+    for number in range(101):
+        topic.allow_alarm(f"bb-apps-devstg-table{number}-cdc-age")
+    synthesized = synth(stack)
+    policy = only(synthesized, "resource", "aws_sns_topic_policy")
+    publish = by_sid(policy_statements(synthesized, policy["policy"]))["AlarmsPublish"]
+    assert publish["condition"] == [{"test": "ArnLike", "variable": "aws:SourceArn",
+                                     "values": [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:bb-apps-devstg-table*"]}]
