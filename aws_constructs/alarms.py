@@ -31,8 +31,10 @@ COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessTha
                "LessThanOrEqualToThreshold")
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
-# An alarm's ARN takes about 100 bytes of a topic policy as Terraform prints it; SNS refuses a policy over 30 KB.
-ALARMS_NAMED_ONE_BY_ONE = 100
+# SNS refuses a topic policy over 30 KB: the alarms' ARNs are listed while they take at most this much of it (each
+# about 16 bytes more as Terraform prints the document), the rest left to the other statements.
+ALARM_ARNS_LISTED_BYTES = 20_000
+ARN_PRINTED_OVERHEAD_BYTES = 16
 # A statistic as a Metrics Insights aggregate function.
 INSIGHTS_FUNCTIONS = {"SampleCount": "COUNT", "Average": "AVG", "Sum": "SUM", "Minimum": "MIN", "Maximum": "MAX"}
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -110,6 +112,7 @@ class AlarmTopic(NamedConstruct):
         self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS)
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
         self._env = props.env
+        self._topic_name = props.name
         self._policy: PolicyDocument | None = None
         self._alarm_names: list[str] = []
         self._event_rules: list[str] = []
@@ -129,12 +132,17 @@ class AlarmTopic(NamedConstruct):
 
     def allow_alarm(self, alarm_name: str) -> None:
         """Let one CloudWatch alarm of the topic's account and region publish to it (`aws:SourceArn`: the alarm's
-        ARN, which holds the account). One statement names every such alarm; past `ALARMS_NAMED_ONE_BY_ONE` of
-        them, it names their common prefix instead (`ArnLike`), which keeps the topic's policy within SNS's 30 KB."""
-        self._alarm_names.append(alarm_name)
-        if len(self._alarm_names) <= ALARMS_NAMED_ONE_BY_ONE:
-            condition = Condition("ArnEquals", "aws:SourceArn", tuple(
-                self._env.arn("cloudwatch", f"alarm:{name}") for name in self._alarm_names))
+        ARN, which holds the account). One statement names every such alarm; when their ARNs would take more than
+        `ALARM_ARNS_LISTED_BYTES`, it names their common prefix instead (`ArnLike`), which keeps the topic's policy
+        within SNS's 30 KB."""
+        if "*" in alarm_name or "?" in alarm_name:  # wildcards in an ARN condition: other alarms would match
+            raise ConstructPropsError(f"alarm {alarm_name}: '*' and '?' would let other alarms publish to topic "
+                                      f"{self._topic_name}; leave them out of the name")
+        if alarm_name not in self._alarm_names:
+            self._alarm_names.append(alarm_name)
+        arns = tuple(self._env.arn("cloudwatch", f"alarm:{name}") for name in self._alarm_names)
+        if sum(len(arn) + ARN_PRINTED_OVERHEAD_BYTES for arn in arns) <= ALARM_ARNS_LISTED_BYTES:
+            condition = Condition("ArnEquals", "aws:SourceArn", arns)
         else:
             prefix = os.path.commonprefix(self._alarm_names)
             condition = Condition("ArnLike", "aws:SourceArn", (self._env.arn("cloudwatch", f"alarm:{prefix}*"),))

@@ -39,11 +39,25 @@ def schedule_gaps_minutes(schedule: str) -> tuple[int, int] | None:
     return min(gaps), max(gaps)
 
 
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+def _selects_all(field: str, low: int, high: int, names: tuple[str, ...] = ()) -> bool:
+    """`*`, `?`, or values (numbers, or the field's names: JAN-DEC, SUN-SAT) that cover the whole range."""
+    if field in ("*", "?"):
+        return True
+    numbered = re.sub(r"[A-Z]{3}", lambda name: str(names.index(name.group()) + low)
+                      if name.group() in names else name.group(), field.upper())
+    return cron_values(numbered, low, high) == set(range(low, high + 1))
+
+
 def runs_every_day(schedule: str) -> bool:
-    """The day-of-month, month, day-of-week and year fields select every day: `*` or `?`, one of the two day fields
-    `?` (what `schedule_gaps_minutes` assumes)."""
+    """The day-of-month, month, day-of-week and year fields select every day (what `schedule_gaps_minutes`
+    assumes): each `*`, `?` or its whole range (`1-31`, `JAN-DEC`, `SUN-SAT`...), one of the two day fields `?`."""
     cron = GLUE_CRON.fullmatch(schedule)
     if not cron:
         return False
     day_of_month, month, day_of_week, year = cron.group(3), cron.group(4), cron.group(5), cron.group(6)
-    return {day_of_month, day_of_week} == {"*", "?"} and month == "*" and year == "*"
+    return "?" in (day_of_month, day_of_week) and _selects_all(day_of_month, 1, 31) \
+        and _selects_all(month, 1, 12, MONTH_NAMES) and _selects_all(day_of_week, 1, 7, DAY_NAMES) and year == "*"

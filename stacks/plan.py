@@ -19,6 +19,7 @@ from aws_constructs.errors import ConstructPropsError
 from bindings import App
 from leverage.errors import UserError
 from leverage.hcl import literal
+from leverage.naming import aws_name
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project, check_region
 from leverage.stack import AWS_PROVIDER_VERSION_CONTEXT, LeverageLayerStack, RemoteLayer
@@ -29,6 +30,8 @@ from stacks.databases_dynamodb import DynamoDbLayer, DynamoDbLayerProps, TableSp
 from stacks.datalake import DatalakeLayer, DatalakeLayerProps, StreamedTable
 from stacks.datalake_demo import DatalakeDemoLayerProps, DatalakeDemoLayer, LakeSource
 from stacks.lakehouse_demo import LakehouseDemoLayer, LakehouseDemoLayerProps, LakehouseTable
+from stacks.lakehouse_tables import check_lakehouse_table_names
+from stacks.names import reference_table_name
 from stacks.own_layers import build_own_layer
 
 
@@ -45,6 +48,8 @@ class PlannedLayer:
 def plan_layers(app: App, settings: Settings, project: Project, region: str,
                 app_root: Path | None = None) -> list[PlannedLayer]:
     pipelines = settings.pipeline_list
+    if settings.layers.lakehouse not in settings.skip_layers:
+        check_lakehouse_table_names(_generated_table_names(settings, project))
     lake = project.accounts[settings.lake_account]
     adopt = settings.adopt_existing
     planned: list[PlannedLayer] = []
@@ -134,6 +139,20 @@ def replica_region(settings: Settings, project: Project, region: str) -> str | N
         raise UserError(f"setting lakeReplicaRegion={chosen!r} is the lake's own region",
                         fix="name another region, or 'off'")
     return chosen
+
+
+def _generated_table_names(settings: Settings, project: Project) -> list[tuple[str, str]]:
+    """The DynamoDB name of every table the table layers create, as they name it in the primary region (tables
+    read from a layer of your own are named at apply: the job checks those)."""
+    adopting = settings.layers.dynamodb in settings.adopt_existing
+    names = []
+    for pipeline in settings.pipeline_list:
+        environment = project.accounts[pipeline.source_account].environment
+        for table in pipeline.generated_tables:
+            name = reference_table_name(project.name, environment, False) \
+                if _table_spec(table, adopting).named_as_reference else aws_name(project.name, environment, table.name)
+            names.append((name, f"{table.where}.name" if table.where.startswith("pipelines[") else table.where))
+    return names
 
 
 def _table_spec(table: GeneratedTable, adopting: bool) -> TableSpec:

@@ -79,14 +79,22 @@ def test_eventbridge_may_use_the_topic_key_without_a_source_condition_which_it_d
     assert "Condition" not in events and events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
-def test_past_a_hundred_alarms_the_topic_policy_names_their_common_prefix_to_stay_within_snss_size_limit() -> None:
+def test_alarms_too_many_to_list_in_the_topic_policy_are_named_by_their_common_prefix() -> None:
+    """SNS refuses a topic policy over 30 KB: 200 alarms of 100-character names would take about 32 KB."""
     from tests.aws_constructs.support import ACCOUNT, REGION, alarm_topic_with, by_sid, policy_statements
     stack = new_stack()
     topic = alarm_topic_with(stack)
-    for number in range(101):
-        topic.allow_alarm(f"bb-apps-devstg-table{number}-cdc-age")
+    for number in range(200):
+        topic.allow_alarm(f"bb-apps-devstg-table{number:03}-{'x' * 70}-cdc-age")
     synthesized = synth(stack)
     policy = only(synthesized, "resource", "aws_sns_topic_policy")
     publish = by_sid(policy_statements(synthesized, policy["policy"]))["AlarmsPublish"]
     assert publish["condition"] == [{"test": "ArnLike", "variable": "aws:SourceArn",
                                      "values": [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:bb-apps-devstg-table*"]}]
+
+
+def test_an_alarm_name_with_a_wildcard_is_refused_since_the_topic_policy_would_admit_other_alarms() -> None:
+    from tests.aws_constructs.support import alarm_topic_with
+    with pytest.raises(ConstructPropsError, match=r"^alarm bb-\*-age: '\*' and '\?' would let other alarms publish "
+                                                  r"to topic bb-alarms; leave them out of the name$"):
+        alarm_topic_with(new_stack()).allow_alarm("bb-*-age")

@@ -126,3 +126,14 @@ def test_a_jobs_modules_live_beside_its_script_once_each() -> None:
     stray = BucketObject(stack, "Stray", BucketObjectProps(bucket=other, key="scripts/helper.py", text=""))
     with pytest.raises(ConstructPropsError, match="keep the script's modules in its bucket artifacts-bucket"):
         SparkJob(stack, "Job", dataclasses.replace(props, modules=(stray,)))
+
+
+@pytest.mark.parametrize("schedule, every_day", [
+    ("cron(15 * * * ? *)", True), ("cron(15 * ? * * *)", True), ("cron(15 * ? * SUN-SAT *)", True),
+    ("cron(15 * ? * 1-7 *)", True), ("cron(15 * 1-31 * ? *)", True), ("cron(15 * * JAN-DEC ? *)", True),
+    ("cron(15 * ? * MON,TUE,WED,THU,FRI,SAT,SUN *)", True), ("cron(15 * ? * MON-FRI *)", False),
+    ("cron(15 * 1-30 * ? *)", False), ("cron(15 * * 1-11 ? *)", False), ("cron(15 * * * ? 2027)", False),
+    ("cron(15 * * * * *)", False), ("hourly", False)])
+def test_a_schedule_runs_every_day_when_its_day_fields_cover_every_day(schedule: str, every_day: bool) -> None:
+    from aws_constructs.schedules import runs_every_day
+    assert runs_every_day(schedule) is every_day

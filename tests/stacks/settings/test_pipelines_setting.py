@@ -53,6 +53,13 @@ BAD_PIPELINES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = 
     "an unknown account": (unchanged, (pipelines({"sourceAccount": "apps-prd", "tables": [ORDERS]}),),
                            "setting pipelines[0].sourceAccount='apps-prd': example/config/common.tfvars has no "
                            "account 'apps-prd'"),
+    "a table the lakehouse would take for a history": (
+        unchanged, (pipelines(devstg({"name": "orders__history"})),),
+        "pipelines[0].tables[0].name: DynamoDB table 'bb-apps-devstg-orders__history' would be lakehouse table "
+        "'bb_apps_devstg_orders__history', which ends like the lakehouse job's own tables"),
+    "a table the lakehouse would take for an archive": (
+        unchanged, (pipelines(devstg({"name": "orders--v2"})),),
+        "would be lakehouse table 'bb_apps_devstg_orders__v2', which ends like the lakehouse job's own tables"),
     "an empty list of tables": (unchanged, (pipelines(devstg()),),
                                 "pipelines[0].tables is []: a pipeline streams at least one table"),
     "no tables at all": (unchanged, (pipelines({"sourceAccount": "apps-devstg"}),), "pipelines[0] has no 'tables'"),
