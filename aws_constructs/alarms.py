@@ -115,7 +115,7 @@ class AlarmTopic(NamedConstruct):
         self._topic_name = props.name
         self._policy: PolicyDocument | None = None
         self._alarm_names: list[str] = []
-        self._event_rules: list[str] = []
+        self._eventbridge_uses_key = False
         if props.email:
             self._name(SnsTopicSubscription(
                 self, "Email", topic_arn=self._topic.arn, protocol="email", endpoint=props.email), "email")
@@ -154,10 +154,10 @@ class AlarmTopic(NamedConstruct):
         """Let one EventBridge rule of this account publish to the topic: the topic's policy admits EventBridge for
         that rule only (`aws:SourceArn`), and the key's policy lets EventBridge encrypt (no condition: EventBridge
         sends none that KMS could check, see `Key.allow_service_principal`)."""
-        if not self._event_rules:
+        if not self._eventbridge_uses_key:
             self.key.allow_service_principal("EventBridgePublishesEvents", "events.amazonaws.com", DATA_KEY_ACTIONS,
                                              source_account=False)
-        self._event_rules.append(rule_arn)
+            self._eventbridge_uses_key = True
         self._topic_policy().add_statement(PolicyStatement(
             sid="EventRulePublishes", actions=("sns:Publish",), resources=(self._topic.arn,),
             principals=(("Service", ("events.amazonaws.com",)),),

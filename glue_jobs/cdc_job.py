@@ -747,13 +747,12 @@ class CdcMergeJob:
         `remove-dangling-deletes` leaves unpartitioned tables alone, and `rewrite_position_delete_files` fails on
         tables with array or map columns (see `maintain`). One commit of Iceberg's own API, from the manifests."""
         oldest_live = self.spark.sql(f"SELECT min(sequence_number) AS n FROM {self.table(name)}.entries"
-                                " WHERE status < 2 AND data_file.content = 0").collect()[0]["n"]
-        jvm = self.spark._jvm
-        table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession,
-                                                                          self.table(name))
-        snapshot = table.currentSnapshot()
-        if oldest_live is None or snapshot is None:
+                                     " WHERE status < 2 AND data_file.content = 0").collect()[0]["n"]
+        if oldest_live is None:  # no live data file
             return 0
+        jvm = self.spark._jvm
+        table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, self.table(name))
+        snapshot = table.currentSnapshot()
         position_deletes = jvm.org.apache.iceberg.FileContent.POSITION_DELETES
         dangling = []
         for manifest in snapshot.deleteManifests(table.io()):

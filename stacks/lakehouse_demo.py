@@ -25,6 +25,8 @@ from leverage.project.layer import LayerAddress
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack, RemoteLayer
 from stacks.datalake import StreamedTable, streamed_table_name
+# The job's name for a table's history (the app never imports the job; a test holds it to the job's).
+from stacks.lakehouse_tables import HISTORY_SUFFIX as HISTORY_TABLE_SUFFIX
 from stacks.names import item_count_role_name, lakehouse_job_role_name, processed_bucket_name, raw_bucket_name
 from stacks.raw_layout import raw_root
 from stacks.settings.model import FirehoseSettings, LakehouseSettings
@@ -67,12 +69,9 @@ class LakehouseDemoLayerProps:
     source_item_count_roles: bool = True
 
 
-# The job's name for a table's history (glue_jobs/cdc_settings.py, HISTORY_SUFFIX; the app never imports the job).
-HISTORY_TABLE_SUFFIX = "__history"
-
-
 def iceberg_table_name(source: str) -> str:
-    """The job's rule, as a Terraform expression: lowercase, every character but a-z, 0-9 and _ becomes _."""
+    """The job's rule (`lakehouse_tables.lakehouse_table_name`), as a Terraform expression: lowercase, every character
+    but a-z, 0-9 and _ becomes _."""
     return Fn.replace(Fn.lower(source), "/[^a-z0-9_]/", "_")
 
 

@@ -31,8 +31,7 @@ from typing import Any, Union
 from leverage.errors import UserError
 from leverage.project.layer import LAYER_NAME
 from stacks.settings.values import (DEFAULT_MAX_TYPED_COLUMNS, TableKey, check_email, key_attribute, shown_json,
-                                    typed_column_cap, typed_columns,
-                                    whole_number)
+                                    typed_column_cap, typed_columns, whole_number)
 
 DEFAULT_TABLE = "app-data"  # the table of the single-pipeline shorthand, `<project>-<account>-app-data`
 TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # leaves room for the `<project>-<account>-` prefix
