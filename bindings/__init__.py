@@ -21,18 +21,18 @@ Set ``LEVERAGE_CDKTF_EAGER_IMPORT=1`` to import the package the usual way (the b
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.machinery
 import importlib.util
-import marshal
 import os
 import re
 import sys
 import types
 from pathlib import Path
 
-from bindings.engine_choice import Engine, installed_engine, install_import_hooks
+from app_cache import keep_bytecode, user_cache_dir
+
+keep_bytecode()  # before the rest of the app, jsii and the engine are imported
+from bindings.engine_choice import Engine, installed_engine, install_import_hooks  # noqa: E402
 
 # The installed engine (an EngineError, which is an ImportError, names what to install when there is none).
 ENGINE: Engine = installed_engine()
@@ -40,96 +40,6 @@ ENGINE: Engine = installed_engine()
 # submodules they import are loaded with the ones below.
 LAYER_MODULES_VARIABLE = "LEVERAGE_CDKTF_LAYER_MODULES"
 _APP_ROOT = Path(__file__).resolve().parent.parent
-
-
-def user_cache_dir() -> Path:
-    """This app's folder in the user's cache folder (XDG_CACHE_HOME, else ~/.cache); never the checkout, which
-    may be read-only. Without a home folder, a private temporary folder for this run."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    try:
-        return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
-    except RuntimeError:  # no HOME and no password entry
-        import atexit
-        import shutil
-        import tempfile
-
-        folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        return Path(folder)
-
-
-class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
-    """Loads a module from bytecode kept in the user's cache folder, validated like Python's own __pycache__
-    (source modification time and size); compiles and stores it on a miss."""
-
-    folder = user_cache_dir() / f"bytecode-{sys.implementation.cache_tag}"
-
-    def get_code(self, fullname: str) -> types.CodeType:
-        source = self.get_filename(fullname)
-        stat = os.stat(source)
-        header = importlib.util.MAGIC_NUMBER + b"\0\0\0\0" + \
-            (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
-        cached = self.folder / f"{Path(source).stem}-{hashlib.sha256(source.encode()).hexdigest()[:24]}.pyc"
-        try:
-            data = cached.read_bytes()
-            if data[:16] == header:
-                return marshal.loads(memoryview(data)[16:])
-        except (OSError, ValueError, EOFError, TypeError):
-            pass  # missing or damaged: compiled again below
-        code = self.source_to_code(self.get_data(source), source)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
-            partial.write_bytes(header + marshal.dumps(code))
-            os.replace(partial, cached)  # whole or not at all
-        except OSError:
-            pass  # the cache is an optimization only
-        return code
-
-
-class _InstalledBytecodeLoader(_CachedBytecodeLoader):
-    """An installed package's module: from its own __pycache__ when it was compiled at install, else as above
-    (a venv installed with `pip install --no-compile`: the engine's ~2,200 provider submodules, of which the
-    layers use ~30, are not worth compiling ahead)."""
-
-    def get_code(self, fullname: str) -> types.CodeType:
-        if os.path.exists(importlib.util.cache_from_source(self.get_filename(fullname))):
-            return importlib.machinery.SourceFileLoader.get_code(self, fullname)
-        return super().get_code(fullname)
-
-
-def _cache_bytecode() -> None:
-    """With PYTHONDONTWRITEBYTECODE set (as on these machines), Python compiles on every run whatever has no
-    __pycache__ of its own: the app's ~3,000 lines, and what a venv installed without compiling holds (the
-    cdktn venv: the engine's library and the provider submodules the layers use). Keep their bytecode in the
-    user's cache folder instead. The standard library and what was compiled at install keep their own
-    __pycache__. Covers the modules imported from here on (main.py imports this file once the input is known to
-    be good, so most of the app, and jsii and the engine)."""
-    if not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
-        return  # Python caches bytecode itself
-
-    environment = Path(sys.prefix).resolve()  # the venv may live inside the checkout
-
-    def loader_for(path: str) -> type[_CachedBytecodeLoader] | None:
-        if not path:
-            return None  # the working directory, whatever it is
-        folder = Path(path).resolve()
-        if folder.is_relative_to(environment):
-            return _InstalledBytecodeLoader if folder != environment and folder.is_dir() else None
-        return _CachedBytecodeLoader if folder.is_relative_to(_APP_ROOT) else None
-
-    def caching_finder(path: str) -> importlib.machinery.FileFinder:
-        loader = loader_for(path)
-        if loader is None:
-            raise ImportError("neither this app's folder nor its environment's")
-        return importlib.machinery.FileFinder(
-            path, (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
-            (loader, importlib.machinery.SOURCE_SUFFIXES),
-            (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES))
-
-    sys.path_hooks.insert(0, caching_finder)
-    for path in [path for path in sys.path_importer_cache if loader_for(path)]:
-        del sys.path_importer_cache[path]  # made before the hook: made again through it
 
 
 def _use_bundled_node() -> None:
@@ -153,6 +63,11 @@ def _small_young_generation() -> None:
     options = os.environ.get("NODE_OPTIONS", "")
     if "--max-semi-space-size" not in options:
         os.environ["NODE_OPTIONS"] = f"{options} --max-semi-space-size=1".strip()
+
+
+def _engine_node_environment(engine: Engine) -> None:
+    for name, value in engine.node_environment:
+        os.environ.setdefault(name, value)
 
 
 def _resolve_type_hints_once() -> None:
@@ -240,14 +155,14 @@ def _load_provider(engine: Engine) -> None:
     __import__(engine.provider)  # the usual, slow import (as an `import` statement: -X importtime reports it)
 
 
-_cache_bytecode()
-from bindings import provider_cache  # noqa: E402  (through the bytecode cache)
+from bindings import provider_cache  # noqa: E402
 from bindings.engine import quiet_stops  # noqa: E402
 
 quiet_stops()
 
 _use_bundled_node()
 _small_young_generation()
+_engine_node_environment(ENGINE)
 _resolve_type_hints_once()
 install_import_hooks(ENGINE)
 _load_provider(ENGINE)
@@ -376,3 +291,4 @@ from bindings.aws.sns_topic_policy import SnsTopicPolicy  # noqa: F401
 from bindings.aws.sns_topic_subscription import SnsTopicSubscription  # noqa: F401
 
 Testing.__test__ = False  # cdktf's Testing API, imported into test modules: not a pytest test class
+provider_cache.engine_started()

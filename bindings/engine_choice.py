@@ -32,6 +32,10 @@ class Engine:
     core: str  # the Python module of the library: App, TerraformStack, Fn, Testing, ...
     provider: str  # the Python package of its prebuilt hashicorp/aws bindings
     requirements: str  # the file that installs it, with this app's other pins
+    # Settings of the engine's JavaScript for jsii's Node.js process, unless the user set them: cdktn records a
+    # JavaScript stack trace for every token it creates (frames of jsii's kernel, never of the Python that made it),
+    # shown only in the engine's errors about tokens; a twentieth of a synth.
+    node_environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def modules(self) -> tuple[str, str]:
@@ -39,7 +43,8 @@ class Engine:
 
 
 CDKTF = Engine("cdktf", "cdktf", "cdktf_cdktf_provider_aws", "requirements.txt")
-CDKTN = Engine("cdktn", "cdktn", "cdktn_provider_aws", "requirements-cdktn.txt")
+CDKTN = Engine("cdktn", "cdktn", "cdktn_provider_aws", "requirements-cdktn.txt",
+               node_environment=(("CDKTN_DISABLE_CREATION_STACK", "1"),))
 ENGINES = (CDKTF, CDKTN)
 
 

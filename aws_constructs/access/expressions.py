@@ -16,16 +16,9 @@ from typing import Any, Protocol
 import hcl2.parser
 from lark import Token, Tree
 
+from aws_constructs.access.interpolation import Unresolved, closing_brace
+
 Path = tuple[str | int, ...]  # a reference: names and indexes, e.g. ("aws_s3_bucket", "raw", "arn")
-
-
-class Unresolved(Exception):
-    """A value the access proof cannot know from the layers: the expression and why."""
-
-    def __init__(self, expression: str, reason: str) -> None:
-        super().__init__(f"cannot resolve {expression!r}: {reason}")
-        self.expression = expression
-        self.reason = reason
 
 
 class Scope(Protocol):
@@ -83,33 +76,6 @@ def split_template(text: str) -> list[str | Interpolation]:
     if literal or not parts:
         parts.append("".join(literal))
     return parts
-
-
-_BRACES_AND_QUOTES = re.compile(r'[{}"\\]')
-
-
-def closing_brace(text: str, start: int) -> int:
-    """The index of the `}` that closes the interpolation whose body starts at `start` (after its `${`), braces inside
-    quoted strings and escaped characters not counted."""
-    depth, quoted, skip = 0, False, -1
-    for found in _BRACES_AND_QUOTES.finditer(text, start):
-        index, char = found.start(), found.group()
-        if index == skip:
-            continue
-        if quoted:
-            if char == "\\":
-                skip = index + 1
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            if depth == 0:
-                return index
-            depth -= 1
-    raise Unresolved(text, "an interpolation is not closed")
 
 
 def evaluate_expression(text: str, scope: Scope) -> Any:

@@ -4,10 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import hcl2
-import lark
-
 from leverage.errors import UserError
+from leverage.project import hcl_cache
 
 
 def read_hcl(path: Path, root: Path) -> dict[str, Any]:
@@ -30,13 +28,15 @@ def read_hcl(path: Path, root: Path) -> dict[str, Any]:
 def parse_hcl(text: str, shown: str) -> dict[str, Any]:
     """HCL text (of the file `shown`) in python-hcl2's dict form."""
     try:
-        return hcl2.loads(text)
-    except lark.exceptions.UnexpectedInput as exc:
-        raise UserError(
-            f"cannot parse {shown} at line {exc.line}, column {exc.column}",
-            fix="fix the HCL syntax there (`terraform fmt` shows the problem)",
-        ) from None
-    except Exception as exc:  # python-hcl2 raises plain exceptions for some malformed input
+        return hcl_cache.loads(text)
+    except Exception as exc:  # python-hcl2 raises lark's exceptions, and plain ones for some malformed input
+        import lark  # imported with the parser, which raised this
+
+        if isinstance(exc, lark.exceptions.UnexpectedInput):
+            raise UserError(
+                f"cannot parse {shown} at line {exc.line}, column {exc.column}",
+                fix="fix the HCL syntax there (`terraform fmt` shows the problem)",
+            ) from None
         reason = " ".join(str(exc).split())  # one line, whatever python-hcl2 says
         raise UserError(f"cannot parse {shown}: {reason}", fix="fix the HCL syntax") from None
 

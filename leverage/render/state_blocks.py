@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import hcl2
-
 from leverage.hcl import SINGLE_REFERENCE
+from leverage.project import hcl_cache
 
 SECTIONS = ("moved", "import")
 # Arguments that are references to an address (bare in HCL, a plain string in Terraform JSON).
@@ -34,7 +33,7 @@ def as_hcl_bodies(blocks: dict[str, list[dict[str, Any]]]) -> dict[str, list[dic
 
 def parse(text: str) -> dict[str, list[dict[str, Any]]]:
     """The state blocks of an addresses.tf, in Terraform JSON's shape (what `split` took out of the config)."""
-    parsed = hcl2.loads(text)
+    parsed = hcl_cache.loads(text)
     blocks: dict[str, list[dict[str, Any]]] = {}
     for section in SECTIONS:
         for block in parsed.get(section, []):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_constructs.access.expressions import Unresolved, closing_brace
+from aws_constructs.access.interpolation import Unresolved, closing_brace
 
 REMOTE_STATE = "terraform_remote_state"
 _REMOTE_OUTPUT = (r'lookup\(\s*data\.terraform_remote_state\.(?P<lookup_state>[\w-]+)\.outputs\.(?P<lookup_output>[\w-]+)'

