@@ -6,6 +6,7 @@ modules and those of a venv installed without compiling on every run, about a qu
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -25,20 +26,28 @@ def user_cache_dir() -> Path:
     try:
         return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
     except RuntimeError:  # no HOME and no password entry
-        import atexit
-        import shutil
-        import tempfile
+        return _private_folder()
 
-        folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        return Path(folder)
+
+@functools.cache
+def _private_folder() -> Path:
+    """One per run, removed at its end."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return Path(folder)
 
 
 class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
     """Loads a module from bytecode kept in the user's cache folder, validated like Python's own __pycache__
     (source modification time and size); compiles and stores it on a miss."""
 
-    folder = user_cache_dir() / f"bytecode-{sys.implementation.cache_tag}"
+    # Per optimization level too (`python -O` leaves out asserts), as Python's own __pycache__ names it.
+    folder = user_cache_dir() / (f"bytecode-{sys.implementation.cache_tag}" +
+                                 (f"-opt{sys.flags.optimize}" if sys.flags.optimize else ""))
 
     def get_code(self, fullname: str) -> types.CodeType:
         source = self.get_filename(fullname)

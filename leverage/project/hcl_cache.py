@@ -1,27 +1,32 @@
 """HCL parsed once, kept in the user's cache folder.
 
 Importing python-hcl2 (and its lark grammar) and parsing a project's var-files and layer configurations takes about
-a tenth of a second on every run, before the engine may start. The same text parses to the same result, so a text
-parsed once is read back from JSON, keyed by its digest and by the installed parser's files (an upgrade parses
-again). A result that JSON would not give back exactly, type for type, is not kept; a damaged cache file is
-parsed again and rewritten; a cache folder that cannot be written only costs the parsing.
+a tenth of a second on every run, before the engine may start. The same text parses to the same result with the
+same parser, so a text parsed once is read back from JSON, keyed by its digest and by the installed parser (the
+digest of its distributions' RECORD files, which list a checksum of every file they installed: an upgrade or a
+reinstall parses again). A result that JSON would not give back exactly, type for type, is not kept; a damaged
+cache is parsed again; a cache folder that cannot be written only costs the parsing. The file is written once, at
+the end of a run that parsed something new, keeping this run's texts and then the newest others within its size.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib.util
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from app_cache import user_cache_dir
 
-# The newest texts are kept, so that a file edited every day does not grow the cache, nor a huge one slow its reading.
-MOST_BYTES = 1_000_000
-PARSER_MODULES = ("hcl2", "lark")
+CACHE_FILE = "parsed-hcl.json"
+MOST_BYTES = 1_000_000  # of JSON: a file edited every day does not grow the cache, nor a huge one slow its reading
+# The distributions whose code turns a text into the result (module, distribution name as in its dist-info folder).
+PARSER_DISTRIBUTIONS = (("hcl2", "python_hcl2"), ("lark", "lark"), ("regex", "regex"))
 
 
 def loads(text: str) -> dict[str, Any]:
@@ -37,22 +42,24 @@ def _parse(text: str) -> dict[str, Any]:
 
 @dataclass
 class ParsedHclCache:
-    path: Path | None  # None: nowhere to keep it (the parser's files not found)
-    entries: dict[str, str] = field(default_factory=dict)  # text digest -> the parsed result as JSON
+    path: Path | None  # None: nowhere to keep it (the parser's distributions not found)
+    parser: str = ""  # the installed parser's identity
+    entries: dict[str, Any] = field(default_factory=dict)  # "<parser>:<text digest>" -> the parsed result
+    used: set[str] = field(default_factory=set)  # the keys this run asked for
     loaded: bool = False
+    changed: bool = False
 
     def parsed(self, text: str, parse: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-        key = hashlib.sha256(text.encode()).hexdigest()
+        key = f"{self.parser}:{hashlib.sha256(text.encode()).hexdigest()}"
         self._load()
-        kept = self.entries.pop(key, None)
-        if kept is not None:
-            self.entries[key] = kept  # the newest last
-            return json.loads(kept)  # a new object each time: callers may change what they get
+        self.used.add(key)
+        kept = self.entries.get(key)
+        if isinstance(kept, dict):
+            return json.loads(json.dumps(kept))  # a new object each time: callers may change what they get
         result = parse(text)
-        dumped = json.dumps(result, separators=(",", ":"))
-        if _same(json.loads(dumped), result):
-            self.entries[key] = dumped
-            self._save()
+        if _same(json.loads(json.dumps(result)), result):
+            self.entries[key] = result
+            self.changed = True
         return result
 
     def _load(self) -> None:
@@ -63,24 +70,36 @@ class ParsedHclCache:
             found = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return  # none yet, or damaged: parsed again and rewritten
-        if isinstance(found, dict) and all(isinstance(value, str) for value in found.values()):
+        if isinstance(found, dict):
             self.entries = found
 
-    def _save(self) -> None:
-        if self.path is None:
+    def save(self) -> None:
+        """Write the cache if this run parsed something new: this run's texts first, then the newest others
+        (a project larger than the cache keeps its own texts), within MOST_BYTES."""
+        if self.path is None or not self.changed:
             return
-        size = sum(len(key) + len(value) for key, value in self.entries.items())
-        while self.entries and size > MOST_BYTES:
-            oldest = next(iter(self.entries))
-            size -= len(oldest) + len(self.entries.pop(oldest))
-        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        self.changed = False
+        kept: dict[str, Any] = {}
+        size = 0
+        for key in [*[key for key in self.entries if key not in self.used],
+                    *[key for key in self.entries if key in self.used]][::-1]:  # newest first
+            entry_size = len(json.dumps(self.entries[key])) + len(key) + 6
+            if size + entry_size > MOST_BYTES and key not in self.used:
+                continue
+            kept[key] = self.entries[key]
+            size += entry_size
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_text(json.dumps(self.entries), encoding="utf-8")
+            handle, partial = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(dict(reversed(kept.items())), out)  # oldest first, as read back
             os.replace(partial, self.path)  # whole or not at all; runs at once: the last one's
         except OSError:
             with contextlib.suppress(OSError):
-                partial.unlink()
+                os.unlink(partial)
 
 
 def _same(left: object, right: object) -> bool:
@@ -95,19 +114,22 @@ def _same(left: object, right: object) -> bool:
 
 
 def _parser_identity() -> str | None:
-    """A digest of the installed parser's files (path, time, size), found without importing them."""
-    described = []
-    for module in PARSER_MODULES:
+    """A digest of the parser's installed distributions' RECORD files, found without importing the parser."""
+    digest = hashlib.sha256()
+    for module, distribution in PARSER_DISTRIBUTIONS:
         try:
             spec = importlib.util.find_spec(module)
-            origin = spec.origin if spec else None
-            stat = os.stat(origin) if origin else None
-        except (ImportError, ValueError, OSError):
+            package = Path(spec.origin).parent if spec and spec.origin else None
+        except (ImportError, ValueError):
             return None
-        if stat is None:
+        records = sorted(package.parent.glob(f"{distribution}-*.dist-info/RECORD")) if package else []
+        if len(records) != 1:
+            return None  # not installed as a distribution, or two of them: nothing to know it by
+        try:
+            digest.update(records[0].read_bytes())
+        except OSError:
             return None
-        described.append(f"{origin}:{stat.st_mtime_ns}:{stat.st_size}")
-    return hashlib.sha256("\n".join(described).encode()).hexdigest()[:16]
+    return digest.hexdigest()[:16]
 
 
 _the_cache: ParsedHclCache | None = None
@@ -117,5 +139,6 @@ def _cache() -> ParsedHclCache:
     global _the_cache
     if _the_cache is None:
         identity = _parser_identity()
-        _the_cache = ParsedHclCache(user_cache_dir() / f"parsed-hcl-{identity}.json" if identity else None)
+        _the_cache = ParsedHclCache(user_cache_dir() / CACHE_FILE if identity else None, identity or "")
+        atexit.register(_the_cache.save)
     return _the_cache

@@ -328,7 +328,8 @@ def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_ass
     found = json.loads(process.stdout.strip().splitlines()[-1])
     assert list(found["links"].values()) == [True, True, True], found
     assert re.fullmatch(r"kernel-\d+", found["folder"]), found
-    assert not list(cache.glob("jsii-runtime-*/kernel-*")) and not list(tmp_path.glob("*/probe-*"))
+    assert not [path for path in cache.glob("jsii-runtime-*/kernel-*") if path.is_dir()]  # (its lock file stays)
+    assert not list(tmp_path.glob("*/probe-*"))
     # The second run, with another temporary folder, found the modules where the first left them.
     assert compiled[0] and compiled[1] == compiled[0]
 
@@ -384,12 +385,17 @@ def test_ctrl_c_while_jsii_starts_is_raised_once_it_has_started() -> None:
 
 
 def test_the_compile_cache_of_earlier_releases_is_removed_with_their_launcher(tmp_path: Path) -> None:
-    """Earlier releases' compile cache grew by every run's modules (gigabytes): a new launcher folder removes it."""
-    legacy = tmp_path / provider_cache.LEGACY_COMPILE_CACHE / "v24-x64" / "0123abcd"
+    """Earlier releases' compile cache grew by every run's modules (gigabytes): a new launcher folder removes it, and
+    the compile caches of earlier launchers."""
+    legacy = tmp_path / provider_cache.COMPILE_CACHE / "v24-x64" / "0123abcd"
     legacy.parent.mkdir(parents=True)
     legacy.write_bytes(b"compiled")
+    older = tmp_path / "jsii-runtime-1.0.0-older"
+    (older / provider_cache.COMPILE_CACHE).mkdir(parents=True)
+    (older / "bin").mkdir()
     launcher = provider_cache._single_process_runtime(tmp_path)
     assert launcher is not None and launcher.is_file() and not legacy.parent.parent.exists()
+    assert (older / "bin").is_dir() and not (older / provider_cache.COMPILE_CACHE).exists()  # a running one keeps its launcher
     legacy.parent.mkdir(parents=True)  # with the launcher in place, a run removes nothing
     assert provider_cache._single_process_runtime(tmp_path) == launcher and legacy.parent.exists()
 
@@ -409,7 +415,9 @@ def test_the_greeting_read_later_is_checked_before_the_first_answer() -> None:
     waited for is read before the first answer, checked as jsii checks it, and a process that never greets (or
     greets as another jsii) is an error naming the start, not a misread answer."""
     from jsii import __jsii_runtime_version__
+    from jsii._runtime import kernel
 
+    assert kernel.provider._process._leverage_ungreeted  # this session's Node.js was started without waiting
     greeting = json.dumps({"hello": f"@jsii/runtime@{__jsii_runtime_version__}"})
     answer = json.dumps({"ok": {"result": 1}})
     assert provider_cache._Ahead(_ScriptedProcess(greeting, answer), greeted=False)._next_message_after_answers() == \
@@ -419,3 +427,31 @@ def test_the_greeting_read_later_is_checked_before_the_first_answer() -> None:
         wrong._next_message_after_answers()
     with pytest.raises(RuntimeError, match="process ended"):
         provider_cache._Ahead(_ScriptedProcess(), greeted=False)._next_message_after_answers()
+
+
+def test_a_kernel_folder_slot_is_held_by_its_lock_and_a_killed_run_s_is_taken_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(provider_cache._kernel_working_folder) A slot whose lock another process holds is skipped; one left by a run
+    that was killed (its folder there, its lock free) is emptied and reused; with every slot held, no fixed folder
+    and no compile cache (a random folder's modules would be new entries every run)."""
+    import fcntl
+
+    monkeypatch.setattr(provider_cache, "KERNEL_FOLDER_SLOTS", 3)
+    monkeypatch.setattr(provider_cache, "_held_slots", [])
+    (tmp_path / "kernel-1").mkdir()
+    (tmp_path / "kernel-1" / "left-by-a-killed-run").write_text("")
+    others = []
+    for slot in (0, 2):  # held by other running processes
+        lock = os.open(tmp_path / f"kernel-{slot}.lock", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        others.append(lock)
+    try:
+        assert provider_cache._kernel_working_folder(tmp_path) == tmp_path / "kernel-1"
+        assert not list((tmp_path / "kernel-1").iterdir())
+        assert provider_cache._kernel_working_folder(tmp_path) is None  # all three held now
+        launcher = tmp_path / "bin" / "jsii-runtime.js"
+        changes = provider_cache._jsii_process_environment(launcher).changes
+        assert "LEVERAGE_CDKTF_KERNEL_FOLDER" not in changes and "NODE_COMPILE_CACHE" not in changes
+    finally:
+        for lock in [*others, *provider_cache._held_slots]:
+            os.close(lock)

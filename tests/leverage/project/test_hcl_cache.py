@@ -4,6 +4,7 @@ is not kept; a damaged or unwritable cache only costs the parsing; the cache sta
 the parser."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -31,51 +32,78 @@ class Parser:
         return self.result if self.result is not None else hcl_cache._parse(text)
 
 
+def cache_at(path: Path) -> ParsedHclCache:
+    return ParsedHclCache(path, "parser")
+
+
 def test_a_text_is_parsed_once_and_read_back_type_for_type(tmp_path: Path) -> None:
     parser = Parser()
-    first = ParsedHclCache(tmp_path / "parsed.json").parsed(TEXT, parser)
-    again = ParsedHclCache(tmp_path / "parsed.json")  # another run
+    first_run = cache_at(tmp_path / "parsed.json")
+    first = first_run.parsed(TEXT, parser)
+    first_run.save()
+    again = cache_at(tmp_path / "parsed.json")  # another run
     second = again.parsed(TEXT, parser)
     assert parser.calls == 1 and hcl_cache._same(second, first)
     assert type(second["ratio"]) is float and type(second["accounts"]["apps"]["enabled"]) is bool
     second["ratio"] = 2.0
     assert again.parsed(TEXT, parser)["ratio"] == 1.0  # a new object each time
-    assert ParsedHclCache(tmp_path / "parsed.json").parsed(TEXT + "x = 1\n", parser)["x"] == 1
-    assert parser.calls == 2
+    assert again.parsed(TEXT + "x = 1\n", parser)["x"] == 1 and parser.calls == 2
+    upgraded = ParsedHclCache(tmp_path / "parsed.json", "another parser")
+    assert upgraded.parsed(TEXT, parser) == first and parser.calls == 3
 
 
 def test_a_result_json_would_change_is_not_kept(tmp_path: Path) -> None:
     parser = Parser({"port": (8080, 8081)})  # a tuple comes back from JSON as a list
-    cache = ParsedHclCache(tmp_path / "parsed.json")
+    cache = cache_at(tmp_path / "parsed.json")
     assert cache.parsed(TEXT, parser) == {"port": (8080, 8081)}
-    assert ParsedHclCache(tmp_path / "parsed.json").parsed(TEXT, parser) == {"port": (8080, 8081)}
+    cache.save()
+    assert cache_at(tmp_path / "parsed.json").parsed(TEXT, parser) == {"port": (8080, 8081)}
     assert parser.calls == 2 and not (tmp_path / "parsed.json").exists()
 
 
-@pytest.mark.parametrize("damage", [b"{not json", b'["a list"]', b'{"key": 5}', b"\xff\xfe"])
+@pytest.mark.parametrize("damage", [b"{not json", b'["a list"]', b'{"parser:KEY": 5}', b"\xff\xfe"])
 def test_a_damaged_cache_is_parsed_again_and_rewritten(tmp_path: Path, damage: bytes) -> None:
-    (tmp_path / "parsed.json").write_bytes(damage)
+    key = f"parser:{hashlib.sha256(TEXT.encode()).hexdigest()}"
+    (tmp_path / "parsed.json").write_bytes(damage.replace(b"parser:KEY", key.encode()))
     parser = Parser()
-    assert ParsedHclCache(tmp_path / "parsed.json").parsed(TEXT, parser)["names"] == ["a", "b"]
-    assert parser.calls == 1 and len(json.loads((tmp_path / "parsed.json").read_text())) == 1
+    cache = cache_at(tmp_path / "parsed.json")
+    assert cache.parsed(TEXT, parser)["names"] == ["a", "b"] and parser.calls == 1
+    cache.save()
+    assert json.loads((tmp_path / "parsed.json").read_text())[key]["names"] == ["a", "b"]
 
 
 def test_an_unwritable_cache_folder_only_costs_the_parsing(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     parser = Parser()
-    cache = ParsedHclCache(tmp_path / "file" / "parsed.json")  # its folder is a file
+    cache = cache_at(tmp_path / "file" / "parsed.json")  # its folder is a file
     assert cache.parsed(TEXT, parser)["names"] == ["a", "b"] and parser.calls == 1
+    cache.save()
     assert ParsedHclCache(None).parsed(TEXT, parser)["names"] == ["a", "b"]
 
 
-def test_the_cache_keeps_the_newest_texts_within_its_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cache_keeps_this_run_s_texts_then_the_newest_within_its_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hcl_cache, "MOST_BYTES", 1_000)
-    cache = ParsedHclCache(tmp_path / "parsed.json")
+    earlier = cache_at(tmp_path / "parsed.json")
     for number in range(40):
-        cache.parsed(f"value = {number}\n", Parser())
+        earlier.parsed(f"value = {number}\n", Parser())
+    earlier.save()  # one run's texts are all kept, whatever their size
+    assert len(json.loads((tmp_path / "parsed.json").read_text())) == 40
+    later = cache_at(tmp_path / "parsed.json")
+    later.parsed("value = 99\n", Parser())
+    later.save()  # then the newest of the others, within the size
     kept = json.loads((tmp_path / "parsed.json").read_text())
-    assert sum(len(key) + len(value) for key, value in kept.items()) <= 1_000
-    assert json.loads(list(kept.values())[-1]) == {"value": 39}
+    assert len(json.dumps(kept)) <= 1_000 and list(kept.values())[-2:] == [{"value": 39}, {"value": 99}]
+    assert {"value": 0} not in kept.values()
+    big = {f"key{number}": "x" * 100 for number in range(20)}  # one project's text, larger than the cache
+    parser = Parser(big)
+    run = cache_at(tmp_path / "parsed.json")
+    run.parsed("big = 1\n", parser)
+    run.parsed("value = 39\n", Parser())
+    run.save()
+    again = cache_at(tmp_path / "parsed.json")
+    assert again.parsed("big = 1\n", parser) == big and parser.calls == 1  # this run's texts are kept
+    assert again.parsed("value = 39\n", Parser({"other": 1})) == {"value": 39}
 
 
 def test_text_that_does_not_parse_is_one_error_every_time() -> None:
@@ -84,15 +112,24 @@ def test_text_that_does_not_parse_is_one_error_every_time() -> None:
             parse_hcl("accounts = {\n", "config/x.tfvars")
 
 
-def test_the_parser_s_identity_changes_when_it_is_reinstalled(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_parser_is_known_by_its_installed_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A reinstall of the same version (same paths, same times) with another file content is another parser."""
     before = hcl_cache._parser_identity()
     assert before is not None
-    fake = tmp_path / "hcl2" / "__init__.py"
-    fake.parent.mkdir()
-    fake.write_text("")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "hcl2", raising=False)
-    assert hcl_cache._parser_identity() not in (before, None)
+    site = tmp_path / "site"
+    for module, distribution in hcl_cache.PARSER_DISTRIBUTIONS:
+        (site / module).mkdir(parents=True)
+        (site / module / "__init__.py").write_text("")
+        (site / f"{distribution}-1.0.dist-info").mkdir()
+        (site / f"{distribution}-1.0.dist-info" / "RECORD").write_text(f"{module}/__init__.py,sha256=one,0\n")
+    monkeypatch.syspath_prepend(str(site))
+    for module, _ in hcl_cache.PARSER_DISTRIBUTIONS:
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    copied = hcl_cache._parser_identity()
+    (site / "hcl2-x").mkdir()
+    record = site / "python_hcl2-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("one", "two"))
+    assert len({before, copied, hcl_cache._parser_identity()}) == 3
 
 
 # A fresh process: a second synth of the example finds every file parsed, and never imports the parser.
