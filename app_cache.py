@@ -13,6 +13,7 @@ import importlib.util
 import marshal
 import os
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -83,6 +84,40 @@ class _InstalledBytecodeLoader(_CachedBytecodeLoader):
         return super().get_code(fullname)
 
 
+UNUSED_DAYS = 30
+DAY = 24 * 3600
+
+
+def prune_bytecode(folder: Path, now: float | None = None) -> None:
+    """Remove the entries nothing has read or written for UNUSED_DAYS, at most once a day (a marker file's time):
+    entries are named by their source's path, so a checkout moved or deleted, or a test suite's copies of the app,
+    would otherwise stay forever. Read times are the file system's (at most a day old with Linux's default
+    `relatime`; with `noatime`, an entry in use is compiled again once a month). Two runs pruning at once, or one
+    reading what another removes, only compile again."""
+    now = time.time() if now is None else now
+    marker = folder / ".pruned"
+    try:
+        if now - marker.stat().st_mtime < DAY:
+            return
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return
+    try:
+        marker.touch()
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # no folder yet, or not ours to write
+    for entry in entries:
+        try:
+            if entry.name.endswith(".pyc"):
+                status = entry.stat()
+                if now - max(status.st_atime, status.st_mtime) > UNUSED_DAYS * DAY:
+                    os.unlink(entry.path)
+        except OSError:
+            continue
+
+
 def keep_bytecode() -> None:
     """With PYTHONDONTWRITEBYTECODE set (as on these machines), Python compiles on every run whatever has no
     __pycache__ of its own: the app's ~3,000 lines, and what a venv installed without compiling holds (the
@@ -90,6 +125,7 @@ def keep_bytecode() -> None:
     user's cache folder instead. The standard library and what was compiled at install keep their own
     __pycache__. Covers the modules imported from here on: main.py calls it before importing anything of the app;
     bindings calls it too, for an app or a test that imports the bindings first. Calling it again changes nothing."""
+    prune_bytecode(_CachedBytecodeLoader.folder)
     if not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
         return  # Python caches bytecode itself
     if any(getattr(hook, "keeps_bytecode", False) for hook in sys.path_hooks):

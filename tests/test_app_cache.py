@@ -3,9 +3,11 @@ source like Python's own __pycache__, and in use from the first import of a run 
 from __future__ import annotations
 
 import importlib.util
+import os
 import py_compile
 import subprocess
 import sys
+import time
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
@@ -96,3 +98,21 @@ def test_main_loads_the_app_through_the_bytecode_cache_from_its_first_import(tmp
     assert run.stdout.splitlines()[-1] == "['SourceFileLoader', '_CachedBytecodeLoader']"
     cached = {path.name.split("-")[0] for path in (tmp_path / "leverage-cdktf").glob("bytecode-*/*.pyc")}
     assert {"errors", "interrupts"} <= cached
+
+
+def test_bytecode_unused_for_a_month_is_pruned_once_a_day(tmp_path: Path) -> None:
+    """Entries are named by their source's path: a moved checkout's, or a test suite's copies', would stay forever."""
+    now = time.time()
+    old, recent, other = tmp_path / "old-1.pyc", tmp_path / "recent-2.pyc", tmp_path / "notes.txt"
+    for path in (old, recent, other):
+        path.write_bytes(b"")
+    for path in (old, other):
+        os.utime(path, (now - 40 * app_cache.DAY, now - 40 * app_cache.DAY))
+    app_cache.prune_bytecode(tmp_path, now)
+    assert not old.exists() and recent.exists() and other.exists()
+    os.utime(recent, (now - 40 * app_cache.DAY, now - 40 * app_cache.DAY))
+    app_cache.prune_bytecode(tmp_path, now + 3600)  # pruned an hour ago: not again today
+    assert recent.exists()
+    app_cache.prune_bytecode(tmp_path, now + app_cache.DAY + 1)
+    assert not recent.exists()
+    app_cache.prune_bytecode(tmp_path / "none yet", now)  # no folder: nothing to do
