@@ -9,7 +9,8 @@ paired comparison, within one engine) or a peak. Memory is the peak of the whole
 Node.js processes), sampled every 10 ms from /proc.
 
 The commands, per engine (each venv's `bindings` says which engine it holds): the naive floor (bench/naive_floor.py:
-the engine and its provider package imported the usual way, one trivial stack); `synth` and `check` as users run
+the engine and its provider package imported the usual way, one trivial stack); the app's fixed cost
+(bench/empty_app.py: the bindings loaded as a synth loads them, one empty stack); `synth` and `check` as users run
 them, with the trimmed provider assembly cached (bindings/provider_cache.py); and the first run on a fresh clone (an
 empty cache folder: the trimmed assembly is built during the run).
 """
@@ -152,6 +153,7 @@ def main() -> int:
         commands.update({
             f"{name}: naive floor (usual import, 1 trivial stack)":
                 ([python, "bench/naive_floor.py", engine["core"], engine["provider"]], None, floor_env),
+            f"{name}: fixed cost (bindings loaded, 1 empty stack)": ([python, "bench/empty_app.py"], None, {}),
             f"{name}: synth, all layers": ([python, "main.py", "synth", *root], lambda p=project: fresh_project(p), {}),
             f"{name}: synth, datalake layer only":
                 ([python, "main.py", "synth", *root, *only_datalake], lambda p=project: fresh_project(p), {}),
@@ -171,8 +173,10 @@ def main() -> int:
           "submodules bindings/__init__.py imports, and those of the example's own layer (of ~2,200)")
     verdicts = []
     for name in engines:
-        naive, full, one, check, first = (results[key] for key in commands if key.startswith(f"{name}: "))
+        naive, fixed, full, one, check, first = (results[key] for key in commands if key.startswith(f"{name}: "))
         ratio, first_ratio = paired_ratio(full, naive), paired_ratio(first, naive)
+        # Informational: what any synth pays before its first construct, against the same floor.
+        print(f"{name}: fixed cost / naive floor = {paired_ratio(fixed, naive):.3f}")
         check_ratio, all_over_one = paired_ratio(check, full), paired_ratio(full, one)
         all_over_one_peak = full["peak_mib"] / one["peak_mib"]
         # Informational: both load the same trimmed assembly; the difference is the other stacks' own work.
