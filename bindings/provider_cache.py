@@ -482,6 +482,15 @@ fs.mkdtempSync = function (prefix, ...rest) {
   }
   return mkdtempSync.call(fs, prefix, ...rest);
 };
+// The kernel removes its working folder when Node.js exits. That folder is the Python side's while it holds the
+// slot's lock, and removed by it at its end: a Node.js outliving a killed Python would otherwise remove the folder
+// of the next run, which took the slot back in the meantime.
+const fixedFolder = process.env.LEVERAGE_CDKTF_KERNEL_FOLDER;
+const { rmSync } = fs;
+fs.rmSync = function (target, ...rest) {
+  if (fixedFolder && typeof target === 'string' && require('path').resolve(target) === fixedFolder) return;
+  return rmSync.call(fs, target, ...rest);
+};
 require('../lib/program.js');
 """
 
@@ -555,9 +564,15 @@ def _kernel_working_folder(runtime: Path) -> Path | None:
                 os.close(lock)
                 return None
             _held_slots.append(lock)
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            atexit.register(_remove_in, os.getpid(), folder)
         return folder
     return None
+
+
+def _remove_in(owner: int, folder: Path) -> None:
+    """At exit, by the process that made it (a forked child inherits the exit handlers, not the folder)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -57,8 +57,9 @@ class ParsedHclCache:
         if isinstance(kept, dict):
             return json.loads(json.dumps(kept))  # a new object each time: callers may change what they get
         result = parse(text)
-        if _same(json.loads(json.dumps(result)), result):
-            self.entries[key] = result
+        kept = json.loads(json.dumps(result))  # a copy: what the caller does with `result` is not kept
+        if _same(kept, result):
+            self.entries[key] = kept
             self.changed = True
         return result
 

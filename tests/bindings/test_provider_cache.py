@@ -294,8 +294,11 @@ with interrupts.private_temporary_folder_for_children("probe-"):  # as a synth s
     assert provider_cache.loaded and bindings.Token.is_unresolved("x") is False  # a call: the loads are answered
     assemblies = ["constructs", bindings.ENGINE.core, provider_cache.InstalledProvider.find(bindings.ENGINE.provider).assembly_name]
     folder, = glob.glob(os.path.join(bindings.user_cache_dir(), "jsii-runtime-*", "kernel-*", "node_modules"))
-    print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)),
-                      "links": {{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}}}))
+    links = {{name: os.path.islink(os.path.join(folder, name)) for name in assemblies}}
+    from jsii._runtime import kernel
+    kernel.provider._process.stop()  # Node.js exits, and its kernel's exit hook removes its working folder
+    print(json.dumps({{"folder": os.path.basename(os.path.dirname(folder)), "links": links,
+                      "kept after Node.js": os.path.isdir(os.path.dirname(folder))}}))
 """
 
 
@@ -306,7 +309,8 @@ def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_ass
     modules' own loads not sent again); the kernel links each package into its working folder as one symbolic
     link (it hard-links every file, and removes them all at exit, unless it knows it preserves symlinks), in a
     folder of a fixed name in the cache folder, whatever the temporary folder (so that Node.js's compile cache
-    finds its modules again instead of growing by every run's), and removes the folder at exit."""
+    finds its modules again instead of growing by every run's), which Node.js leaves and the run removes at exit
+    while it holds the slot."""
     cache = tmp_path / "cache" / "leverage-cdktf"
     cache.mkdir(parents=True)
     for built in bindings.user_cache_dir().glob(f"{Path(str(provider_cache.loaded)).name.rsplit('.jsii.tgz')[0]}.*"):
@@ -328,6 +332,7 @@ def test_one_process_launcher_forwards_what_javascript_writes_and_loads_each_ass
     found = json.loads(process.stdout.strip().splitlines()[-1])
     assert list(found["links"].values()) == [True, True, True], found
     assert re.fullmatch(r"kernel-\d+", found["folder"]), found
+    assert found["kept after Node.js"]  # only the run holding the slot's lock removes it, at its end
     assert not [path for path in cache.glob("jsii-runtime-*/kernel-*") if path.is_dir()]  # (its lock file stays)
     assert not list(tmp_path.glob("*/probe-*"))
     # The second run, with another temporary folder, found the modules where the first left them.
@@ -455,3 +460,13 @@ def test_a_kernel_folder_slot_is_held_by_its_lock_and_a_killed_run_s_is_taken_ba
     finally:
         for lock in [*others, *provider_cache._held_slots]:
             os.close(lock)
+
+
+def test_the_kernel_folder_is_removed_at_exit_only_by_the_process_that_made_it(tmp_path: Path) -> None:
+    """A child forked after jsii started inherits the exit handlers, not the folder its parent's Node.js uses."""
+    folder = tmp_path / "kernel-0"
+    folder.mkdir()
+    provider_cache._remove_in(os.getpid() + 1, folder)  # as in a forked child
+    assert folder.is_dir()
+    provider_cache._remove_in(os.getpid(), folder)
+    assert not folder.exists()

@@ -40,7 +40,10 @@ def test_a_text_is_parsed_once_and_read_back_type_for_type(tmp_path: Path) -> No
     parser = Parser()
     first_run = cache_at(tmp_path / "parsed.json")
     first = first_run.parsed(TEXT, parser)
+    first["names"].append("changed by the caller")  # not kept
+    assert first_run.parsed(TEXT, parser)["names"] == ["a", "b"]
     first_run.save()
+    first["names"].pop()
     again = cache_at(tmp_path / "parsed.json")  # another run
     second = again.parsed(TEXT, parser)
     assert parser.calls == 1 and hcl_cache._same(second, first)
