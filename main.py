@@ -135,9 +135,9 @@ def options(args: argparse.Namespace):  # -> stacks.app.Options (imported lazily
 
 
 def main(argv: list[str] | None = None) -> int:
-    import app_cache
+    from user_cache.bytecode import keep_bytecode
 
-    app_cache.keep_bytecode()  # before the app's modules are imported
+    keep_bytecode()  # before the app's modules are imported
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     # A run creates some hundred thousand objects in a second or two (the engine's and the provider's classes, the

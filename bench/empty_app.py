@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import app_cache  # noqa: E402
+from user_cache.bytecode import keep_bytecode  # noqa: E402
 
-app_cache.keep_bytecode()
+keep_bytecode()
 from bindings import App, TerraformStack  # noqa: E402
 
 with tempfile.TemporaryDirectory() as outdir:

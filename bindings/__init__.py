@@ -29,7 +29,8 @@ import sys
 import types
 from pathlib import Path
 
-from app_cache import keep_bytecode, user_cache_dir
+from user_cache.bytecode import keep_bytecode
+from user_cache.folder import user_cache_dir
 
 keep_bytecode()  # before the rest of the app, jsii and the engine are imported
 from bindings.engine_choice import Engine, installed_engine, install_import_hooks  # noqa: E402

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from app_cache import user_cache_dir
+from user_cache.folder import user_cache_dir
 
 CACHE_FILE = "parsed-hcl.json"
 MOST_BYTES = 1_000_000  # of JSON: a file edited every day does not grow the cache, nor a huge one slow its reading

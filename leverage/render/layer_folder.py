@@ -25,7 +25,7 @@ EXACT_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.[0-9]+")
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """The templates compiled once, into the user's cache folder (Jinja checks each against its source): compiling
     them took a twentieth of a synth. A cache folder that cannot be written only costs the compiling. The folder is
-    found when a template is first rendered (app_cache knows it)."""
+    found when a template is first rendered (user_cache knows it)."""
 
     def __init__(self, directory: str | None = None) -> None:  # not Jinja's, which makes a temporary folder
         self.directory = directory
@@ -33,7 +33,7 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
     def _get_cache_filename(self, bucket: jinja2.bccache.Bucket) -> str:
         if self.directory is None:
-            from app_cache import user_cache_dir
+            from user_cache.folder import user_cache_dir
 
             self.directory = str(user_cache_dir() / f"templates-jinja2-{jinja2.__version__}")
         return super()._get_cache_filename(bucket)

@@ -16,7 +16,7 @@ from tests.conftest import REPO, copy_example, tree_digest
 pytestmark = pytest.mark.slow
 
 CDKTF = REPO / "node_modules" / ".bin" / "cdktf"
-APP_FILES = ("main.py", "app_cache.py", "cdktf.json")
+APP_FILES = ("main.py", "cdktf.json")
 # The packages the app ships, as pyproject.toml lists them: a package added there is copied here too.
 APP_PACKAGES = tuple(pattern.rstrip("*") for pattern in tomllib.loads((REPO / "pyproject.toml").read_text())
                      ["tool"]["setuptools"]["packages"]["find"]["include"])

@@ -13,28 +13,28 @@ from pathlib import Path
 
 import pytest
 
-import app_cache
 import bindings  # noqa: F401  (its modules below were imported through the cache)
 from bindings import ENGINE
 from tests.conftest import REPO
+from user_cache import bytecode, folder
 
 PROVIDER = ENGINE.provider
 
 
 def test_cache_lives_in_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert app_cache.user_cache_dir() == tmp_path / "leverage-cdktf"
+    assert folder.user_cache_dir() == tmp_path / "leverage-cdktf"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert app_cache.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
+    assert folder.user_cache_dir() == tmp_path / "home" / ".cache" / "leverage-cdktf"
 
 
 def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_cache._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
+    monkeypatch.setattr(bytecode._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
     module = tmp_path / "app_module.py"
     module.write_text("ANSWER = 42\n")
-    loader = app_cache._CachedBytecodeLoader("app_module", str(module))
+    loader = bytecode._CachedBytecodeLoader("app_module", str(module))
     namespace: dict = {}
     exec(loader.get_code("app_module"), namespace)
     assert namespace["ANSWER"] == 42 and len(list((tmp_path / "bytecode").glob("app_module-*.pyc"))) == 1
@@ -56,14 +56,14 @@ def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
 def test_an_installed_module_compiled_at_install_loads_from_its_own_pycache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What pip compiled stays where it is; what it did not (a venv installed with --no-compile) is cached."""
-    monkeypatch.setattr(app_cache._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
+    monkeypatch.setattr(bytecode._CachedBytecodeLoader, "folder", tmp_path / "bytecode")
     compiled, uncompiled = tmp_path / "compiled.py", tmp_path / "uncompiled.py"
     for module in (compiled, uncompiled):
         module.write_text(f"NAME = {module.stem!r}\n")
     py_compile.compile(str(compiled), cfile=importlib.util.cache_from_source(str(compiled)), doraise=True)
     for module in (compiled, uncompiled):
         namespace: dict = {}
-        exec(app_cache._InstalledBytecodeLoader(module.stem, str(module)).get_code(module.stem), namespace)
+        exec(bytecode._InstalledBytecodeLoader(module.stem, str(module)).get_code(module.stem), namespace)
         assert namespace["NAME"] == module.stem
     assert [path.name.split("-")[0] for path in (tmp_path / "bytecode").iterdir()] == ["uncompiled"]
 
@@ -72,7 +72,7 @@ def test_modules_load_through_the_bytecode_cache_when_python_writes_none() -> No
     import leverage.render.generate
     import stacks.datalake
 
-    app, installed = (app_cache._CachedBytecodeLoader, app_cache._InstalledBytecodeLoader) if sys.dont_write_bytecode \
+    app, installed = (bytecode._CachedBytecodeLoader, bytecode._InstalledBytecodeLoader) if sys.dont_write_bytecode \
         else (SourceFileLoader, SourceFileLoader)
     assert type(stacks.datalake.__loader__) is app and type(leverage.render.generate.__loader__) is app
     assert type(sys.modules["jsii._runtime"].__loader__) is installed  # imported by bindings
@@ -107,12 +107,12 @@ def test_bytecode_unused_for_a_month_is_pruned_once_a_day(tmp_path: Path) -> Non
     for path in (old, recent, other):
         path.write_bytes(b"")
     for path in (old, other):
-        os.utime(path, (now - 40 * app_cache.DAY, now - 40 * app_cache.DAY))
-    app_cache.prune_bytecode(tmp_path, now)
+        os.utime(path, (now - 40 * bytecode.DAY, now - 40 * bytecode.DAY))
+    bytecode.prune_bytecode(tmp_path, now)
     assert not old.exists() and recent.exists() and other.exists()
-    os.utime(recent, (now - 40 * app_cache.DAY, now - 40 * app_cache.DAY))
-    app_cache.prune_bytecode(tmp_path, now + 3600)  # pruned an hour ago: not again today
+    os.utime(recent, (now - 40 * bytecode.DAY, now - 40 * bytecode.DAY))
+    bytecode.prune_bytecode(tmp_path, now + 3600)  # pruned an hour ago: not again today
     assert recent.exists()
-    app_cache.prune_bytecode(tmp_path, now + app_cache.DAY + 1)
+    bytecode.prune_bytecode(tmp_path, now + bytecode.DAY + 1)
     assert not recent.exists()
-    app_cache.prune_bytecode(tmp_path / "none yet", now)  # no folder: nothing to do
+    bytecode.prune_bytecode(tmp_path / "none yet", now)  # no folder: nothing to do

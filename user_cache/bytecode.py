@@ -1,12 +1,11 @@
-"""This app's folder in the user's cache folder, and the Python bytecode kept there.
+"""The app's Python bytecode, kept in the user's cache folder.
 
-Python-only and dependency-free, so that main.py can use it before it imports anything else of the app: with
-PYTHONDONTWRITEBYTECODE set (as on these machines, and in many CI images) Python would otherwise compile the app's
-modules and those of a venv installed without compiling on every run, about a quarter of a synth's CPU (measured).
+With PYTHONDONTWRITEBYTECODE set (as on these machines, and in many CI images) Python would otherwise compile the
+app's modules and those of a venv installed without compiling on every run, about a quarter of a synth's CPU
+(measured).
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -17,29 +16,9 @@ import time
 import types
 from pathlib import Path
 
-_APP_ROOT = Path(__file__).resolve().parent
+from user_cache.folder import user_cache_dir
 
-
-def user_cache_dir() -> Path:
-    """This app's folder in the user's cache folder (XDG_CACHE_HOME, else ~/.cache); never the checkout, which
-    may be read-only. Without a home folder, a private temporary folder for this run."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    try:
-        return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "leverage-cdktf"
-    except RuntimeError:  # no HOME and no password entry
-        return _private_folder()
-
-
-@functools.cache
-def _private_folder() -> Path:
-    """One per run, removed at its end."""
-    import atexit
-    import shutil
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return Path(folder)
+_APP_ROOT = Path(__file__).resolve().parent.parent
 
 
 class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
