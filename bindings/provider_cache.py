@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from bindings.engine_choice import ENGINES, NEUTRAL_PROVIDER_PACKAGE, Engine
+from user_cache.folder import write_atomically
 
 CACHE_FORMAT = 1  # bump when what `build_trimmed_tarball` writes changes
 loaded: Path | None = None  # the trimmed tarball jsii loaded in this process, if it did
@@ -159,23 +160,9 @@ class CacheEntry:
         """Tarball first, manifest last, each by atomic rename: a reader sees a whole entry or none, and runs
         building at once write the same bytes (the build is deterministic)."""
         manifest = json.dumps({"key": self.key, "sha256": hashlib.sha256(data).hexdigest()}, indent=1).encode()
-        _write_atomically(self.tarball, data)
-        _write_atomically(self.manifest, manifest)
+        write_atomically(self.tarball, data)
+        write_atomically(self.manifest, manifest)
         return self.tarball
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    """A temporary file beside it, renamed over it: readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -520,7 +507,7 @@ def _single_process_runtime(root: Path) -> Path | None:
         files = {relative: (source / name).read_bytes() for relative, name in wanted.items()}
         files["bin/jsii-runtime.js"] = _LAUNCHER.encode()  # last: its presence means the folder is complete
         for relative, content in files.items():
-            _write_atomically(runtime / relative, content)
+            write_atomically(runtime / relative, content)
         # Earlier releases kept Node.js's compile cache here, and the kernel's random paths made it grow by every
         # run's modules (gigabytes); earlier launchers keep theirs in their folders. This app's own, and rebuilt in
         # one run: only the newest launcher's is kept (a run of an older release still running writes none).

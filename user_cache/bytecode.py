@@ -16,7 +16,7 @@ import time
 import types
 from pathlib import Path
 
-from user_cache.folder import user_cache_dir
+from user_cache.folder import user_cache_dir, write_atomically
 
 _APP_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,10 +43,7 @@ class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
             pass  # missing or damaged: compiled again below
         code = self.source_to_code(self.get_data(source), source)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
-            partial.write_bytes(header + marshal.dumps(code))
-            os.replace(partial, cached)  # whole or not at all
+            write_atomically(cached, header + marshal.dumps(code))
         except OSError:
             pass  # the cache is an optimization only
         return code

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -21,8 +22,22 @@ def _private_folder() -> Path:
     """One per run, removed at its end."""
     import atexit
     import shutil
-    import tempfile
 
     folder = tempfile.mkdtemp(prefix="leverage-cdktf-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return Path(folder)
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """A temporary file beside it, renamed over it: readers (and runs writing it at once) see the old file or a new
+    one, never a part. Raises OSError when it cannot be written; nothing is left behind then."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

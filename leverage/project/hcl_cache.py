@@ -15,13 +15,11 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from user_cache.folder import user_cache_dir
+from user_cache.folder import user_cache_dir, write_atomically
 
 CACHE_FILE = "parsed-hcl.json"
 MOST_BYTES = 1_000_000  # of JSON: a file edited every day does not grow the cache, nor a huge one slow its reading
@@ -89,18 +87,8 @@ class ParsedHclCache:
                 continue
             kept[key] = self.entries[key]
             size += entry_size
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        except OSError:
-            return
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(dict(reversed(kept.items())), out)  # oldest first, as read back
-            os.replace(partial, self.path)  # whole or not at all; runs at once: the last one's
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
+        with contextlib.suppress(OSError):  # runs writing at once: the last one's
+            write_atomically(self.path, json.dumps(dict(reversed(kept.items()))).encode())  # oldest first, as read back
 
 
 def _same(left: object, right: object) -> bool:
