@@ -20,6 +20,11 @@ Gaps filled here, never in the layers:
 - Glue UpdateCrawler is missing (HTTP 500, retried by the provider for its whole timeout): the given fields are
   recorded on the crawler, as CreateCrawler records them. A crawler that gains a security configuration (the
   layers applied with hashed addresses, regenerated) changes this way.
+- Terraform's state lock is a conditional DynamoDB PutItem, and the AWS SDK retries a call whose answer it did not
+  get. On a loaded machine moto sometimes stores the lock but the answer is lost; the retry then finds the lock its
+  own first attempt took, and the plan or apply fails with "Error acquiring the state lock", held by itself. A lock
+  write that repeats the stored lock exactly (the same lock ID, which is a fresh UUID per run) succeeds, as the
+  first attempt did; any other run's lock still fails the condition.
 - SQS GetQueueAttributes returns `RedrivePolicy` as JSON with spaces after `,` and `:`; AWS returns it compact, and
   the provider compares it as text (every plan after apply would show a whitespace change): compact, as AWS.
 
@@ -45,7 +50,7 @@ from moto import backends
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.s3.exceptions import ReplicationConfigurationNotFoundError
-from moto.dynamodb.exceptions import ResourceNotFoundException
+from moto.dynamodb.exceptions import ConditionalCheckFailed, ResourceNotFoundException
 from moto.core.utils import utcnow
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.glue.responses import GlueResponse
@@ -124,6 +129,28 @@ def update_table(self: DynamoHandler) -> ActionResult:
             table.sse_specification["KMSMasterKeyId"] = table._get_default_encryption_key(
                 self.current_account, self.region)
     return DynamoResult(table.describe())
+
+
+_put_item_once = DynamoHandler.put_item
+TERRAFORM_LOCK_CONDITION = "attribute_not_exists(LockID)"
+
+
+def _repeats_stored_lock(handler: DynamoHandler) -> bool:
+    """Whether this PutItem is Terraform's lock write and the table already holds exactly this item."""
+    item = handler.body.get("Item") or {}
+    if handler.body.get("ConditionExpression") != TERRAFORM_LOCK_CONDITION or set(item) != {"LockID", "Info"}:
+        return False
+    stored = handler.dynamodb_backend.get_item(handler.body["TableName"], {"LockID": item["LockID"]})
+    return stored is not None and stored.to_json()["Attributes"] == item
+
+
+def put_item(self: DynamoHandler) -> ActionResult:
+    try:
+        return _put_item_once(self)
+    except ConditionalCheckFailed:
+        if not _repeats_stored_lock(self):
+            raise
+        return DynamoResult({})
 
 
 # UpdateCrawler parameter -> the attribute CreateCrawler stores it in
@@ -276,6 +303,7 @@ def install_shims() -> None:
     DynamoHandler.update_kinesis_streaming_destination = update_kinesis_streaming_destination
     DynamoHandler.describe_kinesis_streaming_destination = describe_kinesis_streaming_destination
     DynamoHandler.update_table = update_table
+    DynamoHandler.put_item = put_item
     GlueResponse.update_crawler = update_crawler
     KinesisResponse.create_stream = create_stream_with_tags
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)

@@ -123,6 +123,29 @@ def test_update_crawler_records_the_fields_it_is_given(emulator: Emulator) -> No
     assert raised.value.response["Error"]["Code"] == "EntityNotFoundException"
 
 
+def test_a_retried_state_lock_write_succeeds_and_another_runs_lock_still_fails(emulator: Emulator) -> None:
+    dynamodb = client(emulator, "dynamodb")
+    dynamodb.create_table(TableName="locks", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+
+    def lock(lock_id: str, path: str = "state/layer/terraform.tfstate") -> dict[str, Any]:
+        return {"TableName": "locks", "ConditionExpression": "attribute_not_exists(LockID)",
+                "Item": {"LockID": {"S": path}, "Info": {"S": json.dumps({"ID": lock_id, "Path": path})}}}
+
+    dynamodb.put_item(**lock("first"))
+    dynamodb.put_item(**lock("first"))  # the SDK's retry of a write whose answer was lost
+    for another_run in (lock("second"), {**lock("first"), "Item": {**lock("first")["Item"], "Digest": {"S": "x"}}}):
+        with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.put_item(**another_run)
+    stored = dynamodb.get_item(TableName="locks", Key={"LockID": {"S": "state/layer/terraform.tfstate"}})["Item"]
+    assert json.loads(stored["Info"]["S"])["ID"] == "first"
+    # Any other conditional write keeps AWS's answer, also when it repeats the stored item.
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(**{**lock("first"),
+                             "ConditionExpression": "attribute_not_exists(LockID) AND attribute_not_exists(Info)"})
+
+
 def test_streaming_destination_of_a_missing_table_is_not_found(emulator: Emulator) -> None:
     with pytest.raises(ClientError) as raised:
         client(emulator, "dynamodb").enable_kinesis_streaming_destination(
