@@ -21,10 +21,10 @@ Gaps filled here, never in the layers:
   recorded on the crawler, as CreateCrawler records them. A crawler that gains a security configuration (the
   layers applied with hashed addresses, regenerated) changes this way.
 - Terraform's state lock is a conditional DynamoDB PutItem, and the AWS SDK retries a call whose answer it did not
-  get. On a loaded machine moto sometimes stores the lock but the answer is lost; the retry then finds the lock its
-  own first attempt took, and the plan or apply fails with "Error acquiring the state lock", held by itself. A lock
-  write that repeats the stored lock exactly (the same lock ID, which is a fresh UUID per run) succeeds, as the
-  first attempt did; any other run's lock still fails the condition.
+  get (any connection error or HTTP 5xx). On a loaded machine, about one suite run in ten, moto stored a lock whose
+  answer the SDK then retried: the retry found the lock its own first attempt took, and the plan failed with "Error
+  acquiring the state lock", held by itself. A lock write that repeats the stored lock exactly (the same lock ID, a
+  fresh UUID per run) succeeds, as the first attempt did; any other run's lock still fails the condition.
 - SQS GetQueueAttributes returns `RedrivePolicy` as JSON with spaces after `,` and `:`; AWS returns it compact, and
   the provider compares it as text (every plan after apply would show a whitespace change): compact, as AWS.
 
@@ -131,7 +131,7 @@ def update_table(self: DynamoHandler) -> ActionResult:
     return DynamoResult(table.describe())
 
 
-_put_item_once = DynamoHandler.put_item
+_moto_put_item = DynamoHandler.put_item
 TERRAFORM_LOCK_CONDITION = "attribute_not_exists(LockID)"
 
 
@@ -146,7 +146,7 @@ def _repeats_stored_lock(handler: DynamoHandler) -> bool:
 
 def put_item(self: DynamoHandler) -> ActionResult:
     try:
-        return _put_item_once(self)
+        return _moto_put_item(self)
     except ConditionalCheckFailed:
         if not _repeats_stored_lock(self):
             raise
