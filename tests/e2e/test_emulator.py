@@ -140,10 +140,17 @@ def test_a_retried_state_lock_write_succeeds_and_another_runs_lock_still_fails(e
             dynamodb.put_item(**another_run)
     stored = dynamodb.get_item(TableName="locks", Key={"LockID": {"S": "state/layer/terraform.tfstate"}})["Item"]
     assert json.loads(stored["Info"]["S"])["ID"] == "first"
-    # Any other conditional write keeps AWS's answer, also when it repeats the stored item.
+    # Any other conditional write keeps AWS's answer, also when it repeats the stored item: another condition, or
+    # another item (the state's digest, which Terraform writes beside the lock without a condition).
     with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
         dynamodb.put_item(**{**lock("first"),
                              "ConditionExpression": "attribute_not_exists(LockID) AND attribute_not_exists(Info)"})
+    digest = {"LockID": {"S": "state/layer/terraform.tfstate-md5"}, "Digest": {"S": "0123456789abcdef"}}
+    dynamodb.put_item(TableName="locks", Item=digest)
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(TableName="locks", Item=digest, ConditionExpression="attribute_not_exists(LockID)")
+    retried = dynamodb.put_item(**lock("first"), ReturnConsumedCapacity="TOTAL")
+    assert retried["ConsumedCapacity"] == {"TableName": "locks", "CapacityUnits": 1.0}
 
 
 def test_streaming_destination_of_a_missing_table_is_not_found(emulator: Emulator) -> None:
