@@ -101,11 +101,11 @@ def keep_bytecode() -> None:
     user's cache folder instead. The standard library and what was compiled at install keep their own
     __pycache__. Covers the modules imported from here on: main.py calls it before importing anything of the app;
     bindings calls it too, for an app or a test that imports the bindings first. Calling it again changes nothing."""
-    prune_bytecode(_CachedBytecodeLoader.folder)
     if not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
         return  # Python caches bytecode itself
     if any(getattr(hook, "keeps_bytecode", False) for hook in sys.path_hooks):
         return  # done already
+    prune_bytecode(_CachedBytecodeLoader.folder)
 
     environment = Path(sys.prefix).resolve()  # the venv may live inside the checkout
 
