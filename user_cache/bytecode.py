@@ -38,7 +38,9 @@ class _CachedBytecodeLoader(importlib.machinery.SourceFileLoader):
         try:
             data = cached.read_bytes()
             if data[:16] == header:
-                return marshal.loads(memoryview(data)[16:])
+                code = marshal.loads(memoryview(data)[16:])
+                if isinstance(code, types.CodeType):  # what a damaged entry holds may still unmarshal
+                    return code
         except (OSError, ValueError, EOFError, TypeError):
             pass  # missing or damaged: compiled again below
         code = self.source_to_code(self.get_data(source), source)

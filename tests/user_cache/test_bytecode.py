@@ -3,6 +3,7 @@ source like Python's own __pycache__, and in use from the first import of a run 
 from __future__ import annotations
 
 import importlib.util
+import marshal
 import os
 import py_compile
 import subprocess
@@ -48,7 +49,11 @@ def test_app_bytecode_is_cached_in_the_user_cache_folder_and_follows_the_source(
     module.write_text("ANSWER = 43  # changed\n")
     exec(loader.get_code("app_module"), namespace)
     assert namespace["ANSWER"] == 43
-    next((tmp_path / "bytecode").glob("app_module-*.pyc")).write_bytes(b"damaged")
+    entry = next((tmp_path / "bytecode").glob("app_module-*.pyc"))
+    entry.write_bytes(b"damaged")
+    exec(loader.get_code("app_module"), namespace)
+    assert namespace["ANSWER"] == 43
+    entry.write_bytes(entry.read_bytes()[:16] + marshal.dumps(7))  # a valid header, then what is no code
     exec(loader.get_code("app_module"), namespace)
     assert namespace["ANSWER"] == 43
 
