@@ -14,6 +14,7 @@ import argparse
 import gc
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 APP_ROOT = Path(__file__).resolve().parent
 
@@ -134,10 +135,14 @@ def options(args: argparse.Namespace):  # -> stacks.app.Options (imported lazily
                    target=getattr(args, "target", None), folder=getattr(args, "dir", None))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, process_ends: bool = False) -> int:
+    """One run: its exit code. `process_ends`: the process ends with it (`command_line`), so signals are ignored
+    from the run's end on, not given back to the handlers before it (tests call main())."""
     from user_cache.bytecode import keep_bytecode
 
     keep_bytecode()  # before the app's modules are imported
+    from leverage import interrupts
+
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     # A run creates some hundred thousand objects in a second or two (the engine's and the provider's classes, the
@@ -146,43 +151,55 @@ def main(argv: list[str] | None = None) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _main(argv, debug)
+        with interrupts.handled(process_ends=process_ends):
+            return _main(argv, debug)
+    except KeyboardInterrupt as exc:  # in the instant between the run's end and its handlers' removal
+        if debug:
+            raise
+        return _report_interrupt(interrupts.as_interrupt(exc))
     finally:
         if collecting:
             gc.enable()
+
+
+def command_line() -> NoReturn:
+    """`python main.py` and the installed `leverage-cdktf` command."""
+    sys.exit(main(process_ends=True))
 
 
 def _main(argv: list[str], debug: bool) -> int:
     from leverage import interrupts
     from leverage.errors import UserError
 
-    with interrupts.handled():
+    try:
         try:
-            try:
-                args = parse_args(argv)
-            except SystemExit as done:  # --help, --version: printed, and done
-                return int(done.code or 0)
-            from stacks.app import run
+            args = parse_args(argv)
+        except SystemExit as done:  # --help, --version: printed, and done
+            return int(done.code or 0)
+        from stacks.app import run
 
-            return run(options(args), CDKTF_JSON)
-        except UserError as exc:
-            if debug:
-                raise
-            interrupts.write_line(f"error: {exc.message}")
-            return EXIT_ERROR
-        except BaseException as exc:  # a signal, or what a signal broke on its way (a pipe to a dead child)
-            interrupted = interrupts.as_interrupt(exc)
-            if interrupted is None or debug or isinstance(exc, SystemExit):
-                raise
-            # A write in progress has been rolled back on its way out.
-            interrupts.write_line(f"error: interrupted ({interrupted.name}); nothing was written (files a write had "
-                                  "begun were restored)")
-            return interrupted.exit_code
+        return run(options(args), CDKTF_JSON)
+    except UserError as exc:
+        if debug:
+            raise
+        interrupts.write_line(f"error: {exc.message}")
+        return EXIT_ERROR
+    except BaseException as exc:  # a signal, or what a signal broke on its way (a pipe to a dead child)
+        interrupted = interrupts.as_interrupt(exc)
+        if interrupted is None or debug or isinstance(exc, SystemExit):
+            raise
+        return _report_interrupt(interrupted)
+
+
+def _report_interrupt(interrupted) -> int:  # leverage.interrupts.Interrupted (imported in the run)
+    from leverage import interrupts
+
+    # A write in progress has been rolled back on its way out; one that was committed settled the run, which a
+    # signal then no longer interrupts.
+    interrupts.write_line(f"error: interrupted ({interrupted.name}); nothing was written (files a write had begun "
+                          "were restored)")
+    return interrupted.exit_code
 
 
 if __name__ == "__main__":
-    code = main()
-    from leverage.interrupts import ignored_while_exiting
-
-    ignored_while_exiting()
-    sys.exit(code)
+    command_line()

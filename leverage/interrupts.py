@@ -6,6 +6,10 @@ removed), then one line and exit 128 + the signal's number, as a shell reports a
 An interrupted run can fail in other ways first: the engine's child process (Node.js), in the same process group,
 dies of the same Ctrl-C, and the next call to it fails with a broken pipe. `received()` tells the caller that
 such a failure is the interrupt's doing, not a bug.
+
+Once a run's writes are committed (`settle()`), a signal ends nothing more: the run reports what it wrote and ends
+as it would have, rather than be cut short with a message that nothing was written. A roll back is not cut short
+either (`deferred()`), so that "restored" is true when it is said.
 """
 from __future__ import annotations
 
@@ -18,11 +22,21 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: list[int] = []
+
+
+@dataclass
+class _Run:
+    settled: bool = False  # the run ends as it is: a signal is noted and ends nothing
+    deferring: int = 0  # blocks in which a signal waits for the block's end
+
+
+_run = _Run()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -43,7 +57,26 @@ class Interrupted(KeyboardInterrupt):
 
 def _raise(signum: int, _frame: FrameType | None) -> None:
     _received.append(signum)
-    raise Interrupted(signum)
+    if not _run.settled and not _run.deferring:
+        raise Interrupted(signum)
+
+
+def settle() -> None:
+    """The run's writes are committed: from here it ends as it is (a signal is noted by `received()`, no more)."""
+    _run.settled = True
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Signals wait for the block's end, then one is raised (unless the block is already ending on one)."""
+    waiting_since = len(_received)
+    _run.deferring += 1
+    try:
+        yield
+    finally:
+        _run.deferring -= 1
+    if len(_received) > waiting_since and not _run.deferring and not _run.settled:
+        raise Interrupted(_received[-1])
 
 
 def received() -> int | None:
@@ -52,28 +85,25 @@ def received() -> int | None:
 
 
 @contextmanager
-def handled() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise `Interrupted` while the block runs; the previous handlers come back after.
-    Outside the main thread (signals cannot be handled there) the block runs as it is."""
+def handled(*, process_ends: bool = False) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise `Interrupted` while the block runs; the previous handlers come back after,
+    or, for a process that ends with the block (`process_ends`, the command line), they are ignored from then on:
+    the interpreter's exit hooks stop the engine's child and remove the temporary folders (a few seconds at most),
+    and a signal then would leave them half done with no message, the run itself being over. Outside the main
+    thread (signals cannot be handled there) the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED}
     _received.clear()
+    _run.settled, _run.deferring = False, 0
+    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED}
     try:
         yield
     finally:
+        _run.settled = True  # a signal now (changing a handler first runs the pending ones) ends nothing
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def ignored_while_exiting() -> None:
-    """After a run of the command line, for the interpreter's exit: its hooks stop the engine's child and remove the
-    temporary folders (a few seconds at most), and a signal then would leave them half done with no message, the
-    run itself being over. Only for a process that ends now: a signal is not seen again."""
-    if threading.current_thread() is threading.main_thread():
-        for signum in HANDLED:
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, signal.SIG_IGN if process_ends else handler)
+        _run.settled = process_ends
 
 
 def as_interrupt(exc: BaseException) -> Interrupted | None:

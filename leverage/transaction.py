@@ -237,8 +237,10 @@ def _write(root: Path, run: Run, cdktf_out: Path) -> None:
     swap.stage(run.outdir)
     try:
         applied = files.apply(plan)
+        interrupts.settle()  # also when there was nothing to write: cdktf's output is in place
     except BaseException:
-        swap.undo()
+        with interrupts.deferred():
+            swap.undo()
         raise
     swap.commit()
     for relative in applied.written:

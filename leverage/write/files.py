@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leverage import interrupts
 from leverage.write import journal
 from leverage.errors import UserError
 from leverage.write.journal import current_content
@@ -134,7 +135,8 @@ def apply(result: Plan) -> Applied:
     try:
         journal.begin(root, record)
     except (OSError, KeyboardInterrupt) as exc:
-        journal.recover(root)
+        with interrupts.deferred():
+            journal.recover(root)
         if not isinstance(exc, OSError):
             raise
         raise UserError(f"cannot write the journal in {root}: {_failure(exc, root)}",
@@ -151,9 +153,11 @@ def apply(result: Plan) -> Applied:
             else:
                 os.unlink(root / step.path)
         journal.finish(root)
+        interrupts.settle()  # committed: a signal from here would only cut the report short
     except (OSError, KeyboardInterrupt) as exc:  # Ctrl-C too: rolled back now, not by the next synth
         try:
-            journal.roll_back(root, record)
+            with interrupts.deferred():  # a second Ctrl-C would leave it half done, and "restored" untrue
+                journal.roll_back(root, record)
         except OSError as again:
             raise UserError(f"writing the layers failed ({exc}) and so did restoring them ({again})",
                             fix=f"run synth again: it finishes the roll back recorded in {journal.JOURNAL_NAME}") from None

@@ -144,3 +144,47 @@ def test_a_signal_is_one_line_exit_128_plus_n_and_leaves_nothing_behind(tmp_path
                   "begun were restored)\n", err[-2000:]
     assert tree_digest(project) == before  # no lock, no journal: the state folder is gone too
     assert list(temporary.iterdir()) == []
+
+
+# The same wrapper, stopping once the write is committed (the journal finished): the report and the clean-up are
+# left, and the engine's child still runs.
+STOPS_ONCE_WRITTEN = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, sys.argv[1])
+    import main
+    from leverage import interrupts
+    real_settle = interrupts.settle
+    def settle():
+        real_settle()
+        print("written", flush=True)
+        deadline = time.monotonic() + 60
+        while interrupts.received() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    interrupts.settle = settle
+    sys.argv[1:] = sys.argv[2:]
+    main.command_line()
+""")
+
+
+def test_ctrl_c_once_the_write_is_committed_ends_the_run_as_it_would_have(tmp_path: Path) -> None:
+    """A signal after the commit would only cut the report and the clean-up short, and its message would say that
+    nothing was written: the run goes on, reports the files it wrote and exits 0, and removes its temporary folders,
+    though the same Ctrl-C ended the engine's child."""
+    from tests.conftest import copy_example
+
+    project = copy_example(tmp_path / "example")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = subprocess.Popen([sys.executable, "-c", STOPS_ONCE_WRITTEN, str(REPO), "synth", "-c",
+                                f"leverageRoot={project}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=REPO, env={**os.environ, "TMPDIR": str(temporary),
+                                              "CDKTF_OUTDIR": str(tmp_path / "out")}, start_new_session=True)
+    assert process.stdout is not None and process.stdout.readline() == "written\n"
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    assert "error" not in err and "Traceback" not in err, err[-2000:]
+    assert out.rstrip().endswith("files changed") and "wrote apps-devstg/us-east-1/datalake/main.tf.json" in out
+    assert (project / "apps-devstg/us-east-1/datalake/main.tf.json").is_file()
+    assert not (project / ".leverage-cdktf").exists()
+    assert list(temporary.iterdir()) == []

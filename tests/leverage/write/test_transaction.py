@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -448,6 +449,37 @@ def test_ctrl_c_while_writing_rolls_back_at_once_in_one_line_exit_130(
     assert result.code == 130 and result.err.count("\n") == 1 and result.err.startswith("error: interrupted")
     assert "Traceback" not in result.err
     assert tree_digest(tmp_path) == before  # no journal left for the next run: rolled back already
+
+
+def test_a_second_ctrl_c_waits_for_the_roll_back(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Cut short, the roll back would leave files half restored under a message saying they were restored."""
+    root = copy_example(tmp_path / "example")
+    assert synth(capsys, root, "-c", "streamRetentionHours=48").code == 0
+    for layer in ("apps-devstg/us-east-1/datalake", "data-science/us-east-1/datalake-demo"):
+        (root / layer / "README.md").unlink()
+    before = tree_digest(tmp_path)
+    real_replace, real_restore = os.replace, journal._restore
+    calls, restores = [], []
+
+    def interrupted(source: Any, target: Any) -> None:  # the first Ctrl-C as the third file goes in place
+        calls.append(target)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    def restore_interrupted(*args: Any) -> None:  # the second as the roll back begins
+        restores.append(args)
+        if len(restores) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        real_restore(*args)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    monkeypatch.setattr(journal, "_restore", restore_interrupted)
+    result = synth(capsys, root)
+    monkeypatch.undo()
+    assert len(restores) > 1 and result.code == 130 and result.err.count("\n") == 1, result.err
+    assert tree_digest(tmp_path) == before
 
 
 def _encoded(text: str) -> dict[str, str]:
