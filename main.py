@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 APP_ROOT = Path(__file__).resolve().parent
 
@@ -156,15 +156,27 @@ def main(argv: list[str] | None = None, *, process_ends: bool = False) -> int:
     except KeyboardInterrupt as exc:  # in the instant between the run's end and its handlers' removal
         if debug:
             raise
-        return _report_interrupt(interrupts.as_interrupt(exc))
+        return _report_interrupt(exc)
     finally:
         if collecting:
             gc.enable()
 
 
-def command_line() -> NoReturn:
-    """`python main.py` and the installed `leverage-cdktf` command."""
-    sys.exit(main(process_ends=True))
+def command_line() -> None:
+    """`python main.py` and the installed `leverage-cdktf` command; it ends the process. Until the run's own handlers
+    are in place (Python's defaults: a traceback for Ctrl-C, no word for SIGTERM), a signal raises KeyboardInterrupt:
+    nothing has begun then, and it is one line too."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_keyboard_interrupt)
+    try:
+        code = main(process_ends=True)
+    except KeyboardInterrupt as exc:
+        code = _report_interrupt(exc)
+    sys.exit(code)
+
+
+def _raise_keyboard_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signum)
 
 
 def _main(argv: list[str], debug: bool) -> int:
@@ -191,9 +203,10 @@ def _main(argv: list[str], debug: bool) -> int:
         return _report_interrupt(interrupted)
 
 
-def _report_interrupt(interrupted) -> int:  # leverage.interrupts.Interrupted (imported in the run)
+def _report_interrupt(exc: KeyboardInterrupt) -> int:
     from leverage import interrupts
 
+    interrupted = interrupts.as_interrupt(exc)
     # A write in progress has been rolled back on its way out; one that was committed settled the run, which a
     # signal then no longer interrupts.
     interrupts.write_line(f"error: interrupted ({interrupted.name}); nothing was written (files a write had begun "

@@ -1,0 +1,71 @@
+"""Signals and the run's end: handlers given back (or ignored by a process that ends), and signals that wait."""
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+import main as app_main
+from leverage import interrupts
+
+
+def test_the_handlers_before_the_run_come_back_after_it_or_signals_are_ignored_when_the_process_ends() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with interrupts.handled():
+        assert signal.getsignal(signal.SIGTERM) is interrupts._raise
+    assert signal.getsignal(signal.SIGTERM) is before
+    try:
+        with interrupts.handled(process_ends=True):
+            pass
+        assert all(signal.getsignal(signum) is signal.SIG_IGN for signum in interrupts.HANDLED)
+    finally:
+        for signum in interrupts.HANDLED:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_a_deferred_signal_is_raised_at_the_blocks_end_and_a_settled_run_ends_as_it_is() -> None:
+    with interrupts.handled():
+        finished = []
+        with pytest.raises(interrupts.Interrupted):
+            with interrupts.deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                finished.append("the block")
+        assert finished == ["the block"]
+        interrupts.settle()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert interrupts.received() == signal.SIGTERM
+
+
+def test_a_signal_as_the_run_ends_is_one_line(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the run's own handling of errors, before its handlers are removed."""
+    def run_ending_on_a_signal(argv: list[str], debug: bool) -> int:
+        os.kill(os.getpid(), signal.SIGHUP)
+        return 0
+
+    monkeypatch.setattr(app_main, "_main", run_ending_on_a_signal)
+    assert app_main.main(["list"]) == 128 + signal.SIGHUP
+    assert capsys.readouterr().err == "error: interrupted (SIGHUP); nothing was written (files a write had begun " \
+                                      "were restored)\n"
+
+
+def test_a_signal_before_the_runs_handlers_are_in_place_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's first act: Python's defaults would print a traceback for Ctrl-C and nothing for SIGTERM."""
+    def starting(argv: list[str] | None = None, *, process_ends: bool = False) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return 0
+
+    before = {signum: signal.getsignal(signum) for signum in interrupts.HANDLED}
+    monkeypatch.setattr(app_main, "main", starting)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            app_main.command_line()
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "error: interrupted (SIGTERM); nothing was written (files a write had begun " \
+                                      "were restored)\n"
