@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from leverage.errors import UserError
-from leverage.write import state
+from leverage.write import lock, state
 from leverage.write.content import GENERATED_FILE_NAMES, FileContent, Symlink, carries_marker, is_generated_content
 
 JOURNAL_NAME = f"{state.STATE_FOLDER}/journal.json"
@@ -192,11 +192,12 @@ def leftovers(root: Path) -> list[str]:
     """What an interrupted run left at the project's root (its temporaries are found beside the layers' files)."""
     found = [name for name in (JOURNAL_NAME, LEGACY_JOURNAL_NAME) if (root / name).exists()]
     found += sorted(path.relative_to(root).as_posix() for path in _journal_temporaries(root))
-    folder = state.state_folder(root)
-    if folder.is_dir():  # a killed run's lock, or the folder itself when that run died creating it
-        others = sorted(f"{state.STATE_FOLDER}/{path.name}" for path in folder.iterdir()
-                        if path.name != state.IGNORE_FILE)
-        found += [name for name in others if name not in found] or ([] if found else [f"{state.STATE_FOLDER}/"])
+    # A killed run's lock, or the folder itself when that run died creating it; what else is there is not the
+    # generator's, and no synth removes it.
+    if (root / lock.LOCK_NAME).exists():
+        found.append(lock.LOCK_NAME)
+    elif not found and state.holds_only_its_ignore_file(root):
+        found.append(f"{state.STATE_FOLDER}/")
     return found
 
 

@@ -33,7 +33,8 @@ def exclusive(root: Path) -> Iterator[None]:
     while True:
         try:
             state.ensure(root)
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            # Never through a link: the lock file is truncated and removed, and only ours may be.
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except FileNotFoundError:
             continue  # the previous holder removed the folder in between
         except OSError as exc:
@@ -66,6 +67,7 @@ def shared(root: Path, wait_seconds: float | None = None) -> Iterator[None]:
     """Held by `check` while it reads: it waits (bounded) for a running synth. Creates nothing, so a
     read-only checkout works."""
     wait_seconds = CHECK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    state.refuse_unless_folder(root)  # what synth would refuse, before reading anything through it
     path = lock_path(root)
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

@@ -21,7 +21,7 @@ from leverage.write import state
 from leverage.write.cdktf_out import output_folder
 from leverage.errors import UserError
 from leverage.write.content import GENERATED_FILE_NAMES, Symlink
-from tests.conftest import REPO, copy_example, run_cli, tree_digest
+from tests.conftest import REPO, assert_refused, copy_example, run_cli, tree_digest
 
 
 def synth(capsys: pytest.CaptureFixture[str], root: Path, *settings: str):
@@ -561,6 +561,59 @@ def test_the_lock_and_the_journal_are_where_version_control_ignores_them(project
         assert not [path for path in untracked() if "leverage-cdktf" in path], untracked()
         journal.finish(project_copy)
     assert not state.state_folder(project_copy).exists()  # removed when nothing is left in it
+
+
+def test_files_of_the_users_in_the_state_folder_are_kept_with_the_folder(
+        capsys: pytest.CaptureFixture[str], synthesized_copy: Path) -> None:
+    """A `.gitignore` (or any file) the generator did not write there is never overwritten or removed."""
+    root = synthesized_copy
+    folder = state.state_folder(root)
+    folder.mkdir()
+    (folder / state.IGNORE_FILE).write_text("mine\n")
+    (folder / "notes").write_text("mine too\n")
+    result = synth(capsys, root, "-c", "streamRetentionHours=48")
+    assert result.code == 0, result.err
+    assert (folder / state.IGNORE_FILE).read_text() == "mine\n" and (folder / "notes").read_text() == "mine too\n"
+    assert sorted(path.name for path in folder.iterdir()) == [state.IGNORE_FILE, "notes"]
+    result = check(capsys, root, "-c", "streamRetentionHours=48")
+    assert result.code == 0 and "leftover" not in result.out + result.err, result.out + result.err
+
+
+def test_only_an_ignore_file_the_generator_wrote_is_removed_with_the_folder(project_copy: Path) -> None:
+    folder = state.ensure(project_copy)
+    state.tidy(project_copy)
+    assert not folder.exists()
+    folder.mkdir()
+    (folder / state.IGNORE_FILE).write_text("mine\n")
+    state.tidy(project_copy)
+    assert (folder / state.IGNORE_FILE).read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("command", ["synth", "check"])
+@pytest.mark.parametrize("standing", ["link out of the project", "link into the project", "file"])
+def test_a_state_folder_that_is_not_a_folder_of_the_project_is_refused(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, synthesized_copy: Path, command: str,
+        standing: str) -> None:
+    """The lock, the journal and the ignore file would be written through it, over what is there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / state.IGNORE_FILE).write_text("user content\n")
+    folder = state.state_folder(synthesized_copy)
+    if standing == "file":
+        folder.write_text("mine\n")
+    else:
+        folder.symlink_to(outside if standing == "link out of the project" else synthesized_copy / "config")
+    message = "is not a folder" if standing == "file" else "is a symbolic link"
+    assert_refused(capsys, command, synthesized_copy, ("streamRetentionHours=48",), f"{state.STATE_FOLDER} in the Leverage project {message}")
+
+
+def test_a_lock_file_that_is_a_link_is_never_written_through(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, synthesized_copy: Path) -> None:
+    target = tmp_path / "mine"
+    target.write_text("user content\n")
+    state.ensure(synthesized_copy)
+    (synthesized_copy / lock.LOCK_NAME).symlink_to(target)
+    assert_refused(capsys, "synth", synthesized_copy, ("streamRetentionHours=48",), "cannot create the lock file")
 
 
 def test_a_journal_an_older_version_left_at_the_root_is_still_rolled_back(
