@@ -204,14 +204,7 @@ def review(request: Request, run: Run, allowances: Allowances = Allowances()) ->
 
 def _variables(project: Project) -> Callable[[str, str], str | None]:
     """The Leverage variables a provider's region is written with, by layer folder."""
-    def value(folder: str, name: str) -> str | None:
-        account = project.accounts.get(folder.split("/")[0])
-        if name == "region":
-            return account.backend.region if account else None
-        if name == "region_secondary":
-            return project.region_secondary
-        return None
-    return value
+    return lambda folder, name: project.region_variable(folder.split("/")[0], name)
 
 
 def synth(request: Request, allowances: Allowances, cdktf_out: Path) -> int:

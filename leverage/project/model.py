@@ -96,6 +96,16 @@ class Project:
     def address(self, account: str, region: str, layer: str) -> LayerAddress:
         return LayerAddress(account, region, layer, disaster_recovery=region not in (self.region_primary, "global"))
 
+    def region_variable(self, account: str, name: str) -> str | None:
+        """The value of `var.<name>`, a Leverage variable a provider's region is written with, in the account's
+        layers (Leverage passes backend.tfvars and common.tfvars as var-files); None for any other variable."""
+        if name == "region":
+            found = self.accounts.get(account)
+            return found.backend.region if found else None
+        if name == "region_secondary":
+            return self.region_secondary
+        return None
+
 
 def load_project(root: Path, needed_accounts: list[tuple[str, str]]) -> Project:
     """Read the project at `root`; `needed_accounts` are (account, setting) pairs the layers use.

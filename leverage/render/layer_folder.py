@@ -21,6 +21,10 @@ from leverage.write.content import ADDRESSES_FILE, COMMON_VARIABLES, FileContent
 
 CONFIG_SECTIONS = ("terraform", "provider")
 EXACT_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.[0-9]+")
+# config.tf notes the value of each variable a provider's region is written with: the var-files can change it
+# later, and the refactor guard must know the region the resources were created in to see them move.
+REGIONS_NOTE = "Regions when generated: "
+NOTED_REGION = re.compile(r'var\.([A-Za-z0-9_]+) = "([^"]*)"')
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """The templates compiled once, into the user's cache folder (Jinja checks each against its source): compiling
@@ -85,7 +89,7 @@ def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project,
     config, blocks = state_blocks.split(_strip_metadata(copy.deepcopy(layer.config)))
     note = marker(layer.source)
     files: dict[str, FileContent] = {
-        "config.tf": _render_config(config, note).encode(),
+        "config.tf": _render_config(config, note, _regions_note(config, layer.address.account, project)).encode(),
         "main.tf.json": _render_json(config, note).encode(),
         "README.md": _render_readme(layer, graph, project, note, tuple(blocks), naming).encode(),
     }
@@ -98,16 +102,41 @@ def render_layer(layer: SynthesizedLayer, graph: LayerGraph, project: Project,
     return files
 
 
-def _render_config(config: dict[str, Any], note: str) -> str:
+def _render_config(config: dict[str, Any], note: str, regions_note: str) -> str:
     terraform = config.get("terraform", {})
     return _templates.get_template("config.tf.j2").render(
         marker=note,
+        regions_note=regions_note,
         providers=config.get("provider", {}),
         required_version=terraform.get("required_version"),
         required_providers={name: _registry_requirement(req) for name, req in terraform.get("required_providers", {}).items()},
         backend=terraform.get("backend", {}),
         remote_states=config.get("data", {}).get("terraform_remote_state", {}),
     )
+
+
+def _regions_note(config: dict[str, Any], account: str, project: Project) -> str:
+    """`Regions when generated: var.region = "us-east-1", ...` for the variables the providers' regions are
+    written with, or "" when every region is written out."""
+    names = sorted({name for blocks in config.get("provider", {}).values() for block in blocks
+                    if (name := _region_variable(block))})
+    values = {name: value for name in names if (value := project.region_variable(account, name))}
+    return REGIONS_NOTE + ", ".join(f'var.{name} = "{value}"' for name, value in values.items()) \
+        if values else ""
+
+
+def _region_variable(provider: dict[str, Any]) -> str | None:
+    """The variable a provider's region is written with (`region` for `var.region`), or None."""
+    reference = hcl.SINGLE_REFERENCE.fullmatch(str(provider.get("region", "")))
+    return reference.group(1).removeprefix("var.") if reference and reference.group(1).startswith("var.") else None
+
+
+def noted_regions(config_tf: str) -> dict[str, str]:
+    """Variable -> the value a generated config.tf notes for it (nothing for a config.tf written without the note)."""
+    for line in config_tf.splitlines():
+        if line.startswith("# " + REGIONS_NOTE):
+            return dict(NOTED_REGION.findall(line))
+    return {}
 
 
 def _registry_requirement(requirement: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 from leverage.errors import UserError
 from leverage.project.tfvars import blocks, parse_hcl
+from leverage.render.layer_folder import noted_regions
 from leverage.review.references import (REMOTE_STATE, REFERENCE, Layer, World, interpolations, literal_or_none,
                                         resource_bodies)
 from leverage.write.content import marker_prefix
@@ -136,7 +137,10 @@ class Surroundings:
 
 def committed_config(folder: Path, config_tf: dict[str, Any] | None = None) -> dict[str, Any]:
     """A layer folder as generated before (main.tf.json with config.tf's providers and remote states), or nothing
-    when there is none (a new layer: everything is created). `config_tf`: its config.tf, parsed already."""
+    when there is none (a new layer: everything is created). `config_tf`: its config.tf, parsed already.
+
+    A provider's region written with a variable is the value config.tf notes for it: where its resources were
+    created, whatever the var-files say now."""
     try:
         config = json.loads((folder / LAYER_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -145,13 +149,21 @@ def committed_config(folder: Path, config_tf: dict[str, Any] | None = None) -> d
     if not (isinstance(marker, str) and marker.startswith(marker_prefix())):
         return {}
     try:
-        sections = config_sections(config_tf if config_tf is not None else
-                                   parse_hcl((folder / CONFIG_FILE).read_text(encoding="utf-8"), CONFIG_FILE))
-    except (OSError, UserError):
+        text = (folder / CONFIG_FILE).read_text(encoding="utf-8")
+        sections = config_sections(config_tf if config_tf is not None else parse_hcl(text, CONFIG_FILE))
+    except (OSError, ValueError, UserError):
         return config  # a config.tf that is not there or not HCL: its providers and remote states are unknown
-    config["provider"] = sections["provider"]
+    config["provider"] = _with_noted_regions(sections["provider"], noted_regions(text))
     config["data"] = {**config.get("data", {}), **sections.get("data", {})}
     return config
+
+
+def _with_noted_regions(providers: dict[str, list[dict[str, Any]]], noted: Mapping[str, str]
+                        ) -> dict[str, list[dict[str, Any]]]:
+    def as_generated(body: dict[str, Any]) -> dict[str, Any]:
+        variable = _single_variable(body.get("region"))
+        return {**body, "region": noted[variable]} if variable is not None and variable in noted else body
+    return {name: [as_generated(body) for body in bodies] for name, bodies in providers.items()}
 
 
 def config_sections(parsed: dict[str, Any]) -> dict[str, Any]:

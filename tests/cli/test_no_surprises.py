@@ -124,6 +124,16 @@ def source_account_id_changes(root: Path, _monkeypatch: pytest.MonkeyPatch) -> N
     common.write_text(common.read_text().replace('"555555555555"', '"555555555556"'))
 
 
+def secondary_region_changes(root: Path, _monkeypatch: pytest.MonkeyPatch) -> None:
+    common = root / "config/common.tfvars"
+    common.write_text(common.read_text().replace('region_secondary = "us-west-2"', 'region_secondary = "eu-central-1"'))
+
+
+def lake_backend_region_changes(root: Path, _monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = root / "data-science/config/backend.tfvars"
+    backend.write_text(backend.read_text().replace('region = "us-east-1"', 'region = "us-west-2"'))
+
+
 def registered_relative_to_cdktf_json(root: Path, _out: str) -> None:
     layers = json.loads((root.parent / "app/cdktf.json").read_text())["context"]["layers"]
     assert layers[-1]["module"] == "../elsewhere/orders.py", layers[-1]
@@ -179,6 +189,14 @@ CASES = {
         ("synth", "-c", "lakeReplicaRegion=eu-central-1"), 2,
         f"layer {LAKE}: provider aws.replica: region us-west-2 -> eu-central-1: every resource it manages is created "
         "anew in eu-central-1"),
+    # The replicas' provider is written `region = var.region_secondary`: config.tf notes the region it was generated
+    # for, so a change of common.tfvars moves them as the setting would.
+    "region_secondary moves the replicas": Case(
+        ("synth",), 2, f"layer {LAKE}: provider aws.replica: region us-west-2 -> eu-central-1: every resource it "
+        "manages is created anew in eu-central-1", prepare=secondary_region_changes),
+    "region_secondary with --allow-repoint": Case(
+        ("synth", "--allow-repoint"), 0, f"warning: --allow-repoint: layer {LAKE}: provider aws.replica: region "
+        "us-west-2 -> eu-central-1", untouched=False, prepare=secondary_region_changes),
     "firehosePrefix moves the delivery folder": Case(
         ("synth", "-c", "firehosePrefix=cdc/!{partitionKeyFromQuery:tableName}/cdc_data/"), 2,
         f"layer {DATALAKE}: aws_kinesis_firehose_delivery_stream.delivery: delivers below 'cdc/' instead of "
@@ -208,6 +226,9 @@ CASES = {
         ("synth", "-c", "layers=[]"), 2,
         f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and no entry of `layers` in "
         "cdktf.json generates it now", not_says=("no longer a source",)),
+    # The lake's resources stay in its folder's region, written out now that var.region is another one.
+    "the lake account's backend region": Case(("synth",), 0, "files changed", untouched=False,
+                                              not_says=("--allow-repoint",), prepare=lake_backend_region_changes),
     # (Grants and the lakehouse job list the tables in the new order: values, updated in place.)
     "reordering a pipeline's tables": Case(("synth", "-c", pipelines(TABLES[::-1], READ_TABLE)), 0, "files changed",
                                            untouched=False, then=streaming_destinations_unchanged),

@@ -29,8 +29,8 @@ def test_a_template_is_compiled_once_into_the_cache_folder(tmp_path: Path,
 
     monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
     loaded = environment(cache).get_template("config.tf.j2")
-    context = {"marker": "m", "providers": {}, "required_version": None, "required_providers": {}, "backend": {},
-               "remote_states": {}}
+    context = {"marker": "m", "regions_note": "", "providers": {}, "required_version": None, "required_providers": {},
+               "backend": {}, "remote_states": {}}
     assert loaded.render(**context) == compiled.render(**context)
 
 
@@ -38,4 +38,5 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_the_compiling(tmp_path
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     assert environment(blocker / "templates").get_template("config.tf.j2").render(
-        marker="m", providers={}, required_version=None, required_providers={}, backend={}, remote_states={})
+        marker="m", regions_note="", providers={}, required_version=None, required_providers={}, backend={},
+        remote_states={})

@@ -11,6 +11,7 @@ from tests.conftest import run_cli, tree_digest
 from tests.layers import layer_config
 from aws_constructs.lifecycle import AWS_PROVIDER
 from leverage.review import refactor_guard
+from leverage.write.content import marker
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
 STREAM_NAME = "bb-apps-devstg-ddb-lakehouse-stream"
@@ -166,6 +167,30 @@ def test_a_remote_state_or_provider_that_moves_is_reported_with_what_refers_to_i
     # The same region written another way moves nothing.
     same = config("data-science/datalake-demo/terraform.tfstate", "us-east-2")
     assert refactor_guard.compare_configs({"a/r/l": (before, same)}, AWS_PROVIDER, around) == []
+
+
+@pytest.mark.parametrize("note, moves", [
+    ('# Regions when generated: var.region = "us-east-1", var.region_secondary = "us-east-2"\n', True),
+    ("", False),  # a config.tf written without the note: the var-files' value now is all there is
+])
+def test_a_provider_region_written_with_a_variable_is_the_one_config_tf_notes(tmp_path: Path, note: str,
+                                                                                moves: bool) -> None:
+    replica = {"aws_s3_bucket.copy": {"bucket": "bb-copy", "provider": "aws.replica"}}
+    folder = tmp_path / "a/r/l"
+    folder.mkdir(parents=True)
+    (folder / "main.tf.json").write_text(json.dumps({"//": marker("stacks/x.py"), **layer(replica)}))
+    (folder / "config.tf").write_text(f"# {marker('stacks/x.py')}\n{note}"
+                                      'provider "aws" {\n  region = var.region\n}\n'
+                                      'provider "aws" {\n  alias  = "replica"\n  region = var.region_secondary\n}\n')
+    new = {**layer(replica), "provider": {"aws": [{"region": "${var.region}"},
+                                                  {"alias": "replica", "region": "${var.region_secondary}"}]}}
+    # common.tfvars says us-west-2 now.
+    around = refactor_guard.Surroundings(variables=lambda folder, name: {"region": "us-east-1",
+                                                                         "region_secondary": "us-west-2"}[name])
+    changes = refactor_guard.compare_configs({"a/r/l": (refactor_guard.committed_config(folder), new)}, AWS_PROVIDER,
+                                             around)
+    assert [change.detail.split(":")[0] for change in changes if change.root_cause] == \
+        (["region us-east-2 -> us-west-2"] if moves else [])
 
 
 # --- through the command line, on a synthesized copy of the example -------------------------------------------

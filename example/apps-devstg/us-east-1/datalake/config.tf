@@ -5,6 +5,7 @@
 #=============================#
 # AWS Provider Settings       #
 #=============================#
+# Regions when generated: var.region = "us-east-1"
 provider "aws" {
   profile = var.profile
   region  = var.region

@@ -5,6 +5,7 @@
 #=============================#
 # AWS Provider Settings       #
 #=============================#
+# Regions when generated: var.region = "us-east-1", var.region_secondary = "us-east-2"
 provider "aws" {
   profile = var.profile
   region  = var.region
