@@ -141,13 +141,18 @@ def committed_config(folder: Path, config_tf: dict[str, Any] | None = None) -> d
 
     A provider's region written with a variable is the value config.tf notes for it: where its resources were
     created, whatever the var-files say now."""
+    layer_file = folder / LAYER_FILE
+    if not layer_file.is_file():  # a FIFO would block the read; the write refuses what is not a generated file
+        return {}
     try:
-        config = json.loads((folder / LAYER_FILE).read_text(encoding="utf-8"))
+        config = json.loads(layer_file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return {}
     marker = config.get("//") if isinstance(config, dict) else None
     if not (isinstance(marker, str) and marker.startswith(marker_prefix())):
         return {}
+    if not (folder / CONFIG_FILE).is_file():
+        return config  # not there, or what a read would block on: its providers and remote states are unknown
     try:
         text = (folder / CONFIG_FILE).read_text(encoding="utf-8")
         sections = config_sections(config_tf if config_tf is not None else parse_hcl(text, CONFIG_FILE))

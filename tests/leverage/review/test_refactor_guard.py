@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -359,3 +361,16 @@ def test_allow_destroy_prints_every_destructive_change_it_wrote(
     # Nothing destructive: nothing printed.
     again = run_cli(capsys, "synth", "--allow-destroy", "-c", f"leverageRoot={applied}", "-c", "dynamodbPartitionKey=pk:S")
     assert again.code == 0 and "--allow-destroy:" not in again.err
+
+
+def test_a_fifo_where_the_layer_file_goes_is_no_committed_layer(tmp_path: Path) -> None:
+    """Reading a FIFO waits for a writer that never comes; the write then refuses it as not a generated file."""
+    fifo = tmp_path / refactor_guard.LAYER_FILE
+    os.mkfifo(fifo)
+    with ThreadPoolExecutor(1) as pool:
+        committed = pool.submit(refactor_guard.committed_config, tmp_path)
+        try:
+            assert committed.result(timeout=10) == {}
+        finally:
+            if not committed.done():  # end the blocked read, so that the test fails instead of hanging
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
