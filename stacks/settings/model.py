@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -172,21 +173,24 @@ def _context_keys() -> dict[str, SettingField]:
 
 # context key -> where it lands: `firehoseBufferingSizeMib`, `skipLayers`, ...
 CONTEXT_KEYS = _context_keys()
+# What the CDK engine (cdktf, CDK Terrain) and its CLI read from the same context: its own keys, and the feature
+# flags its `init` writes into a new cdktf.json. Any other key there is a setting, spelt right or not.
+ENGINE_CONTEXT_KEYS = frozenset({"excludeStackIdFromLogicalIds", "allowSepCharsInLogicalIds",
+                                 "failOnConstructsOutsideOfStacks", "canonicalAssetHashes", "targetVersions"})
+ENGINE_CONTEXT_PREFIXES = ("cdktf", "@")  # `cdktfVersion`, `cdktfRelativeModules`; `@cdktf/...`
 
 
 def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     """Settings from cdktf.json's context, then each `-c key=value`, checked and typed."""
     context = _read_context(cdktf_json)
-    # cdktf's own flags live in the same context; only our keys are settings.
-    values = {key: value for key, value in context.items() if key in CONTEXT_KEYS}
+    values = {key: value for key, value in context.items() if not _is_engine_key(key)}
+    _check_known(values, f"in {cdktf_json.name}'s context")
     for item in overrides:
         key, equals, value = item.partition("=")
         if not equals:
             raise UserError(f"-c {item!r} is not key=value", fix="write e.g. -c sourceAccount=apps-prd")
+        _check_known({key.strip(): value}, "given with -c")
         values[key.strip()] = value
-    unknown = sorted(set(values) - set(CONTEXT_KEYS))
-    if unknown:
-        raise UserError(f"unknown setting {unknown[0]!r}", fix="known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
     raw_pipelines = values.pop("pipelines", None)
     raw_own_layers = values.pop("layers", None)
     typed: dict[str, Any] = {}
@@ -231,10 +235,32 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     return settings
 
 
+def _is_engine_key(key: str) -> bool:
+    return key in ENGINE_CONTEXT_KEYS or key.startswith(ENGINE_CONTEXT_PREFIXES)
+
+
+def _check_known(values: dict[str, Any], where: str) -> None:
+    """Every key is a setting; a misspelt one is refused with the setting it is closest to."""
+    unknown = sorted(set(values) - set(CONTEXT_KEYS))
+    if not unknown:
+        return
+    # Close: a letter or two off (`lakeAcount`); looser matches suggest unrelated settings (`retention`, `region`).
+    close = difflib.get_close_matches(unknown[0], CONTEXT_KEYS, n=1, cutoff=0.8)
+    meant = f"did you mean {close[0]}? " if close else ""
+    raise UserError(f"unknown setting {unknown[0]!r} {where}",
+                    fix=meant + "known settings: " + ", ".join(sorted(CONTEXT_KEYS)))
+
+
 def _read_context(cdktf_json: Path) -> dict[str, Any]:
     """cdktf.json's `context` object ({} without the file or the key)."""
-    if not cdktf_json.is_file():
+    if not cdktf_json.exists():
         return {}
+    if cdktf_json.is_dir():
+        raise UserError(f"{cdktf_json.name} is a folder, not a file",
+                        fix="move that folder away and put the file there")
+    if not cdktf_json.is_file():  # a FIFO or a device: reading it could wait forever
+        raise UserError(f"{cdktf_json.name} is not a regular file",
+                        fix="move it away and put the settings file there, a plain JSON file")
     data = cdktf_json.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         raise UserError(f"{cdktf_json.name} starts with a UTF-8 byte-order mark, which the cdktf CLI cannot read",
@@ -303,7 +329,7 @@ def _typed(key: str, value: Any) -> Any:
         # ASCII digits only ("²".isdigit() is true), and few of them: a limit, not a bignum.
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**MAX_DIGITS:
             return value
-        if isinstance(value, str) and re.fullmatch(rf"-?[0-9]{{1,{MAX_DIGITS}}}", value.strip()):
+        if isinstance(value, str) and re.fullmatch(rf"-?[0-9]{{1,{MAX_DIGITS}}}", value):
             return int(value)
         raise UserError(f"setting {key}={shown(value)} is not a whole number", fix=f"e.g. -c {key}={default}")
     elif isinstance(default, tuple):

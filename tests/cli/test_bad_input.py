@@ -2,6 +2,8 @@
 `synth` and for `check` (where exit 1 would mean drift)."""
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -45,6 +47,13 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
     "superscript digit": (unchanged, ("streamRetentionHours=²",), "streamRetentionHours='²' is not a whole number"),
     "5000-digit number": (unchanged, ("streamRetentionHours=" + "9" * 5000,), "is not a whole number"),
     "number with spaces inside": (unchanged, ("firehoseBufferingSizeMib=1 28",), "is not a whole number"),
+    "number with a trailing newline": (unchanged, ("streamRetentionHours=48\n",),
+                                       "setting streamRetentionHours='48\\n' is not a whole number"),
+    "number with a tab and a newline": (unchanged, ("firehoseBufferingSizeMib=\t64\n",),
+                                        "setting firehoseBufferingSizeMib='\\t64\\n' is not a whole number"),
+    "misspelt setting": (unchanged, ("streamRetentionHour=48",),
+                         "unknown setting 'streamRetentionHour' given with -c; did you mean streamRetentionHours? "
+                         "known settings: "),
     "empty keysLayer": (unchanged, ("keysLayer=",), "setting keysLayer='' is not a valid folder name"),
     "empty datalakeLayer": (unchanged, ("datalakeLayer=",), "datalakeLayer='' is not a valid folder name"),
     "layer name with a space": (unchanged, ("datalakeLayer=data lake",), "is not a valid folder name"),
@@ -102,6 +111,16 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                                "streamRetentionHours=<a very large number> is not a whole number"),
     "cdktf.json layer name with a newline": (cdktf_json('{"context": {"keysLayer": "keys\\n"}}'), (),
                                              "keysLayer='keys\\n' is not a valid folder name"),
+    "cdktf.json number as text with a space": (cdktf_json('{"context": {"streamRetentionHours": "48 "}}'), (),
+                                               "setting streamRetentionHours='48 ' is not a whole number"),
+    "cdktf.json misspelt setting": (cdktf_json('{"context": {"lakeAcount": "x"}}'), (),
+                                    "unknown setting 'lakeAcount' in cdktf.json's context; did you mean lakeAccount? "
+                                    "known settings: "),
+    "cdktf.json unknown setting": (cdktf_json('{"context": {"retention": 48}}'), (),
+                                   "unknown setting 'retention' in cdktf.json's context; known settings: "),
+    "cdktf.json a folder": (lambda root: (root.parent / "cdktf.json").mkdir(), (),
+                            "cdktf.json is a folder, not a file"),
+    "cdktf.json a FIFO": (lambda root: os.mkfifo(root.parent / "cdktf.json"), (), "cdktf.json is not a regular file"),
     "cdktf.json not UTF-8": (lambda root: (root.parent / "cdktf.json").write_bytes(b'{"context": "\xff"}'), (),
                              "cdktf.json is not UTF-8 text"),
     # Input that once gave a traceback or a message pointing elsewhere.
@@ -200,6 +219,18 @@ def test_leverage_root_of_the_wrong_type_in_cdktf_json_is_named_in_json_terms(
     with pytest.raises(UserError) as refused:
         load_settings(tmp_path / "cdktf.json", [])
     assert message in str(refused.value) and "Posix" not in str(refused.value) and "NoneType" not in str(refused.value)
+
+
+def test_the_engines_own_context_keys_are_not_settings(tmp_path: Path) -> None:
+    """cdktf and CDK Terrain read their keys and feature flags from the same context: they are left alone."""
+    from stacks.settings.model import load_settings
+
+    engine_keys = {"cdktfVersion": "0.21.0", "cdktfRelativeModules": ["modules"],
+                   "@cdktf/disable_stack_trace_in_metadata": True, "excludeStackIdFromLogicalIds": "true",
+                   "allowSepCharsInLogicalIds": "true",
+                   "failOnConstructsOutsideOfStacks": "true", "canonicalAssetHashes": "true", "targetVersions": {}}
+    (tmp_path / "cdktf.json").write_text(json.dumps({"context": {**engine_keys, "streamRetentionHours": 48}}))
+    assert load_settings(tmp_path / "cdktf.json", []).stream_retention_hours == 48
 
 
 @pytest.mark.parametrize("command", ["synth", "check"])
