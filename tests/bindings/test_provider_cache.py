@@ -224,6 +224,23 @@ def test_unwritable_cache_folder_still_gives_a_trimmed_tarball(tmp_path: Path, s
     assert tarball.read_bytes() == good and not tarball.is_relative_to(blocker)
 
 
+def test_a_submodule_the_provider_does_not_have_is_left_to_its_import(
+        tmp_path: Path, session_entry: CacheEntry, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in a layer's provider import (`bindings.aws.sqs_queuee`) is reported by the layer's loader, naming its
+    file and line: no reason to load the whole provider (seconds, a gigabyte) before saying so."""
+    root = tmp_path / "leverage-cdktf"
+    entry = copy_entry(session_entry, root)
+    monkeypatch.setattr(provider_cache, "_start_jsii", lambda *args: None)  # the session's jsii has it loaded
+    monkeypatch.setattr(provider_cache, "loaded", None)
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    capsys.readouterr()
+    assert provider_cache.load_trimmed_provider(SUBMODULES | {"sqs_queuee"}, root, bindings.ENGINE) is True
+    assert capsys.readouterr().err == "" and provider_cache.loaded == entry.tarball
+    with pytest.raises(ModuleNotFoundError, match="sqs_queuee"):
+        importlib.import_module(f"{PROVIDER}.sqs_queuee")
+
+
 def test_trimmed_tarball_holds_exactly_the_bound_types_and_their_javascript(session_entry: CacheEntry) -> None:
     """Fails loudly when a provider or jsii bump changes what the trimming relies on: every type the Python
     bindings name is in the trimmed assembly, each submodule's JavaScript is there, and the index requires only
@@ -403,6 +420,47 @@ def test_the_compile_cache_of_earlier_releases_is_removed_with_their_launcher(tm
     assert (older / "bin").is_dir() and not (older / provider_cache.COMPILE_CACHE).exists()  # a running one keeps its launcher
     legacy.parent.mkdir(parents=True)  # with the launcher in place, a run removes nothing
     assert provider_cache._single_process_runtime(tmp_path) == launcher and legacy.parent.exists()
+
+
+KERNEL_COPY = ("bin/jsii-runtime.js", "lib/program.js", "lib/runtime-index-worker.js")
+
+
+@pytest.mark.parametrize("damage, said", [
+    ("launcher overwritten", "bin/jsii-runtime.js is 9 bytes, not "),
+    ("kernel overwritten, same size", "lib/program.js does not match its checksum"),
+    ("index worker missing", "lib/runtime-index-worker.js cannot be read (No such file or directory)"),
+    ("checksums overwritten", "its checksums.json cannot be read (JSONDecodeError)"),
+    ("no checksums (a run stopped while writing)", None),
+])
+def test_a_damaged_copy_of_jsii_s_kernel_is_rewritten_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str, said: str | None) -> None:
+    """(provider_cache._single_process_runtime) A damaged launcher or kernel would stop every run; each run checks
+    the copy against the checksums written with it and writes it again, saying so; one not finished is finished
+    without a word, as on a first run."""
+    launcher = provider_cache._single_process_runtime(tmp_path)
+    runtime = launcher.parents[1]
+    written = {relative: (runtime / relative).read_bytes() for relative in KERNEL_COPY}
+    if damage == "launcher overwritten":
+        launcher.write_text("garbage(\n")
+    elif damage == "kernel overwritten, same size":
+        (runtime / "lib/program.js").write_bytes(b"x" * len(written["lib/program.js"]))
+    elif damage == "index worker missing":
+        (runtime / "lib/runtime-index-worker.js").unlink()
+    elif damage == "checksums overwritten":
+        (runtime / "checksums.json").write_text("{")
+    else:
+        (runtime / "checksums.json").unlink()
+        launcher.write_text("garbage(\n")
+    capsys.readouterr()
+    assert provider_cache._single_process_runtime(tmp_path) == launcher
+    err = capsys.readouterr().err
+    if said is None:
+        assert err == ""
+    else:
+        assert err.startswith(f"note: rebuilding the cached copy of jsii's kernel {runtime}: {said}") and \
+            err.count("\n") == 1, err
+    assert {relative: (runtime / relative).read_bytes() for relative in KERNEL_COPY} == written
+    assert provider_cache._single_process_runtime(tmp_path) == launcher and capsys.readouterr().err == ""
 
 
 class _ScriptedProcess:
