@@ -17,12 +17,16 @@ import re
 import weakref
 from typing import Protocol, Self, TypeVar
 
-from bindings import Construct, TerraformDataSource, TerraformResource, TerraformStack
+from bindings import Construct, TerraformDataSource, TerraformOutput, TerraformResource, TerraformStack
 from aws_constructs.errors import ConstructPropsError
 
 TERRAFORM_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # cdktf's default names end in `_` and eight upper-case hex digits of an MD5 of the construct path.
 HASH_SUFFIX = re.compile(r"_[0-9A-F]{8}$")
+# Terraform's names of resources, data sources and outputs: a letter or underscore, then letters, digits, `_`, `-`.
+TERRAFORM_IDENTIFIER = re.compile(r"[^\W\d][\w-]*")
+# What cdktf drops from a construct id to make its name, without a word: `bad-name!` becomes `bad-name`.
+DROPPED_FROM_IDS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class TerraformElement(Protocol):
@@ -35,6 +39,14 @@ class TerraformElement(Protocol):
 
 
 Element = TypeVar("Element", bound=TerraformElement)
+
+
+class AddressError(ConstructPropsError):
+    """An address refused in `layer`: `problem` says which and why, naming the construct."""
+
+    def __init__(self, layer: str, problem: str) -> None:
+        super().__init__(f"layer {layer}: {problem}")
+        self.problem = problem
 
 
 def snake_case(construct_id: str) -> str:
@@ -196,11 +208,13 @@ def _enclosing_named_construct(scope: Construct) -> NamedConstruct | None:
 
 
 def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict | None = None) -> None:
-    """Refuse two elements with one address (cdktf would merge them silently) and hashed default names.
+    """Refuse two elements with one address (cdktf would merge them silently), hashed default names, and names
+    Terraform refuses or cdktf shortened from the construct's id.
 
     Given the stack's synthesized configuration, read from it (each address once, with its construct path), which
     costs one call into jsii instead of four per element: only when the tree holds more resources and data sources
-    than the configuration (two merged into one address) is the tree walked to name them."""
+    than the configuration (two merged into one address) is the tree walked to name them. Outputs carry no path in
+    the configuration: theirs are read from the tree."""
     if synthesized is None:
         _check_tree(stack, layer)
         return
@@ -210,36 +224,65 @@ def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict 
             if kind == "data" and element_type == "terraform_remote_state":
                 continue  # remote state: not a TerraformDataSource, named by the layer it reads
             for name, body in elements.items():
-                addresses[f"{prefix}{element_type}.{name}"] = body.get("//", {}).get("metadata", {}).get("path", "")
+                path = body.get("//", {}).get("metadata", {}).get("path", "")
+                if path:
+                    _check_name(layer, f"{prefix}{element_type}", name, path)
+                elif not TERRAFORM_IDENTIFIER.fullmatch(name):
+                    _check_tree(stack, layer)  # a configuration without metadata names no construct
+                addresses[f"{prefix}{element_type}.{name}"] = path
     hashed = [(address, path) for address, path in addresses.items() if HASH_SUFFIX.search(address)]
     if hashed and hashed[0][1]:
         raise _hashed(layer, hashed[0][1], hashed[0][0])
-    elements = [construct for construct in stack.node.find_all()
-                if isinstance(construct, (TerraformResource, TerraformDataSource))]
+    constructs = stack.node.find_all()
+    _check_outputs(constructs, layer)
+    elements = [construct for construct in constructs if isinstance(construct, (TerraformResource, TerraformDataSource))]
     if hashed or len(elements) != len(addresses):  # (a configuration without metadata names no path)
         _check_tree(stack, layer)
 
 
 def _check_tree(stack: TerraformStack, layer: str) -> None:
     seen: dict[str, str] = {}
-    for construct in stack.node.find_all():
+    constructs = stack.node.find_all()
+    for construct in constructs:
         if isinstance(construct, TerraformResource):
-            address = f"{construct.terraform_resource_type}.{construct.friendly_unique_id}"
+            element = construct.terraform_resource_type
         elif isinstance(construct, TerraformDataSource):
-            address = f"data.{construct.terraform_resource_type}.{construct.friendly_unique_id}"
+            element = f"data.{construct.terraform_resource_type}"
         else:
             continue
-        path = construct.node.path
+        name, path = construct.friendly_unique_id, construct.node.path
+        _check_name(layer, element, name, path)
+        address = f"{element}.{name}"
         if address in seen:
-            raise ConstructPropsError(
-                f"layer {layer}: {seen[address]} and {path} both get the Terraform address {address}; "
-                "give one of the constructs another id")
+            raise AddressError(layer, f"{seen[address]} and {path} both get the Terraform address {address}; "
+                               "give one of the constructs another id")
         if HASH_SUFFIX.search(address):
             raise _hashed(layer, path, address)
         seen[address] = path
+    _check_outputs(constructs, layer)
 
 
-def _hashed(layer: str, path: str, address: str) -> ConstructPropsError:
-    return ConstructPropsError(
-        f"layer {layer}: {path} has cdktf's hashed address {address}; create the resource inside an L2 "
+def _check_outputs(constructs: list[Construct], layer: str) -> None:
+    for construct in constructs:
+        if isinstance(construct, TerraformOutput):
+            _check_name(layer, "output", construct.friendly_unique_id, construct.node.path)
+
+
+def _check_name(layer: str, element: str, name: str, path: str) -> None:
+    """Refuse a name Terraform does not load, and a construct id cdktf shortened into another name silently."""
+    address = f"{element}.{name}"
+    if not TERRAFORM_IDENTIFIER.fullmatch(name):
+        raise AddressError(layer, f"{path} gets the Terraform name {address}, which Terraform refuses; {_NAME_RULE}")
+    construct_id = path.rpartition("/")[2]
+    if construct_id != name and DROPPED_FROM_IDS.sub("", construct_id) == name:
+        raise AddressError(layer, f"{path}: cdktf would shorten the id {construct_id!r} to the Terraform name "
+                           f"{address}; {_NAME_RULE}")
+
+
+_NAME_RULE = "name it with a letter or `_` first, then only letters, digits, `_` and `-`"
+
+
+def _hashed(layer: str, path: str, address: str) -> AddressError:
+    return AddressError(
+        layer, f"{path} has cdktf's hashed address {address}; create the resource inside an L2 "
         "construct (aws_constructs.addresses.NamedConstruct) or call override_logical_id on it")

@@ -41,7 +41,7 @@ from bindings import (
 )
 from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.addresses import check_unique_addresses, declare_move
+from aws_constructs.addresses import AddressError, check_unique_addresses, declare_move
 from leverage.errors import UserError
 from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, literal
 from leverage.naming import aws_name
@@ -224,12 +224,13 @@ class LeverageLayerStack(TerraformStack):
             raise UserError(str(exc), fix="see docs/addresses.md", layer=self.address.folder) from None
 
     def check_addresses(self, synthesized: dict[str, Any]) -> None:
-        """After synth, before anything is written: one element per address, none with cdktf's hashed default name
-        (`synthesized`: this stack's configuration)."""
+        """After synth, before anything is written: one element per address, none with cdktf's hashed default name,
+        every name one Terraform loads (`synthesized`: this stack's configuration)."""
         try:
             check_unique_addresses(self, self.address.folder, synthesized)
-        except ConstructPropsError as exc:
-            raise UserError(str(exc), fix="see docs/addresses.md") from None
+        except AddressError as exc:
+            raise UserError(exc.problem, fix="see docs/addresses.md", layer=self.address.folder,
+                            registration=self.registration) from None
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         return TerraformOutput(self, name, value=value, description=description)

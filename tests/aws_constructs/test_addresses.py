@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from tests.layers import layer_config, layer_folders, main_json
 import bindings  # noqa: F401  (registers the fast provider import first)
 from bindings import S3Bucket, TerraformStack, Testing as CdktfTesting
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.addresses import HASH_SUFFIX, NamedConstruct, check_unique_addresses, snake_case
+from aws_constructs.addresses import AddressError, HASH_SUFFIX, NamedConstruct, check_unique_addresses, snake_case
 from aws_constructs.s3 import SecureBucket, SecureBucketProps
 from leverage.write import files
 from stacks import legacy_addresses
@@ -160,6 +161,52 @@ def test_a_resource_left_with_cdktfs_hashed_name_is_refused(synthesized: bool) -
                                                   r"an L2 construct \(aws_constructs\.addresses\.NamedConstruct\) or "
                                                   r"call override_logical_id on it$"):
         check_unique_addresses(stack, "layer", json.loads(CdktfTesting.synth(stack)) if synthesized else None)
+
+
+def add_bucket(stack: TerraformStack, construct_id: str) -> None:
+    S3Bucket(stack, construct_id, bucket="bb-plain-bucket")
+
+
+def add_output(stack: TerraformStack, construct_id: str) -> None:
+    from bindings import TerraformOutput
+
+    TerraformOutput(stack, construct_id, value="x")
+
+
+@BY_CONFIGURATION
+@pytest.mark.parametrize("add, construct_id, message", [
+    (add_bucket, "9lives", "test/9lives gets the Terraform name aws_s3_bucket.9lives, which Terraform refuses"),
+    (add_bucket, "bad-name!", "test/bad-name!: cdktf would shorten the id 'bad-name!' to the Terraform name "
+                              "aws_s3_bucket.bad-name"),
+    (add_output, "9x", "test/9x gets the Terraform name output.9x, which Terraform refuses"),
+    (add_output, "bad name", "test/bad name: cdktf would shorten the id 'bad name' to the Terraform name output.badname"),
+], ids=["resource starting with a digit", "resource id cdktf shortens", "output starting with a digit",
+        "output id cdktf shortens"])
+def test_a_name_terraform_refuses_or_cdktf_shortens_is_refused(synthesized: bool, add: Callable[[TerraformStack, str], None],
+                                                               construct_id: str, message: str) -> None:
+    stack = new_stack()
+    add(stack, construct_id)
+    with pytest.raises(AddressError, match="^layer layer: " + re.escape(message + "; name it with a letter or `_` "
+                                                                        "first, then only letters, digits, `_` and `-`")
+                       + "$"):
+        # As synth writes it, with each element's construct path (Testing.synth leaves the paths out).
+        check_unique_addresses(stack, "layer", stack.to_terraform() if synthesized else None)
+
+
+def test_a_name_terraform_refuses_in_a_configuration_without_paths_is_refused_naming_the_construct() -> None:
+    stack = new_stack()
+    add_bucket(stack, "9lives")
+    with pytest.raises(AddressError, match=r"^layer layer: test/9lives gets the Terraform name aws_s3_bucket\.9lives"):
+        check_unique_addresses(stack, "layer", json.loads(CdktfTesting.synth(stack)))
+
+
+def test_names_with_dashes_underscores_and_letters_of_any_script_pass() -> None:
+    stack = new_stack()
+    for construct_id in ("raw-bucket", "_raw", "Größe"):
+        S3Bucket(stack, f"bucket_{construct_id}", bucket="bb-plain-bucket").override_logical_id(construct_id)
+    add_output(stack, "queue-arn")
+    check_unique_addresses(stack, "layer", json.loads(CdktfTesting.synth(stack)))
+    check_unique_addresses(stack, "layer")
 
 
 def test_distinct_addresses_pass_also_beside_remote_state() -> None:

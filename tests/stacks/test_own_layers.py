@@ -128,7 +128,27 @@ def test_a_hashed_address_is_refused(capsys: pytest.CaptureFixture[str], project
         "from leverage.stack import LeverageLayerStack", "from leverage.stack import LeverageLayerStack\n"
         "from constructs import Construct")
     assert_refused(capsys, "synth", project_copy, (registration(write_module(user_folder, source)),),
-                   "has cdktf's hashed address aws_sqs_queue.group_orders_")
+                   f"layer {LAYER} (layers[0]): data-science--us-east-1--orders-queue/group/orders has cdktf's hashed "
+                   "address aws_sqs_queue.group_orders_")
+
+
+NAMES_TERRAFORM_REFUSES = {
+    "construct id Terraform refuses": (GOOD.replace('SqsQueue(self, "orders"', 'SqsQueue(self, "9lives"'),
+                                       "orders-queue/9lives gets the Terraform name aws_sqs_queue.9lives, which "
+                                       "Terraform refuses; name it with a letter or `_` first"),
+    "construct id cdktf shortens": (GOOD.replace('SqsQueue(self, "orders"', 'SqsQueue(self, "bad-name!"'),
+                                    "orders-queue/bad-name!: cdktf would shorten the id 'bad-name!' to the Terraform name aws_sqs_queue.bad-name"),
+    "output name Terraform refuses": (GOOD.replace('self.output("queue_arn"', 'self.output("9x"'),
+                                      "orders-queue/9x gets the Terraform name output.9x, which Terraform refuses"),
+}
+
+
+@pytest.mark.parametrize("case", NAMES_TERRAFORM_REFUSES)
+def test_a_name_terraform_would_not_load_is_refused_naming_layer_and_construct(
+        capsys: pytest.CaptureFixture[str], project_copy: Path, user_folder: Path, case: str) -> None:
+    source, message = NAMES_TERRAFORM_REFUSES[case]
+    assert_refused(capsys, "synth", project_copy, (registration(write_module(user_folder, source)),),
+                   f"layer {LAYER} (layers[0]): data-science--us-east-1--{message}")
 
 
 ERRORS = {
