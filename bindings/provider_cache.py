@@ -112,10 +112,16 @@ _PROVIDER_PACKAGES = frozenset([NEUTRAL_PROVIDER_PACKAGE, *(engine.provider for 
 
 def imported_submodules(source_file: Path) -> frozenset[str]:
     """The provider submodules a file imports: `from bindings.aws.<name> import ...`, `from bindings.aws import
-    <name>`, `import bindings.aws.<name>` (and the same with either engine's provider package)."""
+    <name>`, `import bindings.aws.<name>` (and the same with either engine's provider package), and those it reads
+    from the package imported whole (`import <provider> as aws` ... `aws.<name>`)."""
     tree = ast.parse(source_file.read_text(), str(source_file))
     found = set()
+    whole = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names if alias.name in _PROVIDER_PACKAGES and (alias.asname or "." not in alias.name)}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in whole:
+            found.add(node.attr)
+            continue
         if isinstance(node, ast.ImportFrom) and not node.level and node.module in _PROVIDER_PACKAGES:
             found.update(alias.name for alias in node.names if alias.name != "*")
             continue

@@ -144,13 +144,26 @@ def test_a_submodule_the_trimmed_assembly_holds_for_the_imported_ones_imports(se
 @pytest.mark.parametrize("statement", [
     "from bindings.aws.lambda_function import LambdaFunction", "from bindings.aws import lambda_function",
     "import bindings.aws.lambda_function", "from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction",
-    "import cdktn_provider_aws.lambda_function", "from cdktn_provider_aws import lambda_function as f"])
+    "import cdktn_provider_aws.lambda_function", "from cdktn_provider_aws import lambda_function as f",
+    "import cdktf_cdktf_provider_aws as aws\naws.lambda_function.LambdaFunction", "import bindings.aws as aws\naws.lambda_function"])
 def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path, statement: str) -> None:
     """The engine-neutral path and either engine's own (a layer of yours written for cdktf keeps working there)."""
     module = tmp_path / "layer.py"
     module.write_text(f"from bindings.aws.sqs_queue import SqsQueue\n{statement}\nfrom bindings import Fn\n"
                       "from . import local\nfrom bindings.aws import *\n")
     assert provider_cache.imported_submodules(module) == {"sqs_queue", "lambda_function"}
+
+
+def test_the_provider_package_imported_whole_gives_its_submodules_as_attributes() -> None:
+    """As its own `__init__` would (cdktf's imports them all); one outside the trimmed assembly is refused."""
+    package = importlib.import_module(PROVIDER)
+    assert package.s3_bucket is importlib.import_module(f"{PROVIDER}.s3_bucket")
+    with pytest.raises(ImportError, match="is not in the trimmed provider assembly"):
+        package.ssm_parameter
+    with pytest.raises(AttributeError):
+        package.no_such_service
+    with pytest.raises(AttributeError):
+        package.__wrapped__
 
 
 def test_cache_is_keyed_by_provider_version_and_submodules(tmp_path: Path) -> None:
