@@ -49,7 +49,8 @@ class {cls}(LeverageLayerStack):
         self.output("queue_arn", queue.arn, "ARN of the queue")
 '''
 
-TEST_TEMPLATE = '''"""{cls}, tested alone with cdktf's Testing API: `python -m pytest {test_name}`."""
+TEST_TEMPLATE = '''"""{cls}, tested alone with cdktf's Testing API, from the app's folder (its cdktf.json registers the layer,
+which loads the provider classes the layer imports): `python -m pytest {test_path}`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -141,7 +142,7 @@ def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: P
     scaffold = plan_scaffold(target, folder, leverage_root, cdktf_json, layers, reserved)
     account, layer = scaffold.entry["account"], scaffold.entry["layer"]
     values = {"account": account, "layer": layer, "cls": scaffold.entry["class"], "module": scaffold.module.stem,
-              "test_name": scaffold.test.name,
+              "test_path": Path(os.path.relpath(scaffold.test.resolve(), cdktf_json.resolve().parent)).as_posix(),
               "root": os.path.relpath(leverage_root.resolve(), folder.resolve())}
     written: list[Path] = []
     try:

@@ -51,6 +51,9 @@ def test_the_scaffold_passes_its_own_test_and_synthesizes_a_working_layer(
     assert registered == [{"module": "team-layers/orders_events.py", "class": "OrdersEventsLayer",
                            "account": "data-science", "layer": "orders-events", "settings": {"retention_days": 4}}]
     run_generated_test(team / "test_orders_events.py")
+    # Where its docstring says to run it: from the app's folder, whose cdktf.json loads what the layer imports.
+    assert "`python -m pytest team-layers/test_orders_events.py`" in " ".join(
+        (team / "test_orders_events.py").read_text().split())
 
     assert run_cli(capsys, "synth").code == 0
     folder = project_copy / "data-science/us-east-1/orders-events"
