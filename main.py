@@ -22,7 +22,8 @@ APP_ROOT = Path(__file__).resolve().parent
 def settings_file() -> Path:
     """cdktf.json: this checkout's, or (installed as a dependency) the one in the working folder, as cdktf runs it."""
     own = APP_ROOT / "cdktf.json"
-    return own if own.is_file() else Path.cwd() / "cdktf.json"
+    # What stands there, file or not, is this checkout's (a folder there is refused, not passed over).
+    return own if own.exists() or own.is_symlink() else Path.cwd() / "cdktf.json"
 
 
 CDKTF_JSON = settings_file()

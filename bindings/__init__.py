@@ -146,6 +146,8 @@ def _own_layer_modules() -> list[Path]:
     import json
 
     for settings in (_APP_ROOT / "cdktf.json", Path.cwd() / "cdktf.json"):  # a checkout's; an installed app's
+        if not settings.is_file():
+            continue  # none, or what a read would block on (a FIFO): the settings report it
         try:
             registered = json.loads(settings.read_text(encoding="utf-8"))["context"]["layers"]
             modules += [settings.parent / entry["module"] for entry in registered]

@@ -541,3 +541,23 @@ def test_the_kernel_folder_is_removed_at_exit_only_by_the_process_that_made_it(t
     assert folder.is_dir()
     provider_cache._remove_in(os.getpid(), folder)
     assert not folder.exists()
+
+
+def test_a_cdktf_json_that_is_no_file_is_passed_over_by_the_bindings(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FIFO there would block the import of the bindings for good; the settings refuse it in one line."""
+    import threading
+
+    fifo = tmp_path / "cdktf.json"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bindings, "_APP_ROOT", tmp_path / "app")
+    found: list[list[Path]] = []
+    reading = threading.Thread(target=lambda: found.append(bindings._own_layer_modules()), daemon=True)
+    reading.start()
+    reading.join(10)
+    blocked = reading.is_alive()
+    if blocked:
+        with open(fifo, "w"):  # lets the blocked read end
+            pass
+    assert not blocked and found == [[]]

@@ -303,3 +303,13 @@ def test_a_layer_address_refuses_names_that_are_not_folder_names(layer: str) -> 
     with pytest.raises(UserError, match="is not a valid folder name"):
         LayerAddress("apps-devstg", "us-east-1", layer)
     assert LayerAddress("apps-devstg", "us-east-1", "datalake--").folder == "apps-devstg/us-east-1/datalake--"
+
+
+def test_the_checkouts_cdktf_json_is_read_whatever_stands_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder in its place is refused by the settings, not passed over for the working folder's (or for none:
+    every default, the registered layers gone)."""
+    monkeypatch.setattr(app_main, "APP_ROOT", tmp_path / "app")
+    monkeypatch.chdir(tmp_path)
+    assert app_main.settings_file() == tmp_path / "cdktf.json"  # installed as a dependency: the working folder's
+    (tmp_path / "app" / "cdktf.json").mkdir(parents=True)
+    assert app_main.settings_file() == tmp_path / "app" / "cdktf.json"
