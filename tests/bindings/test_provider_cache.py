@@ -552,6 +552,7 @@ def test_a_cdktf_json_that_is_no_file_is_passed_over_by_the_bindings(tmp_path: P
     os.mkfifo(fifo)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(bindings, "_APP_ROOT", tmp_path / "app")
+    monkeypatch.delenv(bindings.LAYER_MODULES_VARIABLE, raising=False)  # a synth earlier in the session sets it
     found: list[list[Path]] = []
     reading = threading.Thread(target=lambda: found.append(bindings._own_layer_modules()), daemon=True)
     reading.start()
