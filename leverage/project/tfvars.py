@@ -13,6 +13,8 @@ def read_hcl(path: Path, root: Path) -> dict[str, Any]:
     shown = display_path(path, root)
     if path.is_dir():
         raise UserError(f"{shown} is a folder, not a file", fix="move that folder away and put the file there")
+    if path.exists() and not path.is_file():  # a FIFO, a socket, a device: a read could block or never end
+        raise UserError(f"{shown} is not a regular file", fix="move it away and put the file there")
     if not path.is_file():
         raise UserError(f"missing file {shown}", fix="create it as in a Leverage project, or fix leverageRoot")
     data = path.read_bytes()

@@ -149,6 +149,9 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
         "cdktf.json starts with a UTF-8 byte-order mark"),
     "config.tf that is a folder": (lambda root: (root / "apps-devstg/us-east-1/notes/config.tf").mkdir(parents=True),
                                    (), "example/apps-devstg/us-east-1/notes/config.tf is a folder, not a file"),
+    "config.tf that is a FIFO": (lambda root: ((root / "apps-devstg/us-east-1/notes").mkdir(parents=True),
+                                               os.mkfifo(root / "apps-devstg/us-east-1/notes/config.tf")),
+                                 (), "example/apps-devstg/us-east-1/notes/config.tf is not a regular file"),
     "hand-written layer on a generated layer's state key": (
         lambda root: _layer(root, "apps-devstg/us-east-1/security-keys", "apps-devstg/datalake/terraform.tfstate"),
         (), "layer apps-devstg/us-east-1/datalake would keep its state at apps-devstg/datalake/terraform.tfstate, "
