@@ -5,6 +5,7 @@ and the next run takes it over. The file records who holds it, so a refused run 
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import socket
@@ -38,6 +39,9 @@ def exclusive(root: Path) -> Iterator[None]:
         except FileNotFoundError:
             continue  # the previous holder removed the folder in between
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UserError(f"the lock file {path} is a symbolic link: synth never writes through a link",
+                                fix="remove the link; nothing was written") from None
             raise UserError(f"cannot create the lock file {path}: {exc.strerror}",
                             fix="check the project folder's permissions; nothing was written") from None
         try:

@@ -613,7 +613,8 @@ def test_a_lock_file_that_is_a_link_is_never_written_through(
     target.write_text("user content\n")
     state.ensure(synthesized_copy)
     (synthesized_copy / lock.LOCK_NAME).symlink_to(target)
-    assert_refused(capsys, "synth", synthesized_copy, ("streamRetentionHours=48",), "cannot create the lock file")
+    assert_refused(capsys, "synth", synthesized_copy, ("streamRetentionHours=48",),
+                   f"the lock file {synthesized_copy / lock.LOCK_NAME} is a symbolic link")
 
 
 def test_a_journal_an_older_version_left_at_the_root_is_still_rolled_back(
