@@ -154,9 +154,10 @@ def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path, state
     assert provider_cache.imported_submodules(module) == {"sqs_queue", "lambda_function"}
 
 
-def test_the_provider_package_imported_whole_gives_its_submodules_as_attributes() -> None:
+@pytest.mark.parametrize("name", [PROVIDER, "bindings.aws"])
+def test_the_provider_package_imported_whole_gives_its_submodules_as_attributes(name: str) -> None:
     """As its own `__init__` would (cdktf's imports them all); one outside the trimmed assembly is refused."""
-    package = importlib.import_module(PROVIDER)
+    package = importlib.import_module(name)
     assert package.s3_bucket is importlib.import_module(f"{PROVIDER}.s3_bucket")
     with pytest.raises(ImportError, match="is not in the trimmed provider assembly"):
         package.ssm_parameter
