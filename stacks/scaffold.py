@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leverage import interrupts
 from leverage.errors import UserError
 from leverage.write.files import is_generated
 from leverage.naming import aws_name
@@ -152,9 +153,11 @@ def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: P
                 written.append(path)
                 out.write(template.format(**values))
         layers.append(scaffold.entry)
-        partial = cdktf_json.with_name(f".{cdktf_json.name}.new")
+        written.append(partial := cdktf_json.with_name(f".{cdktf_json.name}.new"))
         partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(partial, cdktf_json)
+        with interrupts.deferred():  # registered is done: a signal then ends nothing
+            os.replace(partial, cdktf_json)
+            interrupts.settle()
     except BaseException as exc:
         for path in written:
             path.unlink(missing_ok=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -106,3 +108,37 @@ def test_an_existing_file_or_registered_layer_is_never_overwritten(
     assert clash.code == 2 and f"{tmp_path / 'orders.py'} exists already" in clash.err
     assert tree_digest(tmp_path) == {**{k: v for k, v in before.items() if k != "team/test_orders.py"},
                                      "orders.py": before["team/orders.py"]}
+
+
+def test_a_signal_once_the_layer_is_registered_ends_nothing(
+        capsys: pytest.CaptureFixture[str], app_settings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut short then, the module and its test would be removed and cdktf.json would register a missing module."""
+    real_replace = os.replace
+
+    def replace_then_ctrl_c(source: object, target: object) -> None:
+        real_replace(source, target)
+        if Path(str(target)) == app_settings:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    made = run_cli(capsys, "new-layer", "data-science/orders", "--dir", str(tmp_path / "team"))
+    monkeypatch.undo()
+    assert made.code == 0, made.err
+    assert sorted(path.name for path in (tmp_path / "team").iterdir()) == ["orders.py", "test_orders.py"]
+    assert [entry["layer"] for entry in json.loads(app_settings.read_text())["context"]["layers"]] == ["orders"]
+    assert not list(tmp_path.glob(".cdktf.json.new"))
+
+
+def test_a_signal_before_the_layer_is_registered_leaves_nothing(
+        capsys: pytest.CaptureFixture[str], app_settings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = tree_digest(tmp_path)
+
+    def ctrl_c_instead(source: object, target: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", ctrl_c_instead)
+    made = run_cli(capsys, "new-layer", "data-science/orders", "--dir", str(tmp_path / "team"))
+    monkeypatch.undo()
+    assert made.code == 130 and made.err.startswith("error: interrupted (SIGINT)"), made.err
+    assert {path: digest for path, digest in tree_digest(tmp_path).items() if not path.startswith("team")} == before
+    assert list((tmp_path / "team").iterdir()) == []  # its folder stays: it may have been there before
