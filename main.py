@@ -10,11 +10,33 @@ have them; `-c` and `--debug` go with any of them. `cdktf synth` runs `python3 m
 """
 from __future__ import annotations
 
-import argparse
-import gc
-import signal
+import _signal  # the signal module's own import (its enums) would take longer than the rest of the start
+import os
 import sys
-from pathlib import Path
+
+INTERRUPTED = "nothing was written (files a write had begun were restored)"
+_SIGNAL_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM", _signal.SIGHUP: "SIGHUP"}
+
+
+def _ended_at_once(signum: int, _frame: object) -> None:
+    """A signal before the run's own handlers are in place: nothing has begun (no lock, no temporary folder, no
+    child), so the process ends now, in one line, where Python's defaults would print a traceback for Ctrl-C and
+    nothing for SIGTERM."""
+    os.write(2, f"error: interrupted ({_SIGNAL_NAMES[signum]}); {INTERRUPTED}\n".encode())
+    os._exit(128 + signum)
+
+
+def _signals_end_the_process_at_once() -> None:
+    for signum in _SIGNAL_NAMES:
+        _signal.signal(signum, _ended_at_once)
+
+
+if __name__ == "__main__":  # `python main.py`: from its first act, before the imports below
+    _signals_end_the_process_at_once()
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 APP_ROOT = Path(__file__).resolve().parent
 
@@ -164,20 +186,9 @@ def main(argv: list[str] | None = None, *, process_ends: bool = False) -> int:
 
 
 def command_line() -> None:
-    """`python main.py` and the installed `leverage-cdktf` command; it ends the process. Until the run's own handlers
-    are in place (Python's defaults: a traceback for Ctrl-C, no word for SIGTERM), a signal raises KeyboardInterrupt:
-    nothing has begun then, and it is one line too."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_keyboard_interrupt)
-    try:
-        code = main(process_ends=True)
-    except KeyboardInterrupt as exc:
-        code = _report_interrupt(exc)
-    sys.exit(code)
-
-
-def _raise_keyboard_interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(signum)
+    """`python main.py` and the installed `leverage-cdktf` command; it ends the process."""
+    _signals_end_the_process_at_once()  # until the run's own handlers are in place
+    sys.exit(main(process_ends=True))
 
 
 def _main(argv: list[str], debug: bool) -> int:
@@ -210,8 +221,7 @@ def _report_interrupt(exc: KeyboardInterrupt) -> int:
     interrupted = interrupts.as_interrupt(exc)
     # A write in progress has been rolled back on its way out; one that was committed settled the run, which a
     # signal then no longer interrupts.
-    interrupts.write_line(f"error: interrupted ({interrupted.name}); nothing was written (files a write had begun "
-                          "were restored)")
+    interrupts.write_line(f"error: interrupted ({interrupted.name}); {INTERRUPTED}")
     return interrupted.exit_code
 
 

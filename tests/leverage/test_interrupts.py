@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
 import main as app_main
 from leverage import interrupts
+from tests.conftest import REPO
 
 
 def test_the_handlers_before_the_run_come_back_after_it_or_signals_are_ignored_when_the_process_ends() -> None:
@@ -51,21 +54,22 @@ def test_a_signal_as_the_run_ends_is_one_line(capsys: pytest.CaptureFixture[str]
                                       "were restored)\n"
 
 
-def test_a_signal_before_the_runs_handlers_are_in_place_is_one_line(capsys: pytest.CaptureFixture[str],
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command line's first act: Python's defaults would print a traceback for Ctrl-C and nothing for SIGTERM."""
-    def starting(argv: list[str] | None = None, *, process_ends: bool = False) -> int:
-        os.kill(os.getpid(), signal.SIGTERM)
-        return 0
+# The command line before its run's handlers are in place (the run's `main` replaced by a signal and a wait).
+EARLY_SIGNAL = """
+import os, signal, sys, time
+sys.path.insert(0, {repo!r})
+import main
+def main_receiving_a_signal(**options):
+    os.kill(os.getpid(), signal.SIGHUP)
+    time.sleep(30)
+main.main = main_receiving_a_signal
+main.command_line()
+"""
 
-    before = {signum: signal.getsignal(signum) for signum in interrupts.HANDLED}
-    monkeypatch.setattr(app_main, "main", starting)
-    try:
-        with pytest.raises(SystemExit) as ended:
-            app_main.command_line()
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
-    assert ended.value.code == 128 + signal.SIGTERM
-    assert capsys.readouterr().err == "error: interrupted (SIGTERM); nothing was written (files a write had begun " \
-                                      "were restored)\n"
+
+def test_a_signal_before_the_runs_handlers_are_in_place_is_one_line() -> None:
+    """The command line's first act: Python's defaults would print a traceback for Ctrl-C and nothing for SIGTERM."""
+    ended = subprocess.run([sys.executable, "-c", EARLY_SIGNAL.format(repo=str(REPO))], capture_output=True,
+                           text=True, timeout=60)
+    assert (ended.returncode, ended.stdout) == (128 + signal.SIGHUP, "")
+    assert ended.stderr == "error: interrupted (SIGHUP); nothing was written (files a write had begun were restored)\n"
