@@ -178,12 +178,15 @@ CONTEXT_KEYS = _context_keys()
 ENGINE_CONTEXT_KEYS = frozenset({"excludeStackIdFromLogicalIds", "allowSepCharsInLogicalIds",
                                  "failOnConstructsOutsideOfStacks", "canonicalAssetHashes", "targetVersions"})
 ENGINE_CONTEXT_PREFIXES = ("cdktf", "@")  # `cdktfVersion`, `cdktfRelativeModules`; `@cdktf/...`
+# JSON has no comments: a key starting with `//` is one by convention (as cdktf writes in its own output).
+COMMENT_PREFIX = "//"
 
 
 def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     """Settings from cdktf.json's context, then each `-c key=value`, checked and typed."""
     context = _read_context(cdktf_json)
-    values = {key: value for key, value in context.items() if not _is_engine_key(key)}
+    values = {key: value for key, value in context.items()
+              if not _is_engine_key(key) and not key.startswith(COMMENT_PREFIX)}
     _check_known(values, f"in {cdktf_json.name}'s context")
     for item in overrides:
         key, equals, value = item.partition("=")

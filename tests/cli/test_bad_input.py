@@ -224,14 +224,16 @@ def test_leverage_root_of_the_wrong_type_in_cdktf_json_is_named_in_json_terms(
     assert message in str(refused.value) and "Posix" not in str(refused.value) and "NoneType" not in str(refused.value)
 
 
-def test_the_engines_own_context_keys_are_not_settings(tmp_path: Path) -> None:
-    """cdktf and CDK Terrain read their keys and feature flags from the same context: they are left alone."""
+def test_the_engines_own_context_keys_and_comments_are_not_settings(tmp_path: Path) -> None:
+    """cdktf and CDK Terrain read their keys and feature flags from the same context: they are left alone, as are
+    comments (`//` keys: JSON has no comments)."""
     from stacks.settings.model import load_settings
 
     engine_keys = {"cdktfVersion": "0.21.0", "cdktfRelativeModules": ["modules"],
                    "@cdktf/disable_stack_trace_in_metadata": True, "excludeStackIdFromLogicalIds": "true",
                    "allowSepCharsInLogicalIds": "true",
-                   "failOnConstructsOutsideOfStacks": "true", "canonicalAssetHashes": "true", "targetVersions": {}}
+                   "failOnConstructsOutsideOfStacks": "true", "canonicalAssetHashes": "true", "targetVersions": {},
+                   "//": "a comment", "// lakeAccount": "why it is data-science"}
     (tmp_path / "cdktf.json").write_text(json.dumps({"context": {**engine_keys, "streamRetentionHours": 48}}))
     assert load_settings(tmp_path / "cdktf.json", []).stream_retention_hours == 48
 
