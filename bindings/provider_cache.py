@@ -520,6 +520,10 @@ def _single_process_runtime(root: Path) -> Path | None:
     if not intact:
         files = {relative: (source / name).read_bytes() for relative, name in wanted.items()}
         files["bin/jsii-runtime.js"] = _LAUNCHER.encode()
+        try:  # first: a run stopped in between leaves an unfinished copy, never new files under old checksums
+            (runtime / _CHECKSUMS).unlink(missing_ok=True)
+        except OSError:
+            pass  # a folder where it goes, say: its write below fails the same way, and says so
         for relative, content in files.items():
             write_atomically(runtime / relative, content)
         checksums = {relative: hashlib.sha256(content).hexdigest() for relative, content in files.items()}

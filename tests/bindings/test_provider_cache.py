@@ -563,3 +563,26 @@ def test_a_cdktf_json_that_is_no_file_is_passed_over_by_the_bindings(tmp_path: P
         with open(fifo, "w"):  # lets the blocked read end
             pass
     assert not blocked and found == [[]]
+
+
+def test_a_rewrite_of_jsii_s_kernel_stopped_midway_is_finished_without_a_word(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """New files under the old checksums would be taken for damage by the next run."""
+    launcher = provider_cache._single_process_runtime(tmp_path)
+    runtime = launcher.parents[1]
+    launcher.write_text("garbage(\n")
+    real_write = provider_cache.write_atomically
+    writes: list[Path] = []
+
+    def stopped_after_the_first_file(path: Path, content: bytes) -> None:
+        writes.append(path)
+        real_write(path, content)
+        if len(writes) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(provider_cache, "write_atomically", stopped_after_the_first_file)
+    with pytest.raises(KeyboardInterrupt):
+        provider_cache._single_process_runtime(tmp_path)
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert provider_cache._single_process_runtime(tmp_path) == launcher and capsys.readouterr().err == ""
