@@ -22,7 +22,10 @@ def _ended_at_once(signum: int, _frame: object) -> None:
     """A signal before the run's own handlers are in place: nothing has begun (no lock, no temporary folder, no
     child), so the process ends now, in one line, where Python's defaults would print a traceback for Ctrl-C and
     nothing for SIGTERM."""
-    os.write(2, f"error: interrupted ({_SIGNAL_NAMES[signum]}); {INTERRUPTED}\n".encode())
+    try:
+        os.write(2, f"error: interrupted ({_SIGNAL_NAMES[signum]}); {INTERRUPTED}\n".encode())
+    except OSError:
+        pass  # stderr is a closed pipe: the terminal is gone (SIGHUP)
     os._exit(128 + signum)
 
 
