@@ -19,9 +19,9 @@ _SIGNAL_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM", _signal.S
 
 
 def _ended_at_once(signum: int, _frame: object) -> None:
-    """A signal before the run's own handlers are in place: nothing has begun (no lock, no temporary folder, no
-    child), so the process ends now, in one line, where Python's defaults would print a traceback for Ctrl-C and
-    nothing for SIGTERM."""
+    """A signal while the command line's modules load: nothing has begun (no lock, no cache file, no temporary
+    folder, no child), so the process ends now, in one line, where Python's defaults would print a traceback for
+    Ctrl-C and nothing for SIGTERM."""
     try:
         os.write(2, f"error: interrupted ({_SIGNAL_NAMES[signum]}); {INTERRUPTED}\n".encode())
     except OSError:
@@ -189,9 +189,22 @@ def main(argv: list[str] | None = None, *, process_ends: bool = False) -> int:
 
 
 def command_line() -> None:
-    """`python main.py` and the installed `leverage-cdktf` command; it ends the process."""
-    _signals_end_the_process_at_once()  # until the run's own handlers are in place
-    sys.exit(main(process_ends=True))
+    """`python main.py` and the installed `leverage-cdktf` command; it ends the process. Until the run's own handlers
+    are in place, a signal unwinds as Ctrl-C does (the bytecode cache's writes clean up after themselves) and is
+    one line here."""
+    for signum in _SIGNAL_NAMES:
+        _signal.signal(signum, _raise_keyboard_interrupt)
+    try:
+        code = main(process_ends=True)
+    except KeyboardInterrupt as exc:
+        for signum in _SIGNAL_NAMES:  # the run is over: as after one that ran (leverage.interrupts.handled)
+            _signal.signal(signum, _signal.SIG_IGN)
+        code = _report_interrupt(exc)
+    sys.exit(code)
+
+
+def _raise_keyboard_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signum)
 
 
 def _main(argv: list[str], debug: bool) -> int:

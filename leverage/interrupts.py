@@ -68,7 +68,8 @@ def settle() -> None:
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """Signals wait for the block's end, then one is raised (unless the block is already ending on one)."""
+    """Signals wait for the block's end, where the last one is raised, unless the block ends with an exception of
+    its own or the run has settled."""
     waiting_since = len(_received)
     _run.deferring += 1
     try:
@@ -112,8 +113,8 @@ def as_interrupt(exc: BaseException) -> Interrupted | None:
     child process the same Ctrl-C ended)."""
     if isinstance(exc, Interrupted):
         return exc
-    if isinstance(exc, KeyboardInterrupt):
-        return Interrupted(signal.SIGINT)
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C's own, or the command line's for any signal, before the run's
+        return Interrupted(exc.args[0] if exc.args and exc.args[0] in HANDLED else signal.SIGINT)
     signum = received()
     return Interrupted(signum) if signum is not None else None
 

@@ -145,12 +145,20 @@ def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: P
     values = {"account": account, "layer": layer, "cls": scaffold.entry["class"], "module": scaffold.module.stem,
               "test_path": Path(os.path.relpath(scaffold.test.resolve(), cdktf_json.resolve().parent)).as_posix(),
               "root": os.path.relpath(leverage_root.resolve(), folder.resolve())}
+    # What this run made, removed again if it fails: each made and recorded at once (a signal waits), so that a
+    # signal in between leaves nothing behind.
+    created_folders: list[Path] = []
     written: list[Path] = []
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        for parent in reversed([path for path in (folder, *folder.parents) if not path.exists()]):
+            with interrupts.deferred():
+                parent.mkdir()
+                created_folders.append(parent)
         for path, template in ((scaffold.module, MODULE_TEMPLATE), (scaffold.test, TEST_TEMPLATE)):
-            with path.open("x", encoding="utf-8") as out:  # never over a file that appeared meanwhile
+            with interrupts.deferred():
+                out = path.open("x", encoding="utf-8")  # never over a file that appeared meanwhile
                 written.append(path)
+            with out:
                 out.write(template.format(**values))
         layers.append(scaffold.entry)
         written.append(partial := cdktf_json.with_name(f".{cdktf_json.name}.new"))
@@ -159,8 +167,14 @@ def write_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: P
             os.replace(partial, cdktf_json)
             interrupts.settle()
     except BaseException as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
+        with interrupts.deferred():  # a second signal would leave part of it behind
+            for path in written:
+                path.unlink(missing_ok=True)
+            for parent in reversed(created_folders):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    pass  # something else is in it now, which is not ours to remove
         if isinstance(exc, OSError):
             raise UserError(f"new-layer {target}: cannot write {exc.filename}: {exc.strerror}",
                             fix="choose another --dir or a shorter name; nothing was written") from None

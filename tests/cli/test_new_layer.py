@@ -129,16 +129,27 @@ def test_a_signal_once_the_layer_is_registered_ends_nothing(
     assert not list(tmp_path.glob(".cdktf.json.new"))
 
 
-def test_a_signal_before_the_layer_is_registered_leaves_nothing(
+def test_a_signal_before_the_layer_is_registered_leaves_nothing_even_with_a_second_one(
         capsys: pytest.CaptureFixture[str], app_settings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files and the folders made for them are removed; a second signal waits for that."""
+    (tmp_path / "team").mkdir()
     before = tree_digest(tmp_path)
+    real_unlink = Path.unlink
+    removed: list[Path] = []
 
     def ctrl_c_instead(source: object, target: object) -> None:
         raise KeyboardInterrupt
 
+    def unlink_with_a_second_signal(path: Path, missing_ok: bool = False) -> None:
+        removed.append(path)
+        if len(removed) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_unlink(path, missing_ok=missing_ok)
+
     monkeypatch.setattr(os, "replace", ctrl_c_instead)
-    made = run_cli(capsys, "new-layer", "data-science/orders", "--dir", str(tmp_path / "team"))
+    monkeypatch.setattr(Path, "unlink", unlink_with_a_second_signal)
+    made = run_cli(capsys, "new-layer", "data-science/orders", "--dir", str(tmp_path / "team/a/b"))
     monkeypatch.undo()
-    assert made.code == 130 and made.err.startswith("error: interrupted (SIGINT)"), made.err
-    assert {path: digest for path, digest in tree_digest(tmp_path).items() if not path.startswith("team")} == before
-    assert list((tmp_path / "team").iterdir()) == []  # its folder stays: it may have been there before
+    assert made.code == 128 + signal.SIGTERM and made.err.count("\n") == 1, made.err
+    assert len(removed) == 3  # the module, its test, the partial cdktf.json
+    assert tree_digest(tmp_path) == before and list((tmp_path / "team").iterdir()) == []

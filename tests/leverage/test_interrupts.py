@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,31 @@ def test_a_signal_before_the_runs_handlers_are_in_place_is_one_line() -> None:
                            text=True, timeout=60)
     assert (ended.returncode, ended.stdout) == (128 + signal.SIGHUP, "")
     assert ended.stderr == "error: interrupted (SIGHUP); nothing was written (files a write had begun were restored)\n"
+
+
+# The command line with an empty cache folder, a signal arriving as the first bytecode entry is written.
+SIGNAL_WHILE_CACHING = """
+import os, signal, sys
+sys.path.insert(0, {repo!r})
+real_replace = os.replace
+def replace(source, target, *args, **kwargs):
+    if str(target).endswith(".pyc"):
+        os.replace = real_replace
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real_replace(source, target, *args, **kwargs)
+os.replace = replace
+sys.argv = ["main.py", "--version"]
+import main
+main.command_line()
+"""
+
+
+def test_a_signal_while_the_bytecode_cache_is_written_leaves_no_part_of_it(tmp_path: Path) -> None:
+    """Before the run's handlers, the command line's unwinds: the cache's write removes its temporary file."""
+    ended = subprocess.run([sys.executable, "-B", "-c", SIGNAL_WHILE_CACHING.format(repo=str(REPO))],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert (ended.returncode, ended.stdout) == (128 + signal.SIGTERM, "")
+    assert ended.stderr == "error: interrupted (SIGTERM); nothing was written (files a write had begun were restored)\n"
+    entries = [path.name for path in tmp_path.rglob("*") if path.is_file()]
+    assert entries and all(name.endswith(".pyc") and not name.startswith(".") for name in entries), entries
