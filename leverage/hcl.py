@@ -31,6 +31,13 @@ def value(data: Any, indent: int = 0) -> str:
     raise TypeError(f"cannot write {type(data).__name__} as HCL")
 
 
+def single_variable(data: Any) -> str | None:
+    """`region` of "${var.region}": the variable a value is, whole; None for anything else."""
+    reference = SINGLE_REFERENCE.fullmatch(data) if isinstance(data, str) else None
+    name = reference.group(1).removeprefix("var.") if reference and reference.group(1).startswith("var.") else None
+    return name if name and name.replace("_", "").isalnum() else None
+
+
 def literal(text: str) -> str:
     """User text as a Terraform string that means exactly that text: every string in Terraform (HCL or JSON)
     is a template, so `${` and `%{` would start an interpolation or a directive."""

@@ -119,16 +119,10 @@ def _regions_note(config: dict[str, Any], account: str, project: Project) -> str
     """`Regions when generated: var.region = "us-east-1", ...` for the variables the providers' regions are
     written with, or "" when every region is written out."""
     names = sorted({name for blocks in config.get("provider", {}).values() for block in blocks
-                    if (name := _region_variable(block))})
+                    if (name := hcl.single_variable(block.get("region")))})
     values = {name: value for name in names if (value := project.region_variable(account, name))}
     return REGIONS_NOTE + ", ".join(f'var.{name} = "{value}"' for name, value in values.items()) \
         if values else ""
-
-
-def _region_variable(provider: dict[str, Any]) -> str | None:
-    """The variable a provider's region is written with (`region` for `var.region`), or None."""
-    reference = hcl.SINGLE_REFERENCE.fullmatch(str(provider.get("region", "")))
-    return reference.group(1).removeprefix("var.") if reference and reference.group(1).startswith("var.") else None
 
 
 def noted_regions(config_tf: str) -> dict[str, str]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from leverage.errors import UserError
+from leverage.hcl import single_variable
 from leverage.project.tfvars import blocks, parse_hcl
 from leverage.render.layer_folder import noted_regions
 from leverage.review.references import (REMOTE_STATE, REFERENCE, Layer, World, interpolations, literal_or_none,
@@ -166,7 +167,7 @@ def committed_config(folder: Path, config_tf: dict[str, Any] | None = None) -> d
 def _with_noted_regions(providers: dict[str, list[dict[str, Any]]], noted: Mapping[str, str]
                         ) -> dict[str, list[dict[str, Any]]]:
     def as_generated(body: dict[str, Any]) -> dict[str, Any]:
-        variable = _single_variable(body.get("region"))
+        variable = single_variable(body.get("region"))
         return {**body, "region": noted[variable]} if variable is not None and variable in noted else body
     return {name: [as_generated(body) for body in bodies] for name, bodies in providers.items()}
 
@@ -343,7 +344,7 @@ class _Comparison:
                     continue
                 reference = f"{name}.{entry['alias']}" if entry.get("alias") else name
                 region = entry.get("region")
-                variable = _single_variable(region)
+                variable = single_variable(region)
                 regions[reference] = self.around.variables(folder, variable) if variable else literal_or_none(region)
         return regions
 
@@ -403,14 +404,6 @@ def _referring(config: dict[str, Any], address: str) -> list[str]:
                for name, body in items.items() if address in json.dumps(body)}
     return sorted(resource for resource, body in resource_bodies(config).items()
                   if any(reference in json.dumps(body) for reference in (address, *sources)))
-
-
-def _single_variable(value: Any) -> str | None:
-    """`var.region` of `${var.region}`."""
-    if isinstance(value, str) and value.startswith("${var.") and value.endswith("}") and \
-            value[6:-1].replace("_", "").isalnum():
-        return value[6:-1]
-    return None
 
 
 def _replaced_through_references(layer: str, changes: list[ResourceChange], resources: dict[str, dict[str, Any]],
