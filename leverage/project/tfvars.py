@@ -11,10 +11,7 @@ from leverage.project import hcl_cache
 def read_hcl(path: Path, root: Path) -> dict[str, Any]:
     """Parse an HCL file (tfvars or tf) into python-hcl2's dict form."""
     shown = display_path(path, root)
-    if path.is_dir():
-        raise UserError(f"{shown} is a folder, not a file", fix="move that folder away and put the file there")
-    if path.exists() and not path.is_file():  # a FIFO, a socket, a device: a read could block or never end
-        raise UserError(f"{shown} is not a regular file", fix="move it away and put the file there")
+    refuse_unless_regular_file(path, shown)
     if not path.is_file():
         raise UserError(f"missing file {shown}", fix="create it as in a Leverage project, or fix leverageRoot")
     data = path.read_bytes()
@@ -25,6 +22,15 @@ def read_hcl(path: Path, root: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise UserError(f"{shown} is not UTF-8 text (byte {exc.start})", fix="save it as UTF-8") from None
     return parse_hcl(text, shown)
+
+
+def refuse_unless_regular_file(path: Path, shown: str) -> None:
+    """Refuse what stands where a file of the project goes but is none: a folder, or a FIFO, a socket, a device (a
+    read could block or never end). A missing file is the caller's to judge."""
+    if path.is_dir():
+        raise UserError(f"{shown} is a folder, not a file", fix="move that folder away and put the file there")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{shown} is not a regular file", fix="move it away and put the file there")
 
 
 def parse_hcl(text: str, shown: str) -> dict[str, Any]:

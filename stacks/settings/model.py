@@ -18,6 +18,7 @@ from leverage.errors import UserError
 from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, is_version_constraint
 from leverage.project.layer import LAYER_NAME
 from leverage.project.model import check_region
+from leverage.project.tfvars import refuse_unless_regular_file
 from stacks.settings.own_layers import ACCOUNT_SETTINGS, RegisteredLayer, parse_own_layers
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
 from stacks.settings.values import check_email, check_free_text, key_attribute, shown, shown_json
@@ -258,12 +259,7 @@ def _read_context(cdktf_json: Path) -> dict[str, Any]:
     """cdktf.json's `context` object ({} without the file or the key)."""
     if not cdktf_json.exists():
         return {}
-    if cdktf_json.is_dir():
-        raise UserError(f"{cdktf_json.name} is a folder, not a file",
-                        fix="move that folder away and put the file there")
-    if not cdktf_json.is_file():  # a FIFO or a device: reading it could wait forever
-        raise UserError(f"{cdktf_json.name} is not a regular file",
-                        fix="move it away and put the settings file there, a plain JSON file")
+    refuse_unless_regular_file(cdktf_json, cdktf_json.name)
     data = cdktf_json.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         raise UserError(f"{cdktf_json.name} starts with a UTF-8 byte-order mark, which the cdktf CLI cannot read",
