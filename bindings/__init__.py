@@ -33,7 +33,8 @@ from user_cache.bytecode import keep_bytecode
 from user_cache.folder import user_cache_dir
 
 keep_bytecode()  # before the rest of the app, jsii and the engine are imported
-from bindings.engine_choice import Engine, installed_engine, install_import_hooks  # noqa: E402
+from bindings.engine_choice import (  # noqa: E402
+    Engine, installed_engine, install_import_hooks, submodules_as_attributes)
 
 # The installed engine (an EngineError, which is an ImportError, names what to install when there is none).
 ENGINE: Engine = installed_engine()
@@ -109,21 +110,8 @@ def _register_bare_provider_package(name: str) -> None:
     package.__path__ = list(spec.submodule_search_locations)
     package.__spec__ = spec
     package.__file__ = spec.origin
-    package.__all__ = []  # `from <provider> import *` named every submodule: the names are used as attributes below
-
-    def submodule(attribute: str) -> types.ModuleType:
-        """`import <provider> as aws; aws.s3_bucket.S3Bucket(...)`: the submodule, imported as the package's own
-        `__init__` would have had it (a submodule outside the trimmed assembly is refused, saying what to do)."""
-        if attribute.startswith("_"):
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
-        try:
-            return importlib.import_module(f"{name}.{attribute}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{name}.{attribute}":
-                raise
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
-
-    package.__getattr__ = submodule  # type: ignore[method-assign]  (a module's own, PEP 562)
+    package.__all__ = []  # `from <provider> import *` named every submodule: they are attributes, read when used
+    package.__getattr__ = submodules_as_attributes(name)  # type: ignore[method-assign]
     sys.modules[name] = package
 
 

@@ -19,7 +19,7 @@ import importlib.util
 import sys
 import types
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 # The engine-neutral package of the provider's submodules: `bindings.aws.s3_bucket` is the installed engine's
 # `<provider package>.s3_bucket`.
@@ -130,3 +130,19 @@ def install_import_hooks(engine: Engine) -> None:
     if not any(isinstance(finder, _ProviderAlias) for finder in sys.meta_path):
         sys.meta_path.insert(0, _RefuseOtherEngine(engine, [other for other in ENGINES if other != engine]))
         sys.meta_path.insert(0, _ProviderAlias(engine.provider))
+
+
+def submodules_as_attributes(package: str) -> Callable[[str], types.ModuleType]:
+    """A package's module `__getattr__` (PEP 562) that imports `package.<attribute>` when first read:
+    `import <provider> as aws; aws.s3_bucket.S3Bucket(...)`, as cdktf's provider `__init__` (which imports every
+    submodule) allowed. A submodule outside the trimmed assembly is refused on import, saying what to do."""
+    def submodule(attribute: str) -> types.ModuleType:
+        if attribute.startswith("_"):
+            raise AttributeError(f"module {package!r} has no attribute {attribute!r}")
+        try:
+            return importlib.import_module(f"{package}.{attribute}")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"{package}.{attribute}", None):
+                raise
+            raise AttributeError(f"module {package!r} has no attribute {attribute!r}") from None
+    return submodule

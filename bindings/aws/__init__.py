@@ -6,18 +6,6 @@ own. Import provider classes this way in your own layers and they run on cdktf a
 (docs/engines.md); the submodules your layer modules import are loaded with the app's (docs/speed.md). The alias
 is an import hook installed by `bindings` (bindings/engine_choice.py), which this package's parent imports first.
 """
-import importlib
-from types import ModuleType
+from bindings.engine_choice import submodules_as_attributes
 
-
-def __getattr__(attribute: str) -> ModuleType:
-    """`import bindings.aws as aws; aws.sqs_queue.SqsQueue(...)`: the submodule, as `from bindings.aws import sqs_queue`
-    gives it."""
-    if attribute.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
-    try:
-        return importlib.import_module(f"{__name__}.{attribute}")
-    except ModuleNotFoundError as exc:
-        if exc.name not in (f"{__name__}.{attribute}", None):
-            raise
-        raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}") from None
+__getattr__ = submodules_as_attributes(__name__)  # `import bindings.aws as aws; aws.sqs_queue.SqsQueue(...)`
