@@ -113,7 +113,7 @@ def as_interrupt(exc: BaseException) -> Interrupted | None:
     child process the same Ctrl-C ended)."""
     if isinstance(exc, Interrupted):
         return exc
-    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C's own, or the command line's for any signal, before the run's
+    if isinstance(exc, KeyboardInterrupt):  # Python's for Ctrl-C, or the command line's before the run's handlers
         return Interrupted(exc.args[0] if exc.args and exc.args[0] in HANDLED else signal.SIGINT)
     signum = received()
     return Interrupted(signum) if signum is not None else None
