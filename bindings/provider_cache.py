@@ -113,13 +113,14 @@ _PROVIDER_PACKAGES = frozenset([NEUTRAL_PROVIDER_PACKAGE, *(engine.provider for 
 def imported_submodules(source_file: Path) -> frozenset[str]:
     """The provider submodules a file imports: `from bindings.aws.<name> import ...`, `from bindings.aws import
     <name>`, `import bindings.aws.<name>` (and the same with either engine's provider package), and those it reads
-    from the package imported whole (`import <provider> as aws` ... `aws.<name>`)."""
+    from the package imported whole (`import <provider> as aws` ... `aws.<name>`, or `import <provider>` ...
+    `<provider>.<name>`)."""
     tree = ast.parse(source_file.read_text(), str(source_file))
     found = set()
     whole = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-             for alias in node.names if alias.name in _PROVIDER_PACKAGES and (alias.asname or "." not in alias.name)}
+             for alias in node.names if alias.name in _PROVIDER_PACKAGES}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in whole:
+        if isinstance(node, ast.Attribute) and _dotted_name(node.value) in whole:
             found.add(node.attr)
             continue
         if isinstance(node, ast.ImportFrom) and not node.level and node.module in _PROVIDER_PACKAGES:
@@ -132,6 +133,16 @@ def imported_submodules(source_file: Path) -> frozenset[str]:
                 if name.startswith(package + "."):
                     found.add(name[len(package) + 1:].split(".")[0])
     return frozenset(found)
+
+
+def _dotted_name(node: ast.expr) -> str | None:
+    """`bindings.aws` for the expression `bindings.aws`: how a package imported without an alias is named."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        parent = _dotted_name(node.value)
+        return parent and f"{parent}.{node.attr}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ def test_a_submodule_the_trimmed_assembly_holds_for_the_imported_ones_imports(se
     "from bindings.aws.lambda_function import LambdaFunction", "from bindings.aws import lambda_function",
     "import bindings.aws.lambda_function", "from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction",
     "import cdktn_provider_aws.lambda_function", "from cdktn_provider_aws import lambda_function as f",
-    "import cdktf_cdktf_provider_aws as aws\naws.lambda_function.LambdaFunction", "import bindings.aws as aws\naws.lambda_function"])
+    "import cdktf_cdktf_provider_aws as aws\naws.lambda_function.LambdaFunction", "import bindings.aws as aws\naws.lambda_function",
+    "import bindings.aws\nbindings.aws.lambda_function.LambdaFunction", "import cdktn_provider_aws\ncdktn_provider_aws.lambda_function"])
 def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path, statement: str) -> None:
     """The engine-neutral path and either engine's own (a layer of yours written for cdktf keeps working there)."""
     module = tmp_path / "layer.py"
