@@ -11,12 +11,13 @@ from aws_constructs.alarms import AlarmTopic
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.validation import check_name
 
-# What Glue reports in "Glue Job State Change" events when a run ends without success.
-GLUE_JOB_FAILED_STATES = ("FAILED", "TIMEOUT", "ERROR")
+# The end states without success that Glue sends as "Glue Job State Change" events (it sends SUCCEEDED, FAILED,
+# TIMEOUT and STOPPED only: a run ending ERROR sends none, and a STOPPED run was stopped by someone).
+GLUE_JOB_FAILED_STATES = ("FAILED", "TIMEOUT")
 
 
 class GlueJobFailureNotification(NamedConstruct):
-    """Runs of one Glue job that end FAILED, TIMEOUT or ERROR notify an alarm topic (its policy is extended to
+    """Runs of one Glue job that end FAILED or TIMEOUT notify an alarm topic (its policy is extended to
     admit this rule only). The message is the event itself: job name, run id, state and Glue's error message."""
 
     def __init__(self, scope: Construct, construct_id: str, name: str, job_name: str, topic: AlarmTopic,

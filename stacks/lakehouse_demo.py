@@ -81,7 +81,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
 
     The job script (`glue_jobs/cdc_merge.py`) and the modules it imports are shipped as objects of this layer's
     artifacts bucket, each tracked by its SHA-256; a scheduled trigger starts it (at most one run at a time), and
-    runs that end FAILED, TIMEOUT or ERROR notify an SNS topic through an EventBridge rule. The tables are registered in a Glue database
+    runs that end FAILED or TIMEOUT notify an SNS topic through an EventBridge rule. The tables are registered in a Glue database
     of this layer and stored under `lakehouse/` of the lake's processed bucket.
 
     The job's role reads only the tables' CDC folders of the raw bucket (not the error folder), reads and writes

@@ -163,7 +163,7 @@ def test_failed_runs_notify_the_topic_through_one_rule(layer: dict[str, Any]) ->
     rule = layer["resource"]["aws_cloudwatch_event_rule"]["job_failed"]
     assert json.loads(rule["event_pattern"]) == {
         "source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
-        "detail": {"jobName": ["bb-data-science-lakehouse-cdc-merge"], "state": ["FAILED", "TIMEOUT", "ERROR"]}}
+        "detail": {"jobName": ["bb-data-science-lakehouse-cdc-merge"], "state": ["FAILED", "TIMEOUT"]}}
     target = layer["resource"]["aws_cloudwatch_event_target"]["job_failed"]
     assert target["arn"] == "${aws_sns_topic.alarms.arn}"
     publish = statements(layer, "alarms_policy_document")["EventRulePublishes"]
