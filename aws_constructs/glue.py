@@ -18,7 +18,7 @@ from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Grantable, PolicyStatement, ServiceRole, ServiceRoleProps
 from aws_constructs.kms import Key
-from aws_constructs.logs import LogGroup, LogGroupProps, grant_encrypted_writing
+from aws_constructs.logs import LogGroup, LogGroupProps, grant_encrypted_writing, log_group_resources
 from aws_constructs.addresses import NamedConstruct
 from aws_constructs.s3 import BucketRef
 from aws_constructs.validation import check_name
@@ -169,7 +169,7 @@ class S3Crawler(NamedConstruct):
             sid="CreateCrawlerLogGroup",
             # Glue creates the group if it is missing and associates the security configuration's key with it.
             actions=("logs:AssociateKmsKey", "logs:CreateLogGroup") if key else ("logs:CreateLogGroup",),
-            resources=(group_arn,),
+            resources=log_group_resources(group_arn),
         ))
         self.role.add_to_principal_policy(PolicyStatement(
             sid="WriteCrawlerLogs",

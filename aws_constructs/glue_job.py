@@ -23,7 +23,8 @@ from aws_constructs.kms import Key
 from aws_constructs.limits import (
     GLUE_FLEX_WORKER_TYPES, GLUE_TIMEOUT_MINUTES, GLUE_WORKER_COUNT, GLUE_WORKER_TYPES,
 )
-from aws_constructs.logs import DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps, grant_encrypted_writing
+from aws_constructs.logs import (DEFAULT_RETENTION_DAYS, LogGroup, LogGroupProps, grant_encrypted_writing,
+                                  log_group_resources)
 from aws_constructs.s3 import BucketObject
 from aws_constructs.schedules import GLUE_CRON, schedule_gaps_minutes
 from aws_constructs.validation import check_name, check_range
@@ -153,7 +154,8 @@ class SparkJob(NamedConstruct):
         self.role.add_to_principal_policy(PolicyStatement(
             sid="UseJobLogGroups",
             # Glue creates a missing group and associates the security configuration's key with it.
-            actions=("logs:AssociateKmsKey", "logs:CreateLogGroup"), resources=group_arns))
+            actions=("logs:AssociateKmsKey", "logs:CreateLogGroup"),
+            resources=tuple(resource for arn in group_arns for resource in log_group_resources(arn))))
         self.role.add_to_principal_policy(PolicyStatement(
             sid="WriteJobLogs", actions=("logs:CreateLogStream", "logs:PutLogEvents"),
             resources=tuple(f"{arn}:log-stream:*" for arn in group_arns)))

@@ -58,6 +58,12 @@ class LogGroup(NamedConstruct):
         return LogStream(self, construct_id, self, name)
 
 
+def log_group_resources(group_arn: str) -> tuple[str, str]:
+    """What a grant on a log group names: CloudWatch Logs checks most of its actions (CreateLogGroup,
+    AssociateKmsKey, ...) against the group's ARN followed by `:*`, the tagging ones against the bare ARN."""
+    return group_arn, f"{group_arn}:*"
+
+
 def grant_encrypted_writing(groups: Sequence[LogGroup], grantee: Grantable, principal_arn: str, sid: str) -> None:
     """What a principal writing to encrypted log groups needs of their key, both halves: CloudWatch Logs calls KMS
     on the writer's behalf (`kms:ViaService` logs, the group's ARN as encryption context), so the key policy and

@@ -24,6 +24,7 @@ GLUE_ICEBERG = "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-
 GLUE_JOB_CODE = "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html"
 LOGS_KEY = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"
 LOGS_PUT = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html"
+LOGS_ARNS = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_LogGroup.html"
 ATHENA_WORKGROUP = "https://docs.aws.amazon.com/athena/latest/ug/workgroups-iam-policy.html"
 ATHENA_CATALOG = "https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html"
 ATHENA_RESULTS = "https://docs.aws.amazon.com/athena/latest/ug/encryption.html"

@@ -8,7 +8,7 @@ from typing import Any
 from aws_constructs.access.expressions import Unresolved
 from aws_constructs.access.layers import Layers, TerraformLayer, partition_of
 from aws_constructs.access.requests import ALLOWED, DENIED, AccessRequest
-from stacks.access_paths.aws_docs import GLUE_ARNS, LOGS_KEY, LOGS_PUT
+from stacks.access_paths.aws_docs import GLUE_ARNS, LOGS_ARNS, LOGS_KEY, LOGS_PUT
 
 
 class CatalogueBuilder:
@@ -53,6 +53,18 @@ class CatalogueBuilder:
             self.key_use(f"{who} writes its encrypted logs, CloudWatch Logs using the key as the writer",
                          principal, "kms:GenerateDataKey", key, "logs", self.region(layer),
                          {"aws:logs:arn": group_arn}, ALLOWED, LOGS_KEY)
+
+    def set_up_log_stream(self, who: str, principal: str, layer: TerraformLayer, group: str, stream: str) -> None:
+        """What Glue does as the role before it writes: creates the group if missing and associates the security
+        configuration's key with it, then creates the run's stream. CloudWatch Logs checks these against the group's
+        ARN with a trailing `:log-stream:`, which a grant on the bare group ARN does not match."""
+        group_arn, key = self.log_group(layer, group)
+        actions = ("logs:CreateLogGroup", "logs:AssociateKmsKey") if key else ("logs:CreateLogGroup",)
+        for action in actions:
+            self.add(f"{who} sets up its log group", principal, action, f"{group_arn}:log-stream:", ALLOWED,
+                     LOGS_ARNS)
+        self.add(f"{who} creates its log stream", principal, "logs:CreateLogStream",
+                 f"{group_arn}:log-stream:{stream}", ALLOWED, LOGS_ARNS)
 
     # What the layers say.
 

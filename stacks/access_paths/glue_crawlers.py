@@ -49,5 +49,6 @@ def glue_crawlers(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None
             # construct to create another group, the crawler's writes would find no such group and the proof fail.
             role_name = role.rsplit("/", 1)[1]
             configuration_name = builder.layers.value(layer, configuration)
-            builder.write_log_stream(who, role, layer, f"/aws-glue/crawlers-role/{role_name}-{configuration_name}",
-                                     crawler)
+            group = f"/aws-glue/crawlers-role/{role_name}-{configuration_name}"
+            builder.set_up_log_stream(who, role, layer, group, crawler)
+            builder.write_log_stream(who, role, layer, group, crawler)

@@ -38,8 +38,9 @@ def glue_jobs(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None:
             configuration = builder.layers.value(layer, body["security_configuration"])
             role_name = role.rsplit("/", 1)[1]
             for kind in ("output", "error"):
-                builder.write_log_stream(who, role, layer, f"/aws-glue/jobs/{configuration}-role/{role_name}/{kind}",
-                                         "jr_0123456789abcdef")
+                group = f"/aws-glue/jobs/{configuration}-role/{role_name}/{kind}"
+                builder.set_up_log_stream(who, role, layer, group, "jr_0123456789abcdef")
+                builder.write_log_stream(who, role, layer, group, "jr_0123456789abcdef")
         if LAKEHOUSE_JOB_ARGUMENTS <= set(arguments):
             _lakehouse_job(builder, layer, who, role, region, arguments, deliveries)
 

@@ -145,7 +145,8 @@ def assert_least_privilege(statements: list[dict]) -> None:
         assert not any("*" in action for action in statement["actions"]), statement
         for resource in statement["resources"]:
             assert resource != "*" and not resource.endswith(":::*"), statement
-            assert "*" not in resource or resource.endswith("/*") or resource.endswith(":log-stream:*"), statement
+            assert "*" not in resource or resource.endswith("/*") or resource.endswith(":log-stream:*") \
+                or re.fullmatch(r"arn:[\w-]+:logs:[\w-]+:\d{12}:log-group:[^*]+:\*", resource), statement
 
 
 

@@ -90,6 +90,6 @@ def test_crawler_runs_hourly_by_default_and_logs_only_to_its_own_stream(crawler)
     statements = by_sid(inline_policy_of(crawler, "bb-data-science-crawler-role"))
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers"
     assert statements["CreateCrawlerLogGroup"]["actions"] == ["logs:CreateLogGroup"]
-    assert statements["CreateCrawlerLogGroup"]["resources"] == [group]
+    assert statements["CreateCrawlerLogGroup"]["resources"] == [group, f"{group}:*"]
     assert statements["WriteCrawlerLogs"]["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert statements["WriteCrawlerLogs"]["resources"] == [f"{group}:log-stream:bb-data-science-lakehouse-raw"]

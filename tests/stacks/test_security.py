@@ -143,7 +143,7 @@ def test_crawler_encrypts_with_a_security_configuration_and_logs_where_glue_writ
     assert log_group == {"name": group, "retention_in_days": 365, "kms_key_id": key}
     group_arn = f"arn:aws:logs:us-east-1:{LAKE_ID}:log-group:{group}"
     grants = role_policy(lake, "cdc_crawler_role")
-    assert grants["CreateCrawlerLogGroup"]["resources"] == [group_arn]
+    assert grants["CreateCrawlerLogGroup"]["resources"] == [group_arn, f"{group_arn}:*"]
     assert grants["CreateCrawlerLogGroup"]["actions"] == ["logs:AssociateKmsKey", "logs:CreateLogGroup"]
     assert grants["WriteCrawlerLogs"]["resources"] == [f"{group_arn}:log-stream:{crawler['name']}"]
     # As AWS documents it: the group's ARN as encryption context, no aws:SourceAccount (Logs sends none).
