@@ -55,7 +55,8 @@ class LakeBuckets:
 
 
 def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[str, str, str], retention_days: int,
-                 suffix: str = "", provider: TerraformProvider | None = None) -> LakeBuckets:
+                 suffix: str = "", provider: TerraformProvider | None = None, replica: bool = False) -> LakeBuckets:
+    """`replica`: the buckets S3 replication writes into, which encrypts each copy with `kms:Encrypt`."""
     raw_name, processed_name, logs_name = names
     key = Key(stack, f"DataKey{suffix}", KeyProps(
         description=f"Data lake buckets {raw_name} and {processed_name}", env=env, provider=provider))
@@ -72,7 +73,8 @@ def lake_buckets(stack: LeverageLayerStack, env: AwsEnvironment, names: tuple[st
         name=logs_name, transitions=(), expiration_days=retention_days, provider=provider), env.account_id)
     access_logs.log_access_of(raw, processed)
     # Whoever the account lets read or write the lake buckets (IAM) may use the key for them, through S3.
-    key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
+    actions = DATA_KEY_ACTIONS + ("kms:Encrypt",) if replica else DATA_KEY_ACTIONS
+    key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, actions, "s3", (
         "aws:s3:arn", tuple(arn for bucket in (raw, processed) for arn in (bucket.arn, f"{bucket.arn}/*"))))
     return LakeBuckets(key, raw, processed, access_logs)
 
@@ -152,7 +154,7 @@ class DatalakeDemoLayer(LeverageLayerStack):
         """Raw and processed buckets copied to buckets of the same account in `replica_env`'s region."""
         provider = self.aws_provider("replica", replica_env.region, alias="replica")
         replica = lake_buckets(self, replica_env, tuple(f"{name}-replica" for name in names), retention_days,
-                               "Replica", provider)
+                               "Replica", provider, replica=True)
         role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
             name=self.aws_name("data-lake-replication-role"), service="s3.amazonaws.com",
             source_account=self.account.id, description="S3 replication of the data lake buckets"))

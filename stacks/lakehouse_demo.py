@@ -140,11 +140,11 @@ class LakehouseDemoLayer(LeverageLayerStack):
         access_logs.log_access_of(artifacts, results)
         if props.replica_region:
             self._replicate(key, (artifacts, results, access_logs), AwsEnvironment(env.account_id, props.replica_region))
-        # Whoever IAM lets use this layer's buckets may use the key for them, through S3 (the job's security
-        # configuration also encrypts what Glue itself writes to the processed bucket with it).
-        key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS + ("kms:Encrypt",), "s3", (
-            "aws:s3:arn", (artifacts.arn, f"{artifacts.arn}/*", results.arn, f"{results.arn}/*", processed.arn,
-                           f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
+        # Whoever IAM lets use this layer's buckets may use the key for them, through S3. Not for the processed
+        # bucket: Iceberg writes there with its own S3 client (S3FileIO), which leaves Glue's security configuration
+        # aside, so the tables' files take that bucket's own key.
+        key.allow_via_service("AccountUsesKeyThroughS3", env.account_id, DATA_KEY_ACTIONS, "s3", (
+            "aws:s3:arn", (artifacts.arn, f"{artifacts.arn}/*", results.arn, f"{results.arn}/*")))
 
         warehouse = f"s3://{processed.name}/{WAREHOUSE_PREFIX}"
         database_name = self.aws_name("lakehouse").replace("-", "_")
@@ -215,7 +215,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         lake_key.grant_encrypt_decrypt_via(role, "UseLakeKey", s3, ("aws:s3:arn", (
             processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
         key.as_ref().grant_encrypt_decrypt_via(role, "UseLakehouseKey", s3, ("aws:s3:arn", (
-            artifacts.arn, f"{artifacts.arn}/*", processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*")))
+            artifacts.arn, f"{artifacts.arn}/*")))
         grant_put_metric_data(role, "PublishJobMetrics", namespace)
         if any(count_roles):
             grant_assume(role, "ReadSourceItemCounts", tuple(sorted({arn for arn, _ in filter(None, count_roles)})))
@@ -233,7 +233,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         reader = ManagedPolicy(self, "ReaderPolicy", ManagedPolicyProps(
             name=self.aws_name("lakehouse-reader"),
             description=f"Query the lakehouse tables of {database.name} through Athena workgroup {workgroup.name}"))
-        self._grant_reading(reader, workgroup, database, processed, lake_key, key, s3)
+        self._grant_reading(reader, workgroup, database, processed, lake_key, s3)
 
         self.diagram = _lakehouse_diagram(raw.name, root, processed.name, database.name, workgroup.name)
         self.output("lakehouse_database_name", database.database_name,
@@ -351,14 +351,13 @@ class LakehouseDemoLayer(LeverageLayerStack):
 
     @staticmethod
     def _grant_reading(reader: Grantable, workgroup: QueryWorkgroup, database: CatalogDatabase, processed: BucketRef,
-                       lake_key: KmsKeyRef, key: Key, s3: str) -> None:
+                       lake_key: KmsKeyRef, s3: str) -> None:
         """Query through the workgroup, read the database's tables and their files, nothing else."""
         workgroup.grant_query(reader)
         database.grant_read(reader)
         processed.grant_read(reader, WAREHOUSE_PREFIX)
         context = ("aws:s3:arn", (processed.arn, f"{processed.arn}/{WAREHOUSE_PREFIX}*"))
         lake_key.grant_decrypt_via(reader, "DecryptLakehouseData", s3, context)
-        key.as_ref().grant_decrypt_via(reader, "DecryptGlueWrittenData", s3, context)
 
 
 def _lakehouse_diagram(raw_bucket: str, root: str, processed_bucket: str, database: str, workgroup: str) -> str:

@@ -113,11 +113,21 @@ def test_the_reader_policy_queries_through_the_workgroup_and_reads_nothing_else(
     assert policy["name"] == "bb-data-science-lakehouse-reader" and policy["path"] == "/"
 
 
-def test_the_layers_key_serves_s3_for_its_buckets_and_the_lakehouse_prefix_only(layer: dict[str, Any]) -> None:
+def test_the_layers_key_serves_s3_for_its_own_buckets_only(layer: dict[str, Any]) -> None:
+    """The tables' files take the processed bucket's key (Iceberg's S3 client leaves Glue's security configuration
+    aside); S3 needs no kms:Encrypt of a bucket's own key."""
     policy = json.loads(layer["resource"]["aws_kms_key"]["lakehouse_key"]["policy"])
     through_s3 = next(statement for statement in policy["Statement"] if statement["Sid"] == "AccountUsesKeyThroughS3")
     contexts = through_s3["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
-    assert f"{PROCESSED}/lakehouse/*" in contexts and f"{PROCESSED}/*" not in contexts
+    assert not any(context.startswith(PROCESSED) for context in contexts), contexts
+    assert sorted(through_s3["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    roles = layer["data"]["aws_iam_policy_document"]
+    for document in ("cdc_merge_job_role_policy", "reader_policy_document"):
+        lakehouse_key_contexts = [value for statement in roles[document]["statement"]
+                                  if statement["resources"] == ["${aws_kms_key.lakehouse_key.arn}"]
+                                  for condition in statement.get("condition", []) for value in condition["values"]
+                                  if condition["variable"] == "kms:EncryptionContext:aws:s3:arn"]
+        assert not any(value.startswith(PROCESSED) for value in lakehouse_key_contexts), (document, lakehouse_key_contexts)
 
 
 def test_the_script_shipped_is_the_job_file_tracked_by_its_hash(layer: dict[str, Any]) -> None:

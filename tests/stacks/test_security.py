@@ -86,6 +86,9 @@ def test_key_policy_names_the_firehose_role_by_arn_and_only_its_tables_folders(l
                    for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"))
     assert statements["AccountUsesKeyThroughS3"]["Condition"]["StringEquals"]["kms:ViaService"] == (
         "s3.us-east-1.amazonaws.com")
+    # S3 encrypts with data keys (GenerateDataKey, Decrypt); only replication into the replicas calls kms:Encrypt.
+    assert sorted(statements["AccountUsesKeyThroughS3"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "kms:Encrypt" in key_policy(lake, "data_key_replica")["AccountUsesKeyThroughS3"]["Action"]
 
 
 def test_firehose_writes_with_the_lake_key_it_reads_from_the_lake_layer(datalake: dict[str, Any],
