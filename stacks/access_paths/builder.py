@@ -90,15 +90,26 @@ class CatalogueBuilder:
     def bucket_account(self, bucket_arn: str) -> str:
         return self.bucket(bucket_arn.split(":::", 1)[1])[0].account_id
 
-    def bucket_key(self, bucket_name: str) -> str | None:
-        """The customer-managed key a bucket encrypts new objects with (its SSE configuration), or None."""
+    def _encryption_rule(self, bucket_name: str) -> dict[str, Any]:
+        """The rule of the bucket's SSE configuration, or {} when the layers set none."""
         layer, _ = self.bucket(bucket_name)
         block_type = "aws_s3_bucket_server_side_encryption_configuration"
         for owner, name, _ in self.layers.resources(block_type):
             if owner is layer and self.layers.argument(owner, block_type, name, "bucket") == bucket_name:
-                rule = one_block(self.layers.argument(owner, block_type, name, "rule"))
-                return one_block(rule["apply_server_side_encryption_by_default"]).get("kms_master_key_id")
-        return None
+                return one_block(self.layers.argument(owner, block_type, name, "rule"))
+        return {}
+
+    def bucket_key(self, bucket_name: str) -> str | None:
+        """The customer-managed key a bucket encrypts new objects with (its SSE configuration), or None."""
+        rule = self._encryption_rule(bucket_name)
+        return one_block(rule["apply_server_side_encryption_by_default"]).get("kms_master_key_id") if rule else None
+
+    def s3_encryption_context(self, bucket_name: str, object_arn: str) -> dict[str, str]:
+        """The context S3 gives KMS for an object of the bucket: the bucket's ARN with S3 Bucket Keys on (the data key
+        is the bucket's), the object's without."""
+        if self._encryption_rule(bucket_name).get("bucket_key_enabled"):
+            return {"aws:s3:arn": self.bucket_arn(bucket_name)}
+        return {"aws:s3:arn": object_arn}
 
     def buckets_encrypted_with(self, key: str) -> list[str]:
         names = [self.attribute(layer, "aws_s3_bucket", name, "bucket")

@@ -26,7 +26,8 @@ def s3_replication(builder: CatalogueBuilder) -> None:
         for rule in builder.attribute(layer, REPLICATION, name, "rule"):
             destination = one_block(rule["destination"])
             replica_object = f"{destination['bucket']}/any/object"
-            replica_region = builder.bucket_region(destination["bucket"].split(":::", 1)[1])
+            replica_name = destination["bucket"].split(":::", 1)[1]
+            replica_region = builder.bucket_region(replica_name)
             builder.add(f"{who} writes the replica", role, "s3:ReplicateObject", replica_object, ALLOWED,
                         S3_REPLICATION)
             builder.add(f"{who} writes into the bucket it copies from", role, "s3:ReplicateObject", source_object,
@@ -35,9 +36,11 @@ def s3_replication(builder: CatalogueBuilder) -> None:
             replica_key = one_block(destination.get("encryption_configuration") or {}).get("replica_kms_key_id")
             if source_key and replica_key:
                 builder.key_use(f"{who} decrypts the source object", role, "kms:Decrypt", source_key, "s3",
-                                source_region, {"aws:s3:arn": source_object}, ALLOWED, S3_REPLICATION_KMS)
+                                source_region, builder.s3_encryption_context(source_name, source_object), ALLOWED,
+                                S3_REPLICATION_KMS)
                 builder.key_use(f"{who} encrypts the replica", role, "kms:Encrypt", replica_key, "s3",
-                                replica_region, {"aws:s3:arn": replica_object}, ALLOWED, S3_REPLICATION_KMS)
+                                replica_region, builder.s3_encryption_context(replica_name, replica_object), ALLOWED,
+                                S3_REPLICATION_KMS)
 
 
 def s3_access_log_delivery(builder: CatalogueBuilder) -> None:
