@@ -7,6 +7,8 @@ Checks, on the live rows after the run's merge:
   key_attributes   no live row lacks a key attribute (DynamoDB has no item without its key).
   freshness        the newest merged change is at most `max_change_age_hours` old (0: not checked). A stuck
                    watermark, a Firehose delivering elsewhere or a source that stopped streaming all look the same here.
+                   A table with no change merged yet is as old as the job's first run for it: one whose changes
+                   never arrive fails once that is more than the limit ago.
   item_count       the live row count is within tolerance of the source table's `ItemCount`. DynamoDB refreshes
                    ItemCount about every six hours, so the count may lag the table by that long: the allowance is
                    `item_count_tolerance_percent` of the count plus every change merged in the last
@@ -60,10 +62,12 @@ class TableFacts:
     item_count: int | None = None  # the source table's ItemCount, None when unknown
     item_count_note: str = ""  # why it is unknown
     recent_changes: int = 0  # changes merged in the last COUNT_LAG_HOURS hours, this run's included
+    first_run_us: int | None = None  # the job's first run for the table: its age while no change is merged
 
     @property
     def change_age_seconds(self) -> float | None:
-        return None if self.newest_change_us is None else max(0, self.now_us - self.newest_change_us) / 1_000_000
+        since = self.newest_change_us if self.newest_change_us is not None else self.first_run_us
+        return None if since is None else max(0, self.now_us - since) / 1_000_000
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,10 @@ def evaluate(facts: TableFacts, settings: CheckSettings) -> list[CheckResult]:
     elif age is None:
         results.append(CheckResult("freshness", "skipped", None, limit_hours * 3600.0,
                                    "no change merged yet"))
+    elif facts.newest_change_us is None:
+        results.append(_result("freshness", age > limit_hours * 3600, age, limit_hours * 3600.0,
+                               f"no change merged yet, {age / 3600:.1f} hours after the job's first run for the "
+                               f"table (limit {limit_hours})"))
     else:
         results.append(_result("freshness", age > limit_hours * 3600, age, limit_hours * 3600.0,
                                f"the newest merged change is {age / 3600:.1f} hours old (limit {limit_hours})"))

@@ -99,6 +99,18 @@ def unwrap_item(json_text: str | None) -> str | None:
     return _unwrapped_map(json.loads(json_text))
 
 
+class StoredNumber(Decimal):
+    """A number read from a stored `item`, with the text it was stored as: written back unchanged (a Decimal's own
+    text turns 0.0000001 into 1E-7)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> "StoredNumber":
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
 def plain_json(value: Any) -> str:
     """A value parsed from plain JSON (numbers as Decimal) written back as `unwrap_item` writes it."""
     if isinstance(value, dict):
@@ -108,6 +120,8 @@ def plain_json(value: Any) -> str:
         return "[" + ",".join(plain_json(member) for member in value) + "]"
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
+    if isinstance(value, StoredNumber):
+        return value.text
     if isinstance(value, (Decimal, int)):
         return _json_number(str(value))
     return json.dumps(value, ensure_ascii=False)
@@ -183,7 +197,7 @@ def stored_item_facts(item: str | None, types: dict[str, str] | None) -> dict[st
     same facts `item_facts` gave for its image. Rows stored without types get the types their JSON suggests."""
     if item is None:
         return None
-    attributes = json.loads(item, parse_float=Decimal, parse_int=Decimal)
+    attributes = json.loads(item, parse_float=StoredNumber, parse_int=StoredNumber)
     facts = {}
     for name, value in attributes.items():
         kind = (types or {}).get(name) or inferred_type(value)

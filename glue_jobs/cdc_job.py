@@ -18,7 +18,8 @@ from cdc_identity import (Generation, KeyAttribute, KeyGroup, KeySchema, KeySche
                           keys_from_json, keys_to_json, plan_generations)
 from cdc_metrics import Datum, metric_sink
 from cdc_settings import (CHECKS_TABLE, HISTORY_SUFFIX, LEGACY_STATE_TABLE, RUNS_TABLE, TOMBSTONE_SUFFIX, JobArguments,
-                          JobInputError, TableSpec, catalog_configuration, sanitized_table_name, validate_table_specs)
+                          JobInputError, TableSpec, catalog_configuration, sanitized_table_name, validate_keys,
+                          validate_table_specs)
 
 if TYPE_CHECKING:  # pyspark is imported where it is used: the other modules' pure functions run without Spark
     from pyspark.sql import DataFrame, SparkSession
@@ -260,9 +261,9 @@ class CdcMergeJob:
             reader = reader.option("modifiedAfter", since.strftime("%Y-%m-%dT%H:%M:%S"))
         lines = reader.text(folder).select(
             "value", F.col("_metadata.file_path").alias("source_file"),
-            F.unix_micros(F.col("_metadata.file_modification_time")).alias("file_time_us"))
+            F.unix_micros(F.col("_metadata.file_modification_time")).alias("cdc_file_time_us"))
         if threshold_us is not None:
-            lines = lines.where(F.col("file_time_us") > F.lit(threshold_us))
+            lines = lines.where(F.col("cdc_file_time_us") > F.lit(threshold_us))
         return lines
 
     def parse_changes(self, lines: "DataFrame") -> "DataFrame":
@@ -277,38 +278,39 @@ class CdcMergeJob:
         valid = (F.col("r.eventName").isin(*EVENT_RANK) & F.col("r.eventID").isNotNull() & created.isNotNull()
                  & (F.size(keys) > 0))
         return (lines.where(F.length(F.trim("value")) > 0)
-                .select(record.alias("r"), "source_file", "file_time_us")
+                .select(record.alias("r"), "source_file", "cdc_file_time_us")
                 .select(
                     F.col("r.eventName").alias("cdc_event_name"), F.col("r.eventID").alias("cdc_event_id"),
                     F.when(created < MICROSECONDS_THRESHOLD, created * 1000).otherwise(created)
                     .alias("cdc_event_time_us"),
-                    F.col("r.tableName").alias("table_name"), F.col("r.dynamodb.Keys").alias("keys_json"),
-                    F.when(valid, schema).alias("key_schema"), F.col("r.dynamodb.NewImage").alias("new_image"),
-                    F.col("source_file").alias("cdc_source_file"), "file_time_us"))
+                    F.col("r.tableName").alias("cdc_table_name"), F.col("r.dynamodb.Keys").alias("cdc_keys_json"),
+                    F.when(valid, schema).alias("cdc_key_schema"), F.col("r.dynamodb.NewImage").alias("cdc_new_image"),
+                    F.col("source_file").alias("cdc_source_file"), "cdc_file_time_us"))
 
     def change_stats(self, changes: "DataFrame", spec: TableSpec, started_us: int | None) -> ChangeStats:
         """In one Spark job: per key schema and table name, the changes' counts, times and files (malformed changes
         have no key schema); the totals are their sums."""
         changes.createOrReplaceTempView("cdc_changes")
         before = f"cdc_event_time_us < {started_us}" if started_us is not None else "false"
-        rows = self.spark.sql(f"""SELECT key_schema, table_name, {before} AS before_generation, count(*) AS records,
-                min(cdc_event_time_us) AS first_us, max(cdc_event_time_us) AS last_us, min(cdc_source_file) AS file,
-                collect_set(cdc_source_file) AS files, max(file_time_us) AS newest_file_us
+        rows = self.spark.sql(f"""SELECT cdc_key_schema, cdc_table_name, {before} AS before_generation,
+                count(*) AS records, min(cdc_event_time_us) AS first_us, max(cdc_event_time_us) AS last_us,
+                min(cdc_source_file) AS file, collect_set(cdc_source_file) AS files, max(cdc_file_time_us) AS newest_file_us
             FROM cdc_changes GROUP BY 1, 2, 3""").collect()
         stats = ChangeStats(records=sum(row["records"] for row in rows),
                             files=len({file for row in rows for file in row["files"]}),
                             newest_file_us=max((row["newest_file_us"] for row in rows), default=None))
         groups: dict[KeySchema, KeyGroup] = {}
         for row in rows:
-            if row["key_schema"] is None:
+            if row["cdc_key_schema"] is None:
                 stats.malformed += row["records"]
-            elif row["table_name"] is not None and row["table_name"] != spec.source:
-                stats.other_tables.append((row["table_name"], row["file"]))
+            elif row["cdc_table_name"] is not None and row["cdc_table_name"] != spec.source:
+                stats.other_tables.append((row["cdc_table_name"], row["file"]))
             elif row["before_generation"]:
                 stats.older_than_generation += row["records"]
             else:
-                keys = keys_from_json(row["key_schema"])
-                stats.schema_texts[keys] = row["key_schema"]
+                keys = keys_from_json(row["cdc_key_schema"])
+                refuse_unstorable_keys(spec.source, keys, row["file"])
+                stats.schema_texts[keys] = row["cdc_key_schema"]
                 group = KeyGroup(keys, row["records"], row["first_us"], row["last_us"], row["file"])
                 earlier = groups.get(keys)  # the same keys with and without a table name
                 groups[keys] = group if earlier is None else KeyGroup(
@@ -440,9 +442,10 @@ class CdcMergeJob:
         key_names = {key.name for key in keys}
         profile: dict[str, dict[str, int]] = {}
         images = removes = 0
-        for row in self.spark.sql(f"SELECT cdc_event_name = 'REMOVE' AS removal, attribute, fact.kind AS kind,"
-                                  f" count(*) AS n FROM {view} LATERAL VIEW OUTER explode(r.facts) f AS attribute, fact"
-                                  " GROUP BY 1, 2, 3").collect():
+        for row in self.spark.sql(f"SELECT cdc_event_name = 'REMOVE' AS removal, cdc_attribute AS attribute,"
+                                  f" cdc_fact.kind AS kind, count(*) AS n FROM {view} LATERAL VIEW OUTER"
+                                  " explode(cdc_image.facts) cdc_facts AS cdc_attribute, cdc_fact GROUP BY 1, 2, 3"
+                                  ).collect():
             if row["removal"]:
                 removes += row["n"]
             elif row["attribute"] == keys[0].name:
@@ -453,7 +456,7 @@ class CdcMergeJob:
 
     def stored_profile(self, target: str, keys: KeySchema) -> dict[str, dict[str, int]]:
         """The attributes of rows stored before typed columns, to give them columns too (once)."""
-        self.spark.sql(f"SELECT named_struct('facts', {self.stored_facts()}) AS r, cdc_event_name"
+        self.spark.sql(f"SELECT named_struct('facts', {self.stored_facts()}) AS cdc_image, cdc_event_name"
                        f" FROM {self.table(target)}").createOrReplaceTempView("cdc_stored")
         return self.profile("cdc_stored", keys)[0]
 
@@ -466,13 +469,13 @@ class CdcMergeJob:
 
         rank = F.coalesce(*[F.when(F.col("cdc_event_name") == name, F.lit(value))
                             for name, value in EVENT_RANK.items()])
-        typed = F.from_json("keys_json", "map<string, map<string, string>>")
-        batch = changes.where(F.col("key_schema") == F.lit(schema_text))
+        typed = F.from_json("cdc_keys_json", "map<string, map<string, string>>")
+        batch = changes.where(F.col("cdc_key_schema") == F.lit(schema_text))
         if started_us is not None:
             batch = batch.where(F.col("cdc_event_time_us") >= F.lit(started_us))
-        with_keys = batch.withColumn("key_map", typed).withColumn("cdc_event_rank", rank)
+        with_keys = batch.withColumn("cdc_key_map", typed).withColumn("cdc_event_rank", rank)
         for key in keys:
-            value = F.element_at(F.element_at("key_map", F.lit(key.name)), F.lit(key.type))
+            value = F.element_at(F.element_at("cdc_key_map", F.lit(key.name)), F.lit(key.type))
             with_keys = with_keys.withColumn(key.name, F.unbase64(value) if key.type == "B" else value)
         return with_keys.where(F.expr(" AND ".join(f"{quoted(key.name)} IS NOT NULL" for key in keys)))
 
@@ -483,8 +486,8 @@ class CdcMergeJob:
 
         register_modules_by_value()
         facts = F.udf(cdc_items.item_facts, FACTS_TYPE)
-        image = F.when(F.col("cdc_event_name") == "REMOVE", F.lit(None)).otherwise(facts("new_image"))
-        return changes.select(*[F.col(quoted(key.name)) for key in keys], image.alias("r"), "cdc_event_name",
+        image = F.when(F.col("cdc_event_name") == "REMOVE", F.lit(None)).otherwise(facts("cdc_new_image"))
+        return changes.select(*[F.col(quoted(key.name)) for key in keys], image.alias("cdc_image"), "cdc_event_name",
                               "cdc_event_id", "cdc_event_time_us", "cdc_source_file", "cdc_event_rank")
 
     def newest_change_per_key(self, changes: "DataFrame", keys: KeySchema, schema_text: str,
@@ -498,7 +501,7 @@ class CdcMergeJob:
         order = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys]).orderBy(
             F.col("cdc_event_time_us").desc(), F.col("cdc_event_rank").desc(), F.col("cdc_event_id").desc(),
             F.col("cdc_source_file").asc())
-        newest = valid.withColumn("position", F.row_number().over(order)).where("position = 1")
+        newest = valid.withColumn("cdc_position", F.row_number().over(order)).where("cdc_position = 1")
         return self.with_facts(newest, keys)
 
     @staticmethod
@@ -525,10 +528,10 @@ class CdcMergeJob:
 
     def typed_source(self, keys: KeySchema, columns: tuple[TypedColumn, ...]) -> None:
         """View `cdc_source`: the candidates as rows of the live table, typed columns included."""
-        typed = "".join(f"{value_sql(column, 'r.facts')} AS {quoted(column.name)}, " for column in columns)
+        typed = "".join(f"{value_sql(column, 'cdc_image.facts')} AS {quoted(column.name)}, " for column in columns)
         self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_source AS SELECT
-            {''.join(quoted(key.name) + ', ' for key in keys)}{typed}r.item AS item,
-            r.types AS cdc_attribute_types, {conflicts_sql(columns, 'r.facts')} AS cdc_type_conflicts,
+            {''.join(quoted(key.name) + ', ' for key in keys)}{typed}cdc_image.item AS item,
+            cdc_image.types AS cdc_attribute_types, {conflicts_sql(columns, 'cdc_image.facts')} AS cdc_type_conflicts,
             cdc_event_name, cdc_event_id, cdc_event_time_us, cdc_source_file, cdc_event_rank
             FROM cdc_merged""")
 
@@ -677,12 +680,12 @@ class CdcMergeJob:
         keys = generation.keys
         once = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys], F.col("cdc_event_id")).orderBy(
             F.col("cdc_source_file").asc())
-        unique = keyed.withColumn("position", F.row_number().over(once)).where("position = 1")
+        unique = keyed.withColumn("cdc_position", F.row_number().over(once)).where("cdc_position = 1")
         self.with_facts(unique, keys).createOrReplaceTempView("cdc_history_facts")
-        typed = "".join(f"{value_sql(column, 'r.facts')} AS {quoted(column.name)}, " for column in columns)
+        typed = "".join(f"{value_sql(column, 'cdc_image.facts')} AS {quoted(column.name)}, " for column in columns)
         self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_history_source AS SELECT
-            {''.join(quoted(key.name) + ', ' for key in keys)}{typed}r.item AS item,
-            r.types AS cdc_attribute_types, {conflicts_sql(columns, 'r.facts')} AS cdc_type_conflicts,
+            {''.join(quoted(key.name) + ', ' for key in keys)}{typed}cdc_image.item AS item,
+            cdc_image.types AS cdc_attribute_types, {conflicts_sql(columns, 'cdc_image.facts')} AS cdc_type_conflicts,
             cdc_event_name, cdc_event_id, cdc_event_time_us, timestamp_micros(cdc_event_time_us) AS cdc_event_time,
             cdc_source_file FROM cdc_history_facts""")
         bounds = self.spark.sql("SELECT count(*) AS n, date_format(min(cdc_event_time), 'yyyy-MM-dd') AS first"
@@ -858,6 +861,21 @@ class CdcMergeJob:
                               " GROUP BY source_table").collect()
         return {row["source_table"]: row["n"] or 0 for row in rows}
 
+    def first_run_us(self, target: str) -> int:
+        """When the job first ran for the table: this run, if it never did before."""
+        row = self.spark.sql(f"SELECT unix_micros(min(run_started_at)) AS first FROM {self.table(RUNS_TABLE)}"
+                             f" WHERE target_table = {sql_text(target)}").collect()[0]
+        return self.now_us if row["first"] is None else row["first"]
+
+    def measure_waiting(self, spec: TableSpec, summary: TableRunSummary) -> tuple[list[CheckResult], list[Datum]]:
+        """A table with no change stored yet: only its freshness, which counts from the job's first run for it, so
+        that a table whose changes never arrive goes stale (its alarm would otherwise wait for a metric forever)."""
+        facts = TableFacts(0, 0, 0, None, self.now_us, first_run_us=self.first_run_us(spec.target))
+        results = [result for result in evaluate(facts, spec.checks) if result.check == "freshness"]
+        summary.checks = {result.check: result.outcome for result in results}
+        dimensions = (("Database", self.arguments.database), ("Table", spec.target))
+        return results, [Datum("NewestChangeAgeSeconds", facts.change_age_seconds, "Seconds", dimensions)]
+
     def key_facts(self, target: str, keys: KeySchema) -> tuple[int, int, int]:
         """In one Spark job: live rows, key values held by several rows, rows lacking a key attribute."""
         names = ", ".join(quoted(key.name) for key in keys)
@@ -882,11 +900,13 @@ class CdcMergeJob:
         """The table's checks and metrics after its merge (and maintenance, when due)."""
         stored = self.load(spec.target)
         if not stored.keys:
-            return [], []
+            return self.measure_waiting(spec, summary)
         live_rows, duplicates, without_keys = self.key_facts(spec.target, stored.keys)
         item_count, note = counts.count(spec.source, spec.count_source)
-        facts = TableFacts(live_rows, duplicates, without_keys, summary.newest_stored_change_us, self.now_us,
-                           item_count, note, recent.get(spec.source, 0) + summary.changes_merged)
+        newest = summary.newest_stored_change_us
+        facts = TableFacts(live_rows, duplicates, without_keys, newest, self.now_us, item_count, note,
+                           recent.get(spec.source, 0) + summary.changes_merged,
+                           self.first_run_us(spec.target) if newest is None else None)
         results = evaluate(facts, spec.checks)
         summary.checks = {result.check: result.outcome for result in results}
         dimensions = (("Database", self.arguments.database), ("Table", spec.target))
@@ -970,6 +990,16 @@ class CdcMergeJob:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def refuse_unstorable_keys(source: str, keys: KeySchema, file: str) -> None:
+    """Keys read from the records (those declared in --tables are checked before the run): one named as a column the
+    job adds would overwrite it."""
+    try:
+        validate_keys(source, keys)
+    except JobInputError as error:
+        raise TableFailed(f"{error}, in file {file}: the job cannot store this table; leave it out of the "
+                          "lakehouse's tables (its changes stay in the raw bucket)") from None
 
 
 def record_schema():

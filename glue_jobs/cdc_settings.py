@@ -181,10 +181,12 @@ def validate_columns(spec: TableSpec) -> None:
 
 
 def catalog_configuration(arguments: JobArguments) -> dict[str, str]:
-    """Spark settings of the Iceberg catalog: the only difference between Glue and a local session."""
+    """Spark settings of the Iceberg catalog (the only difference between Glue and a local session), and of the SQL
+    the job writes: attribute names are quoted into it, so `${...}` in one must stay text, not a variable."""
     prefix = f"spark.sql.catalog.{arguments.catalog_name}"
     settings = {prefix: "org.apache.iceberg.spark.SparkCatalog", f"{prefix}.warehouse": arguments.warehouse,
-                "spark.sql.extensions": ICEBERG_EXTENSIONS, "spark.sql.session.timeZone": "UTC"}
+                "spark.sql.extensions": ICEBERG_EXTENSIONS, "spark.sql.session.timeZone": "UTC",
+                "spark.sql.variable.substitute": "false"}
     if arguments.catalog_type == "glue":
         settings[f"{prefix}.catalog-impl"] = "org.apache.iceberg.aws.glue.GlueCatalog"
         settings[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"

@@ -114,6 +114,7 @@ class ItemFactory:
         image["order-total"] = {"N": str(rng.randint(0, 10**6))}
         image["1st"] = {"BOOL": True}
         image["cdc_note"] = {"S": "not the job's"}
+        image["${spark.app.name}"] = {"S": "not a variable"}
         if self.priority:
             image["priority"] = {"N": str(rng.randint(1, 5))}
         if rng.random() < 0.7:

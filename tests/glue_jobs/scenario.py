@@ -20,8 +20,10 @@ from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, fireh
 ORDERS, SESSIONS = "Orders", "app.Sessions-v2"  # the second name exercises the sanitizing rule
 TARGETS = {ORDERS: "orders", SESSIONS: "app_sessions_v2"}
 KEY_TYPES = {ORDERS: {"pk": "S", "sk": "N"}, SESSIONS: {"session_id": "B"}}
-# In run 3 the sessions table is replaced by one with other keys (the same name, a key of another type).
-REPLACED_KEY_TYPES = {"session_id": "S", "seq": "N"}
+# In run 3 the sessions table is replaced by one with other keys (the same name, a key of another type); its sort key
+# is named as a column the job uses while merging once was (Spark matches names regardless of case).
+REPLACED_SORT_KEY = "Position"
+REPLACED_KEY_TYPES = {"session_id": "S", REPLACED_SORT_KEY: "N"}
 # The rebuild declares columns and caps them (the other runs infer every column).
 DECLARED_COLUMNS = {"version": "decimal", "mixed": "json", "status": "string"}
 REBUILD_MAX_COLUMNS = 10
@@ -29,6 +31,8 @@ REBUILD_MAX_COLUMNS = 10
 # in a state table): the rebuild's run gives it typed columns, read from the items it holds (their types as the JSON
 # suggests), and takes over its watermark.
 LEGACY, LEGACY_TARGET, LEGACY_WATERMARK_US = "Legacy", "legacy", 1_700_000_500_000_000
+# A table the rebuild declares whose changes never arrived: the job first ran for it QUIET_DAYS before.
+QUIET, QUIET_TARGET, QUIET_DAYS = "Quiet", "quiet", 30
 LEGACY_ITEMS = {"a": {"id": "a", "count": 3, "price": 2.5, "tags": ["x", "y"], "meta": {"k": 1}, "flag": True,
                       "blob": "AAEC"},
                 "b": {"id": "b", "count": 4, "note": None, "Flag": False}}
@@ -96,7 +100,7 @@ def session_key(number: int) -> dict[str, Any]:
 
 
 def replaced_session_key(number: int, seq: int = 1) -> dict[str, Any]:
-    return {"session_id": {"S": f"session-{number}"}, "seq": {"N": str(seq)}}
+    return {"session_id": {"S": f"session-{number}"}, REPLACED_SORT_KEY: {"N": str(seq)}}
 
 
 @dataclass
@@ -166,7 +170,7 @@ def build_scenario(seed: int = 7) -> Scenario:
 
     # Run 3 (fails once, then retried): late older changes after deletes, a re-insert after a delete, a change
     # whose tombstone fell out of the lateness window, and a file that shows up inside the overlap window. The
-    # sessions table was replaced: the new one's keys are (session_id S, seq N), its changes come after the old's.
+    # sessions table was replaced: the new one's keys are (session_id S, Position N), its changes come after the old's.
     replaced = [make.insert(SESSIONS, replaced_session_key(i), t(5000 + i)) for i in range(4)]
     replaced += [make.insert(SESSIONS, replaced_session_key(1, 2), t(5010)),
                  make.modify(SESSIONS, replaced_session_key(2), t(5020)),
@@ -192,14 +196,15 @@ def build_scenario(seed: int = 7) -> Scenario:
                             make.modify(SESSIONS, replaced_session_key(0), t(5100))], 11)]
     rebuild_tables = [{"source": ORDERS, "target": "orders_explicit", "keys": [
         {"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}], "columns": DECLARED_COLUMNS,
-        "max_columns": REBUILD_MAX_COLUMNS}, {"source": LEGACY, "keys": [{"name": "id", "type": "S"}]}]
+        "max_columns": REBUILD_MAX_COLUMNS}, {"source": LEGACY, "keys": [{"name": "id", "type": "S"}]},
+        {"source": QUIET, "keys": [{"name": "id", "type": "S"}]}]
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
         Step("run4-replay", replays), Step("run5-cadence", run5, list(HISTORY_ON)),
         Step(HEALTHY_STEP, [], ["--maintenance", "true", "--snapshot-retention-hours", "0", *HISTORY_ON]),
         Step(FAULTS_STEP, [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
-             setup_sql=legacy_table() + planted_faults()),
+             setup_sql=legacy_table() + planted_faults() + quiet_table_first_run(now)),
     ]
     return Scenario(steps, now)
 
@@ -218,6 +223,19 @@ def planted_faults() -> list[str]:
     return [f"INSERT INTO {table} SELECT * FROM {table} WHERE id = '{PLANTED_KEY}'",
             f"INSERT INTO {table} VALUES (NULL, '{{}}', 'INSERT', 'planted', 1700000000000009, 'old-file', "
             "current_timestamp())"]
+
+
+def quiet_table_first_run(now: datetime) -> list[str]:
+    """The runs table as the job's first run for the quiet table left it, QUIET_DAYS ago."""
+    from cdc_job import RUNS_COLUMNS
+
+    runs = f"local.{EXPLICIT_DATABASE}.cdc_merge_runs"
+    first = (now - timedelta(days=QUIET_DAYS)).strftime("%Y-%m-%d %H:%M:%S")
+    known = {"run_started_at": f"TIMESTAMP '{first}'", "source_table": f"'{QUIET}'",
+             "target_table": f"'{QUIET_TARGET}'", "outcome": "'merged'"}
+    values = ", ".join(known.get(name, f"CAST(NULL AS {kind})") for name, kind in RUNS_COLUMNS)
+    return [f"CREATE TABLE {runs} ({', '.join(f'{name} {kind}' for name, kind in RUNS_COLUMNS)}) USING iceberg "
+            "TBLPROPERTIES ('format-version'='2')", f"INSERT INTO {runs} VALUES ({values})"]
 
 
 def give_item_counts(scenario: Scenario, healthy: dict[str, int], rebuilt_orders: int) -> None:

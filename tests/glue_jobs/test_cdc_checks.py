@@ -57,6 +57,19 @@ def test_checks_without_what_they_compare_are_skipped_and_say_why() -> None:
     assert outcomes(HEALTHY, CheckSettings(max_change_age_hours=0))["freshness"] == "skipped"
 
 
+def test_a_table_whose_changes_never_arrive_goes_stale_from_the_jobs_first_run_for_it() -> None:
+    """Without this its freshness metric would be missing for good, and a missing metric pages no one."""
+    waiting = TableFacts(**{**HEALTHY.__dict__, "newest_change_us": None, "first_run_us": NOW_US - 25 * HOUR_US})
+    result = next(result for result in evaluate(waiting, CheckSettings()) if result.check == "freshness")
+    assert (result.outcome, result.observed) == ("failed", 25 * 3600)
+    assert result.detail == "no change merged yet, 25.0 hours after the job's first run for the table (limit 24)"
+    recent = TableFacts(**{**waiting.__dict__, "first_run_us": NOW_US - HOUR_US})
+    assert outcomes(recent)["freshness"] == "passed" and recent.change_age_seconds == 3600
+    # Once a change is merged, its age counts, not the first run's.
+    merged = TableFacts(**{**waiting.__dict__, "newest_change_us": NOW_US - HOUR_US})
+    assert outcomes(merged)["freshness"] == "passed"
+
+
 def test_check_settings_and_counts_out_of_range_are_refused() -> None:
     with pytest.raises(ChecksInputError):
         CheckSettings(max_change_age_hours=-1)

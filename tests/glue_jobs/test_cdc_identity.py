@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cdc_identity import Generation, KeyGroup, KeySchemaMix, key_schema, plan_generations
+from cdc_job import TableFailed, refuse_unstorable_keys
 
 OLD = key_schema([("id", "B")])
 NEW = key_schema([("id", "S"), ("seq", "N")])
@@ -48,3 +49,12 @@ def test_declared_keys_say_which_table_holds_the_name_and_other_keys_are_never_m
     assert same.steps[0].group is None and not same.steps[0].archive and len(same.ignored) == 1
     first = plan_generations(None, NEW, [])
     assert first.final == Generation(NEW) and not first.steps[0].archive
+
+
+@pytest.mark.parametrize("name", ["item", "Item", "cdc_event_id", "CDC_note"])
+def test_a_key_named_as_a_column_the_job_adds_fails_its_table_and_says_so(name: str) -> None:
+    """Read from the records of a table no --tables entry declares: the key column would overwrite the job's."""
+    with pytest.raises(TableFailed, match=f"key attribute '{name}' collides with a column the job adds .* in file "
+                                          "f1: the job cannot store this table; leave it out"):
+        refuse_unstorable_keys("Orders", key_schema([(name, "S")]), "f1")
+    refuse_unstorable_keys("Orders", key_schema([("Position", "N"), ("r", "S")]), "f1")

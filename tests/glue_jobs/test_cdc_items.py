@@ -99,14 +99,15 @@ def test_facts_of_every_type_and_the_same_facts_from_the_stored_item() -> None:
     image = {"s": {"S": "ñ \"q\""}, "n": {"N": "2.50"}, "b": {"B": "AAEC"}, "bool": {"BOOL": True},
              "nothing": {"NULL": True}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]},
              "wide": {"NS": ["1", "1E+40"]}, "bs": {"BS": ["AA=="]}, "l": {"L": [{"N": "1.5"}, {"S": "x"}]},
-             "m": {"M": {"z": {"N": "1"}, "a": {"NULL": True}}}}
+             "m": {"M": {"z": {"N": "1"}, "a": {"NULL": True}}},
+             "tiny": {"L": [{"N": "0.0000001"}, {"M": {"x": {"N": "0.000000001"}}}]}}
     item, types, facts = item_facts(json.dumps(image))
     assert item == unwrap_item(json.dumps(image))
     assert types == {name: next(iter(typed)) for name, typed in image.items()}
     assert facts == {"s": ("S", "ñ \"q\""), "n": ("N_DEC", "2.50"), "b": ("B", "AAEC"), "bool": ("BOOL", "true"),
                      "nothing": ("NULL", None), "ss": ("SS", '["a","b"]'), "ns": ("NS_INT", "[1,2]"),
                      "wide": ("NS_WIDE", "[1,1E+40]"), "bs": ("BS", '["AA=="]'), "l": ("L", '[1.5,"x"]'),
-                     "m": ("M", '{"a":null,"z":1}')}
+                     "m": ("M", '{"a":null,"z":1}'), "tiny": ("L", '[0.0000001,{"x":0.000000001}]')}
     assert stored_item_facts(item, types) == facts
     # Rows stored without their types (before typed columns): B reads as S, sets as lists.
     untyped = stored_item_facts(item, None)

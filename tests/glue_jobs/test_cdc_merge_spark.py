@@ -26,9 +26,10 @@ from tests.glue_jobs.conftest import REPO
 from tests.glue_jobs.lake_model import TableModel
 from tests.glue_jobs.scenario import (COUNT_DRIFT, DATABASE, DECLARED_COLUMNS, EXPLICIT_DATABASE, FAULTS_STEP,
                                       FRESH_HOURS, HEALTHY_STEP, KEY_TYPES, LATENESS_WINDOW_DAYS, LEGACY_ITEMS,
-                                      LEGACY_TARGET, LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES, REBUILD_MAX_COLUMNS,
-                                      REPLACED_KEY_TYPES, SESSIONS, TARGETS, Scenario, build_scenario,
-                                      give_item_counts, metrics_file, write_plan)
+                                      LEGACY_TARGET, LEGACY_WATERMARK_US, ORDERS, OVERLAP_MINUTES, QUIET_DAYS,
+                                      QUIET_TARGET, REBUILD_MAX_COLUMNS, REPLACED_KEY_TYPES, REPLACED_SORT_KEY,
+                                      SESSIONS, TARGETS, Scenario, build_scenario, give_item_counts, metrics_file,
+                                      write_plan)
 from tests.glue_jobs.typed_model import ColumnModel, dumped
 
 pytestmark = pytest.mark.spark
@@ -196,9 +197,10 @@ def test_live_rows_and_typed_columns_match_the_model_after_each_run(outcome: Out
 def test_a_full_rebuild_with_explicit_tables_declared_columns_and_a_cap_matches_the_model(outcome: Outcome) -> None:
     result = outcome.results["rebuild-explicit"]
     assert result["error"] is None, result.get("traceback")
+    # A declared table is created before its first change arrives (the quiet one).
     assert set(result["tables"]) == {"cdc_merge_runs", "orders_explicit", "orders_explicit__deletes",
                                      LEGACY_TARGET, LEGACY_TARGET + "__deletes", "cdc_merge_state",
-                                     "cdc_check_results"}
+                                     "cdc_check_results", QUIET_TARGET, QUIET_TARGET + "__deletes"}
     model = outcome.expected["rebuild-explicit"][ORDERS]
     orders = table(outcome, "rebuild-explicit", "orders_explicit")
     assert_columns_match(orders, model_keys(model), model.columns)
@@ -254,7 +256,7 @@ def test_a_replaced_table_starts_a_new_generation_and_keeps_the_old_one_queryabl
     model = outcome.expected["run3-retry"][SESSIONS]
     assert model.generation == 2 and model_keys(model) == REPLACED_KEY_TYPES
     live = table(outcome, "run3-retry", TARGETS[SESSIONS])
-    assert json.loads(live["properties"]["cdc.keys"]) == [{"name": "seq", "type": "N"},
+    assert json.loads(live["properties"]["cdc.keys"]) == [{"name": REPLACED_SORT_KEY, "type": "N"},
                                                            {"name": "session_id", "type": "S"}]
     assert live["properties"]["cdc.generation"] == "2"
     # Nothing of the destroyed table stays live: only the new table's items, under the new keys.
@@ -266,7 +268,7 @@ def test_a_replaced_table_starts_a_new_generation_and_keeps_the_old_one_queryabl
     assert entry["archived_as"] == TARGETS[SESSIONS] + "__v1" and entry["generation"] == 2
     # That run held changes of both tables: the old table's merged first, then archived, then the new one's.
     old_changes = [change for file in outcome.scenario.steps[2].files for change in file.changes
-                   if change.table == SESSIONS and "seq" not in change.keys]
+                   if change.table == SESSIONS and REPLACED_SORT_KEY not in change.keys]
     assert any(model.archives[1].live.get(change.key) == change for change in old_changes)
 
 
@@ -501,6 +503,11 @@ def test_each_planted_fault_is_reported(outcome: Outcome) -> None:
     newest = max(int(row["cdc_event_time_us"]) for row in table(outcome, FAULTS_STEP, LEGACY_TARGET)["rows"])
     age, = metric("NewestChangeAgeSeconds", LEGACY_TARGET)
     assert abs(age - (utc_microseconds(outcome.scenario.now) - newest) / 1e6) < 600  # measured at the run's start
+    # A declared table whose changes never arrived is as old as the job's first run for it: stale, and published.
+    quiet = check_rows(outcome, FAULTS_STEP, QUIET_TARGET)["freshness"]
+    assert quiet["outcome"] == "failed" and "no change merged yet" in quiet["detail"]
+    age, = metric("NewestChangeAgeSeconds", QUIET_TARGET)
+    assert abs(age - QUIET_DAYS * 86400) < 600 and abs(quiet["observed"] - age) < 600
 
 
 def test_every_run_publishes_its_outcome_and_only_a_clean_run_a_success(outcome: Outcome) -> None:
@@ -541,11 +548,11 @@ def test_history_switched_on_is_backfilled_and_holds_every_change_once(outcome: 
     first = summary(outcome, "run5-cadence", ORDERS)
     assert first["history_added"] == len(table(outcome, "run5-cadence", "orders__history")["rows"])
     assert summary(outcome, HEALTHY_STEP, ORDERS)["history_added"] == 0  # only the overlap's replays: nothing new
-    # The replaced sessions table: the history of the current table only (keys session_id and seq).
+    # The replaced sessions table: the history of the current table only (keys session_id and Position).
     sessions = table(outcome, HEALTHY_STEP, TARGETS[SESSIONS] + "__history")
     assert {row["cdc_event_id"] for row in sessions["rows"]} == {
-        change.event_id for change in delivered_changes(outcome, SESSIONS, HEALTHY_STEP) if "seq" in change.keys}
-    assert json.loads(sessions["properties"]["cdc.keys"]) == [{"name": "seq", "type": "N"},
+        change.event_id for change in delivered_changes(outcome, SESSIONS, HEALTHY_STEP) if REPLACED_SORT_KEY in change.keys}
+    assert json.loads(sessions["properties"]["cdc.keys"]) == [{"name": REPLACED_SORT_KEY, "type": "N"},
                                                               {"name": "session_id", "type": "S"}]
 
 
