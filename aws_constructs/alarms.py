@@ -109,7 +109,11 @@ class AlarmTopic(NamedConstruct):
         check_range("KMS key deletion window", props.key_deletion_window_days, 7, 30, "days")
         self.key = Key(self, "Key", KeyProps(description=f"SNS topic {props.name}: alarm notifications",
                                              env=props.env, deletion_window_days=props.key_deletion_window_days))
-        self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS)
+        # SNS names the topic in every KMS call for it. Spelt out: a reference to the topic would make the key
+        # depend on the topic, which depends on the key.
+        self._key_context = ("aws:sns:topicArn", props.env.arn("sns", props.name))
+        self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS,
+                                         encryption_context=self._key_context)
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))
         self._env = props.env
         self._topic_name = props.name
@@ -156,7 +160,7 @@ class AlarmTopic(NamedConstruct):
         sends none that KMS could check, see `Key.allow_service_principal`)."""
         if not self._eventbridge_uses_key:
             self.key.allow_service_principal("EventBridgePublishesEvents", "events.amazonaws.com", DATA_KEY_ACTIONS,
-                                             source_account=False)
+                                             source_account=False, encryption_context=self._key_context)
             self._eventbridge_uses_key = True
         self._topic_policy().add_statement(PolicyStatement(
             sid="EventRulePublishes", actions=("sns:Publish",), resources=(self._topic.arn,),

@@ -52,3 +52,6 @@ def cloudwatch_alarm_topics(builder: CatalogueBuilder) -> None:
                         "cloudwatch.amazonaws.com", "kms:GenerateDataKey", key, DENIED, SNS_SERVICES_KEY,
                         context={**context, "aws:SourceAccount": builder.outsider_account,
                                  "aws:SourceArn": builder.in_outsider_account(alarm, layer.account_id)})
+            builder.add("CloudWatch publishes to another topic of the account with this topic's key",
+                        "cloudwatch.amazonaws.com", "kms:GenerateDataKey", key, DENIED, SNS_SERVICES_KEY,
+                        context={**context, "kms:EncryptionContext:aws:sns:topicArn": f"{topic}-other"})

@@ -35,3 +35,6 @@ def eventbridge_targets(builder: CatalogueBuilder) -> None:
             builder.add(f"EventBridge rule {rule_name} encrypts what it publishes", "events.amazonaws.com",
                         "kms:GenerateDataKey", key, ALLOWED, SNS_SERVICES_KEY,
                         context={"kms:EncryptionContext:aws:sns:topicArn": target})
+            builder.add("EventBridge publishes to another topic with this topic's key", "events.amazonaws.com",
+                        "kms:GenerateDataKey", key, DENIED, SNS_SERVICES_KEY,
+                        context={"kms:EncryptionContext:aws:sns:topicArn": f"{target}-other"})

@@ -67,16 +67,23 @@ def test_a_topic_policy_admits_each_alarm_that_notifies_it_since_it_replaces_the
         f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}" for name in ("bb-first", "bb-second")]}]
 
 
-def test_eventbridge_may_use_the_topic_key_without_a_source_condition_which_it_does_not_send() -> None:
+def test_the_services_may_use_the_topic_key_for_that_topic_only_and_eventbridge_without_a_source() -> None:
+    """EventBridge sends KMS no aws:SourceAccount; SNS names the topic in every call for it, whoever publishes."""
     import json
 
-    from tests.aws_constructs.support import alarm_topic_with
+    from tests.aws_constructs.support import ACCOUNT, REGION, alarm_topic_with
     stack = new_stack()
     alarm_topic_with(stack).allow_event_rule("arn:aws:events:us-east-1:123456789012:rule/r", "123456789012")
     key_policy = json.loads(only(synth(stack), "resource", "aws_kms_key")["policy"])
-    [events] = [statement for statement in key_policy["Statement"]
-                if statement["Principal"] == {"Service": "events.amazonaws.com"}]
-    assert "Condition" not in events and events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    topic = only(synth(stack), "resource", "aws_sns_topic")["name"]
+    services = {statement["Principal"]["Service"]: statement for statement in key_policy["Statement"]
+                if "Service" in statement["Principal"]}
+    for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+        assert services[service]["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"] == \
+            f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic}", service
+        assert services[service]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "aws:SourceAccount" not in services["events.amazonaws.com"]["Condition"]["StringEquals"]
+    assert services["cloudwatch.amazonaws.com"]["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
 
 
 def test_alarms_too_many_to_list_in_the_topic_policy_are_named_by_their_common_prefix() -> None:

@@ -177,7 +177,10 @@ def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -
         assert cloudwatch == [{"Sid": "CloudWatchPublishesAlarms", "Effect": "Allow",
                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
-                               "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNTS[account]}}}]
+                               "Condition": {"StringEquals": {
+                                   "aws:SourceAccount": ACCOUNTS[account],
+                                   "kms:EncryptionContext:aws:sns:topicArn":
+                                       f"arn:aws:sns:us-east-1:{ACCOUNTS[account]}:{topic['name']}"}}}]
         subscriptions = resources(folder, "aws_sns_topic_subscription")
         assert ({name: body["endpoint"] for name, body in subscriptions.items()} ==
                 ({"alarms_email": email} if email else {}))
