@@ -40,10 +40,16 @@ def athena_readers(builder: CatalogueBuilder) -> None:
             results_object = f"{builder.bucket_arn(results_bucket)}/{results_prefix}0f1e2d3c.csv"
             builder.add(f"{who} has Athena write the results", holder, "s3:PutObject", results_object, ALLOWED,
                         ATHENA_RESULTS, identity=holding)
+            builder.add(f"{who} has Athena find the results bucket's region", holder, "s3:GetBucketLocation",
+                        builder.bucket_arn(results_bucket), ALLOWED, ATHENA_RESULTS, identity=holding)
+            builder.add(f"{who} reads the results (GetQueryResults)", holder, "s3:GetObject", results_object, ALLOWED,
+                        ATHENA_RESULTS, identity=holding)
             if results_key:
+                context = builder.s3_encryption_context(results_bucket, results_object)
                 builder.key_use(f"{who} has Athena encrypt the results", holder, "kms:GenerateDataKey", results_key,
-                                "s3", region, {"aws:s3:arn": builder.bucket_arn(results_bucket)}, ALLOWED,
-                                ATHENA_RESULTS, identity=holding)
+                                "s3", region, context, ALLOWED, ATHENA_RESULTS, identity=holding)
+                builder.key_use(f"{who} reads the encrypted results", holder, "kms:Decrypt", results_key, "s3",
+                                region, context, ALLOWED, ATHENA_RESULTS, identity=holding)
             for arguments in jobs_arguments:
                 if READ_TABLES_ARGUMENTS <= set(arguments):
                     _reader_of_tables(builder, who, holder, holding, layer, region, arguments)

@@ -30,8 +30,12 @@ def glue_jobs(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None:
         for what, url in (("its script", script), *((f"module {url.rsplit('/', 1)[1]}", url) for url in modules)):
             _reads_code(builder, who, role, region, what, url)
         temp_bucket, temp_prefix = s3_location(arguments["--TempDir"])
-        builder.add(f"{who} writes its temporary files", role, "s3:PutObject",
-                    f"{builder.bucket_arn(temp_bucket)}/{temp_prefix}part-0000", ALLOWED, GLUE_ICEBERG)
+        temp_object = f"{builder.bucket_arn(temp_bucket)}/{temp_prefix}part-0000"
+        builder.add(f"{who} writes its temporary files", role, "s3:PutObject", temp_object, ALLOWED, GLUE_ICEBERG)
+        temp_key = builder.bucket_key(temp_bucket)
+        if temp_key:
+            builder.key_use(f"{who} encrypts its temporary files", role, "kms:GenerateDataKey", temp_key, "s3",
+                            region, builder.s3_encryption_context(temp_bucket, temp_object), ALLOWED, S3_BUCKET_KEY)
         if "security_configuration" in body:
             # The groups Glue 5 names itself, spelt out here rather than taken from aws_constructs.glue_job: were the
             # construct to create another group, the job's writes would find no such group and the proof fail.
