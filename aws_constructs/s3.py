@@ -29,6 +29,7 @@ from bindings import (
     S3BucketReplicationConfigurationRuleDeleteMarkerReplication as DeleteMarkerReplication,
     S3BucketReplicationConfigurationRuleDestination as ReplicationDestination,
     S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration as ReplicaEncryption,
+    S3BucketReplicationConfigurationRuleDestinationMetrics as ReplicationMetrics,
     S3BucketReplicationConfigurationRuleFilter as ReplicationFilter,
     S3BucketReplicationConfigurationRuleSourceSelectionCriteria as SourceSelection,
     S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects as KmsEncryptedObjects,
@@ -40,6 +41,7 @@ from bindings import (
     S3Object,
     TerraformProvider,
 )
+from aws_constructs.alarms import Metric
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import Condition, Grantable, PolicyDocument, PolicyStatement
 from aws_constructs.kms import KmsKeyRef
@@ -51,6 +53,7 @@ READ_WRITE_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:G
 WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
 LIST_ACTIONS = ("s3:ListBucket",)
+REPLICATION_RULE_ID = "everything"  # the one rule of each replicated bucket
 
 
 def check_bucket_name(name: str) -> None:
@@ -348,10 +351,12 @@ class SecureBucket(NamedConstruct):
                                     depends_on=[log_bucket.policy]))
 
     def replicate_to(self, replica: SecureBucket, role: Grantable, role_arn: str, source_region: str,
-                     replica_region: str, partition: str = "aws") -> None:
+                     replica_region: str, partition: str = "aws") -> Metric:
         """Replicate every object (and delete markers) into `replica`, re-encrypted with the replica's key.
 
         `role` is a role S3 assumes (service `s3.amazonaws.com`); it gets what replication needs, no more.
+        Returns the rule's failed replications: S3 publishes them (in this bucket's region) only because the rule
+        turns its replication metrics on; a failure is otherwise silent.
         """
         source_key, replica_key = self.props.encryption_key, replica.props.encryption_key
         if bool(source_key) != bool(replica_key):
@@ -378,14 +383,17 @@ class SecureBucket(NamedConstruct):
         self._name(S3BucketReplicationConfigurationA(
             self, "Replication", bucket=self.bucket_id, role=role_arn, provider=self.props.provider,
             rule=[ReplicationRule(
-                id="everything", status="Enabled", filter=ReplicationFilter(prefix=""),
+                id=REPLICATION_RULE_ID, status="Enabled", filter=ReplicationFilter(prefix=""),
                 delete_marker_replication=DeleteMarkerReplication(status="Enabled"),
                 source_selection_criteria=encrypted_only,
-                destination=ReplicationDestination(bucket=replica.arn, encryption_configuration=encryption),
+                destination=ReplicationDestination(bucket=replica.arn, encryption_configuration=encryption,
+                                                   metrics=ReplicationMetrics(status="Enabled")),
             )],
             # S3 accepts a replication configuration only once both buckets are versioned.
             depends_on=[self.versioning, replica.versioning],
         ))
+        return Metric("AWS/S3", "OperationsFailedReplication", {
+            "SourceBucket": self.name, "DestinationBucket": replica.name, "RuleId": REPLICATION_RULE_ID}, "Sum", 300)
 
 
 class ServerAccessLogBucket(SecureBucket):

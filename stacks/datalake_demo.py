@@ -7,6 +7,7 @@ from aws_constructs.env import AwsEnvironment
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
 from aws_constructs.firehose import crawl_scope
+from aws_constructs.alarms import AlarmTopic, AlarmTopicProps, Metric
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket, Transition
@@ -19,6 +20,7 @@ from stacks import legacy_addresses as legacy
 from stacks.datalake import StreamedTable, streamed_table_name
 from stacks.names import firehose_role_name, processed_bucket_name, raw_bucket_name
 from stacks.raw_layout import source_folders
+from stacks.replication_alarms import alarm_on_failed_replication
 from stacks.settings.model import FirehoseSettings
 
 
@@ -42,6 +44,7 @@ class DatalakeDemoLayerProps:
     # Region the raw and processed buckets replicate to (buckets, key and access logs of their own there);
     # None: no replication.
     replica_region: str | None = None
+    alarm_email: str = ""  # subscribed to the lake's alarm topic (there is one where the buckets replicate)
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,12 @@ class DatalakeDemoLayer(LeverageLayerStack):
         lake = lake_buckets(self, env, names, props.access_log_retention_days)
         key, raw, processed = lake.key, lake.raw, lake.processed
         if props.replica_region:
-            self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names,
-                            props.access_log_retention_days)
+            replicated = self._replicate(lake, AwsEnvironment(self.account.id, props.replica_region), names,
+                                         props.access_log_retention_days)
+            # The lake's only alarms: its buckets are the lasting copy of the change history.
+            topic = AlarmTopic(self, "Alarms", AlarmTopicProps(
+                name=self.aws_name("data-lake-alarms"), env=env, email=literal(props.alarm_email)))
+            alarm_on_failed_replication(self, replicated, topic)
 
         # Built from names both stacks share and the tables' layers (never the datalake layers' state: no cycle):
         # each source's Firehose role may write only its own tables' folders and its own error folder.
@@ -150,7 +157,7 @@ class DatalakeDemoLayer(LeverageLayerStack):
                     "ARN of the KMS key of the raw and processed buckets, which Firehose writes with")
 
     def _replicate(self, lake: LakeBuckets, replica_env: AwsEnvironment, names: tuple[str, str, str],
-                   retention_days: int) -> None:
+                   retention_days: int) -> list[tuple[SecureBucket, Metric]]:
         """Raw and processed buckets copied to buckets of the same account in `replica_env`'s region."""
         provider = self.aws_provider("replica", replica_env.region, alias="replica")
         replica = lake_buckets(self, replica_env, tuple(f"{name}-replica" for name in names), retention_days,
@@ -159,10 +166,10 @@ class DatalakeDemoLayer(LeverageLayerStack):
             name=self.aws_name("data-lake-replication-role"), service="s3.amazonaws.com",
             source_account=self.account.id, description="S3 replication of the data lake buckets"))
         # The access logs too: the record of who read the lake outlives a region as the data does.
-        for source, target in ((lake.raw, replica.raw), (lake.processed, replica.processed),
-                               (lake.access_logs, replica.access_logs)):
-            source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
-                                replica_env.partition)
+        return [(source, source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
+                                             replica_env.partition))
+                for source, target in ((lake.raw, replica.raw), (lake.processed, replica.processed),
+                                       (lake.access_logs, replica.access_logs))]
 
 
 def _lake_diagram(props: DatalakeDemoLayerProps, raw_bucket: str, crawled: str) -> str:

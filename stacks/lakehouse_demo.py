@@ -29,6 +29,7 @@ from stacks.datalake import StreamedTable, streamed_table_name
 from stacks.lakehouse_tables import HISTORY_SUFFIX as HISTORY_TABLE_SUFFIX
 from stacks.names import item_count_role_name, lakehouse_job_role_name, processed_bucket_name, raw_bucket_name
 from stacks.raw_layout import raw_root
+from stacks.replication_alarms import alarm_on_failed_replication
 from stacks.settings.model import FirehoseSettings, LakehouseSettings
 from stacks.settings.pipelines import LakehouseTableSettings
 
@@ -138,8 +139,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
         access_logs = ServerAccessLogBucket(self, "AccessLogBucket", SecureBucketProps(
             name=self.aws_name("lakehouse-access-logs"), transitions=(), expiration_days=365), env.account_id)
         access_logs.log_access_of(artifacts, results)
-        if props.replica_region:
-            self._replicate(key, (artifacts, results, access_logs), AwsEnvironment(env.account_id, props.replica_region))
+        replicated = () if not props.replica_region else self._replicate(
+            key, (artifacts, results, access_logs), AwsEnvironment(env.account_id, props.replica_region))
         # Whoever IAM lets use this layer's buckets may use the key for them, through S3. Not for the processed
         # bucket: Iceberg writes there with its own S3 client (S3FileIO), which leaves Glue's security configuration
         # aside, so the tables' files take that bucket's own key.
@@ -225,6 +226,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         GlueJobFailureNotification(self, "JobFailed", self.aws_name("lakehouse-cdc-merge-failed"), job.name, topic,
                                    env.account_id)
         self._alarms(topic, namespace, database_name, settings, props.tables, sources)
+        alarm_on_failed_replication(self, replicated, topic)
 
         workgroup = QueryWorkgroup(self, "Workgroup", QueryWorkgroupProps(
             name=self.aws_name("lakehouse"), env=env, results_bucket=results, results_prefix=RESULTS_PREFIX,
@@ -295,7 +297,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
         name = item_count_role_name(self.project.name, account.environment, self.address.disaster_recovery)
         return f"arn:{self.env.partition}:iam::{account.id}:role/{name}", region
 
-    def _replicate(self, key: Key, buckets: tuple[SecureBucket, ...], replica_env: AwsEnvironment) -> None:
+    def _replicate(self, key: Key, buckets: tuple[SecureBucket, ...],
+                   replica_env: AwsEnvironment) -> list[tuple[SecureBucket, Metric]]:
         """Each bucket copied to `<name>-replica` in `replica_env`'s region, with a key and access logs of its own
         there, as the lake's buckets are: the script and recent results survive the loss of the region."""
         provider = self.aws_provider("replica", replica_env.region, alias="replica")
@@ -322,9 +325,9 @@ class LakehouseDemoLayer(LeverageLayerStack):
         role = ServiceRole(self, "ReplicationRole", ServiceRoleProps(
             name=self.aws_name("lakehouse-replication-role"), service="s3.amazonaws.com",
             source_account=self.account.id, description="S3 replication of the lakehouse buckets"))
-        for source, target in zip(buckets, replicas):
-            source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
-                                replica_env.partition)
+        return [(source, source.replicate_to(target, role, role.arn, self.address.region, replica_env.region,
+                                             replica_env.partition))
+                for source, target in zip(buckets, replicas)]
 
     def _table_name(self, table: StreamedTable) -> str:
         return streamed_table_name(self, table)

@@ -69,6 +69,7 @@ def plan_layers(app: App, settings: Settings, project: Project, region: str,
         adopt_existing=settings.layers.lake in adopt,
         firehose_roles_as_reference=settings.layers.datalake in adopt,  # named as the datalake layers name them
         replica_region=replica_region(settings, project, region),
+        alarm_email=settings.alarms.email,
     )
     planned.append(PlannedLayer(lake, settings.layers.lake,
                                 lambda address: DatalakeDemoLayer(app, project, address, lake_props)))

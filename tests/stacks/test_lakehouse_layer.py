@@ -223,8 +223,10 @@ def test_the_lakes_alarms_watch_the_jobs_metrics_and_notify_its_topic(layer: dic
     quality = found["bb-data-science-lakehouse-app-data-quality"]
     assert (quality["metric_name"], quality["dimensions"], quality["threshold"], quality["treat_missing_data"]) == (
         "QualityChecksFailed", table, 0, "notBreaching")
-    assert set(found) == {"bb-data-science-lakehouse-no-successful-run", "bb-data-science-lakehouse-app-data-stale",
-                          "bb-data-science-lakehouse-app-data-quality"}
+    assert set(found) - {f"bb-data-science-lakehouse-{bucket}-replication-failed"
+                         for bucket in ("artifacts", "athena-results", "access-logs")} == {
+        "bb-data-science-lakehouse-no-successful-run", "bb-data-science-lakehouse-app-data-stale",
+        "bb-data-science-lakehouse-app-data-quality"}
     assert all(body["alarm_actions"] == body["ok_actions"] == ["${aws_sns_topic.alarms.arn}"] for body in found.values())
     readme = (JOB_FOLDER.parent / "example" / LAYER / "README.md").read_text()
     assert all(f"`<project>-<account>-lakehouse-{kind}`" in readme

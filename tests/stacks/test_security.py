@@ -206,6 +206,25 @@ def test_lake_replicates_to_the_other_region_by_default(synthesized_example: Pat
     assert replication["DecryptSourceObjects"]["condition"][0]["values"] == ["s3.us-east-1.amazonaws.com"]
 
 
+def test_a_failing_replication_pages(lake: dict[str, Any]) -> None:
+    """S3 publishes a rule's failed replications only with its metrics on; each replicated bucket has its alarm, on
+    the lake's own encrypted topic."""
+    topic = resource(lake, "aws_sns_topic.alarms")
+    assert topic["kms_master_key_id"] == "${aws_kms_key.alarms_key.arn}"
+    for bucket in ("raw_bucket", "processed_bucket", "access_log_bucket"):
+        [rule] = resource(lake, f"aws_s3_bucket_replication_configuration.{bucket}")["rule"]
+        assert rule["destination"]["metrics"] == {"status": "Enabled"}
+        name = resource(lake, f"aws_s3_bucket.{bucket}")["bucket"]
+        alarm = resource(lake, f"aws_cloudwatch_metric_alarm.{bucket}_replication_failed_alarm")
+        assert {key: alarm[key] for key in ("namespace", "metric_name", "dimensions", "statistic", "threshold",
+                                            "comparison_operator", "alarm_actions")} == {
+            "namespace": "AWS/S3", "metric_name": "OperationsFailedReplication", "statistic": "Sum",
+            "dimensions": {"SourceBucket": name, "DestinationBucket": f"{name}-replica", "RuleId": rule["id"]},
+            "threshold": 0, "comparison_operator": "GreaterThanThreshold",
+            "alarm_actions": ["${aws_sns_topic.alarms.arn}"]}
+        assert alarm["alarm_name"] == f"{name}-replication-failed"
+
+
 @pytest.mark.parametrize("setting, region", [("off", None), ("eu-central-1", "eu-central-1")])
 def test_replication_setting_turns_it_off_or_picks_the_region(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                             setting: str, region: str | None) -> None:
@@ -215,6 +234,7 @@ def test_replication_setting_turns_it_off_or_picks_the_region(capsys: pytest.Cap
     replicas = [p["aws"]["region"] for p in config_tf(folder)["provider"] if p["aws"].get("alias") == "replica"]
     assert replicas == ([region] if region else [])
     assert ("aws_s3_bucket_replication_configuration" in main_json(folder)["resource"]) == bool(region)
+    assert ("aws_sns_topic" in main_json(folder)["resource"]) == bool(region)  # the lake's alarms are replication's
 
 
 def test_replicating_into_the_lake_region_itself_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
