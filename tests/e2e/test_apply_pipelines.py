@@ -40,11 +40,15 @@ def test_every_table_streams_into_its_accounts_stream_and_both_roles_reach_the_l
         assert seen[account]["streams"] == [f"acme-{account}-ddb-lakehouse-stream"]
         assert seen[account]["delivery streams"] == [f"acme-{account}-ddb-lakehouse-firehose"]
     assert not seen[LAKE]["tables"] and not seen[LAKE]["streams"]
-    # The lake's alarms are the lakehouse's: its runs, and each table's freshness and data quality.
+    # The lake account's alarms: the lakehouse's runs, each table's freshness and data quality, and each replicated
+    # bucket's failed replications.
+    replicated = [f"data-lake-demo-data-{kind}-bucket" for kind in ("raw", "processed")] + [
+        "data-lake-demo-access-logs", "lakehouse-artifacts", "lakehouse-athena-results", "lakehouse-access-logs"]
     assert sorted(seen[LAKE]["alarms"]) == sorted(
         [f"acme-{LAKE}-lakehouse-no-successful-run"]
         + [f"acme-{LAKE}-lakehouse-{table}-{kind}" for table in ("orders", "customers", "users")
-           for kind in ("quality", "stale")])
+           for kind in ("quality", "stale")]
+        + [f"acme-{LAKE}-{bucket}-replication-failed" for bucket in replicated])
     roles = {lifecycle.outputs[f"{account}/{REGION}/datalake"]["kinesis_firehose_role_arn"] for account in SOURCES}
     granted = {statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
                for statement in seen["raw bucket policy"]["Statement"] if statement["Effect"] == "Allow"}

@@ -56,6 +56,7 @@ def test_access_logs_crawler_encryption_and_replication_are_in_place(applied: di
     assert group["kmsKeyId"] == applied["key arn"]
     [rule] = applied["replication"]
     assert rule["Status"] == "Enabled" and rule["Destination"]["Bucket"].endswith("-data-raw-bucket-replica")
+    assert rule["Destination"]["Metrics"]["Status"] == "Enabled"  # what the replication-failed alarm watches
 
 
 def test_plans_are_empty_and_everything_but_the_protected_table_destroys(applied: dict[str, Any]) -> None:
