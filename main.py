@@ -29,8 +29,14 @@ def _ended_at_once(signum: int, _frame: object) -> None:
     os._exit(128 + signum)
 
 
+def _signals_not_ignored() -> list[int]:
+    """The signals this process handles: not those it was started ignoring (`nohup` ignores SIGHUP, a shell without
+    job control SIGINT for a command run with `&`), which stay ignored, as a program started so is expected to."""
+    return [signum for signum in _SIGNAL_NAMES if _signal.getsignal(signum) is not _signal.SIG_IGN]
+
+
 def _signals_end_the_process_at_once() -> None:
-    for signum in _SIGNAL_NAMES:
+    for signum in _signals_not_ignored():
         _signal.signal(signum, _ended_at_once)
 
 
@@ -192,7 +198,7 @@ def command_line() -> None:
     """`python main.py` and the installed `leverage-cdktf` command; it ends the process. Until the run's own handlers
     are in place, a signal unwinds as Ctrl-C does (the bytecode cache's writes clean up after themselves) and is
     one line here."""
-    for signum in _SIGNAL_NAMES:
+    for signum in _signals_not_ignored():
         _signal.signal(signum, _raise_keyboard_interrupt)
     try:
         code = main(process_ends=True)

@@ -28,6 +28,7 @@ import ast
 import atexit
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import json
@@ -35,6 +36,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -915,10 +917,28 @@ def _is_jsii_greeting(answer: object) -> bool:
 
 
 @contextlib.contextmanager
+def _out_of_reach_of_ignored_signals() -> Iterator[None]:
+    """Node.js resets every signal to its default as it starts. For a process started ignoring SIGHUP (`nohup`) or
+    SIGINT (`&` in a shell without job control), jsii's Node.js process then goes to a process group of its own,
+    which a closed terminal's hangup or a Ctrl-C meant for others does not reach: it would end the kernel under
+    the app. The app's exit stops it as usual."""
+    if not any(signal.getsignal(signum) is signal.SIG_IGN for signum in (signal.SIGHUP, signal.SIGINT)):
+        yield
+        return
+    popen = subprocess.Popen
+    subprocess.Popen = functools.partial(popen, process_group=0)  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        subprocess.Popen = popen  # type: ignore[misc]
+
+
+@contextlib.contextmanager
 def _interrupt_after() -> Iterator[None]:
     """Ctrl-C while jsii starts its Node.js process is raised once it has started: interrupted half-way, jsii's
     process object could not stop itself, and its finalizer would print a traceback on the way out."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started ignoring it: it stays so
         yield
         return
     received: list[int] = []
@@ -942,7 +962,8 @@ def _start_jsii(launcher: Path | None, engine: Engine, *also: tuple[str, str, Pa
     global _started
     if not _started:  # (a first run calls this twice: while the tarball is built, and to load it)
         try:
-            with _jsii_process_environment(launcher), _interrupt_after(), _greeting_read_later():
+            with _jsii_process_environment(launcher), _interrupt_after(), _greeting_read_later(), \
+                    _out_of_reach_of_ignored_signals():
                 kernel.provider._process  # noqa: B018  (starts jsii's Node.js process, if not yet started)
         except OSError as exc:
             raise EngineStartError(f"cannot start jsii's Node.js process ({exc.strerror or exc}: "

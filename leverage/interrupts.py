@@ -97,7 +97,9 @@ def handled(*, process_ends: bool = False) -> Iterator[None]:
         return
     _received.clear()
     _run.settled, _run.deferring = False, 0
-    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED}
+    # A signal the process was started ignoring (nohup, `&` without job control) stays ignored.
+    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED
+                if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -18,6 +19,10 @@ EXAMPLE = REPO / "example"
 sys.path.insert(0, str(REPO))
 # `synth` also leaves cdktf's own output for the cdktf CLI: in tests, not in the checkout.
 os.environ["CDKTF_OUTDIR"] = tempfile.mkdtemp(prefix="leverage-cdktf-test-out-")
+# Ctrl-C as a terminal delivers it, for the tests of its handling: a suite started with `&` by a shell without job
+# control would have it ignored (and the app, rightly, leaves an ignored signal ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import bindings  # noqa: E402,F401  (before anything else imports the provider package)
 import main as app_main  # noqa: E402

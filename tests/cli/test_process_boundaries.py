@@ -90,13 +90,36 @@ STOPS_WHILE_WRITING = textwrap.dedent("""
     os.replace = replace
     sys.exit(main.main(sys.argv[2:]))
 """)
-# case -> (signal, sent to the whole process group (as a terminal's Ctrl-C or a CI runner does), when: seconds after
-# the app has its handlers in place, or "writing")
+# The same, stopping as the stacks are synthesized (the lock held, the engine's child running): a fixed delay would
+# let a fast machine finish the run first.
+STOPS_WHILE_SYNTHESIZING = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, sys.argv[1])
+    import main
+    import leverage.synth
+    real_synthesize = leverage.synth.synthesize
+    def synthesize(*args, **kwargs):
+        print("synthesizing", flush=True)
+        time.sleep(60)
+        return real_synthesize(*args, **kwargs)
+    leverage.synth.synthesize = synthesize
+    sys.exit(main.main(sys.argv[2:]))
+""")
+WRAPPERS = {"writing": STOPS_WHILE_WRITING, "synthesizing": STOPS_WHILE_SYNTHESIZING}
+# case -> (signal, sent to the whole process group (as a terminal's Ctrl-C or a CI runner does), when: as soon as
+# the app has its handlers in place (None), or at a point of the run a wrapper above stops at)
 SIGNALS = {
-    "a closed terminal while it loads": (signal.SIGHUP, True, 0.0),
-    "a cancelled CI job (or timeout) while it synthesizes, the lock held": (signal.SIGTERM, False, 1.0),
+    "a closed terminal while it loads": (signal.SIGHUP, True, None),
+    "a cancelled CI job (or timeout) while it synthesizes, the lock held": (signal.SIGTERM, False, "synthesizing"),
     "Ctrl-C while it writes, the engine's child dying with it": (signal.SIGINT, True, "writing"),
 }
+
+
+def as_from_a_terminal() -> None:
+    """In the child before it runs the app: the signals at their defaults, as a terminal starts a command, whatever
+    started the tests (`nohup`, a CI runner ignoring SIGHUP)."""
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def handlers_in_place(pid: int, signum: int, timeout: float = 60.0) -> None:
@@ -124,16 +147,15 @@ def test_a_signal_is_one_line_exit_128_plus_n_and_leaves_nothing_behind(tmp_path
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     before = tree_digest(project)
-    argv = ([sys.executable, "-c", STOPS_WHILE_WRITING, str(REPO)] if when == "writing"
+    argv = ([sys.executable, "-c", WRAPPERS[when], str(REPO)] if when
             else [sys.executable, str(REPO / "main.py")]) + ["synth", "-c", f"leverageRoot={project}"]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
                                env={**os.environ, "TMPDIR": str(temporary), "CDKTF_OUTDIR": str(tmp_path / "out")},
-                               start_new_session=True)
-    if when == "writing":
-        assert process.stdout is not None and process.stdout.readline() == "writing\n"
+                               start_new_session=True, preexec_fn=as_from_a_terminal)
+    if when:
+        assert process.stdout is not None and process.stdout.readline() == f"{when}\n"
     else:
         handlers_in_place(process.pid, signum)
-        time.sleep(when)
     if group:
         os.killpg(process.pid, signum)
     else:
@@ -144,6 +166,30 @@ def test_a_signal_is_one_line_exit_128_plus_n_and_leaves_nothing_behind(tmp_path
                   "begun were restored)\n", err[-2000:]
     assert tree_digest(project) == before  # no lock, no journal: the state folder is gone too
     assert list(temporary.iterdir()) == []
+
+
+def started_by_nohup() -> None:
+    as_from_a_terminal()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_a_signal_the_process_was_started_ignoring_stays_ignored(tmp_path: Path) -> None:
+    """`nohup` starts the command ignoring SIGHUP (a shell without job control does so with SIGINT for `&`): the
+    terminal closing must not end the run, which writes the layers and exits 0."""
+    from tests.conftest import copy_example
+
+    project = copy_example(tmp_path / "example")
+    process = subprocess.Popen([sys.executable, str(REPO / "main.py"), "synth", "-c", f"leverageRoot={project}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out")}, start_new_session=True,
+                               preexec_fn=started_by_nohup)
+    handlers_in_place(process.pid, signal.SIGTERM)  # the app's own handlers are in place: SIGHUP was left alone
+    while process.poll() is None:  # to the group: the engine's Node.js child (which resets signals at its start) too
+        os.killpg(process.pid, signal.SIGHUP)
+        time.sleep(0.1)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and "interrupted" not in err, err[-2000:]
+    assert out.rstrip().endswith("files changed")
 
 
 # The same wrapper, stopping once the write is committed (the journal finished): the report and the clean-up are
@@ -178,7 +224,8 @@ def test_ctrl_c_once_the_write_is_committed_ends_the_run_as_it_would_have(tmp_pa
     process = subprocess.Popen([sys.executable, "-c", STOPS_ONCE_WRITTEN, str(REPO), "synth", "-c",
                                 f"leverageRoot={project}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=REPO, env={**os.environ, "TMPDIR": str(temporary),
-                                              "CDKTF_OUTDIR": str(tmp_path / "out")}, start_new_session=True)
+                                              "CDKTF_OUTDIR": str(tmp_path / "out")}, start_new_session=True,
+                               preexec_fn=as_from_a_terminal)
     assert process.stdout is not None and process.stdout.readline() == "written\n"
     os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=120)
