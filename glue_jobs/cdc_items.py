@@ -112,7 +112,7 @@ class StoredNumber(Decimal):
 
 
 def plain_json(value: Any) -> str:
-    """A value parsed from plain JSON (numbers as Decimal) written back as `unwrap_item` writes it."""
+    """A value of a stored `item` (parsed with its numbers as StoredNumber) written back as `unwrap_item` wrote it."""
     if isinstance(value, dict):
         return "{" + ",".join(json.dumps(name, ensure_ascii=False) + ":" + plain_json(value[name])
                               for name in sorted(value)) + "}"
@@ -122,8 +122,6 @@ def plain_json(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, StoredNumber):
         return value.text
-    if isinstance(value, (Decimal, int)):
-        return _json_number(str(value))
     return json.dumps(value, ensure_ascii=False)
 
 
