@@ -519,12 +519,17 @@ class CdcMergeJob:
     def key_join(left: str, right: str, keys: KeySchema) -> str:
         return " AND ".join(f"{left}.{quoted(key.name)} = {right}.{quoted(key.name)}" for key in keys)
 
-    def not_superseded_by_tombstones(self, target: str, keys: KeySchema) -> None:
-        """View `cdc_candidates`: the batch's changes no tombstone supersedes (no late change resurrects)."""
-        tombstones = self.table(target + TOMBSTONE_SUFFIX)
+    def changes_to_apply(self, target: str, keys: KeySchema) -> None:
+        """View `cdc_candidates`: the batch's changes that change the table. None that a tombstone supersedes (no
+        late change resurrects), none that the live row already holds or follows: every run reads the overlap
+        window's files again and Firehose redelivers, so without this `ChangesMerged` and the item-count check's
+        allowance would count the same changes on every run."""
+        tombstones, live = self.table(target + TOMBSTONE_SUFFIX), self.table(target)
         self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_candidates AS
             SELECT c.* FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
-            WHERE d.cdc_event_id IS NULL OR {self.newer('c', 'd')}""")
+            LEFT JOIN {live} t ON {self.key_join('t', 'c', keys)}
+            WHERE (d.cdc_event_id IS NULL OR {self.newer('c', 'd')})
+            AND (t.cdc_event_id IS NULL OR {self.newer('c', 't')})""")
 
     def typed_source(self, keys: KeySchema, columns: tuple[TypedColumn, ...]) -> None:
         """View `cdc_source`: the candidates as rows of the live table, typed columns included."""
@@ -577,7 +582,7 @@ class CdcMergeJob:
         if step.group is not None and changes is not None:
             newest = self.newest_change_per_key(changes, keys, stats.schema_texts[keys], step.generation.started_us)
             newest.createOrReplaceTempView("cdc_newest")
-            self.not_superseded_by_tombstones(spec.target, keys)
+            self.changes_to_apply(spec.target, keys)
             # Cached once: the profile, both merges and the tombstone merge's own writes must see the same changes.
             source = self.spark.table("cdc_candidates").persist(StorageLevel.MEMORY_AND_DISK)
             source.createOrReplaceTempView("cdc_merged")
@@ -602,9 +607,10 @@ class CdcMergeJob:
             if source is not None and merged:
                 self.typed_source(keys, plan.columns)
                 self.merge_into_live(spec.target, keys, plan.columns)
+                # Counted once committed: a retry finds these changes in the table and does not count them again.
+                summary.changes_merged += merged
                 if removes:
                     self.merge_into_tombstones(spec.target, keys)
-                summary.changes_merged += merged
         finally:
             if source is not None:
                 source.unpersist()
@@ -854,10 +860,11 @@ class CdcMergeJob:
     # ------------------------------------------------------------ measuring
 
     def recent_changes(self) -> dict[str, int]:
-        """Per source table, the changes merged by the runs of the last COUNT_LAG_HOURS hours."""
+        """Per source table, the changes merged by the runs of the last COUNT_LAG_HOURS hours, failed runs
+        included: a run that failed after its merge committed counts the changes it merged."""
         since = (self.now - timedelta(hours=COUNT_LAG_HOURS)).strftime("%Y-%m-%d %H:%M:%S")
         rows = self.spark.sql(f"SELECT source_table, sum(changes_merged) AS n FROM {self.table(RUNS_TABLE)}"
-                              f" WHERE outcome = 'merged' AND run_started_at >= TIMESTAMP '{since}'"
+                              f" WHERE run_started_at >= TIMESTAMP '{since}'"
                               " GROUP BY source_table").collect()
         return {row["source_table"]: row["n"] or 0 for row in rows}
 

@@ -40,9 +40,12 @@ class TableModel:
     archives: dict[int, Archive] = field(default_factory=dict)
     replaced_records: int = 0  # of the last run
     conflicts: dict[str, int] = field(default_factory=dict)  # of the last run
+    merged: int = 0  # of the last run: the changes that changed the table
 
-    def apply_run(self, changes: list[Change], clock_us: int) -> None:
-        self.replaced_records, self.conflicts = 0, {}
+    def apply_run(self, changes: list[Change], clock_us: int, *, fails_after_first_merge: bool = False) -> None:
+        """One run; `fails_after_first_merge`: it stops once its first merge into the live table has committed
+        (before that merge's tombstones, other generations and the purge)."""
+        self.replaced_records, self.conflicts, self.merged = 0, {}, 0
         current = [change for change in changes if self.started_us is None or change.time_us >= self.started_us]
         self.replaced_records = len(changes) - len(current)
         groups: dict[KeySchema, list[Change]] = {}
@@ -55,14 +58,18 @@ class TableModel:
             ours = groups.get(self.declared_keys, [])
             if self.keys != self.declared_keys:
                 self.start_generation(self.declared_keys, min((c.time_us for c in ours), default=None))
-            self.merge(ours)
+            self.merge(ours, live_only=fails_after_first_merge)
         else:
             for schema, members in sorted(groups.items(), key=lambda pair: min(c.time_us for c in pair[1])):
                 if self.keys is None:
                     self.start_generation(schema, None)
                 elif schema != self.keys:
                     self.start_generation(schema, min(change.time_us for change in members))
-                self.merge(members)
+                self.merge(members, live_only=fails_after_first_merge)
+                if fails_after_first_merge:
+                    break
+        if fails_after_first_merge:
+            return
         horizon = clock_us - self.window_us
         for table in (self.state, self.tombstones):
             for key, change in list(table.items()):
@@ -82,20 +89,25 @@ class TableModel:
             self.columns = ColumnModel({name for name, _ in keys}, dict(self.declared_columns), self.cap)
         self.keys, self.generation = keys, self.generation + 1
 
-    def merge(self, changes: list[Change]) -> None:
+    def merge(self, changes: list[Change], *, live_only: bool = False) -> None:
+        """Per key the newest change, unless a tombstone or the live row is as new (a change read again changes
+        nothing and is not counted). `live_only`: the tombstones are not written."""
         newest: dict[tuple, Change] = {}
         for change in changes:
             if change.key not in newest or change.position > newest[change.key].position:
                 newest[change.key] = change
+        live = self.live()
         candidates = [change for key, change in newest.items()
-                      if key not in self.tombstones or change.position > self.tombstones[key].position]
+                      if (key not in self.tombstones or change.position > self.tombstones[key].position)
+                      and (key not in live or change.position > live[key].position)]
+        self.merged += len(candidates)
         for attribute, count in self.columns.run([change.new_image for change in candidates
                                                   if change.event_name != "REMOVE"]).items():
             self.conflicts[attribute] = self.conflicts.get(attribute, 0) + count
         for change in candidates:
             if change.key not in self.state or change.position > self.state[change.key].position:
                 self.state[change.key] = change
-            if change.event_name == "REMOVE" and (change.key not in self.tombstones
+            if not live_only and change.event_name == "REMOVE" and (change.key not in self.tombstones
                                                   or change.position > self.tombstones[change.key].position):
                 self.tombstones[change.key] = change
 

@@ -99,9 +99,10 @@ def expected_by_watermark(scenario: Scenario) -> tuple[dict[str, dict[str, Table
             since = watermarks[table]
             readable = [file for file in files if since is None or file.modified_at > since - OVERLAP_MINUTES * 60]
             files_read[step.name][table] = len(readable)
+            incremental[table].apply_run([change for file in readable for change in file.changes], clock,
+                                         fails_after_first_merge=bool(step.fail_after))
             if step.fail_after:
                 continue
-            incremental[table].apply_run([change for file in readable for change in file.changes], clock)
             if readable:
                 watermarks[table] = max([file.modified_at for file in readable] + [since or 0])
         models[step.name] = {source: model.snapshot() for source, model in incremental.items()}
@@ -299,7 +300,7 @@ def test_columns_are_added_widened_and_named_as_documented(outcome: Outcome) -> 
 
 
 def test_type_conflicts_are_counted_per_run_and_named_per_row(outcome: Outcome) -> None:
-    for step in SUCCESSFUL_STEPS:
+    for step in (*SUCCESSFUL_STEPS, "run3-fails"):  # the retry does not count what the failed run merged
         for source in (ORDERS, SESSIONS):
             assert summary(outcome, step, source)["type_conflicts"] == outcome.expected[step][source].conflicts
     conflicts = summary(outcome, "run1", ORDERS)["type_conflicts"]
@@ -400,6 +401,16 @@ def test_replays_change_nothing_not_even_merge_metadata(outcome: Outcome) -> Non
         before = table(outcome, "run3-retry", target)["rows"]
         after = table(outcome, "run4-replay", target)["rows"]
         assert sorted(map(json.dumps, before)) == sorted(map(json.dumps, after)), target
+
+
+def test_changes_merged_counts_only_changes_that_changed_the_table(outcome: Outcome) -> None:
+    for step in SUCCESSFUL_STEPS:
+        for source in (ORDERS, SESSIONS):
+            assert summary(outcome, step, source)["changes_merged"] == outcome.expected[step][source].merged, step
+    assert summary(outcome, "run1", ORDERS)["changes_merged"] > 0
+    for step in ("run4-replay", HEALTHY_STEP):  # files merged before, read again: replayed, in the overlap window
+        assert summary(outcome, step, ORDERS)["files_read"] > 0, step
+        assert summary(outcome, step, ORDERS)["changes_merged"] == 0, step
 
 
 def test_deleted_items_keep_tombstones_and_old_ones_are_purged(outcome: Outcome) -> None:
