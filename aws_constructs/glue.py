@@ -135,6 +135,16 @@ class CrawlerProps:
     log_retention_days: int = 365
 
 
+def excluded_folders(bucket_arn: str, key_prefix: str, exclusions: tuple[str, ...]) -> tuple[str, ...]:
+    """The objects below the exclusions that name a whole folder (`errors/**`). Other globs are left out: IAM's `*`
+    crosses folders where Glue's does not, so their objects cannot be named exactly."""
+    if key_prefix and not key_prefix.endswith("/"):
+        return ()
+    folders = (exclusion.removesuffix("/**") for exclusion in exclusions if exclusion.endswith("/**"))
+    return tuple(f"{bucket_arn}/{key_prefix}{folder}/*" for folder in folders
+                 if folder and not any(mark in folder for mark in "*?[]{}!$\\"))
+
+
 class S3Crawler(NamedConstruct):
     """A crawler over one prefix of one bucket, with a role that can read only that and write only its tables."""
 
@@ -148,6 +158,11 @@ class S3Crawler(NamedConstruct):
             description=f"Glue crawler {props.name}"))
         role_arn = props.env.role_arn(props.role_name)
         props.bucket.grant_read(self.role, props.key_prefix, answers_missing_keys=True)
+        skipped = excluded_folders(props.bucket.arn, props.key_prefix, props.exclusions)
+        if skipped:
+            # The crawl never reads what it excludes (another service's failed records, say), so the role may not.
+            self.role.add_to_principal_policy(PolicyStatement(
+                sid="SkipExcludedFolders", effect="Deny", actions=("s3:GetObject",), resources=skipped))
         props.database.grant_crawl(self.role)
         security = None
         key = props.encryption_key

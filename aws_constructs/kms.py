@@ -39,6 +39,7 @@ def context_condition(context: EncryptionContext) -> Condition:
 @dataclass(frozen=True)
 class KmsKeyRef:
     arn: str
+    key_id: str | None = None  # where known: a request may name the key by its ID rather than its ARN
 
     def grant_decrypt_via(self, grantee: Grantable, sid: str, service: str,
                           context: EncryptionContext | tuple[str, str] | None = None) -> None:
@@ -94,7 +95,7 @@ class Key(NamedConstruct):
         return self._key.arn
 
     def as_ref(self) -> KmsKeyRef:
-        return KmsKeyRef(self.arn)
+        return KmsKeyRef(self.arn, self._key.key_id)
 
     def allow_via_service(self, sid: str, account_id: str, actions: tuple[str, ...], service: str,
                           context: EncryptionContext, principal_arn: str | None = None) -> None:

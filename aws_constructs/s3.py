@@ -6,7 +6,7 @@ from functools import cached_property
 import hashlib
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bindings import (
     Construct,
@@ -110,6 +110,17 @@ def listing_conditions(key_prefixes: KeyPrefixes, *, answers_missing_keys: bool 
     values = sorted({*(prefix.removesuffix("/") for prefix in prefixes if prefix.endswith("/")),
                      *(f"{prefix}*" for prefix in prefixes)})
     return (Condition("StringLikeIfExists", "s3:prefix", tuple(values)),)
+
+
+def written_with_key(key: KmsKeyRef) -> tuple[Condition, ...]:
+    """Another account's writes stay readable by the bucket's owner: a write that names its encryption must name
+    SSE-KMS with this key (by ARN, or by ID where known); one that names none takes the bucket's default (this key);
+    none may bring a key of its own (SSE-C). The conditions hold on requests without these headers (UploadPart,
+    AbortMultipartUpload, GetObject), so they sit on the whole statement."""
+    key_names = (key.arn,) if key.key_id is None else (key.arn, key.key_id)
+    return (Condition("StringEqualsIfExists", "s3:x-amz-server-side-encryption", ("aws:kms",)),
+            Condition("StringEqualsIfExists", "s3:x-amz-server-side-encryption-aws-kms-key-id", key_names),
+            Condition("Null", "s3:x-amz-server-side-encryption-customer-algorithm", ("true",)))
 
 
 def folder_keys(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
@@ -337,8 +348,12 @@ class SecureBucket(NamedConstruct):
         principal = (("AWS", (f"arn:{partition}:iam::{account_id}:root",)),)
         pinned = (Condition("ArnEquals", "aws:PrincipalArn", (role_arn,)),)
         sids = (f"{sid}Objects", f"{sid}Bucket", f"{sid}Listing")
-        for statement in bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
-                                           principal, pinned):
+        objects, *bucket = bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
+                                             principal, pinned)
+        key = self.props.encryption_key
+        if key:
+            objects = replace(objects, conditions=objects.conditions + written_with_key(key))
+        for statement in (objects, *bucket):
             self._policy.add_statement(statement)
 
     def add_to_resource_policy(self, statement: PolicyStatement) -> None:

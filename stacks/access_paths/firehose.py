@@ -3,10 +3,12 @@ streams below its prefix and its failed records below its error prefix, with the
 write no other source's table, list nothing but its own folders, and write nothing else."""
 from __future__ import annotations
 
+import uuid
+
 from aws_constructs.access.requests import ALLOWED, DENIED
 from stacks.access_paths.aws_docs import (FIREHOSE_CROSS_ACCOUNT, FIREHOSE_ERRORS, FIREHOSE_PARTITIONING, FIREHOSE_S3,
-                                          KINESIS_KEY, S3_BUCKET_KEY, S3_LIST, S3_TLS)
-from stacks.access_paths.builder import CatalogueBuilder
+                                          KINESIS_KEY, S3_BUCKET_KEY, S3_LIST, S3_SSE_KMS, S3_TLS)
+from stacks.access_paths.builder import CatalogueBuilder, partition_of
 from stacks.access_paths.deliveries import Delivery
 
 
@@ -22,13 +24,13 @@ def firehose_role(builder: CatalogueBuilder, delivery: Delivery, deliveries: lis
     cite = FIREHOSE_CROSS_ACCOUNT if stream_layer.account_id != builder.bucket_account(bucket) else FIREHOSE_S3
     for table in delivery.tables:
         builder.add(f"{who} delivers table {table}'s changes", role, "s3:PutObject", delivery.object_arn(table),
-                    ALLOWED, cite)
+                    ALLOWED, cite, context=sse_kms(delivery.key))
         builder.add(f"{who} aborts an upload of table {table}'s changes", role, "s3:AbortMultipartUpload",
                     delivery.object_arn(table), ALLOWED, FIREHOSE_S3)
         builder.add(f"{who} lists its table {table}'s folder", role, "s3:ListBucket", bucket, ALLOWED, S3_LIST,
                     context={"s3:prefix": delivery.folder(table)})
     builder.add(f"{who} writes its failed records", role, "s3:PutObject", delivery.error_object_arn(), ALLOWED,
-                FIREHOSE_ERRORS)
+                FIREHOSE_ERRORS, context=sse_kms(delivery.key))
     for action in ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads"):
         builder.add(f"{who} locates the bucket", role, action, bucket, ALLOWED, FIREHOSE_S3)
     if delivery.key:
@@ -38,6 +40,12 @@ def firehose_role(builder: CatalogueBuilder, delivery: Delivery, deliveries: lis
     if delivery.log_stream:
         builder.write_log_stream(who, role, delivery.layer, *delivery.log_stream)
     _nothing_else(builder, who, delivery, deliveries)
+
+
+def sse_kms(key: str | None) -> dict[str, str]:
+    """What Firehose's PutObject says about encryption when its destination names a key (the key's ARN)."""
+    return {"s3:x-amz-server-side-encryption": "aws:kms",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": key} if key else {}
 
 
 def _nothing_else(builder: CatalogueBuilder, who: str, delivery: Delivery, deliveries: list[Delivery]) -> None:
@@ -63,6 +71,17 @@ def _nothing_else(builder: CatalogueBuilder, who: str, delivery: Delivery, deliv
     if delivery.tables:
         builder.add(f"{who} delivers over plain HTTP", role, "s3:PutObject", delivery.object_arn(delivery.tables[0]),
                     DENIED, S3_TLS, context={"aws:SecureTransport": "false"})
+    source_account = role.split(":")[4]
+    if delivery.tables and delivery.key and builder.bucket_account(bucket) != source_account:
+        # Objects the lake's account could not read (a key of the source's own, or one sent with the request), or
+        # outside the lake key's control (SSE-S3).
+        own_key = f"arn:{partition_of(region)}:kms:{region}:{source_account}:key/{uuid.UUID(int=0)}"
+        for how, context in (("with SSE-S3", {"s3:x-amz-server-side-encryption": "AES256"}),
+                             ("with a KMS key of its own account", sse_kms(own_key)),
+                             ("with a key it sends (SSE-C)",
+                              {"s3:x-amz-server-side-encryption-customer-algorithm": "AES256"})):
+            builder.add(f"{who} delivers {how}", role, "s3:PutObject", delivery.object_arn(delivery.tables[0]),
+                        DENIED, S3_SSE_KMS, context=context)
     if delivery.key:
         for name in builder.buckets_encrypted_with(delivery.key):
             if builder.bucket_arn(name) != bucket:

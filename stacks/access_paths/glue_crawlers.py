@@ -4,7 +4,7 @@ other database."""
 from __future__ import annotations
 
 from aws_constructs.access.requests import ALLOWED, DENIED
-from stacks.access_paths.aws_docs import GLUE_CRAWLER, S3_BUCKET_KEY, S3_HEAD_BUCKET
+from stacks.access_paths.aws_docs import GLUE_CRAWLER, GLUE_EXCLUSIONS, S3_BUCKET_KEY, S3_HEAD_BUCKET
 from stacks.access_paths.builder import CatalogueBuilder, s3_location
 from stacks.access_paths.deliveries import Delivery
 
@@ -34,6 +34,11 @@ def glue_crawlers(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None
                                 "kms:Decrypt", key, "s3", region, {"aws:s3:arn": bucket}, ALLOWED, S3_BUCKET_KEY)
             builder.add(f"{who} writes in the bucket it crawls", role, "s3:PutObject",
                         f"{bucket}/{prefix}part-0000.json", DENIED, GLUE_CRAWLER)
+            for exclusion in target.get("exclusions") or ():
+                if exclusion.endswith("/**"):
+                    builder.add(f"{who} reads what its crawl excludes ({exclusion})", role, "s3:GetObject",
+                                f"{bucket}/{prefix}{exclusion.removesuffix('**')}part-0000.json", DENIED,
+                                GLUE_EXCLUSIONS)
         account = layer.account_id
         builder.glue_catalog_call(f"{who} creates and updates its tables", role, "glue:CreateTable", region, account,
                                   database, "a_table", ALLOWED, GLUE_CRAWLER)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from aws_constructs.errors import ConstructPropsError
-from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
+from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler, excluded_folders
 from aws_constructs.s3 import BucketRef
 from bindings import Testing as CdktfTesting
 from tests.aws_constructs.support import (ACCOUNT, BUCKET, BUCKET_NAME, ENV, REGION, assert_least_privilege, by_sid, inline_policy_of, new_stack, only,
@@ -93,3 +93,12 @@ def test_crawler_runs_hourly_by_default_and_logs_only_to_its_own_stream(crawler)
     assert statements["CreateCrawlerLogGroup"]["resources"] == [group, f"{group}:*"]
     assert statements["WriteCrawlerLogs"]["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert statements["WriteCrawlerLogs"]["resources"] == [f"{group}:log-stream:bb-data-science-lakehouse-raw"]
+
+
+def test_the_crawlers_role_may_not_read_the_folders_its_crawl_excludes():
+    bucket = "arn:aws:s3:::raw"
+    assert excluded_folders(bucket, "data/", ("cdc_error/**", "a/b/**", "*.tmp", "x*/**", "**")) == (
+        f"{bucket}/data/cdc_error/*", f"{bucket}/data/a/b/*")
+    assert excluded_folders(bucket, "", ("errors/**",)) == (f"{bucket}/errors/*",)
+    # Glue reads exclusions relative to the target: after a prefix that is no folder, their objects are unclear.
+    assert excluded_folders(bucket, "data", ("errors/**",)) == ()

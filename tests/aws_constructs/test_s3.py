@@ -7,8 +7,9 @@ import pytest
 
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.iam import ServiceRole, ServiceRoleProps
+from aws_constructs.kms import Key, KeyProps
 from aws_constructs.s3 import BucketRef, SecureBucket, SecureBucketProps, Transition, check_bucket_name
-from tests.aws_constructs.support import (ACCOUNT, BUCKET, BUCKET_NAME, FIREHOSE_ROLE_ARN, by_sid, inline_policy_of, new_stack, only, policy_statements,
+from tests.aws_constructs.support import (ACCOUNT, BUCKET, BUCKET_NAME, ENV, FIREHOSE_ROLE_ARN, by_sid, inline_policy_of, new_stack, only, policy_statements,
     role, synth)
 
 
@@ -57,6 +58,22 @@ def test_secure_bucket_policy_denies_insecure_transport(bucket):
         "principals": [{"type": "*", "identifiers": ["*"]}],
         "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
     }
+
+
+def test_another_accounts_writes_name_no_encryption_but_the_buckets_key():
+    stack = new_stack()
+    key = Key(stack, "Key", KeyProps(description="raw", env=ENV))
+    secure = SecureBucket(stack, "Raw", SecureBucketProps(name=BUCKET_NAME, encryption_key=key.as_ref()))
+    secure.grant_write_to_role("FirehoseWrite", ACCOUNT, FIREHOSE_ROLE_ARN, "dynamodb_data/")
+    synthesized = synth(stack)
+    statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
+    key_id = next(iter(synthesized["resource"]["aws_kms_key"]))
+    assert statements["FirehoseWriteObjects"]["condition"][1:] == [
+        {"test": "StringEqualsIfExists", "variable": "s3:x-amz-server-side-encryption", "values": ["aws:kms"]},
+        {"test": "StringEqualsIfExists", "variable": "s3:x-amz-server-side-encryption-aws-kms-key-id",
+         "values": [f"${{aws_kms_key.{key_id}.arn}}", f"${{aws_kms_key.{key_id}.key_id}}"]},
+        {"test": "Null", "variable": "s3:x-amz-server-side-encryption-customer-algorithm", "values": ["true"]}]
+    assert len(statements["FirehoseWriteBucket"]["condition"]) == 1  # bucket calls carry no encryption headers
 
 
 def test_grant_write_to_role_trusts_the_account_and_pins_the_role_by_arn(bucket):
