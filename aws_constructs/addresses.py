@@ -230,6 +230,7 @@ def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict 
                 elif not TERRAFORM_IDENTIFIER.fullmatch(name):
                     _check_tree(stack, layer)  # a configuration without metadata names no construct
                 addresses[f"{prefix}{element_type}.{name}"] = path
+    _check_moves(layer, synthesized.get("moved", []), addresses)
     hashed = [(address, path) for address, path in addresses.items() if HASH_SUFFIX.search(address)]
     if hashed and hashed[0][1]:
         raise _hashed(layer, hashed[0][1], hashed[0][0])
@@ -238,6 +239,17 @@ def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict 
     elements = [construct for construct in constructs if isinstance(construct, (TerraformResource, TerraformDataSource))]
     if hashed or len(elements) != len(addresses):  # (a configuration without metadata names no path)
         _check_tree(stack, layer)
+
+
+def _check_moves(layer: str, moves: list[dict[str, str]], addresses: dict[str, str]) -> None:
+    """Terraform refuses to plan a move whose source is still declared ("Moved object still exists")."""
+    for move in moves:
+        source, target = move.get("from"), move.get("to")
+        if source in addresses:
+            raise AddressError(layer, (
+                f"moved block {source} -> {target}: {source} is still declared (by {addresses[source] or 'a construct'}"
+                "), and Terraform refuses to move what still exists; the move belongs only after that construct is "
+                f"renamed or removed, so drop the moved block (or the construct that still declares {source})"))
 
 
 def _check_tree(stack: TerraformStack, layer: str) -> None:

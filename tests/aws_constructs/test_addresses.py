@@ -263,6 +263,22 @@ def test_a_move_between_types_or_twice_is_refused() -> None:
             declare_move(stack, bad, "aws_s3_bucket.z")
 
 
+def test_a_move_from_an_address_still_declared_is_refused() -> None:
+    from aws_constructs.addresses import declare_move
+    from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps
+
+    stacks = new_stack(), new_stack()
+    for stack in stacks:
+        ServiceRole(stack, "Queue", ServiceRoleProps(name="bb-role", service="glue.amazonaws.com")).add_to_principal_policy(
+            PolicyStatement(sid="Read", actions=("s3:GetObject",), resources=("arn:aws:s3:::bb-bucket/*",)))
+    declare_move(stacks[0], "aws_iam_role.queue", "aws_iam_role.other")
+    with pytest.raises(AddressError, match=re.escape(
+            "moved block aws_iam_role.queue -> aws_iam_role.other: aws_iam_role.queue is still declared (by ")):
+        check_unique_addresses(stacks[0], "layer", json.loads(CdktfTesting.synth(stacks[0])))
+    declare_move(stacks[1], "aws_iam_role.gone", "aws_iam_role.queue")  # a move into it: what renames are
+    check_unique_addresses(stacks[1], "layer", json.loads(CdktfTesting.synth(stacks[1])))
+
+
 def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest.CaptureFixture[str],
                                                                    tmp_path: Path, monkeypatch) -> None:
     from stacks import datalake_demo
