@@ -166,13 +166,19 @@ class _UnregisteredLayers:
         found = []
         for layer in earlier:
             address = layer.address
-            if layer.source.startswith(BUILT_IN_SOURCES) or (address.account, address.layer) in registered:
-                continue
-            if address.layer in self.settings.skip_layers:  # skipped: generated nowhere now, its folder left as it is
-                continue
-            moved = next((entry for entry in self.settings.own_layers if entry.layer == address.layer), None)
-            now = (f"its entry {moved.where} now generates it in account {self.settings.own_layer_account(moved)}"
-                   if moved else "no entry of `layers` in cdktf.json generates it now")
+            if layer.source.startswith(BUILT_IN_SOURCES) or address.layer in self.settings.skip_layers:
+                continue  # skipped: generated nowhere now, its folder left as it is
+            entry = next((entry for entry in self.settings.own_layers if entry.layer == address.layer), None)
+            if (address.account, address.layer) in registered:
+                # An entry without a region follows the run's (another configuration's folder stays); one that
+                # names its region generates it there in every configuration, so a folder elsewhere is left behind.
+                if entry is None or entry.region in (None, address.region):
+                    continue
+                now = f"its entry {entry.where} now generates it in region {entry.region}"
+            elif entry is not None:
+                now = f"its entry {entry.where} now generates it in account {self.settings.own_layer_account(entry)}"
+            else:
+                now = "no entry of `layers` in cdktf.json generates it now"
             found.append(UserError(
                 f"was generated from {layer.source} by an earlier synth, and {now}: its resources stay live, and "
                 "no layer manages them any more",

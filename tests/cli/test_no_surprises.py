@@ -70,7 +70,8 @@ def team(**changes: str) -> str:
     """`-c layers=...`: the team's layer, its registration or settings changed."""
     settings = {"read": AUDITOR, **{key: value for key, value in changes.items() if key in ("topic_id", "read")}}
     entry = {"module": "{module}", "class": "TeamLayer", "account": "data-science", "layer": "team-topics",
-             "settings": settings, **{key: value for key, value in changes.items() if key in ("account", "layer")}}
+             "settings": settings, **{key: value for key, value in changes.items()
+                                      if key in ("account", "layer", "region")}}
     return "layers=" + json.dumps([entry])
 
 
@@ -222,6 +223,10 @@ CASES = {
         ("synth", "-c", team(account="apps-devstg")), 2,
         f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and its entry layers[0] now "
         "generates it in account apps-devstg", not_says=("no longer a source",)),
+    "moving your own layer to another region": Case(
+        ("synth", "-c", team(region="us-west-2")), 2,
+        f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and its entry layers[0] now "
+        "generates it in region us-west-2", not_says=("no longer a source",)),
     "unregistering your own layer": Case(
         ("synth", "-c", "layers=[]"), 2,
         f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and no entry of `layers` in "
