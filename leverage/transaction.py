@@ -124,6 +124,7 @@ def synthesized(request: Request, *, writes: bool) -> Iterator[Run]:
             with _read_sites(stacks):
                 generated = generate(layers, project, request.lifecycle)
                 warnings += scan.check_reads(project.root, project.layers, generated.graph.external_reads_by_layer())
+                _check_unused_reads(stacks, layers, project)
             yield Run(project, generated, outdir, warnings,
                       {stack.address.folder: stack.registration for stack in stacks if stack.registration})
 
@@ -144,6 +145,23 @@ def _engine(request: Request) -> type[App]:
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def _check_unused_reads(stacks: list[LeverageLayerStack], layers: list[SynthesizedLayer], project: Project) -> None:
+    """A `read_layer` whose value the layer does not use names no output in the configuration, so the reads found
+    there miss it: its output must exist all the same (a misspelt name is a mistake whether or not it is used)."""
+    by_key = {layer.address.backend_key: layer for layer in layers}
+    external = []
+    for stack in stacks:
+        for key, output in stack.read_sites:
+            target = by_key.get(key)
+            if target is None:
+                external.append((stack.address.folder, key, (output,)))
+            elif output not in target.config.get("output", {}):
+                raise UserError(f"reads output {output!r} of {target.address.folder}, which does not have it",
+                                layer=stack.address.folder,
+                                details={"reads": target.address.folder, "key": key, "output": output})
+    scan.check_reads(project.root, project.layers, external)  # its warnings: those of the layer's remote state
 
 
 @contextmanager

@@ -102,6 +102,20 @@ def test_reading_an_output_the_layer_does_not_declare_is_refused(
                    "data-science/us-east-1/datalake-demo declares (the `read_layer` call)")
 
 
+def test_an_unused_read_of_an_output_the_layer_does_not_declare_is_refused_too(
+        capsys: pytest.CaptureFixture[str], project_copy: Path, user_folder: Path) -> None:
+    unused = GOOD.replace("tags={\"Reads\": raw})", "tags={})")
+    assert unused != GOOD
+    path = write_module(user_folder, unused)
+    entry = registration(path, settings={"retention_days": 2, "lake_output": "no_such_output"})
+    call = next(number for number, line in enumerate(textwrap.dedent(unused).splitlines(), 1)
+                if "self.read_layer(" in line)
+    assert_refused(capsys, "synth", project_copy, (entry,),
+                   f"{path}:{call}: layer {LAYER} (layers[0]): reads output 'no_such_output' of "
+                   "data-science/us-east-1/datalake-demo, which does not have it; read an output that "
+                   "data-science/us-east-1/datalake-demo declares (the `read_layer` call)")
+
+
 def test_a_state_key_another_folder_uses_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path,
                                                      user_folder: Path) -> None:
     other = project_copy / "data-science/us-east-1/orders-queue--old"
