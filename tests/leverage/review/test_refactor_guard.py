@@ -93,6 +93,14 @@ def test_arguments_decide_between_update_in_place_and_replace() -> None:
         "update aws_kinesis_stream.s": ("update in place", False)}
 
 
+@pytest.mark.parametrize("kind, argument", [
+    ("aws_sns_topic", "name"), ("aws_cloudwatch_event_rule", "name"), ("aws_cloudwatch_metric_alarm", "alarm_name"),
+    ("aws_athena_workgroup", "name"), ("aws_glue_job", "name"), ("aws_s3_object", "key")])
+def test_renaming_what_the_layers_declare_is_a_replacement_whatever_the_type(kind: str, argument: str) -> None:
+    assert actions(layer({f"{kind}.x": {argument: "bb-one"}}), layer({f"{kind}.x": {argument: "bb-two"}})) == {
+        f"replace {kind}.x": ("destroy/replace", False)}
+
+
 def test_stateless_removals_are_reported_but_not_destructive_and_a_same_name_move_of_any_type_is() -> None:
     old = layer({"aws_iam_role.old": ROLE, "aws_iam_role.other": {**ROLE, "name": "bb-other"},
                  "aws_kinesis_stream.gone": STREAM})
