@@ -311,6 +311,13 @@ class SecureBucket(NamedConstruct):
         # The policy waits for the public access block, or S3 may reject it as public while the block is created.
         self.policy = self._name(S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy.json,
                                                 provider=props.provider, depends_on=[self._public_access]))
+        self._policy_preconditions: list[dict[str, str]] = []
+
+    def require_for_policy(self, condition: str, error_message: str) -> None:
+        """A precondition of the bucket policy: Terraform plans no change of it while `condition` (a Terraform
+        expression) is false. For grants that are right only while values known at apply time keep apart."""
+        self._policy_preconditions.append({"condition": condition, "error_message": error_message})
+        self.policy.add_override("lifecycle.precondition", list(self._policy_preconditions))
 
     @cached_property
     def arn(self) -> str:

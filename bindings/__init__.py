@@ -181,6 +181,7 @@ Fn = _core.Fn
 IAnyProducer = _core.IAnyProducer
 IStringProducer = _core.IStringProducer
 Lazy = _core.Lazy
+Op = _core.Op
 S3Backend = _core.S3Backend
 TerraformDataSource = _core.TerraformDataSource
 TerraformOutput = _core.TerraformOutput

@@ -11,7 +11,7 @@ from aws_constructs.alarms import AlarmTopic, AlarmTopicProps, Metric
 from aws_constructs.glue import CatalogDatabase, CrawlerProps, S3Crawler
 from aws_constructs.kms import DATA_KEY_ACTIONS, Key, KeyProps
 from aws_constructs.s3 import SecureBucket, SecureBucketProps, ServerAccessLogBucket, Transition
-from bindings import Construct, TerraformProvider
+from bindings import Construct, Fn, Op, TerraformProvider
 from leverage.project.layer import LayerAddress
 from leverage.hcl import literal
 from leverage.project.model import Account, Project
@@ -121,17 +121,28 @@ class DatalakeDemoLayer(LeverageLayerStack):
         firehose_prefix, firehose_error_prefix = literal(props.firehose.prefix), literal(props.firehose.error_prefix)
         if not props.sources:
             raise ConstructPropsError("the lake needs at least one source account")
+        every_table: list[str] = []
         for lake_source in props.sources:
             source_account, tables = lake_source.account, lake_source.tables
             source = AwsEnvironment(source_account.id, address.region)
             firehose_role_arn = source.role_arn(firehose_role_name(
                 project.name, source_account.environment, dr, as_reference=props.firehose_roles_as_reference))
-            delivered = source_folders(firehose_prefix, firehose_error_prefix, source_account.name,
-                                       [streamed_table_name(self, table) for table in tables], len(props.sources))
+            table_names = [streamed_table_name(self, table) for table in tables]
+            every_table += table_names
+            delivered = source_folders(firehose_prefix, firehose_error_prefix, source_account.name, table_names,
+                                       len(props.sources))
             raw.grant_write_to_role("FirehoseDelivery", source_account.id, firehose_role_arn, delivered)
             key.allow_via_service("FirehoseWritesRawBucket", source_account.id, DATA_KEY_ACTIONS, "s3", (
                 "aws:s3:arn", (raw.arn, *(f"{raw.arn}/{folder}*" for folder in delivered))),
                 principal_arn=firehose_role_arn)
+        if len(props.sources) > 1:
+            # Names are read from the tables' layers at apply time: two sources' tables of one name would share a
+            # folder, and each source's Firehose could then write and read the other's changes.
+            raw.require_for_policy(
+                Op.eq(Fn.length_of(Fn.distinct(every_table)), len(every_table)),
+                "Two source accounts stream DynamoDB tables of the same name into the lake: their change records "
+                "would share one folder of the raw bucket, which both sources' Firehose roles may write and read. "
+                "Stream tables of different names (docs/pipelines.md).")
         # The crawler reads the data's folder and skips the failed records' folder where it lies inside it.
         crawled, skipped = crawl_scope(firehose_prefix, firehose_error_prefix)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ProjectSpec, app_main, run_cli
+from tests.conftest import REPO, ProjectSpec, app_main, run_cli
 from tests.layers import backend_key, layer_folders, load_config_dir, main_json, remote_states
 
 ACCOUNTS = {"apps-devstg": "555555555555", "apps-prd": "666666666666", "data-science": "777777777777"}
@@ -120,6 +120,20 @@ def test_the_lake_grants_every_sources_firehose_role_by_arn_and_crawls_their_pre
     target = crawler["s3_target"][0]["path"]
     assert [f"s3://${{aws_s3_bucket.raw_bucket.bucket}}/{prefix.split('!{')[0]}" for prefix in firehose_prefixes] == \
         [target]  # one prefix for every source, partitioned by table below it
+
+
+def test_the_lakes_bucket_policy_waits_for_every_sources_tables_to_have_distinct_names(two_sources: Path) -> None:
+    """Table names come from the tables' layers at apply time: Terraform checks them (a precondition)."""
+    lake = two_sources / "data-science/us-east-1/datalake-demo"
+    [precondition] = resources(lake, "aws_s3_bucket_policy")["raw_bucket"]["lifecycle"]["precondition"]
+    names = re.fullmatch(r"\$\{\(length\(distinct\(\[(.*)\]\)\) == (\d+)\)\}", precondition["condition"])
+    assert names is not None, precondition
+    read = names[1].split(", ")
+    assert int(names[2]) == len(read) == sum(len(pipeline["tables"]) for pipeline in PIPELINES)
+    assert all(name.startswith("data.terraform_remote_state.") for name in read)
+    assert "same name" in precondition["error_message"]
+    assert "lifecycle" not in resources(REPO / "example/data-science/us-east-1/datalake-demo",
+                                        "aws_s3_bucket_policy")["raw_bucket"]  # one source: nothing to keep apart
 
 
 def test_each_source_may_write_only_its_own_tables_and_its_own_error_folder(two_sources: Path) -> None:
