@@ -39,7 +39,6 @@ def context_condition(context: EncryptionContext) -> Condition:
 @dataclass(frozen=True)
 class KmsKeyRef:
     arn: str
-    key_id: str | None = None  # where known: a request may name the key by its ID rather than its ARN
 
     def grant_decrypt_via(self, grantee: Grantable, sid: str, service: str,
                           context: EncryptionContext | tuple[str, str] | None = None) -> None:
@@ -95,7 +94,7 @@ class Key(NamedConstruct):
         return self._key.arn
 
     def as_ref(self) -> KmsKeyRef:
-        return KmsKeyRef(self.arn, self._key.key_id)
+        return KmsKeyRef(self.arn)
 
     def allow_via_service(self, sid: str, account_id: str, actions: tuple[str, ...], service: str,
                           context: EncryptionContext, principal_arn: str | None = None) -> None:

@@ -112,15 +112,23 @@ def listing_conditions(key_prefixes: KeyPrefixes, *, answers_missing_keys: bool 
     return (Condition("StringLikeIfExists", "s3:prefix", tuple(values)),)
 
 
-def written_with_key(key: KmsKeyRef) -> tuple[Condition, ...]:
-    """Another account's writes stay readable by the bucket's owner: a write that names its encryption must name
-    SSE-KMS with this key (by ARN, or by ID where known); one that names none takes the bucket's default (this key);
-    none may bring a key of its own (SSE-C). The conditions hold on requests without these headers (UploadPart,
-    AbortMultipartUpload, GetObject), so they sit on the whole statement."""
-    key_names = (key.arn,) if key.key_id is None else (key.arn, key.key_id)
-    return (Condition("StringEqualsIfExists", "s3:x-amz-server-side-encryption", ("aws:kms",)),
-            Condition("StringEqualsIfExists", "s3:x-amz-server-side-encryption-aws-kms-key-id", key_names),
-            Condition("Null", "s3:x-amz-server-side-encryption-customer-algorithm", ("true",)))
+def writes_with_key(objects: PolicyStatement, key: KmsKeyRef) -> tuple[PolicyStatement, ...]:
+    """`objects` (a grant to write objects) split so that another account's writes stay readable by the bucket's
+    owner: a PutObject names no encryption at all (it takes the bucket's default, this key; parts of a multipart
+    upload name none either), or SSE-KMS with this key. So no write brings a key of
+    its own account or one sent with the request (SSE-C), or picks SSE-S3; and `aws:kms` naming no key, for which
+    S3 would use the AWS managed key rather than the bucket's, is refused too. S3 gives the key-id condition key as
+    an ARN (its type in the Service Authorization Reference), however the request names the key."""
+    others = tuple(action for action in objects.actions if action != "s3:PutObject")
+    return (
+        replace(objects, actions=others),
+        replace(objects, sid=f"{objects.sid}DefaultKey", actions=("s3:PutObject",), conditions=objects.conditions + (
+            Condition("Null", "s3:x-amz-server-side-encryption", ("true",)),
+            Condition("Null", "s3:x-amz-server-side-encryption-customer-algorithm", ("true",)))),
+        replace(objects, sid=f"{objects.sid}NamingTheKey", actions=("s3:PutObject",), conditions=objects.conditions + (
+            Condition("StringEquals", "s3:x-amz-server-side-encryption", ("aws:kms",)),
+            Condition("ArnEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id", (key.arn,)))),
+    )
 
 
 def folder_keys(bucket_arn: str, key_prefixes: KeyPrefixes) -> tuple[str, ...]:
@@ -358,9 +366,7 @@ class SecureBucket(NamedConstruct):
         objects, *bucket = bucket_statements(sids, WRITE_OBJECT_ACTIONS, WRITE_BUCKET_ACTIONS, self.arn, key_prefix,
                                              principal, pinned)
         key = self.props.encryption_key
-        if key:
-            objects = replace(objects, conditions=objects.conditions + written_with_key(key))
-        for statement in (objects, *bucket):
+        for statement in (*(writes_with_key(objects, key) if key else (objects,)), *bucket):
             self._policy.add_statement(statement)
 
     def add_to_resource_policy(self, statement: PolicyStatement) -> None:

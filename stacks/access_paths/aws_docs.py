@@ -15,6 +15,7 @@ S3_LIST = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-polic
 S3_DELETE = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"
 S3_TLS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html"
 S3_SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms"
+S3_MULTIPART = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions"
 S3_PUBLIC = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html"
 S3_REPLICATION = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html"
 S3_REPLICATION_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html"

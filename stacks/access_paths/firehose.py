@@ -7,7 +7,7 @@ import uuid
 
 from aws_constructs.access.requests import ALLOWED, DENIED
 from stacks.access_paths.aws_docs import (FIREHOSE_CROSS_ACCOUNT, FIREHOSE_ERRORS, FIREHOSE_PARTITIONING, FIREHOSE_S3,
-                                          KINESIS_KEY, S3_BUCKET_KEY, S3_LIST, S3_SSE_KMS, S3_TLS)
+                                          KINESIS_KEY, S3_BUCKET_KEY, S3_LIST, S3_MULTIPART, S3_SSE_KMS, S3_TLS)
 from stacks.access_paths.builder import CatalogueBuilder, partition_of
 from stacks.access_paths.deliveries import Delivery
 
@@ -78,10 +78,16 @@ def _nothing_else(builder: CatalogueBuilder, who: str, delivery: Delivery, deliv
         own_key = f"arn:{partition_of(region)}:kms:{region}:{source_account}:key/{uuid.UUID(int=0)}"
         for how, context in (("with SSE-S3", {"s3:x-amz-server-side-encryption": "AES256"}),
                              ("with a KMS key of its own account", sse_kms(own_key)),
+                             ("with SSE-KMS naming no key (S3 would use its AWS managed key)",
+                              {"s3:x-amz-server-side-encryption": "aws:kms"}),
                              ("with a key it sends (SSE-C)",
                               {"s3:x-amz-server-side-encryption-customer-algorithm": "AES256"})):
             builder.add(f"{who} delivers {how}", role, "s3:PutObject", delivery.object_arn(delivery.tables[0]),
                         DENIED, S3_SSE_KMS, context=context)
+        # A multipart upload's parts (UploadPart and CompleteMultipartUpload, authorized as s3:PutObject) carry no
+        # encryption headers: the upload's first request named them.
+        builder.add(f"{who} uploads a part of table {delivery.tables[0]}'s changes", role, "s3:PutObject",
+                    delivery.object_arn(delivery.tables[0]), ALLOWED, S3_MULTIPART)
     if delivery.key:
         for name in builder.buckets_encrypted_with(delivery.key):
             if builder.bucket_arn(name) != bucket:

@@ -68,11 +68,18 @@ def test_another_accounts_writes_name_no_encryption_but_the_buckets_key():
     synthesized = synth(stack)
     statements = by_sid(policy_statements(synthesized, only(synthesized, "resource", "aws_s3_bucket_policy")["policy"]))
     key_id = next(iter(synthesized["resource"]["aws_kms_key"]))
-    assert statements["FirehoseWriteObjects"]["condition"][1:] == [
-        {"test": "StringEqualsIfExists", "variable": "s3:x-amz-server-side-encryption", "values": ["aws:kms"]},
-        {"test": "StringEqualsIfExists", "variable": "s3:x-amz-server-side-encryption-aws-kms-key-id",
-         "values": [f"${{aws_kms_key.{key_id}.arn}}", f"${{aws_kms_key.{key_id}.key_id}}"]},
-        {"test": "Null", "variable": "s3:x-amz-server-side-encryption-customer-algorithm", "values": ["true"]}]
+    pinned = {"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [FIREHOSE_ROLE_ARN]}
+    assert statements["FirehoseWriteObjects"]["actions"] == ["s3:AbortMultipartUpload", "s3:GetObject"]
+    assert statements["FirehoseWriteObjects"]["condition"] == [pinned]
+    default, named = statements["FirehoseWriteObjectsDefaultKey"], statements["FirehoseWriteObjectsNamingTheKey"]
+    assert default["actions"] == named["actions"] == ["s3:PutObject"]
+    assert default["condition"] == [pinned, {
+        "test": "Null", "variable": "s3:x-amz-server-side-encryption", "values": ["true"]}, {
+        "test": "Null", "variable": "s3:x-amz-server-side-encryption-customer-algorithm", "values": ["true"]}]
+    assert named["condition"] == [pinned, {
+        "test": "StringEquals", "variable": "s3:x-amz-server-side-encryption", "values": ["aws:kms"]}, {
+        "test": "ArnEquals", "variable": "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "values": [f"${{aws_kms_key.{key_id}.arn}}"]}]
     assert len(statements["FirehoseWriteBucket"]["condition"]) == 1  # bucket calls carry no encryption headers
 
 

@@ -181,12 +181,13 @@ def test_a_grant_missing_one_half_is_denied(example: Layers) -> None:
     lake = "data-science/us-east-1/datalake-demo"
     crawler = [r for r in catalogue(example, OUTSIDER) if FINDINGS["1 the crawler decrypts the raw records"](r)]
     firehose = [r for r in catalogue(example, OUTSIDER) if r.principal.endswith("-firehose-role")
-                and r.action == "s3:PutObject" and r.expect == ALLOWED and "/cdc_data/" in r.resource]
+                and r.action == "s3:PutObject" and r.expect == ALLOWED and "/cdc_data/" in r.resource
+                and r.context.get("s3:x-amz-server-side-encryption")]
     assert crawler and firehose
     assert [o.decision for o in prove(example, crawler + firehose)] == [ALLOWED] * (len(crawler) + len(firehose))
     no_iam_half = without_statement(example, lake, "cdc_crawler_role_policy", "CrawlerReadsBucket")
     assert {o.decision for o in prove(no_iam_half, crawler)} == {DENIED}
-    no_bucket_half = without_statement(example, lake, "raw_bucket_policy_document", "FirehoseDeliveryObjects")
+    no_bucket_half = without_statement(example, lake, "raw_bucket_policy_document", "FirehoseDeliveryObjectsNamingTheKey")
     assert {o.decision for o in prove(no_bucket_half, firehose)} == {DENIED}
 
 
