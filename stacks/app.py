@@ -168,14 +168,16 @@ class _UnregisteredLayers:
             address = layer.address
             if layer.source.startswith(BUILT_IN_SOURCES) or address.layer in self.settings.skip_layers:
                 continue  # skipped: generated nowhere now, its folder left as it is
-            entry = next((entry for entry in self.settings.own_layers if entry.layer == address.layer), None)
+            same_name = [entry for entry in self.settings.own_layers if entry.layer == address.layer]
             if (address.account, address.layer) in registered:
                 # An entry without a region follows the run's (another configuration's folder stays); one that
                 # names its region generates it there in every configuration, so a folder elsewhere is left behind.
-                if entry is None or entry.region in (None, address.region):
+                entries = [entry for entry in same_name if self.settings.own_layer_account(entry) == address.account]
+                if any(entry.region in (None, address.region) for entry in entries):
                     continue
-                now = f"its entry {entry.where} now generates it in region {entry.region}"
-            elif entry is not None:
+                now = f"its entry {entries[0].where} now generates it in region {entries[0].region}"
+            elif same_name:
+                entry = same_name[0]
                 now = f"its entry {entry.where} now generates it in account {self.settings.own_layer_account(entry)}"
             else:
                 now = "no entry of `layers` in cdktf.json generates it now"

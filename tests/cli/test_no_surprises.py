@@ -75,6 +75,14 @@ def team(**changes: str) -> str:
     return "layers=" + json.dumps([entry])
 
 
+def team_in_two_accounts() -> str:
+    """`-c layers=...`: a layer of the team's name in another account, pinned to us-west-2, listed first; then the
+    team's layer as registered (no region)."""
+    entries = [*json.loads(team(account="apps-devstg", region="us-west-2").removeprefix("layers=")),
+               *json.loads(team().removeprefix("layers="))]
+    return "layers=" + json.dumps(entries)
+
+
 def pipelines(devstg_tables: list[dict], read_table: dict) -> str:
     return "pipelines=" + json.dumps([{"sourceAccount": "apps-devstg", "tables": devstg_tables},
                                       {"sourceAccount": "apps-prd", "tables": [read_table]}])
@@ -227,6 +235,11 @@ CASES = {
         ("synth", "-c", team(region="us-west-2")), 2,
         f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and its entry layers[0] now "
         "generates it in region us-west-2", not_says=("no longer a source",)),
+    # Another configuration (`-c region=`) leaves the first one's folder of an entry without a region alone, also
+    # when an entry of that layer name in another account pins a region.
+    "your own layer's name in two accounts, synthesized for another region": Case(
+        ("synth", "-c", "region=us-west-2", "-c", team_in_two_accounts()), 0, "files changed", untouched=False,
+        keeps=(f"{TEAM_FOLDER}/main.tf.json",)),
     "unregistering your own layer": Case(
         ("synth", "-c", "layers=[]"), 2,
         f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and no entry of `layers` in "
