@@ -322,8 +322,9 @@ class SecureBucket(NamedConstruct):
         self._policy_preconditions: list[dict[str, str]] = []
 
     def require_for_policy(self, condition: str, error_message: str) -> None:
-        """A precondition of the bucket policy: Terraform plans no change of it while `condition` (a Terraform
-        expression) is false. For grants that are right only while values known at apply time keep apart."""
+        """A precondition of the bucket policy: while `condition` (a Terraform expression) is false, the layer's
+        plan stops with `error_message`. For grants that are right only while values known at apply time keep
+        apart."""
         self._policy_preconditions.append({"condition": condition, "error_message": error_message})
         self.policy.add_override("lifecycle.precondition", list(self._policy_preconditions))
 

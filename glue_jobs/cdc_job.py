@@ -525,11 +525,12 @@ class CdcMergeJob:
         window's files again and Firehose redelivers, so without this `ChangesMerged` and the item-count check's
         allowance would count the same changes on every run."""
         tombstones, live = self.table(target + TOMBSTONE_SUFFIX), self.table(target)
+        # An anti join: a key several live rows share (DuplicateKeys) must not repeat the change, which would make
+        # the merge fail on every run.
         self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_candidates AS
             SELECT c.* FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
-            LEFT JOIN {live} t ON {self.key_join('t', 'c', keys)}
-            WHERE (d.cdc_event_id IS NULL OR {self.newer('c', 'd')})
-            AND (t.cdc_event_id IS NULL OR {self.newer('c', 't')})""")
+            LEFT ANTI JOIN {live} t ON {self.key_join('t', 'c', keys)} AND NOT {self.newer('c', 't')}
+            WHERE d.cdc_event_id IS NULL OR {self.newer('c', 'd')}""")
 
     def typed_source(self, keys: KeySchema, columns: tuple[TypedColumn, ...]) -> None:
         """View `cdc_source`: the candidates as rows of the live table, typed columns included."""
@@ -583,7 +584,9 @@ class CdcMergeJob:
             newest = self.newest_change_per_key(changes, keys, stats.schema_texts[keys], step.generation.started_us)
             newest.createOrReplaceTempView("cdc_newest")
             self.changes_to_apply(spec.target, keys)
-            # Cached once: the profile, both merges and the tombstone merge's own writes must see the same changes.
+            # Cached: the profile and the live merge see the same changes. The live merge's commit may drop the cache
+            # (the view reads the live table): the tombstone merge then reads them again, and its REMOVEs are the
+            # same, since the live merge wrote no row for their keys.
             source = self.spark.table("cdc_candidates").persist(StorageLevel.MEMORY_AND_DISK)
             source.createOrReplaceTempView("cdc_merged")
             profile, merged, removes = self.profile("cdc_merged", keys)
@@ -606,8 +609,13 @@ class CdcMergeJob:
                 summary.type_conflicts[attribute] = summary.type_conflicts.get(attribute, 0) + count
             if source is not None and merged:
                 self.typed_source(keys, plan.columns)
-                self.merge_into_live(spec.target, keys, plan.columns)
-                # Counted once committed: a retry finds these changes in the table and does not count them again.
+                merging_since = datetime.now(timezone.utc)
+                try:
+                    self.merge_into_live(spec.target, keys, plan.columns)
+                except Exception:
+                    if self.committed_since(spec.target, merging_since):
+                        summary.changes_merged += merged  # a retry finds them in the table and does not count them
+                    raise
                 summary.changes_merged += merged
                 if removes:
                     self.merge_into_tombstones(spec.target, keys)
@@ -615,6 +623,13 @@ class CdcMergeJob:
             if source is not None:
                 source.unpersist()
         return stored
+
+    def committed_since(self, target: str, moment: datetime) -> bool:
+        """Whether a snapshot of the table was committed at or after `moment` (the driver's clock, which Iceberg's
+        commits use too)."""
+        since = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)}.snapshots"
+                                   f" WHERE committed_at >= TIMESTAMP '{since}' LIMIT 1").collect())
 
     def has_rows(self, target: str) -> bool:
         return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)} LIMIT 1").collect())

@@ -161,7 +161,9 @@ def _check_unused_reads(stacks: list[LeverageLayerStack], layers: list[Synthesiz
                 raise UserError(f"reads output {output!r} of {target.address.folder}, which does not have it",
                                 layer=stack.address.folder,
                                 details={"reads": target.address.folder, "key": key, "output": output})
-    scan.check_reads(project.root, project.layers, external)  # its warnings: those of the layer's remote state
+    # Its warnings (a state no folder keeps) are dropped: the read's remote state is in the configuration, so the
+    # reads found there have given them already.
+    scan.check_reads(project.root, project.layers, external)
 
 
 @contextmanager

@@ -3,6 +3,8 @@ and updates its database's tables, and writes its encrypted log stream; it write
 other database."""
 from __future__ import annotations
 
+import re
+
 from aws_constructs.access.requests import ALLOWED, DENIED
 from stacks.access_paths.aws_docs import GLUE_CRAWLER, GLUE_EXCLUSIONS, S3_BUCKET_KEY, S3_HEAD_BUCKET
 from stacks.access_paths.builder import CatalogueBuilder, s3_location
@@ -35,10 +37,12 @@ def glue_crawlers(builder: CatalogueBuilder, deliveries: list[Delivery]) -> None
             builder.add(f"{who} writes in the bucket it crawls", role, "s3:PutObject",
                         f"{bucket}/{prefix}part-0000.json", DENIED, GLUE_CRAWLER)
             for exclusion in target.get("exclusions") or ():
-                if exclusion.endswith("/**"):
+                folder = exclusion.removesuffix("/**")
+                # A whole folder below a folder: one the crawl never reads, and a role may be kept from.
+                if folder != exclusion and folder and not re.search(r"[*?\[\]{}!$\\]", folder) \
+                        and (not prefix or prefix.endswith("/")):
                     builder.add(f"{who} reads what its crawl excludes ({exclusion})", role, "s3:GetObject",
-                                f"{bucket}/{prefix}{exclusion.removesuffix('**')}part-0000.json", DENIED,
-                                GLUE_EXCLUSIONS)
+                                f"{bucket}/{prefix}{folder}/part-0000.json", DENIED, GLUE_EXCLUSIONS)
         account = layer.account_id
         builder.glue_catalog_call(f"{who} creates and updates its tables", role, "glue:CreateTable", region, account,
                                   database, "a_table", ALLOWED, GLUE_CRAWLER)
