@@ -182,6 +182,10 @@ class DatalakeLayer(LeverageLayerStack):
              f"Firehose {firehose_name} failed S3 deliveries for 15 minutes (it retries, then writes to the "
              "error prefix)",
              firehose_metric("DeliveryToS3.Success", firehose_name, "Average"), "LessThanThreshold", 1, 3),
+            ("DeliveryPartitionLimit", f"{firehose_name}-partition-limit",
+             f"Firehose {firehose_name} reached its active partition limit: the records beyond it go to the error "
+             "prefix, which the lakehouse job does not read",
+             firehose_metric("PartitionCountExceeded", firehose_name, "Maximum"), "GreaterThanOrEqualToThreshold", 1, 1),
             ("StreamIteratorAge", f"{stream_name}-iterator-age",
              f"Firehose reads stream {stream_name} more than {settings.iterator_age_seconds} s behind its newest "
              "record: records may expire before delivery",

@@ -60,7 +60,7 @@ def test_every_table_streams_into_its_accounts_stream_and_both_roles_reach_the_l
 def test_each_source_has_its_alarms_and_topic(lifecycle: Lifecycle) -> None:
     for account, tables in (("core-prd", ("orders", "customers")), ("legacy-prd", ("users",))):
         alarms = lifecycle.seen[account]["alarms"]
-        assert len(alarms) == 4 + 3 * len(tables)
+        assert len(alarms) == 5 + 3 * len(tables)
         assert all(any(alarm.startswith(f"acme-{account}-{table}-cdc-") for alarm in alarms) for table in tables)
         topic = lifecycle.outputs[f"{account}/{REGION}/datalake"]["alarm_topic_arn"]
         assert lifecycle.seen[account]["topics"] == [topic]

@@ -178,8 +178,8 @@ def test_each_pipeline_has_its_alarms_on_an_encrypted_topic(two_sources: Path) -
                                    ("apps-prd", ("users",), "data-oncall@example.com")):
         folder = two_sources / account / "us-east-1/datalake"
         alarms = resources(folder, "aws_cloudwatch_metric_alarm")
-        expected = {"delivery_freshness_alarm", "delivery_success_alarm", "stream_iterator_age_alarm",
-                    "stream_write_throttled_alarm"}
+        expected = {"delivery_freshness_alarm", "delivery_success_alarm", "delivery_partition_limit_alarm",
+                    "stream_iterator_age_alarm", "stream_write_throttled_alarm"}
         expected |= {f"{table}_replication_{kind}_alarm" for table in tables for kind in ("age", "failed", "throttled")}
         assert set(alarms) == expected
         assert all(alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"] for alarm in alarms.values())
@@ -342,7 +342,7 @@ def test_alarm_thresholds_are_settings(capsys: pytest.CaptureFixture[str], tmp_p
     assert result.code == 0, result.err
     folder = root / "apps-devstg/us-east-1/datalake"
     thresholds = {name: alarm["threshold"] for name, alarm in resources(folder, "aws_cloudwatch_metric_alarm").items()}
-    assert thresholds == {"delivery_freshness_alarm": 360, "delivery_success_alarm": 1,
+    assert thresholds == {"delivery_freshness_alarm": 360, "delivery_success_alarm": 1, "delivery_partition_limit_alarm": 1,
                           "stream_iterator_age_alarm": 3_600_000, "stream_write_throttled_alarm": 50,
                           "app_data_replication_age_alarm": 120_000, "app_data_replication_failed_alarm": 5,
                           "app_data_replication_throttled_alarm": 7}
