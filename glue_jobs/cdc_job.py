@@ -626,10 +626,13 @@ class CdcMergeJob:
 
     def committed_since(self, target: str, moment: datetime) -> bool:
         """Whether a snapshot of the table was committed at or after `moment` (the driver's clock, which Iceberg's
-        commits use too)."""
+        commits use too). Asked after a failure: when it cannot be told, no (the failure is what to report)."""
         since = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)}.snapshots"
-                                   f" WHERE committed_at >= TIMESTAMP '{since}' LIMIT 1").collect())
+        try:
+            return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)}.snapshots"
+                                       f" WHERE committed_at >= TIMESTAMP '{since}' LIMIT 1").collect())
+        except Exception:  # the merge's own error, which the caller raises, is the one to report
+            return False
 
     def has_rows(self, target: str) -> bool:
         return bool(self.spark.sql(f"SELECT 1 FROM {self.table(target)} LIMIT 1").collect())

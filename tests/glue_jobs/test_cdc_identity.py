@@ -58,3 +58,4 @@ def test_a_key_named_as_a_column_the_job_adds_fails_its_table_and_says_so(name: 
                                           "f1: the job cannot store this table; leave it out"):
         refuse_unstorable_keys("Orders", key_schema([(name, "S")]), "f1")
     refuse_unstorable_keys("Orders", key_schema([("Position", "N"), ("r", "S")]), "f1")
+
