@@ -115,10 +115,10 @@ def listing_conditions(key_prefixes: KeyPrefixes, *, answers_missing_keys: bool 
 def writes_with_key(objects: PolicyStatement, key: KmsKeyRef) -> tuple[PolicyStatement, ...]:
     """`objects` (a grant to write objects) split so that another account's writes stay readable by the bucket's
     owner: a PutObject names no encryption at all (it takes the bucket's default, this key; parts of a multipart
-    upload name none either), or SSE-KMS with this key. So no write brings a key of
-    its own account or one sent with the request (SSE-C), or picks SSE-S3; and `aws:kms` naming no key, for which
-    S3 would use the AWS managed key rather than the bucket's, is refused too. S3 gives the key-id condition key as
-    an ARN (its type in the Service Authorization Reference), however the request names the key."""
+    upload name none either), or SSE-KMS with this key. So no write brings a key of its own account or one sent
+    with the request (SSE-C), or picks SSE-S3; and `aws:kms` naming no key, for which S3 would use the AWS managed
+    key rather than the bucket's, is refused too. S3 gives the key-id condition key as an ARN (its type in the
+    Service Authorization Reference), however the request names the key."""
     others = tuple(action for action in objects.actions if action != "s3:PutObject")
     return (
         replace(objects, actions=others),
