@@ -111,7 +111,7 @@ class AlarmTopic(NamedConstruct):
                                              env=props.env, deletion_window_days=props.key_deletion_window_days))
         # SNS names the topic in every KMS call for it. Spelt out: a reference to the topic would make the key
         # depend on the topic, which depends on the key.
-        self._key_context = ("aws:sns:topicArn", props.env.arn("sns", props.name))
+        self._key_context = ("aws:sns:topicArn", (props.env.arn("sns", props.name),))
         self.key.allow_service_principal("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com", DATA_KEY_ACTIONS,
                                          encryption_context=self._key_context)
         self._topic = self._name(SnsTopic(self, "Resource", name=props.name, kms_master_key_id=self.key.arn))

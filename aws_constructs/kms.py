@@ -135,7 +135,8 @@ class Key(NamedConstruct):
         ))
 
     def allow_service_principal(self, sid: str, principal: str, actions: tuple[str, ...], *,
-                                source_account: bool = True, encryption_context: tuple[str, str] | None = None) -> None:
+                                source_account: bool = True,
+                                encryption_context: EncryptionContext | None = None) -> None:
         """Let an AWS service (its principal, e.g. `cloudwatch.amazonaws.com`) use the key on behalf of this
         account only (`aws:SourceAccount`), as a service publishing to a resource encrypted with it does.
 
@@ -144,13 +145,12 @@ class Key(NamedConstruct):
         the key is not supported there). What the service may then do with the key is still bounded by the
         resource's own policy (the topic's admits one rule).
 
-        `encryption_context`: (name, value) the service puts in every call for the resource, e.g.
-        ("aws:sns:topicArn", <topic ARN>): the key then serves that resource only."""
+        `encryption_context`: what the service puts in every call for the resource, e.g.
+        ("aws:sns:topicArn", (<topic ARN>,)): the key then serves that resource only."""
         conditions = (Condition("StringEquals", "aws:SourceAccount", (self.env.account_id,)),) if source_account \
             else ()
         if encryption_context:
-            name, value = encryption_context
-            conditions += (Condition("StringEquals", f"kms:EncryptionContext:{name}", (value,)),)
+            conditions += (context_condition(encryption_context),)
         self._policy.add_statement(PolicyStatement(
             sid=sid, actions=actions, resources=("*",), principals=(("Service", (principal,)),),
             conditions=conditions,
