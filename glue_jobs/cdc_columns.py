@@ -100,6 +100,30 @@ class ColumnPlan:
         return bool(self.added or self.retyped)
 
 
+GLUE_COMMENT_LIMIT = 255  # Glue's Column.Comment, in UTF-16 code units
+# What Glue's Column.Comment pattern leaves out: control characters but tab, and U+FFFE/U+FFFF.
+GLUE_COMMENT_REFUSES = re.compile("[\x00-\x08\x0a-\x1f\ufffe\uffff]")
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def column_comment(attribute: str) -> str:
+    """The column's comment: its attribute's exact name, where Glue's catalog can hold it (the Iceberg table's schema
+    goes there on every change, and Glue refuses the whole change for one comment). Otherwise the name with the
+    characters Glue refuses written as `\\uXXXX`, cut to Glue's length ending in `...`."""
+    comment = GLUE_COMMENT_REFUSES.sub(lambda match: f"\\u{ord(match.group()):04x}", attribute)
+    if comment == attribute and _utf16_length(comment) <= GLUE_COMMENT_LIMIT:
+        return attribute
+    if _utf16_length(comment) <= GLUE_COMMENT_LIMIT:
+        return comment
+    comment = comment[:GLUE_COMMENT_LIMIT - 3]
+    while _utf16_length(comment) > GLUE_COMMENT_LIMIT - 3:
+        comment = comment[:-1]
+    return comment + "..."
+
+
 def base_name(attribute: str) -> str:
     name = re.sub(r"[^a-z0-9_]", "_", attribute.lower())[:MAX_BASE_LENGTH]
     if not re.match(r"[a-z]", name) or name.startswith(JOB_PREFIX):

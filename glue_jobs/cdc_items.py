@@ -3,7 +3,8 @@
 An image as DynamoDB writes it (`{"amount": {"N": "12.50"}, "tags": {"SS": ["a"]}}`) becomes:
 - `item`: plain JSON text, the exact source of truth (`unwrap_item`);
 - `types`: each top-level attribute's DynamoDB type (`{"amount": "N", "tags": "SS"}`); with `item` it is a lossless
-  copy of the image (B and S are both text in `item`, SS and L both arrays);
+  copy of the image's top level (B and S are both text in `item`, SS and L both arrays; nested values keep only
+  their plain JSON);
 - `facts`: for each top-level attribute a *value kind* and a text the typed columns are cast from in Spark SQL.
 
 Value kinds refine DynamoDB's types where a column type depends on the value, never on a float:
@@ -21,6 +22,7 @@ Value kinds refine DynamoDB's types where a column type depends on the value, ne
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
@@ -76,12 +78,22 @@ def _unwrapped_json(typed: dict[str, Any]) -> str:
     if kind == "NULL":
         return "null"
     if kind in ("SS", "BS"):
-        return "[" + ",".join(json.dumps(member, ensure_ascii=False) for member in value) + "]"
+        return "[" + ",".join(json.dumps(member, ensure_ascii=False) for member in set_members(kind, value)) + "]"
     if kind == "NS":
-        return "[" + ",".join(_json_number(member) for member in value) + "]"
+        return "[" + ",".join(_json_number(member) for member in set_members(kind, value)) + "]"
     if kind == "L":
         return "[" + ",".join(_unwrapped_json(member) for member in value) + "]"
     return _unwrapped_map(value)
+
+
+def set_members(kind: str, members: list[Any]) -> list[Any]:
+    """A set's members in their type's order (strings by code point, numbers by value, binary by its bytes): DynamoDB
+    sets have no order, and the stream gives one item's set in different orders."""
+    if kind == "NS":
+        return sorted(members, key=lambda member: Decimal(_json_number(str(member))))
+    if kind == "BS":
+        return sorted(members, key=base64.b64decode)
+    return sorted(members)
 
 
 def _unwrapped_map(attributes: dict[str, Any]) -> str:
@@ -133,7 +145,8 @@ def number_fact(digits: str) -> tuple[str, str]:
     value = Decimal(_json_number(digits))
     if value == value.to_integral_value() and BIGINT_MIN <= value <= BIGINT_MAX:
         return "N_INT", str(int(value))
-    if abs(value) < DECIMAL_LIMIT and value == EXACT.quantize(value, DECIMAL_QUANTUM):
+    # copy_abs, not abs(): abs() rounds to the default context's 28 digits (29 nines and a half become 1E+29).
+    if value.copy_abs() < DECIMAL_LIMIT and value == EXACT.quantize(value, DECIMAL_QUANTUM):
         return "N_DEC", format(value, "f")
     return "N_WIDE", _json_number(digits)
 
@@ -156,9 +169,9 @@ def value_fact(kind: str, value: Any, plain: str | None = None) -> tuple[str, st
     if kind == "NULL":
         return "NULL", None
     if kind == "NS":
-        return number_set_fact([str(member) for member in value])
+        return number_set_fact([str(member) for member in set_members(kind, value)])
     if kind in ("SS", "BS"):
-        return kind, "[" + ",".join(json.dumps(member, ensure_ascii=False) for member in value) + "]"
+        return kind, "[" + ",".join(json.dumps(member, ensure_ascii=False) for member in set_members(kind, value)) + "]"
     return kind, plain  # L, M
 
 

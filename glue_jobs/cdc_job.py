@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import cdc_items
 from cdc_checks import COUNT_LAG_HOURS, HOUR_US, QUALITY_CHECKS, CheckResult, ItemCounts, TableFacts, evaluate
-from cdc_columns import (ColumnPlan, TypedColumn, columns_from_json, columns_to_json, conflicts_sql, plan_columns,
-                         quoted, sql_text, value_sql)
+from cdc_columns import (ColumnPlan, TypedColumn, column_comment, columns_from_json, columns_to_json, conflicts_sql,
+                         plan_columns, quoted, sql_text, value_sql)
 from cdc_identity import (Generation, KeyAttribute, KeyGroup, KeySchema, KeySchemaMix, MergeStep, archive_name,
                           keys_from_json, keys_to_json, plan_generations)
 from cdc_metrics import Datum, metric_sink
@@ -204,13 +204,21 @@ class CdcMergeJob:
         return specs
 
     def load(self, name: str) -> StoredTable:
+        """The table's properties read from its catalog, not with `SHOW TBLPROPERTIES`: Spark redacts there every
+        property whose key or value matches its redaction patterns (`url`, `token`, `secret`, `password`...), as the
+        attribute names in `cdc.columns` and `cdc.keys` often do (`imageUrl`, `sessionToken`)."""
         from pyspark.sql.utils import AnalysisException
 
+        jvm = self.spark.sparkContext._jvm
+        catalog = self.spark._jsparkSession.sessionState().catalogManager().catalog(self.arguments.catalog_name)
+        namespace = self.spark.sparkContext._gateway.new_array(jvm.java.lang.String, 1)
+        namespace[0] = self.arguments.database
+        identifier = jvm.org.apache.spark.sql.connector.catalog.Identifier.of(namespace, name)
         try:
-            properties = {row["key"]: row["value"]
-                          for row in self.spark.sql(f"SHOW TBLPROPERTIES {self.table(name)}").collect()}
-        except AnalysisException:
+            loaded = catalog.loadTable(identifier)
+        except AnalysisException:  # PySpark's form of the catalog's NoSuchTableException
             return StoredTable(name)
+        properties = {str(key): str(value) for key, value in loaded.properties().items()}
         schema = self.spark.table(self.table(name)).schema
         return StoredTable(name, {column.name: column.dataType.simpleString() for column in schema.fields},
                            properties)
@@ -416,8 +424,8 @@ class CdcMergeJob:
         for column in columns:
             if column.name not in stored.columns or column in retyped:
                 position = f" AFTER {quoted(after)}" if after else " FIRST"
-                missing.append(f"{quoted(column.name)} {column.sql_type} COMMENT {sql_text(column.attribute)}"
-                               + position)
+                comment = sql_text(column_comment(column.attribute))
+                missing.append(f"{quoted(column.name)} {column.sql_type} COMMENT {comment}{position}")
             after = column.name
         if missing:
             self.spark.sql(f"ALTER TABLE {self.table(target)} ADD COLUMNS ({', '.join(missing)})")
@@ -428,12 +436,15 @@ class CdcMergeJob:
         self.spark.udf.register("cdc_stored_facts", cdc_items.stored_item_facts, STORED_FACTS_TYPE)
         return "cdc_stored_facts(item, cdc_attribute_types)"
 
-    def backfill(self, target: str, columns: tuple[TypedColumn, ...]) -> None:
-        """Every stored row's typed columns read again from its `item` and `cdc_attribute_types`."""
+    def backfill(self, target: str, columns: tuple[TypedColumn, ...], holding: tuple[str, ...] = ()) -> None:
+        """Every stored row's typed columns read again from its `item` and `cdc_attribute_types`; with `holding`,
+        only the rows that hold one of those attributes."""
         facts = self.stored_facts()
         assignments = [f"{quoted(column.name)} = {value_sql(column, facts)}" for column in columns]
         assignments.append(f"cdc_type_conflicts = {conflicts_sql(columns, facts)}")
-        self.spark.sql(f"UPDATE {self.table(target)} SET {', '.join(assignments)}")
+        having = (f" WHERE arrays_overlap(map_keys(cdc_attribute_types), array({', '.join(map(sql_text, holding))}))"
+                  if holding else "")
+        self.spark.sql(f"UPDATE {self.table(target)} SET {', '.join(assignments)}{having}")
 
     def profile(self, view: str, keys: KeySchema) -> tuple[dict[str, dict[str, int]], int, int]:
         """In one Spark job: this run's values per attribute and kind, the number of changes and of REMOVEs among
@@ -528,7 +539,8 @@ class CdcMergeJob:
         # An anti join: a key several live rows share (DuplicateKeys) must not repeat the change, which would make
         # the merge fail on every run.
         self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_candidates AS
-            SELECT c.* FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
+            SELECT c.*, d.cdc_event_id IS NOT NULL AND c.cdc_event_name <> 'REMOVE' AS cdc_recreates
+            FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
             LEFT ANTI JOIN {live} t ON {self.key_join('t', 'c', keys)} AND NOT {self.newer('c', 't')}
             WHERE d.cdc_event_id IS NULL OR {self.newer('c', 'd')}""")
 
@@ -552,6 +564,14 @@ class CdcMergeJob:
             WHEN NOT MATCHED AND s.cdc_event_name <> 'REMOVE' THEN
                 INSERT ({', '.join(names)}, cdc_merged_at)
                 VALUES ({', '.join('s.' + name for name in names)}, current_timestamp())""")
+
+    def forget_recreated(self, target: str, keys: KeySchema) -> None:
+        """The tombstones of items created again (a candidate is newer than its key's tombstone): `__deletes` holds
+        deleted items only. Before the live merge: if its commit drops the cached candidates, they are computed
+        again without these tombstones, and the same."""
+        self.spark.sql(f"""MERGE INTO {self.table(target + TOMBSTONE_SUFFIX)} t
+            USING (SELECT * FROM cdc_merged WHERE cdc_recreates) s ON {self.key_join('t', 's', keys)}
+            WHEN MATCHED THEN DELETE""")
 
     def merge_into_tombstones(self, target: str, keys: KeySchema) -> None:
         names = [quoted(key.name) for key in keys] + ["cdc_event_name", "cdc_event_id", "cdc_event_time_us",
@@ -609,6 +629,8 @@ class CdcMergeJob:
                 summary.type_conflicts[attribute] = summary.type_conflicts.get(attribute, 0) + count
             if source is not None and merged:
                 self.typed_source(keys, plan.columns)
+                if self.spark.sql("SELECT 1 FROM cdc_merged WHERE cdc_recreates LIMIT 1").collect():
+                    self.forget_recreated(spec.target, keys)
                 merging_since = datetime.now(timezone.utc)
                 try:
                     self.merge_into_live(spec.target, keys, plan.columns)
@@ -667,9 +689,12 @@ class CdcMergeJob:
             columns = live.typed_columns
             retyped = [column for column in columns if column.name in history.columns
                        and history.columns[column.name] != spark_type(column)]
+            # A version the live table never held (set and cleared within a run) may have had an attribute that
+            # only a later run gives a column: its rows get the value then.
+            added = tuple(column.attribute for column in columns if column.name not in history.columns)
             self.match_schema(name, history, columns, generation.keys)
-            if retyped and self.has_rows(name):
-                self.backfill(name, columns)
+            if (retyped or added) and self.has_rows(name):
+                self.backfill(name, columns, () if retyped else added)
             return self.append_history(name, generation, columns,
                                        self.keyed_changes(changes, generation.keys,
                                                           stats.schema_texts[generation.keys], generation.started_us))

@@ -115,6 +115,7 @@ class ItemFactory:
         image["1st"] = {"BOOL": True}
         image["cdc_note"] = {"S": "not the job's"}
         image["${spark.app.name}"] = {"S": "not a variable"}
+        image["receiptUrl"] = {"S": "https://example.com/receipts"}  # Spark hides properties naming a URL, a token...
         if self.priority:
             image["priority"] = {"N": str(rng.randint(1, 5))}
         if rng.random() < 0.7:
@@ -147,10 +148,14 @@ def plain_value(typed: Typed) -> Any:
     (kind, value), = typed.items()
     if kind == "N":
         return Decimal(value)
+    # Sets in their members' order (DynamoDB's sets have none): strings by code point, numbers by value, binary by
+    # its bytes.
     if kind == "NS":
-        return [Decimal(member) for member in value]
-    if kind in ("S", "B", "SS", "BS", "BOOL"):
-        return list(value) if kind in ("SS", "BS") else value
+        return sorted(Decimal(member) for member in value)
+    if kind == "BS":
+        return sorted(value, key=base64.b64decode)
+    if kind in ("S", "B", "SS", "BOOL"):
+        return sorted(value) if kind == "SS" else value
     if kind == "NULL":
         return None
     if kind == "L":

@@ -46,7 +46,8 @@ FRESH_HOURS = 240
 # planted (and the rebuilt table, beside it, none).
 HEALTHY_STEP, FAULTS_STEP = "run6-maintenance", "rebuild-explicit"
 COUNT_DRIFT = 500  # what the rebuild's source item count of Legacy adds to its true count
-HISTORY_ON = ("--history", "true")  # switched on from run 5: backfilled from the raw folder
+HISTORY_ON = ("--history", "true")  # switched on from run 4: backfilled from the raw folder
+LOCK_OWNER = "lock_owner"  # an attribute set and cleared within run 1 (never live), live from run 5
 DATABASE, EXPLICIT_DATABASE = "lakehouse", "explicit"
 SECOND = 1_000_000
 
@@ -143,6 +144,7 @@ def build_scenario(seed: int = 7) -> Scenario:
     inserts = [make.insert(ORDERS, order_key(i, "12345678901234567890" if i == 0 else None), t(i)) for i in range(12)]
     sibling = make.insert(ORDERS, order_key(1, "11"), t(12))  # same partition key, another sort key
     k1_v2, k1_v3 = make.modify(ORDERS, order_key(1), t(100)), make.modify(ORDERS, order_key(1), t(200))
+    k1_v2.new_image[LOCK_OWNER] = {"S": "worker-1"}  # only in the history, which gets its column in run 5
     k2_dup = make.modify(ORDERS, order_key(2), t(150))
     k5 = [make.remove(ORDERS, order_key(5), t(300)), make.insert(ORDERS, order_key(5), t(400))]
     # Same microsecond: REMOVE outranks MODIFY although the MODIFY's eventID sorts higher.
@@ -191,7 +193,9 @@ def build_scenario(seed: int = 7) -> Scenario:
                                           rng), original.changes, (delivered + timedelta(hours=9)).timestamp())
                for original in run1[:2] + run1[3:] + run2[:1] + run2[2:]]
     # Run 5: a change of the replaced sessions table delivered late (after the new table's first changes).
-    run5 = [file(ORDERS, [make.modify(ORDERS, order_key(11), t(2000))], 11),
+    k11_locked = make.modify(ORDERS, order_key(11), t(2000))
+    k11_locked.new_image[LOCK_OWNER] = {"S": "worker-2"}
+    run5 = [file(ORDERS, [k11_locked], 11),
             file(SESSIONS, [make.modify(SESSIONS, session_key(5), t(950)),
                             make.modify(SESSIONS, replaced_session_key(0), t(5100))], 11)]
     rebuild_tables = [{"source": ORDERS, "target": "orders_explicit", "keys": [
@@ -201,7 +205,7 @@ def build_scenario(seed: int = 7) -> Scenario:
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
-        Step("run4-replay", replays), Step("run5-cadence", run5, list(HISTORY_ON)),
+        Step("run4-replay", replays, list(HISTORY_ON)), Step("run5-cadence", run5, list(HISTORY_ON)),
         Step(HEALTHY_STEP, [], ["--maintenance", "true", "--snapshot-retention-hours", "0", *HISTORY_ON]),
         Step(FAULTS_STEP, [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
              setup_sql=legacy_table() + planted_faults() + quiet_table_first_run(now)),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cdc_columns import COLUMN_TYPES, TypedColumn, base_name, columns_from_json, columns_to_json, plan_columns
+from cdc_columns import (COLUMN_TYPES, TypedColumn, base_name, column_comment, columns_from_json, columns_to_json,
+                         plan_columns)
 from cdc_settings import MAX_COLUMNS_LIMIT
 from stacks.settings.values import MAX_TYPED_COLUMNS, TYPED_COLUMN_TYPES
 
@@ -97,3 +98,15 @@ def test_the_plan_round_trips_through_its_table_property() -> None:
 
 def test_the_settings_offer_the_types_and_the_cap_the_job_knows() -> None:
     assert TYPED_COLUMN_TYPES == tuple(COLUMN_TYPES) and MAX_TYPED_COLUMNS == MAX_COLUMNS_LIMIT
+
+
+def test_a_comment_is_the_attribute_name_unless_glue_cannot_hold_it() -> None:
+    """Glue's catalog refuses a schema whose column comment is over 255 UTF-16 code units or holds a control
+    character (tab aside): such a name is written escaped and cut, not left to fail every run."""
+    assert column_comment("imageUrl") == "imageUrl"
+    assert column_comment("tab\tand ñandú 🚀") == "tab\tand ñandú 🚀"
+    assert column_comment("line\nbreak\x00") == "line\\u000abreak\\u0000"
+    assert column_comment("x" * 255) == "x" * 255
+    assert column_comment("x" * 300) == "x" * 252 + "..."
+    cut = column_comment("🚀" * 200)  # two UTF-16 code units each
+    assert cut == "🚀" * 126 + "..." and len(cut.encode("utf-16-le")) // 2 == 255

@@ -39,6 +39,23 @@ def test_attribute_order_does_not_change_the_text() -> None:
     assert unwrap_item('{"b": {"N": "1"}, "a": {"S": "x"}}') == unwrap_item('{"a": {"S": "x"}, "b": {"N": "1"}}')
 
 
+def test_sets_are_in_their_members_order_whatever_order_the_stream_gave() -> None:
+    """Strings by code point, numbers by value (not by text), binary by its bytes (not by its base64 text), nested
+    sets too: the same set is the same `item` text and the same typed value."""
+    members = {"SS": ["b", "B", "a"], "NS": ["10", "9", "-1.5"], "BS": ["/w==", "AQ==", "gA=="]}  # ff, 01, 80
+    ordered = {"SS": ["B", "a", "b"], "NS": ["-1.5", "9", "10"], "BS": ["AQ==", "gA==", "/w=="]}
+    for order in (lambda values: values, lambda values: values[::-1]):
+        image = {kind: {kind: order(values)} for kind, values in members.items()}
+        image["m"] = {"M": {"inner": {"SS": order(members["SS"])}}}
+        item, _, facts = item_facts(json.dumps(image))
+        assert item == unwrap_item(json.dumps(image)) == (
+            '{"BS":["AQ==","gA==","/w=="],"NS":[-1.5,9,10],"SS":["B","a","b"],"m":{"inner":["B","a","b"]}}')
+        assert facts["NS"] == ("NS_DEC", "[-1.5,9,10]")
+        assert {kind: json.loads(facts[kind][1]) for kind in ("SS", "BS")} == {
+            kind: ordered[kind] for kind in ("SS", "BS")}
+        assert stored_item_facts(item, {"SS": "SS", "NS": "NS", "BS": "BS", "m": "M"}) == facts
+
+
 def test_number_forms_json_does_not_allow_keep_their_value() -> None:
     assert unwrap_item('{"n": {"NS": [".5", "+7", "007"]}}') == '{"n":[0.5,7,7]}'
 
@@ -90,6 +107,9 @@ def test_colliding_reserved_or_unknown_names_and_types_are_refused(specs: tuple[
     ("1E+25", "N_DEC", "1" + "0" * 25),
     ("0.0000000001", "N_WIDE", None), ("99999999999999999999999999999999999999", "N_WIDE", None),
     ("1e130", "N_WIDE", None), ("17.250", "N_DEC", "17.250"),
+    # 38 digits, the most a decimal(38, 9) holds: exact, although Python's default context rounds at 28.
+    ("99999999999999999999999999999.5", "N_DEC", None), ("-99999999999999999999999999999.999999999", "N_DEC", None),
+    ("100000000000000000000000000000", "N_WIDE", None),
 ])
 def test_numbers_are_classed_by_the_exact_type_that_holds_them(digits: str, kind: str, text: str | None) -> None:
     assert number_fact(digits) == (kind, text or digits)

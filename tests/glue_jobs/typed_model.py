@@ -13,7 +13,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from tests.glue_jobs.cdc_records import Typed, plain_value
@@ -30,8 +30,10 @@ def number_width(digits: str) -> str:
     value = Decimal(digits)
     if value == int(value) and BIGINT_RANGE[0] <= value <= BIGINT_RANGE[1]:
         return "int"
-    scaled = value * 10**9
-    return "decimal" if scaled == int(scaled) and abs(value) < Decimal(10) ** 29 else "wide"
+    with localcontext() as exact:  # the default context's 28 digits would round 38-digit numbers
+        exact.prec = 200
+        scaled = value * 10**9
+        return "decimal" if scaled == int(scaled) and abs(value) < Decimal(10) ** 29 else "wide"
 
 
 def value_class(typed: Typed) -> tuple[str | None, str | None]:
@@ -186,14 +188,15 @@ def dumped(column_type: str, value: Any) -> Any:
         return json.loads(value, parse_float=Decimal, parse_int=Decimal)
     if column_type == "decimal":
         return Decimal(value)
+    # Arrays as stored: the model's sets are sorted, so this checks the job's order too.
     if column_type == "array<decimal>":
-        return sorted(Decimal(member) for member in value)
+        return [Decimal(member) for member in value]
     if column_type == "array<bigint>":
-        return sorted(value)
+        return list(value)
     if column_type == "binary":
         return base64.b64decode(value["base64"])
     if column_type == "array<binary>":
-        return sorted(base64.b64decode(member["base64"]) for member in value)
+        return [base64.b64decode(member["base64"]) for member in value]
     if column_type == "array<string>":
-        return sorted(value)
+        return list(value)
     return value
