@@ -242,9 +242,18 @@ def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict 
 
 
 def _check_moves(layer: str, moves: list[dict[str, str]], addresses: dict[str, str]) -> None:
-    """Terraform refuses to plan a move whose source is still declared ("Moved object still exists")."""
+    """Terraform refuses to plan a move whose source is still declared ("Moved object still exists"), and two moves
+    into one address ("Ambiguous move statements")."""
+    sources_by_target: dict[str, str] = {}
     for move in moves:
         source, target = move.get("from"), move.get("to")
+        earlier = sources_by_target.setdefault(target, source)
+        if earlier != source:
+            raise AddressError(layer, (
+                f"moved blocks {earlier} -> {target} and {source} -> {target}: Terraform refuses two moves into one "
+                "address; for a construct renamed twice, chain them: keep renamed_from with the name it had last, "
+                f"and move the older name to that one with stack.moved (e.g. stack.moved(\"{earlier}\", \"{source}\") "
+                f"if {source} is the newer)"))
         if source in addresses:
             raise AddressError(layer, (
                 f"moved block {source} -> {target}: {source} is still declared (by {addresses[source] or 'a construct'}"

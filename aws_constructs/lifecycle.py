@@ -38,7 +38,8 @@ STATEFUL_TYPES: Mapping[str, str | None] = MappingProxyType({
 # Top-level arguments whose change makes the AWS provider replace the resource (ForceNew).
 _BUCKET_CHILD = frozenset({"bucket", "expected_bucket_owner"})
 REPLACING_ARGUMENTS: Mapping[str, AbstractSet[str]] = MappingProxyType({
-    "aws_dynamodb_table": {"name", "hash_key", "range_key"},
+    "aws_dynamodb_table": {"name", "hash_key", "range_key", "local_secondary_index", "restore_date_time",
+                           "restore_source_name", "restore_source_table_arn", "restore_to_latest_time"},
     "aws_kinesis_stream": {"name"},
     "aws_s3_bucket": {"bucket", "bucket_prefix", "object_lock_enabled"},
     "aws_kms_key": {"customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"},

@@ -112,8 +112,12 @@ class DatalakeLayer(LeverageLayerStack):
             if table.renamed_from:
                 changes[-1].renamed_from(f"{table.renamed_from}_changes")
         # Before a pipeline could stream many tables, its one destination was `table_changes`: the first table's.
-        self.moved("aws_dynamodb_kinesis_streaming_destination.table_changes",
-                   f"aws_dynamodb_kinesis_streaming_destination.{changes[0].terraform_name}")
+        # Renamed, the first table's destination moves from its previous name, so the old one is chained to that:
+        # Terraform refuses two moves into one address.
+        first = f"{props.tables[0].renamed_from}_changes" if props.tables[0].renamed_from else changes[0].terraform_name
+        if first != "table_changes":
+            self.moved("aws_dynamodb_kinesis_streaming_destination.table_changes",
+                       f"aws_dynamodb_kinesis_streaming_destination.{first}")
         firehose = props.firehose
         names = (project.name, self.account.environment, address.disaster_recovery)
         # Only this source's tables' folders and its own error folder: the lake's policies grant no more.

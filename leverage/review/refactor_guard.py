@@ -35,6 +35,7 @@ between state files, which a `moved` block cannot express).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -274,6 +275,7 @@ class _Comparison:
         changes = self._repointed_states(folder, old, new) + [change for _ref, change in moved_providers.values()]
         targets: set[str] = set()
         existing: dict[str, dict[str, Any]] = {}
+        previous: dict[str, dict[str, Any]] = {}
         for address, body in old_resources.items():
             target = moves.get(address, address)
             if target not in new_resources:
@@ -282,7 +284,7 @@ class _Comparison:
             targets.add(target)
             before = self.resource(self.old, folder, address, body)
             after = self.resource(self.new, folder, target, new_resources[target])
-            existing[target] = after.body
+            existing[target], previous[target] = after.body, before.body
             if target != address:
                 changes.append(ResourceChange(folder, MOVE, target, self.stateful(target), from_address=address,
                                               name=after.name))
@@ -302,7 +304,7 @@ class _Comparison:
                                               "adopts the live resource (import block)"))
             else:
                 self.added.append(self.resource(self.new, folder, address, body))
-        self.changes += _replaced_through_references(folder, changes, existing, self.lifecycle)
+        self.changes += _replaced_through_references(folder, changes, existing, previous, self.lifecycle)
 
     def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]) -> list[ResourceChange]:
         """Remote states kept by name whose state is another layer's now."""
@@ -407,8 +409,12 @@ def _referring(config: dict[str, Any], address: str) -> list[str]:
 
 
 def _replaced_through_references(layer: str, changes: list[ResourceChange], resources: dict[str, dict[str, Any]],
-                                 lifecycle: ResourceLifecycle) -> list[ResourceChange]:
-    """`changes` with every resource replaced whose forcing argument references a replaced one, transitively."""
+                                 previous: dict[str, dict[str, Any]], lifecycle: ResourceLifecycle
+                                 ) -> list[ResourceChange]:
+    """`changes` with every resource replaced whose forcing argument references a replaced one, transitively. Not
+    through an attribute the replaced resource's configuration spells out unchanged: Terraform plans it known, as
+    before (a log group named after a replaced function's `function_name` stays); what the provider computes (`id`,
+    `arn`) is unknown until the replacement is made."""
     by_address = {change.address: change for change in changes
                   if change.action in (UPDATE, REPLACE, MANUAL, REPOINT) and "." in change.address}
     replaced = [address for address, change in by_address.items() if change.action == REPLACE]
@@ -420,7 +426,9 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
                 continue
             kind = address.split(".")[0]
             forcing = [key for key in sorted(lifecycle.replacing_arguments.get(kind, ()))
-                       if cause in _references(body.get(key))]
+                       if any(resource == cause and not _known_and_unchanged(attribute, resources.get(cause, {}),
+                                                                             previous.get(cause, {}))
+                              for resource, attribute in _referenced_attributes(body.get(key)))]
             if forcing:
                 replaced.append(address)
                 pending.append(address)
@@ -432,6 +440,35 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
             or change.action not in (UPDATE, REPLACE, MANUAL, REPOINT)]
     added = [change for change in by_address.values() if change not in kept]
     return kept + added
+
+
+def _known_and_unchanged(attribute: str | None, new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether a replaced resource's `attribute` is planned as its configuration spells it, unchanged: set there
+    without an expression (which may stay unknown until the apply) and equal to what was applied."""
+    return attribute is not None and attribute in new and new[attribute] == old.get(attribute) \
+        and "${" not in json.dumps(new[attribute])
+
+
+def _referenced_attributes(node: Any) -> set[tuple[str, str | None]]:
+    """(resource, attribute) of each reference to a resource of the layer in a (resolved) value; attribute None
+    when the reference names the whole resource or indexes it."""
+    if isinstance(node, str):
+        found = set()
+        for start, end in interpolations(node):
+            text = node[start:end]
+            for match in REFERENCE.finditer(text):
+                if match.group("resource"):
+                    attribute = _ATTRIBUTE_AFTER.match(text, match.end())
+                    found.add((match.group("resource"), attribute.group("attribute") if attribute else None))
+        return found
+    if isinstance(node, dict):
+        return set().union(*(_referenced_attributes(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_referenced_attributes(value) for value in node))
+    return set()
+
+
+_ATTRIBUTE_AFTER = re.compile(r"\.(?P<attribute>[A-Za-z_][\w-]*)")
 
 
 def _references(node: Any) -> set[str]:

@@ -154,6 +154,14 @@ def _pipeline(item: Any, where: str) -> Pipeline:
                 raise UserError(f"setting {table.where}: {table.describe()} is listed twice in {where} "
                                 f"(also {seen[identity].where})", fix="remove one, or give them different names")
             seen[identity] = table
+    by_address = {address_key(table.key): table for table in tables}
+    for table in (table for table in tables if isinstance(table, ReadTable) and table.renamed_from):
+        other = by_address.get(address_key(table.renamed_from))
+        if other is not None:
+            raise UserError(f"setting {table.where}.renamedFrom={table.renamed_from!r} is the name of {other.where} "
+                            f"({other.describe()}), whose addresses those are now: Terraform refuses to move what is "
+                            "still declared", fix="remove renamedFrom once its rename has been applied (the next apply "
+                            "needs it no more), or give the other table another name")
     email = item.get("alarmEmail", "")
     if email:
         check_email(email, f"{where}.alarmEmail")

@@ -277,6 +277,12 @@ def test_a_move_from_an_address_still_declared_is_refused() -> None:
         check_unique_addresses(stacks[0], "layer", json.loads(CdktfTesting.synth(stacks[0])))
     declare_move(stacks[1], "aws_iam_role.gone", "aws_iam_role.queue")  # a move into it: what renames are
     check_unique_addresses(stacks[1], "layer", json.loads(CdktfTesting.synth(stacks[1])))
+    # Renamed twice with renamed_from both times: two moves into one address, which Terraform calls ambiguous.
+    declare_move(stacks[1], "aws_iam_role.older", "aws_iam_role.queue")
+    with pytest.raises(AddressError, match=re.escape(
+            "moved blocks aws_iam_role.gone -> aws_iam_role.queue and aws_iam_role.older -> aws_iam_role.queue: "
+            "Terraform refuses two moves into one address; for a construct renamed twice, chain them")):
+        check_unique_addresses(stacks[1], "layer", json.loads(CdktfTesting.synth(stacks[1])))
 
 
 def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest.CaptureFixture[str],

@@ -89,6 +89,10 @@ def test_arguments_decide_between_update_in_place_and_replace() -> None:
                                          layer({"aws_dynamodb_table.t": {**table, "range_key": "at"}}))})
     assert (added.action, added.destructive, added.detail) == (
         "replace", True, "range_key changes, which the provider cannot change in place")
+    index = [{"name": "by_at", "range_key": "at", "projection_type": "ALL"}]
+    [indexed] = compare_configs({"a/r/l": (layer({"aws_dynamodb_table.t": table}),
+                                           layer({"aws_dynamodb_table.t": {**table, "local_secondary_index": index}}))})
+    assert (indexed.action, indexed.destructive) == ("replace", True)  # a local secondary index: at creation only
     assert actions(layer({"aws_kinesis_stream.s": STREAM}), layer({"aws_kinesis_stream.s": {"name": STREAM_NAME}})) == {
         "update aws_kinesis_stream.s": ("update in place", False)}
 
@@ -321,6 +325,25 @@ def test_a_replaced_resource_replaces_what_references_it_in_a_forcing_argument_t
     new = layer({"aws_iam_role.firehose": {"name": "other"},
                  "aws_kinesis_stream.s": {**STREAM, "x": "${aws_iam_role.firehose.arn}"}})
     assert actions(old, new) == {"replace aws_iam_role.firehose": ("destroy/replace", False)}
+
+
+def test_an_attribute_the_replaced_resource_spells_out_unchanged_replaces_nothing_else() -> None:
+    """Terraform plans a replaced resource's configured arguments as known: a log group named after a function
+    switched to a container image stays; what references the function's computed ARN is replaced with it."""
+    function = {"function_name": "bb-handler", "package_type": "Zip", "role": "x"}
+    logs = {"name": "/aws/lambda/${aws_lambda_function.fn.function_name}"}
+    by_name = {"function_name": "${aws_lambda_function.fn.function_name}", "action": "lambda:InvokeFunction",
+               "principal": "events.amazonaws.com"}
+    by_arn = {**by_name, "function_name": "${aws_lambda_function.fn.arn}"}
+    resources = {"aws_lambda_function.fn": function, "aws_cloudwatch_log_group.logs": logs,
+                 "aws_lambda_permission.by_name": by_name, "aws_lambda_permission.by_arn": by_arn}
+    old = layer(resources)
+    new = layer({**resources, "aws_lambda_function.fn": {**function, "package_type": "Image"}})
+    assert {address: action for address, (action, _) in actions(old, new).items()} == {
+        "replace aws_lambda_function.fn": "destroy/replace", "replace aws_lambda_permission.by_arn": "destroy/replace"}
+    # Renamed, the function's name is a new value: what is named after it is replaced too.
+    renamed = layer({**resources, "aws_lambda_function.fn": {**function, "function_name": "bb-other"}})
+    assert {key.split(" ")[1] for key in actions(old, renamed)} == set(resources)
 
 
 def test_dropping_adoption_is_refused_because_the_firehose_is_replaced_with_its_role(
