@@ -157,7 +157,8 @@ def _check_unused_reads(stacks: list[LeverageLayerStack], layers: list[Synthesiz
             target = by_key.get(key)
             if target is None:
                 external.append((stack.address.folder, key, (output,)))
-            elif output not in target.config.get("output", {}):
+            elif output not in target.config.get("output", {}) and output not in scan.declared_outputs(
+                    project.root, target.address.folder, hand_written_only=True):
                 raise UserError(f"reads output {output!r} of {target.address.folder}, which does not have it",
                                 layer=stack.address.folder,
                                 details={"reads": target.address.folder, "key": key, "output": output})

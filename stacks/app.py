@@ -24,11 +24,11 @@ from leverage.review.orphans import EarlierLayer
 from leverage.review.refactor_guard import MANUAL, Allowances, ResourceChange
 from leverage.write.cdktf_out import output_folder
 from stacks.settings.model import Settings, load_settings
+from stacks.settings.own_layers import BUILT_IN_SOURCES
 
 if TYPE_CHECKING:
     from leverage.render.layer_folder import SynthesizedLayer
 
-BUILT_IN_SOURCES = "stacks/"  # the modules of the built-in layers, as their generated-file marker names them
 STREAMING_DESTINATION = "aws_dynamodb_kinesis_streaming_destination"
 
 

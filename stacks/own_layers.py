@@ -23,7 +23,7 @@ from leverage.errors import UserError
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Project
 from leverage.stack import LeverageLayerStack
-from stacks.settings.own_layers import RegisteredLayer
+from stacks.settings.own_layers import BUILT_IN_SOURCES, RegisteredLayer, named_like_built_in
 from stacks.settings.values import shown_json
 
 
@@ -38,6 +38,11 @@ def load_class(registered: RegisteredLayer, app_root: Path, folder: str) -> type
     if not path.is_file():
         raise UserError(f"module {registered.module} does not exist ({path})",
                         fix="fix `module` in cdktf.json: a .py file, relative to cdktf.json's folder or absolute",
+                        **context)
+    if named_like_built_in(path, app_root):
+        raise UserError(f"module {registered.module} is in the folder {BUILT_IN_SOURCES} beside cdktf.json, which the "
+                        "generated files name only for the built-in layers: yours would be taken for one of them",
+                        fix="move the module to a folder of your own (e.g. layers/) and update `module` in cdktf.json",
                         **context)
     module = _import(path, context)
     cls = getattr(module, registered.class_name, None)

@@ -18,6 +18,7 @@ from leverage.write.files import is_generated
 from leverage.naming import aws_name
 from leverage.project.layer import LAYER_NAME
 from leverage.project.tfvars import read_env_file
+from stacks.settings.own_layers import BUILT_IN_SOURCES, named_like_built_in
 
 APP_CODE = Path(__file__).resolve().parent.parent  # where the app's packages are (a checkout or site-packages)
 APP_PACKAGES = ("stacks", "leverage", "aws_constructs", "bindings")
@@ -110,6 +111,10 @@ def plan_scaffold(target: str, folder: Path, leverage_root: Path, cdktf_json: Pa
         module_name = f"layer_{module_name}"
     cls = "".join(part.capitalize() for part in module_name.split("_") if part) + "Layer"
     module, test = folder / f"{module_name}.py", folder / f"test_{module_name}.py"
+    if named_like_built_in(module, cdktf_json.parent):
+        raise UserError(f"new-layer {target}: --dir {folder} is inside the folder {BUILT_IN_SOURCES} beside cdktf.json, "
+                        "which the generated files name only for the built-in layers",
+                        fix="keep your layers in a folder of your own (e.g. layers/ beside cdktf.json)")
     for path in (module, test):
         if path.exists():
             raise UserError(f"new-layer {target}: {path} exists already", fix="remove it, or choose another --dir")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
@@ -82,7 +83,9 @@ class LayerGraph:
         return [layer for layer in self.order if layer in needed]
 
 
-def build_graph(configs: dict[LayerAddress, dict[str, Any]]) -> LayerGraph:
+def build_graph(configs: dict[LayerAddress, dict[str, Any]],
+                hand_written_outputs: Mapping[LayerAddress, set[str]] | None = None) -> LayerGraph:
+    """`hand_written_outputs`: the outputs each layer's folder declares in files of your own, beside the generated."""
     by_key: dict[str, LayerAddress] = {}
     for address in configs:
         if address.backend_key in by_key:
@@ -103,17 +106,18 @@ def build_graph(configs: dict[LayerAddress, dict[str, Any]]) -> LayerGraph:
             f"the generated layers read each other's state in a cycle ({cycle}), so no apply order exists",
             fix="change the layer settings (e.g. keysLayer, lakeLayer) so that no layer reads one that reads it",
         ) from None
-    _check_outputs_exist(configs, reads, by_key)
+    _check_outputs_exist(configs, reads, by_key, hand_written_outputs or {})
     return LayerGraph(order, reads, by_key)
 
 
 def _check_outputs_exist(configs: dict[LayerAddress, dict[str, Any]], reads: dict[LayerAddress, tuple[RemoteRead, ...]],
-                         by_key: dict[str, LayerAddress]) -> None:
+                         by_key: dict[str, LayerAddress], hand_written: Mapping[LayerAddress, set[str]]) -> None:
     """A generated layer asked for an output it does not have would fail only at plan time."""
     for address, layer_reads in reads.items():
         for read in (read for read in layer_reads if read.key in by_key):
             target = by_key[read.key]
-            missing = sorted(set(read.outputs) - set(configs[target].get("output", {})))
+            declared = set(configs[target].get("output", {})) | hand_written.get(target, set())
+            missing = sorted(set(read.outputs) - declared)
             if missing:
                 raise UserError(
                     f"reads output {missing[0]!r} of {target.folder}, which does not have it",

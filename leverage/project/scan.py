@@ -10,6 +10,7 @@ from typing import Any
 from leverage.errors import UserError
 from leverage.project.layer import STATE_FILE, LayerAddress, state_name
 from leverage.project.tfvars import blocks, read_hcl
+from leverage.write.content import GENERATED_FILE_NAMES
 
 CONFIG = "config.tf"
 
@@ -53,12 +54,16 @@ def _declared_key(config: dict[str, Any]) -> str | None:
     return None
 
 
-def declared_outputs(root: Path, folder: str) -> set[str]:
-    """The outputs a layer folder declares, in its `.tf` (python-hcl2) and `.tf.json` files."""
+def declared_outputs(root: Path, folder: str, *, hand_written_only: bool = False) -> set[str]:
+    """The outputs a layer folder declares, in its `.tf` (python-hcl2) and `.tf.json` files; `hand_written_only`:
+    in the files of other names than the generator writes only (those it leaves as they are in a generated layer's
+    folder)."""
     names: set[str] = set()
+    if hand_written_only and not (root / folder).is_dir():
+        return names
     for path in sorted((root / folder).iterdir()):
-        if not path.is_file():
-            continue
+        if not path.is_file() or (hand_written_only and path.name in GENERATED_FILE_NAMES):
+            continue  # (a file of yours under a generated file's name is refused when the layer is written)
         if path.name.endswith(".tf.json"):
             try:
                 document = json.loads(path.read_bytes())

@@ -7,6 +7,7 @@ from typing import Any
 from leverage.write.content import FileContent
 from leverage.project.graph import LayerGraph, build_graph
 from leverage.project.model import Project
+from leverage.project.scan import declared_outputs
 from leverage.render.layer_folder import NamingArguments, SynthesizedLayer, render_layer, terraform_config
 
 
@@ -20,7 +21,9 @@ class GeneratedLayers:
 def generate(layers: list[SynthesizedLayer], project: Project,
              naming: NamingArguments | None = None) -> GeneratedLayers:
     """`naming`: what names each type's live resource (a ResourceLifecycle), for the READMEs' "AWS name" column."""
-    graph = build_graph({layer.address: layer.config for layer in layers})
+    graph = build_graph({layer.address: layer.config for layer in layers},
+                        {layer.address: declared_outputs(project.root, layer.address.folder, hand_written_only=True)
+                         for layer in layers})
     files: dict[str, FileContent] = {}
     for layer in layers:
         for name, content in render_layer(layer, graph, project, naming).items():

@@ -17,11 +17,13 @@ when the layer is built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from leverage.errors import UserError
 from stacks.settings.values import shown_json
 
+BUILT_IN_SOURCES = "stacks/"  # the modules of the built-in layers, as their generated-file marker names them
 REQUIRED_KEYS = ("module", "class", "account", "layer")
 OPTIONAL_KEYS = ("region", "settings")
 # Account references: the account another setting names.
@@ -91,3 +93,13 @@ def _parse_entry(index: int, entry: Any) -> RegisteredLayer:
                         fix="give the layer's own settings as a JSON object of its Settings fields")
     return RegisteredLayer(index, entry["module"], entry["class"], entry["account"], entry["layer"],
                            entry.get("region"), dict(settings))
+
+
+def named_like_built_in(module: Path, app_root: Path) -> bool:
+    """Whether the generated files would name a module of your own as they name a built-in layer's (a `stacks/`
+    folder beside cdktf.json, as an app that installs this one as a dependency may have): its layer would then be
+    taken for a built-in one, and left unmanaged when unregistered or moved."""
+    relative = module.resolve()
+    if not relative.is_relative_to(app_root.resolve()):
+        return False
+    return relative.relative_to(app_root.resolve()).as_posix().startswith(BUILT_IN_SOURCES)

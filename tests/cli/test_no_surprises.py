@@ -88,6 +88,13 @@ def pipelines(devstg_tables: list[dict], read_table: dict) -> str:
                                       {"sourceAccount": "apps-prd", "tables": [read_table]}])
 
 
+def commit_an_output(main_tf_json: Path, name: str) -> None:
+    """The committed configuration with one more output, as an earlier synth may have written it."""
+    config = json.loads(main_tf_json.read_text())
+    config["output"][name] = {"value": "x"}
+    main_tf_json.write_text(json.dumps(config, indent=2))
+
+
 def hand_written(root: Path, folder: str, key: str, outputs: dict[str, str]) -> None:
     (root / folder).mkdir(parents=True)
     (root / folder / "config.tf").write_text(f'terraform {{\n  backend "s3" {{\n    key = "{key}"\n  }}\n}}\n')
@@ -264,6 +271,15 @@ CASES = {
         "apps-devstg/us-east-1/security-keys (state apps-devstg/security-keys/terraform.tfstate), which declares no "
         "such output in its .tf files, so the plan would fail; read an output that apps-devstg/us-east-1/security-keys "
         "declares (the `read_layer` call)", not_says=("keysLayer", "databases-dynamodb")),
+    # A file of your own in a generated layer's folder is part of that layer: its outputs can be read (the
+    # generated files' outputs are the fresh synth's, not the committed ones).
+    "reading an output a generated layer declares in a file of your own": Case(
+        ("synth", "-c", team(read="data-science/datalake-demo/extra")), 0, "files changed", untouched=False,
+        prepare=lambda root, _: (root / LAKE / "extra.tf").write_text('output "extra" {\n  value = "x"\n}\n')),
+    "reading an output a generated layer has only in its committed main.tf.json": Case(
+        ("synth", "-c", team(read="data-science/datalake-demo/committed_only")), 2,
+        "reads output 'committed_only' of data-science/us-east-1/datalake-demo, which does not have it",
+        prepare=lambda root, _: commit_an_output(root / LAKE / "main.tf.json", "committed_only")),
     # No trap, no traceback.
     "-c layers nested too deeply": Case(("synth", "-c", "layers=" + "[" * 100_000 + "]" * 100_000), 2,
                                         "setting layers nests lists or objects too deeply"),
@@ -276,6 +292,16 @@ CASES = {
     "new-layer --dir inside the app's packages": Case(
         ("new-layer", "data-science/orders", "--dir", "<repo>/stacks/mine"), 2,
         "new-layer data-science/orders: --dir <repo>/stacks/mine is inside the app's own package stacks/"),
+    # A `stacks/` folder beside cdktf.json (an app installing this one as a dependency): the generated files would
+    # name its modules as they name the built-in layers', which are never refused when unregistered or moved.
+    "an own layer's module in stacks/ beside cdktf.json": Case(
+        ("synth", "-c", team().replace("{module}", f"stacks/{TEAM_MODULE}")), 2,
+        f"module stacks/{TEAM_MODULE} is in the folder stacks/ beside cdktf.json, which the generated files name "
+        "only for the built-in layers", prepare=lambda root, _: shutil.copytree(BASE["module"].parent,
+                                                                              root.parent / "app" / "stacks")),
+    "new-layer --dir stacks/ beside cdktf.json": Case(
+        ("new-layer", "data-science/orders", "--dir", "<tmp>/app/stacks"), 2,
+        "new-layer data-science/orders: --dir <tmp>/app/stacks is inside the folder stacks/ beside cdktf.json"),
     "new-layer --dir inside a generated layer folder": Case(
         ("new-layer", "data-science/orders", "--dir", f"<tmp>/bb/{LAKE}/code"), 2,
         f"is inside the generated layer folder <tmp>/bb/{LAKE}"),

@@ -114,6 +114,12 @@ def test_an_unused_read_of_an_output_the_layer_does_not_declare_is_refused_too(
                    f"{path}:{call}: layer {LAYER} (layers[0]): reads output 'no_such_output' of "
                    "data-science/us-east-1/datalake-demo, which does not have it; read an output that "
                    "data-science/us-east-1/datalake-demo declares (the `read_layer` call)")
+    # Declared in a file of your own in that generated folder, the output exists.
+    lake = project_copy / "data-science/us-east-1/datalake-demo"
+    lake.mkdir(parents=True, exist_ok=True)
+    (lake / "extra.tf").write_text('output "no_such_output" {\n  value = "x"\n}\n')
+    synth = run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}", "-c", entry)
+    assert synth.code == 0, synth.err
 
 
 def test_a_state_key_another_folder_uses_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path,
