@@ -243,10 +243,16 @@ def check_unique_addresses(stack: TerraformStack, layer: str, synthesized: dict 
 
 def _check_moves(layer: str, moves: list[dict[str, str]], addresses: dict[str, str]) -> None:
     """Terraform refuses to plan a move whose source is still declared ("Moved object still exists"), and two moves
-    into one address ("Ambiguous move statements")."""
+    into one address or out of one ("Ambiguous move statements")."""
     sources_by_target: dict[str, str] = {}
+    targets_by_source: dict[str, str] = {}
     for move in moves:
         source, target = move.get("from"), move.get("to")
+        other_target = targets_by_source.setdefault(source, target)
+        if other_target != target:
+            raise AddressError(layer, (
+                f"moved blocks {source} -> {other_target} and {source} -> {target}: Terraform refuses to move one "
+                "address to two; keep the move to where the resource is declared now"))
         earlier = sources_by_target.setdefault(target, source)
         if earlier != source:
             raise AddressError(layer, (

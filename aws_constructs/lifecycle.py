@@ -176,10 +176,29 @@ def _repointed_arns(old: dict[str, Any], new: dict[str, Any]) -> str | None:
 _RELOCATIONS = MappingProxyType({"aws_kinesis_firehose_delivery_stream": _firehose_relocation})
 
 
+# Resource type -> argument -> the type of the parent it lives in: AWS deletes it with its parent (a log group's
+# streams, a function's permissions, a role's policies, a rule's targets, a bucket's configuration), so a replaced
+# parent takes it along even where Terraform plans it unchanged.
+CONTAINED_IN: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "aws_cloudwatch_log_stream": {"log_group_name": "aws_cloudwatch_log_group"},
+    "aws_cloudwatch_log_subscription_filter": {"log_group_name": "aws_cloudwatch_log_group"},
+    "aws_lambda_permission": {"function_name": "aws_lambda_function"},
+    "aws_cloudwatch_event_target": {"rule": "aws_cloudwatch_event_rule"},
+    "aws_iam_role_policy": {"role": "aws_iam_role"},
+    "aws_iam_role_policy_attachment": {"role": "aws_iam_role"},
+    "aws_dynamodb_kinesis_streaming_destination": {"table_name": "aws_dynamodb_table"},
+    "aws_sqs_queue_policy": {"queue_url": "aws_sqs_queue"},
+    "aws_sns_topic_subscription": {"topic_arn": "aws_sns_topic"},
+    "aws_glue_catalog_table": {"database_name": "aws_glue_catalog_database"},
+    **{kind: {"bucket": "aws_s3_bucket"} for kind in REPLACING_ARGUMENTS if kind.startswith("aws_s3_bucket_")},
+})
+
+
 @dataclass(frozen=True)
 class ProviderLifecycle:
     stateful_types: Mapping[str, str | None]
     replacing_arguments: Mapping[str, AbstractSet[str]]
+    contained_in: Mapping[str, Mapping[str, str]]
 
     def impossible_change(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
         """Why the provider cannot apply this in-place change of a `kind` resource, or None."""
@@ -200,4 +219,4 @@ class ProviderLifecycle:
         return (check(old, new) if check is not None else None) or _repointed_arns(old, new)
 
 
-AWS_PROVIDER = ProviderLifecycle(STATEFUL_TYPES, REPLACING_ARGUMENTS)
+AWS_PROVIDER = ProviderLifecycle(STATEFUL_TYPES, REPLACING_ARGUMENTS, CONTAINED_IN)

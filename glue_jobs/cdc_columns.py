@@ -32,7 +32,8 @@ characters, prefixed `a_` unless it starts with a letter (or when it starts with
 use). A name already taken (a key column, `item`, a `cdc_` column, an earlier typed column, whatever its case) gets
 the smallest free suffix `_2`, `_3`, ... Names are given once and kept: within a run, an attribute whose name is
 already its column name goes first, then the others in code-point order (`status` before `Status`, which becomes
-`status_2`). Each column's comment is its attribute's exact name.
+`status_2`). Each column's comment is its attribute's exact name where Glue's catalog can hold it (`column_comment`);
+`cdc.columns` always holds the exact name.
 """
 from __future__ import annotations
 
@@ -101,8 +102,8 @@ class ColumnPlan:
 
 
 GLUE_COMMENT_LIMIT = 255  # Glue's Column.Comment, in UTF-16 code units
-# What Glue's Column.Comment pattern leaves out: control characters but tab, and U+FFFE/U+FFFF.
-GLUE_COMMENT_REFUSES = re.compile("[\x00-\x08\x0a-\x1f\ufffe\uffff]")
+# What Glue's Column.Comment pattern leaves out: control characters but tab, U+FFFE/U+FFFF, lone surrogates.
+GLUE_COMMENT_REFUSES = re.compile("[\x00-\x08\x0a-\x1f\ud800-\udfff\ufffe\uffff]")  # and lone surrogates
 
 
 def _utf16_length(text: str) -> int:

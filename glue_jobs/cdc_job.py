@@ -503,8 +503,8 @@ class CdcMergeJob:
 
     def newest_change_per_key(self, changes: "DataFrame", keys: KeySchema, schema_text: str,
                               started_us: int | None) -> "DataFrame":
-        """The valid changes with these keys (at or after the generation's start), only the newest per key, with
-        its item, types and facts."""
+        """The valid changes with these keys (at or after the generation's start), only the newest per key, without
+        their facts (`with_facts` adds them)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -512,8 +512,7 @@ class CdcMergeJob:
         order = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys]).orderBy(
             F.col("cdc_event_time_us").desc(), F.col("cdc_event_rank").desc(), F.col("cdc_event_id").desc(),
             F.col("cdc_source_file").asc())
-        newest = valid.withColumn("cdc_position", F.row_number().over(order)).where("cdc_position = 1")
-        return self.with_facts(newest, keys)
+        return valid.withColumn("cdc_position", F.row_number().over(order)).where("cdc_position = 1")
 
     @staticmethod
     def newer(incoming: str, stored: str) -> str:
@@ -539,8 +538,7 @@ class CdcMergeJob:
         # An anti join: a key several live rows share (DuplicateKeys) must not repeat the change, which would make
         # the merge fail on every run.
         self.spark.sql(f"""CREATE OR REPLACE TEMPORARY VIEW cdc_candidates AS
-            SELECT c.*, d.cdc_event_id IS NOT NULL AND c.cdc_event_name <> 'REMOVE' AS cdc_recreates
-            FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
+            SELECT c.* FROM cdc_newest c LEFT JOIN {tombstones} d ON {self.key_join('d', 'c', keys)}
             LEFT ANTI JOIN {live} t ON {self.key_join('t', 'c', keys)} AND NOT {self.newer('c', 't')}
             WHERE d.cdc_event_id IS NULL OR {self.newer('c', 'd')}""")
 
@@ -566,12 +564,16 @@ class CdcMergeJob:
                 VALUES ({', '.join('s.' + name for name in names)}, current_timestamp())""")
 
     def forget_recreated(self, target: str, keys: KeySchema) -> None:
-        """The tombstones of items created again (a candidate is newer than its key's tombstone): `__deletes` holds
-        deleted items only. Before the live merge: if its commit drops the cached candidates, they are computed
-        again without these tombstones, and the same."""
-        self.spark.sql(f"""MERGE INTO {self.table(target + TOMBSTONE_SUFFIX)} t
-            USING (SELECT * FROM cdc_merged WHERE cdc_recreates) s ON {self.key_join('t', 's', keys)}
-            WHEN MATCHED THEN DELETE""")
+        """The tombstones of items created again (the batch's newest change of the key is newer and not a REMOVE):
+        `__deletes` holds deleted items only. Last, from the batch's newest changes rather than from the candidates:
+        nothing reads the candidates after it, and a retry of a run that failed after its live merge (which now holds
+        the re-created item, so it is no candidate) still finds them."""
+        tombstones = self.table(target + TOMBSTONE_SUFFIX)
+        recreated = (f"SELECT n.* FROM cdc_newest_positions n JOIN {tombstones} d ON {self.key_join('d', 'n', keys)}"
+                     f" WHERE n.cdc_event_name <> 'REMOVE' AND {self.newer('n', 'd')}")
+        if self.spark.sql(f"{recreated} LIMIT 1").collect():
+            self.spark.sql(f"MERGE INTO {tombstones} t USING ({recreated}) s ON {self.key_join('t', 's', keys)}"
+                           " WHEN MATCHED THEN DELETE")
 
     def merge_into_tombstones(self, target: str, keys: KeySchema) -> None:
         names = [quoted(key.name) for key in keys] + ["cdc_event_name", "cdc_event_id", "cdc_event_time_us",
@@ -601,8 +603,10 @@ class CdcMergeJob:
         profile, merged, removes = {}, 0, 0
         source = None
         if step.group is not None and changes is not None:
-            newest = self.newest_change_per_key(changes, keys, stats.schema_texts[keys], step.generation.started_us)
-            newest.createOrReplaceTempView("cdc_newest")
+            positions = self.newest_change_per_key(changes, keys, stats.schema_texts[keys],
+                                                   step.generation.started_us)
+            positions.createOrReplaceTempView("cdc_newest_positions")
+            self.with_facts(positions, keys).createOrReplaceTempView("cdc_newest")
             self.changes_to_apply(spec.target, keys)
             # Cached: the profile and the live merge see the same changes. The live merge's commit may drop the cache
             # (the view reads the live table): the tombstone merge then reads them again, and its REMOVEs are the
@@ -629,8 +633,6 @@ class CdcMergeJob:
                 summary.type_conflicts[attribute] = summary.type_conflicts.get(attribute, 0) + count
             if source is not None and merged:
                 self.typed_source(keys, plan.columns)
-                if self.spark.sql("SELECT 1 FROM cdc_merged WHERE cdc_recreates LIMIT 1").collect():
-                    self.forget_recreated(spec.target, keys)
                 merging_since = datetime.now(timezone.utc)
                 try:
                     self.merge_into_live(spec.target, keys, plan.columns)
@@ -641,6 +643,8 @@ class CdcMergeJob:
                 summary.changes_merged += merged
                 if removes:
                     self.merge_into_tombstones(spec.target, keys)
+            if source is not None:
+                self.forget_recreated(spec.target, keys)
         finally:
             if source is not None:
                 source.unpersist()

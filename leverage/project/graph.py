@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
@@ -84,8 +84,9 @@ class LayerGraph:
 
 
 def build_graph(configs: dict[LayerAddress, dict[str, Any]],
-                hand_written_outputs: Mapping[LayerAddress, set[str]] | None = None) -> LayerGraph:
-    """`hand_written_outputs`: the outputs each layer's folder declares in files of your own, beside the generated."""
+                hand_written_outputs: Callable[[LayerAddress], set[str]] = lambda _address: set()) -> LayerGraph:
+    """`hand_written_outputs`: the outputs a layer's folder declares in files of your own, beside the generated
+    ones (asked only for an output its configuration lacks)."""
     by_key: dict[str, LayerAddress] = {}
     for address in configs:
         if address.backend_key in by_key:
@@ -106,18 +107,19 @@ def build_graph(configs: dict[LayerAddress, dict[str, Any]],
             f"the generated layers read each other's state in a cycle ({cycle}), so no apply order exists",
             fix="change the layer settings (e.g. keysLayer, lakeLayer) so that no layer reads one that reads it",
         ) from None
-    _check_outputs_exist(configs, reads, by_key, hand_written_outputs or {})
+    _check_outputs_exist(configs, reads, by_key, hand_written_outputs)
     return LayerGraph(order, reads, by_key)
 
 
 def _check_outputs_exist(configs: dict[LayerAddress, dict[str, Any]], reads: dict[LayerAddress, tuple[RemoteRead, ...]],
-                         by_key: dict[str, LayerAddress], hand_written: Mapping[LayerAddress, set[str]]) -> None:
+                         by_key: dict[str, LayerAddress], hand_written: Callable[[LayerAddress], set[str]]) -> None:
     """A generated layer asked for an output it does not have would fail only at plan time."""
     for address, layer_reads in reads.items():
         for read in (read for read in layer_reads if read.key in by_key):
             target = by_key[read.key]
-            declared = set(configs[target].get("output", {})) | hand_written.get(target, set())
-            missing = sorted(set(read.outputs) - declared)
+            missing = sorted(set(read.outputs) - set(configs[target].get("output", {})))
+            if missing:
+                missing = sorted(set(missing) - hand_written(target))
             if missing:
                 raise UserError(
                     f"reads output {missing[0]!r} of {target.folder}, which does not have it",

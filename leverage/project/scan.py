@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ def _declared_key(config: dict[str, Any]) -> str | None:
     return None
 
 
+OVERRIDE_FILE = re.compile(r"(.*_)?override\.tf(\.json)?")
+
+
 def declared_outputs(root: Path, folder: str, *, hand_written_only: bool = False) -> set[str]:
     """The outputs a layer folder declares, in its `.tf` (python-hcl2) and `.tf.json` files; `hand_written_only`:
     in the files of other names than the generator writes only (those it leaves as they are in a generated layer's
@@ -64,6 +68,8 @@ def declared_outputs(root: Path, folder: str, *, hand_written_only: bool = False
     for path in sorted((root / folder).iterdir()):
         if not path.is_file() or (hand_written_only and path.name in GENERATED_FILE_NAMES):
             continue  # (a file of yours under a generated file's name is refused when the layer is written)
+        if OVERRIDE_FILE.fullmatch(path.name):
+            continue  # Terraform merges it into a declaration elsewhere; it declares nothing itself
         if path.name.endswith(".tf.json"):
             try:
                 document = json.loads(path.read_bytes())

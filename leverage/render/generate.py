@@ -22,8 +22,7 @@ def generate(layers: list[SynthesizedLayer], project: Project,
              naming: NamingArguments | None = None) -> GeneratedLayers:
     """`naming`: what names each type's live resource (a ResourceLifecycle), for the READMEs' "AWS name" column."""
     graph = build_graph({layer.address: layer.config for layer in layers},
-                        {layer.address: declared_outputs(project.root, layer.address.folder, hand_written_only=True)
-                         for layer in layers})
+                        lambda address: declared_outputs(project.root, address.folder, hand_written_only=True))
     files: dict[str, FileContent] = {}
     for layer in layers:
         for name, content in render_layer(layer, graph, project, naming).items():

@@ -61,6 +61,8 @@ class ResourceLifecycle(Protocol):
     stateful_types: Mapping[str, str | None]
     # Resource type -> top-level arguments whose change makes the provider replace the resource.
     replacing_arguments: Mapping[str, AbstractSet[str]]
+    # Resource type -> argument -> the type of the parent the resource lives in (the service deletes it with it).
+    contained_in: Mapping[str, Mapping[str, str]]
 
     def impossible_change(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
         """Why the provider cannot apply this in-place change (it plans an update the service refuses), or None."""
@@ -414,7 +416,8 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
     """`changes` with every resource replaced whose forcing argument references a replaced one, transitively. Not
     through an attribute the replaced resource's configuration spells out unchanged: Terraform plans it known, as
     before (a log group named after a replaced function's `function_name` stays); what the provider computes (`id`,
-    `arn`) is unknown until the replacement is made."""
+    `arn`) is unknown until the replacement is made. A resource that lives in the replaced one (a log group's
+    stream, a function's permission) goes with it all the same: the service deletes it."""
     by_address = {change.address: change for change in changes
                   if change.action in (UPDATE, REPLACE, MANUAL, REPOINT) and "." in change.address}
     replaced = [address for address, change in by_address.items() if change.action == REPLACE]
@@ -426,8 +429,9 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
                 continue
             kind = address.split(".")[0]
             forcing = [key for key in sorted(lifecycle.replacing_arguments.get(kind, ()))
-                       if any(resource == cause and not _known_and_unchanged(attribute, resources.get(cause, {}),
-                                                                             previous.get(cause, {}))
+                       if any(resource == cause and (
+                           lifecycle.contained_in.get(kind, {}).get(key) == cause.split(".")[0]
+                           or not _known_and_unchanged(attribute, resources.get(cause, {}), previous.get(cause, {})))
                               for resource, attribute in _referenced_attributes(body.get(key)))]
             if forcing:
                 replaced.append(address)
@@ -443,10 +447,11 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
 
 
 def _known_and_unchanged(attribute: str | None, new: dict[str, Any], old: dict[str, Any]) -> bool:
-    """Whether a replaced resource's `attribute` is planned as its configuration spells it, unchanged: set there
-    without an expression (which may stay unknown until the apply) and equal to what was applied."""
-    return attribute is not None and attribute in new and new[attribute] == old.get(attribute) \
-        and "${" not in json.dumps(new[attribute])
+    """Whether a replaced resource's `attribute` is planned as its configuration spells it, unchanged: a value set
+    there without an expression (which may stay unknown until the apply), equal to what was applied. Not a block:
+    what a reference reads inside it may be computed."""
+    value = new.get(attribute) if attribute is not None else None
+    return isinstance(value, (str, int, float, bool)) and value == old.get(attribute) and "${" not in str(value)
 
 
 def _referenced_attributes(node: Any) -> set[tuple[str, str | None]]:
@@ -468,7 +473,8 @@ def _referenced_attributes(node: Any) -> set[tuple[str, str | None]]:
     return set()
 
 
-_ATTRIBUTE_AFTER = re.compile(r"\.(?P<attribute>[A-Za-z_][\w-]*)")
+# An attribute the reference ends with: one followed by an index or a nested name reads inside it.
+_ATTRIBUTE_AFTER = re.compile(r"\.(?P<attribute>[A-Za-z_][\w-]*)(?![\w.\[-])")
 
 
 def _references(node: Any) -> set[str]:

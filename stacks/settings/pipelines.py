@@ -155,7 +155,13 @@ def _pipeline(item: Any, where: str) -> Pipeline:
                                 f"(also {seen[identity].where})", fix="remove one, or give them different names")
             seen[identity] = table
     by_address = {address_key(table.key): table for table in tables}
+    renamed: dict[str, ReadTable] = {}
     for table in (table for table in tables if isinstance(table, ReadTable) and table.renamed_from):
+        earlier = renamed.setdefault(address_key(table.renamed_from), table)
+        if earlier is not table:
+            raise UserError(f"setting {table.where}.renamedFrom={table.renamed_from!r} is also {earlier.where}'s: "
+                            "one table's addresses can move to one table only", fix="keep it on the table that had "
+                            "the name, and remove it from the other")
         other = by_address.get(address_key(table.renamed_from))
         if other is not None:
             raise UserError(f"setting {table.where}.renamedFrom={table.renamed_from!r} is the name of {other.where} "

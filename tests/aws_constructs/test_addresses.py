@@ -264,7 +264,7 @@ def test_a_move_between_types_or_twice_is_refused() -> None:
 
 
 def test_a_move_from_an_address_still_declared_is_refused() -> None:
-    from aws_constructs.addresses import declare_move
+    from aws_constructs.addresses import _check_moves, declare_move
     from aws_constructs.iam import PolicyStatement, ServiceRole, ServiceRoleProps
 
     stacks = new_stack(), new_stack()
@@ -283,6 +283,12 @@ def test_a_move_from_an_address_still_declared_is_refused() -> None:
             "moved blocks aws_iam_role.gone -> aws_iam_role.queue and aws_iam_role.older -> aws_iam_role.queue: "
             "Terraform refuses two moves into one address; for a construct renamed twice, chain them")):
         check_unique_addresses(stacks[1], "layer", json.loads(CdktfTesting.synth(stacks[1])))
+    # One address moved to two (two read tables renamed from one name): as ambiguous to Terraform.
+    moves = [{"from": "aws_iam_role.gone", "to": "aws_iam_role.a"}, {"from": "aws_iam_role.gone", "to": "aws_iam_role.b"}]
+    with pytest.raises(AddressError, match=re.escape(
+            "moved blocks aws_iam_role.gone -> aws_iam_role.a and aws_iam_role.gone -> aws_iam_role.b: Terraform "
+            "refuses to move one address to two")):
+        _check_moves("layer", moves, {})
 
 
 def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest.CaptureFixture[str],

@@ -165,6 +165,12 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                     '"databases-legacy", "output": "t", "name": "legacy", "renamedFrom": "orders"}]}]',),
         "setting pipelines[0].tables[1].renamedFrom='orders' is the name of pipelines[0].tables[0] (table 'orders'), "
         "whose addresses those are now: Terraform refuses to move what is still declared; remove renamedFrom once"),
+    "two read tables renamed from one name": (
+        unchanged, ('pipelines=[{"sourceAccount": "apps-devstg", "tables": [{"layer": "databases-legacy", "output": '
+                    '"t", "name": "a", "renamedFrom": "legacy"}, {"layer": "databases-legacy", "output": "u", "name": '
+                    '"b", "renamedFrom": "Legacy"}]}]',),
+        "setting pipelines[0].tables[1].renamedFrom='Legacy' is also pipelines[0].tables[0]'s: one table's addresses "
+        "can move to one table only"),
     "two accounts with one id": (replace_in("config/common.tfvars", '"777777777777"', '"555555555555"'), (),
                                  "accounts apps-devstg and data-science have the same id 555555555555"),
     "layer folder a symlink out of the project": (

@@ -91,7 +91,7 @@ class TableModel:
 
     def merge(self, changes: list[Change], *, live_only: bool = False) -> None:
         """Per key the newest change, unless a tombstone or the live row is as new (a change read again changes
-        nothing and is not counted). `live_only`: the tombstones of this merge's deletions are not written."""
+        nothing and is not counted). `live_only`: the tombstones are not written."""
         newest: dict[tuple, Change] = {}
         for change in changes:
             if change.key not in newest or change.position > newest[change.key].position:
@@ -107,11 +107,15 @@ class TableModel:
         for change in candidates:
             if change.key not in self.state or change.position > self.state[change.key].position:
                 self.state[change.key] = change
-            if change.event_name != "REMOVE":  # created again: no longer a deleted item (before the live merge)
-                self.tombstones.pop(change.key, None)
             if not live_only and change.event_name == "REMOVE" and (change.key not in self.tombstones
                                                   or change.position > self.tombstones[change.key].position):
                 self.tombstones[change.key] = change
+        if live_only:
+            return
+        for key, change in newest.items():  # created again (in this run or in a failed one): no longer deleted
+            tombstone = self.tombstones.get(key)
+            if change.event_name != "REMOVE" and tombstone is not None and change.position > tombstone.position:
+                del self.tombstones[key]
 
     def live(self) -> dict[tuple, Change]:
         return {key: change for key, change in self.state.items() if change.event_name != "REMOVE"}

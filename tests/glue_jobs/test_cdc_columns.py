@@ -110,3 +110,4 @@ def test_a_comment_is_the_attribute_name_unless_glue_cannot_hold_it() -> None:
     assert column_comment("x" * 300) == "x" * 252 + "..."
     cut = column_comment("🚀" * 200)  # two UTF-16 code units each
     assert cut == "🚀" * 126 + "..." and len(cut.encode("utf-16-le")) // 2 == 255
+    assert column_comment("lone \ud800 surrogate") == "lone \\ud800 surrogate"

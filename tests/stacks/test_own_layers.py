@@ -117,6 +117,10 @@ def test_an_unused_read_of_an_output_the_layer_does_not_declare_is_refused_too(
     # Declared in a file of your own in that generated folder, the output exists.
     lake = project_copy / "data-science/us-east-1/datalake-demo"
     lake.mkdir(parents=True, exist_ok=True)
+    # An override file declares nothing (Terraform merges it into a declaration elsewhere).
+    (lake / "mine_override.tf").write_text('output "no_such_output" {\n  value = "x"\n}\n')
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}", "-c", entry).code == 2
+    (lake / "mine_override.tf").unlink()
     (lake / "extra.tf").write_text('output "no_such_output" {\n  value = "x"\n}\n')
     synth = run_cli(capsys, "synth", "-c", f"leverageRoot={project_copy}", "-c", entry)
     assert synth.code == 0, synth.err

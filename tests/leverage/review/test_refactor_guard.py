@@ -329,21 +329,29 @@ def test_a_replaced_resource_replaces_what_references_it_in_a_forcing_argument_t
 
 def test_an_attribute_the_replaced_resource_spells_out_unchanged_replaces_nothing_else() -> None:
     """Terraform plans a replaced resource's configured arguments as known: a log group named after a function
-    switched to a container image stays; what references the function's computed ARN is replaced with it."""
-    function = {"function_name": "bb-handler", "package_type": "Zip", "role": "x"}
+    switched to a container image stays. What references the function's computed ARN, or a value inside one of its
+    blocks, is replaced with it, and so is what lives in the function (its permission: AWS deletes it with it)."""
+    function = {"function_name": "bb-handler", "package_type": "Zip", "role": "x", "tracing_config": [{"mode": "Active"}]}
     logs = {"name": "/aws/lambda/${aws_lambda_function.fn.function_name}"}
-    by_name = {"function_name": "${aws_lambda_function.fn.function_name}", "action": "lambda:InvokeFunction",
-               "principal": "events.amazonaws.com"}
-    by_arn = {**by_name, "function_name": "${aws_lambda_function.fn.arn}"}
+    by_block = {"name": "/traces/${aws_lambda_function.fn.tracing_config[0].mode}"}
+    permission = {"function_name": "${aws_lambda_function.fn.function_name}", "action": "lambda:InvokeFunction",
+                  "principal": "events.amazonaws.com"}
+    rule = {"name": "bb-rule"}
+    target = {"rule": "${aws_cloudwatch_event_rule.r.name}", "arn": "${aws_lambda_function.fn.arn}"}
     resources = {"aws_lambda_function.fn": function, "aws_cloudwatch_log_group.logs": logs,
-                 "aws_lambda_permission.by_name": by_name, "aws_lambda_permission.by_arn": by_arn}
+                 "aws_cloudwatch_log_group.by_block": by_block, "aws_lambda_permission.by_name": permission,
+                 "aws_cloudwatch_event_rule.r": rule, "aws_cloudwatch_event_target.t": target}
     old = layer(resources)
     new = layer({**resources, "aws_lambda_function.fn": {**function, "package_type": "Image"}})
-    assert {address: action for address, (action, _) in actions(old, new).items()} == {
-        "replace aws_lambda_function.fn": "destroy/replace", "replace aws_lambda_permission.by_arn": "destroy/replace"}
+    assert {address for address in actions(old, new)} == {
+        "replace aws_lambda_function.fn", "replace aws_cloudwatch_log_group.by_block",
+        "replace aws_lambda_permission.by_name"}
+    # A rule replaced for its event bus takes its targets along, which name it by its (unchanged) name.
+    rebused = layer({**resources, "aws_cloudwatch_event_rule.r": {**rule, "event_bus_name": "other"}})
+    assert "replace aws_cloudwatch_event_target.t" in actions(old, rebused)
     # Renamed, the function's name is a new value: what is named after it is replaced too.
     renamed = layer({**resources, "aws_lambda_function.fn": {**function, "function_name": "bb-other"}})
-    assert {key.split(" ")[1] for key in actions(old, renamed)} == set(resources)
+    assert "replace aws_cloudwatch_log_group.logs" in actions(old, renamed)
 
 
 def test_dropping_adoption_is_refused_because_the_firehose_is_replaced_with_its_role(
