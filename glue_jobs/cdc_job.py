@@ -503,8 +503,8 @@ class CdcMergeJob:
 
     def newest_change_per_key(self, changes: "DataFrame", keys: KeySchema, schema_text: str,
                               started_us: int | None) -> "DataFrame":
-        """The valid changes with these keys (at or after the generation's start), only the newest per key, without
-        their facts (`with_facts` adds them)."""
+        """The valid changes with these keys (at or after the generation's start), only the newest per key, with
+        its item, types and facts."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -512,7 +512,8 @@ class CdcMergeJob:
         order = Window.partitionBy(*[F.col(quoted(key.name)) for key in keys]).orderBy(
             F.col("cdc_event_time_us").desc(), F.col("cdc_event_rank").desc(), F.col("cdc_event_id").desc(),
             F.col("cdc_source_file").asc())
-        return valid.withColumn("cdc_position", F.row_number().over(order)).where("cdc_position = 1")
+        newest = valid.withColumn("cdc_position", F.row_number().over(order)).where("cdc_position = 1")
+        return self.with_facts(newest, keys)
 
     @staticmethod
     def newer(incoming: str, stored: str) -> str:
@@ -563,18 +564,6 @@ class CdcMergeJob:
                 INSERT ({', '.join(names)}, cdc_merged_at)
                 VALUES ({', '.join('s.' + name for name in names)}, current_timestamp())""")
 
-    def forget_recreated(self, target: str, keys: KeySchema) -> None:
-        """The tombstones of items created again (the batch's newest change of the key is newer and not a REMOVE):
-        `__deletes` holds deleted items only. Last, from the batch's newest changes rather than from the candidates:
-        nothing reads the candidates after it, and a retry of a run that failed after its live merge (which now holds
-        the re-created item, so it is no candidate) still finds them."""
-        tombstones = self.table(target + TOMBSTONE_SUFFIX)
-        recreated = (f"SELECT n.* FROM cdc_newest_positions n JOIN {tombstones} d ON {self.key_join('d', 'n', keys)}"
-                     f" WHERE n.cdc_event_name <> 'REMOVE' AND {self.newer('n', 'd')}")
-        if self.spark.sql(f"{recreated} LIMIT 1").collect():
-            self.spark.sql(f"MERGE INTO {tombstones} t USING ({recreated}) s ON {self.key_join('t', 's', keys)}"
-                           " WHEN MATCHED THEN DELETE")
-
     def merge_into_tombstones(self, target: str, keys: KeySchema) -> None:
         names = [quoted(key.name) for key in keys] + ["cdc_event_name", "cdc_event_id", "cdc_event_time_us",
                                                       "cdc_source_file"]
@@ -603,10 +592,8 @@ class CdcMergeJob:
         profile, merged, removes = {}, 0, 0
         source = None
         if step.group is not None and changes is not None:
-            positions = self.newest_change_per_key(changes, keys, stats.schema_texts[keys],
-                                                   step.generation.started_us)
-            positions.createOrReplaceTempView("cdc_newest_positions")
-            self.with_facts(positions, keys).createOrReplaceTempView("cdc_newest")
+            newest = self.newest_change_per_key(changes, keys, stats.schema_texts[keys], step.generation.started_us)
+            newest.createOrReplaceTempView("cdc_newest")
             self.changes_to_apply(spec.target, keys)
             # Cached: the profile and the live merge see the same changes. The live merge's commit may drop the cache
             # (the view reads the live table): the tombstone merge then reads them again, and its REMOVEs are the
@@ -643,8 +630,6 @@ class CdcMergeJob:
                 summary.changes_merged += merged
                 if removes:
                     self.merge_into_tombstones(spec.target, keys)
-            if source is not None:
-                self.forget_recreated(spec.target, keys)
         finally:
             if source is not None:
                 source.unpersist()

@@ -110,12 +110,6 @@ class TableModel:
             if not live_only and change.event_name == "REMOVE" and (change.key not in self.tombstones
                                                   or change.position > self.tombstones[change.key].position):
                 self.tombstones[change.key] = change
-        if live_only:
-            return
-        for key, change in newest.items():  # created again (in this run or in a failed one): no longer deleted
-            tombstone = self.tombstones.get(key)
-            if change.event_name != "REMOVE" and tombstone is not None and change.position > tombstone.position:
-                del self.tombstones[key]
 
     def live(self) -> dict[tuple, Change]:
         return {key: change for key, change in self.state.items() if change.event_name != "REMOVE"}
