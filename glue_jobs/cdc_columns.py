@@ -103,7 +103,7 @@ class ColumnPlan:
 
 GLUE_COMMENT_LIMIT = 255  # Glue's Column.Comment, in UTF-16 code units
 # What Glue's Column.Comment pattern leaves out: control characters but tab, U+FFFE/U+FFFF, lone surrogates.
-GLUE_COMMENT_REFUSES = re.compile("[\x00-\x08\x0a-\x1f\ud800-\udfff\ufffe\uffff]")  # and lone surrogates
+GLUE_COMMENT_REFUSES = re.compile("[\x00-\x08\x0a-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _utf16_length(text: str) -> int:

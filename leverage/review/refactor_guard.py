@@ -429,10 +429,8 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
                 continue
             kind = address.split(".")[0]
             forcing = [key for key in sorted(lifecycle.replacing_arguments.get(kind, ()))
-                       if any(resource == cause and (
-                           lifecycle.contained_in.get(kind, {}).get(key) == cause.split(".")[0]
-                           or not _known_and_unchanged(attribute, resources.get(cause, {}), previous.get(cause, {})))
-                              for resource, attribute in _referenced_attributes(body.get(key)))]
+                       if _replaces_through(body.get(key), cause, lifecycle.contained_in.get(kind, {}).get(key),
+                                            resources.get(cause, {}), previous.get(cause, {}))]
             if forcing:
                 replaced.append(address)
                 pending.append(address)
@@ -444,6 +442,14 @@ def _replaced_through_references(layer: str, changes: list[ResourceChange], reso
             or change.action not in (UPDATE, REPLACE, MANUAL, REPOINT)]
     added = [change for change in by_address.values() if change not in kept]
     return kept + added
+
+
+def _replaces_through(value: Any, cause: str, parent_type: str | None, new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether an argument's `value` is unknown until the replaced `cause` is made again, or names it as the parent
+    the resource lives in (`parent_type`); `new` and `old` are the cause's arguments."""
+    return any(resource == cause and (parent_type == cause.split(".")[0]
+                                      or not _known_and_unchanged(attribute, new, old))
+               for resource, attribute in _referenced_attributes(value))
 
 
 def _known_and_unchanged(attribute: str | None, new: dict[str, Any], old: dict[str, Any]) -> bool:
