@@ -99,7 +99,5 @@ def named_like_built_in(module: Path, app_root: Path) -> bool:
     """Whether the generated files would name a module of your own as they name a built-in layer's (a `stacks/`
     folder beside cdktf.json, as an app that installs this one as a dependency may have): its layer would then be
     taken for a built-in one, and left unmanaged when unregistered or moved."""
-    relative = module.resolve()
-    if not relative.is_relative_to(app_root.resolve()):
-        return False
-    return relative.relative_to(app_root.resolve()).as_posix().startswith(BUILT_IN_SOURCES)
+    path, root = module.resolve(), app_root.resolve()
+    return path.is_relative_to(root) and path.relative_to(root).as_posix().startswith(BUILT_IN_SOURCES)
