@@ -33,6 +33,11 @@ ITEM_COLUMNS = (("item", "STRING"), ("cdc_attribute_types", "MAP<STRING, STRING>
                 ("cdc_type_conflicts", "ARRAY<STRING>"))
 MERGE_ON_READ = ("'format-version'='2', 'write.delete.mode'='merge-on-read', 'write.update.mode'='merge-on-read', "
                  "'write.merge.mode'='merge-on-read'")
+# Table properties naming a run's unfinished work: each is set before the step it guards and removed once that
+# committed, so the next run completes what a run that died left.
+BACKFILL = "cdc.backfill"  # typed columns to read again from `item`: of EVERY_ROW, or a JSON list of attributes' rows
+EVERY_ROW = "pending"
+SEEDING = "cdc.seeding"  # a history still to be started from the whole raw folder
 MAX_UNTYPED_KEPT = 1000  # attribute names kept in `cdc.untyped-attributes`; beyond, every new column is backfilled
 FACTS_TYPE = ("struct<item: string, types: map<string, string>, "
               "facts: map<string, struct<kind: string, text: string>>>")
@@ -398,19 +403,19 @@ class CdcMergeJob:
                       keys: KeySchema) -> StoredTable:
         """The plan stored first, then the schema made to match it, then existing rows backfilled: a run that dies
         in between is completed by the next (`cdc.backfill` stays until the backfill committed)."""
-        pending = bool(stored.properties.get("cdc.backfill"))
+        pending = bool(stored.properties.get(BACKFILL))
         if not (plan.changed or pending or plan.columns != stored.typed_columns
                 or plan.untyped != stored.untyped):
             return stored
         untyped = plan.untyped[:MAX_UNTYPED_KEPT]
         self.set_properties(spec.target, {"cdc.columns": columns_to_json(plan.columns),
                                           "cdc.untyped-attributes": json.dumps(list(untyped), ensure_ascii=False),
-                                          **({"cdc.backfill": "pending"} if plan.backfill else {})})
+                                          **({BACKFILL: EVERY_ROW} if plan.backfill else {})})
         stored = self.load(spec.target)
         self.match_schema(spec.target, stored, plan.columns, keys)
         if plan.backfill or pending:
             self.backfill(spec.target, plan.columns)
-            self.set_properties(spec.target, {"cdc.backfill": None})
+            self.set_properties(spec.target, {BACKFILL: None})
         return self.load(spec.target)
 
     def match_schema(self, target: str, stored: StoredTable, columns: tuple[TypedColumn, ...],
@@ -662,34 +667,47 @@ class CdcMergeJob:
         if history.exists and history.keys != generation.keys:  # the table was replaced
             self.archive_history(name, history)
             history = StoredTable(name)
-        backfill = None
         if not history.exists:
             self.create_history(name, spec, generation)
             history = self.load(name)
+        # Created by this run, or by one that died before its first append committed: it starts from the raw folder.
+        seeding, seed = bool(history.properties.get(SEEDING)), None
+        if seeding:
             lines = self.read_new_files(spec, TableState())
-            if lines is None:
-                return 0
-            changes = backfill = self.parse_changes(lines).persist(StorageLevel.MEMORY_AND_DISK)
-            stats = self.change_stats(changes, spec, generation.started_us)
+            changes = seed = None if lines is None else self.parse_changes(lines).persist(StorageLevel.MEMORY_AND_DISK)
+            stats = ChangeStats() if seed is None else self.change_stats(seed, spec, generation.started_us)
         try:
-            if changes is None or generation.keys not in stats.schema_texts:
-                return 0
-            live = self.load(spec.target)
-            columns = live.typed_columns
-            retyped = [column for column in columns if column.name in history.columns
-                       and history.columns[column.name] != spark_type(column)]
-            # A version the live table never held (set and cleared within a run) may have had an attribute that
-            # only a later run gives a column: its rows get the value then.
-            added = tuple(column.attribute for column in columns if column.name not in history.columns)
-            self.match_schema(name, history, columns, generation.keys)
-            if (retyped or added) and self.has_rows(name):
-                self.backfill(name, columns, () if retyped else added)
-            return self.append_history(name, generation, columns,
-                                       self.keyed_changes(changes, generation.keys,
-                                                          stats.schema_texts[generation.keys], generation.started_us))
+            appended = 0
+            if changes is not None and generation.keys in stats.schema_texts:
+                columns = self.load(spec.target).typed_columns
+                self.match_history_columns(name, history, columns, generation.keys)
+                appended = self.append_history(name, generation, columns, self.keyed_changes(
+                    changes, generation.keys, stats.schema_texts[generation.keys], generation.started_us))
+            if seeding:
+                self.set_properties(name, {SEEDING: None})
+            return appended
         finally:
-            if backfill is not None:
-                backfill.unpersist()
+            if seed is not None:
+                seed.unpersist()
+
+    def match_history_columns(self, name: str, history: StoredTable, columns: tuple[TypedColumn, ...],
+                              keys: KeySchema) -> None:
+        """The history's typed columns made the live table's `columns`, and the rows they change refilled. The
+        refill is stored before the schema changes and dropped once it committed: the next run completes one that
+        died between the two (the schema then shows nothing left to refill)."""
+        retyped = any(column.name in history.columns and history.columns[column.name] != spark_type(column)
+                      for column in columns)
+        # A version the live table never held (set and cleared within a run) may have had an attribute that only
+        # a later run gives a column: its rows get the value then.
+        added = tuple(column.attribute for column in columns if column.name not in history.columns)
+        refill = history_refill(history.properties.get(BACKFILL), retyped, added)
+        if refill is None or not self.has_rows(name):
+            self.match_schema(name, history, columns, keys)
+            return
+        self.set_properties(name, {BACKFILL: refill})
+        self.match_schema(name, history, columns, keys)
+        self.backfill(name, columns, refilled_attributes(refill))
+        self.set_properties(name, {BACKFILL: None})
 
     def create_history(self, name: str, spec: TableSpec, generation: Generation) -> None:
         keys = key_columns(generation.keys)
@@ -697,7 +715,7 @@ class CdcMergeJob:
         events = ", ".join(f"{column} {kind}" for column, kind in HISTORY_EVENT_COLUMNS)
         properties = ", ".join(f"{sql_text(key)}={sql_text(value)}" for key, value in {
             "format-version": "2", "cdc.source-table": spec.source, "cdc.keys": keys_to_json(generation.keys),
-            "cdc.generation": str(generation.number)}.items())
+            "cdc.generation": str(generation.number), SEEDING: "true"}.items())
         self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({keys}, {items}, {events}) USING iceberg"
                        f" PARTITIONED BY (days(cdc_event_time)) TBLPROPERTIES ({properties})")
 
@@ -1078,6 +1096,20 @@ def key_columns(keys: KeySchema) -> str:
 def spark_type(column: TypedColumn) -> str:
     """The column's type as Spark's schema writes it (`simpleString`)."""
     return column.sql_type.lower().replace(" ", "")
+
+
+def history_refill(stored: str | None, retyped: bool, added: tuple[str, ...]) -> str | None:
+    """A history's `cdc.backfill` for this run: EVERY_ROW, or a JSON list of the attributes whose rows are refilled
+    (a crashed run's and this run's); None when nothing is."""
+    if stored == EVERY_ROW or retyped:
+        return EVERY_ROW
+    attributes = sorted({*json.loads(stored or "[]"), *added})
+    return json.dumps(attributes, ensure_ascii=False) if attributes else None
+
+
+def refilled_attributes(refill: str) -> tuple[str, ...]:
+    """`backfill`'s `holding` for a stored refill: () for every row."""
+    return () if refill == EVERY_ROW else tuple(json.loads(refill))
 
 
 def generation_properties(generation: Generation) -> dict[str, str | None]:

@@ -1,5 +1,5 @@
 """The scenario the spark tests drive through the job in one Spark session: batches with out-of-order, duplicate,
-late and replayed deliveries across runs, a failed run, maintenance, a DynamoDB table replaced by one with other keys,
+late and replayed deliveries across runs, failed runs, maintenance, a DynamoDB table replaced by one with other keys,
 items whose attributes evolve (a new attribute, a number that gains decimals, type conflicts, names that collide),
 and a full rebuild with declared columns and a cap on typed columns.
 
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from cdc_settings import HISTORY_SUFFIX
 from tests.glue_jobs.cdc_records import Change, FirehoseFile, ItemFactory, firehose_path, utc_microseconds
 
 ORDERS, SESSIONS = "Orders", "app.Sessions-v2"  # the second name exercises the sanitizing rule
@@ -58,6 +59,7 @@ class Step:
     files: list[FirehoseFile]
     extra_args: list[str] = field(default_factory=list)
     fail_after: str | None = None
+    fail_on: str = ""  # the failure only where the method's first argument (a table's name) ends with this
     database: str = DATABASE
     setup_sql: list[str] = field(default_factory=list)
 
@@ -121,7 +123,7 @@ class Scenario:
             files = [{"path": file.relative_path, "text": file.text(), "mtime": file.modified_at}
                      for file in step.files]
             steps.append({"name": step.name, "files": files, "args": args + step.extra_args,
-                          "fail_after": step.fail_after, "setup_sql": step.setup_sql})
+                          "fail_after": step.fail_after, "fail_on": step.fail_on, "setup_sql": step.setup_sql})
         return {"raw": str(raw), "warehouse": str(warehouse), "steps": steps}
 
 
@@ -205,7 +207,12 @@ def build_scenario(seed: int = 7) -> Scenario:
     steps = [
         Step("run1", run1), Step("run2", run2),
         Step("run3-fails", run3, fail_after="merge_into_live"), Step("run3-retry", []),
-        Step("run4-replay", replays, list(HISTORY_ON)), Step("run5-cadence", run5, list(HISTORY_ON)),
+        # Runs 4 and 5 die once in the history, after its merges committed: as it is created (the retry must still
+        # start it from the whole raw folder), and between adding a column and refilling the rows that need it.
+        Step("run4-fails", replays, list(HISTORY_ON), fail_after="create_history", fail_on=HISTORY_SUFFIX),
+        Step("run4-replay", [], list(HISTORY_ON)),
+        Step("run5-fails", run5, list(HISTORY_ON), fail_after="match_schema", fail_on=HISTORY_SUFFIX),
+        Step("run5-cadence", [], list(HISTORY_ON)),
         Step(HEALTHY_STEP, [], ["--maintenance", "true", "--snapshot-retention-hours", "0", *HISTORY_ON]),
         Step(FAULTS_STEP, [], ["--tables", json.dumps(rebuild_tables)], database=EXPLICIT_DATABASE,
              setup_sql=legacy_table() + planted_faults() + quiet_table_first_run(now)),

@@ -6,8 +6,8 @@ docs' Athena examples) in the same session.
 
 The plan names, per step, the files to deliver (written with their modification time, as Firehose would deliver
 them), SQL to run first (tables as an earlier version of the job left them), the job's arguments, and optionally a
-method of the job to make fail after it ran (fault injection for the "watermark moves only after the merge commits"
-rule). Runs in the spark venv: standard library, pyspark, pyiceberg.
+method of the job to make fail after it ran, optionally only for tables whose name ends with a suffix (fault
+injection: the watermark moves only after the merge commits, and the next run completes what a failed run left). Runs in the spark venv: standard library, pyspark, pyiceberg.
 """
 from __future__ import annotations
 
@@ -95,12 +95,14 @@ def deliver(raw: Path, files: list[dict[str, Any]]) -> None:
 
 
 def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
-    failing = step.get("fail_after")
+    failing, only_on = step.get("fail_after"), step.get("fail_on", "")
     original = getattr(cdc_job.CdcMergeJob, failing) if failing else None
     if failing:
         def fail_after(self: Any, *arguments: Any) -> Any:
-            original(self, *arguments)
-            raise RuntimeError(f"injected failure after {failing}")
+            result = original(self, *arguments)
+            if str(arguments[0] if arguments else "").endswith(only_on):
+                raise RuntimeError(f"injected failure after {failing}")
+            return result
         setattr(cdc_job.CdcMergeJob, failing, fail_after)
     try:
         summaries = cdc_merge.main(run_local.local_arguments(step["args"]), spark=spark)
