@@ -164,7 +164,7 @@ def _check_unused_reads(stacks: list[LeverageLayerStack], layers: list[Synthesiz
                                 details={"reads": target.address.folder, "key": key, "output": output})
     # Its warnings (a state no folder keeps) are dropped: the read's remote state is in the configuration, so the
     # reads found there have given them already.
-    scan.check_reads(project.root, project.layers, external)
+    scan.check_reads(project.root, project.layers, external, used=False)
 
 
 @contextmanager

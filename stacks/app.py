@@ -175,10 +175,13 @@ class _UnregisteredLayers:
                 entries = [entry for entry in same_name if self.settings.own_layer_account(entry) == address.account]
                 if any(entry.region in (None, address.region) for entry in entries):
                     continue
-                now = f"its entry {entries[0].where} now generates it in region {entries[0].region}"
+                # Neutral on purpose: the entry may have moved, or been the other one of two.
+                now = (f"no entry of `layers` in cdktf.json generates it in region {address.region} now "
+                       f"({entries[0].where} generates it in region {entries[0].region})")
             elif same_name:
                 entry = same_name[0]
-                now = f"its entry {entry.where} now generates it in account {self.settings.own_layer_account(entry)}"
+                now = (f"no entry of `layers` in cdktf.json generates it in account {address.account} now "
+                       f"({entry.where} generates it in account {self.settings.own_layer_account(entry)})")
             else:
                 now = "no entry of `layers` in cdktf.json generates it now"
             found.append(UserError(

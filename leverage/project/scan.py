@@ -101,13 +101,15 @@ def check_state_keys(layers: tuple[LayerFolder, ...], generated: dict[str, Layer
                         "over and remove it (docs/addresses.md: migrating from the reference's layers); nothing was written")
 
 
-def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: list[tuple[str, str, tuple[str, ...]]]) -> list[str]:
-    """The states generated layers read but no generated layer writes, as (reading folder, key, outputs read).
+def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: list[tuple[str, str, tuple[str, ...]]], *,
+                used: bool = True) -> list[str]:
+    """The states generated layers read but no generated layer writes, as (reading folder, key, outputs read); `used`:
+    whether the layers use the values read (else the plan passes, but the name is a mistake all the same).
 
     An output declared nowhere in the folder that keeps its state at that key is an error naming the layer that
-    reads it (the plan would fail); a key no folder of the project keeps is a warning, returned (that layer may live
-    elsewhere).
+    reads it; a key no folder of the project keeps is a warning, returned (that layer may live elsewhere).
     """
+    consequence = "so the plan would fail" if used else "so its first use would fail at plan"
     missing_states: dict[str, list[str]] = {}
     declared: dict[str, set[str]] = {}
     for reader, key, outputs in reads:
@@ -122,7 +124,7 @@ def check_reads(root: Path, layers: tuple[LayerFolder, ...], reads: list[tuple[s
             if missing:
                 raise UserError(
                     f"reads output {missing[0]!r} of {folder} (state {key}), which declares no such output in its "
-                    ".tf files, so the plan would fail",
+                    f".tf files, {consequence}",
                     fix=f"add `output \"{missing[0]}\"` to {folder}, or name another layer in the settings "
                         "(keysLayer, dynamodbLayer, lakeLayer, a pipelines table's layer)",
                     layer=reader, details={"reads": folder, "key": key, "output": missing[0]})

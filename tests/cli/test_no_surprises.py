@@ -44,6 +44,7 @@ from leverage.stack import LeverageLayerStack
 class TeamSettings:
     topic_id: str = "events"
     read: str = ""  # "<account>/<layer>/<output>": another layer's output the topic is tagged with
+    unused_read: str = ""  # the same, read and not used (yet)
 
 
 class TeamLayer(LeverageLayerStack):
@@ -56,11 +57,15 @@ class TeamLayer(LeverageLayerStack):
         if settings.read:
             account, layer, output = settings.read.split("/")
             tags["Read"] = self.read_layer(account, layer, output)
+        if settings.unused_read:
+            self.read_layer(*settings.unused_read.split("/"))
         topic = SnsTopic(self, settings.topic_id, name=self.aws_name("events", kind="sns_topic"), tags=tags)
         self.output("topic_arn", topic.arn, "ARN of the team's topic")
         self.output("account_topics", self.env.arn("sns", "*"), "Every topic of the layer's account and region")
 '''
 READ_LINE = next(number for number, line in enumerate(TEAM_SOURCE.splitlines(), 1) if 'tags["Read"]' in line)
+UNUSED_READ_LINE = next(number for number, line in enumerate(TEAM_SOURCE.splitlines(), 1)
+                        if "settings.unused_read.split" in line)
 
 
 AUDITOR = "security/base-identities/auditor_role_arn"  # a hand-written layer of an account no generated layer uses
@@ -68,7 +73,7 @@ AUDITOR = "security/base-identities/auditor_role_arn"  # a hand-written layer of
 
 def team(**changes: str) -> str:
     """`-c layers=...`: the team's layer, its registration or settings changed."""
-    settings = {"read": AUDITOR, **{key: value for key, value in changes.items() if key in ("topic_id", "read")}}
+    settings = {"read": AUDITOR, **{key: value for key, value in changes.items() if key in ("topic_id", "read", "unused_read")}}
     entry = {"module": "{module}", "class": "TeamLayer", "account": "data-science", "layer": "team-topics",
              "settings": settings, **{key: value for key, value in changes.items()
                                       if key in ("account", "layer", "region")}}
@@ -236,12 +241,14 @@ CASES = {
         not_says=("no longer a source",)),
     "moving your own layer to another account": Case(
         ("synth", "-c", team(account="apps-devstg")), 2,
-        f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and its entry layers[0] now "
-        "generates it in account apps-devstg", not_says=("no longer a source",)),
+        f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and no entry of `layers` in "
+        "cdktf.json generates it in account data-science now (layers[0] generates it in account apps-devstg)",
+        not_says=("no longer a source",)),
     "moving your own layer to another region": Case(
         ("synth", "-c", team(region="us-west-2")), 2,
-        f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and its entry layers[0] now "
-        "generates it in region us-west-2", not_says=("no longer a source",)),
+        f"layer {TEAM_FOLDER}: was generated from {TEAM_MODULE} by an earlier synth, and no entry of `layers` in "
+        "cdktf.json generates it in region us-east-1 now (layers[0] generates it in region us-west-2)",
+        not_says=("no longer a source",)),
     # Another configuration (`-c region=`) leaves the first one's folder of an entry without a region alone, also
     # when an entry of that layer name in another account pins a region.
     "your own layer's name in two accounts, synthesized for another region": Case(
@@ -271,6 +278,13 @@ CASES = {
         "apps-devstg/us-east-1/security-keys (state apps-devstg/security-keys/terraform.tfstate), which declares no "
         "such output in its .tf files, so the plan would fail; read an output that apps-devstg/us-east-1/security-keys "
         "declares (the `read_layer` call)", not_says=("keysLayer", "databases-dynamodb")),
+    # Not used (yet), so Terraform would plan it: the name is a mistake all the same.
+    "reading an output a hand-written layer does not declare, unused": Case(
+        ("synth", "-c", team(unused_read="apps-devstg/security-keys/nope")), 2,
+        f"{{module}}:{UNUSED_READ_LINE}: layer {TEAM_FOLDER} (layers[0]): reads output 'nope' of "
+        "apps-devstg/us-east-1/security-keys (state apps-devstg/security-keys/terraform.tfstate), which declares no "
+        "such output in its .tf files, so its first use would fail at plan; read an output that "
+        "apps-devstg/us-east-1/security-keys declares", not_says=("the plan would fail",)),
     # A file of your own in a generated layer's folder is part of that layer: its outputs can be read (the
     # generated files' outputs are the fresh synth's, not the committed ones).
     "reading an output a generated layer declares in a file of your own": Case(
