@@ -27,8 +27,10 @@ PROVIDER_TYPE_PREFIX = "aws_"
 META_ARGUMENTS = {"resource": {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner",
                                "connection", "//"},
                   "data": {"count", "for_each", "depends_on", "lifecycle", "provider", "//"},
+                  "ephemeral": {"count", "for_each", "depends_on", "lifecycle", "provider", "//"},
                   "provider": {"alias", "version", "//"}}
-_BOUND = re.compile(r"^\s*(>=|>|~>|=)?\s*([0-9]+(?:\.[0-9]+){0,2})\s*$")
+BLOCK_KINDS = ("resource", "data", "ephemeral")  # of a configuration, each with the provider's types
+_BOUND = re.compile(r"^\s*(>=|>|~>|=)?\s*([0-9]+(?:\.[0-9]+){0,2})(-[0-9A-Za-z.-]+)?\s*$")
 
 Arguments = dict[str, Any]  # argument name -> 0 (an attribute) or the arguments of a nested block
 
@@ -41,19 +43,26 @@ class UncarriedArgument:
     argument: str  # `region`, `rule.filter.prefix`; "" when the resource type itself is missing
 
 
-def version_key(version: str) -> tuple[int, int, int]:
+VersionKey = tuple[int, int, int, int]  # major, minor, patch, and 1 for a release or 0 for a pre-release of it
+
+
+def version_key(version: str, prerelease: bool = False) -> VersionKey:
     parts = [int(part) for part in version.split(".")[:3]]
-    return tuple(parts + [0] * (3 - len(parts)))  # type: ignore[return-value]
+    return (*parts, *[0] * (3 - len(parts)), 0 if prerelease else 1)  # type: ignore[return-value]
 
 
-def lowest_allowed(constraint: str) -> tuple[int, int, int]:
-    """The lowest release a Terraform version constraint allows: its highest lower bound (`>=`, `>`, `~>`, `=` or
-    a bare version), or 0.0.0 when it has none."""
-    lowest = (0, 0, 0)
+def lowest_allowed(constraint: str) -> VersionKey:
+    """The lowest release a Terraform version constraint allows: its highest lower bound (`>=`, `~>`, `=` or a
+    bare version; `>`: the next patch release), or 0.0.0 when it has none."""
+    lowest = version_key("0.0.0")
     for part in constraint.split(","):
         bound = _BOUND.match(part)
-        if bound is not None and bound[1] in (None, ">=", ">", "~>", "="):
-            lowest = max(lowest, version_key(bound[2]))
+        if bound is None or bound[1] not in (None, ">=", ">", "~>", "="):
+            continue
+        found = version_key(bound[2], prerelease=bound[3] is not None)
+        if bound[1] == ">":
+            found = (found[0], found[1], found[2] + 1, 1) if found[3] else (*found[:3], 1)
+        lowest = max(lowest, found)
     return lowest
 
 
@@ -69,7 +78,8 @@ class RecordedArguments:
         self._parsed: dict[str, Arguments | None] = {}
 
     def of(self, kind: str, name: str) -> Arguments | None:
-        """The arguments of `kind` ("provider", "resource", "data") `name`; None if the release has no such type."""
+        """The arguments of `kind` ("provider", "resource", "data", "ephemeral") `name`; None if the release has no
+        such type."""
         key = f"{kind} {name}"
         if key not in self._parsed:
             where = self._index.get(key)
@@ -90,11 +100,11 @@ def uncarried_arguments(config: dict[str, Any], bindings_version: str) -> list[U
         return []
     known = recorded_arguments()
     found: list[UncarriedArgument] = []
-    for kind in ("resource", "data"):
+    for kind in BLOCK_KINDS:
         for resource_type, elements in config.get(kind, {}).items():
             if not resource_type.startswith(PROVIDER_TYPE_PREFIX):
                 continue  # Terraform's own (terraform_remote_state) or another provider's
-            prefix = "data." if kind == "data" else ""
+            prefix = "" if kind == "resource" else f"{kind}."
             for name, body in elements.items():
                 address = f"{prefix}{resource_type}.{name}"
                 arguments = known.of(kind, resource_type)
@@ -145,14 +155,16 @@ def arguments_of_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
     return {"provider": {"aws": block(provider["provider"]["block"])},
             "resource": {name: block(value["block"]) for name, value in provider["resource_schemas"].items()},
-            "data": {name: block(value["block"]) for name, value in provider["data_source_schemas"].items()}}
+            "data": {name: block(value["block"]) for name, value in provider["data_source_schemas"].items()},
+            "ephemeral": {name: block(value["block"])
+                          for name, value in provider.get("ephemeral_resource_schemas", {}).items()}}
 
 
 def record_text(arguments: dict[str, Any]) -> bytes:
     """What ARGUMENTS_FILE holds, as RecordedArguments reads it (the same record, the same bytes)."""
     index: dict[str, list[int]] = {}
     body = bytearray()
-    for kind in ("provider", "resource", "data"):
+    for kind in ("provider", *BLOCK_KINDS):
         for name in sorted(arguments[kind]):
             line = json.dumps(arguments[kind][name], sort_keys=True, separators=(",", ":")).encode()
             index[f"{kind} {name}"] = [len(body), len(body) + len(line)]

@@ -95,7 +95,7 @@ def _aligned(pairs: list[tuple[str, str]], pad: str) -> list[str]:
 # suite validates and applies the layers with 5.100 (the oldest release they are proven with); the provider
 # bindings are generated for 6.25.
 DEFAULT_AWS_PROVIDER_VERSION = ">= 5.100, < 7.0"
-_VERSION_CONSTRAINT = re.compile(r"(?:=|!=|>=|<=|>|<|~>)?\s*[0-9]+(?:\.[0-9]+){0,2}")
+_VERSION_CONSTRAINT = re.compile(r"(?:=|!=|>=|<=|>|<|~>)?\s*[0-9]+(?:\.[0-9]+){0,2}(?:-[0-9A-Za-z.-]+)?")
 
 
 def is_version_constraint(text: str) -> bool:

@@ -16,10 +16,16 @@ BINDINGS = "6.25.0"
 
 @pytest.mark.parametrize("constraint,lowest", [
     (">= 5.100, < 7.0", (5, 100, 0)), ("~> 6.25", (6, 25, 0)), ("6.69.1", (6, 69, 1)), ("= 6.0.0", (6, 0, 0)),
-    ("> 6.25.0", (6, 25, 0)), ("< 7.0", (0, 0, 0)), (">= 5.100, >= 6.2, != 6.3", (6, 2, 0)), ("", (0, 0, 0)),
+    ("> 6.25.0", (6, 25, 1)), ("> 6.25", (6, 25, 1)), ("< 7.0", (0, 0, 0)), (">= 5.100, >= 6.2, != 6.3", (6, 2, 0)),
+    ("", (0, 0, 0)),
 ])
 def test_the_lowest_release_a_range_allows(constraint: str, lowest: tuple[int, int, int]) -> None:
-    assert lowest_allowed(constraint) == lowest
+    assert lowest_allowed(constraint) == (*lowest, 1)
+
+
+def test_a_pre_release_comes_before_its_release() -> None:
+    assert lowest_allowed(">= 6.69.1-rc1") == (6, 69, 1, 0) < lowest_allowed(">= 6.69.1")
+    assert lowest_allowed("> 6.69.1-rc1") == (6, 69, 1, 1)  # the release itself is above its pre-release
 
 
 def layer(declared: str = ">= 5.100, < 7.0", **sections: dict) -> dict:
@@ -61,13 +67,28 @@ def test_what_only_newer_releases_carry_is_found_wherever_it_is_set() -> None:
     ]
 
 
+def test_ephemeral_resources_are_checked_as_resources_are() -> None:
+    """5.100 has a few ephemeral resource types (aws_ssm_parameter), without 6.0's `region`; CDK Terrain's bindings
+    have more types."""
+    config = layer(ephemeral={"aws_ssm_parameter": {"p": {"arn": "arn:aws:ssm:::parameter/p", "region": "x"}},
+                              "aws_bedrockruntime_apply_guardrail": {"g": {}}})
+    assert uncarried_arguments(config, BINDINGS) == [UncarriedArgument("ephemeral.aws_ssm_parameter.p", "region"),
+                                                     UncarriedArgument("ephemeral.aws_bedrockruntime_apply_guardrail.g", "")]
+    assert uncarried_arguments(layer(ephemeral={"aws_ssm_parameter": {"p": {"arn": "a"}}}), BINDINGS) == []
+
+
 @pytest.mark.parametrize("declared,checked", [
     (">= 5.100, < 7.0", True), ("~> 6.0", True), (">= 6.25, < 7.0", False), ("~> 6.25", False), ("6.30.0", False),
-    ("< 7.0", True),
+    ("< 7.0", True), ("> 6.24.9", True), ("> 6.24", True), (">= 6.25.0-beta1", True),
 ])
 def test_a_range_starting_at_the_bindings_release_carries_what_the_bindings_offer(declared: str, checked: bool) -> None:
     config = layer(declared, resource={"aws_sqs_queue": {"q": {**QUEUE, "region": "us-west-2"}}})
     assert bool(uncarried_arguments(config, BINDINGS)) is checked
+
+
+def test_a_range_above_the_release_before_the_bindings_carries_what_they_offer() -> None:
+    config = layer("> 6.25.0", resource={"aws_sqs_queue": {"q": {**QUEUE, "region": "us-west-2"}}})
+    assert uncarried_arguments(config, "6.25.1") == []  # its lowest release is 6.25.1
 
 
 def test_the_record_is_read_back_as_written_and_keeps_arguments_not_read_only_attributes() -> None:
@@ -77,7 +98,8 @@ def test_the_record_is_read_back_as_written_and_keeps_arguments_not_read_only_at
             "attributes": {"name": {"required": True}, "arn": {"computed": True}, "tags": {"optional": True,
                                                                                           "computed": True}},
             "block_types": {"rule": {"block": {"attributes": {"days": {"optional": True}}}}}}}},
-        "data_source_schemas": {"aws_thing": {"block": {"attributes": {"name": {"required": True}}}}}}}}
+        "data_source_schemas": {"aws_thing": {"block": {"attributes": {"name": {"required": True}}}}},
+        "ephemeral_resource_schemas": {"aws_secret": {"block": {"attributes": {"arn": {"required": True}}}}}}}}
     arguments = arguments_of_schema(schema)
     assert arguments["resource"]["aws_thing"] == {"name": 0, "tags": 0, "rule": {"days": 0}}
     written = record(arguments)
@@ -85,7 +107,7 @@ def test_the_record_is_read_back_as_written_and_keeps_arguments_not_read_only_at
     recorded = RecordedArguments(gzip.decompress(written))
     assert recorded.of("resource", "aws_thing") == arguments["resource"]["aws_thing"]
     assert recorded.of("data", "aws_thing") == {"name": 0} and recorded.of("provider", "aws") == {"region": 0}
-    assert recorded.of("resource", "aws_other") is None
+    assert recorded.of("resource", "aws_other") is None and recorded.of("ephemeral", "aws_secret") == {"arn": 0}
 
 
 def test_the_shipped_record_is_the_oldest_proven_release_s() -> None:
