@@ -5,7 +5,7 @@ a tenth of a second on every run, before the engine may start. The same text par
 same parser, so a text parsed once is read back from JSON, keyed by its digest and by the installed parser (the
 digest of its distributions' RECORD files, which list a checksum of every file they installed: an upgrade or a
 reinstall parses again). A result that JSON would not give back exactly, type for type, is not kept; a damaged
-cache is parsed again; a cache folder that cannot be written only costs the parsing. The file is written once, at
+cache (its first line is the checksum of the rest) is parsed again; a cache folder that cannot be written only costs the parsing. The file is written once, at
 the end of a run that parsed something new, keeping this run's texts and then the newest others within its size.
 """
 from __future__ import annotations
@@ -66,7 +66,10 @@ class ParsedHclCache:
             return
         self.loaded = True
         try:
-            found = json.loads(self.path.read_text(encoding="utf-8"))
+            checksum, _, body = self.path.read_bytes().partition(b"\n")
+            if checksum.decode("ascii") != hashlib.sha256(body).hexdigest():
+                return  # damaged, even where it still reads as JSON: a changed result would change the layers
+            found = json.loads(body)
         except (OSError, ValueError):
             return  # none yet, or damaged: parsed again and rewritten
         if isinstance(found, dict):
@@ -87,8 +90,9 @@ class ParsedHclCache:
                 continue
             kept[key] = self.entries[key]
             size += entry_size
+        body = json.dumps(dict(reversed(kept.items()))).encode()  # oldest first, as read back
         with contextlib.suppress(OSError):  # runs writing at once: the last one's
-            write_atomically(self.path, json.dumps(dict(reversed(kept.items()))).encode())  # oldest first, as read back
+            write_atomically(self.path, hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
 
 
 def _same(left: object, right: object) -> bool:

@@ -36,6 +36,13 @@ def cache_at(path: Path) -> ParsedHclCache:
     return ParsedHclCache(path, "parser")
 
 
+def stored(path: Path) -> dict[str, Any]:
+    """The entries the file holds, below its checksum line."""
+    checksum, body = path.read_bytes().split(b"\n", 1)
+    assert checksum.decode() == hashlib.sha256(body).hexdigest()
+    return json.loads(body)
+
+
 def test_a_text_is_parsed_once_and_read_back_type_for_type(tmp_path: Path) -> None:
     parser = Parser()
     first_run = cache_at(tmp_path / "parsed.json")
@@ -72,7 +79,24 @@ def test_a_damaged_cache_is_parsed_again_and_rewritten(tmp_path: Path, damage: b
     cache = cache_at(tmp_path / "parsed.json")
     assert cache.parsed(TEXT, parser)["names"] == ["a", "b"] and parser.calls == 1
     cache.save()
-    assert json.loads((tmp_path / "parsed.json").read_text())[key]["names"] == ["a", "b"]
+    assert stored(tmp_path / "parsed.json")[key]["names"] == ["a", "b"]
+
+
+def test_a_changed_entry_that_still_reads_as_json_is_parsed_again(tmp_path: Path) -> None:
+    """A result changed in the file (an account id, a region) would change the layers: its checksum no longer
+    matches, whether the checksum line was left as it was or the entries were written in the format of the release
+    before (no checksum line)."""
+    cache = cache_at(tmp_path / "parsed.json")
+    cache.parsed(TEXT, Parser())
+    cache.save()
+    entries = stored(tmp_path / "parsed.json")
+    checksum = (tmp_path / "parsed.json").read_bytes().split(b"\n", 1)[0]
+    changed = json.dumps(entries).replace("123", "124").encode()
+    for damaged in (checksum + b"\n" + changed, changed):
+        (tmp_path / "parsed.json").write_bytes(damaged)
+        parser = Parser()
+        assert cache_at(tmp_path / "parsed.json").parsed(TEXT, parser)["accounts"]["apps"]["id"] == 123
+        assert parser.calls == 1
 
 
 def test_an_unwritable_cache_folder_only_costs_the_parsing(tmp_path: Path) -> None:
@@ -91,11 +115,11 @@ def test_the_cache_keeps_this_run_s_texts_then_the_newest_within_its_size(
     for number in range(40):
         earlier.parsed(f"value = {number}\n", Parser())
     earlier.save()  # one run's texts are all kept, whatever their size
-    assert len(json.loads((tmp_path / "parsed.json").read_text())) == 40
+    assert len(stored(tmp_path / "parsed.json")) == 40
     later = cache_at(tmp_path / "parsed.json")
     later.parsed("value = 99\n", Parser())
     later.save()  # then the newest of the others, within the size
-    kept = json.loads((tmp_path / "parsed.json").read_text())
+    kept = stored(tmp_path / "parsed.json")
     assert len(json.dumps(kept)) <= 1_000 and list(kept.values())[-2:] == [{"value": 39}, {"value": 99}]
     assert {"value": 0} not in kept.values()
     big = {f"key{number}": "x" * 100 for number in range(20)}  # one project's text, larger than the cache
