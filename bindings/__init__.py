@@ -144,16 +144,25 @@ def _own_layer_modules() -> list[Path]:
     return modules
 
 
+def layer_submodules(modules: list[Path]) -> set[str]:
+    """The provider submodules your own layers import, which join the trimmed assembly. A module that cannot be
+    read or parsed adds none: the layer's loader reports it, naming the file and line."""
+    found: set[str] = set()
+    for module in modules:
+        if not module.is_file():
+            continue  # none, or what a read would block on (a FIFO)
+        try:
+            found |= provider_cache.imported_submodules(module)
+        except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):  # the last two: nested too deep
+            pass
+    return found
+
+
 def _load_provider(engine: Engine) -> None:
     if engine.provider in sys.modules:
         return
     if os.environ.get("LEVERAGE_CDKTF_EAGER_IMPORT") != "1":
-        submodules = provider_cache.imported_submodules(Path(__file__))
-        for module in _own_layer_modules():
-            try:  # your own layers' provider imports join the trimmed assembly
-                submodules |= provider_cache.imported_submodules(Path(module))
-            except (OSError, SyntaxError, ValueError):
-                pass  # the layer's loader reports it, naming the file
+        submodules = provider_cache.imported_submodules(Path(__file__)) | layer_submodules(_own_layer_modules())
         if provider_cache.load_trimmed_provider(submodules, user_cache_dir(), engine):
             _register_bare_provider_package(engine.provider)
             return
@@ -200,6 +209,16 @@ TerraformElement.add_override = provider_cache.call_ahead(TerraformElement.add_o
 TerraformStack.add_override = provider_cache.call_ahead(TerraformStack.add_override, "addOverride", str)
 from constructs import Construct  # noqa: F401
 from jsii import implements  # noqa: F401
+
+
+def __getattr__(name: str) -> object:
+    """Every other public class and function of the engine (TerraformLocal, TerraformIterator, Aspects, ...): both
+    engines give them the same names, so a layer importing them from here runs on either."""
+    if not name.startswith("_") and hasattr(_core, name):
+        return getattr(_core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 from bindings.aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: F401
 from bindings.aws.athena_workgroup import (  # noqa: F401
     AthenaWorkgroup,

@@ -12,6 +12,7 @@ import subprocess
 from typing import Any, Callable
 
 from jsii._kernel.providers.process import _NodeProcess
+from jsii.errors import JavaScriptError
 
 _QUIET = "_leverage_quiet"
 
@@ -41,3 +42,17 @@ def quiet_stops() -> None:
     """Once per process, before the kernel starts (jsii registers the stop at exit when it starts the child)."""
     if not getattr(_NodeProcess.stop, _QUIET, False):
         _NodeProcess.stop = _stop_quietly(_NodeProcess.stop)  # type: ignore[method-assign]
+
+
+def engine_failure(error: BaseException) -> str | None:
+    """What the engine said, as one line, when `error` is its failure (jsii raises a JavaScript error as a
+    RuntimeError caused by a JavaScriptError: a validation of the construct tree, a token that does not resolve, a
+    kernel that lost its files); None for any other error. The JavaScript stack is left out (jsii's kernel frames,
+    never the Python that made the construct), and so is the advice to skip the engine's validations: the app gives
+    it no such option."""
+    if not isinstance(error, RuntimeError) or not isinstance(error.__cause__, JavaScriptError):
+        return None
+    lines = [line.strip() for line in str(error).splitlines()]
+    kept = [line for line in lines if line and not line.startswith(("at ", "Object creation stack"))
+            and "skipValidation" not in line]
+    return " ".join(kept).removeprefix("Error: ") or "an error without a message"

@@ -115,12 +115,14 @@ _PROVIDER_PACKAGES = frozenset([NEUTRAL_PROVIDER_PACKAGE, *(engine.provider for 
 def imported_submodules(source_file: Path) -> frozenset[str]:
     """The provider submodules a file imports: `from bindings.aws.<name> import ...`, `from bindings.aws import
     <name>`, `import bindings.aws.<name>` (and the same with either engine's provider package), and those it reads
-    from the package imported whole (`import <provider> as aws` ... `aws.<name>`, or `import <provider>` ...
-    `<provider>.<name>`)."""
+    from the package imported whole (`import <provider> as aws` or `from bindings import aws` ... `aws.<name>`, or
+    `import <provider>` ... `<provider>.<name>`)."""
     tree = ast.parse(source_file.read_text(), str(source_file))
     found = set()
     whole = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
              for alias in node.names if alias.name in _PROVIDER_PACKAGES}
+    whole |= {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              and not node.level for alias in node.names if f"{node.module}.{alias.name}" in _PROVIDER_PACKAGES}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and _dotted_name(node.value) in whole:
             found.add(node.attr)

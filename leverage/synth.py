@@ -6,12 +6,24 @@ import json
 from pathlib import Path
 
 from bindings import App
+from bindings.engine import engine_failure
+from leverage.errors import UserError
 from leverage.render.layer_folder import SynthesizedLayer
 from leverage.stack import LeverageLayerStack
 
 
 def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_root: Path) -> list[SynthesizedLayer]:
-    app.synth()
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        said = engine_failure(exc)
+        if said is None:
+            raise
+        named = next((stack for stack in stacks if f"[{stack.node.id}/" in said), None)
+        raise UserError(f"the CDK engine could not synthesize the layers: {said}",
+                        fix="fix the construct or value it is about (--debug shows the traceback); nothing was written",
+                        layer=named.address.folder if named else None,
+                        registration=named.registration if named else None) from exc
     layers = []
     for stack in stacks:
         config = json.loads((outdir / "stacks" / stack.node.id / "cdk.tf.json").read_text(encoding="utf-8"))

@@ -36,7 +36,8 @@ def load_class(registered: RegisteredLayer, app_root: Path, folder: str) -> type
     path = module_path(registered, app_root)
     context = {"layer": folder, "registration": registered.where}
     if not path.is_file():
-        raise UserError(f"module {registered.module} does not exist ({path})",
+        what = "is not a regular file" if path.exists() else "does not exist"  # a FIFO is not read: it could block
+        raise UserError(f"module {registered.module} {what} ({path})",
                         fix="fix `module` in cdktf.json: a .py file, relative to cdktf.json's folder or absolute",
                         **context)
     if named_like_built_in(path, app_root):

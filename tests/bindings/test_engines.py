@@ -70,6 +70,17 @@ def test_provider_classes_through_the_neutral_path_are_the_engine_s_own() -> Non
         importlib.import_module("bindings.aws.no_such_service")
 
 
+def test_every_public_class_of_the_engine_has_the_neutral_path() -> None:
+    from bindings import Aspects, TerraformIterator, TerraformLocal  # none of them named in bindings/__init__.py
+
+    core = importlib.import_module(bindings.ENGINE.core)
+    assert (TerraformLocal, TerraformIterator, Aspects) == (core.TerraformLocal, core.TerraformIterator, core.Aspects)
+    with pytest.raises(ImportError, match="cannot import name 'NoSuchClass' from 'bindings'"):
+        from bindings import NoSuchClass  # noqa: F401
+    with pytest.raises(AttributeError):
+        bindings._private_of_the_engine  # noqa: B018
+
+
 def test_the_other_engine_s_modules_are_refused_with_the_neutral_path() -> None:
     other = CDKTN if bindings.ENGINE == CDKTF else CDKTF
     for module in (f"{other.provider}.sqs_queue", other.provider):

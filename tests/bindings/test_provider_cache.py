@@ -146,13 +146,28 @@ def test_a_submodule_the_trimmed_assembly_holds_for_the_imported_ones_imports(se
     "import bindings.aws.lambda_function", "from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction",
     "import cdktn_provider_aws.lambda_function", "from cdktn_provider_aws import lambda_function as f",
     "import cdktf_cdktf_provider_aws as aws\naws.lambda_function.LambdaFunction", "import bindings.aws as aws\naws.lambda_function",
-    "import bindings.aws\nbindings.aws.lambda_function.LambdaFunction", "import cdktn_provider_aws\ncdktn_provider_aws.lambda_function"])
+    "import bindings.aws\nbindings.aws.lambda_function.LambdaFunction", "import cdktn_provider_aws\ncdktn_provider_aws.lambda_function",
+    "from bindings import aws\naws.lambda_function.LambdaFunction", "from bindings import aws as a\na.lambda_function"])
 def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path, statement: str) -> None:
     """The engine-neutral path and either engine's own (a layer of yours written for cdktf keeps working there)."""
     module = tmp_path / "layer.py"
     module.write_text(f"from bindings.aws.sqs_queue import SqsQueue\n{statement}\nfrom bindings import Fn\n"
                       "from . import local\nfrom bindings.aws import *\n")
     assert provider_cache.imported_submodules(module) == {"sqs_queue", "lambda_function"}
+
+
+def test_a_layer_module_that_does_not_parse_adds_no_submodule_and_stops_nothing(tmp_path: Path) -> None:
+    """Its loader reports it later, as one line naming the file: a syntax error, nesting too deep for the parser,
+    bytes that are no text, a file that is gone, a FIFO (not read: the read would block)."""
+    good = tmp_path / "good.py"
+    good.write_text("from bindings.aws.sqs_queue import SqsQueue\n")
+    broken = [tmp_path / name for name in ("syntax.py", "deep.py", "binary.py", "gone.py")]
+    broken[0].write_text("from bindings.aws.sns_topic import (\n")
+    broken[1].write_text("from bindings.aws.sns_topic import SnsTopic\nx = " + "-" * 200_000 + "1\n")
+    broken[2].write_bytes(b"\xff\xfe\x00")
+    fifo = tmp_path / "fifo.py"  # a read would wait for a writer
+    os.mkfifo(fifo)
+    assert bindings.layer_submodules([*broken, fifo, good]) == {"sqs_queue"}
 
 
 @pytest.mark.parametrize("name", [PROVIDER, "bindings.aws"])

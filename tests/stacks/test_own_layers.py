@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -180,6 +181,7 @@ ERRORS = {
     "import fails": ("import os\nraise RuntimeError('no database today')\n", "OrdersQueue",
                      2, "the module does not import: RuntimeError: no database today"),
     "syntax error": ("class OrdersQueue(:\n    pass\n", "OrdersQueue", 1, "the module does not import: SyntaxError"),
+    "nested too deep": ("x = " + "-" * 200_000 + "1\n", "OrdersQueue", 1, "the module does not import: "),
     "class missing": ("X = 1\n", "OrdersQueue", 1, "the module has no class 'OrdersQueue'"),
     "class not a layer": ("\n\nclass OrdersQueue:\n    pass\n", "OrdersQueue", 3,
                           "OrdersQueue is not a layer (a subclass of leverage.stack.LeverageLayerStack)"),
@@ -216,6 +218,42 @@ def test_a_mistake_in_the_users_code_is_one_line_naming_file_line_and_layer(
     assert tree_digest(user_folder) == before
 
 
+FAILING_PRODUCER = GOOD.replace("from leverage.stack import LeverageLayerStack", """from bindings import IStringProducer, Lazy, implements
+from leverage.stack import LeverageLayerStack
+
+
+@implements(IStringProducer)
+class NameFromNowhere:
+    def produce(self, context):
+        raise ValueError("no name today")""").replace('name=self.aws_name("orders", kind="sqs_queue")',
+                                              "name=Lazy.string_value(NameFromNowhere())")
+FAILING_VALIDATION = GOOD.replace("from leverage.stack import LeverageLayerStack", """from constructs import IValidation
+from bindings import implements
+from leverage.stack import LeverageLayerStack
+
+
+@implements(IValidation)
+class NeedsDeadLetters:
+    def validate(self):
+        return ["orders need a dead-letter queue"]""").replace(
+    '        self.output("queue_arn"', '        queue.node.add_validation(NeedsDeadLetters())\n        self.output("queue_arn"')
+ENGINE_FAILURES = {
+    "a value that does not resolve": (FAILING_PRODUCER, "error: the CDK engine could not synthesize the layers: "
+                                      "Resolution error: no name today"),
+    "a validation that fails": (FAILING_VALIDATION, f"error: layer {LAYER} (layers[0]): the CDK engine could not "
+                                "synthesize the layers: Validation failed with the following errors: "
+                                "[data-science--us-east-1--orders-queue/orders] orders need a dead-letter queue"),
+}
+
+
+@pytest.mark.parametrize("case", ENGINE_FAILURES)
+def test_what_the_engine_refuses_at_synth_is_its_message_on_one_line(
+        capsys: pytest.CaptureFixture[str], project_copy: Path, user_folder: Path, case: str) -> None:
+    source, message = ENGINE_FAILURES[case]
+    assert_refused(capsys, "synth", project_copy, (registration(write_module(user_folder, source)),), message)
+    assert_refused(capsys, "check", project_copy, (registration(write_module(user_folder, source)),), message)
+
+
 def test_debug_shows_the_users_traceback(project_copy: Path, user_folder: Path) -> None:
     path = write_module(user_folder, GOOD.replace("        queue = SqsQueue(", "        1 / 0\n        queue = SqsQueue("))
     with pytest.raises(UserError) as raised:
@@ -238,6 +276,13 @@ def test_debug_shows_the_users_traceback(project_copy: Path, user_folder: Path) 
 def test_a_bad_registration_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path, entry: dict,
                                        message: str) -> None:
     assert_refused(capsys, "synth", project_copy, ("layers=" + json.dumps([entry]),), message)
+
+
+def test_a_module_that_is_no_regular_file_is_refused_unread(capsys: pytest.CaptureFixture[str], project_copy: Path,
+                                                             user_folder: Path) -> None:
+    fifo = user_folder / "queue.py"  # a read would wait for a writer
+    os.mkfifo(fifo)
+    assert_refused(capsys, "synth", project_copy, (registration(fifo),), f"module {fifo} is not a regular file")
 
 
 def test_the_example_registers_its_own_layer_outside_the_apps_packages() -> None:
