@@ -671,12 +671,13 @@ class CdcMergeJob:
             self.create_history(name, spec, generation)
             history = self.load(name)
         # Created by this run, or by one that died before its first append committed: it starts from the raw folder.
-        seeding, seed = bool(history.properties.get(SEEDING)), None
-        if seeding:
-            lines = self.read_new_files(spec, TableState())
-            changes = seed = None if lines is None else self.parse_changes(lines).persist(StorageLevel.MEMORY_AND_DISK)
-            stats = ChangeStats() if seed is None else self.change_stats(seed, spec, generation.started_us)
+        seeding, seed = history.properties.get(SEEDING) == "true", None
         try:
+            if seeding:
+                lines = self.read_new_files(spec, TableState())
+                changes = seed = None if lines is None else self.parse_changes(lines).persist(
+                    StorageLevel.MEMORY_AND_DISK)
+                stats = ChangeStats() if seed is None else self.change_stats(seed, spec, generation.started_us)
             appended = 0
             if changes is not None and generation.keys in stats.schema_texts:
                 columns = self.load(spec.target).typed_columns
@@ -694,7 +695,8 @@ class CdcMergeJob:
                               keys: KeySchema) -> None:
         """The history's typed columns made the live table's `columns`, and the rows they change refilled. The
         refill is stored before the schema changes and dropped once it committed: the next run completes one that
-        died between the two (the schema then shows nothing left to refill)."""
+        died between the two (the schema then shows nothing left to refill). That run has changes to append: the
+        watermark had not moved, so it reads the same files again."""
         retyped = any(column.name in history.columns and history.columns[column.name] != spark_type(column)
                       for column in columns)
         # A version the live table never held (set and cleared within a run) may have had an attribute that only
@@ -1100,11 +1102,21 @@ def spark_type(column: TypedColumn) -> str:
 
 def history_refill(stored: str | None, retyped: bool, added: tuple[str, ...]) -> str | None:
     """A history's `cdc.backfill` for this run: EVERY_ROW, or a JSON list of the attributes whose rows are refilled
-    (a crashed run's and this run's); None when nothing is."""
-    if stored == EVERY_ROW or retyped:
+    (a crashed run's and this run's); None when nothing is. A stored value that is no list of names (edited by
+    hand) refills every row rather than guess."""
+    earlier = _names_in(stored)
+    if stored == EVERY_ROW or retyped or earlier is None:
         return EVERY_ROW
-    attributes = sorted({*json.loads(stored or "[]"), *added})
+    attributes = sorted({*earlier, *added})
     return json.dumps(attributes, ensure_ascii=False) if attributes else None
+
+
+def _names_in(stored: str | None) -> list[str] | None:
+    try:
+        names = json.loads(stored) if stored else []
+    except ValueError:
+        return None
+    return names if isinstance(names, list) and all(isinstance(name, str) for name in names) else None
 
 
 def refilled_attributes(refill: str) -> tuple[str, ...]:

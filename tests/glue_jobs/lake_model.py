@@ -42,9 +42,11 @@ class TableModel:
     conflicts: dict[str, int] = field(default_factory=dict)  # of the last run
     merged: int = 0  # of the last run: the changes that changed the table
 
-    def apply_run(self, changes: list[Change], clock_us: int, *, fails_after_first_merge: bool = False) -> None:
+    def apply_run(self, changes: list[Change], clock_us: int, *, fails_after_first_merge: bool = False,
+                  fails_before_purge: bool = False) -> None:
         """One run; `fails_after_first_merge`: it stops once its first merge into the live table has committed
-        (before that merge's tombstones, other generations and the purge)."""
+        (before that merge's tombstones, other generations and the purge); `fails_before_purge`: once its merges
+        have committed (in the history)."""
         self.replaced_records, self.conflicts, self.merged = 0, {}, 0
         current = [change for change in changes if self.started_us is None or change.time_us >= self.started_us]
         self.replaced_records = len(changes) - len(current)
@@ -68,7 +70,7 @@ class TableModel:
                 self.merge(members, live_only=fails_after_first_merge)
                 if fails_after_first_merge:
                     break
-        if fails_after_first_merge:
+        if fails_after_first_merge or fails_before_purge:
             return
         horizon = clock_us - self.window_us
         for table in (self.state, self.tombstones):

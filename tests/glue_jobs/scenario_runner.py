@@ -7,7 +7,8 @@ docs' Athena examples) in the same session.
 The plan names, per step, the files to deliver (written with their modification time, as Firehose would deliver
 them), SQL to run first (tables as an earlier version of the job left them), the job's arguments, and optionally a
 method of the job to make fail after it ran, optionally only for tables whose name ends with a suffix (fault
-injection: the watermark moves only after the merge commits, and the next run completes what a failed run left). Runs in the spark venv: standard library, pyspark, pyiceberg.
+injection: the watermark moves only after the merge commits, and the next run completes what a failed run left).
+Runs in the spark venv: standard library, pyspark, pyiceberg.
 """
 from __future__ import annotations
 
@@ -98,9 +99,10 @@ def run_step(spark: Any, step: dict[str, Any]) -> dict[str, Any]:
     failing, only_on = step.get("fail_after"), step.get("fail_on", "")
     original = getattr(cdc_job.CdcMergeJob, failing) if failing else None
     if failing:
-        def fail_after(self: Any, *arguments: Any) -> Any:
-            result = original(self, *arguments)
-            if str(arguments[0] if arguments else "").endswith(only_on):
+        def fail_after(self: Any, *arguments: Any, **keywords: Any) -> Any:
+            result = original(self, *arguments, **keywords)
+            table = arguments[0] if arguments else next(iter(keywords.values()), "")
+            if str(table).endswith(only_on):
                 raise RuntimeError(f"injected failure after {failing}")
             return result
         setattr(cdc_job.CdcMergeJob, failing, fail_after)

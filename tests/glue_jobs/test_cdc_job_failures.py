@@ -26,3 +26,5 @@ def test_a_history_refill_left_by_a_failed_run_is_kept_with_this_runs() -> None:
     assert history_refill('["c", "a"]', False, ("b",)) == '["a", "b", "c"]'
     assert history_refill('["a"]', True, ()) == EVERY_ROW == history_refill(EVERY_ROW, False, ("a",))
     assert refilled_attributes('["a", "b"]') == ("a", "b") and refilled_attributes(EVERY_ROW) == ()
+    for edited in ("true", '"ab"', "[1]", "{not json"):  # not what the job writes: every row, rather than a guess
+        assert history_refill(edited, False, ("a",)) == EVERY_ROW

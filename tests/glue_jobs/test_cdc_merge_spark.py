@@ -100,7 +100,8 @@ def expected_by_watermark(scenario: Scenario) -> tuple[dict[str, dict[str, Table
             readable = [file for file in files if since is None or file.modified_at > since - OVERLAP_MINUTES * 60]
             files_read[step.name][table] = len(readable)
             incremental[table].apply_run([change for file in readable for change in file.changes], clock,
-                                         fails_after_first_merge=bool(step.fail_after))
+                                         fails_after_first_merge=step.fail_after == "merge_into_live",
+                                         fails_before_purge=bool(step.fail_after))
             if step.fail_after:
                 continue
             if readable:
@@ -314,8 +315,9 @@ def test_each_run_is_recorded_in_the_runs_table(outcome: Outcome) -> None:
     recorded = sorted((row["source_table"], row["outcome"]) for row in runs)
     assert recorded == sorted([(ORDERS, "merged")] * 6 + [(SESSIONS, "merged")] * 6
                               + [(ORDERS, "failed"), (SESSIONS, "failed")] * 3)
-    failed = [row for row in runs if row["outcome"] == "failed"]
-    assert all("injected failure" in row["error"] for row in failed)
+    failed = sorted(row["error"] for row in runs if row["outcome"] == "failed")
+    assert failed == sorted(f"RuntimeError: injected failure after {method}" for method in
+                            ("merge_into_live", "create_history", "match_schema") for _ in (ORDERS, SESSIONS))
     widened = [row for row in runs if row["columns_retyped"] == ["price"] and row["source_table"] == ORDERS]
     assert len(widened) == 1 and widened[0]["generation"] == 1
 
@@ -567,6 +569,18 @@ def test_history_switched_on_is_backfilled_and_holds_every_change_once(outcome: 
         change.event_id for change in delivered_changes(outcome, SESSIONS, HEALTHY_STEP) if REPLACED_SORT_KEY in change.keys}
     assert json.loads(sessions["properties"]["cdc.keys"]) == [{"name": REPLACED_SORT_KEY, "type": "N"},
                                                               {"name": "session_id", "type": "S"}]
+
+
+def test_a_run_that_dies_in_the_history_leaves_what_is_unfinished_in_its_properties(outcome: Outcome) -> None:
+    """Its retry finishes it and removes them: left behind, every run would read the whole raw folder again or
+    refill every row."""
+    def properties(step: str) -> dict[str, str]:
+        return table(outcome, step, "orders__history")["properties"]
+
+    assert properties("run4-fails")["cdc.seeding"] == "true" and "cdc.backfill" not in properties("run4-fails")
+    assert properties("run5-fails")["cdc.backfill"] == json.dumps([LOCK_OWNER])
+    for step in ("run4-replay", "run5-cadence", HEALTHY_STEP):
+        assert not {"cdc.seeding", "cdc.backfill"} & set(properties(step)), step
 
 
 def test_history_rows_have_the_live_tables_typed_columns(outcome: Outcome) -> None:
