@@ -53,15 +53,17 @@ def version_key(version: str, prerelease: bool = False) -> VersionKey:
 
 def lowest_allowed(constraint: str) -> VersionKey:
     """The lowest release a Terraform version constraint allows: its highest lower bound (`>=`, `~>`, `=` or a
-    bare version; `>`: the next patch release), or 0.0.0 when it has none."""
+    bare version; `>`: the next patch release), or 0.0.0 when it has none. Terraform installs a pre-release only
+    when a constraint names it exactly (`=` or bare): after any other bound on one, the lowest is its release."""
     lowest = version_key("0.0.0")
     for part in constraint.split(","):
         bound = _BOUND.match(part)
         if bound is None or bound[1] not in (None, ">=", ">", "~>", "="):
             continue
-        found = version_key(bound[2], prerelease=bound[3] is not None)
-        if bound[1] == ">":
-            found = (found[0], found[1], found[2] + 1, 1) if found[3] else (*found[:3], 1)
+        exact = bound[1] in (None, "=")
+        found = version_key(bound[2], prerelease=exact and bound[3] is not None)
+        if bound[1] == ">" and bound[3] is None:
+            found = (found[0], found[1], found[2] + 1, 1)
         lowest = max(lowest, found)
     return lowest
 

@@ -149,10 +149,9 @@ def layer_submodules(modules: list[Path]) -> set[str]:
     read or parsed adds none: the layer's loader reports it, naming the file and line."""
     found: set[str] = set()
     for module in modules:
-        if not module.is_file():
-            continue  # none, or what a read would block on (a FIFO)
         try:
-            found |= provider_cache.imported_submodules(module)
+            if module.is_file():  # not: none, or what a read would block on (a FIFO)
+                found |= provider_cache.imported_submodules(module)
         except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):  # the last two: nested too deep
             pass
     return found

@@ -12,7 +12,7 @@ import subprocess
 from typing import Any, Callable
 
 from jsii._kernel.providers.process import _NodeProcess
-from jsii.errors import JavaScriptError
+from jsii.errors import JavaScriptError, JSIIError
 
 _QUIET = "_leverage_quiet"
 
@@ -45,14 +45,18 @@ def quiet_stops() -> None:
 
 
 def engine_failure(error: BaseException) -> str | None:
-    """What the engine said, as one line, when `error` is its failure (jsii raises a JavaScript error as a
-    RuntimeError caused by a JavaScriptError: a validation of the construct tree, a token that does not resolve, a
-    kernel that lost its files); None for any other error. The JavaScript stack is left out (jsii's kernel frames,
-    never the Python that made the construct), and so is the advice to skip the engine's validations: the app gives
-    it no such option."""
-    if not isinstance(error, RuntimeError) or not isinstance(error.__cause__, JavaScriptError):
+    """What the engine said, as one line, when `error` is its failure: a JavaScript error (jsii raises it as a
+    RuntimeError caused by a JavaScriptError: a validation of the construct tree, a token that does not resolve) or
+    a fault of jsii's kernel (a JSIIError: say its files went missing); None for any other error. Left out: the
+    JavaScript stack (jsii's kernel frames, never the Python that made the construct) and the engine's advice on its
+    validations, which the app gives no option to skip."""
+    if not isinstance(error, JSIIError) and not (isinstance(error, RuntimeError)
+                                                 and isinstance(error.__cause__, JavaScriptError)):
         return None
-    lines = [line.strip() for line in str(error).splitlines()]
-    kept = [line for line in lines if line and not line.startswith(("at ", "Object creation stack"))
-            and "skipValidation" not in line]
-    return " ".join(kept).removeprefix("Error: ") or "an error without a message"
+    message = str(error).split("Object creation stack:")[0]
+    kept = [line.strip() for line in message.splitlines()
+            if line.strip() and not line.strip().startswith(_ENGINE_ADVICE)]
+    return " ".join(kept).removeprefix("Error: ") or type(error).__name__
+
+
+_ENGINE_ADVICE = ("If you wish to ignore these validations", "Validations allow for dynamic verification")

@@ -15,13 +15,14 @@ from leverage.stack import LeverageLayerStack
 def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_root: Path) -> list[SynthesizedLayer]:
     try:
         app.synth()
-    except RuntimeError as exc:
+    except Exception as exc:  # noqa: BLE001  (jsii raises its kernel's faults as plain Exceptions; others go on)
         said = engine_failure(exc)
         if said is None:
             raise
-        named = next((stack for stack in stacks if f"[{stack.node.id}/" in said), None)
+        named = next((stack for stack in stacks if f"{stack.node.id}/" in said or f"[{stack.node.id}]" in said), None)
         raise UserError(f"the CDK engine could not synthesize the layers: {said}",
-                        fix="fix the construct or value it is about (--debug shows the traceback); nothing was written",
+                        fix="fix the construct or value it names (a `Lazy` producer that raised is known by its "
+                            "message only); nothing was written",
                         layer=named.address.folder if named else None,
                         registration=named.registration if named else None) from exc
     layers = []

@@ -35,8 +35,11 @@ def module_path(registered: RegisteredLayer, app_root: Path) -> Path:
 def load_class(registered: RegisteredLayer, app_root: Path, folder: str) -> type[LeverageLayerStack]:
     path = module_path(registered, app_root)
     context = {"layer": folder, "registration": registered.where}
-    if not path.is_file():
-        what = "is not a regular file" if path.exists() else "does not exist"  # a FIFO is not read: it could block
+    try:
+        what = None if path.is_file() else "is not a regular file" if path.exists() else "does not exist"
+    except OSError as exc:  # a folder on its way that cannot be searched
+        what = f"cannot be read ({exc.strerror})"
+    if what:  # a FIFO is not read: it could block
         raise UserError(f"module {registered.module} {what} ({path})",
                         fix="fix `module` in cdktf.json: a .py file, relative to cdktf.json's folder or absolute",
                         **context)

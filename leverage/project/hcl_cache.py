@@ -5,8 +5,9 @@ a tenth of a second on every run, before the engine may start. The same text par
 same parser, so a text parsed once is read back from JSON, keyed by its digest and by the installed parser (the
 digest of its distributions' RECORD files, which list a checksum of every file they installed: an upgrade or a
 reinstall parses again). A result that JSON would not give back exactly, type for type, is not kept; a damaged
-cache (its first line is the checksum of the rest) is parsed again; a cache folder that cannot be written only costs the parsing. The file is written once, at
-the end of a run that parsed something new, keeping this run's texts and then the newest others within its size.
+cache (its first line is the checksum of the rest) is parsed again; a cache folder that cannot be written only
+costs the parsing. The file is written once, at the end of a run that parsed something new, keeping this run's
+texts and then the newest others within its size.
 """
 from __future__ import annotations
 

@@ -23,9 +23,10 @@ def test_the_lowest_release_a_range_allows(constraint: str, lowest: tuple[int, i
     assert lowest_allowed(constraint) == (*lowest, 1)
 
 
-def test_a_pre_release_comes_before_its_release() -> None:
-    assert lowest_allowed(">= 6.69.1-rc1") == (6, 69, 1, 0) < lowest_allowed(">= 6.69.1")
-    assert lowest_allowed("> 6.69.1-rc1") == (6, 69, 1, 1)  # the release itself is above its pre-release
+def test_a_pre_release_is_installed_only_when_named_exactly() -> None:
+    assert lowest_allowed("6.69.1-rc1") == lowest_allowed("= 6.69.1-rc1") == (6, 69, 1, 0) < lowest_allowed("6.69.1")
+    for bound in (">= 6.69.1-rc1", "~> 6.69.1-rc1", "> 6.69.1-rc1"):  # then the release is the lowest installed
+        assert lowest_allowed(bound) == (6, 69, 1, 1), bound
 
 
 def layer(declared: str = ">= 5.100, < 7.0", **sections: dict) -> dict:
@@ -79,7 +80,7 @@ def test_ephemeral_resources_are_checked_as_resources_are() -> None:
 
 @pytest.mark.parametrize("declared,checked", [
     (">= 5.100, < 7.0", True), ("~> 6.0", True), (">= 6.25, < 7.0", False), ("~> 6.25", False), ("6.30.0", False),
-    ("< 7.0", True), ("> 6.24.9", True), ("> 6.24", True), (">= 6.25.0-beta1", True),
+    ("< 7.0", True), ("> 6.24.9", True), ("> 6.24", True), ("6.25.0-beta1", True), (">= 6.25.0-beta1", False),
 ])
 def test_a_range_starting_at_the_bindings_release_carries_what_the_bindings_offer(declared: str, checked: bool) -> None:
     config = layer(declared, resource={"aws_sqs_queue": {"q": {**QUEUE, "region": "us-west-2"}}})

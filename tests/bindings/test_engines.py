@@ -77,8 +77,31 @@ def test_every_public_class_of_the_engine_has_the_neutral_path() -> None:
     assert (TerraformLocal, TerraformIterator, Aspects) == (core.TerraformLocal, core.TerraformIterator, core.Aspects)
     with pytest.raises(ImportError, match="cannot import name 'NoSuchClass' from 'bindings'"):
         from bindings import NoSuchClass  # noqa: F401
-    with pytest.raises(AttributeError):
-        bindings._private_of_the_engine  # noqa: B018
+    assert hasattr(importlib.import_module(bindings.ENGINE.core), "_private")
+    with pytest.raises(AttributeError):  # the engine's own, not its API
+        bindings._private  # noqa: B018
+
+
+def test_what_the_engine_says_of_a_failure_is_kept_on_one_line_without_its_stack() -> None:
+    from jsii.errors import JavaScriptError, JSIIError
+
+    from bindings.engine import engine_failure
+
+    def raised_by_jsii(message: str) -> RuntimeError:
+        error = RuntimeError(message)
+        error.__cause__ = JavaScriptError("at Kernel.invoke (program.js:1:2)")
+        return error
+
+    validation = raised_by_jsii("Error: Validation failed with the following errors:\n  [stack/queue] needs a key\n"
+                                "  [stack] at most one backend\n\nIf you wish to ignore these validations, pass "
+                                "'skipValidation: true' to your App configuration.\n")
+    assert engine_failure(validation) == "Validation failed with the following errors: [stack/queue] needs a key " \
+                                         "[stack] at most one backend"
+    resolution = raised_by_jsii("Resolution error: at most 10 tags.\nObject creation stack:\n  at Lazy (lazy.js:1)\n")
+    assert engine_failure(resolution) == "Resolution error: at most 10 tags."
+    assert engine_failure(JSIIError("Error: ENOENT: no such file, open 'kernel-0/.jsii'")) == \
+        "ENOENT: no such file, open 'kernel-0/.jsii'"
+    assert engine_failure(RuntimeError("a Python bug")) is None and engine_failure(ValueError("x")) is None
 
 
 def test_the_other_engine_s_modules_are_refused_with_the_neutral_path() -> None:

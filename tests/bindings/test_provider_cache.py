@@ -156,9 +156,11 @@ def test_a_new_binding_import_is_picked_up_from_the_source(tmp_path: Path, state
     assert provider_cache.imported_submodules(module) == {"sqs_queue", "lambda_function"}
 
 
-def test_a_layer_module_that_does_not_parse_adds_no_submodule_and_stops_nothing(tmp_path: Path) -> None:
+def test_a_layer_module_that_does_not_parse_adds_no_submodule_and_stops_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its loader reports it later, as one line naming the file: a syntax error, nesting too deep for the parser,
-    bytes that are no text, a file that is gone, a FIFO (not read: the read would block)."""
+    bytes that are no text, a file that is gone, a FIFO (not read: the read would block), a folder on its way that
+    cannot be searched."""
     good = tmp_path / "good.py"
     good.write_text("from bindings.aws.sqs_queue import SqsQueue\n")
     broken = [tmp_path / name for name in ("syntax.py", "deep.py", "binary.py", "gone.py")]
@@ -167,7 +169,16 @@ def test_a_layer_module_that_does_not_parse_adds_no_submodule_and_stops_nothing(
     broken[2].write_bytes(b"\xff\xfe\x00")
     fifo = tmp_path / "fifo.py"  # a read would wait for a writer
     os.mkfifo(fifo)
-    assert bindings.layer_submodules([*broken, fifo, good]) == {"sqs_queue"}
+    hidden = tmp_path / "locked" / "layer.py"
+    is_file = Path.is_file
+
+    def searched(path: Path) -> bool:
+        if path == hidden:  # as for a user without search permission on its folder (the tests run as root)
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", searched)
+    assert bindings.layer_submodules([*broken, fifo, hidden, good]) == {"sqs_queue"}
 
 
 @pytest.mark.parametrize("name", [PROVIDER, "bindings.aws"])

@@ -95,12 +95,18 @@ def test_global_name_of_the_longest_length_aws_accepts_is_written_and_one_longer
 
 @pytest.mark.parametrize("constraint, valid", [
     (">= 5.100, < 7.0", True), ("~> 6.25", True), ("6.25.0", True), (">=5.100,<6", True),
-    ("latest", False), (">= 5.100 < 7.0", False), ("${var.x}", False), ("", False),
+    ("= 6.69.1-rc1", True), (">= 6.69.1-beta.2, < 7.0", True),
+    ("latest", False), (">= 5.100 < 7.0", False), ("${var.x}", False), ("", False), ("6.69.1-", False),
 ])
 def test_provider_version_constraints_are_checked(constraint: str, valid: bool) -> None:
+    """What the setting accepts, the provider range check reads: every lower bound it allows is one it parses."""
+    from aws_constructs.provider_versions import _BOUND
     from leverage.hcl import is_version_constraint
 
     assert is_version_constraint(constraint) is valid
+    if valid:
+        lower = [part for part in constraint.split(",") if not part.strip().startswith(("<", "!="))]
+        assert all(_BOUND.match(part) for part in lower), constraint
 
 
 @pytest.mark.parametrize("kind, name, message", [
