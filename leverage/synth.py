@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
+from typing import Callable
 
 from bindings import App
 from bindings.engine import engine_failure
@@ -12,10 +13,25 @@ from leverage.render.layer_folder import SynthesizedLayer
 from leverage.stack import LeverageLayerStack
 
 
+def built(build: Callable[[], list[LeverageLayerStack]]) -> list[LeverageLayerStack]:
+    """The stacks `build` makes. Your own layers report their own errors (naming file and line); what stops the
+    engine itself while the built-in ones are made (say jsii's kernel lost its files: the cache folder deleted
+    during the run) is one line too."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001  (jsii raises its kernel's faults as plain Exceptions; others go on)
+        said = engine_failure(exc)
+        if said is None:
+            raise
+        raise UserError(f"the CDK engine stopped while the layers were built: {said}",
+                        fix="run the command again (was the cache folder removed during the run?); nothing was "
+                            "written") from exc
+
+
 def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_root: Path) -> list[SynthesizedLayer]:
     try:
         app.synth()
-    except Exception as exc:  # noqa: BLE001  (jsii raises its kernel's faults as plain Exceptions; others go on)
+    except Exception as exc:  # noqa: BLE001  (as in `built`)
         said = engine_failure(exc)
         if said is None:
             raise

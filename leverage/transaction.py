@@ -109,11 +109,11 @@ def synthesized(request: Request, *, writes: bool) -> Iterator[Run]:
         region = request.region or project.region_primary
         project.check_layer_region(region, request.region_setting)
         app_type = _engine(request)
-        from leverage.synth import synthesize
+        from leverage.synth import built, synthesize
 
         with interrupts.temporary_folder("leverage-cdktf-") as outdir:
             app = app_type(outdir=str(outdir))
-            stacks = request.build(app, project, region)
+            stacks = built(lambda: request.build(app, project, region))
             layers = synthesize(app, stacks, outdir, request.app_root)
             if request.check_layers is not None:
                 request.check_layers(layers)

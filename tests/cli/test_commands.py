@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, ProjectSpec, app_main, run_cli, tree_digest
+from tests.conftest import REPO, ProjectSpec, app_main, assert_refused, run_cli, tree_digest
 from tests.layers import layer_folders, load_config_dir
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
@@ -251,6 +251,21 @@ def test_common_variables_link_goes_when_the_project_file_goes(
 def test_missing_project_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     result = synth(capsys, tmp_path / "nowhere")
     assert result.code == 2 and "does not exist" in result.err
+
+
+def test_the_engine_stopping_while_the_layers_are_built_is_one_error_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, project_copy: Path) -> None:
+    """As when jsii's kernel loses its files (the cache folder deleted during the run)."""
+    from jsii.errors import JSIIError
+
+    import stacks.plan
+
+    def kernel_lost_its_files(*_arguments: object) -> None:
+        raise JSIIError("Error: ENOENT: no such file or directory, open 'kernel-0/node_modules/cdktf/.jsii'")
+
+    monkeypatch.setattr(stacks.plan, "build_stacks", kernel_lost_its_files)
+    assert_refused(capsys, "synth", project_copy, (), "error: the CDK engine stopped while the layers were built: "
+                   "ENOENT: no such file or directory, open 'kernel-0/node_modules/cdktf/.jsii'; run the command again")
 
 
 def test_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
