@@ -1079,10 +1079,20 @@ def record_schema():
     ])
 
 
+PYTHON_TRACEBACK = "Traceback (most recent call last):"
+
+
 def error_line(error: Exception) -> str:
-    """One line saying what failed: for an error of Spark's JVM, the Java exception rather than py4j's call."""
+    """One line saying what failed: for an error of Spark's JVM, the Java exception rather than py4j's call; for one
+    a Python worker raised (in a UDF, say a number no DynamoDB item can hold), what it raised, which Spark puts at
+    the end of the worker's traceback, below a first line saying only where it came from."""
     java = getattr(error, "java_exception", None)
     text = str(java) if java is not None else f"{type(error).__name__}: {error}"
+    if PYTHON_TRACEBACK in text:
+        worker = text.rsplit(PYTHON_TRACEBACK, 1)[1].split("\n\tat ", 1)[0]
+        raised = [line.strip() for line in worker.splitlines() if line.strip() and not line[0].isspace()]
+        if raised:
+            return f"{type(error).__name__} in a Python worker: {raised[-1]}"
     return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
 
 
