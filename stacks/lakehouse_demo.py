@@ -289,7 +289,10 @@ class LakehouseDemoLayer(LeverageLayerStack):
                             "row count far from DynamoDB's ItemCount): query cdc_check_results. See the layer's "
                             "README, Alarms.",
                 metric=Metric(namespace, "QualityChecksFailed", dimensions, "Maximum", 3600),
-                comparison="GreaterThanThreshold", threshold=0, topic=topic))
+                comparison="GreaterThanThreshold", threshold=0, topic=topic,
+                # An hour without a measurement (the table's run failed, or runs are further apart) keeps the
+                # state: OK, with its notification, only once a run finds every check passing.
+                treat_missing_data="ignore"))
 
     def _item_count_role(self, table: LakehouseTable) -> tuple[str, str]:
         """The role of the table's source account that may describe it (its datalake layer's), and its region."""

@@ -222,7 +222,7 @@ def test_the_lakes_alarms_watch_the_jobs_metrics_and_notify_its_topic(layer: dic
             stale["comparison_operator"]) == ("NewestChangeAgeSeconds", table, "Maximum", 86400, "GreaterThanThreshold")
     quality = found["bb-data-science-lakehouse-app-data-quality"]
     assert (quality["metric_name"], quality["dimensions"], quality["threshold"], quality["treat_missing_data"]) == (
-        "QualityChecksFailed", table, 0, "notBreaching")
+        "QualityChecksFailed", table, 0, "ignore")  # no measurement is no recovery
     assert set(found) - {f"bb-data-science-lakehouse-{bucket}-replication-failed"
                          for bucket in ("artifacts", "athena-results", "access-logs")} == {
         "bb-data-science-lakehouse-no-successful-run", "bb-data-science-lakehouse-app-data-stale",
