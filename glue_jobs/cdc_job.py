@@ -935,6 +935,19 @@ class CdcMergeJob:
         dimensions = (("Database", self.arguments.database), ("Table", spec.target))
         return results, [Datum("NewestChangeAgeSeconds", facts.change_age_seconds, "Seconds", dimensions)]
 
+    def measure_failed(self, spec: TableSpec) -> list[Datum]:
+        """A table whose run failed: the age of the newest change it holds, from its properties (no query that
+        could fail too), so that its stale alarm sees a table stuck on a failure, which publishes nothing else."""
+        try:
+            newest = self.load(spec.target).properties.get("cdc.newest-change-us")
+        except Exception:  # noqa: BLE001  (the catalog unreachable: the run's failure is reported anyway)
+            return []
+        if not newest:
+            return []
+        age = TableFacts(0, 0, 0, int(newest), self.now_us).change_age_seconds
+        return [Datum("NewestChangeAgeSeconds", age, "Seconds",
+                      (("Database", self.arguments.database), ("Table", spec.target)))]
+
     def key_facts(self, target: str, keys: KeySchema) -> tuple[int, int, int]:
         """In one Spark job: live rows, key values held by several rows, rows lacking a key attribute."""
         names = ", ".join(quoted(key.name) for key in keys)
@@ -1027,9 +1040,11 @@ class CdcMergeJob:
                 data += measured
             except TableFailed as error:
                 summary.error = str(error)
+                data += self.measure_failed(spec)
             except Exception as error:  # the others are still merged; the run fails at the end
                 summary.error = error_line(error)
                 traceback.print_exc()
+                data += self.measure_failed(spec)
             summary.seconds = round(time.monotonic() - started, 3)
             print("cdc_merge table " + json.dumps(asdict(summary), sort_keys=True), flush=True)
             summaries.append(summary)

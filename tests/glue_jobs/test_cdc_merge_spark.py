@@ -530,6 +530,11 @@ def test_every_run_publishes_its_outcome_and_only_a_clean_run_a_success(outcome:
         assert published(outcome, step, "SuccessfulRuns") == [1] and published(outcome, step, "FailedTables") == [0]
     assert published(outcome, "run3-fails", "SuccessfulRuns") == []
     assert published(outcome, "run3-fails", "FailedTables") == [2]
+    # A failed table's age is still published, from what it held before (its stale alarm sees a table stuck failing).
+    newest = int(table(outcome, "run2", "orders")["properties"]["cdc.newest-change-us"])
+    age, = published(outcome, "run3-fails", "NewestChangeAgeSeconds", "orders")
+    assert abs(age - (utc_microseconds(outcome.scenario.now) - newest) / 1e6) < 600
+    assert published(outcome, "run3-fails", "LiveRows", "orders") == []  # nothing measured that needs a query
     assert published(outcome, "run1", "ChangesMerged", "orders") == [summary(outcome, "run1", ORDERS)["changes_merged"]]
     assert {line["namespace"] for lines in outcome.metrics.values() for line in lines} == {"Lakehouse"}
 
