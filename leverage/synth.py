@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import inspect
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 from bindings import App
 from bindings.engine import engine_failure
@@ -17,30 +18,15 @@ def built(build: Callable[[], list[LeverageLayerStack]]) -> list[LeverageLayerSt
     """The stacks `build` makes. Your own layers report their own errors (naming file and line); what stops the
     engine itself while the built-in ones are made (say jsii's kernel lost its files: the cache folder deleted
     during the run) is one line too."""
-    try:
+    with _engine_failures("the CDK engine stopped while the layers were built",
+                          "run the command again (was the cache folder removed during the run?)"):
         return build()
-    except Exception as exc:  # noqa: BLE001  (jsii raises its kernel's faults as plain Exceptions; others go on)
-        said = engine_failure(exc)
-        if said is None:
-            raise
-        raise UserError(f"the CDK engine stopped while the layers were built: {said}",
-                        fix="run the command again (was the cache folder removed during the run?); nothing was "
-                            "written") from exc
 
 
 def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_root: Path) -> list[SynthesizedLayer]:
-    try:
+    with _engine_failures("the CDK engine could not synthesize the layers", "fix the construct or value it names "
+                          "(a `Lazy` producer that raised is known by its message only)", stacks):
         app.synth()
-    except Exception as exc:  # noqa: BLE001  (as in `built`)
-        said = engine_failure(exc)
-        if said is None:
-            raise
-        named = next((stack for stack in stacks if f"{stack.node.id}/" in said or f"[{stack.node.id}]" in said), None)
-        raise UserError(f"the CDK engine could not synthesize the layers: {said}",
-                        fix="fix the construct or value it names (a `Lazy` producer that raised is known by its "
-                            "message only); nothing was written",
-                        layer=named.address.folder if named else None,
-                        registration=named.registration if named else None) from exc
     layers = []
     for stack in stacks:
         config = json.loads((outdir / "stacks" / stack.node.id / "cdk.tf.json").read_text(encoding="utf-8"))
@@ -48,6 +34,22 @@ def synthesize(app: App, stacks: list[LeverageLayerStack], outdir: Path, app_roo
         layers.append(SynthesizedLayer(stack.address, config, inspect.getdoc(type(stack)) or "", _source(stack, app_root),
                                        stack.diagram))
     return layers
+
+
+@contextmanager
+def _engine_failures(what: str, fix: str, stacks: Sequence[LeverageLayerStack] = ()) -> Iterator[None]:
+    """What the engine says when it fails, as one error line naming the layer whose construct it names; any other
+    error goes on as it is."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001  (jsii raises its kernel's faults as plain Exceptions)
+        said = engine_failure(exc)
+        if said is None:
+            raise
+        named = next((stack for stack in stacks if f"{stack.node.id}/" in said or f"[{stack.node.id}]" in said), None)
+        raise UserError(f"{what}: {said}", fix=f"{fix}; nothing was written",
+                        layer=named.address.folder if named else None,
+                        registration=named.registration if named else None) from exc
 
 
 def _source(stack: LeverageLayerStack, app_root: Path) -> str:
