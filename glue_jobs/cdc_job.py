@@ -97,6 +97,15 @@ class TableRunSummary:
     seconds: float = 0.0
     error: str | None = None
 
+    def intake_data(self) -> list[Datum]:
+        """What the run read and could not merge as it was (malformed lines, changes of a DynamoDB table this one
+        replaced, values their typed column cannot hold) and whether it archived the table: besides
+        `cdc_merge_runs`, as metrics a team can alarm on."""
+        return [Datum("MalformedRecords", self.malformed_records),
+                Datum("ReplacedTableRecords", self.replaced_table_records),
+                Datum("TypeConflicts", sum(self.type_conflicts.values())),
+                Datum("GenerationsArchived", 1 if self.archived_as else 0)]
+
 
 @dataclass
 class TableState:
@@ -933,7 +942,8 @@ class CdcMergeJob:
         results = [result for result in evaluate(facts, spec.checks) if result.check == "freshness"]
         summary.checks = {result.check: result.outcome for result in results}
         dimensions = (("Database", self.arguments.database), ("Table", spec.target))
-        return results, [Datum("NewestChangeAgeSeconds", facts.change_age_seconds, "Seconds", dimensions)]
+        data = [Datum("NewestChangeAgeSeconds", facts.change_age_seconds, "Seconds")] + summary.intake_data()
+        return results, [replace(datum, dimensions=dimensions) for datum in data]
 
     def measure_failed(self, spec: TableSpec) -> list[Datum]:
         """A table whose run failed: the age of the newest change it holds, from its properties (no query that
@@ -988,7 +998,7 @@ class CdcMergeJob:
                 Datum("QualityChecksFailed", sum(result.failed for result in results
                                                  if result.check in QUALITY_CHECKS)),
                 Datum("DataFiles", files["data_files"]), Datum("DeleteFiles", files["delete_files"]),
-                Datum("Snapshots", files["snapshots"])]
+                Datum("Snapshots", files["snapshots"])] + summary.intake_data()
         if facts.change_age_seconds is not None:
             data.append(Datum("NewestChangeAgeSeconds", facts.change_age_seconds, "Seconds"))
         if item_count is not None:

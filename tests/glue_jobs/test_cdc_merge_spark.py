@@ -539,6 +539,28 @@ def test_every_run_publishes_its_outcome_and_only_a_clean_run_a_success(outcome:
     assert {line["namespace"] for lines in outcome.metrics.values() for line in lines} == {"Lakehouse"}
 
 
+def test_what_a_run_could_not_merge_as_it_was_is_published(outcome: Outcome) -> None:
+    """Malformed lines, a replaced table's changes, type conflicts and an archive: each merged table's run publishes
+    what its summary says, and the scenario has each of them at least once."""
+    seen = dict.fromkeys(("MalformedRecords", "ReplacedTableRecords", "TypeConflicts", "GenerationsArchived"), 0)
+    for step in outcome.scenario.steps:
+        if step.database != DATABASE:
+            continue
+        for entry in outcome.results[step.name]["summaries"]:
+            if entry["error"]:
+                continue
+            expected = {"MalformedRecords": entry["malformed_records"],
+                        "ReplacedTableRecords": entry["replaced_table_records"],
+                        "TypeConflicts": sum(entry["type_conflicts"].values()),
+                        "GenerationsArchived": 1 if entry["archived_as"] else 0}
+            for name, value in expected.items():
+                assert published(outcome, step.name, name, entry["target"]) == [value], (step.name, entry["target"])
+                seen[name] += value
+    assert all(seen.values()), seen
+    assert published(outcome, "run2", "MalformedRecords", "orders") == [1]
+    assert published(outcome, "run3-retry", "GenerationsArchived", TARGETS[SESSIONS]) == [1]
+
+
 def test_files_and_snapshots_are_published_after_maintenance(outcome: Outcome) -> None:
     for step in ("run5-cadence", HEALTHY_STEP, "run2"):
         dumped_table = table(outcome, step, "orders")
