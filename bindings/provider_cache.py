@@ -527,22 +527,26 @@ def _single_process_runtime(root: Path) -> Path | None:
     launcher = runtime / "bin" / "jsii-runtime.js"
     sizes = {relative: (source / name).stat().st_size for relative, name in wanted.items()}
     sizes["bin/jsii-runtime.js"] = len(_LAUNCHER.encode())
+    damage: _DamagedCopy | None = None
     try:
         intact = _is_intact_copy(runtime, sizes)
-    except _DamagedCopy as damage:
-        print(f"note: rebuilding the cached copy of jsii's kernel {runtime}: {damage}", file=sys.stderr)
-        intact = False
+    except _DamagedCopy as found:
+        damage, intact = found, False
     if not intact:
         files = {relative: (source / name).read_bytes() for relative, name in wanted.items()}
         files["bin/jsii-runtime.js"] = _LAUNCHER.encode()
-        try:  # first: a run stopped in between leaves an unfinished copy, never new files under old checksums
-            (runtime / _CHECKSUMS).unlink(missing_ok=True)
-        except OSError:
-            pass  # a folder where it goes, say: its write below fails the same way, and says so
-        for relative, content in files.items():
-            write_atomically(runtime / relative, content)
-        checksums = {relative: hashlib.sha256(content).hexdigest() for relative, content in files.items()}
-        write_atomically(runtime / _CHECKSUMS, json.dumps(checksums, indent=1, sort_keys=True).encode())  # last
+        try:
+            _write_copy(runtime, files)
+        except OSError as exc:
+            if damage is None:
+                raise  # a cache folder that cannot be written: jsii's own launcher, as always, without a word
+            # Said on every run until someone acts, so that it never claims a rebuild that cannot happen.
+            print(f"note: the cached copy of jsii's kernel {runtime} is damaged ({damage}) and cannot be written "
+                  f"again ({exc.strerror or type(exc).__name__}): jsii's own launcher runs instead (slower); delete "
+                  "that folder, or make it writable", file=sys.stderr)
+            return None
+        if damage is not None:
+            print(f"note: rebuilt the cached copy of jsii's kernel {runtime}: {damage}", file=sys.stderr)
         # Earlier releases kept Node.js's compile cache here, and the kernel's random paths made it grow by every
         # run's modules (gigabytes); earlier launchers keep theirs in their folders. This app's own, and rebuilt in
         # one run: only the newest launcher's is kept (a run of an older release still running writes none).
@@ -554,6 +558,17 @@ def _single_process_runtime(root: Path) -> Path | None:
 
 
 _CHECKSUMS = "checksums.json"  # of the copy's files, written last: its presence means the copy is complete
+
+
+def _write_copy(runtime: Path, files: dict[str, bytes]) -> None:
+    try:  # first: a run stopped in between leaves an unfinished copy, never new files under old checksums
+        (runtime / _CHECKSUMS).unlink(missing_ok=True)
+    except OSError:
+        pass  # a folder where it goes, say: its write below fails the same way, and says so
+    for relative, content in files.items():
+        write_atomically(runtime / relative, content)
+    checksums = {relative: hashlib.sha256(content).hexdigest() for relative, content in files.items()}
+    write_atomically(runtime / _CHECKSUMS, json.dumps(checksums, indent=1, sort_keys=True).encode())  # last
 
 
 class _DamagedCopy(Exception):

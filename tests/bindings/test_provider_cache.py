@@ -508,10 +508,36 @@ def test_a_damaged_copy_of_jsii_s_kernel_is_rewritten_with_one_line(
     if said is None:
         assert err == ""
     else:
-        assert err.startswith(f"note: rebuilding the cached copy of jsii's kernel {runtime}: {said}") and \
+        assert err.startswith(f"note: rebuilt the cached copy of jsii's kernel {runtime}: {said}") and \
             err.count("\n") == 1, err
     assert {relative: (runtime / relative).read_bytes() for relative in KERNEL_COPY} == written
     assert provider_cache._single_process_runtime(tmp_path) == launcher and capsys.readouterr().err == ""
+
+
+def test_a_damaged_copy_of_jsii_s_kernel_that_cannot_be_rewritten_is_left_for_jsii_s_own_launcher(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """(provider_cache._single_process_runtime) In a cache folder that became read-only, a damaged copy is not
+    run and no rebuild is claimed: one line says so and what to do, on each run; with no copy there at all, jsii's own
+    launcher runs without a word, as for any cache folder that cannot be written."""
+    runtime = provider_cache._single_process_runtime(tmp_path).parents[1]
+    size = (runtime / "lib/program.js").stat().st_size
+    (runtime / "lib/program.js").write_text("garbage(\n")
+
+    def read_only(folder: Path, files: dict[str, bytes]) -> None:
+        raise PermissionError(13, "Permission denied", str(folder / next(iter(files))))
+
+    monkeypatch.setattr(provider_cache, "_write_copy", read_only)
+    capsys.readouterr()
+    for _ in range(2):
+        assert provider_cache._single_process_runtime(tmp_path) is None
+        err = capsys.readouterr().err
+        assert err == (f"note: the cached copy of jsii's kernel {runtime} is damaged (lib/program.js is 9 bytes, not "
+                       f"{size}) and cannot be "
+                       "written again (Permission denied): jsii's own launcher runs instead (slower); delete that "
+                       "folder, or make it writable\n"), err
+    with pytest.raises(PermissionError):
+        provider_cache._single_process_runtime(tmp_path / "empty")
+    assert capsys.readouterr().err == ""
 
 
 class _ScriptedProcess:
