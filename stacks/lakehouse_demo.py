@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_constructs.addresses import snake_case
 from aws_constructs.alarms import (AlarmTopic, AlarmTopicProps, Metric, MetricAlarm, MetricAlarmProps,
                                    grant_put_metric_data)
 from aws_constructs.athena import QueryWorkgroup, QueryWorkgroupProps
@@ -269,21 +270,28 @@ class LakehouseDemoLayer(LeverageLayerStack):
             comparison="LessThanThreshold", threshold=1, topic=topic, evaluation_periods=window // 15,
             treat_missing_data="breaching"))
         keys = [table.table.key for table in tables]
-        for table, source in zip(tables, sources):
+        for index, (table, source) in enumerate(zip(tables, sources)):
             key = table.table.key
-            if keys.count(key) > 1:  # tables of one name in several source accounts
+            # Tables of one name in several source accounts: the first keeps the plain name, so that adding a source
+            # renames none of the alarms that exist (the sources' order is kept: reordering them is refused).
+            # Releases before named every one of them after its account: the first one's alarms move from there.
+            earlier_name = None
+            if key in keys[:index]:
                 key = f"{table.table.layer.account.name}-{key}"
+            elif keys.count(key) > 1:
+                earlier_name = f"{table.table.layer.account.name}-{key}"
             dimensions = {"Database": database, "Table": iceberg_table_name(source)}
             hours = table.settings.max_change_age_hours
+            alarms: dict[str, MetricAlarm] = {}
             if hours:
-                MetricAlarm(self, f"{key}-stale-alarm", MetricAlarmProps(
+                alarms["stale-alarm"] = MetricAlarm(self, f"{key}-stale-alarm", MetricAlarmProps(
                     name=self.aws_name(f"lakehouse-{key.replace('_', '-')}-stale"),
                     description=f"The newest change merged into table {key} is more than {hours} hours old: its "
                                 "changes stopped arriving or merging. See the layer's README, Alarms.",
                     metric=Metric(namespace, "NewestChangeAgeSeconds", dimensions, "Maximum", 3600),
                     comparison="GreaterThanThreshold", threshold=hours * 3600, topic=topic,
                     treat_missing_data="missing"))
-            MetricAlarm(self, f"{key}-quality-alarm", MetricAlarmProps(
+            alarms["quality-alarm"] = MetricAlarm(self, f"{key}-quality-alarm", MetricAlarmProps(
                 name=self.aws_name(f"lakehouse-{key.replace('_', '-')}-quality"),
                 description=f"A data-quality check of table {key} failed (duplicate keys, rows without keys, or its "
                             "row count far from DynamoDB's ItemCount): query cdc_check_results. See the layer's "
@@ -293,6 +301,8 @@ class LakehouseDemoLayer(LeverageLayerStack):
                 # An hour without a measurement (the table's run failed, or runs are further apart) keeps the
                 # state: OK, with its notification, only once a run finds every check passing.
                 treat_missing_data="ignore"))
+            for suffix, alarm in alarms.items() if earlier_name else ():
+                alarm.renamed_from(snake_case(f"{earlier_name}-{suffix}"))
 
     def _item_count_role(self, table: LakehouseTable) -> tuple[str, str]:
         """The role of the table's source account that may describe it (its datalake layer's), and its region."""

@@ -289,6 +289,32 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
     assert found["refusals"] == []
 
 
+def test_a_source_with_a_table_of_an_existing_name_renames_nothing(capsys: pytest.CaptureFixture[str],
+                                                                   tmp_path: Path) -> None:
+    """A second source account streaming a table of a name the first one streams: the first table's lakehouse alarms
+    keep their addresses and names, and only the new one's are named after its account. Alarms of such a pair named
+    after their accounts by earlier releases move, with `moved` blocks, to the first one's plain name."""
+    root = write_project(tmp_path / "bb")
+    orders = {"name": "orders", "partitionKey": "orderId:S"}
+    first = [{"sourceAccount": "apps-devstg", "tables": [orders]}]
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(first)).code == 0
+    both = first + [{"sourceAccount": "apps-prd", "tables": [orders]}]
+    found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
+                               "-c", pipelines_setting(both)).out)
+    assert [item for item in found["resources"] if item["action"] not in ("create", "update")] == []
+    created = {item["address"] for item in found["resources"] if item["action"] == "create"
+               and item["layer"] == "data-science/us-east-1/lakehouse-demo"}
+    assert created == {f"aws_cloudwatch_metric_alarm.apps_prd_orders_{kind}_alarm" for kind in ("stale", "quality")}
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(both)).code == 0
+    lakehouse = root / "data-science/us-east-1/lakehouse-demo"
+    alarms = resources(lakehouse, "aws_cloudwatch_metric_alarm")
+    assert alarms["orders_stale_alarm"]["alarm_name"] == "bb-data-science-lakehouse-orders-stale"
+    moved = re.findall(r"from = (\S+)\n\s*to   = (\S+)", (lakehouse / "addresses.tf").read_text())
+    assert {(before, after) for before, after in moved if "orders" in after} == {
+        (f"aws_cloudwatch_metric_alarm.apps_devstg_orders_{kind}_alarm", f"aws_cloudwatch_metric_alarm.orders_{kind}_alarm")
+        for kind in ("stale", "quality")}
+
+
 def test_the_shorthand_is_the_pipeline_of_one_generated_table(capsys: pytest.CaptureFixture[str],
                                                               tmp_path: Path) -> None:
     shorthand = ProjectSpec().write(tmp_path / "a")
