@@ -15,12 +15,16 @@ to it, however it is written.
   transitively within the layer: the referenced value is unknown until the replacement exists, and the provider
   replaces on any change of such an argument;
 - an address that a `moved` block of the fresh synth (in its `addresses.tf`) maps to another is a **move**: state only;
-- an address only in the committed layers is a **destroy**;
+- an address only in the committed layers is a **destroy**; so is each instance whose key a changed `count` or
+  `for_each` drops, where the configuration spells the keys out (a **replace** of the resource where an
+  expression decides them);
 - a **repoint**: the resource stays, but what it is or what it refers to moves elsewhere. A remote state that reads
-  another layer's state (a lake in another account: every Firehose then delivers into a new, empty lake); a
-  provider whose region changes (its resources are looked up in the new region, created anew there, and the old
-  ones left behind, outside the state, with what they hold); a change the lifecycle's `relocation` names (a
-  delivery stream writing below another folder, a grant naming another account's role).
+  another layer's state (a lake in another account: every Firehose then delivers into a new, empty lake), or a
+  resource that reads, through a renamed remote state, a layer not generated here; a provider whose region changes,
+  or a resource given another provider configured otherwise (its resources are looked up there, created anew,
+  and the old ones left behind, outside the state, with what they hold); a change the lifecycle's `relocation`
+  names (a delivery stream writing below another folder, a grant naming another account's role); an output that
+  names another resource of the layer while the one it named stays (what reads it from outside follows).
 
 Undeclared moves. A resource that leaves one address and appears at another without a `moved` block would be
 destroyed and created in one apply. When both carry the same identity (the lifecycle's `identity_arguments`: the
@@ -295,7 +299,14 @@ class _Comparison:
                 reference, _change = moved_providers[provider]
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
                 continue
-            change = self._argument_change(folder, target, before.body, after.body, after.name)
+            elsewhere = self._other_provider(folder, old, new, body.get("provider", "aws"), provider) or \
+                self._other_states(folder, body, new_resources[target])
+            if elsewhere:
+                changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), elsewhere, name=after.name))
+                continue
+            instances, before_body, after_body = self._instances(folder, target, before.body, after.body, after.name)
+            changes += instances
+            change = self._argument_change(folder, target, before_body, after_body, after.name)
             if change:
                 changes.append(change)
         for address, body in new_resources.items():
@@ -306,7 +317,26 @@ class _Comparison:
                                               "adopts the live resource (import block)"))
             else:
                 self.added.append(self.resource(self.new, folder, address, body))
+        changes += self._repointed_outputs(folder, old, new)
         self.changes += _replaced_through_references(folder, changes, existing, previous, self.lifecycle)
+
+    def _repointed_outputs(self, folder: str, old: dict[str, Any], new: dict[str, Any]) -> list[ResourceChange]:
+        """Outputs kept by name that name other resources of the layer now, while those they named stay: whatever
+        reads them from outside the generated layers (a layer of the team's, a script) points at another resource
+        after the apply. (An output following a resource that is destroyed or moves is that change's consequence.)"""
+        found = []
+        old_outputs, new_outputs = old.get("output", {}), new.get("output", {})
+        staying = set(resource_bodies(new))
+        for name in sorted(set(old_outputs) & set(new_outputs)):
+            before = _resources_named(self.old.resolve(folder, old_outputs[name].get("value")))
+            after = _resources_named(self.new.resolve(folder, new_outputs[name].get("value")))
+            left, entered = sorted(before - after), sorted(after - before)
+            if left and entered and set(left) <= staying:
+                found.append(ResourceChange(
+                    folder, REPOINT, f"output.{name}", False,
+                    f"would name {', '.join(entered)} instead of {', '.join(left)}: what reads this output from "
+                    "outside the generated layers then points at another resource"))
+        return found
 
     def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]) -> list[ResourceChange]:
         """Remote states kept by name whose state is another layer's now."""
@@ -339,6 +369,76 @@ class _Comparison:
                                           f"{before[reference]} are left behind, outside the state, with what they hold")
                 moved[reference] = (why, provider)
         return moved
+
+    def _other_provider(self, folder: str, old: dict[str, Any], new: dict[str, Any], before: Any, after: Any
+                        ) -> str | None:
+        """Why a resource moved to another provider configuration (`provider` changed) is created anew: the new one
+        looks for it elsewhere (another region, account or credentials). None when both are configured alike."""
+        if before == after:
+            return None
+        old_settings, new_settings = self._provider_settings(folder, old), self._provider_settings(folder, new)
+        if before in new_settings and after in new_settings and new_settings[before] == new_settings[after]:
+            return None
+        where = {reference: new_settings.get(reference, old_settings.get(reference)) for reference in (before, after)}
+        shown = {reference: f" (region {settings['region']})" if settings and settings.get("region") else ""
+                 for reference, settings in where.items()}
+        return (f"managed by provider {after}{shown[after]} instead of {before}{shown[before]}: created anew where "
+                f"{after} points, and the one {before} manages is left behind, outside the state, with what it holds")
+
+    def _provider_settings(self, folder: str, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Provider reference -> its configuration but its alias, with the region it creates resources in."""
+        regions = self._regions(folder, config)
+        settings = {}
+        for name, entries in config.get("provider", {}).items():
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if isinstance(entry, dict):
+                    reference = f"{name}.{entry['alias']}" if entry.get("alias") else name
+                    settings[reference] = {**{key: value for key, value in entry.items() if key != "alias"},
+                                           "region": regions.get(reference)}
+        return settings
+
+    def _other_states(self, folder: str, before: dict[str, Any], after: dict[str, Any]) -> str | None:
+        """Why a resource that now reads other remote states (by name) reads other layers: a renamed remote state
+        whose key is another layer's (a remote state kept by name is compared by `_repointed_states`). Only layers
+        not generated here: what a generated one holds is compared through its configuration, by the AWS names of
+        its resources (a generated layer renamed, its resources named as before, moves nothing)."""
+        read_before, read_after = _remote_states_read(before), _remote_states_read(after)
+        if read_before == read_after:
+            return None
+        targets_before = {self.old.target(folder, name) for name in read_before} - {None}
+        targets_after = {self.new.target(folder, name) for name in read_after} - {None}
+        left, entered = sorted(targets_before - targets_after), sorted(targets_after - targets_before)
+        if not left or not entered or any(target in self.new.layers for target in entered):
+            return None
+        return (f"would read the state of {', '.join(entered)} instead of {', '.join(left)} (remote state "
+                f"{', '.join(sorted(read_after - read_before))} instead of {', '.join(sorted(read_before - read_after))}):"
+                " it then points at that layer's resources")
+
+    def _instances(self, folder: str, address: str, before: dict[str, Any], after: dict[str, Any], name: str
+                   ) -> tuple[list[ResourceChange], dict[str, Any], dict[str, Any]]:
+        """The instances a changed `count` or `for_each` destroys, and the bodies left to compare argument by
+        argument (without it, when its change is accounted for here)."""
+        changes = []
+        for meta in ("count", "for_each"):
+            if before.get(meta) == after.get(meta):
+                continue
+            old_keys, new_keys = _instance_keys(meta, before.get(meta)), _instance_keys(meta, after.get(meta))
+            if old_keys is None or new_keys is None:
+                changes.append(ResourceChange(
+                    folder, REPLACE, address, self.stateful(address),
+                    f"{meta} changes from {json.dumps(before.get(meta))} to {json.dumps(after.get(meta))}: the "
+                    "instances whose keys are gone are destroyed, and which they are is not known before the plan",
+                    name=name))
+            else:
+                changes += [ResourceChange(folder, DESTROY, f"{address}[{json.dumps(key)}]", self.stateful(address),
+                                           f"its {meta} key is gone", name=name)
+                            for key in sorted(old_keys - new_keys, key=json.dumps)]
+                changes += [ResourceChange(folder, CREATE, f"{address}[{json.dumps(key)}]", self.stateful(address),
+                                           f"a new {meta} key", name=name)
+                            for key in sorted(new_keys - old_keys, key=json.dumps)]
+            before = {key: value for key, value in before.items() if key != meta}
+            after = {key: value for key, value in after.items() if key != meta}
+        return changes, before, after
 
     def _regions(self, folder: str, config: dict[str, Any]) -> dict[str, str | None]:
         regions = {}
@@ -400,6 +500,42 @@ class _Comparison:
                 changes.append(ResourceChange(resource.layer, CREATE, resource.address, self.stateful(resource.address),
                                               name=resource.name))
         return changes
+
+
+_STATE_READ = re.compile(r"data\.terraform_remote_state\.([\w-]+)")
+_TOSET = re.compile(r"^\$\{toset\((?P<items>\[.*\])\)\}$", re.DOTALL)
+
+
+_RESOURCE_NAMED = re.compile(r"(?<![\w.⟨:/=-])([a-z][a-z0-9]*_[a-z0-9_]*\.[A-Za-z_][\w-]*)")
+
+
+def _resources_named(value: Any) -> set[str]:
+    """The resources of the layer a (resolved) value refers to."""
+    text = json.dumps(value)
+    return {address for start, end in interpolations(text) for address in _RESOURCE_NAMED.findall(text[start:end])}
+
+
+def _remote_states_read(body: dict[str, Any]) -> set[str]:
+    return set(_STATE_READ.findall(json.dumps(body)))
+
+
+def _instance_keys(meta: str, value: Any) -> set[Any] | None:
+    """The instance keys a literal `count` or `for_each` gives (empty when absent), or None when an expression
+    decides them."""
+    if value is None:
+        return set()
+    if meta == "count":
+        return set(range(value)) if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, dict):
+        return set(value) if not any("${" in key for key in value) else None
+    found = _TOSET.match(value) if isinstance(value, str) else None
+    try:
+        items = json.loads(found["items"]) if found else None
+    except ValueError:
+        return None
+    if isinstance(items, list) and all(isinstance(item, str) and "${" not in item for item in items):
+        return set(items)
+    return None
 
 
 def _referring(config: dict[str, Any], address: str) -> list[str]:

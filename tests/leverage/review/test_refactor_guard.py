@@ -183,6 +183,84 @@ def test_a_remote_state_or_provider_that_moves_is_reported_with_what_refers_to_i
     assert refactor_guard.compare_configs({"a/r/l": (before, same)}, AWS_PROVIDER, around) == []
 
 
+QUEUE = {"name": "${each.value}"}
+
+
+@pytest.mark.parametrize("meta, before, after, destroyed, created", [
+    ("for_each", '${toset(["billing", "search"])}', '${toset(["search", "shipping"])}', ['"billing"'], ['"shipping"']),
+    ("for_each", {"billing": "a", "search": "b"}, {"search": "b"}, ['"billing"'], []),
+    ("count", 3, 1, ["1", "2"], []),
+    ("count", 1, 2, [], ["1"]),
+])
+def test_instances_whose_count_or_for_each_key_is_gone_are_destroyed(meta: str, before, after, destroyed: list[str],
+                                                                     created: list[str]) -> None:
+    """Terraform destroys each instance whose key the new `count` or `for_each` lacks: a stateful one is destructive
+    (what synth refuses without --allow-destroy), not an update of the resource's `for_each`."""
+    changes = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {**QUEUE, meta: before}}),
+                                         layer({"aws_sqs_queue.q": {**QUEUE, meta: after}}))})
+    assert [(change.action, change.address, change.destructive) for change in changes] == sorted(
+        [("destroy", f"aws_sqs_queue.q[{key}]", True) for key in destroyed]
+        + [("create", f"aws_sqs_queue.q[{key}]", False) for key in created], key=lambda item: (item[1], item[0]))
+
+
+def test_a_count_or_for_each_decided_by_an_expression_is_a_replacement_until_the_plan_says_more() -> None:
+    [change] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {**QUEUE, "for_each": "${var.queues}"}}),
+                                          layer({"aws_sqs_queue.q": {**QUEUE, "for_each": "${var.other}"}}))})
+    assert (change.action, change.destructive) == ("replace", True)
+    assert change.detail.startswith('for_each changes from "${var.queues}" to "${var.other}": the instances whose '
+                                    "keys are gone are destroyed")
+
+
+def with_providers(resources: dict[str, dict], **regions: str) -> dict:
+    return {**layer(resources), "provider": {"aws": [{"region": "us-east-1"}] + [
+        {"alias": alias, "region": region} for alias, region in regions.items()]}}
+
+
+def test_a_resource_moved_to_a_provider_configured_elsewhere_is_created_anew_there() -> None:
+    queue = {"name": "bb-dead-letters"}
+    before = with_providers({"aws_sqs_queue.q": queue}, west="us-east-2", twin="us-east-1")
+    [change] = compare_configs({"a/r/l": (before, with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.west"}},
+                                                                   west="us-east-2", twin="us-east-1"))})
+    assert (change.action, change.repointing) == ("repoint", True)
+    assert change.detail == ("managed by provider aws.west (region us-east-2) instead of aws (region us-east-1): "
+                             "created anew where aws.west points, and the one aws manages is left behind, outside the "
+                             "state, with what it holds")
+    # Another alias configured alike finds the same queue: only the argument changes.
+    [same] = compare_configs({"a/r/l": (before, with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.twin"}},
+                                                                 west="us-east-2", twin="us-east-1"))})
+    assert (same.action, same.detail) == ("update", "changes provider")
+
+
+def test_a_renamed_remote_state_reading_another_layer_not_generated_here_repoints_what_reads_it() -> None:
+    def config(state: str, key: str) -> dict:
+        return {**layer({"aws_kinesis_stream.s": {**STREAM, "kms_key_id":
+                                                  f"${{data.terraform_remote_state.{state}.outputs.key_arn}}"}}),
+                "data": {"terraform_remote_state": {state: {"backend": "s3", "config": {"key": key}}}}}
+    before = config("security_keys", "apps-devstg/security-keys/terraform.tfstate")
+    [change] = compare_configs({"a/r/l": (before, config("kms", "apps-devstg/kms/terraform.tfstate"))})
+    assert (change.action, change.address) == ("repoint", "aws_kinesis_stream.s")
+    assert change.detail.startswith("would read the state of apps-devstg/kms/terraform.tfstate instead of "
+                                    "apps-devstg/security-keys/terraform.tfstate (remote state kms instead of "
+                                    "security_keys)")
+    # Renamed, reading the same state: nothing moves.
+    assert compare_configs({"a/r/l": (before, config("keys", "apps-devstg/security-keys/terraform.tfstate"))}) == []
+
+
+def test_an_output_that_names_another_resource_while_the_first_stays_repoints_its_readers() -> None:
+    tables = {"aws_dynamodb_table.orders": {"name": "bb-orders"}, "aws_dynamodb_table.users": {"name": "bb-users"}}
+
+    def config(first: str) -> dict:
+        return {**layer(tables), "output": {"table_name": {"value": f"${{aws_dynamodb_table.{first}.name}}"}}}
+    [change] = compare_configs({"a/r/l": (config("orders"), config("users"))})
+    assert (change.action, change.address, change.repointing) == ("repoint", "output.table_name", True)
+    assert change.detail == ("would name aws_dynamodb_table.users instead of aws_dynamodb_table.orders: what reads this "
+                             "output from outside the generated layers then points at another resource")
+    # The resource it named destroyed: that destroy is the change to see.
+    gone = {**layer({"aws_dynamodb_table.users": tables["aws_dynamodb_table.users"]}),
+            "output": {"table_name": {"value": "${aws_dynamodb_table.users.name}"}}}
+    assert [change.action for change in compare_configs({"a/r/l": (config("orders"), gone)})] == ["destroy"]
+
+
 @pytest.mark.parametrize("note, moves", [
     ('# Regions when generated: var.region = "us-east-1", var.region_secondary = "us-east-2"\n', True),
     ("", False),  # a config.tf written without the note: the var-files' value now is all there is
