@@ -239,7 +239,8 @@ def synth(request: Request, allowances: Allowances, cdktf_out: Path) -> int:
             raise first
         _write(request.root, run, cdktf_out)
         # Every time: what an --allow flag let through, for the review before `leverage tf apply`.
-        run.warnings += refactor_guard.allowed(found.changes, allowances) + found.allowed
+        run.warnings += refactor_guard.allowed(found.changes, allowances) + found.allowed \
+            + refactor_guard.replacements(found.changes)
     _warn(run.warnings)
     return EXIT_OK
 

@@ -722,6 +722,14 @@ def allowed(changes: list[ResourceChange], allowances: Allowances) -> list[str]:
     return lines
 
 
+def replacements(changes: list[ResourceChange]) -> list[str]:
+    """What `synth` wrote that replaces a resource holding no data, which it writes without a flag: one line each,
+    since what depends on it from outside the layer may notice (an e-mail subscription waits for its confirmation
+    again)."""
+    return [f"layer {change.layer}: {change.summary()}; nothing it holds is lost, but the next apply destroys and "
+            "recreates it" for change in changes if change.action == REPLACE and not change.destructive]
+
+
 def as_text(changes: list[ResourceChange]) -> str:
     if not changes:
         return ""

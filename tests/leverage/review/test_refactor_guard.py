@@ -302,6 +302,23 @@ def stream_renamed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(datalake, "DataStream", lambda scope, _id, props: original(scope, "Stream", props))
 
 
+def test_synth_says_which_resources_holding_no_data_it_replaces(capsys: pytest.CaptureFixture[str],
+                                                                 applied: Path) -> None:
+    """A replacement that loses nothing is written without a flag, and said once, when written: an alarm e-mail
+    subscription made for another address waits for its confirmation again."""
+    first = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}", "-c", "alarmEmail=oncall@example.com")
+    assert first.code == 0 and "replace of" not in first.err
+    again = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}", "-c", "alarmEmail=data-oncall@example.com")
+    assert again.code == 0
+    said = [line for line in again.err.splitlines() if "replace of" in line]
+    assert said and all(line.startswith("warning: layer ") and ": replace of aws_sns_topic_subscription." in line
+                        and line.endswith("endpoint changes, which the provider cannot change in place; nothing it "
+                                          "holds is lost, but the next apply destroys and recreates it")
+                        for line in said), said
+    unchanged = run_cli(capsys, "synth", "-c", f"leverageRoot={applied}", "-c", "alarmEmail=data-oncall@example.com")
+    assert unchanged.code == 0 and "replace of" not in unchanged.err
+
+
 def test_check_reports_an_undeclared_move_as_destructive_drift(
         capsys: pytest.CaptureFixture[str], applied: Path, stream_renamed: None) -> None:
     result = run_cli(capsys, "check", "-c", f"leverageRoot={applied}")
