@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 from aws_constructs.errors import ConstructPropsError
 from aws_constructs.firehose import delivery_key_prefix
-
-TABLE_KEY = "!{partitionKeyFromQuery:tableName}"
+from stacks.settings.model import TABLE_KEY
 # Where Firehose's dynamic partitioning puts a table's records: `<root><table>/cdc_data/...`, the layout the job reads.
 TABLE_PARTITION = f"{TABLE_KEY}/cdc_data/"
 

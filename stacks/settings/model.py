@@ -23,8 +23,13 @@ from stacks.settings.own_layers import ACCOUNT_SETTINGS, RegisteredLayer, parse_
 from stacks.settings.pipelines import DEFAULT_TABLE, GeneratedTable, Pipeline, parse_pipelines
 from stacks.settings.values import check_email, check_free_text, key_attribute, shown, shown_json
 
-DEFAULT_PREFIX = ("dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/"
+# Where Firehose's dynamic partitioning names a record's table in its prefix: the lake's grants (each source's
+# tables' folders) and the lakehouse job (one folder per table) read the table's name there.
+TABLE_KEY = "!{partitionKeyFromQuery:tableName}"
+DEFAULT_PREFIX = (f"dynamodb_data/{TABLE_KEY}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
+# `tableName` set to the DynamoDB record's `tableName` field, one entry of the query's object (JQ, as Firehose reads it).
+TABLE_NAME_ENTRY = re.compile(r'(?:^\s*\{|,)\s*(?:tableName|"tableName")\s*:\s*\.tableName\s*(?=[,}])')
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,19 @@ def load_settings(cdktf_json: Path, overrides: list[str]) -> Settings:
     settings.pipeline_list  # the shorthand's keys, checked as every table's are
     check_alarm_settings(settings)
     check_lakehouse_settings(settings.lakehouse)
+    check_partition_query(settings.firehose)
     return settings
+
+
+def check_partition_query(firehose: FirehoseSettings) -> None:
+    """A prefix that puts each table in its own folder needs the query to name the table as DynamoDB's records do
+    (`.tableName`): any other value (`.TableName`, which is null, or `.eventName`) delivers into folders the lake
+    grants no source, so every record goes to the error prefix, which the lakehouse job never reads."""
+    if TABLE_KEY in firehose.prefix and not TABLE_NAME_ENTRY.search(firehose.partition_query):
+        raise UserError(f"setting firehosePartitionQuery={shown(firehose.partition_query)} does not set tableName to "
+                        ".tableName, the DynamoDB table's name in each record, which firehosePrefix's "
+                        f"{TABLE_KEY} folders hold",
+                        fix="keep tableName:.tableName in the query, e.g. {tableName:.tableName}, other keys after it")
 
 
 def _is_engine_key(key: str) -> bool:

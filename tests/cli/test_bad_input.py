@@ -235,6 +235,29 @@ def test_leverage_root_of_the_wrong_type_in_cdktf_json_is_named_in_json_terms(
     assert message in str(refused.value) and "Posix" not in str(refused.value) and "NoneType" not in str(refused.value)
 
 
+@pytest.mark.parametrize("query, accepted", [
+    ("{tableName:.tableName}", True), ('{ "tableName" : .tableName, event: .eventName }', True),
+    ("{event:.eventName,tableName:.tableName}", True),
+    ("{tableName:.TableName}", False),  # null in every record: each would go to the error prefix
+    ("{tableName:.eventName}", False), ("{tableName:.tableNameX}", False), ("{table:.tableName}", False)])
+def test_a_partition_query_must_name_each_table_as_its_folders_do(tmp_path: Path, query: str, accepted: bool) -> None:
+    """The prefix's `!{partitionKeyFromQuery:tableName}` folders are what the lake grants and the lakehouse job reads:
+    a query giving tableName anything but the record's tableName would deliver every record to the error prefix."""
+    from leverage.errors import UserError
+    from stacks.settings.model import load_settings
+
+    (tmp_path / "cdktf.json").write_text("{}")
+    if accepted:
+        assert load_settings(tmp_path / "cdktf.json", [f"firehosePartitionQuery={query}"]).firehose.partition_query == query
+        return
+    with pytest.raises(UserError) as refused:
+        load_settings(tmp_path / "cdktf.json", [f"firehosePartitionQuery={query}"])
+    assert "does not set tableName to .tableName" in str(refused.value)
+    # A prefix without table folders takes any query.
+    assert load_settings(tmp_path / "cdktf.json", [f"firehosePartitionQuery={query}",
+                                                   "firehosePrefix=cdc/!{timestamp:yyyy}/"]).firehose.prefix
+
+
 def test_the_engines_own_context_keys_and_comments_are_not_settings(tmp_path: Path) -> None:
     """cdktf and CDK Terrain read their keys and feature flags from the same context: they are left alone, as are
     comments (`//` keys: JSON has no comments)."""
