@@ -326,6 +326,11 @@ def _check_names(settings: Settings) -> None:
     for key in ("firehosePrefix", "firehoseErrorPrefix", "firehosePartitionQuery",
                 "dynamodbPartitionKey", "dynamodbSortKey", "alarmEmail", "lakehouseSchedule", "lakehouseWorkerType"):
         check_free_text(key, _value(settings, key))
+    for key in ("firehosePrefix", "firehoseErrorPrefix"):
+        value = _value(settings, key)
+        if value != value.strip():  # S3 keeps it in every key: a folder named " " nobody reads
+            raise UserError(f"setting {key}={shown(value)} begins or ends with whitespace, which S3 would keep in every "
+                            "object's key", fix="remove it (quote the value for your shell instead)")
 
 
 def _value(settings: Settings, key: str) -> Any:

@@ -258,6 +258,18 @@ def test_a_partition_query_must_name_each_table_as_its_folders_do(tmp_path: Path
                                                    "firehosePrefix=cdc/!{timestamp:yyyy}/"]).firehose.prefix
 
 
+@pytest.mark.parametrize("setting", ["firehosePrefix=dynamodb_data/!{partitionKeyFromQuery:tableName}/cdc_data/ ",
+                                     "firehoseErrorPrefix= errors/"])
+def test_a_prefix_with_whitespace_around_it_is_refused(tmp_path: Path, setting: str) -> None:
+    """S3 would keep it in every object's key: a folder named " " below the one the lake grants and the job reads."""
+    from leverage.errors import UserError
+    from stacks.settings.model import load_settings
+
+    (tmp_path / "cdktf.json").write_text("{}")
+    with pytest.raises(UserError, match="begins or ends with whitespace"):
+        load_settings(tmp_path / "cdktf.json", [setting])
+
+
 def test_the_engines_own_context_keys_and_comments_are_not_settings(tmp_path: Path) -> None:
     """cdktf and CDK Terrain read their keys and feature flags from the same context: they are left alone, as are
     comments (`//` keys: JSON has no comments)."""
