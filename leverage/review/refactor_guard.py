@@ -278,7 +278,8 @@ class _Comparison:
         moves = _resolved_moves(new)
         imported = {block.get("to") for block in new.get("import", [])}
         moved_providers = self._moved_providers(folder, old, new)
-        changes = self._repointed_states(folder, old, new) + [change for _ref, change in moved_providers.values()]
+        repointed, swapped = self._repointed_states(folder, old, new)
+        changes = repointed + [change for _ref, change in moved_providers.values()]
         targets: set[str] = set()
         existing: dict[str, dict[str, Any]] = {}
         previous: dict[str, dict[str, Any]] = {}
@@ -300,7 +301,8 @@ class _Comparison:
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
                 continue
             elsewhere = self._other_provider(folder, old, new, body.get("provider", "aws"), provider) or \
-                self._other_states(folder, body, new_resources[target])
+                self._other_states(folder, body, new_resources[target]) or \
+                _read_through_swapped(swapped, new_resources[target], before.body, after.body)
             if elsewhere:
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), elsewhere, name=after.name))
                 continue
@@ -338,20 +340,29 @@ class _Comparison:
                     "outside the generated layers then points at another resource"))
         return found
 
-    def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]) -> list[ResourceChange]:
-        """Remote states kept by name whose state is another layer's now."""
+    def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]
+                          ) -> tuple[list[ResourceChange], dict[str, tuple[str, str]]]:
+        """Remote states kept by name whose state is another layer's now; and those whose names only swapped the
+        layers they read (the layer reads the same states: reordered sources), name -> (before, after), for the
+        resources that read through them to be compared by what they resolve to."""
         found = []
+        swapped = {}
         old_states = old.get("data", {}).get(REMOTE_STATE, {})
-        for name in sorted(set(old_states) & set(new.get("data", {}).get(REMOTE_STATE, {}))):
+        new_states = new.get("data", {}).get(REMOTE_STATE, {})
+        read_before = {self.old.target(folder, name) for name in old_states}
+        read_after = {self.new.target(folder, name) for name in new_states}
+        for name in sorted(set(old_states) & set(new_states)):
             before, after = self.old.target(folder, name), self.new.target(folder, name)
-            if before and after and before != after:
+            if before and after and before != after and read_before == read_after:
+                swapped[name] = (before, after)
+            elif before and after and before != after:
                 address = f"data.{REMOTE_STATE}.{name}"
                 users = _referring(old, address)
                 found.append(ResourceChange(folder, REPOINT, address, False,
                                             f"would read the state of {after} instead of {before}: what refers to it "
                                             f"({', '.join(users) or 'nothing yet'}) then points at {after}'s "
                                             f"resources, and what {before} holds is no longer used from here"))
-        return found
+        return found, swapped
 
     def _moved_providers(self, folder: str, old: dict[str, Any], new: dict[str, Any]
                          ) -> dict[str, tuple[str, ResourceChange]]:
@@ -506,6 +517,7 @@ _STATE_READ = re.compile(r"data\.terraform_remote_state\.([\w-]+)")
 _TOSET = re.compile(r"^\$\{toset\((?P<items>\[.*\])\)\}$", re.DOTALL)
 
 
+_RESOLVED_TOKEN = re.compile(r"⟨[^⟩]*⟩")  # what a reference resolved to (references.py)
 _RESOURCE_NAMED = re.compile(r"(?<![\w.⟨:/=-])([a-z][a-z0-9]*_[a-z0-9_]*\.[A-Za-z_][\w-]*)")
 
 
@@ -513,6 +525,20 @@ def _resources_named(value: Any) -> set[str]:
     """The resources of the layer a (resolved) value refers to."""
     text = json.dumps(value)
     return {address for start, end in interpolations(text) for address in _RESOURCE_NAMED.findall(text[start:end])}
+
+
+def _read_through_swapped(swapped: Mapping[str, tuple[str, str]], raw: dict[str, Any], before: dict[str, Any],
+                         after: dict[str, Any]) -> str | None:
+    """Why a resource reading a remote state whose name reads another layer now (the names swapped) points
+    elsewhere: the arguments reading it resolve to other things. None when they resolve to the same ones, perhaps
+    in another order (a policy listing the sources' tables in their new order is an update)."""
+    names = sorted(_remote_states_read(raw) & set(swapped))
+    reading = [key for key, value in raw.items() if _remote_states_read({key: value}) & set(names)]
+    if sorted(_RESOLVED_TOKEN.findall(json.dumps([before.get(key) for key in reading], ensure_ascii=False))) == \
+            sorted(_RESOLVED_TOKEN.findall(json.dumps([after.get(key) for key in reading], ensure_ascii=False))):
+        return None
+    return "; ".join(f"reads {swapped[name][1]} instead of {swapped[name][0]} through data.{REMOTE_STATE}.{name}, "
+                     "whose name reads another layer now" for name in names)
 
 
 def _remote_states_read(body: dict[str, Any]) -> set[str]:

@@ -289,6 +289,21 @@ def test_adding_a_table_or_a_source_changes_no_existing_address(capsys: pytest.C
     assert found["refusals"] == []
 
 
+def test_reordering_the_source_accounts_moves_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The lake layers' remote states of the sources' table layers are named by position: reordered, their names
+    read each other's layer, and every resource still resolves to the same tables and roles, listed in the new
+    order: updates, nothing to refuse."""
+    root = write_project(tmp_path / "bb")
+    sources = [{"sourceAccount": "apps-devstg", "tables": [{"name": "orders", "partitionKey": "orderId:S"}]},
+               {"sourceAccount": "apps-prd", "tables": [{"name": "customers", "partitionKey": "id:S"}]}]
+    assert run_cli(capsys, "synth", "-c", f"leverageRoot={root}", "-c", pipelines_setting(sources)).code == 0
+    found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
+                               "-c", pipelines_setting(sources[::-1])).out)
+    assert found["refusals"] == []
+    assert {item["action"] for item in found["resources"]} == {"update"}
+    assert {item["address"] for item in found["resources"]} >= {"aws_kms_key.data_key", "aws_glue_job.cdc_merge_job"}
+
+
 def test_a_source_with_a_table_of_an_existing_name_renames_nothing(capsys: pytest.CaptureFixture[str],
                                                                    tmp_path: Path) -> None:
     """A second source account streaming a table of a name the first one streams: the first table's lakehouse alarms

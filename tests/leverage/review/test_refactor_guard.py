@@ -246,6 +246,33 @@ def test_a_renamed_remote_state_reading_another_layer_not_generated_here_repoint
     assert compare_configs({"a/r/l": (before, config("keys", "apps-devstg/security-keys/terraform.tfstate"))}) == []
 
 
+def test_remote_states_that_only_swap_names_move_nothing_but_what_reads_another_layer_through_them() -> None:
+    """Reordered sources: the layer reads the same two states under swapped names. The data sources' change alone
+    repoints nothing; a resource whose arguments read another layer through a swapped name does."""
+    def config(first: str, second: str, reader: dict) -> dict:
+        return {**layer({"aws_kinesis_stream.s": STREAM, "aws_sqs_queue.q": reader}),
+                "data": {"terraform_remote_state": {
+                    "sources": {"backend": "s3", "config": {"key": f"{first}/databases-dynamodb/terraform.tfstate"}},
+                    "second_sources": {"backend": "s3",
+                                       "config": {"key": f"{second}/databases-dynamodb/terraform.tfstate"}}}}}
+    plain = {"name": "bb-q"}
+    assert compare_configs({"a/r/l": (config("apps-devstg", "apps-prd", plain),
+                                      config("apps-prd", "apps-devstg", plain))}) == []
+    reader = {"name": "bb-q", "tags": {"table": "${data.terraform_remote_state.sources.outputs.table_name}"}}
+    [change] = compare_configs({"a/r/l": (config("apps-devstg", "apps-prd", reader),
+                                          config("apps-prd", "apps-devstg", reader))})
+    assert (change.action, change.address) == ("repoint", "aws_sqs_queue.q")
+    assert change.detail == ("reads apps-prd/databases-dynamodb/terraform.tfstate instead of "
+                             "apps-devstg/databases-dynamodb/terraform.tfstate through "
+                             "data.terraform_remote_state.sources, whose name reads another layer now")
+    # Reading both, in the other order now: the same two layers, an update.
+    both = {"name": "bb-q", "tags": {"tables": "${data.terraform_remote_state.sources.outputs.table_name},"
+                                               "${data.terraform_remote_state.second_sources.outputs.table_name}"}}
+    [update] = compare_configs({"a/r/l": (config("apps-devstg", "apps-prd", both),
+                                          config("apps-prd", "apps-devstg", both))})
+    assert (update.action, update.detail) == ("update", "changes tags")
+
+
 def test_an_output_that_names_another_resource_while_the_first_stays_repoints_its_readers() -> None:
     tables = {"aws_dynamodb_table.orders": {"name": "bb-orders"}, "aws_dynamodb_table.users": {"name": "bb-users"}}
 
