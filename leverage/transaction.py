@@ -7,9 +7,9 @@ the others shared), in this order, and stops at the first problem with nothing w
 2. the project is read (the accounts the layers use in full), and the layers' stacks are built and synthesized;
 3. no generated layer may use a state key another folder of the project uses;
 4. the layers' folders are rendered, and every output a layer reads must be declared by the layer that keeps it;
-5. the review (`review`): what applying the new layers would do to live resources (refactor_guard.py), and what
-   happens to the layer folders an earlier synth wrote and these settings do not (orphans.py), each refusal an
-   error with its fields;
+5. the review (`review`): what applying the new layers would do to live resources (refactor_guard.py; its
+   refusals and lines, guard_report.py), and what happens to the layer folders an earlier synth wrote and these
+   settings do not (orphans.py), each refusal an error with its fields;
 6. `synth` writes every layer file or none (leverage/write/files.py), and swaps cdktf's own output folder.
 
 The caller (the settings, stacks/app.py) says what to build and adds what only it knows: the settings naming each
@@ -30,8 +30,9 @@ from leverage.errors import UserError
 from leverage.project import scan
 from leverage.project.model import Project, load_project
 from leverage.render.generate import GeneratedLayers
-from leverage.review import drift, orphans, refactor_guard
-from leverage.review.refactor_guard import Allowances, ResourceChange, ResourceLifecycle
+from leverage.review import drift, guard_report, orphans, refactor_guard
+from leverage.review.guard_report import Allowances
+from leverage.review.refactor_guard import ResourceChange, ResourceLifecycle
 from leverage.write import files, journal, lock
 from leverage.write.cdktf_out import Swap
 
@@ -51,7 +52,7 @@ class Policy:
 
     # The fix for a refused resource change, for what the user edited (a setting, or a layer's code); None: the
     # fix for code.
-    change_advice: refactor_guard.Advice | None = None
+    change_advice: guard_report.Advice | None = None
     # The fix for an earlier layer a change breaks; None: the generic one.
     earlier_advice: orphans.Advice | None = None
     # More refusals about the earlier layers (an own layer whose registration is gone).
@@ -207,9 +208,9 @@ def review(request: Request, run: Run, allowances: Allowances = Allowances()) ->
              for folder, config in run.generated.configs.items()}
     changes = refactor_guard.compare_configs(pairs, request.lifecycle, surroundings)
     # What moves first (a lake in another account is the news, the layers it leaves behind follow from it).
-    refusals = [refactor_guard.refusal(change, request.policy.change_advice)
+    refusals = [guard_report.refusal(change, request.policy.change_advice)
                 .in_context(registration=run.registrations.get(change.layer))
-                for change in refactor_guard.refused(changes, allowances)]
+                for change in guard_report.refused(changes, allowances)]
     left_behind = orphans.refusals(earlier, pairs, request.lifecycle, request.policy.earlier_advice)
     allowed = []
     if allowances.repoint and any(change.repointing for change in changes):
@@ -239,8 +240,8 @@ def synth(request: Request, allowances: Allowances, cdktf_out: Path) -> int:
             raise first
         _write(request.root, run, cdktf_out)
         # Every time: what an --allow flag let through, for the review before `leverage tf apply`.
-        run.warnings += refactor_guard.allowed(found.changes, allowances) + found.allowed \
-            + refactor_guard.replacements(found.changes)
+        run.warnings += guard_report.allowed(found.changes, allowances) + found.allowed \
+            + guard_report.replacements(found.changes)
     _warn(run.warnings)
     return EXIT_OK
 
@@ -294,12 +295,12 @@ def check(request: Request, as_json: bool) -> int:
         found: dict[str, Any] = drift.findings(plan, run.generated.files)
         result = review(request, run)
         # What applying the new layers would do, by consequence, and what synth would refuse of it.
-        found["resources"] = refactor_guard.as_json(result.changes)
+        found["resources"] = guard_report.as_json(result.changes)
         found["refusals"] = [error.as_dict() for error in result.refusals]
         if as_json:
             sys.stdout.write(drift.as_json(found))
         else:
-            sys.stdout.write(drift.as_text(found) + refactor_guard.as_text(result.changes)
+            sys.stdout.write(drift.as_text(found) + guard_report.as_text(result.changes)
                              + "".join(f"synth refuses: {error.message}\n" for error in result.refusals))
             if plan.clean and not result.refusals:
                 print(f"no drift: {len(run.generated.files)} generated files match the stacks")

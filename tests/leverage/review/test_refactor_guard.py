@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import run_cli, tree_digest
 from tests.layers import layer_config
 from aws_constructs.lifecycle import AWS_PROVIDER
-from leverage.review import refactor_guard
+from leverage.review import guard_report, refactor_guard
 from leverage.write.content import marker
 
 DATALAKE = "apps-devstg/us-east-1/datalake"
@@ -177,7 +177,7 @@ def test_a_remote_state_or_provider_that_moves_is_reported_with_what_refers_to_i
                                                        "us-east-2 stays behind, outside the state")
     assert by_address["aws_kinesis_firehose_delivery_stream.d"].action == "repoint"  # its bucket is another one now
     # The remote state and the provider come first: what makes the rest move.
-    assert [change.root_cause for change in refactor_guard.refused(changes)][:2] == [True, True]
+    assert [change.root_cause for change in guard_report.refused(changes)][:2] == [True, True]
     # The same region written another way moves nothing.
     same = config("data-science/datalake-demo/terraform.tfstate", "us-east-2")
     assert refactor_guard.compare_configs({"a/r/l": (before, same)}, AWS_PROVIDER, around) == []
