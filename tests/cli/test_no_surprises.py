@@ -206,6 +206,12 @@ CASES = {
                                              # item-count role: part of the move, and said.
                                              also_says=(f"warning: --allow-repoint: layer {DATALAKE}: would stop "
                                                         "naming aws_iam_role bb-data-science-lakehouse-cdc-merge-role",)),
+    # The keys' layer renamed: its remote state is renamed too, and reads another layer's state.
+    "keysLayer names another layer": Case(
+        ("synth", "-c", "keysLayer=kms"), 2,
+        "error: layer apps-devstg/us-east-1/databases-dynamodb: aws_dynamodb_table.customers: would read the state of "
+        "apps-devstg/kms/terraform.tfstate instead of apps-devstg/us-east-1/security-keys (remote state kms instead of "
+        "security_keys): it then points at that layer's resources (and 3 more"),
     "lakeReplicaRegion moves the replicas": Case(
         ("synth", "-c", "lakeReplicaRegion=eu-central-1"), 2,
         f"layer {LAKE}: provider aws.replica: region us-west-2 -> eu-central-1: every resource it manages is created "
