@@ -388,9 +388,10 @@ class _Comparison:
         if before == after:
             return None
         old_settings, new_settings = self._provider_settings(folder, old), self._provider_settings(folder, new)
-        if before in new_settings and after in new_settings and new_settings[before] == new_settings[after]:
-            return None
+        # The one it left as configured now, or as committed when it is gone (an alias renamed, configured alike).
         where = {reference: new_settings.get(reference, old_settings.get(reference)) for reference in (before, after)}
+        if where[before] is not None and where[before] == where[after]:
+            return None
         shown = {reference: f" (region {settings['region']})" if settings and settings.get("region") else ""
                  for reference, settings in where.items()}
         return (f"managed by provider {after}{shown[after]} instead of {before}{shown[before]}: created anew where "

@@ -229,6 +229,11 @@ def test_a_resource_moved_to_a_provider_configured_elsewhere_is_created_anew_the
     [same] = compare_configs({"a/r/l": (before, with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.twin"}},
                                                                  west="us-east-2", twin="us-east-1"))})
     assert (same.action, same.detail) == ("update", "changes provider")
+    # The alias renamed, configured as before: the same queue too.
+    before_renamed = with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.west"}}, west="us-east-2")
+    [renamed] = compare_configs({"a/r/l": (before_renamed, with_providers(
+        {"aws_sqs_queue.q": {**queue, "provider": "aws.ohio"}}, ohio="us-east-2"))})
+    assert (renamed.action, renamed.detail) == ("update", "changes provider")
 
 
 def test_a_renamed_remote_state_reading_another_layer_not_generated_here_repoints_what_reads_it() -> None:
