@@ -45,6 +45,7 @@ from aws_constructs.addresses import AddressError, check_unique_addresses, decla
 from leverage.errors import UserError
 from leverage.hcl import DEFAULT_AWS_PROVIDER_VERSION, literal
 from leverage.naming import aws_name
+from leverage.python_reprs import first_python_repr
 from leverage.project.layer import LayerAddress
 from leverage.project.model import Account, Project
 
@@ -225,12 +226,20 @@ class LeverageLayerStack(TerraformStack):
 
     def check_addresses(self, synthesized: dict[str, Any]) -> None:
         """After synth, before anything is written: one element per address, none with cdktf's hashed default name,
-        every name one Terraform loads (`synthesized`: this stack's configuration)."""
+        every name one Terraform loads, no Python object's text (`synthesized`: this stack's configuration)."""
         try:
             check_unique_addresses(self, self.address.folder, synthesized)
         except AddressError as exc:
             raise UserError(exc.problem, fix="see docs/addresses.md", layer=self.address.folder,
                             registration=self.registration) from None
+        found = first_python_repr(synthesized)
+        if found:
+            where, text = found
+            raise UserError(f"{where} is {text!r}, a Python object written as text (a token formatted with str() or "
+                            "an f-string, such as an iterator's value): Terraform would take it as it is, and it "
+                            "changes on every run", fix="pass the value itself, or Token.as_string(value) inside the "
+                            "f-string (from bindings import Token)", layer=self.address.folder,
+                            registration=self.registration)
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         return TerraformOutput(self, name, value=value, description=description)

@@ -17,7 +17,7 @@ LEVELS = {"main": 0, "stacks": 1, "leverage": 2, "aws_constructs": 3, "bindings"
 # Inside leverage/: the base stack and the transaction (one run of a command) use everything; review reads what
 # render writes; render lays out what the project reading found, in the file types the writer defines.
 LEVERAGE_LEVELS = {"synth": 0, "testing": 0, "stack": 0, "transaction": 0, "review": 1, "render": 2, "project": 3, "write": 3,
-                   "naming": 4, "hcl": 4, "errors": 4, "interrupts": 4}
+                   "naming": 4, "hcl": 4, "errors": 4, "interrupts": 4, "python_reprs": 4}
 
 
 def app_modules() -> dict[str, Path]:

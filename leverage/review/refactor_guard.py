@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,16 +301,16 @@ class _Comparison:
                 reference, _change = moved_providers[provider]
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
                 continue
-            elsewhere = self._other_provider(folder, old, new, body.get("provider", "aws"), provider) or \
-                self._other_states(folder, body, new_resources[target]) or \
-                _read_through_swapped(swapped, new_resources[target], before.body, after.body)
-            if elsewhere:
-                changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), elsewhere, name=after.name))
-                continue
             instances, before_body, after_body = self._instances(folder, target, before.body, after.body, after.name)
             changes += instances
             change = self._argument_change(folder, target, before_body, after_body, after.name)
-            if change:
+            elsewhere = None if change and change.action in (REPLACE, MANUAL) else \
+                self._other_provider(folder, old, new, body.get("provider", "aws"), provider) or \
+                self._other_states(folder, body, new_resources[target]) or \
+                _read_through_swapped(swapped, new_resources[target], before.body, after.body)
+            if elsewhere:  # a replacement is reported as one whatever it points at: --allow-repoint must not pass it
+                changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), elsewhere, name=after.name))
+            elif change:
                 changes.append(change)
         for address, body in new_resources.items():
             if address in targets:
@@ -330,21 +331,26 @@ class _Comparison:
         old_outputs, new_outputs = old.get("output", {}), new.get("output", {})
         staying = set(resource_bodies(new))
         for name in sorted(set(old_outputs) & set(new_outputs)):
-            before = _resources_named(self.old.resolve(folder, old_outputs[name].get("value")))
-            after = _resources_named(self.new.resolve(folder, new_outputs[name].get("value")))
-            left, entered = sorted(before - after), sorted(after - before)
-            if left and entered and set(left) <= staying:
-                found.append(ResourceChange(
-                    folder, REPOINT, f"output.{name}", False,
-                    f"would name {', '.join(entered)} instead of {', '.join(left)}: what reads this output from "
-                    "outside the generated layers then points at another resource"))
+            before = _resources_by_path(self.old.resolve(folder, old_outputs[name].get("value")))
+            after = _resources_by_path(self.new.resolve(folder, new_outputs[name].get("value")))
+            moved = []
+            for path in sorted(set(before) & set(after), key=json.dumps):
+                left, entered = sorted(before[path] - after[path]), sorted(after[path] - before[path])
+                if left and entered and {address.split("[")[0] for address in left} <= staying:
+                    where = "".join(f"[{json.dumps(step)}]" for step in path)
+                    moved.append(f"{where + ' ' if where else ''}would name {', '.join(entered)} instead of "
+                                 f"{', '.join(left)}")
+            if moved:
+                found.append(ResourceChange(folder, REPOINT, f"output.{name}", False, "; ".join(moved) + ": what "
+                                            "reads this output from outside the generated layers then points at "
+                                            "another resource"))
         return found
 
     def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]
                           ) -> tuple[list[ResourceChange], dict[str, tuple[str, str]]]:
-        """Remote states kept by name whose state is another layer's now; and those whose names only swapped the
-        layers they read (the layer reads the same states: reordered sources), name -> (before, after), for the
-        resources that read through them to be compared by what they resolve to."""
+        """Remote states kept by name whose state is another layer's now; and those whose layer is still read under
+        another name (reordered or added sources shift the names), name -> (before, after), for the resources that
+        read through them to be compared by what they resolve to."""
         found = []
         swapped = {}
         old_states = old.get("data", {}).get(REMOTE_STATE, {})
@@ -353,7 +359,7 @@ class _Comparison:
         read_after = {self.new.target(folder, name) for name in new_states}
         for name in sorted(set(old_states) & set(new_states)):
             before, after = self.old.target(folder, name), self.new.target(folder, name)
-            if before and after and before != after and read_before == read_after:
+            if before and after and before != after and before in read_after:
                 swapped[name] = (before, after)
             elif before and after and before != after:
                 address = f"data.{REMOTE_STATE}.{name}"
@@ -405,7 +411,7 @@ class _Comparison:
             for entry in entries if isinstance(entries, list) else [entries]:
                 if isinstance(entry, dict):
                     reference = f"{name}.{entry['alias']}" if entry.get("alias") else name
-                    settings[reference] = {**{key: value for key, value in entry.items() if key != "alias"},
+                    settings[reference] = {**{key: value for key, value in entry.items() if key not in NOT_WHERE},
                                            "region": regions.get(reference)}
         return settings
 
@@ -428,29 +434,42 @@ class _Comparison:
 
     def _instances(self, folder: str, address: str, before: dict[str, Any], after: dict[str, Any], name: str
                    ) -> tuple[list[ResourceChange], dict[str, Any], dict[str, Any]]:
-        """The instances a changed `count` or `for_each` destroys, and the bodies left to compare argument by
-        argument (without it, when its change is accounted for here)."""
-        changes = []
-        for meta in ("count", "for_each"):
-            if before.get(meta) == after.get(meta):
-                continue
-            old_keys, new_keys = _instance_keys(meta, before.get(meta)), _instance_keys(meta, after.get(meta))
-            if old_keys is None or new_keys is None:
-                changes.append(ResourceChange(
-                    folder, REPLACE, address, self.stateful(address),
-                    f"{meta} changes from {json.dumps(before.get(meta))} to {json.dumps(after.get(meta))}: the "
-                    "instances whose keys are gone are destroyed, and which they are is not known before the plan",
-                    name=name))
-            else:
-                changes += [ResourceChange(folder, DESTROY, f"{address}[{json.dumps(key)}]", self.stateful(address),
-                                           f"its {meta} key is gone", name=name)
-                            for key in sorted(old_keys - new_keys, key=json.dumps)]
-                changes += [ResourceChange(folder, CREATE, f"{address}[{json.dumps(key)}]", self.stateful(address),
-                                           f"a new {meta} key", name=name)
-                            for key in sorted(new_keys - old_keys, key=json.dumps)]
-            before = {key: value for key, value in before.items() if key != meta}
-            after = {key: value for key, value in after.items() if key != meta}
-        return changes, before, after
+        """The instances a changed `count` or `for_each` destroys, creates or replaces, and the bodies left to compare
+        argument by argument (without them: accounted for here)."""
+        if all(before.get(meta) == after.get(meta) for meta in INSTANCE_META):
+            return [], before, after
+        rest_before = {key: value for key, value in before.items() if key not in INSTANCE_META}
+        rest_after = {key: value for key, value in after.items() if key not in INSTANCE_META}
+        old_keys, new_keys = _instance_keys(before), _instance_keys(after)
+        stateful = self.stateful(address)
+        if old_keys is None or new_keys is None:
+            shown = {side: {meta: body[meta] for meta in INSTANCE_META if meta in body}
+                     for side, body in (("before", before), ("after", after))}
+            return [ResourceChange(folder, REPLACE, address, stateful,
+                                   f"{json.dumps(shown['before'])} becomes {json.dumps(shown['after'])}: the instances "
+                                   "whose keys are gone would be destroyed, and which they are is not known before "
+                                   "the plan", name=name)], rest_before, rest_after
+        # Terraform moves the one instance to [0] when a count appears, and back when it goes.
+        if UNKEYED in old_keys and "count" in after:
+            old_keys = {0: None}
+        if UNKEYED in new_keys and "count" in before:
+            new_keys = {0: None}
+        changes = [ResourceChange(folder, DESTROY, _instance(address, key), stateful,
+                                  "its key is no longer in the count or for_each", name=name)
+                   for key in sorted(set(old_keys) - set(new_keys), key=_key_order)]
+        changes += [ResourceChange(folder, CREATE, _instance(address, key), stateful, "a new key", name=name)
+                    for key in sorted(set(new_keys) - set(old_keys), key=_key_order)]
+        reading = sorted(argument for argument, value in rest_after.items() if "each.value" in json.dumps(value))
+        forcing = [argument for argument in reading
+                   if argument in self.lifecycle.replacing_arguments.get(address.split(".")[0], ())]
+        for key in sorted(set(old_keys) & set(new_keys), key=_key_order):
+            if reading and old_keys[key] != new_keys[key]:
+                action = REPLACE if forcing else UPDATE
+                changes.append(ResourceChange(folder, action, _instance(address, key), stateful,
+                                              f"its for_each value changes, which {', '.join(forcing or reading)} "
+                                              "read (each.value)" + (", and the provider cannot change that in place"
+                                                                     if forcing else ""), name=name))
+        return changes, rest_before, rest_after
 
     def _regions(self, folder: str, config: dict[str, Any]) -> dict[str, str | None]:
         regions = {}
@@ -469,6 +488,11 @@ class _Comparison:
         differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
         if not differing:
             return None
+        if "dynamic" in differing:  # a dynamic block is the block it generates, and forces what that block forces
+            old_blocks, new_blocks = old.get("dynamic") or {}, new.get("dynamic") or {}
+            generated = {block for block in set(old_blocks) | set(new_blocks)
+                         if old_blocks.get(block) != new_blocks.get(block)}
+            differing = sorted(set(differing) - {"dynamic"} | generated)
         kind = address.split(".")[0]
         replacing = [key for key in differing if key in self.lifecycle.replacing_arguments.get(kind, ())]
         stateful = self.stateful(address)
@@ -515,28 +539,39 @@ class _Comparison:
 
 
 _STATE_READ = re.compile(r"data\.terraform_remote_state\.([\w-]+)")
-_TOSET = re.compile(r"^\$\{toset\((?P<items>\[.*\])\)\}$", re.DOTALL)
+_TOSET = re.compile(r"^\$\{(?P<open>(?:toset\()+)(?P<items>\[.*\])(?P<close>\)+)\}$", re.DOTALL)
+INSTANCE_META = ("count", "for_each")
+NOT_WHERE = ("alias", "default_tags", "ignore_tags")  # provider arguments that do not decide where resources are
+UNKEYED = object()  # the one instance of a resource without count or for_each
 
 
 _RESOLVED_TOKEN = re.compile(r"⟨[^⟩]*⟩")  # what a reference resolved to (references.py)
-_RESOURCE_NAMED = re.compile(r"(?<![\w.⟨:/=-])([a-z][a-z0-9]*_[a-z0-9_]*\.[A-Za-z_][\w-]*)")
+_RESOURCE_NAMED = re.compile(r'(?<![\w.⟨:/=-])([a-z][a-z0-9]*_[a-z0-9_]*\.[A-Za-z_][\w-]*(?:\[(?:"[^"]*"|\d+)\])?)')
 
 
-def _resources_named(value: Any) -> set[str]:
-    """The resources of the layer a (resolved) value refers to."""
-    text = json.dumps(value)
-    return {address for start, end in interpolations(text) for address in _RESOURCE_NAMED.findall(text[start:end])}
+def _resources_by_path(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], set[str]]:
+    """Where in a (resolved) value which resources of the layer (with their instance key) are named: a map's or a
+    list's entries each on their own, so that readers of one entry are seen to move."""
+    if isinstance(value, dict):
+        return {found: named for key, item in value.items() for found, named in _resources_by_path(item, (*path, key)).items()}
+    if isinstance(value, list):
+        return {found: named for index, item in enumerate(value)
+                for found, named in _resources_by_path(item, (*path, index)).items()}
+    text = value if isinstance(value, str) else json.dumps(value)
+    return {path: {address for start, end in interpolations(text) for address in _RESOURCE_NAMED.findall(text[start:end])}}
 
 
 def _read_through_swapped(swapped: Mapping[str, tuple[str, str]], raw: dict[str, Any], before: dict[str, Any],
                          after: dict[str, Any]) -> str | None:
     """Why a resource reading a remote state whose name reads another layer now (the names swapped) points
     elsewhere: the arguments reading it resolve to other things. None when they resolve to the same ones, perhaps
-    in another order (a policy listing the sources' tables in their new order is an update)."""
+    in another order or with more besides (a policy listing the sources' tables in their new order, or one more
+    source's, is an update)."""
     names = sorted(_remote_states_read(raw) & set(swapped))
     reading = [key for key, value in raw.items() if _remote_states_read({key: value}) & set(names)]
-    if sorted(_RESOLVED_TOKEN.findall(json.dumps([before.get(key) for key in reading], ensure_ascii=False))) == \
-            sorted(_RESOLVED_TOKEN.findall(json.dumps([after.get(key) for key in reading], ensure_ascii=False))):
+    read_before = Counter(_RESOLVED_TOKEN.findall(json.dumps([before.get(key) for key in reading], ensure_ascii=False)))
+    read_after = Counter(_RESOLVED_TOKEN.findall(json.dumps([after.get(key) for key in reading], ensure_ascii=False)))
+    if not read_before - read_after or not read_after - read_before:  # the same, reordered, or more besides
         return None
     return "; ".join(f"reads {swapped[name][1]} instead of {swapped[name][0]} through data.{REMOTE_STATE}.{name}, "
                      "whose name reads another layer now" for name in names)
@@ -546,23 +581,36 @@ def _remote_states_read(body: dict[str, Any]) -> set[str]:
     return set(_STATE_READ.findall(json.dumps(body)))
 
 
-def _instance_keys(meta: str, value: Any) -> set[Any] | None:
-    """The instance keys a literal `count` or `for_each` gives (empty when absent), or None when an expression
-    decides them."""
-    if value is None:
-        return set()
-    if meta == "count":
-        return set(range(value)) if isinstance(value, int) and not isinstance(value, bool) else None
-    if isinstance(value, dict):
-        return set(value) if not any("${" in key for key in value) else None
-    found = _TOSET.match(value) if isinstance(value, str) else None
+def _instance_keys(body: dict[str, Any]) -> dict[Any, Any] | None:
+    """The instances a resource's literal `count` or `for_each` gives, key -> its `each.value`; None when an
+    expression decides them. Without either, its one instance is `[0]` for Terraform when a `count` appears or goes
+    (it moves it there on its own), and UNKEYED otherwise."""
+    count, for_each = body.get("count"), body.get("for_each")
+    if count is None and for_each is None:
+        return {UNKEYED: None}
+    if for_each is None:
+        return {index: None for index in range(count)} if isinstance(count, int) and not isinstance(count, bool) \
+            else None
+    if isinstance(for_each, dict):
+        return None if any("${" in key for key in for_each) else dict(for_each)
+    found = _TOSET.match(for_each) if isinstance(for_each, str) else None
+    if found is None or len(found["open"]) != len("toset(") * len(found["close"]):
+        return None
     try:
-        items = json.loads(found["items"]) if found else None
+        items = json.loads(found["items"])
     except ValueError:
         return None
     if isinstance(items, list) and all(isinstance(item, str) and "${" not in item for item in items):
-        return set(items)
+        return {item: item for item in items}
     return None
+
+
+def _instance(address: str, key: Any) -> str:
+    return address if key is UNKEYED else f"{address}[{json.dumps(key)}]"
+
+
+def _key_order(key: Any) -> str:
+    return "" if key is UNKEYED else json.dumps(key)
 
 
 def _referring(config: dict[str, Any], address: str) -> list[str]:

@@ -302,6 +302,11 @@ def test_reordering_the_source_accounts_moves_nothing(capsys: pytest.CaptureFixt
     assert found["refusals"] == []
     assert {item["action"] for item in found["resources"]} == {"update"}
     assert {item["address"] for item in found["resources"]} >= {"aws_kms_key.data_key", "aws_glue_job.cdc_merge_job"}
+    # A source added first shifts every name by one: the same.
+    added = [{"sourceAccount": "data-science", "tables": [{"name": "events", "partitionKey": "id:S"}]}] + sources
+    found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
+                               "-c", pipelines_setting(added)).out)
+    assert found["refusals"] == [] and "repoint" not in {item["action"] for item in found["resources"]}
 
 
 def test_a_source_with_a_table_of_an_existing_name_renames_nothing(capsys: pytest.CaptureFixture[str],

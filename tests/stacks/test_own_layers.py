@@ -157,6 +157,20 @@ def test_a_hashed_address_is_refused(capsys: pytest.CaptureFixture[str], project
                    "address aws_sqs_queue.group_orders_")
 
 
+def test_a_token_formatted_as_text_is_refused(capsys: pytest.CaptureFixture[str], project_copy: Path,
+                                              user_folder: Path) -> None:
+    """An iterator's value in an f-string is the proxy's Python text, a new one every run: never written."""
+    source = GOOD.replace('name=self.aws_name("orders", kind="sqs_queue"),',
+                          'for_each=shards, name=f"{self.aws_name(\'orders\', kind=\'sqs_queue\')}-{shards.value}",'
+                          ).replace("        raw = self.read_layer(",
+                                    "        shards = TerraformIterator.from_list(['a', 'b'])\n        raw = self.read_layer("
+                                    ).replace("from leverage.stack import LeverageLayerStack",
+                                              "from leverage.stack import LeverageLayerStack\n"
+                                              "from bindings import TerraformIterator")
+    assert_refused(capsys, "synth", project_copy, (registration(write_module(user_folder, source)),),
+                   f"layer {LAYER} (layers[0]): resource.aws_sqs_queue.orders.name is '<")
+
+
 NAMES_TERRAFORM_REFUSES = {
     "construct id Terraform refuses": (GOOD.replace('SqsQueue(self, "orders"', 'SqsQueue(self, "9lives"'),
                                        "orders-queue/9lives gets the Terraform name aws_sqs_queue.9lives, which "

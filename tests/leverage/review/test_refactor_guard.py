@@ -186,29 +186,70 @@ def test_a_remote_state_or_provider_that_moves_is_reported_with_what_refers_to_i
 QUEUE = {"name": "${each.value}"}
 
 
-@pytest.mark.parametrize("meta, before, after, destroyed, created", [
-    ("for_each", '${toset(["billing", "search"])}', '${toset(["search", "shipping"])}', ['"billing"'], ['"shipping"']),
-    ("for_each", {"billing": "a", "search": "b"}, {"search": "b"}, ['"billing"'], []),
-    ("count", 3, 1, ["1", "2"], []),
-    ("count", 1, 2, [], ["1"]),
+@pytest.mark.parametrize("before, after, destroyed, created", [
+    ({"for_each": '${toset(["billing", "search"])}'}, {"for_each": '${toset(["search", "shipping"])}'},
+     ['["billing"]'], ['["shipping"]']),
+    ({"for_each": {"billing": "a", "search": "b"}}, {"for_each": {"search": "b"}}, ['["billing"]'], []),
+    ({"for_each": '${toset(toset(["a"]))}'}, {"for_each": '${toset(toset(["a", "b"]))}'}, [], ['["b"]']),
+    ({"count": 3}, {"count": 1}, ["[1]", "[2]"], []),
+    ({"count": 1}, {"count": 2}, [], ["[1]"]),
+    ({}, {"for_each": {"billing": "a"}}, [""], ['["billing"]']),  # Terraform moves no instance to a key
+    ({"for_each": {"billing": "a"}}, {}, ['["billing"]'], [""]),
+    ({}, {"count": 2}, [], ["[1]"]),  # ... but the one instance to [0] when a count appears, and back
+    ({"count": 1}, {}, [], []),
 ])
-def test_instances_whose_count_or_for_each_key_is_gone_are_destroyed(meta: str, before, after, destroyed: list[str],
+def test_instances_whose_count_or_for_each_key_is_gone_are_destroyed(before: dict, after: dict, destroyed: list[str],
                                                                      created: list[str]) -> None:
     """Terraform destroys each instance whose key the new `count` or `for_each` lacks: a stateful one is destructive
     (what synth refuses without --allow-destroy), not an update of the resource's `for_each`."""
-    changes = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {**QUEUE, meta: before}}),
-                                         layer({"aws_sqs_queue.q": {**QUEUE, meta: after}}))})
+    changes = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {**QUEUE, **before}}),
+                                         layer({"aws_sqs_queue.q": {**QUEUE, **after}}))})
     assert [(change.action, change.address, change.destructive) for change in changes] == sorted(
-        [("destroy", f"aws_sqs_queue.q[{key}]", True) for key in destroyed]
-        + [("create", f"aws_sqs_queue.q[{key}]", False) for key in created], key=lambda item: (item[1], item[0]))
+        [("destroy", f"aws_sqs_queue.q{key}", True) for key in destroyed]
+        + [("create", f"aws_sqs_queue.q{key}", False) for key in created], key=lambda item: (item[1], item[0]))
+
+
+def test_a_for_each_value_an_argument_reads_replaces_or_updates_that_instance() -> None:
+    def queue(values: dict, **arguments: str) -> dict:
+        return layer({"aws_sqs_queue.q": {"for_each": values, **arguments}})
+    named = {"name": "bb-${each.value}"}
+    [replaced] = compare_configs({"a/r/l": (queue({"billing": "a", "search": "b"}, **named),
+                                            queue({"billing": "a2", "search": "b"}, **named))})
+    assert (replaced.action, replaced.address, replaced.destructive) == ("replace", 'aws_sqs_queue.q["billing"]', True)
+    assert replaced.detail.startswith("its for_each value changes, which name read (each.value)")
+    tagged = {"name": "bb-${each.key}", "tags": {"v": "${each.value}"}}
+    [updated] = compare_configs({"a/r/l": (queue({"billing": "a"}, **tagged), queue({"billing": "a2"}, **tagged))})
+    assert (updated.action, updated.address) == ("update", 'aws_sqs_queue.q["billing"]')
+    keyed = {"name": "bb-${each.key}"}
+    assert compare_configs({"a/r/l": (queue({"billing": "a"}, **keyed), queue({"billing": "a2"}, **keyed))}) == []
 
 
 def test_a_count_or_for_each_decided_by_an_expression_is_a_replacement_until_the_plan_says_more() -> None:
     [change] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {**QUEUE, "for_each": "${var.queues}"}}),
                                           layer({"aws_sqs_queue.q": {**QUEUE, "for_each": "${var.other}"}}))})
     assert (change.action, change.destructive) == ("replace", True)
-    assert change.detail.startswith('for_each changes from "${var.queues}" to "${var.other}": the instances whose '
-                                    "keys are gone are destroyed")
+    assert change.detail.startswith('{"for_each": "${var.queues}"} becomes {"for_each": "${var.other}"}: the '
+                                    "instances whose keys are gone would be destroyed")
+
+
+def test_a_dynamic_block_forces_what_its_block_forces() -> None:
+    def table(indexes: list[str]) -> dict:
+        return layer({"aws_dynamodb_table.t": {"name": "bb-t", "dynamic": {"local_secondary_index": {
+            "for_each": indexes, "content": {"name": "${local_secondary_index.value}"}}}}})
+    [change] = compare_configs({"a/r/l": (table(["a"]), table(["a", "b"]))})
+    assert (change.action, change.destructive) == ("replace", True)
+    assert change.detail.startswith("local_secondary_index changes")
+
+
+def test_a_replacement_that_also_points_elsewhere_is_refused_as_the_replacement() -> None:
+    """--allow-repoint must not let a destroy through: a name read from another layer's state is a forcing argument."""
+    def config(state: str) -> dict:
+        return {**layer({"aws_sqs_queue.q": {"name": f"${{data.terraform_remote_state.{state}.outputs.queue_name}}"}}),
+                "data": {"terraform_remote_state": {state: {"backend": "s3",
+                                                            "config": {"key": f"a/{state}/terraform.tfstate"}}}}}
+    changes = compare_configs({"a/r/l": (config("naming"), config("naming_v2"))})
+    queue, = [change for change in changes if change.address == "aws_sqs_queue.q"]
+    assert (queue.action, queue.destructive) == ("replace", True)
 
 
 def with_providers(resources: dict[str, dict], **regions: str) -> dict:
@@ -229,6 +270,11 @@ def test_a_resource_moved_to_a_provider_configured_elsewhere_is_created_anew_the
     [same] = compare_configs({"a/r/l": (before, with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.twin"}},
                                                                  west="us-east-2", twin="us-east-1"))})
     assert (same.action, same.detail) == ("update", "changes provider")
+    # Another alias differing in its default tags only: the same queue.
+    tagged = {**with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.tagged"}}, tagged="us-east-1")}
+    tagged["provider"]["aws"][1]["default_tags"] = [{"tags": {"team": "data"}}]
+    [retagged] = compare_configs({"a/r/l": (before, tagged)})
+    assert retagged.action == "update"
     # The alias renamed, configured as before: the same queue too.
     before_renamed = with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.west"}}, west="us-east-2")
     [renamed] = compare_configs({"a/r/l": (before_renamed, with_providers(
@@ -287,6 +333,19 @@ def test_an_output_that_names_another_resource_while_the_first_stays_repoints_it
     assert (change.action, change.address, change.repointing) == ("repoint", "output.table_name", True)
     assert change.detail == ("would name aws_dynamodb_table.users instead of aws_dynamodb_table.orders: what reads this "
                              "output from outside the generated layers then points at another resource")
+    # A map's entries swapped, an instance of another key: readers of one entry follow another resource.
+    def outputs(value: object) -> dict:
+        return {**layer(tables), "output": {"tables": {"value": value}}}
+    swapped = compare_configs({"a/r/l": (outputs({"main": "${aws_dynamodb_table.orders.arn}",
+                                                   "other": "${aws_dynamodb_table.users.arn}"}),
+                                          outputs({"main": "${aws_dynamodb_table.users.arn}",
+                                                   "other": "${aws_dynamodb_table.orders.arn}"}))})
+    [change] = swapped
+    assert change.detail.startswith('["main"] would name aws_dynamodb_table.users instead of aws_dynamodb_table.orders; '
+                                    '["other"] would name aws_dynamodb_table.orders instead of aws_dynamodb_table.users')
+    [keyed] = compare_configs({"a/r/l": (outputs('${aws_dynamodb_table.orders["a"].arn}'),
+                                         outputs('${aws_dynamodb_table.orders["b"].arn}'))})
+    assert keyed.detail.startswith('would name aws_dynamodb_table.orders["b"] instead of aws_dynamodb_table.orders["a"]')
     # The resource it named destroyed: that destroy is the change to see.
     gone = {**layer({"aws_dynamodb_table.users": tables["aws_dynamodb_table.users"]}),
             "output": {"table_name": {"value": "${aws_dynamodb_table.users.name}"}}}
