@@ -21,6 +21,8 @@ from bindings import Construct, TerraformDataSource, TerraformOutput, TerraformR
 from aws_constructs.errors import ConstructPropsError
 
 TERRAFORM_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# A resource's name in an address, with an instance's `count` index or `for_each` key.
+INSTANCE_NAME = re.compile(r'[A-Za-z_][\w-]*(?:\[(?:[0-9]+|"[^"\\\n]*")\])?')
 # cdktf's default names end in `_` and eight upper-case hex digits of an MD5 of the construct path.
 HASH_SUFFIX = re.compile(r"_[0-9A-F]{8}$")
 # Terraform's names of resources, data sources and outputs: a letter or underscore, then letters, digits, `_`, `-`.
@@ -156,10 +158,11 @@ class MovedBlocks(_StackBlocks):
     def add(self, from_address: str, to_address: str) -> None:
         for address in (from_address, to_address):
             kind, dot, name = address.partition(".")
-            if not dot or kind == "data" or not TERRAFORM_NAME.match(kind) or not re.fullmatch(r"[A-Za-z_][\w-]*", name):
+            if not dot or kind == "data" or not TERRAFORM_NAME.match(kind) or not INSTANCE_NAME.fullmatch(name):
                 raise ConstructPropsError(
                     f"moved block {from_address} -> {to_address}: {address!r} is not a resource address "
-                    "`<type>.<name>` (data sources hold no state and never need a move)")
+                    "`<type>.<name>`, or an instance of one, `<type>.<name>[0]` or `<type>.<name>[\"key\"]` (data "
+                    "sources hold no state and never need a move)")
         if from_address.split(".")[0] != to_address.split(".")[0]:
             raise ConstructPropsError(
                 f"moved block {from_address} -> {to_address}: Terraform moves state only between addresses "
@@ -260,7 +263,7 @@ def _check_moves(layer: str, moves: list[dict[str, str]], addresses: dict[str, s
                 "address; for a construct renamed twice, chain them: keep renamed_from with the name it had last, "
                 f"and move the older name to that one with stack.moved (e.g. stack.moved(\"{earlier}\", \"{source}\") "
                 f"if {source} is the newer)"))
-        if source in addresses:
+        if source in addresses and target.split("[")[0] != source:  # to a key of itself: its for_each is new
             raise AddressError(layer, (
                 f"moved block {source} -> {target}: {source} is still declared (by {addresses[source] or 'a construct'}"
                 "), and Terraform refuses to move what still exists; the move belongs only after that construct is "

@@ -285,7 +285,7 @@ class _Comparison:
         existing: dict[str, dict[str, Any]] = {}
         previous: dict[str, dict[str, Any]] = {}
         for address, body in old_resources.items():
-            target = moves.get(address, address)
+            target = moves.get(address, address).split("[")[0]  # a move to an instance: `_instances` pairs it
             if target not in new_resources:
                 self.removed.append(self.resource(self.old, folder, address, body))
                 continue
@@ -301,7 +301,8 @@ class _Comparison:
                 reference, _change = moved_providers[provider]
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
                 continue
-            instances, before_body, after_body = self._instances(folder, target, before.body, after.body, after.name)
+            instances, before_body, after_body = self._instances(folder, target, before.body, after.body, after.name,
+                                                                 moves)
             changes += instances
             change = self._argument_change(folder, target, before_body, after_body, after.name)
             elsewhere = None if change and change.action in (REPLACE, MANUAL) else \
@@ -432,10 +433,11 @@ class _Comparison:
                 f"{', '.join(sorted(read_after - read_before))} instead of {', '.join(sorted(read_before - read_after))}):"
                 " it then points at that layer's resources")
 
-    def _instances(self, folder: str, address: str, before: dict[str, Any], after: dict[str, Any], name: str
-                   ) -> tuple[list[ResourceChange], dict[str, Any], dict[str, Any]]:
-        """The instances a changed `count` or `for_each` destroys, creates or replaces, and the bodies left to compare
-        argument by argument (without them: accounted for here)."""
+    def _instances(self, folder: str, address: str, before: dict[str, Any], after: dict[str, Any], name: str,
+                   moves: Mapping[str, str]) -> tuple[list[ResourceChange], dict[str, Any], dict[str, Any]]:
+        """The instances a changed `count` or `for_each` destroys, creates, moves (a `moved` block from one instance
+        to another) or replaces, and the bodies left to compare argument by argument (without them: accounted for
+        here)."""
         if all(before.get(meta) == after.get(meta) for meta in INSTANCE_META):
             return [], before, after
         rest_before = {key: value for key, value in before.items() if key not in INSTANCE_META}
@@ -454,11 +456,15 @@ class _Comparison:
             old_keys = {0: None}
         if UNKEYED in new_keys and "count" in before:
             new_keys = {0: None}
-        changes = [ResourceChange(folder, DESTROY, _instance(address, key), stateful,
-                                  "its key is no longer in the count or for_each", name=name)
-                   for key in sorted(set(old_keys) - set(new_keys), key=_key_order)]
-        changes += [ResourceChange(folder, CREATE, _instance(address, key), stateful, "a new key", name=name)
-                    for key in sorted(set(new_keys) - set(old_keys), key=_key_order)]
+        gone = [_instance(address, key) for key in sorted(set(old_keys) - set(new_keys), key=_key_order)]
+        added = [_instance(address, key) for key in sorted(set(new_keys) - set(old_keys), key=_key_order)]
+        moved = {instance: moves[instance] for instance in gone if moves.get(instance) in added}
+        changes = [ResourceChange(folder, MOVE, to, stateful, from_address=instance, name=name)
+                   for instance, to in moved.items()]
+        changes += [ResourceChange(folder, DESTROY, instance, stateful, "its key is no longer in the count or for_each",
+                                   name=name) for instance in gone if instance not in moved]
+        changes += [ResourceChange(folder, CREATE, instance, stateful, "a new key", name=name)
+                    for instance in added if instance not in moved.values()]
         reading = sorted(argument for argument, value in rest_after.items() if "each.value" in json.dumps(value))
         forcing = [argument for argument in reading
                    if argument in self.lifecycle.replacing_arguments.get(address.split(".")[0], ())]

@@ -256,11 +256,13 @@ def test_a_move_between_types_or_twice_is_refused() -> None:
         declare_move(stack, "aws_s3_bucket.a", "aws_s3_bucket.c")
     with pytest.raises(ConstructPropsError, match="data sources hold no state"):
         declare_move(stack, "data.aws_iam_policy_document.a", "data.aws_iam_policy_document.b")
-    for bad in ("data.a", "aws_s3_bucket", "aws_s3_bucket.a.b", "AWS_S3_BUCKET.a", "aws_s3_bucket.1a"):
+    for bad in ("data.a", "aws_s3_bucket", "aws_s3_bucket.a.b", "AWS_S3_BUCKET.a", "aws_s3_bucket.1a",
+                "aws_s3_bucket.a[x]", "aws_s3_bucket.a[0][1]"):
         with pytest.raises(ConstructPropsError, match=re.escape(
-                f"moved block {bad} -> aws_s3_bucket.z: {bad!r} is not a resource address `<type>.<name>` (data "
-                "sources hold no state and never need a move)")):
+                f"moved block {bad} -> aws_s3_bucket.z: {bad!r} is not a resource address `<type>.<name>`, or an "
+                'instance of one, `<type>.<name>[0]` or `<type>.<name>["key"]` (data sources hold no state')):
             declare_move(stack, bad, "aws_s3_bucket.z")
+    declare_move(stack, "aws_s3_bucket.q[0]", 'aws_s3_bucket.q["billing"]')  # count to for_each, instance by instance
 
 
 def test_a_move_from_an_address_still_declared_is_refused() -> None:
@@ -289,6 +291,8 @@ def test_a_move_from_an_address_still_declared_is_refused() -> None:
             "moved blocks aws_iam_role.gone -> aws_iam_role.a and aws_iam_role.gone -> aws_iam_role.b: Terraform "
             "refuses to move one address to two")):
         _check_moves("layer", moves, {})
+    # The one instance of a resource moved to a key of its new for_each: Terraform plans it.
+    _check_moves("layer", [{"from": "aws_iam_role.a", "to": 'aws_iam_role.a["x"]'}], {"aws_iam_role.a": "a"})
 
 
 def test_duplicate_addresses_in_a_layer_are_a_one_line_user_error(capsys: pytest.CaptureFixture[str],

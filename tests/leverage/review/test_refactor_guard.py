@@ -209,6 +209,21 @@ def test_instances_whose_count_or_for_each_key_is_gone_are_destroyed(before: dic
         + [("create", f"aws_sqs_queue.q{key}", False) for key in created], key=lambda item: (item[1], item[0]))
 
 
+def test_a_moved_block_between_instances_moves_them() -> None:
+    """From `count` to `for_each` (or no key to a key), declared with `moved` blocks of instances: state only."""
+    before = layer({"aws_sqs_queue.q": {**QUEUE, "count": 2}})
+    after = layer({"aws_sqs_queue.q": {**QUEUE, "for_each": '${toset(["billing", "search"])}'}},
+                  moved={"aws_sqs_queue.q[0]": 'aws_sqs_queue.q["billing"]'})
+    changes = compare_configs({"a/r/l": (before, after)})
+    assert {(change.action, change.from_address, change.address) for change in changes} == {
+        ("create", None, 'aws_sqs_queue.q["search"]'), ("destroy", None, "aws_sqs_queue.q[1]"),
+        ("move", "aws_sqs_queue.q[0]", 'aws_sqs_queue.q["billing"]')} and len(changes) == 3
+    unkeyed = layer({"aws_sqs_queue.q": {**QUEUE, "for_each": {"billing": "a"}}},
+                    moved={"aws_sqs_queue.q": 'aws_sqs_queue.q["billing"]'})
+    [move] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": QUEUE}), unkeyed)})
+    assert (move.action, move.from_address, move.address) == ("move", "aws_sqs_queue.q", 'aws_sqs_queue.q["billing"]')
+
+
 def test_a_for_each_value_an_argument_reads_replaces_or_updates_that_instance() -> None:
     def queue(values: dict, **arguments: str) -> dict:
         return layer({"aws_sqs_queue.q": {"for_each": values, **arguments}})
