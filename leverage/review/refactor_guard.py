@@ -252,16 +252,18 @@ class _Comparison:
 
     def unchanged(self, layers: Mapping[str, tuple[dict[str, Any], dict[str, Any]]],
                   renames: Mapping[str, Mapping[str, str]]) -> set[str]:
-        """The layers nothing changes for: written the same, with the same providers' regions and remote states, and
-        reading only layers nothing changes for (a layer written the same still changes when what it reads does)."""
+        """The layers nothing changes for: written the same, with the same providers' settings (regions as noted)
+        and remote states, and reading only layers nothing changes for (a layer written the same still changes when
+        what it reads does)."""
         def sections(config: dict[str, Any]) -> tuple[Any, ...]:
             data = config.get("data", {})
             states = {name: source.get("config") for name, source in data.get(REMOTE_STATE, {}).items()}
             return (config.get("resource", {}), {kind: items for kind, items in data.items() if kind != REMOTE_STATE},
-                    config.get("output", {}), states)
+                    config.get("output", {}), states, config.get("locals", {}), config.get("variable", {}))
 
         same = {folder for folder, (old, new) in layers.items() if not renames[folder]
-                and sections(old) == sections(new) and self._regions(folder, old) == self._regions(folder, new)}
+                and sections(old) == sections(new)
+                and self._provider_settings(folder, old) == self._provider_settings(folder, new)}
         changed = True
         while changed:
             changed = False
@@ -374,7 +376,7 @@ class _Comparison:
     def _moved_providers(self, folder: str, old: dict[str, Any], new: dict[str, Any]
                          ) -> dict[str, tuple[str, ResourceChange]]:
         """Provider reference -> (why its resources move, the provider's own change), for providers whose region
-        changes."""
+        changes, or what else decides where they are (an assumed role, a profile: tags do not)."""
         before, after = self._regions(folder, old), self._regions(folder, new)
         moved = {}
         for reference in sorted(set(before) & set(after)):
@@ -385,6 +387,17 @@ class _Comparison:
                                           f"region {before[reference]} -> {after[reference]}: every resource it "
                                           f"manages is created anew in {after[reference]}, and those in "
                                           f"{before[reference]} are left behind, outside the state, with what they hold")
+                moved[reference] = (why, provider)
+        old_settings, new_settings = self._provider_settings(folder, old), self._provider_settings(folder, new)
+        for reference in sorted(set(old_settings) & set(new_settings) - set(moved)):
+            changed = sorted(key for key in set(old_settings[reference]) | set(new_settings[reference])
+                             if key != "region" and old_settings[reference].get(key) != new_settings[reference].get(key))
+            if changed:  # another account or credentials (assume_role, profile): its resources are looked up there
+                why = f"looked up anew where provider {reference} points now ({', '.join(changed)} changes)"
+                provider = ResourceChange(folder, REPOINT, f"provider {reference}", False,
+                                          f"{', '.join(changed)} changes: every resource it manages is looked up, and "
+                                          "created anew, with the new settings (another account or credentials), and "
+                                          "those it managed are left behind, outside the state, with what they hold")
                 moved[reference] = (why, provider)
         return moved
 
@@ -421,7 +434,8 @@ class _Comparison:
         whose key is another layer's (a remote state kept by name is compared by `_repointed_states`). Only layers
         not generated here: what a generated one holds is compared through its configuration, by the AWS names of
         its resources (a generated layer renamed, its resources named as before, moves nothing)."""
-        read_before, read_after = _remote_states_read(before), _remote_states_read(after)
+        read_before = _states_read_through(before, self.old.layers[folder].config)
+        read_after = _states_read_through(after, self.new.layers[folder].config)
         if read_before == read_after:
             return None
         targets_before = {self.old.target(folder, name) for name in read_before} - {None}
@@ -585,6 +599,28 @@ def _read_through_swapped(swapped: Mapping[str, tuple[str, str]], raw: dict[str,
 
 def _remote_states_read(body: dict[str, Any]) -> set[str]:
     return set(_STATE_READ.findall(json.dumps(body)))
+
+
+_THROUGH = re.compile(r"\b(?:local\.(?P<local>[A-Za-z_][\w-]*)|data\.(?P<kind>[a-z][a-z0-9_]*)\.(?P<name>[A-Za-z_][\w-]*))")
+
+
+def _states_read_through(body: Any, config: dict[str, Any]) -> set[str]:
+    """The remote states a value reads, itself or through the layer's locals and data sources."""
+    found: set[str] = set()
+    pending, seen = [body], set()
+    while pending:
+        text = json.dumps(pending.pop())
+        found |= set(_STATE_READ.findall(text))
+        for match in _THROUGH.finditer(text):
+            step = ("local", match["local"]) if match["local"] else (match["kind"], match["name"])
+            if step in seen or step[0] == REMOTE_STATE:
+                continue
+            seen.add(step)
+            source = config.get("locals", {}).get(step[1]) if step[0] == "local" else \
+                config.get("data", {}).get(step[0], {}).get(step[1])
+            if source is not None:
+                pending.append(source)
+    return found
 
 
 def _instance_keys(body: dict[str, Any]) -> dict[Any, Any] | None:

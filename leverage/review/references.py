@@ -32,7 +32,9 @@ _REMOTE_OUTPUT = (r'lookup\(\s*data\.terraform_remote_state\.(?P<lookup_state>[\
                   r'(?:\["(?P<quoted_key>[^"]*)"\]|\.(?P<key>[A-Za-z_][\w-]*))?')
 _DATA = r"data\.(?P<data_type>[a-z][a-z0-9_]*)\.(?P<data_name>[A-Za-z_][\w-]*)"
 _RESOURCE = r"(?<![\w.⟨:/=-])(?P<resource>[a-z][a-z0-9]*_[a-z0-9_]*\.[A-Za-z_][\w-]*)"
-REFERENCE = re.compile(f"{_REMOTE_OUTPUT}|{_DATA}|{_RESOURCE}")
+# A local value or an input variable of the layer's own configuration (cdktf's TerraformLocal, TerraformVariable).
+_NAMED_VALUE = r"(?<![\w.⟨:/=-])(?P<value_kind>local|var)\.(?P<value_name>[A-Za-z_][\w-]*)"
+REFERENCE = re.compile(f"{_REMOTE_OUTPUT}|{_DATA}|{_NAMED_VALUE}|{_RESOURCE}")
 RESOLVED = re.compile(r"^\$\{⟨(?P<folder>[^⟩]+?)::(?P<type>[a-z][a-z0-9_]*)\.(?P<name>[\w-]+)\.(?P<attribute>[\w-]+)⟩\}$")
 NAMED = re.compile(r"^\$\{⟨=(?P<type>[a-z][a-z0-9_]*) (?P<name>.+)\.(?P<attribute>[\w-]+)⟩\}$")
 ATTRIBUTE = re.compile(r"(?P<type>[a-z][a-z0-9]*_[a-z0-9_]*)\.(?P<name>[\w-]+)\.(?P<attribute>[\w-]+)")
@@ -121,6 +123,8 @@ class World:
             if layer is None:
                 return match.group(0)
             return f"⟨data.{groups['data_type']}#{self._data_digest(layer, groups['data_type'], groups['data_name'])}⟩"
+        if groups["value_kind"]:
+            return self._named_value(layer, groups["value_kind"], groups["value_name"]) or match.group(0)
         state = groups["state"] or groups["lookup_state"]
         output = groups["output"] or groups["lookup_output"]
         key = groups["key"] or groups["quoted_key"] or groups["lookup_key"]
@@ -134,6 +138,25 @@ class World:
             text = json.dumps(self.resolve(layer.folder, body), sort_keys=True) if body is not None else name
             self._cache[cache_key] = hashlib.sha256(text.encode()).hexdigest()[:16]
         return str(self._cache[cache_key])
+
+    def _named_value(self, layer: Layer | None, kind: str, name: str) -> str | None:
+        """A local's value, or a variable's default, resolved, as a digest: a change of either changes what reads it.
+        None for a variable the layer's own configuration does not give a default (Leverage's, from its var-files)."""
+        if layer is None:
+            return None
+        if kind == "local":
+            body = layer.config.get("locals", {}).get(name)
+        else:
+            declared = layer.config.get("variable", {}).get(name)
+            body = declared.get("default") if isinstance(declared, dict) else None
+        if body is None:
+            return None
+        cache_key = (layer.folder, f"{kind}.{name}")
+        if cache_key not in self._cache:
+            self._cache[cache_key] = "pending"  # a local that refers to itself resolves to its name
+            text = json.dumps(self.resolve(layer.folder, body), sort_keys=True, ensure_ascii=False)
+            self._cache[cache_key] = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return f"⟨{kind}.{name}#{self._cache[cache_key]}⟩"
 
     def _remote_output(self, layer: Layer | None, state: str, output: str, key: str | None) -> str:
         state_key = layer.remote_state_key(state) if layer else None

@@ -211,7 +211,7 @@ CASES = {
         ("synth", "-c", "keysLayer=kms"), 2,
         "error: layer apps-devstg/us-east-1/databases-dynamodb: aws_dynamodb_table.customers: would read the state of "
         "apps-devstg/kms/terraform.tfstate instead of apps-devstg/us-east-1/security-keys (remote state kms instead of "
-        "security_keys): it then points at that layer's resources (and 3 more"),
+        "security_keys): it then points at that layer's resources (and 5 more"),
     "lakeReplicaRegion moves the replicas": Case(
         ("synth", "-c", "lakeReplicaRegion=eu-central-1"), 2,
         f"layer {LAKE}: provider aws.replica: region us-west-2 -> eu-central-1: every resource it manages is created "

@@ -209,6 +209,35 @@ def test_instances_whose_count_or_for_each_key_is_gone_are_destroyed(before: dic
         + [("create", f"aws_sqs_queue.q{key}", False) for key in created], key=lambda item: (item[1], item[0]))
 
 
+def test_locals_and_variable_defaults_are_compared_by_their_values() -> None:
+    """A local's value or a variable's default that changes changes what reads it: a queue named from a local is
+    replaced, a count from a variable is decided by an expression; Leverage's variables (no default here) are names."""
+    def config(name: str, shards: int) -> dict:
+        return {**layer({"aws_sqs_queue.q": {"name": "${local.queue_name}"},
+                         "aws_sqs_queue.s": {"name": "bb-s-${count.index}", "count": "${var.shards}"},
+                         "aws_sqs_queue.r": {"name": "bb-r", "tags": {"region": "${var.region}"}}}),
+                "locals": {"queue_name": name}, "variable": {"shards": {"default": shards}}}
+    assert compare_configs({"a/r/l": (config("bb-q", 2), config("bb-q", 2))}) == []
+    changes = {change.address: change for change in compare_configs({"a/r/l": (config("bb-q", 2),
+                                                                                config("bb-q2", 1))})}
+    assert (changes["aws_sqs_queue.q"].action, changes["aws_sqs_queue.q"].destructive) == ("replace", True)
+    assert changes["aws_sqs_queue.s"].action == "replace" and "aws_sqs_queue.r" not in changes
+
+
+def test_a_remote_state_read_through_a_local_or_a_data_source_is_followed() -> None:
+    def config(state: str) -> dict:
+        reads = f"${{data.terraform_remote_state.{state}.outputs.key_arn}}"
+        return {**layer({"aws_sqs_queue.q": {"name": "bb-q", "kms_master_key_id": "${local.key}"},
+                         "aws_sqs_queue.p": {"name": "bb-p", "policy": "${data.aws_iam_policy_document.p.json}"}}),
+                "locals": {"key": reads},
+                "data": {"aws_iam_policy_document": {"p": {"statement": [{"resources": [reads]}]}},
+                         "terraform_remote_state": {state: {"backend": "s3",
+                                                            "config": {"key": f"a/{state}/terraform.tfstate"}}}}}
+    changes = compare_configs({"a/r/l": (config("security_keys"), config("kms"))})
+    assert {(change.action, change.address) for change in changes} == {("repoint", "aws_sqs_queue.q"),
+                                                                       ("repoint", "aws_sqs_queue.p")}
+
+
 def test_a_moved_block_between_instances_moves_them() -> None:
     """From `count` to `for_each` (or no key to a key), declared with `moved` blocks of instances: state only."""
     before = layer({"aws_sqs_queue.q": {**QUEUE, "count": 2}})
@@ -285,6 +314,17 @@ def test_a_resource_moved_to_a_provider_configured_elsewhere_is_created_anew_the
     [same] = compare_configs({"a/r/l": (before, with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.twin"}},
                                                                  west="us-east-2", twin="us-east-1"))})
     assert (same.action, same.detail) == ("update", "changes provider")
+    # The alias itself given another role to assume: its resources are another account's.
+    assumed = with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.west"}}, west="us-east-2")
+    elsewhere = json.loads(json.dumps(assumed))
+    assumed["provider"]["aws"][1]["assume_role"] = [{"role_arn": "arn:aws:iam::777777777777:role/x"}]
+    elsewhere["provider"]["aws"][1]["assume_role"] = [{"role_arn": "arn:aws:iam::555555555555:role/x"}]
+    by_address = {change.address: change for change in compare_configs({"a/r/l": (assumed, elsewhere)})}
+    assert by_address["provider aws.west"].detail.startswith("assume_role changes: every resource it manages")
+    assert by_address["aws_sqs_queue.q"].action == "repoint"
+    retagged_only = json.loads(json.dumps(assumed))
+    retagged_only["provider"]["aws"][1]["default_tags"] = [{"tags": {"team": "data"}}]
+    assert compare_configs({"a/r/l": (assumed, retagged_only)}) == []
     # Another alias differing in its default tags only: the same queue.
     tagged = {**with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.tagged"}}, tagged="us-east-1")}
     tagged["provider"]["aws"][1]["default_tags"] = [{"tags": {"team": "data"}}]
