@@ -31,8 +31,9 @@ from leverage.project import scan
 from leverage.project.model import Project, load_project
 from leverage.render.generate import GeneratedLayers
 from leverage.review import drift, guard_report, orphans, refactor_guard
+from leverage.review.changes import ResourceChange
 from leverage.review.guard_report import Allowances
-from leverage.review.refactor_guard import ResourceChange, ResourceLifecycle
+from leverage.review.refactor_guard import ResourceLifecycle
 from leverage.write import files, journal, lock
 from leverage.write.cdktf_out import Swap
 

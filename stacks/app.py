@@ -20,9 +20,9 @@ from aws_constructs.lifecycle import AWS_PROVIDER
 from leverage import transaction
 from leverage.errors import UserError
 from leverage.project.model import require_project_folder
-from leverage.review.orphans import EarlierLayer
+from leverage.review.changes import MANUAL, ResourceChange
 from leverage.review.guard_report import Allowances
-from leverage.review.refactor_guard import MANUAL, ResourceChange
+from leverage.review.orphans import EarlierLayer
 from leverage.write.cdktf_out import output_folder
 from stacks.settings.model import Settings, load_settings
 from stacks.settings.own_layers import BUILT_IN_SOURCES

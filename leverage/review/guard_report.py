@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from leverage.errors import UserError
-from leverage.review.refactor_guard import MANUAL, MOVE, REPLACE, ResourceChange
+from leverage.review.changes import MANUAL, MOVE, REPLACE, ResourceChange
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ from leverage.errors import UserError
 from leverage.hcl import single_variable
 from leverage.project.tfvars import blocks, parse_hcl
 from leverage.render.layer_folder import noted_regions
+from leverage.review.changes import (CREATE, DESTROY, IMPORT, MANUAL, MOVE, REPLACE, REPOINT, UPDATE,
+                                     ResourceChange)
+from leverage.review.instances import instance_changes
 from leverage.review.references import (REMOTE_STATE, REFERENCE, Layer, World, interpolations, literal_or_none,
                                         resource_bodies)
 from leverage.write.content import marker_prefix
@@ -77,60 +80,6 @@ class ResourceLifecycle(Protocol):
 
     def relocation(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
         """How this in-place change moves what the resource reads, writes or grants to another place, or None."""
-
-
-CREATE, IMPORT, UPDATE, REPLACE, DESTROY, MOVE, MANUAL, REPOINT = (
-    "create", "import", "update", "replace", "destroy", "move", "manual", "repoint")
-CONSEQUENCE = {CREATE: "create", IMPORT: "create (import)", UPDATE: "update in place", REPLACE: "destroy/replace",
-               DESTROY: "destroy/replace", MOVE: "none, state only", MANUAL: "fails: replace it by hand",
-               REPOINT: "points elsewhere"}
-
-
-@dataclass(frozen=True)
-class ResourceChange:
-    layer: str  # folder relative to the Leverage root
-    action: str  # create, import, update, replace, destroy, move, manual or repoint
-    address: str  # where the resource is after the change (before it, for destroy); a data source or provider
-    stateful: bool
-    detail: str = ""
-    from_address: str | None = None  # for moves, and for destroys that are undeclared moves
-    undeclared_move: bool = False
-    to_address: str | None = None  # for an undeclared move: where the resource appears
-    name: str = ""  # the live resource's name as the user knows it, where it has one
-
-    @property
-    def consequence(self) -> str:
-        return CONSEQUENCE[self.action]
-
-    @property
-    def destructive(self) -> bool:
-        """Data would be lost, or a resource destroyed under one that was just created: a stateful resource is
-        destroyed or replaced, must be replaced by hand, or any resource moves without a moved block."""
-        return self.action == MANUAL or self.stateful and self.action in (REPLACE, DESTROY) or \
-            self.undeclared_move and self.action == DESTROY
-
-    @property
-    def repointing(self) -> bool:
-        return self.action == REPOINT
-
-    @property
-    def root_cause(self) -> bool:
-        """A remote state or provider that moves: what makes the resources referring to it move."""
-        return self.repointing and (self.address.startswith("data.") or self.address.startswith("provider "))
-
-    def by_hand(self, where: bool = True) -> str:
-        """What the user must do for a change the provider cannot apply (`where`: naming the layer's folder)."""
-        folder = f" in {self.layer}" if where else ""
-        return (f"replace it by hand: `leverage tf apply -replace={self.address}`{folder} (it is recreated "
-                "empty: copy out what it holds first)") if self.action == MANUAL else ""
-
-    def summary(self) -> str:
-        """The change in one clause, as refusals and warnings print it."""
-        if self.undeclared_move or self.repointing:
-            return f"{self.address}: {self.detail}" if self.repointing else self.detail
-        if self.action == MANUAL:
-            return f"{self.address}: {self.detail}"
-        return f"{self.action} of {self.address}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -303,8 +252,9 @@ class _Comparison:
                 reference, _change = moved_providers[provider]
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
                 continue
-            instances, before_body, after_body = self._instances(folder, target, before.body, after.body, after.name,
-                                                                 moves)
+            instances, before_body, after_body = instance_changes(
+                folder, target, before.body, after.body, after.name, moves, self.stateful(target),
+                self.lifecycle.replacing_arguments.get(target.split(".")[0], frozenset()))
             changes += instances
             change = self._argument_change(folder, target, before_body, after_body, after.name)
             elsewhere = None if change and change.action in (REPLACE, MANUAL) else \
@@ -447,50 +397,6 @@ class _Comparison:
                 f"{', '.join(sorted(read_after - read_before))} instead of {', '.join(sorted(read_before - read_after))}):"
                 " it then points at that layer's resources")
 
-    def _instances(self, folder: str, address: str, before: dict[str, Any], after: dict[str, Any], name: str,
-                   moves: Mapping[str, str]) -> tuple[list[ResourceChange], dict[str, Any], dict[str, Any]]:
-        """The instances a changed `count` or `for_each` destroys, creates, moves (a `moved` block from one instance
-        to another) or replaces, and the bodies left to compare argument by argument (without them: accounted for
-        here)."""
-        if all(before.get(meta) == after.get(meta) for meta in INSTANCE_META):
-            return [], before, after
-        rest_before = {key: value for key, value in before.items() if key not in INSTANCE_META}
-        rest_after = {key: value for key, value in after.items() if key not in INSTANCE_META}
-        old_keys, new_keys = _instance_keys(before), _instance_keys(after)
-        stateful = self.stateful(address)
-        if old_keys is None or new_keys is None:
-            shown = {side: {meta: body[meta] for meta in INSTANCE_META if meta in body}
-                     for side, body in (("before", before), ("after", after))}
-            return [ResourceChange(folder, REPLACE, address, stateful,
-                                   f"{json.dumps(shown['before'])} becomes {json.dumps(shown['after'])}: the instances "
-                                   "whose keys are gone would be destroyed, and which they are is not known before "
-                                   "the plan", name=name)], rest_before, rest_after
-        # Terraform moves the one instance to [0] when a count appears, and back when it goes.
-        if UNKEYED in old_keys and "count" in after:
-            old_keys = {0: None}
-        if UNKEYED in new_keys and "count" in before:
-            new_keys = {0: None}
-        gone = [_instance(address, key) for key in sorted(set(old_keys) - set(new_keys), key=_key_order)]
-        added = [_instance(address, key) for key in sorted(set(new_keys) - set(old_keys), key=_key_order)]
-        moved = {instance: moves[instance] for instance in gone if moves.get(instance) in added}
-        changes = [ResourceChange(folder, MOVE, to, stateful, from_address=instance, name=name)
-                   for instance, to in moved.items()]
-        changes += [ResourceChange(folder, DESTROY, instance, stateful, "its key is no longer in the count or for_each",
-                                   name=name) for instance in gone if instance not in moved]
-        changes += [ResourceChange(folder, CREATE, instance, stateful, "a new key", name=name)
-                    for instance in added if instance not in moved.values()]
-        reading = sorted(argument for argument, value in rest_after.items() if "each.value" in json.dumps(value))
-        forcing = [argument for argument in reading
-                   if argument in self.lifecycle.replacing_arguments.get(address.split(".")[0], ())]
-        for key in sorted(set(old_keys) & set(new_keys), key=_key_order):
-            if reading and old_keys[key] != new_keys[key]:
-                action = REPLACE if forcing else UPDATE
-                changes.append(ResourceChange(folder, action, _instance(address, key), stateful,
-                                              f"its for_each value changes, which {', '.join(forcing or reading)} "
-                                              "read (each.value)" + (", and the provider cannot change that in place"
-                                                                     if forcing else ""), name=name))
-        return changes, rest_before, rest_after
-
     def _regions(self, folder: str, config: dict[str, Any]) -> dict[str, str | None]:
         regions = {}
         for name, entries in config.get("provider", {}).items():
@@ -559,10 +465,7 @@ class _Comparison:
 
 
 _STATE_READ = re.compile(r"data\.terraform_remote_state\.([\w-]+)")
-_TOSET = re.compile(r"^\$\{(?P<open>(?:toset\()+)(?P<items>\[.*\])(?P<close>\)+)\}$", re.DOTALL)
-INSTANCE_META = ("count", "for_each")
 NOT_WHERE = ("alias", "default_tags", "ignore_tags")  # provider arguments that do not decide where resources are
-UNKEYED = object()  # the one instance of a resource without count or for_each
 
 
 _RESOLVED_TOKEN = re.compile(r"⟨[^⟩]*⟩")  # what a reference resolved to (references.py)
@@ -621,38 +524,6 @@ def _states_read_through(body: Any, config: dict[str, Any]) -> set[str]:
             if source is not None:
                 pending.append(source)
     return found
-
-
-def _instance_keys(body: dict[str, Any]) -> dict[Any, Any] | None:
-    """The instances a resource's literal `count` or `for_each` gives, key -> its `each.value`; None when an
-    expression decides them. Without either, its one instance is `[0]` for Terraform when a `count` appears or goes
-    (it moves it there on its own), and UNKEYED otherwise."""
-    count, for_each = body.get("count"), body.get("for_each")
-    if count is None and for_each is None:
-        return {UNKEYED: None}
-    if for_each is None:
-        return {index: None for index in range(count)} if isinstance(count, int) and not isinstance(count, bool) \
-            else None
-    if isinstance(for_each, dict):
-        return None if any("${" in key for key in for_each) else dict(for_each)
-    found = _TOSET.match(for_each) if isinstance(for_each, str) else None
-    if found is None or len(found["open"]) != len("toset(") * len(found["close"]):
-        return None
-    try:
-        items = json.loads(found["items"])
-    except ValueError:
-        return None
-    if isinstance(items, list) and all(isinstance(item, str) and "${" not in item for item in items):
-        return {item: item for item in items}
-    return None
-
-
-def _instance(address: str, key: Any) -> str:
-    return address if key is UNKEYED else f"{address}[{json.dumps(key)}]"
-
-
-def _key_order(key: Any) -> str:
-    return "" if key is UNKEYED else json.dumps(key)
 
 
 def _referring(config: dict[str, Any], address: str) -> list[str]:
