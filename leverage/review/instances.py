@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Set as AbstractSet
+from collections.abc import Mapping
 from typing import Any
 
-from leverage.review.changes import CREATE, DESTROY, MOVE, REPLACE, UPDATE, ResourceChange
+from leverage.review.changes import CREATE, DESTROY, MOVE, REPLACE, ResourceChange
 
 _TOSET = re.compile(r"^\$\{(?P<open>(?:toset\()+)(?P<items>\[.*\])(?P<close>\)+)\}$", re.DOTALL)
 INSTANCE_META = ("count", "for_each")
@@ -16,30 +16,29 @@ UNKEYED = object()  # the one instance of a resource without count or for_each
 
 
 def instance_changes(folder: str, address: str, before: dict[str, Any], after: dict[str, Any], name: str,
-                     moves: Mapping[str, str], stateful: bool, replacing: AbstractSet[str]
-                     ) -> tuple[list[ResourceChange], dict[str, Any], dict[str, Any]]:
-    """The instances a changed `count` or `for_each` destroys, creates, moves (a `moved` block from one instance
-    to another) or replaces, and the bodies left to compare argument by argument (without them: accounted for
-    here). `replacing`: the arguments the provider cannot change in place, for the resource's type."""
+                     moves: Mapping[str, str], stateful: bool, shown: tuple[dict[str, Any], dict[str, Any]]
+                     ) -> tuple[list[ResourceChange], list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """What a changed `count` or `for_each` does to the instances: destroys, creates and moves (a `moved` block from
+    one instance to another); and the pairs of bodies left to compare argument by argument, (instance, before,
+    after), each instance's with its `count.index`, `each.key` and `each.value` written in (a name of
+    `...-${count.index}` that becomes `...-${each.value}` may be the same name). `shown`: the bodies as written, for
+    the message when an expression decides the keys."""
     if all(before.get(meta) == after.get(meta) for meta in INSTANCE_META):
-        return [], before, after
-    rest_before = {key: value for key, value in before.items() if key not in INSTANCE_META}
-    rest_after = {key: value for key, value in after.items() if key not in INSTANCE_META}
+        return [], [(address, before, after)]
     old_keys, new_keys = _instance_keys(before), _instance_keys(after)
     if old_keys is None or new_keys is None:
-        shown = {side: {meta: body[meta] for meta in INSTANCE_META if meta in body}
-                 for side, body in (("before", before), ("after", after))}
+        metas = [{meta: body[meta] for meta in INSTANCE_META if meta in body} for body in shown]
         return [ResourceChange(folder, REPLACE, address, stateful,
-                               f"{json.dumps(shown['before'])} becomes {json.dumps(shown['after'])}: the instances "
-                               "whose keys are gone would be destroyed, and which they are is not known before "
-                               "the plan", name=name)], rest_before, rest_after
+                               f"{json.dumps(metas[0])} becomes {json.dumps(metas[1])}: the instances whose keys are "
+                               "gone would be destroyed, and which they are is not known before the plan",
+                               name=name)], []
     # Terraform moves the one instance to [0] when a count appears, and back when it goes.
     if UNKEYED in old_keys and "count" in after:
         old_keys = {0: None}
     if UNKEYED in new_keys and "count" in before:
         new_keys = {0: None}
-    gone = [_instance(address, key) for key in sorted(set(old_keys) - set(new_keys), key=_key_order)]
-    added = [_instance(address, key) for key in sorted(set(new_keys) - set(old_keys), key=_key_order)]
+    gone = {_instance(address, key): key for key in sorted(set(old_keys) - set(new_keys), key=_key_order)}
+    added = {_instance(address, key): key for key in sorted(set(new_keys) - set(old_keys), key=_key_order)}
     moved = {instance: moves[instance] for instance in gone if moves.get(instance) in added}
     changes = [ResourceChange(folder, MOVE, to, stateful, from_address=instance, name=name)
                for instance, to in moved.items()]
@@ -47,17 +46,25 @@ def instance_changes(folder: str, address: str, before: dict[str, Any], after: d
                                name=name) for instance in gone if instance not in moved]
     changes += [ResourceChange(folder, CREATE, instance, stateful, "a new key", name=name)
                 for instance in added if instance not in moved.values()]
-    reading = sorted(argument for argument, value in rest_after.items() if "each.value" in json.dumps(value))
-    forcing = [argument for argument in reading if argument in replacing]
-    for key in sorted(set(old_keys) & set(new_keys), key=_key_order):
-        if reading and old_keys[key] != new_keys[key]:
-            action = REPLACE if forcing else UPDATE
-            changes.append(ResourceChange(folder, action, _instance(address, key), stateful,
-                                          f"its for_each value changes, which {', '.join(forcing or reading)} "
-                                          "read (each.value)" + (", and the provider cannot change that in place"
-                                                                 if forcing else ""), name=name))
-    return changes, rest_before, rest_after
+    kept = [(key, key) for key in sorted(set(old_keys) & set(new_keys), key=_key_order)]
+    kept += [(gone[instance], added[to]) for instance, to in moved.items()]
+    pairs = [(_instance(address, new_key), _written_in(before, old_key, old_keys[old_key]),
+              _written_in(after, new_key, new_keys[new_key])) for old_key, new_key in kept]
+    return changes, pairs
 
+
+def _written_in(body: dict[str, Any], key: Any, value: Any) -> dict[str, Any]:
+    """An instance's arguments: its `${count.index}`, `${each.key}` and `${each.value}` written in where each is
+    a whole interpolation (inside a longer expression it stays, and compares as written)."""
+    text = json.dumps({argument: item for argument, item in body.items() if argument not in INSTANCE_META})
+    if key is UNKEYED:
+        return json.loads(text)
+    for reference, written in (("count.index", key if isinstance(key, int) else None),
+                               ("each.key", key if isinstance(key, str) else None),
+                               ("each.value", value if isinstance(value, (str, int, float)) else None)):
+        if written is not None:
+            text = text.replace("${" + reference + "}", json.dumps(str(written))[1:-1])
+    return json.loads(text)
 
 
 def _instance_keys(body: dict[str, Any]) -> dict[Any, Any] | None:

@@ -252,19 +252,21 @@ class _Comparison:
                 reference, _change = moved_providers[provider]
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), reference, name=after.name))
                 continue
-            instances, before_body, after_body = instance_changes(
-                folder, target, before.body, after.body, after.name, moves, self.stateful(target),
-                self.lifecycle.replacing_arguments.get(target.split(".")[0], frozenset()))
+            instances, pairs = instance_changes(folder, target, before.body, after.body, after.name, moves,
+                                                self.stateful(target), (body, new_resources[target]))
             changes += instances
-            change = self._argument_change(folder, target, before_body, after_body, after.name)
-            elsewhere = None if change and change.action in (REPLACE, MANUAL) else \
+            argument_changes = [change for instance, old_body, new_body in pairs
+                                if (change := self._argument_change(folder, instance, old_body, new_body, after.name))]
+            replaced = any(change.action in (REPLACE, MANUAL) for change in argument_changes) or \
+                any(change.action == REPLACE for change in instances)
+            elsewhere = None if replaced else \
                 self._other_provider(folder, old, new, body.get("provider", "aws"), provider) or \
                 self._other_states(folder, body, new_resources[target]) or \
                 _read_through_swapped(swapped, new_resources[target], before.body, after.body)
             if elsewhere:  # a replacement is reported as one whatever it points at: --allow-repoint must not pass it
                 changes.append(ResourceChange(folder, REPOINT, target, self.stateful(target), elsewhere, name=after.name))
-            elif change:
-                changes.append(change)
+            else:
+                changes += argument_changes
         for address, body in new_resources.items():
             if address in targets:
                 continue
@@ -301,9 +303,10 @@ class _Comparison:
 
     def _repointed_states(self, folder: str, old: dict[str, Any], new: dict[str, Any]
                           ) -> tuple[list[ResourceChange], dict[str, tuple[str, str]]]:
-        """Remote states kept by name whose state is another layer's now; and those whose layer is still read under
-        another name (reordered or added sources shift the names), name -> (before, after), for the resources that
-        read through them to be compared by what they resolve to."""
+        """Remote states kept by name whose state is another layer's now; and those whose names only shifted: the
+        layer it read is still read under another name, or the one it reads now was read under another (sources
+        reordered, added or removed), name -> (before, after), for the resources that read through them to be
+        compared by what they resolve to."""
         found = []
         swapped = {}
         old_states = old.get("data", {}).get(REMOTE_STATE, {})
@@ -312,7 +315,7 @@ class _Comparison:
         read_after = {self.new.target(folder, name) for name in new_states}
         for name in sorted(set(old_states) & set(new_states)):
             before, after = self.old.target(folder, name), self.new.target(folder, name)
-            if before and after and before != after and before in read_after:
+            if before and after and before != after and (before in read_after or after in read_before):
                 swapped[name] = (before, after)
             elif before and after and before != after:
                 address = f"data.{REMOTE_STATE}.{name}"

@@ -35,6 +35,7 @@ _RESOURCE = r"(?<![\w.⟨:/=-])(?P<resource>[a-z][a-z0-9]*_[a-z0-9_]*\.[A-Za-z_]
 # A local value or an input variable of the layer's own configuration (cdktf's TerraformLocal, TerraformVariable).
 _NAMED_VALUE = r"(?<![\w.⟨:/=-])(?P<value_kind>local|var)\.(?P<value_name>[A-Za-z_][\w-]*)"
 REFERENCE = re.compile(f"{_REMOTE_OUTPUT}|{_DATA}|{_NAMED_VALUE}|{_RESOURCE}")
+WHOLE_NAMED_VALUE = re.compile(r"\$\{(?P<kind>local|var)\.(?P<name>[A-Za-z_][\w-]*)\}")
 RESOLVED = re.compile(r"^\$\{⟨(?P<folder>[^⟩]+?)::(?P<type>[a-z][a-z0-9_]*)\.(?P<name>[\w-]+)\.(?P<attribute>[\w-]+)⟩\}$")
 NAMED = re.compile(r"^\$\{⟨=(?P<type>[a-z][a-z0-9_]*) (?P<name>.+)\.(?P<attribute>[\w-]+)⟩\}$")
 ATTRIBUTE = re.compile(r"(?P<type>[a-z][a-z0-9]*_[a-z0-9_]*)\.(?P<name>[\w-]+)\.(?P<attribute>[\w-]+)")
@@ -88,10 +89,21 @@ class World:
     # Resource type -> the arguments that name its live resource (a ResourceLifecycle's identity_arguments).
     naming: Callable[[str], tuple[str, ...]] = lambda kind: ("name",)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _resolving: set[tuple[str, str]] = field(default_factory=set)  # whole locals being resolved: one may name itself
 
     def resolve(self, folder: str, node: Any) -> Any:
-        """`node` (a value of `folder`'s configuration) with every reference resolved."""
+        """`node` (a value of `folder`'s configuration) with every reference resolved. A value that is one local or
+        variable, whole, is that local's value (or the variable's default): wrapping a value in one changes nothing."""
         if isinstance(node, str):
+            whole = WHOLE_NAMED_VALUE.fullmatch(node)
+            body = self._named_body(self.layers.get(folder), whole["kind"], whole["name"]) if whole else None
+            step = (folder, node)
+            if body is not None and step not in self._resolving:
+                self._resolving.add(step)
+                try:
+                    return self.resolve(folder, body)
+                finally:
+                    self._resolving.discard(step)
             return self._resolve_text(folder, node)
         if isinstance(node, dict):
             return {key: self.resolve(folder, value) for key, value in node.items()}
@@ -139,17 +151,21 @@ class World:
             self._cache[cache_key] = hashlib.sha256(text.encode()).hexdigest()[:16]
         return str(self._cache[cache_key])
 
-    def _named_value(self, layer: Layer | None, kind: str, name: str) -> str | None:
-        """A local's value, or a variable's default, resolved, as a digest: a change of either changes what reads it.
-        None for a variable the layer's own configuration does not give a default (Leverage's, from its var-files)."""
+    @staticmethod
+    def _named_body(layer: Layer | None, kind: str, name: str) -> Any:
+        """A local's value, or a variable's default, as written; None for a variable the layer's own configuration
+        gives no default (Leverage's, from its var-files)."""
         if layer is None:
             return None
         if kind == "local":
-            body = layer.config.get("locals", {}).get(name)
-        else:
-            declared = layer.config.get("variable", {}).get(name)
-            body = declared.get("default") if isinstance(declared, dict) else None
-        if body is None:
+            return layer.config.get("locals", {}).get(name)
+        declared = layer.config.get("variable", {}).get(name)
+        return declared.get("default") if isinstance(declared, dict) else None
+
+    def _named_value(self, layer: Layer | None, kind: str, name: str) -> str | None:
+        """A local's value, or a variable's default, resolved, as a digest: a change of either changes what reads it."""
+        body = self._named_body(layer, kind, name)
+        if body is None or layer is None:
             return None
         cache_key = (layer.folder, f"{kind}.{name}")
         if cache_key not in self._cache:

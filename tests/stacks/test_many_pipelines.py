@@ -307,6 +307,12 @@ def test_reordering_the_source_accounts_moves_nothing(capsys: pytest.CaptureFixt
     found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
                                "-c", pipelines_setting(added)).out)
     assert found["refusals"] == [] and "repoint" not in {item["action"] for item in found["resources"]}
+    # The first source removed, with its layers: the second's remote states take the first names.
+    for folder in ("databases-dynamodb", "datalake"):
+        shutil.rmtree(root / "apps-devstg/us-east-1" / folder)
+    found = json.loads(run_cli(capsys, "check", "--json", "-c", f"leverageRoot={root}",
+                               "-c", pipelines_setting(sources[1:])).out)
+    assert found["refusals"] == [] and "repoint" not in {item["action"] for item in found["resources"]}
 
 
 def test_a_source_with_a_table_of_an_existing_name_renames_nothing(capsys: pytest.CaptureFixture[str],

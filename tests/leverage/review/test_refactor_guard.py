@@ -211,7 +211,7 @@ def test_instances_whose_count_or_for_each_key_is_gone_are_destroyed(before: dic
 
 def test_locals_and_variable_defaults_are_compared_by_their_values() -> None:
     """A local's value or a variable's default that changes changes what reads it: a queue named from a local is
-    replaced, a count from a variable is decided by an expression; Leverage's variables (no default here) are names."""
+    replaced, a count from a variable drops an instance; Leverage's variables (no default here) are names."""
     def config(name: str, shards: int) -> dict:
         return {**layer({"aws_sqs_queue.q": {"name": "${local.queue_name}"},
                          "aws_sqs_queue.s": {"name": "bb-s-${count.index}", "count": "${var.shards}"},
@@ -221,7 +221,18 @@ def test_locals_and_variable_defaults_are_compared_by_their_values() -> None:
     changes = {change.address: change for change in compare_configs({"a/r/l": (config("bb-q", 2),
                                                                                 config("bb-q2", 1))})}
     assert (changes["aws_sqs_queue.q"].action, changes["aws_sqs_queue.q"].destructive) == ("replace", True)
-    assert changes["aws_sqs_queue.s"].action == "replace" and "aws_sqs_queue.r" not in changes
+    assert changes["aws_sqs_queue.s[1]"].action == "destroy" and "aws_sqs_queue.r" not in changes
+    # A count, or any value, wrapped in an unchanged local or variable: nothing changes.
+    literal = layer({"aws_sqs_queue.q": {"name": "bb-q"}, "aws_sqs_queue.s": {"name": "bb-s-${count.index}", "count": 2}})
+    wrapped = {**layer({"aws_sqs_queue.q": {"name": "${local.queue_name}"},
+                        "aws_sqs_queue.s": {"name": "bb-s-${count.index}", "count": "${var.shards}"}}),
+               "locals": {"queue_name": "${local.queue_name_itself}", "queue_name_itself": "bb-q"},
+               "variable": {"shards": {"default": 2}}}
+    assert compare_configs({"a/r/l": (literal, wrapped)}) == []
+    looping = {**json.loads(json.dumps(literal)), "locals": {"a": "${local.b}", "b": "${local.a}"}}
+    looping["resource"]["aws_sqs_queue"]["q"] = {"name": "${local.a}"}
+    [loop] = compare_configs({"a/r/l": (literal, looping)})  # locals naming each other: compared, not followed forever
+    assert (loop.action, loop.address) == ("replace", "aws_sqs_queue.q")
 
 
 def test_a_remote_state_read_through_a_local_or_a_data_source_is_followed() -> None:
@@ -240,16 +251,22 @@ def test_a_remote_state_read_through_a_local_or_a_data_source_is_followed() -> N
 
 def test_a_moved_block_between_instances_moves_them() -> None:
     """From `count` to `for_each` (or no key to a key), declared with `moved` blocks of instances: state only."""
-    before = layer({"aws_sqs_queue.q": {**QUEUE, "count": 2}})
-    after = layer({"aws_sqs_queue.q": {**QUEUE, "for_each": '${toset(["billing", "search"])}'}},
+    before = layer({"aws_sqs_queue.q": {"name": "bb-q-${count.index}", "count": 2}})
+    after = layer({"aws_sqs_queue.q": {"name": "bb-q-${each.value}", "for_each": {"billing": "0", "search": "5"}}},
                   moved={"aws_sqs_queue.q[0]": 'aws_sqs_queue.q["billing"]'})
     changes = compare_configs({"a/r/l": (before, after)})
+    # The moved instance keeps its name (bb-q-0, written either way): only the move.
     assert {(change.action, change.from_address, change.address) for change in changes} == {
         ("create", None, 'aws_sqs_queue.q["search"]'), ("destroy", None, "aws_sqs_queue.q[1]"),
         ("move", "aws_sqs_queue.q[0]", 'aws_sqs_queue.q["billing"]')} and len(changes) == 3
-    unkeyed = layer({"aws_sqs_queue.q": {**QUEUE, "for_each": {"billing": "a"}}},
+    renamed = layer({"aws_sqs_queue.q": {"name": "bb-q-${each.key}", "for_each": {"billing": "0"}}},
+                    moved={"aws_sqs_queue.q[0]": 'aws_sqs_queue.q["billing"]'})
+    replaced = [change for change in compare_configs({"a/r/l": (before, renamed)}) if change.action == "replace"]
+    assert [(change.address, change.detail) for change in replaced] == [
+        ('aws_sqs_queue.q["billing"]', "name changes, which the provider cannot change in place")]
+    unkeyed = layer({"aws_sqs_queue.q": {"name": "bb-q-${each.key}", "for_each": {"billing": "a"}}},
                     moved={"aws_sqs_queue.q": 'aws_sqs_queue.q["billing"]'})
-    [move] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": QUEUE}), unkeyed)})
+    [move] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {"name": "bb-q-billing"}}), unkeyed)})
     assert (move.action, move.from_address, move.address) == ("move", "aws_sqs_queue.q", 'aws_sqs_queue.q["billing"]')
 
 
@@ -260,7 +277,7 @@ def test_a_for_each_value_an_argument_reads_replaces_or_updates_that_instance() 
     [replaced] = compare_configs({"a/r/l": (queue({"billing": "a", "search": "b"}, **named),
                                             queue({"billing": "a2", "search": "b"}, **named))})
     assert (replaced.action, replaced.address, replaced.destructive) == ("replace", 'aws_sqs_queue.q["billing"]', True)
-    assert replaced.detail.startswith("its for_each value changes, which name read (each.value)")
+    assert replaced.detail == "name changes, which the provider cannot change in place"
     tagged = {"name": "bb-${each.key}", "tags": {"v": "${each.value}"}}
     [updated] = compare_configs({"a/r/l": (queue({"billing": "a"}, **tagged), queue({"billing": "a2"}, **tagged))})
     assert (updated.action, updated.address) == ("update", 'aws_sqs_queue.q["billing"]')
