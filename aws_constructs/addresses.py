@@ -167,6 +167,12 @@ class MovedBlocks(_StackBlocks):
             raise ConstructPropsError(
                 f"moved block {from_address} -> {to_address}: Terraform moves state only between addresses "
                 "of the same resource type")
+        if "[" in from_address + to_address and from_address.split("[")[0] != to_address.split("[")[0]:
+            # What the refactor guard follows: renaming a resource and re-keying its instances are two moves.
+            raise ConstructPropsError(
+                f"moved block {from_address} -> {to_address}: an instance moves here only to another key of its own "
+                "resource; rename the resource with a moved block of its own (or renamed_from), and re-key its "
+                "instances under the new name")
         if self.blocks.get(from_address, to_address) != to_address:
             raise ConstructPropsError(
                 f"{from_address} is moved twice, to {self.blocks[from_address]} and to {to_address}; keep one")

@@ -538,9 +538,10 @@ def _single_process_runtime(root: Path) -> Path | None:
         try:
             _write_copy(runtime, files)
         except OSError as exc:
-            if damage is None:
+            if damage is None and not runtime.exists():
                 raise  # a cache folder that cannot be written: jsii's own launcher, as always, without a word
             # Said on every run until someone acts, so that it never claims a rebuild that cannot happen.
+            damage = damage or "unfinished: no checksums"
             print(f"note: the cached copy of jsii's kernel {runtime} is damaged ({damage}) and cannot be written "
                   f"again ({exc.strerror or type(exc).__name__}): jsii's own launcher runs instead (slower); delete "
                   "that folder, or make it writable", file=sys.stderr)

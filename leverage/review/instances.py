@@ -3,6 +3,7 @@ configuration spells the keys out, as Terraform plans it (an unkeyed instance mo
 appears, and to no key when a `for_each` does)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -12,6 +13,9 @@ from leverage.review.changes import CREATE, DESTROY, MOVE, REPLACE, ResourceChan
 
 _TOSET = re.compile(r"^\$\{(?P<open>(?:toset\()+)(?P<items>\[.*\])(?P<close>\)+)\}$", re.DOTALL)
 INSTANCE_META = ("count", "for_each")
+_EACH_VALUE = re.compile(r"(?<![\w.])each\.value\b")
+_EACH_KEY = re.compile(r"(?<![\w.])each\.key\b")
+_COUNT_INDEX = re.compile(r"(?<![\w.])count\.index\b")
 UNKEYED = object()  # the one instance of a resource without count or for_each
 
 
@@ -63,7 +67,14 @@ def _written_in(body: dict[str, Any], key: Any, value: Any) -> dict[str, Any]:
                                ("each.key", key if isinstance(key, str) else None),
                                ("each.value", value if isinstance(value, (str, int, float)) else None)):
         if written is not None:
-            text = text.replace("${" + reference + "}", json.dumps(str(written))[1:-1])
+            text = text.replace("${" + reference + "}", json.dumps(str(written), ensure_ascii=False)[1:-1])
+    # Inside a longer expression (`each.value.name`, `upper(each.value)`), each stands for what it is in this
+    # instance: a changed value changes what reads it, however it reads it.
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+    text = _EACH_VALUE.sub(f"⟨each.value#{digest}⟩", text)
+    text = _EACH_KEY.sub(f"⟨each.key={json.dumps(key, ensure_ascii=False)[1:-1]}⟩", text) if isinstance(key, str) \
+        else text
+    text = _COUNT_INDEX.sub(f"⟨count.index={key}⟩", text) if isinstance(key, int) else text
     return json.loads(text)
 
 
@@ -92,7 +103,7 @@ def _instance_keys(body: dict[str, Any]) -> dict[Any, Any] | None:
 
 
 def _instance(address: str, key: Any) -> str:
-    return address if key is UNKEYED else f"{address}[{json.dumps(key)}]"
+    return address if key is UNKEYED else f"{address}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 def _key_order(key: Any) -> str:

@@ -371,14 +371,16 @@ class _Comparison:
                 f"{after} points, and the one {before} manages is left behind, outside the state, with what it holds")
 
     def _provider_settings(self, folder: str, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """Provider reference -> its configuration but its alias, with the region it creates resources in."""
+        """Provider reference -> what decides where its resources are (the region it creates them in, the account and
+        credentials: not its tags, retries or endpoints)."""
         regions = self._regions(folder, config)
         settings = {}
-        for name, entries in config.get("provider", {}).items():
+        providers = config.get("provider")
+        for name, entries in (providers.items() if isinstance(providers, dict) else ()):
             for entry in entries if isinstance(entries, list) else [entries]:
                 if isinstance(entry, dict):
                     reference = f"{name}.{entry['alias']}" if entry.get("alias") else name
-                    settings[reference] = {**{key: value for key, value in entry.items() if key not in NOT_WHERE},
+                    settings[reference] = {**{key: value for key, value in entry.items() if key in WHERE},
                                            "region": regions.get(reference)}
         return settings
 
@@ -402,7 +404,8 @@ class _Comparison:
 
     def _regions(self, folder: str, config: dict[str, Any]) -> dict[str, str | None]:
         regions = {}
-        for name, entries in config.get("provider", {}).items():
+        providers = config.get("provider")
+        for name, entries in (providers.items() if isinstance(providers, dict) else ()):
             for entry in entries if isinstance(entries, list) else [entries]:
                 if not isinstance(entry, dict):
                     continue
@@ -468,7 +471,9 @@ class _Comparison:
 
 
 _STATE_READ = re.compile(r"data\.terraform_remote_state\.([\w-]+)")
-NOT_WHERE = ("alias", "default_tags", "ignore_tags")  # provider arguments that do not decide where resources are
+# The provider arguments that decide which account's resources, in which region, it manages.
+WHERE = ("region", "profile", "assume_role", "assume_role_with_web_identity", "access_key", "secret_key", "token",
+         "shared_config_files", "shared_credentials_files")
 
 
 _RESOLVED_TOKEN = re.compile(r"⟨[^⟩]*⟩")  # what a reference resolved to (references.py)
@@ -476,13 +481,12 @@ _RESOURCE_NAMED = re.compile(r'(?<![\w.⟨:/=-])([a-z][a-z0-9]*_[a-z0-9_]*\.[A-Z
 
 
 def _resources_by_path(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], set[str]]:
-    """Where in a (resolved) value which resources of the layer (with their instance key) are named: a map's or a
-    list's entries each on their own, so that readers of one entry are seen to move."""
+    """Where in a (resolved) value which resources of the layer (with their instance key) are named: a map's entries
+    each on their own, so that readers of one entry are seen to move; a list's together."""
     if isinstance(value, dict):
         return {found: named for key, item in value.items() for found, named in _resources_by_path(item, (*path, key)).items()}
-    if isinstance(value, list):
-        return {found: named for index, item in enumerate(value)
-                for found, named in _resources_by_path(item, (*path, index)).items()}
+    if isinstance(value, list):  # its entries as one set: an entry added, or the order changed, moves no reader
+        return {path: {address for item in value for named in _resources_by_path(item).values() for address in named}}
     text = value if isinstance(value, str) else json.dumps(value)
     return {path: {address for start, end in interpolations(text) for address in _RESOURCE_NAMED.findall(text[start:end])}}
 
@@ -510,6 +514,11 @@ def _remote_states_read(body: dict[str, Any]) -> set[str]:
 _THROUGH = re.compile(r"\b(?:local\.(?P<local>[A-Za-z_][\w-]*)|data\.(?P<kind>[a-z][a-z0-9_]*)\.(?P<name>[A-Za-z_][\w-]*))")
 
 
+def _section(config: Any, name: str) -> dict[str, Any]:
+    value = config.get(name) if isinstance(config, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _states_read_through(body: Any, config: dict[str, Any]) -> set[str]:
     """The remote states a value reads, itself or through the layer's locals and data sources."""
     found: set[str] = set()
@@ -522,8 +531,8 @@ def _states_read_through(body: Any, config: dict[str, Any]) -> set[str]:
             if step in seen or step[0] == REMOTE_STATE:
                 continue
             seen.add(step)
-            source = config.get("locals", {}).get(step[1]) if step[0] == "local" else \
-                config.get("data", {}).get(step[0], {}).get(step[1])
+            source = _section(config, "locals").get(step[1]) if step[0] == "local" else \
+                _section(_section(config, "data"), step[0]).get(step[1])
             if source is not None:
                 pending.append(source)
     return found

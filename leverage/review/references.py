@@ -157,9 +157,12 @@ class World:
         gives no default (Leverage's, from its var-files)."""
         if layer is None:
             return None
+        section = layer.config.get("locals" if kind == "local" else "variable")
+        if not isinstance(section, dict):
+            return None
         if kind == "local":
-            return layer.config.get("locals", {}).get(name)
-        declared = layer.config.get("variable", {}).get(name)
+            return section.get(name)
+        declared = section.get(name)
         return declared.get("default") if isinstance(declared, dict) else None
 
     def _named_value(self, layer: Layer | None, kind: str, name: str) -> str | None:

@@ -28,8 +28,9 @@ from stacks.settings.values import check_email, check_free_text, key_attribute, 
 TABLE_KEY = "!{partitionKeyFromQuery:tableName}"
 DEFAULT_PREFIX = (f"dynamodb_data/{TABLE_KEY}/cdc_data/"
                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/")
-# `tableName` set to the DynamoDB record's `tableName` field, one entry of the query's object (JQ, as Firehose reads it).
-TABLE_NAME_ENTRY = re.compile(r'(?:^\s*\{|,)\s*(?:tableName|"tableName")\s*:\s*\.tableName\s*(?=[,}])')
+# `tableName` set to the DynamoDB record's `tableName` field, one entry of the query's object (JQ, as Firehose reads
+# it; `{tableName}` is JQ's shorthand for it).
+TABLE_NAME_ENTRY = re.compile(r'(?:^\s*\{|,)\s*(?:(?:tableName|"tableName")\s*:\s*\.tableName|tableName)\s*(?=[,}])')
 
 
 @dataclass(frozen=True)

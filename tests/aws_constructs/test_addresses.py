@@ -263,6 +263,9 @@ def test_a_move_between_types_or_twice_is_refused() -> None:
                 'instance of one, `<type>.<name>[0]` or `<type>.<name>["key"]` (data sources hold no state')):
             declare_move(stack, bad, "aws_s3_bucket.z")
     declare_move(stack, "aws_s3_bucket.q[0]", 'aws_s3_bucket.q["billing"]')  # count to for_each, instance by instance
+    for source, target in (("aws_s3_bucket.q[1]", 'aws_s3_bucket.r["x"]'), ("aws_s3_bucket.q", 'aws_s3_bucket.r["x"]')):
+        with pytest.raises(ConstructPropsError, match="an instance moves here only to another key of its own resource"):
+            declare_move(stack, source, target)
 
 
 def test_a_move_from_an_address_still_declared_is_refused() -> None:

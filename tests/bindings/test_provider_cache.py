@@ -538,6 +538,10 @@ def test_a_damaged_copy_of_jsii_s_kernel_that_cannot_be_rewritten_is_left_for_js
     with pytest.raises(PermissionError):
         provider_cache._single_process_runtime(tmp_path / "empty")
     assert capsys.readouterr().err == ""
+    # A copy left unfinished (its checksums removed before a write that failed) is said to be so, too.
+    (runtime / "checksums.json").unlink()
+    assert provider_cache._single_process_runtime(tmp_path) is None
+    assert "is damaged (unfinished: no checksums) and cannot be written again" in capsys.readouterr().err
 
 
 class _ScriptedProcess:

@@ -237,7 +237,7 @@ def test_leverage_root_of_the_wrong_type_in_cdktf_json_is_named_in_json_terms(
 
 @pytest.mark.parametrize("query, accepted", [
     ("{tableName:.tableName}", True), ('{ "tableName" : .tableName, event: .eventName }', True),
-    ("{event:.eventName,tableName:.tableName}", True),
+    ("{event:.eventName,tableName:.tableName}", True), ("{tableName}", True), ("{tableName, event: .eventName}", True),
     ("{tableName:.TableName}", False),  # null in every record: each would go to the error prefix
     ("{tableName:.eventName}", False), ("{tableName:.tableNameX}", False), ("{table:.tableName}", False)])
 def test_a_partition_query_must_name_each_table_as_its_folders_do(tmp_path: Path, query: str, accepted: bool) -> None:

@@ -268,6 +268,17 @@ def test_a_moved_block_between_instances_moves_them() -> None:
                     moved={"aws_sqs_queue.q": 'aws_sqs_queue.q["billing"]'})
     [move] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {"name": "bb-q-billing"}}), unkeyed)})
     assert (move.action, move.from_address, move.address) == ("move", "aws_sqs_queue.q", 'aws_sqs_queue.q["billing"]')
+    # A key of any script, as the moved block names it.
+    accented = layer({"aws_sqs_queue.q": {"name": "bb-q-${each.key}", "for_each": {"ä": "a"}}},
+                     moved={"aws_sqs_queue.q": 'aws_sqs_queue.q["ä"]'})
+    [move] = compare_configs({"a/r/l": (layer({"aws_sqs_queue.q": {"name": "bb-q-ä"}}), accented)})
+    assert (move.action, move.address) == ("move", 'aws_sqs_queue.q["ä"]')
+
+
+def test_sections_that_are_null_or_not_objects_are_read_as_empty() -> None:
+    queue = layer({"aws_sqs_queue.q": {"name": "bb-q", "kms_master_key_id": "${local.key}"}})
+    odd = {**queue, "locals": None, "variable": [], "provider": "aws"}
+    assert [change.action for change in compare_configs({"a/r/l": (odd, queue)})] == []
 
 
 def test_a_for_each_value_an_argument_reads_replaces_or_updates_that_instance() -> None:
@@ -281,6 +292,9 @@ def test_a_for_each_value_an_argument_reads_replaces_or_updates_that_instance() 
     tagged = {"name": "bb-${each.key}", "tags": {"v": "${each.value}"}}
     [updated] = compare_configs({"a/r/l": (queue({"billing": "a"}, **tagged), queue({"billing": "a2"}, **tagged))})
     assert (updated.action, updated.address) == ("update", 'aws_sqs_queue.q["billing"]')
+    nested = {"name": "bb-${each.value.name}"}  # read inside a longer expression: the same
+    [inside] = compare_configs({"a/r/l": (queue({"a": {"name": "x"}}, **nested), queue({"a": {"name": "y"}}, **nested))})
+    assert (inside.action, inside.address) == ("replace", 'aws_sqs_queue.q["a"]')
     keyed = {"name": "bb-${each.key}"}
     assert compare_configs({"a/r/l": (queue({"billing": "a"}, **keyed), queue({"billing": "a2"}, **keyed))}) == []
 
@@ -341,6 +355,7 @@ def test_a_resource_moved_to_a_provider_configured_elsewhere_is_created_anew_the
     assert by_address["aws_sqs_queue.q"].action == "repoint"
     retagged_only = json.loads(json.dumps(assumed))
     retagged_only["provider"]["aws"][1]["default_tags"] = [{"tags": {"team": "data"}}]
+    retagged_only["provider"]["aws"][1]["max_retries"] = 10  # nor how it calls AWS
     assert compare_configs({"a/r/l": (assumed, retagged_only)}) == []
     # Another alias differing in its default tags only: the same queue.
     tagged = {**with_providers({"aws_sqs_queue.q": {**queue, "provider": "aws.tagged"}}, tagged="us-east-1")}
@@ -415,6 +430,10 @@ def test_an_output_that_names_another_resource_while_the_first_stays_repoints_it
     [change] = swapped
     assert change.detail.startswith('["main"] would name aws_dynamodb_table.users instead of aws_dynamodb_table.orders; '
                                     '["other"] would name aws_dynamodb_table.orders instead of aws_dynamodb_table.users')
+    # A list is read as a whole: an entry added in front moves no reader.
+    assert compare_configs({"a/r/l": (outputs(["${aws_dynamodb_table.orders.arn}"]),
+                                      outputs(["${aws_dynamodb_table.users.arn}", "${aws_dynamodb_table.orders.arn}"]))}
+                           ) == []
     [keyed] = compare_configs({"a/r/l": (outputs('${aws_dynamodb_table.orders["a"].arn}'),
                                          outputs('${aws_dynamodb_table.orders["b"].arn}'))})
     assert keyed.detail.startswith('would name aws_dynamodb_table.orders["b"] instead of aws_dynamodb_table.orders["a"]')
