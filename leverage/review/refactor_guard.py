@@ -236,7 +236,7 @@ class _Comparison:
         existing: dict[str, dict[str, Any]] = {}
         previous: dict[str, dict[str, Any]] = {}
         for address, body in old_resources.items():
-            target = moves.get(address, address).split("[")[0]  # a move to an instance: `_instances` pairs it
+            target = moves.get(address, address).split("[")[0]  # a move to an instance: instance_changes pairs it
             if target not in new_resources:
                 self.removed.append(self.resource(self.old, folder, address, body))
                 continue
@@ -484,11 +484,13 @@ def _resources_by_path(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any
     """Where in a (resolved) value which resources of the layer (with their instance key) are named: a map's entries
     each on their own, so that readers of one entry are seen to move; a list's together."""
     if isinstance(value, dict):
-        return {found: named for key, item in value.items() for found, named in _resources_by_path(item, (*path, key)).items()}
+        return {found: named for key, item in value.items()
+                for found, named in _resources_by_path(item, (*path, key)).items()}
     if isinstance(value, list):  # its entries as one set: an entry added, or the order changed, moves no reader
         return {path: {address for item in value for named in _resources_by_path(item).values() for address in named}}
     text = value if isinstance(value, str) else json.dumps(value)
-    return {path: {address for start, end in interpolations(text) for address in _RESOURCE_NAMED.findall(text[start:end])}}
+    return {path: {address for start, end in interpolations(text)
+                   for address in _RESOURCE_NAMED.findall(text[start:end])}}
 
 
 def _read_through_swapped(swapped: Mapping[str, tuple[str, str]], raw: dict[str, Any], before: dict[str, Any],
