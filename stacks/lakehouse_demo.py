@@ -273,7 +273,7 @@ class LakehouseDemoLayer(LeverageLayerStack):
         for index, (table, source) in enumerate(zip(tables, sources)):
             key = table.table.key
             # Tables of one name in several source accounts: the first keeps the plain name, so that adding a source
-            # renames none of the alarms that exist (the sources' order is kept: reordering them is refused).
+            # after it renames none of the alarms that exist.
             # Releases before named every one of them after its account: the first one's alarms move from there.
             earlier_name = None
             if key in keys[:index]:

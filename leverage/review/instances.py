@@ -59,7 +59,7 @@ def instance_changes(folder: str, address: str, before: dict[str, Any], after: d
 
 def _written_in(body: dict[str, Any], key: Any, value: Any) -> dict[str, Any]:
     """An instance's arguments: its `${count.index}`, `${each.key}` and `${each.value}` written in where each is
-    a whole interpolation (inside a longer expression it stays, and compares as written)."""
+    a whole interpolation, and a token standing for it inside a longer expression."""
     text = json.dumps({argument: item for argument, item in body.items() if argument not in INSTANCE_META})
     if key is UNKEYED:
         return json.loads(text)
